@@ -1,0 +1,118 @@
+"""Runtime configuration read from environment variables (and `.env`).
+
+Every variable is parsed and validated here, once, so that a typo stops
+start-up with one line naming the variable instead of failing later inside a
+request. `.env.example` documents each variable; keep the two in step.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dotenv import load_dotenv
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+DEFAULT_DATABASE_URL = "sqlite:///csbot.db"
+SUPPORTED_DRIVERS = ("sqlite", "postgresql")
+
+
+class ConfigError(Exception):
+    """A configuration value is invalid; the message names the variable."""
+
+    def __init__(self, variable: str, problem: str) -> None:
+        super().__init__(f"{variable}: {problem}")
+        self.variable = variable
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    timezone: str
+    host: str
+    port: int
+    log_level: str
+    db_timeout_s: float
+
+
+def _database_url(env: Mapping[str, str]) -> str:
+    raw = env.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL
+    try:
+        url = make_url(raw)
+    except ArgumentError:
+        raise ConfigError("DATABASE_URL", f"not a database URL: {raw!r} (expected e.g. {DEFAULT_DATABASE_URL})") from None
+    if url.get_backend_name() not in SUPPORTED_DRIVERS:
+        raise ConfigError(
+            "DATABASE_URL",
+            f"unsupported database {url.get_backend_name()!r}; use sqlite:///FILE or postgresql+psycopg://USER@HOST/DB",
+        )
+    if url.get_backend_name() == "postgresql" and url.get_driver_name() not in ("psycopg", "psycopg2"):
+        raise ConfigError("DATABASE_URL", "PostgreSQL URLs must use the psycopg driver: postgresql+psycopg://...")
+    return raw
+
+
+def _timezone(env: Mapping[str, str], name: str, default: str) -> str:
+    raw = env.get(name, "").strip() or default
+    try:
+        ZoneInfo(raw)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(name, f"unknown time zone {raw!r} (use an IANA name such as Europe/Berlin)") from None
+    return raw
+
+
+def _int(env: Mapping[str, str], name: str, default: int, *, low: int, high: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(name, f"not a whole number: {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(name, f"{value} is out of range ({low}..{high})")
+    return value
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(name, f"not a number of seconds: {raw!r}") from None
+    if not value > 0 or value != value or value == float("inf"):
+        raise ConfigError(name, f"must be a positive number of seconds, got {raw!r}")
+    return value
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
+    raw = (env.get(name, "").strip() or default).upper()
+    if raw not in choices:
+        raise ConfigError(name, f"{raw!r} is not one of {', '.join(choices)}")
+    return raw
+
+
+def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) -> Settings:
+    """Read settings from `env` (default: the process environment plus `.env`).
+
+    Raises ConfigError for the first invalid variable.
+    """
+    if env is None:
+        if dotenv:
+            # The working directory's .env, never overriding real environment variables.
+            load_dotenv(Path.cwd() / ".env", override=False)
+        env = os.environ
+    return Settings(
+        database_url=_database_url(env),
+        timezone=_timezone(env, "CSBOT_TIMEZONE", "UTC"),
+        host=env.get("CSBOT_HOST", "").strip() or "127.0.0.1",
+        port=_int(env, "CSBOT_PORT", 3000, low=1, high=65535),
+        log_level=_choice(env, "CSBOT_LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
+        db_timeout_s=_seconds(env, "CSBOT_DB_TIMEOUT_S", 15.0),
+    )

@@ -1,0 +1,1 @@
+"""Coaching notes, QA reviews and rubrics, and who may see them."""

@@ -1,0 +1,1 @@
+"""Escalations: queues, rotations, overrides, policies and the sweeper."""

@@ -1,0 +1,1 @@
+"""KPIs: tickets, ingestion, metric definitions, queries, targets, scorecards."""

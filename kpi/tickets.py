@@ -1,0 +1,61 @@
+"""The tickets table: one row per helpdesk ticket, with the fields KPIs need.
+
+Times are UTC, stored as epoch seconds (see store.base.UTCSeconds).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from store.base import Base, UTCSeconds
+from store.org import Member, Team
+
+STATUSES = ("new", "open", "pending", "on_hold", "solved", "closed")
+PRIORITIES = ("low", "normal", "high", "urgent")
+CSAT_VALUES = ("good", "bad")
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+    __table_args__ = (
+        UniqueConstraint("source", "external_id", name="uq_tickets_source_external_id"),
+        CheckConstraint(
+            "status IN ('new', 'open', 'pending', 'on_hold', 'solved', 'closed')", name="status"
+        ),
+        CheckConstraint("priority IN ('low', 'normal', 'high', 'urgent')", name="priority"),
+        CheckConstraint("csat IN ('good', 'bad')", name="csat"),
+        CheckConstraint("solved_at IS NULL OR solved_at >= created_at", name="solved_after_created"),
+        CheckConstraint(
+            "first_reply_at IS NULL OR first_reply_at >= created_at", name="reply_after_created"
+        ),
+        # Team and agent windows by creation and by solve time; the org-wide ones too.
+        Index("ix_tickets_team_created", "team_id", "created_at"),
+        Index("ix_tickets_team_solved", "team_id", "solved_at"),
+        Index("ix_tickets_agent_created", "agent_id", "created_at"),
+        Index("ix_tickets_agent_solved", "agent_id", "solved_at"),
+        Index("ix_tickets_created", "created_at"),
+        Index("ix_tickets_solved", "solved_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(64))
+    external_id: Mapped[str] = mapped_column(String(128))
+    subject: Mapped[str | None] = mapped_column(String(500))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    status: Mapped[str] = mapped_column(String(16), default="new")
+    priority: Mapped[str | None] = mapped_column(String(16))
+    channel: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCSeconds)
+    first_reply_at: Mapped[datetime | None] = mapped_column(UTCSeconds)
+    solved_at: Mapped[datetime | None] = mapped_column(UTCSeconds)
+    replies: Mapped[int | None] = mapped_column(Integer)
+    reopens: Mapped[int | None] = mapped_column(Integer)
+    csat: Mapped[str | None] = mapped_column(String(8))
+    sla_met: Mapped[bool | None] = mapped_column(Boolean)
+
+    team: Mapped[Team | None] = relationship()
+    agent: Mapped[Member | None] = relationship()

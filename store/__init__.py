@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy base, engine and sessions, Alembic migrations, org model."""

@@ -1,0 +1,1 @@
+"""Alembic migration environment and revisions (script_location = store:migrations)."""

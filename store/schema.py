@@ -1,0 +1,18 @@
+"""The complete schema: every domain's tables on one MetaData.
+
+Migrations and schema checks need all tables at once; importing the domain
+model modules here registers them on `Base.metadata`. Nothing else in `store`
+imports the domains.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import MetaData
+
+
+def metadata() -> MetaData:
+    import kpi.tickets  # noqa: F401  (registers the tickets table)
+    import store.org  # noqa: F401
+    from store.base import Base
+
+    return Base.metadata
