@@ -1,0 +1,234 @@
+"""The `csbot` command line.
+
+Exit codes: 0 ok, 2 bad input or usage, 1 internal error. Configuration
+errors print one line naming the variable, never a stack trace.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from bot.config import ConfigError, Settings, load_settings
+
+EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT = 0, 1, 2
+
+log = logging.getLogger("csbot")
+
+
+class BadInput(Exception):
+    """A command-line argument or file cannot be used; exit 2 with this message."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="csbot", description="csbot: a chat bot for customer-service teams.")
+    sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
+
+    demo = sub.add_parser("demo", help="seed a demo organisation (if the database is empty) and open the console")
+    demo.add_argument("--tickets", type=int, default=20_000, help="tickets to generate (default 20000)")
+    demo.add_argument("--days", type=int, default=90, help="days of history (default 90)")
+    demo.add_argument("--as", dest="handle", help="member to speak as (default: the first team's lead)")
+    demo.add_argument("--seed-only", action="store_true", help="seed and exit without opening the console")
+
+    ask = sub.add_parser("ask", help='run one chat command, e.g. csbot ask "/kpi team" --as alice')
+    ask.add_argument("text", help="the command text, e.g. '/kpi team support 7d'")
+    ask.add_argument("--as", dest="handle", required=True, help="the member asking (handle)")
+    ask.add_argument("--json", action="store_true", help="print the reply as JSON")
+    ask.add_argument("--at", help="pretend it is this ISO 8601 time (default: now)")
+
+    org = sub.add_parser("org", help="apply or show the organisation file")
+    org_sub = org.add_subparsers(dest="org_cmd", required=True, metavar="ACTION")
+    apply_p = org_sub.add_parser("apply", help="apply an org YAML file (idempotent)")
+    apply_p.add_argument("file", help="the org YAML file")
+    apply_p.add_argument("--dry-run", action="store_true", help="validate and report changes without writing")
+    org_sub.add_parser("show", help="print the current org as YAML")
+
+    db = sub.add_parser("db", help="database maintenance")
+    db_sub = db.add_subparsers(dest="db_cmd", required=True, metavar="ACTION")
+    db_sub.add_parser("upgrade", help="migrate the database to the newest schema")
+
+    serve = sub.add_parser("serve", help="run the web app (health, Slack, Teams, webhooks)")
+    serve.add_argument("--host", help="listen address (default CSBOT_HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="listen port (default CSBOT_PORT or 3000)")
+    return p
+
+
+def _parse_at(raw: str | None) -> datetime:
+    if raw is None:
+        return datetime.now(timezone.utc)
+    try:
+        at = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise BadInput(f"--at: {raw!r} is not an ISO 8601 time, e.g. 2026-03-02T09:30:00+01:00") from None
+    return at if at.tzinfo else at.replace(tzinfo=timezone.utc)
+
+
+def _open(settings: Settings, *, upgrade: bool = True):  # type: ignore[no-untyped-def]
+    from store.database import open_database
+
+    return open_database(settings.database_url, timeout_s=settings.db_timeout_s, upgrade=upgrade)
+
+
+def reply_json(reply: Any) -> dict[str, Any]:
+    """The `--json` shape shared by every command (see DESIGN.md)."""
+    from bot.render.text import render_text
+
+    out: dict[str, Any] = {
+        "ok": reply.ok,
+        "visibility": reply.visibility,
+        "text": render_text(reply),
+        "blocks": reply.to_neutral(),
+        "data": reply.data,
+    }
+    if reply.error is not None:
+        out["error"] = {"code": reply.error.code, "message": reply.error.message}
+    return out
+
+
+def _exit_code(reply: Any) -> int:
+    if reply.ok:
+        return EXIT_OK
+    return EXIT_INTERNAL if reply.error.code == "internal" else EXIT_BAD_INPUT
+
+
+def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.dispatch import UnknownMember, run_command
+    from bot.render.text import render_text
+    from handlers.registry import build_router
+
+    now = _parse_at(args.at)
+    db = _open(settings)
+    try:
+        reply = run_command(db, build_router(), args.handle, args.text, now=now, platform="console")
+    except UnknownMember:
+        raise BadInput(f"--as: no active member has the handle {args.handle!r} (csbot org show lists them)") from None
+    finally:
+        db.dispose()
+    if args.json:
+        print(json.dumps(reply_json(reply), ensure_ascii=False, indent=2))
+    else:
+        print(render_text(reply))
+    return _exit_code(reply)
+
+
+def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.console import run_console
+    from bot.demo import default_console_handle, seed_demo
+    from handlers.registry import build_router
+    from store.clock import system_clock
+
+    if args.tickets < 0 or args.days < 1:
+        raise BadInput("--tickets must be >= 0 and --days >= 1")
+    db = _open(settings)
+    try:
+        if db.is_empty():
+            print(f"Seeding a demo organisation and {args.tickets:,} tickets over {args.days} days…", file=sys.stderr)
+            summary = seed_demo(db, now=system_clock(), tickets=args.tickets, days=args.days)
+            print(
+                f"Seeded {summary.teams} teams, {summary.members} members, {summary.tickets:,} tickets.",
+                file=sys.stderr,
+            )
+        else:
+            print("The database already holds an organisation; using it as it is.", file=sys.stderr)
+        if args.seed_only:
+            return EXIT_OK
+        handle = args.handle or default_console_handle(db)
+        run_console(db, build_router(), handle, system_clock)
+    finally:
+        db.dispose()
+    return EXIT_OK
+
+
+def cmd_org(settings: Settings, args: argparse.Namespace) -> int:
+    from kpi.definitions import METRIC_NAMES
+    from store.org_file import OrgFileError, apply_org, dump_org, org_document, parse_org
+
+    db = _open(settings)
+    try:
+        if args.org_cmd == "show":
+            with db.sessions() as session:
+                sys.stdout.write(dump_org(org_document(session)))
+            return EXIT_OK
+        path = Path(args.file)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise BadInput(f"{args.file}: cannot read it ({exc.__class__.__name__}: {exc})") from None
+        try:
+            spec = parse_org(text, METRIC_NAMES, source=args.file, default_timezone=settings.timezone)
+        except OrgFileError as exc:
+            print(f"{args.file} was refused; nothing was changed. {len(exc.problems)} problem(s):", file=sys.stderr)
+            for problem in exc.problems:
+                print(f"  {problem}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        with db.sessions() as session, session.begin():
+            result = apply_org(session, spec)
+            if args.dry_run:
+                session.rollback()
+        prefix = "Dry run, nothing written. Would have: " if args.dry_run else ""
+        print(prefix + result.summary())
+        return EXIT_OK
+    finally:
+        db.dispose()
+
+
+def cmd_db(settings: Settings, args: argparse.Namespace) -> int:
+    from store import migrate
+
+    db = _open(settings, upgrade=False)
+    try:
+        before, after = migrate.upgrade(db.engine)
+    finally:
+        db.dispose()
+    if before == after:
+        print(f"Database is up to date (revision {after}).")
+    else:
+        print(f"Database upgraded from {before or 'empty'} to {after}.")
+    return EXIT_OK
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.web import serve
+
+    serve(settings, host=args.host or settings.host, port=args.port or settings.port)
+    return EXIT_OK
+
+
+COMMANDS = {"ask": cmd_ask, "demo": cmd_demo, "org": cmd_org, "db": cmd_db, "serve": cmd_serve}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"csbot: configuration error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if settings.log_level != "DEBUG":
+        # Alembic narrates every migration step at INFO; keep the console readable.
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+    try:
+        return COMMANDS[args.cmd](settings, args)
+    except BadInput as exc:
+        print(f"csbot: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        return EXIT_INTERNAL
+    except Exception as exc:
+        from sqlalchemy.exc import OperationalError
+
+        if isinstance(exc, OperationalError):
+            print(f"csbot: cannot use the database: {str(exc.orig).strip().splitlines()[0]}", file=sys.stderr)
+            return EXIT_INTERNAL
+        log.exception("internal error")
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,113 @@
+"""The local console: chat with csbot in a terminal, or feed it commands on stdin."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable
+from typing import TextIO
+
+from bot.dispatch import UnknownMember, run_action, run_command
+from bot.render.text import render_text
+from handlers.reply import Actions, Button, Reply
+from handlers.router import Router
+from store.clock import Clock
+from store.database import Database
+
+BANNER = """csbot console — type a command such as /kpi team or /csbot help.
+  :as HANDLE   speak as another member      :click N   press button N of the last reply
+  :quit        leave (or Ctrl-D)"""
+
+
+def _buttons(reply: Reply) -> list[Button]:
+    return [b for block in reply.blocks if isinstance(block, Actions) for b in block.buttons]
+
+
+class Console:
+    def __init__(self, db: Database, router: Router, handle: str, clock: Clock, out: TextIO) -> None:
+        self.db = db
+        self.router = router
+        self.handle = handle
+        self.clock = clock
+        self.out = out
+        self.last: Reply | None = None
+
+    def say(self, text: str) -> None:
+        self.out.write(text.rstrip() + "\n\n")
+        self.out.flush()
+
+    def handle_line(self, line: str) -> bool:
+        """Process one input line; False when the user asked to leave."""
+        line = line.strip()
+        if not line:
+            return True
+        if line in (":quit", ":q", "exit", "quit"):
+            return False
+        if line.startswith(":as"):
+            self._switch(line[3:].strip())
+        elif line.startswith(":click"):
+            self._click(line[6:].strip())
+        elif line in (":help", "?"):
+            self.say(BANNER)
+        else:
+            self._show(run_command(self.db, self.router, self.handle, line, now=self.clock(), platform="console"))
+        return True
+
+    def _show(self, reply: Reply) -> None:
+        self.last = reply
+        self.say(render_text(reply))
+
+    def _switch(self, handle: str) -> None:
+        if not handle:
+            self.say(f"You are {self.handle}. Type :as HANDLE to speak as someone else.")
+            return
+        try:
+            run_command(self.db, self.router, handle, "/csbot whoami", now=self.clock(), platform="console")
+        except UnknownMember:
+            self.say(f"No active member has the handle {handle!r}. /csbot teams lists the teams.")
+            return
+        self.handle = handle.lstrip("@").lower()
+        self.say(f"You are now {self.handle}.")
+
+    def _click(self, which: str) -> None:
+        buttons = _buttons(self.last) if self.last else []
+        if not buttons:
+            self.say("The last reply has no buttons.")
+            return
+        if not which.isdigit() or not 1 <= int(which) <= len(buttons):
+            self.say(f"Type :click 1 … :click {len(buttons)}.")
+            return
+        button = buttons[int(which) - 1]
+        self._show(
+            run_action(self.db, self.router, self.handle, button.action_id, button.value, now=self.clock(), platform="console")
+        )
+
+    def run(self, lines: Iterable[str]) -> None:
+        for line in lines:
+            if not self.handle_line(line):
+                break
+
+
+def interactive_lines(prompt: Callable[[], str]) -> Iterable[str]:
+    try:
+        import readline  # noqa: F401  (line editing and history for input())
+    except ImportError:
+        pass
+    while True:
+        try:
+            yield input(prompt())
+        except EOFError:
+            print()
+            return
+        except KeyboardInterrupt:
+            print()
+            continue
+
+
+def run_console(db: Database, router: Router, handle: str, clock: Clock, *, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout) -> None:
+    """Interactive with a prompt on a terminal; otherwise one command per stdin line."""
+    console = Console(db, router, handle, clock, out)
+    if stdin.isatty():
+        console.say(BANNER)
+        console.run(interactive_lines(lambda: f"csbot ({console.handle})> "))
+    else:
+        console.run(stdin)

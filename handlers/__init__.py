@@ -1,0 +1,1 @@
+"""Command handlers: text in, neutral Reply out. No Slack or Teams code here."""

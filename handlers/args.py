@@ -1,0 +1,85 @@
+"""Splitting command text into words and flags, the same on every surface."""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass, field
+
+# Slack, Teams and phone keyboards turn straight quotes into typographic ones;
+# people still mean "quote this".
+_QUOTE_FOLD = str.maketrans({"\u201c": '"', "\u201d": '"', "\u201e": '"', "\u2018": "'", "\u2019": "'"})
+# Chat clients send non-breaking and other odd spaces; treat them as spaces.
+_SPACE_FOLD = str.maketrans({"\u00a0": " ", "\u2007": " ", "\u202f": " ", "\t": " "})
+
+MAX_COMMAND_CHARS = 4000
+
+
+class UsageError(Exception):
+    """The command text cannot be understood; the message says what was wrong."""
+
+
+def split_words(text: str) -> list[str]:
+    """Split `text` into words, honouring "double" and 'single' quotes."""
+    if len(text) > MAX_COMMAND_CHARS:
+        raise UsageError(f"That command is {len(text):,} characters long; the limit is {MAX_COMMAND_CHARS:,}.")
+    folded = text.translate(_QUOTE_FOLD).translate(_SPACE_FOLD)
+    lexer = shlex.shlex(folded, posix=True)
+    lexer.whitespace_split = True
+    lexer.commenters = ""
+    # An apostrophe inside a word ("don't") is text, not the start of a quote.
+    lexer.quotes = '"'
+    try:
+        return list(lexer)
+    except ValueError:
+        raise UsageError('A quote is not closed: put a " at the end of the quoted words.') from None
+
+
+@dataclass
+class Args:
+    """Positional words and `--flags` of one command, after the command name."""
+
+    words: list[str]
+    flags: dict[str, str | bool] = field(default_factory=dict)
+
+    def flag(self, name: str) -> bool:
+        return bool(self.flags.get(name))
+
+    def option(self, name: str) -> str | None:
+        value = self.flags.get(name)
+        return value if isinstance(value, str) else None
+
+
+def parse_args(words: list[str], *, switches: frozenset[str] = frozenset(), options: frozenset[str] = frozenset()) -> Args:
+    """Separate `--switch` and `--option VALUE` (or `--option=VALUE`) from words.
+
+    Unknown flags are a usage error, so a typo is never silently ignored.
+    """
+    positional: list[str] = []
+    flags: dict[str, str | bool] = {}
+    i = 0
+    while i < len(words):
+        word = words[i]
+        if word.startswith("--") and len(word) > 2:
+            name, eq, inline = word[2:].partition("=")
+            name = name.lower()
+            if name in switches and not eq:
+                flags[name] = True
+            elif name in options:
+                if eq:
+                    value = inline
+                elif i + 1 < len(words):
+                    i += 1
+                    value = words[i]
+                else:
+                    raise UsageError(f"--{name} needs a value.")
+                if not value:
+                    raise UsageError(f"--{name} needs a value.")
+                flags[name] = value
+            else:
+                known = sorted(f"--{n}" for n in switches | options)
+                hint = f" Known here: {', '.join(known)}." if known else ""
+                raise UsageError(f"Unknown option {word!r}.{hint}")
+        else:
+            positional.append(word)
+        i += 1
+    return Args(positional, flags)

@@ -1,0 +1,14 @@
+"""Builds the router with every command family csbot ships."""
+
+from __future__ import annotations
+
+from handlers import kpi
+from handlers.csbot import CsbotCommand
+from handlers.router import Router
+
+
+def build_router() -> Router:
+    router = Router()
+    router.register(CsbotCommand(router))
+    kpi.register(router)
+    return router

@@ -1,0 +1,40 @@
+"""The KPI names csbot knows, how each is shown, and which direction is better.
+
+The exact definitions (windows, denominators, percentiles) are documented in
+the README; the computation lives beside this module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Unit = Literal["count", "seconds", "rate"]
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    label: str
+    unit: Unit
+    higher_is_better: bool
+
+
+METRICS: tuple[Metric, ...] = (
+    Metric("tickets_created", "Tickets created", "count", True),
+    Metric("tickets_solved", "Tickets solved", "count", True),
+    Metric("backlog", "Backlog", "count", False),
+    Metric("first_reply_median_s", "First reply (median)", "seconds", False),
+    Metric("first_reply_p90_s", "First reply (p90)", "seconds", False),
+    Metric("first_reply_mean_s", "First reply (mean)", "seconds", False),
+    Metric("resolution_median_s", "Resolution (median)", "seconds", False),
+    Metric("resolution_p90_s", "Resolution (p90)", "seconds", False),
+    Metric("resolution_mean_s", "Resolution (mean)", "seconds", False),
+    Metric("one_touch_rate", "One-touch rate", "rate", True),
+    Metric("reopen_rate", "Reopen rate", "rate", False),
+    Metric("csat", "CSAT", "rate", True),
+    Metric("sla_attainment", "SLA attainment", "rate", True),
+)
+
+METRIC_NAMES: frozenset[str] = frozenset(m.name for m in METRICS)
+BY_NAME: dict[str, Metric] = {m.name: m for m in METRICS}

@@ -1,0 +1,146 @@
+"""The KPI engine: exact metrics for a team, an agent or the org over a window.
+
+Definitions (also in the README):
+- tickets_created: created_at in [start, end); tickets_solved: solved_at in [start, end).
+- backlog: created before end and not solved before end.
+- first_reply_*: over tickets created in the window with a first reply, first_reply_at - created_at.
+- resolution_*: over tickets solved in the window, solved_at - created_at.
+- one_touch_rate / reopen_rate / csat / sla_attainment: over tickets solved in the
+  window whose field is known.
+The database returns exact integer seconds; order statistics are computed in
+Python (kpi.stats) so both backends agree to the second.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, ColumnElement, func, select, type_coerce
+from sqlalchemy.orm import Session
+
+from kpi.stats import mean, median, quantile, ratio
+from kpi.tickets import Ticket
+
+Metrics = dict[str, float | int | None]
+
+T = Ticket.__table__.c
+_CREATED = type_coerce(T.created_at, BigInteger)
+_FIRST_REPLY = type_coerce(T.first_reply_at, BigInteger)
+_SOLVED = type_coerce(T.solved_at, BigInteger)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose tickets: one team, one agent, or everyone (both ids None)."""
+
+    team_id: int | None = None
+    agent_id: int | None = None
+
+    @property
+    def kind(self) -> str:
+        return "agent" if self.agent_id is not None else "team" if self.team_id is not None else "org"
+
+    def condition(self) -> list[ColumnElement[bool]]:
+        if self.agent_id is not None:
+            return [T.agent_id == self.agent_id]
+        if self.team_id is not None:
+            return [T.team_id == self.team_id]
+        return []
+
+
+@dataclass
+class _SolvedRow:
+    resolution_s: int
+    replies: int | None
+    reopens: int | None
+    csat: str | None
+    sla_met: bool | None
+
+
+def metrics_from(
+    created: int, first_reply_s: Iterable[int], solved: Sequence[_SolvedRow] | Sequence[tuple[Any, ...]], backlog: int
+) -> Metrics:
+    """Every metric from the raw facts of one window (pure; shared by all queries)."""
+    rows = [r if isinstance(r, _SolvedRow) else _SolvedRow(*r) for r in solved]
+    fr = sorted(first_reply_s)
+    res = sorted(r.resolution_s for r in rows)
+    replies = [r.replies for r in rows if r.replies is not None]
+    reopens = [r.reopens for r in rows if r.reopens is not None]
+    rated = [r.csat for r in rows if r.csat is not None]
+    sla = [r.sla_met for r in rows if r.sla_met is not None]
+    return {
+        "tickets_created": created,
+        "tickets_solved": len(rows),
+        "backlog": backlog,
+        "first_reply_median_s": median(fr),
+        "first_reply_p90_s": quantile(fr, 0.9),
+        "first_reply_mean_s": mean(fr),
+        "resolution_median_s": median(res),
+        "resolution_p90_s": quantile(res, 0.9),
+        "resolution_mean_s": mean(res),
+        "one_touch_rate": ratio(sum(1 for n in replies if n <= 1), len(replies)),
+        "reopen_rate": ratio(sum(1 for n in reopens if n >= 1), len(reopens)),
+        "csat": ratio(sum(1 for c in rated if c == "good"), len(rated)),
+        "sla_attainment": ratio(sum(1 for s in sla if s), len(sla)),
+    }
+
+
+def _created_rows(session: Session, where: list[ColumnElement[bool]], start: datetime, end: datetime, *, by_team: bool):
+    cols = [T.team_id] if by_team else []
+    stmt = select(*cols, _FIRST_REPLY - _CREATED).where(*where, T.created_at >= start, T.created_at < end)
+    return session.execute(stmt)
+
+
+def _solved_rows(session: Session, where: list[ColumnElement[bool]], start: datetime, end: datetime, *, by_team: bool):
+    cols = [T.team_id] if by_team else []
+    stmt = select(*cols, _SOLVED - _CREATED, T.replies, T.reopens, T.csat, T.sla_met).where(
+        *where, T.solved_at >= start, T.solved_at < end
+    )
+    return session.execute(stmt)
+
+
+def _backlog(session: Session, where: list[ColumnElement[bool]], end: datetime, *, by_team: bool) -> dict[Any, int]:
+    # solved_at >= created_at is a table constraint, so "solved before end"
+    # implies "created before end": backlog = created before end - solved before end.
+    key = [T.team_id] if by_team else []
+    created = select(*key, func.count()).where(*where, T.created_at < end)
+    solved = select(*key, func.count()).where(*where, T.solved_at < end)
+    if by_team:
+        created_n = dict(session.execute(created.group_by(T.team_id)).all())
+        solved_n = dict(session.execute(solved.group_by(T.team_id)).all())
+        return {team: n - solved_n.get(team, 0) for team, n in created_n.items()}
+    return {None: (session.scalar(created) or 0) - (session.scalar(solved) or 0)}
+
+
+def compute(session: Session, scope: Scope, start: datetime, end: datetime) -> Metrics:
+    """All metrics for `scope` over [start, end) (aware datetimes)."""
+    where = scope.condition()
+    created = 0
+    first_reply: list[int] = []
+    for (delta,) in _created_rows(session, where, start, end, by_team=False):
+        created += 1
+        if delta is not None:
+            first_reply.append(delta)
+    solved = [_SolvedRow(*row) for row in _solved_rows(session, where, start, end, by_team=False)]
+    backlog = _backlog(session, where, end, by_team=False)[None]
+    return metrics_from(created, first_reply, solved, backlog)
+
+
+def compute_by_team(session: Session, start: datetime, end: datetime) -> dict[int | None, Metrics]:
+    """Metrics for every team at once (three grouped queries instead of three per team)."""
+    created: dict[int | None, int] = defaultdict(int)
+    first_reply: dict[int | None, list[int]] = defaultdict(list)
+    for team_id, delta in _created_rows(session, [], start, end, by_team=True):
+        created[team_id] += 1
+        if delta is not None:
+            first_reply[team_id].append(delta)
+    solved: dict[int | None, list[_SolvedRow]] = defaultdict(list)
+    for team_id, *rest in _solved_rows(session, [], start, end, by_team=True):
+        solved[team_id].append(_SolvedRow(*rest))
+    backlog = _backlog(session, [], end, by_team=True)
+    teams = set(created) | set(solved) | set(backlog)
+    return {t: metrics_from(created.get(t, 0), first_reply.get(t, []), solved.get(t, []), backlog.get(t, 0)) for t in teams}

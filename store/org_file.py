@@ -1,0 +1,518 @@
+"""The organisation YAML file: validate, apply idempotently, and show back.
+
+`apply` refuses a wrong file whole: every problem is collected with its line
+number before anything is written, and the writes happen in one transaction.
+Members and teams missing from the file are deactivated, never deleted, so
+their history (tickets, notes, reviews) stays attached to them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from store.org import ROLES, Member, Org, Team
+
+SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+PLATFORMS = ("slack", "teams")
+
+TOP_KEYS = ("org", "teams", "members")
+ORG_KEYS = ("name", "timezone")
+TEAM_KEYS = ("key", "name", "timezone", "channels", "digest", "targets")
+MEMBER_KEYS = ("handle", "name", "email", "team", "role", "slack_id", "teams_id", "timezone")
+
+
+class OrgFileError(Exception):
+    """The file was refused; `problems` lists every reason with its line."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+# ---------------------------------------------------------------- parsing
+
+
+class _LineDict(dict[str, Any]):
+    """A YAML mapping that remembers the line of each key (1-based)."""
+
+    line: int
+    key_lines: dict[str, int]
+
+
+class _LineLoader(yaml.SafeLoader):
+    pass
+
+
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _LineDict:
+    loader.flatten_mapping(node)
+    out = _LineDict()
+    out.line = node.start_mark.line + 1
+    out.key_lines = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        out[key] = loader.construct_object(value_node, deep=True)
+        out.key_lines[key] = key_node.start_mark.line + 1
+    return out
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def weekdays(spec: str) -> list[int]:
+    """Parse a digest day spec (`mon-fri`, `mon,wed,fri`, `daily`) into weekday numbers (Mon=0)."""
+    spec = spec.strip().lower()
+    if spec in ("daily", "every day", "mon-sun"):
+        return list(range(7))
+    if spec == "weekdays":
+        return list(range(5))
+    days: set[int] = set()
+    for part in spec.split(","):
+        part = part.strip()
+        first, dash, last = part.partition("-")
+        if first not in DAY_NAMES or (dash and last not in DAY_NAMES):
+            raise ValueError(f"{part!r} is not a day or range of days (mon, tue, … sun; e.g. mon-fri)")
+        a = DAY_NAMES.index(first)
+        b = DAY_NAMES.index(last) if dash else a
+        if b < a:
+            raise ValueError(f"{part!r} runs backwards; write it as e.g. mon-fri")
+        days.update(range(a, b + 1))
+    return sorted(days)
+
+
+def _valid_tz(name: Any) -> bool:
+    if not isinstance(name, str) or not name:
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+@dataclass
+class TeamSpec:
+    key: str
+    name: str
+    timezone: str
+    slack_channel: str | None = None
+    teams_channel: str | None = None
+    digest_time: str | None = None
+    digest_days: str | None = None
+    targets: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class MemberSpec:
+    handle: str
+    name: str
+    email: str | None
+    team: str | None
+    role: str
+    slack_id: str | None
+    teams_id: str | None
+    timezone: str | None
+
+
+@dataclass
+class OrgSpec:
+    name: str
+    timezone: str
+    teams: list[TeamSpec]
+    members: list[MemberSpec]
+
+
+class _Checker:
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.problems: list[str] = []
+
+    def add(self, line: int | None, message: str) -> None:
+        where = f"{self.source}:{line}" if line else self.source
+        self.problems.append(f"{where}: {message}")
+
+    def text(self, m: _LineDict, key: str, what: str, *, required: bool = False) -> str | None:
+        """A string field; numbers are accepted as text (ids like 1234 are still ids)."""
+        if key not in m or m[key] is None:
+            if required:
+                self.add(m.line, f"{what}: '{key}' is required")
+            return None
+        value = m[key]
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            self.add(m.key_lines[key], f"{what}: '{key}' must be text (quote it)")
+            return None
+        value = str(value).strip()
+        if required and not value:
+            self.add(m.key_lines[key], f"{what}: '{key}' must not be empty")
+            return None
+        return value or None
+
+    def unknown_keys(self, m: _LineDict, allowed: Iterable[str], what: str) -> None:
+        allowed = tuple(allowed)
+        for key in m:
+            if key not in allowed:
+                self.add(m.key_lines[key], f"{what}: unknown key {key!r} (expected one of: {', '.join(allowed)})")
+
+    def mapping(self, value: Any, line: int, what: str) -> _LineDict | None:
+        if not isinstance(value, _LineDict):
+            self.add(line, f"{what} must be a mapping of key: value")
+            return None
+        return value
+
+
+def _digest_time(value: Any) -> str | None:
+    # YAML 1.1 reads an unquoted 9:30 as the base-60 integer 570; take it back.
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 24 * 60:
+        return f"{value // 60:02d}:{value % 60:02d}"
+    if isinstance(value, str):
+        v = value.strip()
+        if re.fullmatch(r"\d:[0-5]\d", v):
+            v = "0" + v
+        if HHMM.match(v):
+            return v
+    return None
+
+
+def parse_org(
+    text: str, target_names: Collection[str], source: str = "org.yaml", *, default_timezone: str = "UTC"
+) -> OrgSpec:
+    """Validate an org file; raise OrgFileError listing every problem.
+
+    `default_timezone` is the org's time zone when the file names none.
+    """
+    check = _Checker(source)
+    try:
+        doc = yaml.load(text, Loader=_LineLoader)  # noqa: S506 (SafeLoader subclass)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        check.add(line, f"not valid YAML: {problem}")
+        raise OrgFileError(check.problems) from None
+    if doc is None:
+        raise OrgFileError([f"{source}: the file is empty"])
+    if not isinstance(doc, _LineDict):
+        raise OrgFileError([f"{source}:1: the file must be a mapping with org, teams and members"])
+    check.unknown_keys(doc, TOP_KEYS, "top level")
+
+    org_name, org_tz = "csbot", default_timezone
+    if "org" in doc:
+        org = check.mapping(doc["org"], doc.key_lines["org"], "org")
+        if org is not None:
+            check.unknown_keys(org, ORG_KEYS, "org")
+            org_name = check.text(org, "name", "org", required=True) or org_name
+            tz = org.get("timezone", default_timezone)
+            if not _valid_tz(tz):
+                check.add(org.key_lines.get("timezone", org.line), f"org: unknown time zone {tz!r}")
+            else:
+                org_tz = tz
+
+    teams = _parse_teams(doc, check, target_names)
+    team_keys = {t.key for t in teams}
+    members = _parse_members(doc, check, team_keys)
+    if check.problems:
+        raise OrgFileError(check.problems)
+    return OrgSpec(org_name, org_tz, teams, members)
+
+
+def _items(doc: _LineDict, key: str, check: _Checker) -> list[tuple[int, _LineDict]]:
+    raw = doc.get(key)
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        check.add(doc.key_lines[key], f"{key} must be a list")
+        return []
+    out = []
+    for index, item in enumerate(raw):
+        if not isinstance(item, _LineDict):
+            check.add(doc.key_lines[key], f"{key}[{index}] must be a mapping")
+            continue
+        out.append((index, item))
+    return out
+
+
+def _parse_teams(doc: _LineDict, check: _Checker, target_names: Collection[str]) -> list[TeamSpec]:
+    teams: list[TeamSpec] = []
+    seen: dict[str, int] = {}
+    for index, t in _items(doc, "teams", check):
+        key = check.text(t, "key", f"teams[{index}]", required=True)
+        what = f"team {key!r}" if key else f"teams[{index}]"
+        check.unknown_keys(t, TEAM_KEYS, what)
+        name = check.text(t, "name", what, required=True)
+        if key is not None:
+            if not SLUG.match(key):
+                check.add(t.key_lines["key"], f"{what}: key must be a lowercase slug (letters, digits, hyphens)")
+            elif key in seen:
+                check.add(t.key_lines["key"], f"{what}: duplicate team key (first on line {seen[key]})")
+            else:
+                seen[key] = t.key_lines["key"]
+        tz = t.get("timezone")
+        if tz is None:
+            check.add(t.line, f"{what}: 'timezone' is required")
+        elif not _valid_tz(tz):
+            check.add(t.key_lines["timezone"], f"{what}: unknown time zone {tz!r}")
+        spec = TeamSpec(key=key or "", name=name or "", timezone=tz if isinstance(tz, str) else "UTC")
+        if "channels" in t and t["channels"] is not None:
+            channels = check.mapping(t["channels"], t.key_lines["channels"], f"{what}: channels")
+            if channels is not None:
+                check.unknown_keys(channels, PLATFORMS, f"{what}: channels")
+                spec.slack_channel = check.text(channels, "slack", f"{what}: channels")
+                spec.teams_channel = check.text(channels, "teams", f"{what}: channels")
+        if "digest" in t and t["digest"] is not None:
+            digest = check.mapping(t["digest"], t.key_lines["digest"], f"{what}: digest")
+            if digest is not None:
+                check.unknown_keys(digest, ("time", "days"), f"{what}: digest")
+                if "time" in digest:
+                    spec.digest_time = _digest_time(digest["time"])
+                    if spec.digest_time is None:
+                        check.add(digest.key_lines["time"], f"{what}: digest time {digest['time']!r} is not HH:MM (24-hour)")
+                else:
+                    check.add(digest.line, f"{what}: digest needs a time, e.g. \"09:00\"")
+                days = digest.get("days", "mon-fri")
+                try:
+                    weekdays(str(days))
+                    spec.digest_days = str(days).strip().lower()
+                except ValueError as exc:
+                    check.add(digest.key_lines.get("days", digest.line), f"{what}: digest days: {exc}")
+        if "targets" in t and t["targets"] is not None:
+            targets = check.mapping(t["targets"], t.key_lines["targets"], f"{what}: targets")
+            if targets is not None:
+                for metric, value in targets.items():
+                    line = targets.key_lines[metric]
+                    if metric not in target_names:
+                        check.add(line, f"{what}: unknown target {metric!r} (known: {', '.join(sorted(target_names))})")
+                    elif isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                        check.add(line, f"{what}: target {metric} must be a non-negative number, got {value!r}")
+                    else:
+                        spec.targets[str(metric)] = value
+        teams.append(spec)
+    return teams
+
+
+def _parse_members(doc: _LineDict, check: _Checker, team_keys: set[str]) -> list[MemberSpec]:
+    members: list[MemberSpec] = []
+    seen: dict[str, dict[str, tuple[str, int]]] = {"handle": {}, "email": {}, "slack_id": {}, "teams_id": {}}
+    for index, m in _items(doc, "members", check):
+        handle = check.text(m, "handle", f"members[{index}]", required=True)
+        what = f"member {handle!r}" if handle else f"members[{index}]"
+        check.unknown_keys(m, MEMBER_KEYS, what)
+        name = check.text(m, "name", what, required=True)
+        email = check.text(m, "email", what)
+        team = check.text(m, "team", what)
+        role = check.text(m, "role", what) or "agent"
+        slack_id = check.text(m, "slack_id", what)
+        teams_id = check.text(m, "teams_id", what)
+        tz = m.get("timezone")
+        if handle is not None and not SLUG.match(handle):
+            check.add(m.key_lines["handle"], f"{what}: handle must be a lowercase slug (letters, digits, hyphens)")
+        if email is not None and not EMAIL.match(email):
+            check.add(m.key_lines["email"], f"{what}: {email!r} is not an email address")
+        if team is not None and team not in team_keys:
+            check.add(m.key_lines["team"], f"{what}: unknown team {team!r}" + _known(team_keys))
+        if role not in ROLES:
+            check.add(m.key_lines.get("role", m.line), f"{what}: unknown role {role!r} (one of: {', '.join(ROLES)})")
+        if tz is not None and not _valid_tz(tz):
+            check.add(m.key_lines["timezone"], f"{what}: unknown time zone {tz!r}")
+        for attr, value in (("handle", handle), ("email", email), ("slack_id", slack_id), ("teams_id", teams_id)):
+            if value is None:
+                continue
+            norm = value.lower() if attr == "email" else value
+            line = m.key_lines[attr]
+            if norm in seen[attr]:
+                first_handle, first_line = seen[attr][norm]
+                check.add(line, f"{what}: duplicate {attr} {value!r} (also on line {first_line})")
+            else:
+                seen[attr][norm] = (handle or "", line)
+        members.append(
+            MemberSpec(
+                handle=handle or "",
+                name=name or "",
+                email=email,
+                team=team,
+                role=role,
+                slack_id=slack_id,
+                teams_id=teams_id,
+                timezone=tz if isinstance(tz, str) else None,
+            )
+        )
+    return members
+
+
+def _known(keys: set[str]) -> str:
+    return f" (teams in this file: {', '.join(sorted(keys))})" if keys else " (this file lists no teams)"
+
+
+# ---------------------------------------------------------------- applying
+
+
+@dataclass
+class ApplyResult:
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    deactivated: list[str] = field(default_factory=list)
+    reactivated: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.created or self.updated or self.deactivated or self.reactivated)
+
+    def summary(self) -> str:
+        if not self.changed:
+            return "No changes: the database already matches the file."
+        parts = []
+        for label, items in (
+            ("created", self.created),
+            ("updated", self.updated),
+            ("reactivated", self.reactivated),
+            ("deactivated", self.deactivated),
+        ):
+            if items:
+                parts.append(f"{label} {len(items)}: {', '.join(items)}")
+        return "\n".join(parts)
+
+
+def _assign(obj: Any, values: dict[str, Any]) -> bool:
+    changed = False
+    for attr, value in values.items():
+        if getattr(obj, attr) != value:
+            setattr(obj, attr, value)
+            changed = True
+    return changed
+
+
+def apply_org(session: Session, spec: OrgSpec) -> ApplyResult:
+    """Make the database match `spec`. Call inside a transaction."""
+    result = ApplyResult()
+    org = session.get(Org, 1)
+    if org is None:
+        session.add(Org(id=1, name=spec.name, timezone=spec.timezone))
+        result.created.append("org")
+    elif _assign(org, {"name": spec.name, "timezone": spec.timezone}):
+        result.updated.append("org")
+
+    teams = {t.key: t for t in session.scalars(select(Team))}
+    for ts in spec.teams:
+        values = {
+            "name": ts.name,
+            "timezone": ts.timezone,
+            "slack_channel": ts.slack_channel,
+            "teams_channel": ts.teams_channel,
+            "digest_time": ts.digest_time,
+            "digest_days": ts.digest_days,
+            "targets": dict(ts.targets),
+        }
+        team = teams.get(ts.key)
+        if team is None:
+            team = Team(key=ts.key, active=True, **values)
+            session.add(team)
+            teams[ts.key] = team
+            result.created.append(f"team {ts.key}")
+            continue
+        if not team.active:
+            team.active = True
+            result.reactivated.append(f"team {ts.key}")
+        if _assign(team, values):
+            result.updated.append(f"team {ts.key}")
+    listed_teams = {t.key for t in spec.teams}
+    for key, team in teams.items():
+        if key not in listed_teams and team.active:
+            team.active = False
+            result.deactivated.append(f"team {key}")
+    session.flush()
+
+    members = {m.handle: m for m in session.scalars(select(Member))}
+    # Chat ids are unique; free any id that moves to another handle (or
+    # belongs to someone no longer listed) before assigning, so the order of
+    # updates inside the flush cannot trip the unique constraint.
+    wanted = {attr: {getattr(ms, attr): ms.handle for ms in spec.members if getattr(ms, attr)} for attr in ("slack_id", "teams_id")}
+    freed = False
+    for member in members.values():
+        for attr in ("slack_id", "teams_id"):
+            value = getattr(member, attr)
+            if value is not None and wanted[attr].get(value) != member.handle:
+                owner = wanted[attr].get(value)
+                listed = any(ms.handle == member.handle for ms in spec.members)
+                if owner is not None or listed:
+                    setattr(member, attr, None)
+                    freed = True
+    if freed:
+        session.flush()
+
+    for ms in spec.members:
+        values = {
+            "name": ms.name,
+            "email": ms.email,
+            "team_id": teams[ms.team].id if ms.team else None,
+            "role": ms.role,
+            "slack_id": ms.slack_id,
+            "teams_id": ms.teams_id,
+            "timezone": ms.timezone,
+        }
+        member = members.get(ms.handle)
+        if member is None:
+            session.add(Member(handle=ms.handle, active=True, **values))
+            result.created.append(f"member {ms.handle}")
+            continue
+        if not member.active:
+            member.active = True
+            result.reactivated.append(f"member {ms.handle}")
+        if _assign(member, values):
+            result.updated.append(f"member {ms.handle}")
+    listed_members = {ms.handle for ms in spec.members}
+    for handle, member in members.items():
+        if handle not in listed_members and member.active:
+            member.active = False
+            result.deactivated.append(f"member {handle}")
+    session.flush()
+    return result
+
+
+# ---------------------------------------------------------------- showing
+
+
+def org_document(session: Session) -> dict[str, Any]:
+    """The current org (active teams and members) in the org-file shape."""
+    org = session.get(Org, 1)
+    doc: dict[str, Any] = {"org": {"name": org.name if org else "csbot", "timezone": org.timezone if org else "UTC"}}
+    teams_out = []
+    team_keys: dict[int, str] = {}
+    for t in session.scalars(select(Team).where(Team.active.is_(True)).order_by(Team.id)):
+        team_keys[t.id] = t.key
+        item: dict[str, Any] = {"key": t.key, "name": t.name, "timezone": t.timezone}
+        channels = {k: v for k, v in (("slack", t.slack_channel), ("teams", t.teams_channel)) if v}
+        if channels:
+            item["channels"] = channels
+        if t.digest_time:
+            item["digest"] = {"time": t.digest_time, "days": t.digest_days or "mon-fri"}
+        if t.targets:
+            item["targets"] = dict(t.targets)
+        teams_out.append(item)
+    doc["teams"] = teams_out
+    members_out = []
+    for m in session.scalars(select(Member).where(Member.active.is_(True)).order_by(Member.id)):
+        item = {"handle": m.handle, "name": m.name}
+        if m.email:
+            item["email"] = m.email
+        if m.team_id is not None and m.team_id in team_keys:
+            item["team"] = team_keys[m.team_id]
+        item["role"] = m.role
+        for attr in ("slack_id", "teams_id", "timezone"):
+            if getattr(m, attr):
+                item[attr] = getattr(m, attr)
+        members_out.append(item)
+    doc["members"] = members_out
+    return doc
+
+
+def dump_org(doc: dict[str, Any]) -> str:
+    return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, default_flow_style=False, width=100)

@@ -1,0 +1,78 @@
+"""Configuration: defaults, and one clear line naming the variable for each bad value."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from bot.config import DEFAULT_DATABASE_URL, ConfigError, load_settings
+
+
+def test_defaults() -> None:
+    s = load_settings({})
+    assert s.database_url == DEFAULT_DATABASE_URL
+    assert s.timezone == "UTC"
+    assert s.port == 3000
+    assert s.db_timeout_s == 15.0
+
+
+def test_valid_values() -> None:
+    s = load_settings(
+        {
+            "DATABASE_URL": "postgresql+psycopg://csbot@db.internal/csbot",
+            "CSBOT_TIMEZONE": "Europe/Berlin",
+            "CSBOT_PORT": "8080",
+            "CSBOT_DB_TIMEOUT_S": "2.5",
+            "CSBOT_LOG_LEVEL": "debug",
+        }
+    )
+    assert s.timezone == "Europe/Berlin" and s.port == 8080 and s.db_timeout_s == 2.5 and s.log_level == "DEBUG"
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({"DATABASE_URL": "not a url"}, "DATABASE_URL"),
+        ({"DATABASE_URL": "mysql://root@localhost/x"}, "DATABASE_URL"),
+        ({"DATABASE_URL": "postgresql+asyncpg://u@h/db"}, "DATABASE_URL"),
+        ({"CSBOT_TIMEZONE": "Mars/Olympus"}, "CSBOT_TIMEZONE"),
+        ({"CSBOT_PORT": "seventy"}, "CSBOT_PORT"),
+        ({"CSBOT_PORT": "70000"}, "CSBOT_PORT"),
+        ({"CSBOT_DB_TIMEOUT_S": "-5"}, "CSBOT_DB_TIMEOUT_S"),
+        ({"CSBOT_DB_TIMEOUT_S": "0"}, "CSBOT_DB_TIMEOUT_S"),
+        ({"CSBOT_DB_TIMEOUT_S": "nan"}, "CSBOT_DB_TIMEOUT_S"),
+        ({"CSBOT_LOG_LEVEL": "chatty"}, "CSBOT_LOG_LEVEL"),
+    ],
+)
+def test_invalid_values_name_the_variable(env: dict[str, str], variable: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings(env)
+    assert info.value.variable == variable
+    assert str(info.value).startswith(f"{variable}: ")
+
+
+def _csbot(args: list[str], env: dict[str, str], cwd: str) -> subprocess.CompletedProcess[str]:
+    full = {k: v for k, v in os.environ.items() if not k.startswith("CSBOT_") and k != "DATABASE_URL"}
+    full.update(env)
+    return subprocess.run([sys.executable, "-m", "bot.cli", *args], env=full, cwd=cwd, capture_output=True, text=True, timeout=120)
+
+
+def test_startup_stops_with_one_line_and_no_traceback(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    r = _csbot(["db", "upgrade"], {"CSBOT_DB_TIMEOUT_S": "-1"}, str(tmp_path))
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    assert "CSBOT_DB_TIMEOUT_S" in lines[0]
+    assert "Traceback" not in r.stderr
+
+
+def test_dotenv_file_is_read_and_environment_wins(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / ".env").write_text("CSBOT_TIMEZONE=Nowhere/Land\n")
+    r = _csbot(["db", "upgrade"], {}, str(tmp_path))
+    assert r.returncode == 2 and "CSBOT_TIMEZONE" in r.stderr
+    r = _csbot(["db", "upgrade"], {"CSBOT_TIMEZONE": "Asia/Tokyo"}, str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "csbot.db").exists()
