@@ -48,6 +48,15 @@ def _parser() -> argparse.ArgumentParser:
     apply_p.add_argument("--dry-run", action="store_true", help="validate and report changes without writing")
     org_sub.add_parser("show", help="print the current org as YAML")
 
+    imp = sub.add_parser("import", help="import data from files")
+    imp_sub = imp.add_subparsers(dest="import_cmd", required=True, metavar="KIND")
+    tickets = imp_sub.add_parser("tickets", help="import a CSV export of tickets (upserted by source + id)")
+    tickets.add_argument("file", help="the CSV file")
+    tickets.add_argument("--mapping", help="a mapping YAML for a helpdesk's own export format (see examples/)")
+    tickets.add_argument("--source", help="name of the system the file comes from (default: the mapping's, else 'csv')")
+    tickets.add_argument("--timezone", help="time zone of times without an offset (default: the mapping's, else UTC)")
+    tickets.add_argument("--strict", action="store_true", help="refuse the whole file if any row is bad")
+
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_cmd", required=True, metavar="ACTION")
     db_sub.add_parser("upgrade", help="migrate the database to the newest schema")
@@ -177,6 +186,59 @@ def cmd_org(settings: Settings, args: argparse.Namespace) -> int:
         db.dispose()
 
 
+def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.progress import Progress, count_lines
+    from kpi.importer import ImportRefused, import_tickets
+    from kpi.mapping import Mapping, MappingError, load_mapping
+
+    path = Path(args.file)
+    if not path.is_file():
+        raise BadInput(f"{args.file}: no such file")
+    if args.timezone:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(args.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise BadInput(f"--timezone: unknown time zone {args.timezone!r}") from None
+    try:
+        mapping = load_mapping(Path(args.mapping), timezone=args.timezone) if args.mapping else Mapping.default(args.timezone or "UTC")
+    except MappingError as exc:
+        print(f"{args.mapping} was refused:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    source = args.source or mapping.source or "csv"
+    db = _open(settings)
+    progress = Progress(count_lines(path) - 1, "rows") if sys.stderr.isatty() else None
+    try:
+        result = import_tickets(db, path, mapping, source=source, strict=args.strict, progress=progress.update if progress else None)
+    except ImportRefused as exc:
+        if progress:
+            progress.done()
+        print(f"{args.file} was refused; nothing was written. {len(exc.problems):,} problem(s):", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    finally:
+        db.dispose()
+    if progress:
+        progress.done()
+    for r in result.rejected[:20]:
+        print(f"  row {r.row}: {'; '.join(r.reasons)}", file=sys.stderr)
+    if len(result.rejected) > 20:
+        print(f"  … and {len(result.rejected) - 20:,} more", file=sys.stderr)
+    if result.rejects_file:
+        print(f"Rejected rows saved to {result.rejects_file}", file=sys.stderr)
+    if result.teams_created:
+        print(f"Teams created: {', '.join(result.teams_created)}", file=sys.stderr)
+    if result.agents_created:
+        shown = ", ".join(result.agents_created[:30]) + (" …" if len(result.agents_created) > 30 else "")
+        print(f"Agents created: {shown}", file=sys.stderr)
+    print(f"Imported {args.file} (source {source}): {result.summary()}")
+    return EXIT_OK
+
+
 def cmd_db(settings: Settings, args: argparse.Namespace) -> int:
     from store import migrate
 
@@ -199,7 +261,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"ask": cmd_ask, "demo": cmd_demo, "org": cmd_org, "db": cmd_db, "serve": cmd_serve}
+COMMANDS = {"ask": cmd_ask, "demo": cmd_demo, "org": cmd_org, "import": cmd_import, "db": cmd_db, "serve": cmd_serve}
 
 
 def main(argv: list[str] | None = None) -> int:

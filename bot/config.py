@@ -38,6 +38,7 @@ class Settings:
     port: int
     log_level: str
     db_timeout_s: float
+    webhook_secret: str | None = None
 
 
 def _database_url(env: Mapping[str, str]) -> str:
@@ -98,6 +99,15 @@ def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str,
     return raw
 
 
+def _secret(env: Mapping[str, str], name: str, min_length: int = 16) -> str | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    if len(raw) < min_length:
+        raise ConfigError(name, f"too short to be a secret ({len(raw)} characters; use at least {min_length})")
+    return raw
+
+
 def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) -> Settings:
     """Read settings from `env` (default: the process environment plus `.env`).
 
@@ -115,4 +125,5 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         port=_int(env, "CSBOT_PORT", 3000, low=1, high=65535),
         log_level=_choice(env, "CSBOT_LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
         db_timeout_s=_seconds(env, "CSBOT_DB_TIMEOUT_S", 15.0),
+        webhook_secret=_secret(env, "CSBOT_WEBHOOK_SECRET"),
     )

@@ -1,7 +1,8 @@
 """The csbot aiohttp application (`csbot serve`).
 
-Routes: `GET /healthz` today; the Slack, Teams and webhook endpoints mount
-here as their adapters land, so one process serves every surface.
+Routes: `GET /healthz`, `POST /webhooks/tickets`; the Slack and Teams
+endpoints mount here as their adapters land, so one process serves every
+surface.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import logging
 from aiohttp import web
 
 from bot.config import Settings
+from bot.webhooks import MAX_BODY, tickets_webhook
+from store.clock import Clock, system_clock
 from store.database import Database, open_database
 
 log = logging.getLogger(__name__)
@@ -26,16 +29,19 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok" if db_status["ok"] else "unavailable", "database": db_status}, status=status)
 
 
-def create_app(db: Database) -> web.Application:
-    app = web.Application()
+def create_app(db: Database, settings: Settings, *, clock: Clock = system_clock) -> web.Application:
+    app = web.Application(client_max_size=MAX_BODY)
     app[DB_KEY] = db
     app.router.add_get("/healthz", healthz)
+    app.router.add_post("/webhooks/tickets", tickets_webhook(db, settings.webhook_secret, clock))
+    if not settings.webhook_secret:
+        log.warning("CSBOT_WEBHOOK_SECRET is not set: POST /webhooks/tickets refuses every request")
     return app
 
 
 def serve(settings: Settings, *, host: str, port: int) -> None:
     db = open_database(settings.database_url, timeout_s=settings.db_timeout_s)
-    app = create_app(db)
+    app = create_app(db, settings)
 
     async def _close_db(_app: web.Application) -> None:
         db.dispose()

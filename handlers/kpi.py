@@ -27,6 +27,8 @@ PREVIOUS_ACTION = "kpi.previous"
 STATUS_LABEL = {"met": "✅ met", "at_risk": "⚠️ at risk", "missed": "❌ missed"}
 # Slack sends a mention in command text as <@U123ABC> or <@U123ABC|name>.
 _SLACK_MENTION = re.compile(r"^<@([A-Z0-9]+)(?:\|[^>]*)?>$")
+# Text that was meant as a window but is not one (`8x`, `2026-02-30`, `30days`).
+_LOOKS_LIKE_WINDOW = re.compile(r"^(\d+[a-z]+|\d{4}-\S*|last-\S+)$", re.IGNORECASE)
 # The columns of /kpi teams: the figures a manager compares teams on.
 TEAMS_COLUMNS = (
     "tickets_created",
@@ -72,6 +74,8 @@ def parse_kpi(words: list[str]) -> KpiRequest:
         else:
             raise UsageError(f"/kpi {kind} is not something I know; use team, agent, me, teams or org.")
     window = rest.pop() if rest and is_window(rest[-1]) else None
+    if window is None and rest and _LOOKS_LIKE_WINDOW.match(rest[-1]) and (kind != "team" or len(rest) > 1):
+        raise UsageError(f"{rest[-1]!r} is not a window. Windows: {WINDOW_HELP}.")
     target: str | None = None
     if kind in ("team", "agent"):
         # Forgive an unquoted team name with spaces: everything but the window.
@@ -111,7 +115,8 @@ def _find_team(ctx: Context, text: str | None) -> Team:
     for team in teams:
         if team.key == wanted or team.name.lower() == wanted:
             return team
-    suggestions = closest(text, [t.key for t in teams] + [t.name for t in teams])
+    by_label = {t.key: t.key for t in teams} | {t.name: t.key for t in teams}
+    suggestions = list(dict.fromkeys(by_label[c] for c in closest(text, list(by_label))))
     hint = f" Did you mean {', '.join(suggestions)}?" if suggestions else " /csbot teams lists them."
     raise NotFound(f"There is no team called {text!r}.{hint}")
 

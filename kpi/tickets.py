@@ -59,3 +59,16 @@ class Ticket(Base):
 
     team: Mapped[Team | None] = relationship()
     agent: Mapped[Member | None] = relationship()
+
+
+class TicketEvent(Base):
+    """A webhook event already applied; the unique event id makes replays harmless."""
+
+    __tablename__ = "ticket_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(128), unique=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    type: Mapped[str] = mapped_column(String(32))
+    occurred_at: Mapped[datetime] = mapped_column(UTCSeconds)
+    received_at: Mapped[datetime] = mapped_column(UTCSeconds)

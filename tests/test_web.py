@@ -5,6 +5,7 @@ from __future__ import annotations
 import aiohttp
 from aiohttp import web
 
+from bot.config import load_settings
 from bot.web import create_app
 from store.database import Database, open_database
 from store.engine import make_engine
@@ -20,7 +21,7 @@ async def _serve(app: web.Application) -> tuple[web.AppRunner, str]:
 
 
 async def test_healthz_reports_the_database(db: Database) -> None:
-    runner, base = await _serve(create_app(db))
+    runner, base = await _serve(create_app(db, load_settings({})))
     try:
         async with aiohttp.ClientSession() as http, http.get(f"{base}/healthz") as resp:
             assert resp.status == 200
@@ -35,7 +36,7 @@ async def test_healthz_reports_the_database(db: Database) -> None:
 
 async def test_healthz_says_when_the_schema_is_behind(tmp_path) -> None:  # type: ignore[no-untyped-def]
     db = open_database(f"sqlite:///{tmp_path / 'old.db'}", upgrade=False)
-    runner, base = await _serve(create_app(db))
+    runner, base = await _serve(create_app(db, load_settings({})))
     try:
         async with aiohttp.ClientSession() as http, http.get(f"{base}/healthz") as resp:
             assert resp.status == 503
@@ -51,7 +52,7 @@ async def test_healthz_when_the_database_is_unreachable() -> None:
 
     engine = make_engine("postgresql+psycopg://nobody@127.0.0.1:1/none", timeout_s=1)
     db = Database(engine, sessionmaker(bind=engine))
-    runner, base = await _serve(create_app(db))
+    runner, base = await _serve(create_app(db, load_settings({})))
     try:
         async with aiohttp.ClientSession() as http, http.get(f"{base}/healthz") as resp:
             assert resp.status == 503

@@ -1,0 +1,1 @@
+"""csbot runtime: configuration, web app, chat adapters, scheduler, CLI and renderers."""

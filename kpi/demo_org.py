@@ -1,0 +1,187 @@
+"""The demo organisation: Acme Support, five teams around the world.
+
+`demo_org_document()` returns the same shape as an org YAML file (see
+DESIGN.md, "Organisation YAML"), so `csbot demo` can apply it exactly like
+`csbot org apply` would. `demo_team_weights()` says how busy each team is, and
+`demo_team_profiles()` turns the document plus database ids into generator
+input.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from kpi.generator import TeamProfile
+
+ORG_NAME = "Acme Support"
+ORG_TIMEZONE = "UTC"
+
+
+@dataclass(frozen=True)
+class _DemoTeam:
+    key: str
+    name: str
+    timezone: str
+    digest_days: str
+    first_reply_median_s: int
+    resolution_median_s: int
+    csat: float
+    reopen_rate: float
+    weight: float  # relative ticket volume
+
+
+# APAC works mostly over chat, hence the tighter first-reply target; tier 2
+# takes escalations, which are slower to answer and solve but rarely bounce
+# back; billing disputes are rated harshly, so its CSAT target is lower.
+_TEAMS: tuple[_DemoTeam, ...] = (
+    _DemoTeam("support-emea", "Support EMEA", "Europe/Berlin", "mon-fri", 3600, 86400, 0.90, 0.05, 0.30),
+    _DemoTeam("support-amer", "Support Americas", "America/New_York", "mon-fri", 3600, 86400, 0.88, 0.06, 0.30),
+    _DemoTeam("support-apac", "Support APAC", "Asia/Singapore", "mon-fri", 900, 64800, 0.87, 0.07, 0.15),
+    _DemoTeam("billing", "Billing & Payments", "Europe/London", "mon-fri", 3600, 86400, 0.85, 0.08, 0.15),
+    _DemoTeam("tier2", "Tier 2 Technical", "America/Chicago", "mon,wed,fri", 7200, 172800, 0.92, 0.05, 0.10),
+)
+_SLA_ATTAINMENT_TARGET = 0.9
+
+# Per team: the lead first, then the agents (40 agents in all).
+_PEOPLE: dict[str, tuple[str, ...]] = {
+    "support-emea": (
+        "Katrin Hoffmann",
+        "Lena Fischer", "Jonas Becker", "Amira Haddad", "Lukas Wagner", "Sofia Rossi",
+        "Mehmet Yilmaz", "Elif Kaya", "Pieter de Vries", "Chloé Martin", "Tomasz Nowak",
+    ),
+    "support-amer": (
+        "Monica Alvarez",
+        "Marcus Johnson", "Jasmine Williams", "Diego Hernández", "Emily Chen", "Tyler Brooks",
+        "Aaliyah Davis", "Kevin O'Brien", "Priya Patel", "Sam Rivera", "Natalie Goldberg",
+    ),
+    "support-apac": (
+        "Grace Ong",
+        "Wei Ling Tan", "Arjun Nair", "Siti Rahman", "Kenji Watanabe", "Hannah Lim",
+        "Minh Nguyen", "Rizal Santos",
+    ),
+    "billing": (
+        "Rachel Thompson",
+        "Oliver Bennett", "Amelia Clarke", "Raj Sharma", "Chioma Okafor", "Callum MacLeod",
+        "Zara Hussain", "Ewan Price",
+    ),
+    "tier2": (
+        "Daniel Novak",
+        "Brian Kowalski", "Maya Jackson", "Luis Ortega", "Megan Schultz", "André Baptiste",
+        "Hye-jin Park",
+    ),
+}
+
+# Managers and the admin sit in a home team (so every member has one) but
+# oversee all teams through their role.
+_STAFF: tuple[tuple[str, str, str, str], ...] = (
+    # handle ("": from the name), name, role, home team
+    ("", "Sarah Mitchell", "manager", "support-amer"),
+    ("", "Ahmed Karim", "manager", "support-emea"),
+    ("admin", "Jordan Lee", "admin", "support-emea"),
+)
+
+
+# A remote agent outside the team's zone shows the optional per-member zone.
+_MEMBER_TIMEZONES = {"rizal": "Asia/Manila"}
+
+
+def _slug(text: str) -> str:
+    """Lowercase ASCII slug: letters, digits and single hyphens."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    ascii_text = ascii_text.replace("'", "")
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+
+
+# Given names of more than one word, where the first word alone would not do.
+_HANDLE_OVERRIDES = {"Wei Ling Tan": "wei-ling"}
+
+
+def _handle(name: str) -> str:
+    """The given name as handle ("Chloé Martin" -> "chloe"): short to type in
+    `--as` and command text; the demo names keep given names unique."""
+    return _HANDLE_OVERRIDES.get(name) or _slug(name.split()[0])
+
+
+def demo_org_document() -> dict[str, Any]:
+    """The demo organisation as an org YAML document (plain dicts and lists).
+
+    Five teams in five time zones, 40 agents, one lead per team, two managers
+    and one admin (handle "admin"). Ids are stable and unique: Slack ids
+    "U0DEMO001"..., Teams ids UUID-shaped "8f0c2a1e-0000-4000-8000-000000000001"...
+    """
+    teams: list[dict[str, Any]] = []
+    for n, t in enumerate(_TEAMS, 1):
+        teams.append(
+            {
+                "key": t.key,
+                "name": t.name,
+                "timezone": t.timezone,
+                "channels": {"slack": f"C0DEMO{n:03d}", "teams": f"19:demo-{t.key}@thread.tacv2"},
+                "digest": {"time": "09:00", "days": t.digest_days},
+                "targets": {
+                    "first_reply_median_s": t.first_reply_median_s,
+                    "resolution_median_s": t.resolution_median_s,
+                    "csat": t.csat,
+                    "reopen_rate": t.reopen_rate,
+                    "sla_attainment": _SLA_ATTAINMENT_TARGET,
+                },
+            }
+        )
+
+    people: list[tuple[str, str, str, str]] = []  # handle, name, team, role
+    for team_key, names in _PEOPLE.items():
+        for i, person in enumerate(names):
+            people.append((_handle(person), person, team_key, "lead" if i == 0 else "agent"))
+    for handle, person, role, team_key in _STAFF:
+        people.append((handle or _handle(person), person, team_key, role))
+
+    members: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for n, (handle, person, team_key, role) in enumerate(people, 1):
+        if handle in seen:  # a guard for whoever edits the name lists
+            raise AssertionError(f"duplicate demo handle {handle!r}")
+        seen.add(handle)
+        members.append(
+            {
+                "handle": handle,
+                "name": person,
+                "email": f"{handle}@acme.example",
+                "team": team_key,
+                "role": role,
+                "slack_id": f"U0DEMO{n:03d}",
+                "teams_id": f"8f0c2a1e-0000-4000-8000-{n:012d}",
+            }
+        )
+        if handle in _MEMBER_TIMEZONES:
+            members[-1]["timezone"] = _MEMBER_TIMEZONES[handle]
+
+    return {"org": {"name": ORG_NAME, "timezone": ORG_TIMEZONE}, "teams": teams, "members": members}
+
+
+def demo_team_weights() -> dict[str, float]:
+    """Relative ticket volume per demo team key (sums to 1)."""
+    return {t.key: t.weight for t in _TEAMS}
+
+
+def demo_team_profiles(
+    document: Mapping[str, Any], member_ids: Mapping[str, int], weights: Mapping[str, float] | None = None
+) -> list[TeamProfile]:
+    """Generator input for the teams of an org document.
+
+    `member_ids` maps handles to database ids; only members with role
+    "agent" work tickets. Teams missing from `weights` get weight 1.
+    """
+    weights = demo_team_weights() if weights is None else weights
+    profiles = []
+    for team in document["teams"]:
+        agents = tuple(
+            member_ids[m["handle"]]
+            for m in document["members"]
+            if m.get("team") == team["key"] and m.get("role") == "agent" and m["handle"] in member_ids
+        )
+        profiles.append(TeamProfile(team["key"], team["timezone"], float(weights.get(team["key"], 1.0)), agents))
+    return profiles

@@ -1,0 +1,188 @@
+"""Ticket events from a helpdesk webhook, applied to the ticket's KPI fields.
+
+Each event is applied once: its id is stored with a unique constraint in the
+same transaction as the change, so a retried delivery finds it and changes
+nothing. Events may arrive out of order: the first reply keeps the earliest
+reply time and solved_at the latest solve.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kpi.importer import ImportResult, OrgResolver
+from kpi.tickets import CSAT_VALUES, PRIORITIES, STATUSES, Ticket, TicketEvent
+
+EVENT_TYPES = ("created", "agent_replied", "status_changed", "solved", "reopened", "rated", "assigned")
+
+
+class EventError(ValueError):
+    """The event cannot be applied; `problems` lists every reason."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class TicketEventIn:
+    event_id: str
+    type: str
+    source: str
+    external_id: str
+    at: datetime
+    fields: dict[str, Any]  # subject, team, agent, priority, channel, status, created_at
+    rating: str | None = None
+    status: str | None = None
+
+
+@dataclass(frozen=True)
+class Applied:
+    duplicate: bool
+    ticket_id: int
+    external_id: str
+
+
+def _time(value: Any, name: str, problems: list[str]) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        problems.append(f"{name}: {value!r} is not an ISO 8601 time")
+        return None
+    if parsed.tzinfo is None:
+        problems.append(f"{name}: {value!r} has no UTC offset (add Z or +01:00)")
+        return None
+    return parsed.astimezone(timezone.utc).replace(microsecond=0)
+
+
+def parse_event(payload: Any) -> TicketEventIn:
+    """Validate a webhook body; EventError lists everything wrong with it."""
+    if not isinstance(payload, dict):
+        raise EventError(["the body must be a JSON object"])
+    problems: list[str] = []
+    event_id = payload.get("id")
+    if not isinstance(event_id, str) or not event_id.strip() or len(event_id) > 128:
+        problems.append("id: a unique event id (text, at most 128 characters) is required")
+    kind = payload.get("type")
+    if kind not in EVENT_TYPES:
+        problems.append(f"type: must be one of {', '.join(EVENT_TYPES)}")
+    source = payload.get("source", "webhook")
+    if not isinstance(source, str) or not source.strip() or len(source) > 64:
+        problems.append("source: must be a name of at most 64 characters")
+    ticket = payload.get("ticket")
+    fields: dict[str, Any] = {}
+    external_id = None
+    if not isinstance(ticket, dict):
+        problems.append("ticket: an object with at least external_id is required")
+    else:
+        external_id = ticket.get("external_id")
+        if isinstance(external_id, int) and not isinstance(external_id, bool):
+            external_id = str(external_id)
+        if not isinstance(external_id, str) or not external_id.strip() or len(external_id) > 128:
+            problems.append("ticket.external_id: required text of at most 128 characters")
+        for key in ("subject", "team", "agent", "channel"):
+            if ticket.get(key) is not None:
+                if not isinstance(ticket[key], str):
+                    problems.append(f"ticket.{key}: must be text")
+                else:
+                    fields[key] = ticket[key].strip()
+        if ticket.get("priority") is not None:
+            if ticket["priority"] not in PRIORITIES:
+                problems.append(f"ticket.priority: must be one of {', '.join(PRIORITIES)}")
+            else:
+                fields["priority"] = ticket["priority"]
+        if ticket.get("created_at") is not None:
+            fields["created_at"] = _time(ticket["created_at"], "ticket.created_at", problems)
+    at = _time(payload.get("at"), "at", problems)
+    if payload.get("at") is None:
+        problems.append("at: the time of the event (ISO 8601 with offset) is required")
+    rating = None
+    if kind == "rated":
+        raw = payload.get("rating")
+        text = str(raw).strip().lower() if raw is not None else ""
+        if text in CSAT_VALUES:
+            rating = text
+        elif text in ("1", "2", "3", "4", "5"):
+            rating = "good" if int(text) >= 4 else "bad"
+        else:
+            problems.append("rating: good, bad or 1-5 is required for a rated event")
+    status = None
+    if kind == "status_changed":
+        status = payload.get("status")
+        if status not in STATUSES:
+            problems.append(f"status: one of {', '.join(STATUSES)} is required for a status_changed event")
+    if kind == "assigned" and not fields.get("agent"):
+        problems.append("ticket.agent: required for an assigned event")
+    if problems:
+        raise EventError(problems)
+    assert at is not None and external_id is not None
+    return TicketEventIn(
+        event_id=event_id.strip(),
+        type=kind,
+        source=source.strip(),
+        external_id=external_id.strip(),
+        at=at,
+        fields=fields,
+        rating=rating,
+        status=status,
+    )
+
+
+def apply_event(session: Session, event: TicketEventIn, *, now: datetime) -> Applied:
+    """Apply `event` inside the caller's transaction (once per event id)."""
+    seen = session.scalar(select(TicketEvent).where(TicketEvent.event_id == event.event_id))
+    if seen is not None:
+        ticket = session.get(Ticket, seen.ticket_id)
+        return Applied(True, seen.ticket_id, ticket.external_id if ticket else event.external_id)
+    ticket = session.scalar(
+        select(Ticket).where(Ticket.source == event.source, Ticket.external_id == event.external_id).with_for_update()
+    )
+    resolver = OrgResolver(session, ImportResult())
+    if ticket is None:
+        created = event.fields.get("created_at") or event.at
+        ticket = Ticket(source=event.source, external_id=event.external_id, created_at=created, status="new")
+        session.add(ticket)
+    if "created_at" in event.fields and event.type == "created":
+        ticket.created_at = event.fields["created_at"]
+    for key in ("subject", "priority", "channel"):
+        if key in event.fields:
+            setattr(ticket, key, event.fields[key][:500] if key == "subject" else event.fields[key])
+    if "team" in event.fields:
+        ticket.team_id = resolver.team(session, event.fields["team"])
+    if "agent" in event.fields:
+        ticket.agent_id = resolver.agent(session, event.fields["agent"], ticket.team_id)
+    _apply_kind(ticket, event)
+    session.flush()
+    session.add(
+        TicketEvent(event_id=event.event_id, ticket_id=ticket.id, type=event.type, occurred_at=event.at, received_at=now)
+    )
+    session.flush()
+    return Applied(False, ticket.id, ticket.external_id)
+
+
+def _apply_kind(ticket: Ticket, event: TicketEventIn) -> None:
+    at = max(event.at, ticket.created_at)  # a clock-skewed event never predates its ticket
+    if event.type == "agent_replied":
+        ticket.replies = (ticket.replies or 0) + 1
+        if ticket.first_reply_at is None or at < ticket.first_reply_at:
+            ticket.first_reply_at = at
+        if ticket.status == "new":
+            ticket.status = "open"
+    elif event.type == "solved" or (event.type == "status_changed" and event.status in ("solved", "closed")):
+        if ticket.solved_at is None or at > ticket.solved_at:
+            ticket.solved_at = at
+        ticket.status = event.status or "solved"
+    elif event.type == "status_changed":
+        ticket.status = event.status or ticket.status
+    elif event.type == "reopened":
+        ticket.reopens = (ticket.reopens or 0) + 1
+        ticket.status = "open"
+    elif event.type == "rated":
+        ticket.csat = event.rating

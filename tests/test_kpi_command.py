@@ -1,0 +1,179 @@
+"""The /kpi command through the router, as every surface runs it."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import select
+
+from bot.demo import seed_demo
+from bot.dispatch import run_action, run_command
+from handlers.registry import build_router
+from handlers.reply import Actions, Reply
+from kpi.tickets import Ticket
+from kpi.windows import parse_window
+from store.database import Database
+from store.org import Member, Team
+from tests.helpers import apply_fixture_org
+from tests.kpi_oracle import T, assert_same, oracle
+
+NOW = datetime(2026, 3, 9, 12, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def demo_db(db: Database) -> Database:
+    seed_demo(db, now=NOW, tickets=3000, days=60, seed=7)
+    return db
+
+
+@pytest.fixture
+def org_db(db: Database) -> Database:
+    apply_fixture_org(db)
+    return db
+
+
+def ask(db: Database, text: str, handle: str) -> Reply:
+    return run_command(db, build_router(), handle, text, now=NOW, platform="console")
+
+
+def handles_by_role(db: Database) -> dict[str, list[Member]]:
+    with db.sessions() as s:
+        out: dict[str, list[Member]] = {}
+        for m in s.scalars(select(Member).order_by(Member.id)):
+            out.setdefault(m.role, []).append(m)
+        return out
+
+
+def tickets_of(db: Database, **where: int) -> list[T]:
+    with db.sessions() as s:
+        rows = s.scalars(select(Ticket).filter_by(**where)).all()
+        return [T(t.created_at, t.first_reply_at, t.solved_at, t.replies, t.reopens, t.csat, t.sla_met) for t in rows]
+
+
+def test_team_kpis_match_an_independent_computation_on_generated_data(demo_db: Database) -> None:
+    lead = handles_by_role(demo_db)["lead"][0]
+    for window in ("7d", "30d", "last-week", "month", "2026-02-01..2026-02-28", "yesterday"):
+        reply = ask(demo_db, f"/kpi team {window}", lead.handle)
+        assert reply.ok, reply.error
+        data = reply.data
+        assert data["scope"] == "team" and data["team"]
+        with demo_db.sessions() as s:
+            team = s.scalar(select(Team).where(Team.key == data["team"]))
+        tickets = tickets_of(demo_db, team_id=team.id)
+        w = parse_window(window, NOW, team.timezone)
+        assert data["window"] == {"start": w.start.isoformat(), "end": w.end.isoformat(), "timezone": team.timezone}
+        assert_same(data["metrics"], oracle(tickets, w.start_utc, w.end_utc))
+        prev = w.previous()
+        assert_same(data["previous"], oracle(tickets, prev.start_utc, prev.end_utc))
+        assert data["targets"] == {k: v for k, v in team.targets.items()}
+
+
+def test_agent_and_org_scopes_match_the_oracle(demo_db: Database) -> None:
+    roles = handles_by_role(demo_db)
+    admin = roles["admin"][0]
+    agent = roles["agent"][3]
+    reply = ask(demo_db, f"/kpi agent @{agent.handle} 30d", admin.handle)
+    assert reply.ok and reply.data["scope"] == "agent" and reply.data["agent"] == agent.handle
+    w = parse_window("30d", NOW, reply.data["window"]["timezone"])
+    assert_same(reply.data["metrics"], oracle(tickets_of(demo_db, agent_id=agent.id), w.start_utc, w.end_utc))
+    org = ask(demo_db, "/kpi org 30d", agent.handle)
+    w = parse_window("30d", NOW, "UTC")
+    assert org.data["scope"] == "org"
+    assert_same(org.data["metrics"], oracle(tickets_of(demo_db), w.start_utc, w.end_utc))
+
+
+def test_teams_table_and_sorting(demo_db: Database) -> None:
+    agent = handles_by_role(demo_db)["agent"][0]
+    reply = ask(demo_db, "/kpi teams 30d --sort csat", agent.handle)
+    assert reply.ok
+    rows = reply.data["rows"]
+    assert len(rows) == 5
+    csat = [r["metrics"]["csat"] for r in rows]
+    assert csat == sorted(csat, reverse=True)
+    backlog_sorted = ask(demo_db, "/kpi teams 30d --sort backlog", agent.handle).data["rows"]
+    backlogs = [r["metrics"]["backlog"] for r in backlog_sorted]
+    assert backlogs == sorted(backlogs)  # lower is better, best first
+    with demo_db.sessions() as s:
+        team = s.scalar(select(Team).where(Team.key == rows[0]["team"]))
+    w = parse_window("30d", NOW, "UTC")
+    assert_same(rows[0]["metrics"], oracle(tickets_of(demo_db, team_id=team.id), w.start_utc, w.end_utc))
+    assert ask(demo_db, "/kpi teams --sort happiness", agent.handle).error.code == "usage"
+
+
+def test_who_sees_what(org_db: Database) -> None:
+    # alice: agent (emea), bob: lead (emea), carol: agent (amer), dana: manager (amer), root: admin
+    assert ask(org_db, "/kpi me", "alice").ok
+    assert ask(org_db, "/kpi agent alice", "alice").ok
+    refused = ask(org_db, "/kpi agent carol", "alice")
+    assert refused.error.code == "forbidden" and "private" in refused.error.message
+    assert ask(org_db, "/kpi agent alice", "bob").ok  # lead, same team
+    assert ask(org_db, "/kpi agent carol", "bob").error.code == "forbidden"  # lead, other team
+    assert ask(org_db, "/kpi agent carol", "dana").ok  # manager of carol's team
+    assert ask(org_db, "/kpi agent alice", "dana").error.code == "forbidden"
+    assert ask(org_db, "/kpi agent alice", "root").ok
+    assert ask(org_db, "/kpi team support-amer", "alice").ok  # team figures are open to all
+    assert ask(org_db, "/kpi teams", "alice").ok
+
+
+def test_sharing_and_buttons(org_db: Database) -> None:
+    router = build_router()
+    reply = ask(org_db, "/kpi team support-emea 7d", "alice")
+    assert reply.visibility == "ephemeral"
+    buttons = {b.label: b for block in reply.blocks if isinstance(block, Actions) for b in block.buttons}
+    assert set(buttons) == {"Share in channel", "Previous window"}
+    shared = run_action(org_db, router, "alice", buttons["Share in channel"].action_id, buttons["Share in channel"].value, now=NOW + timedelta(hours=1), platform="slack")
+    assert shared.ok and shared.visibility == "channel"
+    assert shared.data["window"] == reply.data["window"]  # the same card, not "7d from the click"
+    prev = run_action(org_db, router, "alice", buttons["Previous window"].action_id, buttons["Previous window"].value, now=NOW, platform="slack")
+    assert prev.data["window"]["end"] == reply.data["window"]["start"]
+    prev_buttons = {b.label: b for block in prev.blocks if isinstance(block, Actions) for b in block.buttons}
+    prev2 = run_action(org_db, router, "alice", PREVIOUS := prev_buttons["Previous window"].action_id, prev_buttons["Previous window"].value, now=NOW, platform="slack")
+    assert prev2.data["window"]["end"] == prev.data["window"]["start"] and PREVIOUS == "kpi.previous"
+    assert ask(org_db, "/kpi team --share", "alice").visibility == "channel"
+    # Someone else's agent figures cannot be shared, by flag or by button.
+    lead_view = ask(org_db, "/kpi agent alice", "bob")
+    assert lead_view.ok
+    assert not any(b.label == "Share in channel" for block in lead_view.blocks if isinstance(block, Actions) for b in block.buttons)
+    assert ask(org_db, "/kpi agent alice --share", "bob").error.code == "forbidden"
+    forged = json.dumps({"text": "/kpi agent alice 7d", "at": NOW.isoformat(), "back": 0})
+    assert run_action(org_db, router, "bob", "kpi.share", forged, now=NOW, platform="slack").error.code == "forbidden"
+    # A button pressed by someone who may not see the figures is refused too.
+    assert run_action(org_db, router, "carol", "kpi.previous", forged, now=NOW, platform="slack").error.code == "forbidden"
+    assert run_action(org_db, router, "alice", "kpi.share", "not json", now=NOW, platform="slack").error.code == "usage"
+
+
+def test_unknown_names_get_suggestions(org_db: Database) -> None:
+    reply = ask(org_db, "/kpi team suport-emea", "alice")
+    assert reply.error.code == "not_found" and "support-emea" in reply.error.message
+    reply = ask(org_db, '/kpi team "Support Emae"', "alice")
+    assert reply.error.code == "not_found" and "support-emea" in reply.error.message
+    reply = ask(org_db, "/kpi agent @alcie", "root")
+    assert reply.error.code == "not_found" and "@alice" in reply.error.message
+
+
+def test_team_by_name_quoted_or_not_and_slack_mentions(org_db: Database) -> None:
+    assert ask(org_db, '/kpi team "support emea" 30d', "alice").data["team"] == "support-emea"
+    assert ask(org_db, "/kpi team Support EMEA 30d", "alice").data["team"] == "support-emea"
+    assert ask(org_db, "/kpi 30d", "alice").data["team"] == "support-emea"
+    assert ask(org_db, "/kpi agent <@U0123ABCD|alice> 7d", "bob").data["agent"] == "alice"
+    assert ask(org_db, "/kpi team", "root").error.code == "not_found"  # an admin without a team must name one
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["/kpi team support-emea 8x", "/kpi me 2026-02-30", "/kpi me 2026-03-10..2026-03-01", "/kpi me 9999d", "/kpi frobnicate", "/kpi agent", "/kpi me --sort csat", "/kpi teams tomorrow"],
+)
+def test_bad_input_gets_usage(org_db: Database, text: str) -> None:
+    reply = ask(org_db, text, "alice")
+    assert not reply.ok and reply.error.code == "usage", (text, reply.error)
+
+
+def test_targets_status_in_the_card(org_db: Database) -> None:
+    reply = ask(org_db, "/kpi team support-emea", "alice")
+    table = next(b for b in reply.blocks if b.__class__.__name__ == "Table")
+    rows = {r[0]: r for r in table.rows}
+    assert rows["CSAT"][3] == "90.0%"  # the target is shown
+    assert rows["CSAT"][1] == "—" and rows["CSAT"][4] == ""  # no value, no verdict
+    assert rows["Tickets created"][1] == "0"

@@ -1,0 +1,161 @@
+"""POST /webhooks/tickets over real HTTP: signatures, idempotency, and KPIs that see events at once."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from datetime import datetime, timezone
+
+import aiohttp
+import pytest
+from aiohttp import web
+from sqlalchemy import func, select
+
+from bot.config import load_settings
+from bot.dispatch import run_command
+from bot.web import create_app
+from bot.webhooks import sign
+from handlers.registry import build_router
+from kpi.tickets import Ticket, TicketEvent
+from store.database import Database
+from tests.helpers import apply_fixture_org
+
+SECRET = "test-webhook-secret-0123456789"
+NOW = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+async def server(db: Database) -> AsyncIterator[str]:
+    apply_fixture_org(db)
+    app = create_app(db, load_settings({"CSBOT_WEBHOOK_SECRET": SECRET}), clock=lambda: NOW)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    yield f"http://127.0.0.1:{port}/webhooks/tickets"
+    await runner.cleanup()
+
+
+async def post(url: str, event: dict | bytes, *, secret: str = SECRET, ts: int | None = None, headers: dict | None = None) -> tuple[int, dict]:  # type: ignore[type-arg]
+    body = event if isinstance(event, bytes) else json.dumps(event).encode()
+    stamp = str(ts if ts is not None else int(time.time()))
+    hdrs = {"Content-Type": "application/json", "X-Csbot-Timestamp": stamp, "X-Csbot-Signature": sign(secret, stamp, body)}
+    if headers is not None:
+        hdrs = headers
+    async with aiohttp.ClientSession() as http, http.post(url, data=body, headers=hdrs) as resp:
+        return resp.status, await resp.json()
+
+
+def ev(event_id: str, kind: str, at: str, **extra: object) -> dict:  # type: ignore[type-arg]
+    ticket = {"external_id": "T-1", **extra.pop("ticket", {})}  # type: ignore[dict-item]
+    return {"id": event_id, "type": kind, "source": "helpdesk", "at": at, "ticket": ticket, **extra}
+
+
+def ticket(db: Database) -> Ticket:
+    with db.sessions() as s:
+        return s.scalar(select(Ticket).where(Ticket.external_id == "T-1"))
+
+
+def counts(db: Database) -> tuple[int, int]:
+    with db.sessions() as s:
+        return (s.scalar(select(func.count()).select_from(Ticket)), s.scalar(select(func.count()).select_from(TicketEvent)))
+
+
+async def test_events_update_derived_fields_and_kpis_see_them(server: str, db: Database) -> None:
+    status, body = await post(server, ev("e1", "created", "2026-03-02T09:00:00Z", ticket={"team": "support-emea", "subject": "Refund", "priority": "high"}))
+    assert (status, body["ok"], body["duplicate"]) == (200, True, False)
+    await post(server, ev("e2", "assigned", "2026-03-02T09:01:00Z", ticket={"agent": "alice"}))
+    await post(server, ev("e3", "agent_replied", "2026-03-02T09:20:00Z"))
+    await post(server, ev("e4", "agent_replied", "2026-03-02T09:40:00Z"))
+    await post(server, ev("e5", "solved", "2026-03-02T10:00:00Z"))
+    await post(server, ev("e6", "reopened", "2026-03-02T10:30:00Z"))
+    await post(server, ev("e7", "solved", "2026-03-02T11:00:00Z"))
+    status, _ = await post(server, ev("e8", "rated", "2026-03-02T11:05:00Z", rating=5))
+    assert status == 200
+    t = ticket(db)
+    assert t.first_reply_at == datetime(2026, 3, 2, 9, 20, tzinfo=timezone.utc)
+    assert (t.replies, t.reopens, t.csat, t.status, t.priority) == (2, 1, "good", "solved", "high")
+    assert t.solved_at == datetime(2026, 3, 2, 11, 0, tzinfo=timezone.utc)  # the latest solve
+    reply = run_command(db, build_router(), "alice", "/kpi me today", now=NOW, platform="console")
+    metrics = reply.data["metrics"]
+    assert metrics["tickets_created"] == 1 and metrics["first_reply_median_s"] == 1200.0
+    assert metrics["resolution_median_s"] == 7200.0 and metrics["reopen_rate"] == 1.0 and metrics["csat"] == 1.0
+
+
+async def test_replays_change_nothing(server: str, db: Database) -> None:
+    await post(server, ev("e1", "created", "2026-03-02T09:00:00Z"))
+    reply = ev("e2", "agent_replied", "2026-03-02T09:20:00Z")
+    for _ in range(3):
+        status, body = await post(server, reply)
+        assert status == 200
+    assert body["duplicate"] is True
+    assert ticket(db).replies == 1
+    # Concurrent deliveries of one event still apply once.
+    results = await asyncio.gather(*(post(server, ev("e3", "reopened", "2026-03-02T10:00:00Z")) for _ in range(5)))
+    assert all(status == 200 for status, _ in results)
+    assert ticket(db).reopens == 1
+    assert counts(db) == (1, 3)
+
+
+async def test_out_of_order_first_reply_keeps_the_earliest(server: str, db: Database) -> None:
+    await post(server, ev("e1", "agent_replied", "2026-03-02T09:40:00Z", ticket={"created_at": "2026-03-02T09:00:00Z"}))
+    await post(server, ev("e2", "agent_replied", "2026-03-02T09:10:00Z"))
+    t = ticket(db)
+    assert t.first_reply_at == datetime(2026, 3, 2, 9, 10, tzinfo=timezone.utc) and t.replies == 2
+    assert t.created_at == datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["no headers", "bad signature", "wrong secret", "stale", "future", "tampered body"],
+)
+async def test_unauthenticated_requests_get_401_and_touch_nothing(server: str, db: Database, case: str) -> None:
+    event = ev("e1", "created", "2026-03-02T09:00:00Z")
+    body = json.dumps(event).encode()
+    stamp = str(int(time.time()))
+    if case == "no headers":
+        status, _ = await post(server, event, headers={"Content-Type": "application/json"})
+    elif case == "bad signature":
+        status, _ = await post(server, event, headers={"X-Csbot-Timestamp": stamp, "X-Csbot-Signature": "sha256=" + "0" * 64})
+    elif case == "wrong secret":
+        status, _ = await post(server, event, secret="another-secret-0123456789")
+    elif case == "stale":
+        status, _ = await post(server, event, ts=int(time.time()) - 600)
+    elif case == "future":
+        status, _ = await post(server, event, ts=int(time.time()) + 600)
+    else:
+        hdrs = {"X-Csbot-Timestamp": stamp, "X-Csbot-Signature": sign(SECRET, stamp, body)}
+        status, _ = await post(server, body.replace(b"T-1", b"T-2"), headers=hdrs)
+    assert status == 401
+    assert counts(db) == (0, 0)
+
+
+async def test_without_a_secret_every_request_is_refused(db: Database) -> None:
+    app = create_app(db, load_settings({}), clock=lambda: NOW)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/webhooks/tickets"  # type: ignore[union-attr]
+    try:
+        status, _ = await post(url, ev("e1", "created", "2026-03-02T09:00:00Z"), secret="")
+        assert status == 401
+        assert counts(db) == (0, 0)
+    finally:
+        await runner.cleanup()
+
+
+async def test_invalid_events_get_400_with_every_problem(server: str, db: Database) -> None:
+    status, body = await post(server, {"id": "", "type": "exploded", "at": "noon", "ticket": {}})
+    assert status == 400
+    problems = " | ".join(body["problems"])
+    for fragment in ("id:", "type:", "at:", "ticket.external_id"):
+        assert fragment in problems
+    status, body = await post(server, ev("e9", "rated", "2026-03-02T09:00:00Z", rating="meh"))
+    assert status == 400 and "rating" in body["problems"][0]
+    status, body = await post(server, b"{not json")
+    assert status == 400
+    assert counts(db) == (0, 0)
