@@ -10,8 +10,8 @@ from datetime import datetime
 from sqlalchemy import insert, select
 
 from kpi.definitions import METRIC_NAMES
-from kpi.demo_org import demo_org_document, demo_team_weights
-from kpi.generator import TeamProfile, generate_tickets
+from kpi.demo_org import demo_org_document, demo_team_profiles
+from kpi.generator import generate_tickets
 from kpi.tickets import Ticket
 from store.database import Database
 from store.org import Member, Team
@@ -42,21 +42,13 @@ def seed_demo(
     One transaction: an interrupted seed leaves an empty database, so the next
     `csbot demo` simply seeds again.
     """
-    spec = parse_org(dump_org(demo_org_document()), METRIC_NAMES, source="demo org")
-    weights = demo_team_weights()
+    document = demo_org_document()
+    spec = parse_org(dump_org(document), METRIC_NAMES, source="demo org")
     with db.sessions() as session, session.begin():
         apply_org(session, spec)
-        teams = session.scalars(select(Team).where(Team.active.is_(True))).all()
-        team_ids = {t.key: t.id for t in teams}
-        agents: dict[int, list[int]] = {}
-        for m in session.scalars(select(Member).where(Member.role == "agent").order_by(Member.id)):
-            if m.team_id is not None:
-                agents.setdefault(m.team_id, []).append(m.id)
-        profiles = [
-            TeamProfile(key=t.key, timezone=t.timezone, weight=weights.get(t.key, 1.0), agent_ids=tuple(agents.get(t.id, ())))
-            for t in teams
-            if agents.get(t.id)
-        ]
+        team_ids = dict(session.execute(select(Team.key, Team.id)).all())
+        member_ids = dict(session.execute(select(Member.handle, Member.id)).all())
+        profiles = [p for p in demo_team_profiles(document, member_ids) if p.agent_ids]
         rows = generate_tickets(profiles, team_ids, count=tickets, days=days, end=now, seed=seed)
         done = 0
         while batch := list(itertools.islice(rows, BATCH)):

@@ -254,3 +254,14 @@ def test_cli_import_summary_and_exit_codes(tmp_path: Path) -> None:
     assert r.returncode == 2 and "row 2: created_at" in r.stderr and "nothing was written" in r.stderr
     r = subprocess.run([sys.executable, "-m", "bot.cli", "import", "tickets", str(tmp_path / "missing.csv")], env=env, capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "no such file" in r.stderr
+
+
+def test_foreign_keys_stay_enforced_after_an_import(db: Database, tmp_path: Path) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    path = write(tmp_path, "1,a,Team A,Agent A,open,,,2026-03-02T09:00:00Z,,,,,,\n")
+    import_tickets(db, path, Mapping.default(), source="csv")
+    for _ in range(3):  # every pooled connection, not just the first
+        with pytest.raises(IntegrityError), db.engine.begin() as conn:
+            conn.execute(text("INSERT INTO tickets (source, external_id, status, created_at, team_id) VALUES ('x', 'y', 'open', 0, 99999)"))

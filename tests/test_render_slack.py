@@ -11,19 +11,8 @@ from slack_sdk.models.blocks import Block
 
 from bot.render.slack import render_slack, utf16_len
 from handlers.reply import Actions, Button, Chart, Context, Divider, Field, Fields, Reply, Section, Table
+from tests.hostile import HOSTILE
 
-HOSTILE = [
-    "<!channel>",
-    "<!here>",
-    "<@U123>",
-    "<!subteam^S1|@team>",
-    "&lt;",
-    "&amp;",
-    "<https://evil.example|click>",
-    "[x](https://evil.example)",
-    "<at>Dana</at>",
-    "*bold*",
-]
 ESCAPED = {
     "<!channel>": "&lt;!channel&gt;",
     "<!here>": "&lt;!here&gt;",

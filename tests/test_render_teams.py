@@ -10,20 +10,9 @@ from typing import Any
 
 from bot.render.teams import MAX_CARDS, card_attachment, render_adaptive_card
 from handlers.reply import Actions, Button, Chart, Context, Divider, Field, Fields, Reply, Section, Table
+from tests.hostile import HOSTILE
 
 ZW = "\u200b"
-HOSTILE = [
-    "<!channel>",
-    "<!here>",
-    "<@U123>",
-    "<!subteam^S1|@team>",
-    "&lt;",
-    "&amp;",
-    "<https://evil.example|click>",
-    "[x](https://evil.example)",
-    "<at>Dana</at>",
-    "*bold*",
-]
 
 # Property lists from the published schema (microsoft/AdaptiveCards schemas/1.5.0/adaptive-card.json):
 # (allowed properties, required properties). Every definition there has additionalProperties: false.

@@ -4,19 +4,8 @@ from __future__ import annotations
 
 from bot.render.text import clean, looks_numeric, render_text, split_text, table_lines
 from handlers.reply import Actions, Button, Chart, Context, Divider, Field, Fields, Reply, Section, Table
+from tests.hostile import HOSTILE
 
-HOSTILE = [
-    "<!channel>",
-    "<!here>",
-    "<@U123>",
-    "<!subteam^S1|@team>",
-    "&lt;",
-    "&amp;",
-    "<https://evil.example|click>",
-    "[x](https://evil.example)",
-    "<at>Dana</at>",
-    "*bold*",
-]
 
 
 def test_every_block_type_renders_in_order() -> None:

@@ -1,0 +1,124 @@
+"""The `csbot` command line as a user runs it: real processes, real database files."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from tests.helpers import FIXTURES
+
+
+def csbot(args: list[str], db_url: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CSBOT_") and k != "DATABASE_URL"}
+    env["DATABASE_URL"] = db_url
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args], env=env, cwd=cwd, input=stdin, capture_output=True, text=True, timeout=300
+    )
+
+
+def test_demo_reads_commands_from_stdin(db_url: str, tmp_path: Path) -> None:
+    r = csbot(["demo", "--tickets", "2000"], db_url, tmp_path, stdin="/csbot help\n/kpi team\n")
+    assert r.returncode == 0, r.stderr
+    assert "csbot commands" in r.stdout and "/kpi" in r.stdout and "/csbot" in r.stdout
+    assert "KPIs · " in r.stdout and "Tickets created" in r.stdout
+    assert "Seeded 5 teams, 48 members, 2,000 tickets" in r.stderr
+    # A second run finds the organisation and does not seed again.
+    again = csbot(["demo"], db_url, tmp_path, stdin=":as admin\n/csbot whoami\n")
+    assert again.returncode == 0 and "already holds an organisation" in again.stderr
+    assert "You are now admin." in again.stdout and "Role" in again.stdout
+
+
+def test_console_buttons_and_switching(db_url: str, tmp_path: Path) -> None:
+    r = csbot(["demo", "--tickets", "500"], db_url, tmp_path, stdin="/kpi team 7d\n:click 2\n:click 9\n:as nobody\n")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.count("KPIs · ") == 2  # the Previous window click answered
+    assert "Type :click 1 … :click 2." in r.stdout
+    assert "No active member has the handle 'nobody'" in r.stdout
+
+
+def test_ask_json_shape_and_exit_codes(db_url: str, tmp_path: Path) -> None:
+    assert csbot(["org", "apply", str(FIXTURES / "org.yaml")], db_url, tmp_path).returncode == 0
+    r = csbot(["ask", "/nonsense", "--as", "alice", "--json"], db_url, tmp_path)
+    assert r.returncode == 2
+    out = json.loads(r.stdout)
+    assert out["ok"] is False and out["error"]["code"] == "usage"
+    assert "/csbot help" in out["text"] and out["visibility"] == "ephemeral"
+    assert set(out) == {"ok", "visibility", "text", "blocks", "data", "error"}
+    r = csbot(["ask", "/kpi team support-emea 2026-03-01..2026-03-07", "--as", "alice", "--json", "--at", "2026-03-09T12:00:00Z"], db_url, tmp_path)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["ok"] is True and "error" not in out
+    assert out["data"]["window"] == {"start": "2026-03-01T00:00:00+01:00", "end": "2026-03-08T00:00:00+01:00", "timezone": "Europe/Berlin"}
+    assert out["blocks"][0] == {"type": "header", "text": "KPIs · Support EMEA (support-emea)"}
+    r = csbot(["ask", "/csbot help", "--as", "mallory"], db_url, tmp_path)
+    assert r.returncode == 2 and "no active member" in r.stderr
+    r = csbot(["ask", "/csbot help", "--as", "alice", "--at", "last tuesday"], db_url, tmp_path)
+    assert r.returncode == 2 and "--at" in r.stderr
+    r = csbot(["ask", "/kpi agent carol", "--as", "alice"], db_url, tmp_path)
+    assert r.returncode == 2 and "private" in r.stdout
+
+
+def test_org_apply_show_round_trip_and_refusal(db_url: str, tmp_path: Path) -> None:
+    r = csbot(["org", "apply", str(FIXTURES / "org.yaml")], db_url, tmp_path)
+    assert r.returncode == 0 and "created" in r.stdout
+    shown = csbot(["org", "show"], db_url, tmp_path).stdout
+    assert yaml.safe_load(shown) == yaml.safe_load((FIXTURES / "org.yaml").read_text())
+    (tmp_path / "shown.yaml").write_text(shown)
+    r = csbot(["org", "apply", str(tmp_path / "shown.yaml")], db_url, tmp_path)
+    assert r.returncode == 0 and "No changes" in r.stdout
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("teams:\n  - {key: a, name: A, timezone: Nowhere}\nmembers:\n  - {handle: x, name: X, team: b, role: boss}\n")
+    r = csbot(["org", "apply", str(bad)], db_url, tmp_path)
+    assert r.returncode == 2
+    assert "nothing was changed" in r.stderr and "bad.yaml:2:" in r.stderr and "bad.yaml:4:" in r.stderr
+    assert "unknown role 'boss'" in r.stderr and "unknown team 'b'" in r.stderr
+    assert csbot(["org", "show"], db_url, tmp_path).stdout == shown
+    r = csbot(["org", "apply", str(tmp_path / "missing.yaml")], db_url, tmp_path)
+    assert r.returncode == 2 and "cannot read" in r.stderr
+
+
+def test_db_upgrade_and_usage_errors(db_url: str, tmp_path: Path) -> None:
+    r = csbot(["db", "upgrade"], db_url, tmp_path)
+    assert r.returncode == 0 and "upgraded" in r.stdout
+    assert "up to date" in csbot(["db", "upgrade"], db_url, tmp_path).stdout
+    assert csbot(["frobnicate"], db_url, tmp_path).returncode == 2
+
+
+def test_unreachable_database_is_one_line(tmp_path: Path) -> None:
+    r = csbot(["db", "upgrade"], "postgresql+psycopg://nobody@127.0.0.1:1/none", tmp_path)
+    assert r.returncode == 1
+    assert r.stderr.strip().startswith("csbot: cannot use the database:") and "Traceback" not in r.stderr
+
+
+def test_serve_answers_healthz(db_url: str, tmp_path: Path) -> None:
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CSBOT_") and k != "DATABASE_URL"}
+    env.update(DATABASE_URL=db_url, CSBOT_PORT=str(port))
+    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve"], env=env, cwd=tmp_path, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as resp:
+                    body = json.loads(resp.read())
+                    assert resp.status == 200
+                    break
+            except OSError:
+                assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+                assert time.monotonic() < deadline, "csbot serve did not answer within 60 s"
+                time.sleep(0.2)
+        assert body["status"] == "ok" and body["database"]["ok"] is True
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
