@@ -11,6 +11,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import load_dotenv
@@ -31,6 +32,14 @@ class ConfigError(Exception):
 
 
 @dataclass(frozen=True)
+class SlackSettings:
+    bot_token: str
+    signing_secret: str | None  # required for the HTTP endpoint
+    app_token: str | None  # Socket Mode when set
+    api_url: str  # ends with "/"
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str
     timezone: str
@@ -39,6 +48,7 @@ class Settings:
     log_level: str
     db_timeout_s: float
     webhook_secret: str | None = None
+    slack: SlackSettings | None = None
 
 
 def _database_url(env: Mapping[str, str]) -> str:
@@ -108,6 +118,39 @@ def _secret(env: Mapping[str, str], name: str, min_length: int = 16) -> str | No
     return raw
 
 
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+
+
+def _url(env: Mapping[str, str], name: str, default: str) -> str:
+    raw = env.get(name, "").strip() or default
+    parsed = urlparse(raw)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ConfigError(name, f"not an http(s) URL: {raw!r}")
+    return raw if raw.endswith("/") else raw + "/"
+
+
+def _slack(env: Mapping[str, str]) -> SlackSettings | None:
+    """Slack is on when SLACK_BOT_TOKEN is set; partial or contradictory settings are refused."""
+    token = env.get("SLACK_BOT_TOKEN", "").strip()
+    secret = env.get("SLACK_SIGNING_SECRET", "").strip()
+    app_token = env.get("SLACK_APP_TOKEN", "").strip()
+    api_url = _url(env, "SLACK_API_URL", DEFAULT_SLACK_API_URL)
+    if not token:
+        if secret or app_token:
+            set_names = [n for n, v in (("SLACK_SIGNING_SECRET", secret), ("SLACK_APP_TOKEN", app_token)) if v]
+            raise ConfigError("SLACK_BOT_TOKEN", f"required when {' and '.join(set_names)} is set (the bot's xoxb- token)")
+        return None
+    if not token.startswith("xoxb-"):
+        raise ConfigError("SLACK_BOT_TOKEN", "must be a bot token starting with xoxb- (OAuth & Permissions page)")
+    if app_token and not app_token.startswith("xapp-"):
+        raise ConfigError("SLACK_APP_TOKEN", "must be an app-level token starting with xapp- (Basic Information page)")
+    if not app_token and not secret:
+        raise ConfigError(
+            "SLACK_SIGNING_SECRET", "required to verify requests to /slack/events (or set SLACK_APP_TOKEN for Socket Mode)"
+        )
+    return SlackSettings(bot_token=token, signing_secret=secret or None, app_token=app_token or None, api_url=api_url)
+
+
 def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) -> Settings:
     """Read settings from `env` (default: the process environment plus `.env`).
 
@@ -126,4 +169,5 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         log_level=_choice(env, "CSBOT_LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
         db_timeout_s=_seconds(env, "CSBOT_DB_TIMEOUT_S", 15.0),
         webhook_secret=_secret(env, "CSBOT_WEBHOOK_SECRET"),
+        slack=_slack(env),
     )

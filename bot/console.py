@@ -108,6 +108,7 @@ def run_console(db: Database, router: Router, handle: str, clock: Clock, *, stdi
     console = Console(db, router, handle, clock, out)
     if stdin.isatty():
         console.say(BANNER)
+        console.handle_line("/csbot whoami")
         console.run(interactive_lines(lambda: f"csbot ({console.handle})> "))
     else:
         console.run(stdin)

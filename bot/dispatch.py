@@ -6,9 +6,11 @@ command behaves the same wherever it is typed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from handlers.context import Context
@@ -16,10 +18,15 @@ from handlers.reply import Reply
 from handlers.router import Router
 from store.database import Database
 from store.org import Member, Org
+from store.processed import ProcessedRequest
 
 
 class UnknownMember(Exception):
     """No active member has that handle."""
+
+
+class AlreadyProcessed(Exception):
+    """This request (a platform retry, a double click) was handled before."""
 
 
 def find_member(session: Session, handle: str) -> Member | None:
@@ -27,37 +34,60 @@ def find_member(session: Session, handle: str) -> Member | None:
     return session.scalar(select(Member).where(func.lower(Member.handle) == handle, Member.active.is_(True)))
 
 
-def _context(session: Session, member: Member, now: datetime, platform: str) -> Context:
-    return Context(session=session, member=member, now=now, org=session.get(Org, 1), platform=platform)
-
-
-def run_command(db: Database, router: Router, handle: str, text: str, *, now: datetime, platform: str) -> Reply:
-    """Route `text` as the member `handle`. Writes commit only when the reply is ok."""
+def _run(
+    db: Database,
+    handle: str,
+    now: datetime,
+    platform: str,
+    once: str | None,
+    call: Callable[[Context], Reply],
+) -> Reply:
     with db.sessions() as session:
         member = find_member(session, handle)
         if member is None:
             raise UnknownMember(handle)
-        reply = router.handle(_context(session, member, now, platform), text)
-        _finish(session, reply)
+        if once is not None:
+            # Claimed in the same transaction as the effect: a failed command
+            # releases the claim, a committed one keeps every retry out.
+            session.add(ProcessedRequest(key=once[:255], platform=platform, processed_at=now))
+            try:
+                session.flush()
+            except IntegrityError:
+                session.rollback()
+                raise AlreadyProcessed(once) from None
+        reply = call(Context(session=session, member=member, now=now, org=session.get(Org, 1), platform=platform))
+        if reply.ok:
+            try:
+                session.commit()
+            except IntegrityError:
+                session.rollback()
+                raise AlreadyProcessed(once or "") from None
+        else:
+            # A handler that failed half-way must leave nothing behind.
+            session.rollback()
         return reply
+
+
+def run_command(
+    db: Database, router: Router, handle: str, text: str, *, now: datetime, platform: str, once: str | None = None
+) -> Reply:
+    """Route `text` as the member `handle`. Writes commit only when the reply is ok.
+
+    With `once`, a second call with the same key raises AlreadyProcessed.
+    """
+    return _run(db, handle, now, platform, once, lambda ctx: router.handle(ctx, text))
 
 
 def run_action(
-    db: Database, router: Router, handle: str, action_id: str, value: str, *, now: datetime, platform: str
+    db: Database,
+    router: Router,
+    handle: str,
+    action_id: str,
+    value: str,
+    *,
+    now: datetime,
+    platform: str,
+    once: str | None = None,
 ) -> Reply:
-    """Handle a button click by the member `handle`."""
-    with db.sessions() as session:
-        member = find_member(session, handle)
-        if member is None:
-            raise UnknownMember(handle)
-        reply = router.handle_action(_context(session, member, now, platform), action_id, value)
-        _finish(session, reply)
-        return reply
-
-
-def _finish(session: Session, reply: Reply) -> None:
-    # A handler that failed half-way must leave nothing behind.
-    if reply.ok:
-        session.commit()
-    else:
-        session.rollback()
+    """Handle a button click by the member `handle` (same rules as run_command)."""
+    return _run(db, handle, now, platform, once, lambda ctx: router.handle_action(ctx, action_id, value))

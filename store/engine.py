@@ -39,7 +39,10 @@ def make_engine(url: str, *, timeout_s: float = 15.0, echo: bool = False) -> Eng
             cur.close()
 
         return engine
-    kwargs["connect_args"] = {"connect_timeout": max(1, int(timeout_s))}
+    # prepare_threshold=None: psycopg would otherwise switch to server-side
+    # prepared statements whose generic plan is fixed while a table is still
+    # small (a bulk import then seq-scans a million rows per batch).
+    kwargs["connect_args"] = {"connect_timeout": max(1, int(timeout_s)), "prepare_threshold": None}
     kwargs["pool_pre_ping"] = True
     return create_engine(url, **kwargs)
 
