@@ -57,6 +57,10 @@ def _parser() -> argparse.ArgumentParser:
     tickets.add_argument("--timezone", help="time zone of times without an offset (default: the mapping's, else UTC)")
     tickets.add_argument("--strict", action="store_true", help="refuse the whole file if any row is bad")
 
+    post = sub.add_parser("post", help="send an announcement to a team's channel or to a member (@handle)")
+    post.add_argument("target", help="a team key, or @handle for a direct message")
+    post.add_argument("text", help="the message (plain text; nobody is mentioned by it)")
+
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_cmd", required=True, metavar="ACTION")
     db_sub.add_parser("upgrade", help="migrate the database to the newest schema")
@@ -239,6 +243,70 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def notifiers_for(settings: Settings) -> list[Any]:
+    """Every platform notifier the configuration enables."""
+    out: list[Any] = []
+    if settings.slack is not None:
+        from bot.slack.client import make_client
+        from bot.slack.notifier import SlackNotifier
+
+        out.append(SlackNotifier(make_client(settings.slack)))
+    return out
+
+
+def cmd_post(settings: Settings, args: argparse.Namespace) -> int:
+    import asyncio
+
+    from bot.notify import MemberAddress, TeamAddress, deliver_to_member, deliver_to_team
+    from handlers.reply import Reply, Section
+    from sqlalchemy import select
+
+    from bot.dispatch import find_member
+    from store.org import Team
+
+    notifiers = notifiers_for(settings)
+    if not notifiers:
+        raise BadInput("no chat platform is configured: set SLACK_BOT_TOKEN (see .env.example)")
+    if not args.text.strip():
+        raise BadInput("the message is empty")
+    reply = Reply(blocks=[Section(args.text)], visibility="channel")
+    db = _open(settings)
+    try:
+        with db.sessions() as session:
+            if args.target.startswith("@"):
+                member = find_member(session, args.target)
+                if member is None:
+                    raise BadInput(f"no active member has the handle {args.target!r}")
+                address: Any = MemberAddress(member.handle, member.slack_id, member.teams_id, member.email)
+            else:
+                team = session.scalar(select(Team).where(Team.key == args.target.lower(), Team.active.is_(True)))
+                if team is None:
+                    raise BadInput(f"there is no team {args.target!r} (csbot org show lists them)")
+                address = TeamAddress(team.key, team.slack_channel, team.teams_channel)
+    finally:
+        db.dispose()
+
+    async def send() -> list[Any]:
+        try:
+            if isinstance(address, MemberAddress):
+                return await deliver_to_member(notifiers, address, reply)
+            return await deliver_to_team(notifiers, address, reply)
+        finally:
+            for n in notifiers:
+                if getattr(n.client, "session", None) is not None:
+                    await n.client.session.close()
+
+    deliveries = asyncio.run(send())
+    for d in deliveries:
+        if d.ok:
+            print(f"Delivered on {d.platform} to {d.target}.")
+        else:
+            print(f"Not delivered on {d.platform} to {d.target}: {d.error}", file=sys.stderr)
+    if all(d.platform == "none" for d in deliveries):
+        return EXIT_BAD_INPUT
+    return EXIT_OK if all(d.ok for d in deliveries) else EXIT_INTERNAL
+
+
 def cmd_db(settings: Settings, args: argparse.Namespace) -> int:
     from store import migrate
 
@@ -261,7 +329,15 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"ask": cmd_ask, "demo": cmd_demo, "org": cmd_org, "import": cmd_import, "db": cmd_db, "serve": cmd_serve}
+COMMANDS = {
+    "ask": cmd_ask,
+    "demo": cmd_demo,
+    "org": cmd_org,
+    "import": cmd_import,
+    "post": cmd_post,
+    "db": cmd_db,
+    "serve": cmd_serve,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

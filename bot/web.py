@@ -1,7 +1,7 @@
 """The csbot aiohttp application (`csbot serve`).
 
-Routes: `GET /healthz`, `POST /webhooks/tickets`; the Slack and Teams
-endpoints mount here as their adapters land, so one process serves every
+Routes: `GET /healthz`, `POST /webhooks/tickets`, and `POST /slack/events`
+(plus Socket Mode) when Slack is configured, so one process serves every
 surface.
 """
 
@@ -14,6 +14,7 @@ from aiohttp import web
 
 from bot.config import Settings
 from bot.webhooks import MAX_BODY, tickets_webhook
+from handlers.registry import build_router
 from store.clock import Clock, system_clock
 from store.database import Database, open_database
 
@@ -36,6 +37,10 @@ def create_app(db: Database, settings: Settings, *, clock: Clock = system_clock)
     app.router.add_post("/webhooks/tickets", tickets_webhook(db, settings.webhook_secret, clock))
     if not settings.webhook_secret:
         log.warning("CSBOT_WEBHOOK_SECRET is not set: POST /webhooks/tickets refuses every request")
+    if settings.slack is not None:
+        from bot.slack.app import SlackBot, mount
+
+        mount(app, SlackBot(settings.slack, db, build_router(), clock))
     return app
 
 

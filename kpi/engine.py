@@ -52,29 +52,21 @@ class Scope:
         return []
 
 
-@dataclass
-class _SolvedRow:
-    resolution_s: int
-    replies: int | None
-    reopens: int | None
-    csat: str | None
-    sla_met: bool | None
+# A solved ticket as the engine reads it: (resolution_s, replies, reopens, csat, sla_met).
+SolvedRow = tuple[int, int | None, int | None, str | None, bool | None]
 
 
-def metrics_from(
-    created: int, first_reply_s: Iterable[int], solved: Sequence[_SolvedRow] | Sequence[tuple[Any, ...]], backlog: int
-) -> Metrics:
+def metrics_from(created: int, first_reply_s: Iterable[int], solved: Sequence[SolvedRow], backlog: int) -> Metrics:
     """Every metric from the raw facts of one window (pure; shared by all queries)."""
-    rows = [r if isinstance(r, _SolvedRow) else _SolvedRow(*r) for r in solved]
     fr = sorted(first_reply_s)
-    res = sorted(r.resolution_s for r in rows)
-    replies = [r.replies for r in rows if r.replies is not None]
-    reopens = [r.reopens for r in rows if r.reopens is not None]
-    rated = [r.csat for r in rows if r.csat is not None]
-    sla = [r.sla_met for r in rows if r.sla_met is not None]
+    res = sorted(r[0] for r in solved)
+    replies = [r[1] for r in solved if r[1] is not None]
+    reopens = [r[2] for r in solved if r[2] is not None]
+    rated = [r[3] for r in solved if r[3] is not None]
+    sla = [r[4] for r in solved if r[4] is not None]
     return {
         "tickets_created": created,
-        "tickets_solved": len(rows),
+        "tickets_solved": len(solved),
         "backlog": backlog,
         "first_reply_median_s": median(fr),
         "first_reply_p90_s": quantile(fr, 0.9),
@@ -84,8 +76,8 @@ def metrics_from(
         "resolution_mean_s": mean(res),
         "one_touch_rate": ratio(sum(1 for n in replies if n <= 1), len(replies)),
         "reopen_rate": ratio(sum(1 for n in reopens if n >= 1), len(reopens)),
-        "csat": ratio(sum(1 for c in rated if c == "good"), len(rated)),
-        "sla_attainment": ratio(sum(1 for s in sla if s), len(sla)),
+        "csat": ratio(rated.count("good"), len(rated)),
+        "sla_attainment": ratio(sum(1 for ok in sla if ok), len(sla)),
     }
 
 
@@ -125,7 +117,7 @@ def compute(session: Session, scope: Scope, start: datetime, end: datetime) -> M
         created += 1
         if delta is not None:
             first_reply.append(delta)
-    solved = [_SolvedRow(*row) for row in _solved_rows(session, where, start, end, by_team=False)]
+    solved: list[SolvedRow] = [tuple(row) for row in _solved_rows(session, where, start, end, by_team=False)]  # type: ignore[misc]
     backlog = _backlog(session, where, end, by_team=False)[None]
     return metrics_from(created, first_reply, solved, backlog)
 
@@ -138,9 +130,9 @@ def compute_by_team(session: Session, start: datetime, end: datetime) -> dict[in
         created[team_id] += 1
         if delta is not None:
             first_reply[team_id].append(delta)
-    solved: dict[int | None, list[_SolvedRow]] = defaultdict(list)
-    for team_id, *rest in _solved_rows(session, [], start, end, by_team=True):
-        solved[team_id].append(_SolvedRow(*rest))
+    solved: dict[int | None, list[SolvedRow]] = defaultdict(list)
+    for row in _solved_rows(session, [], start, end, by_team=True):
+        solved[row[0]].append(tuple(row[1:]))  # type: ignore[arg-type]
     backlog = _backlog(session, [], end, by_team=True)
     teams = set(created) | set(solved) | set(backlog)
     return {t: metrics_from(created.get(t, 0), first_reply.get(t, []), solved.get(t, []), backlog.get(t, 0)) for t in teams}

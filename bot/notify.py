@@ -1,0 +1,73 @@
+"""Delivering a Reply to a team's channel or to a member directly, on every platform.
+
+Digests, pages and reminders use only this: each platform implements
+Notifier, and `deliver_to_team` / `deliver_to_member` fan out to every
+platform the team or member is configured for, reporting each outcome (a
+member nobody can reach is reported, never silently dropped).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Protocol
+
+from handlers.reply import Reply
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TeamAddress:
+    key: str
+    slack_channel: str | None
+    teams_channel: str | None
+
+
+@dataclass(frozen=True)
+class MemberAddress:
+    handle: str
+    slack_id: str | None
+    teams_id: str | None
+    email: str | None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    platform: str
+    target: str
+    error: str | None = None  # None when delivered
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class Notifier(Protocol):
+    platform: str
+
+    async def to_team(self, team: TeamAddress, reply: Reply) -> Delivery | None:
+        """Post to the team's channel; None when the team has no channel on this platform."""
+
+    async def to_member(self, member: MemberAddress, reply: Reply) -> Delivery | None:
+        """Message the member directly; None when they have no identity on this platform."""
+
+
+async def deliver_to_team(notifiers: list[Notifier], team: TeamAddress, reply: Reply) -> list[Delivery]:
+    results = [d for n in notifiers if (d := await n.to_team(team, reply)) is not None]
+    if not results:
+        results = [Delivery("none", team.key, "the team has no channel on any configured platform")]
+    for d in results:
+        if not d.ok:
+            log.error("delivery to team %s on %s failed: %s", team.key, d.platform, d.error)
+    return results
+
+
+async def deliver_to_member(notifiers: list[Notifier], member: MemberAddress, reply: Reply) -> list[Delivery]:
+    results = [d for n in notifiers if (d := await n.to_member(member, reply)) is not None]
+    if not results:
+        results = [Delivery("none", member.handle, "the member cannot be reached on any configured platform")]
+    for d in results:
+        if not d.ok:
+            log.error("delivery to %s on %s failed: %s", member.handle, d.platform, d.error)
+    return results

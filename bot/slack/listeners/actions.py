@@ -1,0 +1,80 @@
+"""Buttons (block_actions) and message shortcuts, routed by action id to the shared router.
+
+A click is keyed by (action, message, user) in the processed-request table,
+so a double click or a Slack retry has one effect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+
+from bot.dispatch import AlreadyProcessed, UnknownMember, run_action
+from bot.slack.delivery import post_to, respond_with, user_of
+from bot.slack.deps import SlackDeps
+from bot.slack.identity import NOT_A_MEMBER
+from handlers.reply import Reply
+
+log = logging.getLogger(__name__)
+
+
+async def _click(deps: SlackDeps, body: dict[str, Any], respond: AsyncRespond, action_id: str, value: str, key: str) -> None:
+    user_id = user_of(body)
+    handle = await deps.identity.handle_for(user_id)
+    reply: Reply | None = None
+    if handle is not None:
+        try:
+            reply = await asyncio.to_thread(
+                run_action, deps.db, deps.router, handle, action_id, value, now=deps.clock(), platform="slack", once=key
+            )
+        except AlreadyProcessed:
+            log.info("ignored repeated %s (%s)", action_id, key)
+            return
+        except UnknownMember:
+            handle = None
+    if handle is None:
+        if body.get("response_url"):
+            await respond(text=NOT_A_MEMBER.format(user_id=user_id), response_type="ephemeral", replace_original=False)
+        return
+    assert reply is not None
+    if body.get("response_url"):
+        await respond_with(respond, reply, what=f"{action_id} by {handle}")
+    else:
+        # Clicks in App Home or a modal have no response_url: answer in a DM.
+        await post_to(deps.client, user_id, reply, what=f"reply to {action_id} by {handle}")
+
+
+def register(app: AsyncApp, deps: SlackDeps) -> None:
+    async def ack_click(ack: AsyncAck) -> None:
+        await ack()
+
+    async def on_click(body: dict[str, Any], respond: AsyncRespond) -> None:
+        action = (body.get("actions") or [{}])[0]
+        action_id = action.get("action_id", "")
+        container = body.get("container") or {}
+        where = container.get("message_ts") or (body.get("message") or {}).get("ts") or container.get("view_id", "")
+        key = f"slack:action:{action_id}:{where}:{user_of(body)}"
+        await _click(deps, body, respond, action_id, action.get("value", ""), key)
+
+    async def on_shortcut(body: dict[str, Any], respond: AsyncRespond) -> None:
+        # The message shortcut's callback id names the router action; the value
+        # carries the message so the handler can act on it.
+        message = body.get("message") or {}
+        value = json.dumps(
+            {
+                "channel": (body.get("channel") or {}).get("id"),
+                "ts": message.get("ts"),
+                "author": message.get("user"),
+                "text": message.get("text", ""),
+            }
+        )
+        key = f"slack:shortcut:{body.get('callback_id')}:{message.get('ts')}:{user_of(body)}"
+        await _click(deps, body, respond, body.get("callback_id", ""), value, key)
+
+    app.action(re.compile(r".+"))(ack=ack_click, lazy=[on_click])
+    app.message_shortcut(re.compile(r".+"))(ack=ack_click, lazy=[on_shortcut])

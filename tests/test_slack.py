@@ -1,0 +1,341 @@
+"""Slack end to end: the real csbot aiohttp app with Bolt, signed requests, a local Slack API."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlencode
+
+import aiohttp
+import pytest
+import yaml
+from aiohttp import web
+from slack_sdk.models.blocks import Block
+from slack_sdk.signature import SignatureVerifier
+from sqlalchemy import func, select
+
+from bot.config import ConfigError, load_settings
+from bot.web import create_app
+from handlers.registry import build_router
+from store.database import Database
+from store.processed import ProcessedRequest
+from tests.fake_slack import FakeSlack
+from tests.helpers import apply_fixture_org
+from tests.hostile import HOSTILE
+
+SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+TOKEN = "xoxb-test-token"
+ROOT = Path(__file__).parent.parent
+LIVE_MENTIONS = ("<!channel", "<!here", "<!everyone", "<!subteam", "<@U", "<@W", "<https://evil")
+
+
+async def _start(app: web.Application) -> tuple[web.AppRunner, str]:
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    return runner, f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
+
+
+@dataclass
+class Env:
+    db: Database
+    slack: FakeSlack
+    base: str  # csbot's base URL
+    slack_base: str  # the fake Slack's base URL
+
+    def sign(self, body: str, ts: int | None = None) -> dict[str, str]:
+        stamp = str(ts if ts is not None else int(time.time()))
+        sig = SignatureVerifier(SECRET).generate_signature(timestamp=stamp, body=body)
+        return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": sig}
+
+    async def post(self, body: str, content_type: str, headers: dict[str, str] | None = None) -> tuple[int, str, float]:
+        hdrs = {"Content-Type": content_type, **(self.sign(body) if headers is None else headers)}
+        started = time.monotonic()
+        async with aiohttp.ClientSession() as http, http.post(f"{self.base}/slack/events", data=body.encode(), headers=hdrs) as resp:
+            text = await resp.text()
+            return resp.status, text, time.monotonic() - started
+
+    def command_body(self, command: str, text: str, user: str = "U0123ABCD", n: int = 1) -> str:
+        return urlencode(
+            {
+                "token": "gIkuvaNzQIHg97ATvDxqgjtO",
+                "team_id": "T0001",
+                "team_domain": "acme",
+                "channel_id": "C2147483705",
+                "channel_name": "support",
+                "user_id": user,
+                "user_name": "someone",
+                "command": command,
+                "text": text,
+                "api_app_id": "A123456",
+                "response_url": f"{self.slack_base}/response/cmd{n}",
+                "trigger_id": "13345224609.738474920.8088930838d88f008e0",
+            }
+        )
+
+    async def command(self, command: str, text: str, user: str = "U0123ABCD", n: int = 1) -> tuple[int, str, float]:
+        return await self.post(self.command_body(command, text, user, n), "application/x-www-form-urlencoded")
+
+    async def click(self, button: dict, user: str = "U0123ABCD", message_ts: str = "1700000000.000100", n: int = 9) -> tuple[int, str, float]:
+        payload = {
+            "type": "block_actions",
+            "team": {"id": "T0001", "domain": "acme"},
+            "user": {"id": user, "username": "someone", "team_id": "T0001"},
+            "api_app_id": "A123456",
+            "token": "gIkuvaNzQIHg97ATvDxqgjtO",
+            "container": {"type": "message", "message_ts": message_ts, "channel_id": "C2147483705", "is_ephemeral": True},
+            "trigger_id": "12466734323.1395872398.c2c3c5b3b1d3bd7e5b5fa1cd8f4b4f09",
+            "channel": {"id": "C2147483705", "name": "support"},
+            "response_url": f"{self.slack_base}/response/act{n}",
+            "actions": [
+                {
+                    "action_id": button["action_id"],
+                    "block_id": "b1",
+                    "text": {"type": "plain_text", "text": button["text"]["text"]},
+                    "value": button["value"],
+                    "type": "button",
+                    "action_ts": "1700000001.000200",
+                }
+            ],
+        }
+        return await self.post(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
+
+    async def event(self, event: dict, event_id: str, retry: int | None = None) -> tuple[int, str, float]:
+        body = json.dumps(
+            {
+                "token": "gIkuvaNzQIHg97ATvDxqgjtO",
+                "team_id": "T0001",
+                "api_app_id": "A123456",
+                "event": event,
+                "type": "event_callback",
+                "event_id": event_id,
+                "event_time": int(time.time()),
+            }
+        )
+        headers = self.sign(body)
+        if retry is not None:
+            headers |= {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"}
+        return await self.post(body, "application/json", headers)
+
+    async def wait_for(self, method: str, count: int = 1, timeout: float = 15.0) -> list:  # type: ignore[type-arg]
+        deadline = time.monotonic() + timeout
+        while len(self.slack.of(method)) < count:
+            assert time.monotonic() < deadline, f"no {method} within {timeout}s: {[c.method for c in self.slack.calls]}"
+            await asyncio.sleep(0.02)
+        return self.slack.of(method)
+
+
+@pytest.fixture
+async def env(db: Database) -> AsyncIterator[Env]:
+    apply_fixture_org(db)
+    fake = FakeSlack(users={"U0EMAIL01": "dana@example.com", "U0STRANGE": "stranger@elsewhere.example"})
+    slack_runner, slack_base = await _start(fake.app())
+    fake.base_url = slack_base
+    settings = load_settings(
+        {"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": f"{slack_base}/api/"}
+    )
+    runner, base = await _start(create_app(db, settings))
+    try:
+        yield Env(db, fake, base, slack_base)
+    finally:
+        await runner.cleanup()
+        await slack_runner.cleanup()
+
+
+def assert_valid_blocks(blocks: list[dict]) -> None:  # type: ignore[type-arg]
+    assert len(blocks) <= 50
+    for b in blocks:
+        parsed = Block.parse(b)
+        assert parsed is not None, b
+        parsed.validate_json()
+
+
+def processed(db: Database) -> int:
+    with db.sessions() as s:
+        return s.scalar(select(func.count()).select_from(ProcessedRequest)) or 0
+
+
+async def test_every_slash_command_end_to_end(env: Env) -> None:
+    for n, family in enumerate(build_router().families, start=1):
+        status, body, _ = await env.command(f"/{family.name}", "help", n=n)
+        assert status == 200 and body == ""
+        calls = await env.wait_for("response_url", n)
+        answer = calls[-1].args
+        assert answer["response_type"] == "ephemeral" and answer["replace_original"] is False
+        assert_valid_blocks(answer["blocks"])
+        assert f"/{family.name}" in json.dumps(answer["blocks"])
+
+
+async def test_kpi_reply_with_share_and_previous_buttons(env: Env) -> None:
+    await env.command("/kpi", "team support-emea 30d")
+    answer = (await env.wait_for("response_url"))[-1].args
+    assert_valid_blocks(answer["blocks"])
+    assert "Support EMEA" in answer["text"]
+    buttons = {e["text"]["text"]: e for b in answer["blocks"] if b["type"] == "actions" for e in b["elements"]}
+    assert set(buttons) == {"Share in channel", "Previous window"}
+    status, _, _ = await env.click(buttons["Share in channel"], n=2)
+    assert status == 200
+    shared = (await env.wait_for("response_url", 2))[-1].args
+    assert shared["response_type"] == "in_channel"
+    await env.click(buttons["Previous window"], message_ts="1700000000.000200", n=3)
+    previous = (await env.wait_for("response_url", 3))[-1].args
+    assert previous["response_type"] == "ephemeral"
+    assert previous["blocks"] != answer["blocks"]
+
+
+async def test_share_flag_posts_in_channel(env: Env) -> None:
+    await env.command("/kpi", "team --share")
+    answer = (await env.wait_for("response_url"))[-1].args
+    assert answer["response_type"] == "in_channel"
+
+
+async def test_ack_arrives_before_the_slow_part(env: Env) -> None:
+    # Dana has no slack_id: csbot must ask users.info for her email, which is slow today.
+    env.slack.delay_s["users.info"] = 1.0
+    status, _, ack_s = await env.command("/kpi", "team support-amer", user="U0EMAIL01")
+    acked_at = time.monotonic()
+    assert status == 200 and ack_s < 0.9
+    calls = await env.wait_for("response_url")
+    assert calls[0].at >= acked_at
+    assert "Support Americas" in calls[0].args["text"]
+
+
+async def test_unknown_user_gets_a_polite_answer_and_nothing_happens(env: Env) -> None:
+    await env.command("/kpi", "team", user="U0STRANGE")
+    answer = (await env.wait_for("response_url"))[-1].args
+    assert "ask a csbot admin" in answer["text"].lower() and "U0STRANGE" in answer["text"]
+    assert processed(env.db) == 0
+
+
+@pytest.mark.parametrize("case", ["bad signature", "stale timestamp", "missing headers", "wrong secret"])
+async def test_forged_requests_get_401_and_touch_nothing(env: Env, case: str) -> None:
+    body = env.command_body("/kpi", "team")
+    if case == "bad signature":
+        headers = env.sign(body) | {"X-Slack-Signature": "v0=" + "0" * 64}
+    elif case == "stale timestamp":
+        headers = env.sign(body, ts=int(time.time()) - 6 * 60)
+    elif case == "missing headers":
+        headers = {}
+    else:
+        stamp = str(int(time.time()))
+        headers = {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": SignatureVerifier("x" * 32).generate_signature(timestamp=stamp, body=body)}
+    status, _, _ = await env.post(body, "application/x-www-form-urlencoded", headers)
+    assert status == 401
+    await asyncio.sleep(0.3)
+    assert [c.method for c in env.slack.calls if c.method != "auth.test"] == []
+    assert processed(env.db) == 0
+
+
+async def test_double_clicks_have_one_effect(env: Env) -> None:
+    await env.command("/kpi", "team")
+    answer = (await env.wait_for("response_url"))[-1].args
+    share = next(e for b in answer["blocks"] if b["type"] == "actions" for e in b["elements"] if e["action_id"] == "kpi.share")
+    results = await asyncio.gather(*(env.click(share, n=2) for _ in range(3)))
+    assert all(status == 200 for status, _, _ in results)
+    await env.wait_for("response_url", 2)
+    await asyncio.sleep(0.5)
+    assert len(env.slack.of("response_url")) == 2  # the command, then one share
+    assert processed(env.db) == 1
+
+
+async def test_event_retries_publish_app_home_once(env: Env) -> None:
+    event = {"type": "app_home_opened", "user": "U0123ABCD", "channel": "D0001", "tab": "home", "event_ts": "1700000000.1"}
+    status, _, _ = await env.event(event, "Ev0001")
+    assert status == 200
+    published = await env.wait_for("views.publish")
+    for retry in (1, 2):
+        await env.event(event, "Ev0001", retry=retry)
+    await asyncio.sleep(0.5)
+    assert len(env.slack.of("views.publish")) == 1
+    view = published[0].args["view"]
+    assert view["type"] == "home"
+    assert_valid_blocks([b for b in view["blocks"]])
+    assert "Your KPIs, last 7 days" in json.dumps(view)
+    assert published[0].args["user_id"] == "U0123ABCD"
+
+
+async def test_hostile_text_never_reaches_slack_live(env: Env, tmp_path: Path) -> None:
+    for n, text in enumerate(HOSTILE, start=1):
+        await env.command("/kpi", f'team "{text} @here"', n=n)
+    await env.wait_for("response_url", len(HOSTILE))
+    await env.command("/csbot", "help " + " ".join(HOSTILE), n=99)
+    await env.wait_for("response_url", len(HOSTILE) + 1)
+    sent = env.slack.texts()
+    assert any("&lt;!channel&gt;" in t for t in sent)  # the text arrived, escaped
+    for t in sent:
+        for live in LIVE_MENTIONS:
+            assert live not in t, t
+    for call in env.slack.of("response_url"):
+        assert "link_names" not in call.args and call.args.get("parse") != "full"
+
+
+async def test_csbot_post_reaches_slack_and_waits_out_rate_limits(env: Env, tmp_path: Path) -> None:
+    env.slack.rate_limit["chat.postMessage"] = 1
+    db_url = str(env.db.engine.url.render_as_string(hide_password=False))
+    cli_env = {k: v for k, v in os.environ.items() if not k.startswith(("CSBOT_", "SLACK_")) and k != "DATABASE_URL"}
+    cli_env |= {"DATABASE_URL": db_url, "SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": f"{env.slack_base}/api/"}
+
+    def post(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "bot.cli", "post", *args], env=cli_env, capture_output=True, text=True, timeout=120)
+
+    r = await asyncio.to_thread(post, "support-emea", "Holiday hours: <!channel> we close at 3pm & reopen Monday")
+    assert r.returncode == 0, r.stderr
+    posts = env.slack.of("chat.postMessage")
+    assert len(posts) == 2 and posts[1].at - posts[0].at >= 0.9  # waited out Retry-After: 1
+    assert posts[1].args["channel"] == "C0123ABCD"
+    assert "&lt;!channel&gt;" in posts[1].args["text"] and "&amp;" in posts[1].args["text"]
+    assert_valid_blocks(posts[1].args["blocks"])
+    r = await asyncio.to_thread(post, "@alice", "Your QA review is ready")
+    assert r.returncode == 0, r.stderr
+    assert env.slack.of("conversations.open")[-1].args["users"] == "U0123ABCD"
+    assert env.slack.of("chat.postMessage")[-1].args["channel"] == "D0123ABCD"
+    r = await asyncio.to_thread(post, "@dana", "no slack id")
+    assert r.returncode == 2 and "cannot be reached" in r.stderr
+    env.slack.fail["chat.postMessage"] = "channel_not_found"
+    r = await asyncio.to_thread(post, "support-amer", "hello")
+    assert r.returncode == 1 and "channel_not_found" in r.stderr
+
+
+def test_manifest_lists_exactly_the_router_commands() -> None:
+    manifest = yaml.safe_load((ROOT / "manifest.yml").read_text())
+    commands = {c["command"] for c in manifest["features"]["slash_commands"]}
+    assert commands == {f"/{f.name}" for f in build_router().families}
+    for c in manifest["features"]["slash_commands"]:
+        assert c["url"].endswith("/slack/events") and c["description"] and c["should_escape"] is True
+    assert set(manifest["oauth_config"]["scopes"]["bot"]) == {
+        "commands", "chat:write", "chat:write.public", "im:write", "users:read", "users:read.email", "files:write", "app_mentions:read"
+    }
+    assert manifest["settings"]["interactivity"]["request_url"].endswith("/slack/events")
+    assert manifest["settings"]["event_subscriptions"]["request_url"].endswith("/slack/events")
+    assert "app_home_opened" in manifest["settings"]["event_subscriptions"]["bot_events"]
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+
+
+@pytest.mark.parametrize(
+    ("values", "variable"),
+    [
+        ({"SLACK_SIGNING_SECRET": "abc"}, "SLACK_BOT_TOKEN"),
+        ({"SLACK_APP_TOKEN": "xapp-1"}, "SLACK_BOT_TOKEN"),
+        ({"SLACK_BOT_TOKEN": "xoxp-user-token", "SLACK_SIGNING_SECRET": "abc"}, "SLACK_BOT_TOKEN"),
+        ({"SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_SIGNING_SECRET"),
+        ({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xoxb-2"}, "SLACK_APP_TOKEN"),
+        ({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "abc", "SLACK_API_URL": "ftp://x"}, "SLACK_API_URL"),
+    ],
+)
+def test_missing_or_contradictory_slack_settings(values: dict[str, str], variable: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings(values)
+    assert info.value.variable == variable
+
+
+def test_socket_mode_alone_needs_no_signing_secret() -> None:
+    s = load_settings({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1"})
+    assert s.slack is not None and s.slack.signing_secret is None and s.slack.api_url == "https://slack.com/api/"
