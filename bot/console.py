@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterable
+import json
+from collections.abc import Callable, Iterable, Iterator
 from typing import TextIO
 
 from bot.dispatch import UnknownMember, run_action, run_command
 from bot.render.text import render_text
-from handlers.reply import Actions, Button, Reply
+from handlers.reply import Actions, Button, Form, Reply
 from handlers.router import Router
 from store.clock import Clock
 from store.database import Database
@@ -30,6 +31,7 @@ class Console:
         self.clock = clock
         self.out = out
         self.last: Reply | None = None
+        self._lines: Iterator[str] = iter(())
 
     def say(self, text: str) -> None:
         self.out.write(text.rstrip() + "\n\n")
@@ -54,7 +56,34 @@ class Console:
 
     def _show(self, reply: Reply) -> None:
         self.last = reply
+        if reply.form is not None:
+            self._fill(reply.form)
+            return
         self.say(render_text(reply))
+
+    def _fill(self, form: Form) -> None:
+        """Ask each field on the next input lines, then submit; ask again for fields with errors."""
+        self.say(f"{form.title} — answer each question (an empty line leaves an optional one blank).")
+        values: dict[str, str] = {}
+        pending = list(form.fields)
+        for _attempt in range(3):
+            for f in pending:
+                self.out.write(f"{f.label}{'' if not f.optional else ' (optional)'}: ")
+                self.out.flush()
+                line = next(self._lines, None)
+                if line is None:
+                    self.say("\nForm abandoned.")
+                    return
+                values[f.name] = line.rstrip("\n")
+            value = json.dumps({"context": form.context, "values": values})
+            reply = run_action(self.db, self.router, self.handle, form.action_id, value, now=self.clock(), platform="console")
+            errors = reply.data.get("field_errors") if not reply.ok else None
+            if not errors:
+                self._show(reply)
+                return
+            self.say("\n".join(f"{name}: {problem}" for name, problem in errors.items()))
+            pending = [f for f in form.fields if f.name in errors]
+        self.say("Form abandoned after three tries.")
 
     def _switch(self, handle: str) -> None:
         if not handle:
@@ -82,7 +111,8 @@ class Console:
         )
 
     def run(self, lines: Iterable[str]) -> None:
-        for line in lines:
+        self._lines = iter(lines)
+        for line in self._lines:
             if not self.handle_line(line):
                 break
 

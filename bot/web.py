@@ -15,6 +15,7 @@ from aiohttp import web
 from bot.config import Settings
 from bot.webhooks import MAX_BODY, tickets_webhook
 from handlers.registry import build_router
+from handlers.router import Router
 from store.clock import Clock, system_clock
 from store.database import Database, open_database
 
@@ -30,7 +31,9 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok" if db_status["ok"] else "unavailable", "database": db_status}, status=status)
 
 
-def create_app(db: Database, settings: Settings, *, clock: Clock = system_clock) -> web.Application:
+def create_app(
+    db: Database, settings: Settings, *, clock: Clock = system_clock, router: Router | None = None
+) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY)
     app[DB_KEY] = db
     app.router.add_get("/healthz", healthz)
@@ -40,7 +43,7 @@ def create_app(db: Database, settings: Settings, *, clock: Clock = system_clock)
     if settings.slack is not None:
         from bot.slack.app import SlackBot, mount
 
-        mount(app, SlackBot(settings.slack, db, build_router(), clock))
+        mount(app, SlackBot(settings.slack, db, router or build_router(), clock))
     return app
 
 

@@ -22,6 +22,14 @@ class Invalid(Exception):
     """The command is well-formed but cannot be done as asked."""
 
 
+class FieldErrors(Exception):
+    """A submitted form has problems; maps each field name to what is wrong with it."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
 @dataclass
 class Context:
     session: Session

@@ -85,6 +85,32 @@ Block = Section | Context | Fields | Table | Chart | Actions | Divider
 
 
 @dataclass(frozen=True)
+class FormField:
+    name: str
+    label: str
+    multiline: bool = False
+    optional: bool = False
+    initial: str = ""
+    placeholder: str | None = None
+
+
+@dataclass(frozen=True)
+class Form:
+    """Questions to ask in a dialog (a Slack modal, a Teams card with inputs).
+
+    Submitting calls the router action `action_id` with the JSON value
+    {"context": context, "values": {field name: text}}; the action may answer
+    with FieldErrors to send the person back to the form.
+    """
+
+    title: str
+    submit_label: str
+    action_id: str
+    fields: tuple[FormField, ...]
+    context: str = ""
+
+
+@dataclass(frozen=True)
 class ReplyError:
     """Why a command did not succeed.
 
@@ -103,6 +129,7 @@ class Reply:
     visibility: Visibility = "ephemeral"
     data: dict[str, Any] = field(default_factory=dict)
     error: ReplyError | None = None
+    form: Form | None = None  # a dialog to open for the person who asked
 
     @property
     def ok(self) -> bool:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from handlers.args import Args, UsageError, split_words
-from handlers.context import Context, Forbidden, Invalid, NotFound
+from handlers.context import Context, FieldErrors, Forbidden, Invalid, NotFound
 from handlers.reply import Reply, Section, error_reply
 
 log = logging.getLogger(__name__)
@@ -155,6 +155,10 @@ class Router:
             return error_reply("forbidden", str(exc))
         except Invalid as exc:
             return error_reply("invalid", str(exc))
+        except FieldErrors as exc:
+            reply = error_reply("invalid", "Some answers need another look.")
+            reply.data["field_errors"] = dict(exc.errors)
+            return reply
         except Exception:
             ref = uuid.uuid4().hex[:8]
             log.exception("%s failed for %s (ref %s)", what, ctx.member.handle, ref)

@@ -27,6 +27,7 @@ from handlers.registry import build_router
 from store.database import Database
 from store.processed import ProcessedRequest
 from tests.fake_slack import FakeSlack
+from tests.forms import feedback_router
 from tests.helpers import apply_fixture_org
 from tests.hostile import HOSTILE
 
@@ -134,7 +135,7 @@ class Env:
 
 
 @pytest.fixture
-async def env(db: Database) -> AsyncIterator[Env]:
+async def env(db: Database, request: pytest.FixtureRequest) -> AsyncIterator[Env]:
     apply_fixture_org(db)
     fake = FakeSlack(users={"U0EMAIL01": "dana@example.com", "U0STRANGE": "stranger@elsewhere.example"})
     slack_runner, slack_base = await _start(fake.app())
@@ -142,7 +143,8 @@ async def env(db: Database) -> AsyncIterator[Env]:
     settings = load_settings(
         {"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": f"{slack_base}/api/"}
     )
-    runner, base = await _start(create_app(db, settings))
+    router = feedback_router(build_router()) if request.node.get_closest_marker("forms") else None
+    runner, base = await _start(create_app(db, settings, router=router))
     try:
         yield Env(db, fake, base, slack_base)
     finally:
@@ -339,3 +341,53 @@ def test_missing_or_contradictory_slack_settings(values: dict[str, str], variabl
 def test_socket_mode_alone_needs_no_signing_secret() -> None:
     s = load_settings({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1"})
     assert s.slack is not None and s.slack.signing_secret is None and s.slack.api_url == "https://slack.com/api/"
+
+
+def _view_payload(view: dict, values: dict[str, str], user: str = "U0123ABCD") -> str:  # type: ignore[type-arg]
+    submitted = {
+        "id": "V0001",
+        "hash": "156772938.1827394" + str(len(json.dumps(values))),
+        "callback_id": view["callback_id"],
+        "private_metadata": view.get("private_metadata", ""),
+        "state": {"values": {name: {"value": {"type": "plain_text_input", "value": v}} for name, v in values.items()}},
+        "type": "modal",
+    }
+    payload = {"type": "view_submission", "team": {"id": "T0001"}, "user": {"id": user}, "api_app_id": "A123456", "view": submitted}
+    return urlencode({"payload": json.dumps(payload)})
+
+
+@pytest.mark.forms
+async def test_forms_open_as_modals_and_field_errors_stay_in_the_modal(env: Env) -> None:
+    from slack_sdk.models.views import View
+
+    await env.command("/feedback", "")
+    opened = (await env.wait_for("views.open"))[0].args
+    assert opened["trigger_id"].startswith("13345224609")
+    view = opened["view"]
+    View(**{k: v for k, v in view.items()}).validate_json()
+    assert [b["block_id"] for b in view["blocks"]] == ["topic", "details"]
+    status, body, _ = await env.post(_view_payload(view, {"topic": "", "details": "x"}), "application/x-www-form-urlencoded")
+    assert status == 200 and json.loads(body) == {"response_action": "errors", "errors": {"topic": "Say what the feedback is about."}}
+    assert env.slack.of("chat.postMessage") == []
+    status, body, _ = await env.post(_view_payload(view, {"topic": "Billing <!here>", "details": ""}), "application/x-www-form-urlencoded")
+    assert status == 200 and body == ""
+    posted = (await env.wait_for("chat.postMessage"))[0].args
+    assert posted["channel"] == "U0123ABCD" and "Got: Billing &lt;!here&gt; (from-command)" in posted["text"]
+
+
+@pytest.mark.forms
+async def test_message_shortcut_routes_by_callback_id(env: Env) -> None:
+    payload = {
+        "type": "message_action",
+        "callback_id": "quote_message",
+        "team": {"id": "T0001"},
+        "user": {"id": "U0123ABCD"},
+        "channel": {"id": "C2147483705"},
+        "message": {"type": "message", "user": "U0CUSTOMR", "ts": "1700000000.000900", "text": "refund stuck <!channel>"},
+        "response_url": f"{env.slack_base}/response/sc1",
+        "trigger_id": "13345224609.738474920.8088930838d88f008e0",
+    }
+    status, _, _ = await env.post(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
+    assert status == 200
+    answer = (await env.wait_for("response_url"))[0].args
+    assert "Message from U0CUSTOMR: refund stuck &lt;!channel&gt;" in answer["text"]

@@ -195,5 +195,8 @@ def render_text(reply: Reply) -> str:
                     parts.append("Actions: " + "  ".join(labels))
             case Divider():
                 parts.append(_DIVIDER)
+    if reply.form is not None:
+        names = ", ".join(one_line(f.label) for f in reply.form.fields)
+        parts.append(f"[form: {one_line(reply.form.title)} — {names}]")
     text = "\n\n".join(parts)
     return "\n".join(line.rstrip() for line in text.split("\n")).strip("\n")

@@ -14,7 +14,7 @@ from bot.config import SlackSettings
 from bot.slack.client import make_client
 from bot.slack.deps import SlackDeps
 from bot.slack.identity import SlackIdentity
-from bot.slack.listeners import actions, commands, events
+from bot.slack.listeners import actions, commands, events, views
 from handlers.router import Router
 from store.clock import Clock
 from store.database import Database
@@ -34,7 +34,7 @@ class SlackBot:
             request_verification_enabled=settings.signing_secret is not None,
             process_before_response=False,
         )
-        for module in (commands, actions, events):
+        for module in (commands, actions, events, views):
             module.register(self.app, self.deps)
         self._socket: AsyncSocketModeHandler | None = None
 

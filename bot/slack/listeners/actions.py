@@ -18,6 +18,7 @@ from bot.dispatch import AlreadyProcessed, UnknownMember, run_action
 from bot.slack.delivery import post_to, respond_with, user_of
 from bot.slack.deps import SlackDeps
 from bot.slack.identity import NOT_A_MEMBER
+from bot.slack.modals import open_form
 from handlers.reply import Reply
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,9 @@ async def _click(deps: SlackDeps, body: dict[str, Any], respond: AsyncRespond, a
             await respond(text=NOT_A_MEMBER.format(user_id=user_id), response_type="ephemeral", replace_original=False)
         return
     assert reply is not None
-    if body.get("response_url"):
+    if reply.form is not None:
+        await open_form(deps.client, body.get("trigger_id"), reply.form, what=f"{action_id} by {handle}")
+    elif body.get("response_url"):
         await respond_with(respond, reply, what=f"{action_id} by {handle}")
     else:
         # Clicks in App Home or a modal have no response_url: answer in a DM.

@@ -12,6 +12,7 @@ from bot.dispatch import UnknownMember, run_command
 from bot.slack.delivery import respond_with, slack_unescape
 from bot.slack.deps import SlackDeps
 from bot.slack.identity import NOT_A_MEMBER
+from bot.slack.modals import open_form
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,10 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
         except UnknownMember:
             await respond(text=NOT_A_MEMBER.format(user_id=user_id), response_type="ephemeral")
             return
-        await respond_with(respond, reply, what=f"{text!r} by {handle}")
+        if reply.form is not None:
+            await open_form(deps.client, body.get("trigger_id"), reply.form, what=f"{text!r} by {handle}")
+        else:
+            await respond_with(respond, reply, what=f"{text!r} by {handle}")
 
     for family in deps.router.families:
         app.command(f"/{family.name}")(ack=ack_command, lazy=[answer])
