@@ -39,7 +39,36 @@ class FakeSlack:
         app.router.add_route("*", "/api/{method}", self._api)  # most methods POST; users.info is a GET
         app.router.add_post("/response/{token}", self._response_url)
         app.router.add_post("/upload/{file_id}", self._upload)
+        app.router.add_get("/socket", self._socket)
         return app
+
+    # Socket Mode: apps.connections.open hands out /socket; envelopes put on
+    # `outbox` are sent to the connected client, and its acks are recorded.
+    outbox: asyncio.Queue[dict[str, Any]] | None = None
+    acks: list[dict[str, Any]] = field(default_factory=list)
+    connected: asyncio.Event | None = None
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self.outbox = self.outbox or asyncio.Queue()
+        self.connected = self.connected or asyncio.Event()
+        await ws.send_json({"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A123456"}})
+        self.connected.set()
+
+        async def forward() -> None:
+            assert self.outbox is not None
+            while True:
+                await ws.send_json(await self.outbox.get())
+
+        sender = asyncio.ensure_future(forward())
+        try:
+            async for msg in ws:
+                if msg.type == web.WSMsgType.TEXT:
+                    self.acks.append(json.loads(msg.data))
+        finally:
+            sender.cancel()
+        return ws
 
     def of(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
@@ -109,6 +138,8 @@ class FakeSlack:
             return {"ok": True, "channel": {"id": "D" + str(args.get("users", "X"))[1:]}}
         if method in ("views.open", "views.publish", "views.update"):
             return {"ok": True, "view": {"id": "V0001", **(args.get("view") or {})}}
+        if method == "apps.connections.open":
+            return {"ok": True, "url": self.base_url.replace("http://", "ws://") + "/socket"}
         if method == "files.getUploadURLExternal":
             return {"ok": True, "upload_url": f"{self.base_url}/upload/F0001", "file_id": "F0001"}
         if method == "files.completeUploadExternal":

@@ -391,3 +391,44 @@ async def test_message_shortcut_routes_by_callback_id(env: Env) -> None:
     assert status == 200
     answer = (await env.wait_for("response_url"))[0].args
     assert "Message from U0CUSTOMR: refund stuck &lt;!channel&gt;" in answer["text"]
+
+
+async def test_socket_mode_runs_commands_without_a_public_url(db: Database) -> None:
+    apply_fixture_org(db)
+    fake = FakeSlack()
+    fake.outbox, fake.connected = asyncio.Queue(), asyncio.Event()
+    slack_runner, slack_base = await _start(fake.app())
+    fake.base_url = slack_base
+    settings = load_settings({"SLACK_BOT_TOKEN": TOKEN, "SLACK_APP_TOKEN": "xapp-1-A123456-test", "SLACK_API_URL": f"{slack_base}/api/"})
+    runner, base = await _start(create_app(db, settings))
+    try:
+        await asyncio.wait_for(fake.connected.wait(), 10)
+        assert fake.of("apps.connections.open")
+        await fake.outbox.put(
+            {
+                "envelope_id": "env-1",
+                "type": "slash_commands",
+                "accepts_response_payload": True,
+                "payload": {
+                    "team_id": "T0001",
+                    "channel_id": "C2147483705",
+                    "user_id": "U0123ABCD",
+                    "command": "/kpi",
+                    "text": "team",
+                    "response_url": f"{slack_base}/response/sock1",
+                    "trigger_id": "1.2.3",
+                },
+            }
+        )
+        deadline = time.monotonic() + 15
+        while not fake.of("response_url"):
+            assert time.monotonic() < deadline, fake.calls
+            await asyncio.sleep(0.05)
+        assert any(a.get("envelope_id") == "env-1" for a in fake.acks)
+        assert "Support EMEA" in fake.of("response_url")[0].args["text"]
+        # Without a signing secret the HTTP endpoint refuses everything.
+        async with aiohttp.ClientSession() as http, http.post(f"{base}/slack/events", data=b"command=/kpi") as resp:
+            assert resp.status == 401
+    finally:
+        await runner.cleanup()
+        await slack_runner.cleanup()
