@@ -53,8 +53,10 @@ def org_document(teams: int, agents: int) -> dict:  # type: ignore[type-arg]
         )
         doc["members"].append({"handle": f"lead-{t:02d}", "name": f"Lead {t:02d}", "team": f"team-{t:02d}", "role": "lead"})
     for a in range(agents):
-        doc["members"].append({"handle": f"agent-{a:03d}", "name": f"Agent {a:03d}", "team": f"team-{a % teams:02d}", "role": "agent"})
-    doc["members"].append({"handle": "admin", "name": "Admin", "role": "admin"})
+        doc["members"].append(
+            {"handle": f"agent-{a:03d}", "name": f"Agent {a:03d}", "team": f"team-{a % teams:02d}", "role": "agent", "slack_id": f"UAGENT{a:04d}"}
+        )
+    doc["members"].append({"handle": "admin", "name": "Admin", "role": "admin", "slack_id": "UADMIN0001"})
     return doc
 
 
@@ -97,6 +99,21 @@ def write_csv(path: Path, db, count: int, days: int) -> None:  # type: ignore[no
             )
 
 
+def build_database(url: str, tickets: int, days: int, teams: int, agents: int, workdir: Path):  # type: ignore[no-untyped-def]
+    """A database with the bench org and `tickets` imported through the CSV importer."""
+    db = open_database(url)
+    spec = parse_org(dump_org(org_document(teams, agents)), METRIC_NAMES)
+    with db.sessions() as s, s.begin():
+        apply_org(s, spec)
+    csv_path = workdir / "tickets.csv"
+    t0 = time.perf_counter()
+    write_csv(csv_path, db, tickets, days)
+    gen_s = time.perf_counter() - t0
+    result = import_tickets(db, csv_path, Mapping.default(), source="bench")
+    assert not result.rejected, result.rejected[:3]
+    return db, gen_s, csv_path.stat().st_size, result
+
+
 def latencies(db, router, handle: str, texts: list[str], repeat: int) -> tuple[float, float]:  # type: ignore[no-untyped-def]
     samples = []
     for i in range(repeat):
@@ -121,16 +138,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database_url or f"sqlite:///{Path(tmp) / 'bench.db'}"
-        db = open_database(url)
-        spec = parse_org(dump_org(org_document(args.teams, args.agents)), METRIC_NAMES)
-        with db.sessions() as s, s.begin():
-            apply_org(s, spec)
-        csv_path = Path(tmp) / "tickets.csv"
-        t0 = time.perf_counter()
-        write_csv(csv_path, db, args.tickets, args.days)
-        gen_s = time.perf_counter() - t0
-        result = import_tickets(db, csv_path, Mapping.default(), source="bench")
-        assert not result.rejected, result.rejected[:3]
+        db, gen_s, csv_bytes, result = build_database(url, args.tickets, args.days, args.teams, args.agents, Path(tmp))
 
         router = build_router()
         rng = random.Random(3)
@@ -144,7 +152,7 @@ def main() -> None:
         ]
         rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"database: {db.backend}; tickets: {args.tickets:,} over {args.days} days; teams: {args.teams}; agents: {args.agents}")
-        print(f"generate CSV: {gen_s:.1f} s ({csv_path.stat().st_size / 1e6:.0f} MB)")
+        print(f"generate CSV: {gen_s:.1f} s ({csv_bytes / 1e6:.0f} MB)")
         print(f"import: {result.seconds:.1f} s ({result.inserted:,} inserted, {args.tickets / result.seconds:,.0f} rows/s)")
         print(f"{'command':<18}{'p50 ms':>10}{'p95 ms':>10}")
         for name, (p50, p95) in rows:

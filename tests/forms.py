@@ -7,7 +7,7 @@ import json
 
 from handlers.args import UsageError
 from handlers.context import Context, FieldErrors
-from handlers.reply import Form, FormField, Reply, Section
+from handlers.reply import Chart, Form, FormField, Reply, Section
 from handlers.router import Action, Router
 
 
@@ -47,8 +47,38 @@ def _quote(ctx: Context, payload: dict) -> Reply:  # type: ignore[type-arg]
     return Reply(blocks=[Section(f"Message from {payload['author']}: {payload['text']}")])
 
 
+def tiny_png() -> bytes:
+    """A valid 2x2 PNG, made here so the test needs no image library."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    raw = b"".join(b"\x00" + b"\xff\x00\x00" * 2 for _ in range(2))
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0)) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+
+
+class ChartCommand:
+    name = "chart"
+    summary = "A reply with a chart"
+    usage = "/chart [--share]"
+    examples = ("/chart --share",)
+
+    def parse(self, words: list[str]) -> bool:
+        return "--share" in words
+
+    def authorize(self, ctx: Context, request: bool) -> None:
+        return None
+
+    def execute(self, ctx: Context, share: bool) -> Reply:
+        chart = Chart("Backlog trend", tiny_png(), "Backlog fell from 120 to 99 over the week")
+        return Reply(title="Trend", blocks=[chart], visibility="channel" if share else "ephemeral")
+
+
 def feedback_router(router: Router) -> Router:
     router.register(FeedbackCommand())
+    router.register(ChartCommand())
     router.register_action(Action("feedback.submit", json.loads, lambda ctx, r: None, _submit))
     router.register_action(Action("quote_message", json.loads, lambda ctx, r: None, _quote))
     return router

@@ -432,3 +432,19 @@ async def test_socket_mode_runs_commands_without_a_public_url(db: Database) -> N
     finally:
         await runner.cleanup()
         await slack_runner.cleanup()
+
+
+@pytest.mark.forms
+async def test_shared_charts_are_uploaded_private_ones_are_not(env: Env) -> None:
+    from tests.forms import tiny_png
+
+    await env.command("/chart", "")
+    await env.wait_for("response_url")
+    await asyncio.sleep(0.3)
+    assert env.slack.of("files.getUploadURLExternal") == []  # a file cannot be ephemeral
+    await env.command("/chart", "--share", n=2)
+    await env.wait_for("files.completeUploadExternal")
+    assert env.slack.of("files.getUploadURLExternal")[0].args["length"] == str(len(tiny_png()))
+    assert env.slack.of("upload")[0].args["bytes"] == len(tiny_png())
+    complete = env.slack.of("files.completeUploadExternal")[0].args
+    assert complete["channel_id"] == "C2147483705" and "Backlog trend" in complete["files"]

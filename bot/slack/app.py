@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from aiohttp import web
@@ -12,6 +13,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot.config import SlackSettings
 from bot.slack.client import make_client
+from bot.slack.delivery import ResponseUrls
 from bot.slack.deps import SlackDeps
 from bot.slack.identity import SlackIdentity
 from bot.slack.listeners import actions, commands, events, views
@@ -21,12 +23,22 @@ from store.database import Database
 
 log = logging.getLogger(__name__)
 
+SLOW_WORK_AT_ONCE = 2
+
 
 class SlackBot:
     def __init__(self, settings: SlackSettings, db: Database, router: Router, clock: Clock) -> None:
         self.settings = settings
         self.client = make_client(settings)
-        self.deps = SlackDeps(db=db, router=router, clock=clock, client=self.client, identity=SlackIdentity(db, self.client))
+        self.deps = SlackDeps(
+            db=db,
+            router=router,
+            clock=clock,
+            client=self.client,
+            identity=SlackIdentity(db, self.client),
+            responses=ResponseUrls(),
+            work=asyncio.Semaphore(SLOW_WORK_AT_ONCE),
+        )
         self.app = AsyncApp(
             client=self.client,
             # Without a signing secret (Socket Mode only) the HTTP route refuses everything itself.
@@ -55,7 +67,7 @@ class SlackBot:
     async def stop(self, _app: web.Application) -> None:
         if self._socket is not None:
             await self._socket.close_async()
-        await self.client.session.close() if self.client.session else None
+        await self.deps.responses.close()
 
 
 def mount(web_app: web.Application, bot: SlackBot) -> None:

@@ -2,41 +2,92 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import re
 from typing import Any
 
-from slack_bolt.context.respond.async_respond import AsyncRespond
+import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.render.slack import render_slack
-from handlers.reply import Reply
+from handlers.reply import Chart, Reply
 
 log = logging.getLogger(__name__)
 
 
-async def respond_with(respond: AsyncRespond, reply: Reply, *, what: str) -> bool:
-    """Answer through the interaction's response_url (ephemeral unless the reply is for the channel)."""
-    ok = True
-    for message in render_slack(reply):
+class ResponseUrls:
+    """Posts to interactions' response_url over one pooled HTTP session.
+
+    (Bolt's `respond` opens a new session, and so a new connection, per
+    message; under load that cost lands on the event loop the acks share.)
+    """
+
+    def __init__(self) -> None:
+        self._session: aiohttp.ClientSession | None = None
+
+    def _client(self, url: str) -> AsyncWebhookClient:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15))
+        return AsyncWebhookClient(url=url, session=self._session)
+
+    async def send(self, url: str, message: dict[str, Any], *, what: str) -> bool:
         try:
-            result = await respond(
-                text=message["text"],
-                blocks=message["blocks"],
-                response_type=message["response_type"],
-                replace_original=False,
+            result = await self._client(url).send_dict({**message, "replace_original": False})
+        except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+            log.error("reply to %s not delivered: %s", what, exc or type(exc).__name__)
+            return False
+        if result.status_code >= 300:
+            log.error("reply to %s not delivered: response_url answered %s %s", what, result.status_code, result.body)
+            return False
+        return True
+
+    async def text(self, url: str, text: str, *, what: str) -> bool:
+        return await self.send(url, {"text": text, "response_type": "ephemeral"}, what=what)
+
+    async def messages(self, url: str, messages: list[dict[str, Any]], *, what: str) -> bool:
+        ok = True
+        for message in messages:
+            ok = await self.send(url, message, what=what) and ok
+        return ok
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+
+async def upload_charts(client: AsyncWebClient, channel: str, reply: Reply, *, what: str) -> str | None:
+    """Upload the reply's charts as PNG files to `channel` (files.uploadV2); None when all arrived.
+
+    Only for replies meant for the channel: a file cannot be ephemeral, so a
+    private answer keeps its chart as the text description the renderer shows.
+    """
+    for chart in (b for b in reply.blocks if isinstance(b, Chart)):
+        try:
+            await client.files_upload_v2(
+                channel=channel,
+                file=chart.png,
+                filename=f"{slug(chart.title)}.png",
+                title=chart.title[:250],
+                alt_txt=chart.alt_text[:1000],
             )
-            if result.status_code >= 300:
-                ok = False
-                log.error("reply to %s not delivered: response_url answered %s %s", what, result.status_code, result.body)
+        except SlackApiError as exc:
+            log.error("chart %r for %s not uploaded to %s: %s", chart.title, what, channel, slack_error(exc))
+            return slack_error(exc)
         except (SlackClientError, OSError) as exc:
-            ok = False
-            log.error("reply to %s not delivered: %s", what, exc)
-    return ok
+            log.error("chart %r for %s not uploaded to %s: %s", chart.title, what, channel, exc)
+            return str(exc) or type(exc).__name__
+    return None
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60] or "chart"
 
 
 async def post_to(client: AsyncWebClient, channel: str, reply: Reply, *, what: str) -> str | None:
-    """Post `reply` to a channel or DM; None when delivered, else the reason it was not."""
+    """Post `reply` (and its charts) to a channel or DM; None when delivered, else the reason it was not."""
     for message in render_slack(reply):
         try:
             await client.chat_postMessage(channel=channel, text=message["text"], blocks=message["blocks"], unfurl_links=False)
@@ -47,7 +98,7 @@ async def post_to(client: AsyncWebClient, channel: str, reply: Reply, *, what: s
         except (SlackClientError, OSError) as exc:
             log.error("%s not delivered to %s: %s", what, channel, exc)
             return str(exc) or type(exc).__name__
-    return None
+    return await upload_charts(client, channel, reply, what=what)
 
 
 def slack_error(exc: SlackApiError) -> str:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.slack.delivery import ResponseUrls
 from bot.slack.identity import SlackIdentity
 from handlers.router import Router
 from store.clock import Clock
@@ -19,3 +21,7 @@ class SlackDeps:
     clock: Clock
     client: AsyncWebClient
     identity: SlackIdentity
+    responses: ResponseUrls
+    # The slow part of commands and clicks runs at most this many at a time,
+    # so a burst never starves the acknowledgements Slack waits for.
+    work: asyncio.Semaphore

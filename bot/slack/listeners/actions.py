@@ -12,10 +12,11 @@ import logging
 import re
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.dispatch import AlreadyProcessed, UnknownMember, run_action
-from bot.slack.delivery import post_to, respond_with, user_of
+from bot.render.slack import render_slack
+from bot.slack.delivery import post_to, user_of
 from bot.slack.deps import SlackDeps
 from bot.slack.identity import NOT_A_MEMBER
 from bot.slack.modals import open_form
@@ -24,47 +25,50 @@ from handlers.reply import Reply
 log = logging.getLogger(__name__)
 
 
-async def _click(deps: SlackDeps, body: dict[str, Any], respond: AsyncRespond, action_id: str, value: str, key: str) -> None:
+def _act(deps: SlackDeps, handle: str, action_id: str, value: str, key: str) -> tuple[Reply, list[dict[str, Any]]]:
+    reply = run_action(deps.db, deps.router, handle, action_id, value, now=deps.clock(), platform="slack", once=key)
+    return reply, render_slack(reply)
+
+
+async def _click(deps: SlackDeps, body: dict[str, Any], action_id: str, value: str, key: str) -> None:
     user_id = user_of(body)
-    handle = await deps.identity.handle_for(user_id)
-    reply: Reply | None = None
-    if handle is not None:
+    url = body.get("response_url")
+    async with deps.work:
+        handle = await deps.identity.handle_for(user_id)
         try:
-            reply = await asyncio.to_thread(
-                run_action, deps.db, deps.router, handle, action_id, value, now=deps.clock(), platform="slack", once=key
-            )
+            if handle is None:
+                raise UnknownMember(user_id)
+            reply, messages = await asyncio.to_thread(_act, deps, handle, action_id, value, key)
         except AlreadyProcessed:
             log.info("ignored repeated %s (%s)", action_id, key)
             return
         except UnknownMember:
-            handle = None
-    if handle is None:
-        if body.get("response_url"):
-            await respond(text=NOT_A_MEMBER.format(user_id=user_id), response_type="ephemeral", replace_original=False)
-        return
-    assert reply is not None
-    if reply.form is not None:
-        await open_form(deps.client, body.get("trigger_id"), reply.form, what=f"{action_id} by {handle}")
-    elif body.get("response_url"):
-        await respond_with(respond, reply, what=f"{action_id} by {handle}")
-    else:
-        # Clicks in App Home or a modal have no response_url: answer in a DM.
-        await post_to(deps.client, user_id, reply, what=f"reply to {action_id} by {handle}")
+            if url:
+                await deps.responses.text(url, NOT_A_MEMBER.format(user_id=user_id), what=f"{action_id} by {user_id}")
+            return
+        what = f"{action_id} by {handle}"
+        if reply.form is not None:
+            await open_form(deps.client, body.get("trigger_id"), reply.form, what=what)
+        elif url:
+            await deps.responses.messages(url, messages, what=what)
+        else:
+            # Clicks in App Home or a modal have no response_url: answer in a DM.
+            await post_to(deps.client, user_id, reply, what=f"reply to {what}")
 
 
 def register(app: AsyncApp, deps: SlackDeps) -> None:
     async def ack_click(ack: AsyncAck) -> None:
         await ack()
 
-    async def on_click(body: dict[str, Any], respond: AsyncRespond) -> None:
+    async def on_click(body: dict[str, Any]) -> None:
         action = (body.get("actions") or [{}])[0]
         action_id = action.get("action_id", "")
         container = body.get("container") or {}
         where = container.get("message_ts") or (body.get("message") or {}).get("ts") or container.get("view_id", "")
         key = f"slack:action:{action_id}:{where}:{user_of(body)}"
-        await _click(deps, body, respond, action_id, action.get("value", ""), key)
+        await _click(deps, body, action_id, action.get("value", ""), key)
 
-    async def on_shortcut(body: dict[str, Any], respond: AsyncRespond) -> None:
+    async def on_shortcut(body: dict[str, Any]) -> None:
         # The message shortcut's callback id names the router action; the value
         # carries the message so the handler can act on it.
         message = body.get("message") or {}
@@ -77,7 +81,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
             }
         )
         key = f"slack:shortcut:{body.get('callback_id')}:{message.get('ts')}:{user_of(body)}"
-        await _click(deps, body, respond, body.get("callback_id", ""), value, key)
+        await _click(deps, body, body.get("callback_id", ""), value, key)
 
     app.action(re.compile(r".+"))(ack=ack_click, lazy=[on_click])
     app.message_shortcut(re.compile(r".+"))(ack=ack_click, lazy=[on_shortcut])

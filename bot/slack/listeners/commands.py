@@ -6,15 +6,23 @@ import asyncio
 import logging
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.dispatch import UnknownMember, run_command
-from bot.slack.delivery import respond_with, slack_unescape
+from bot.render.slack import render_slack
+from bot.slack.delivery import slack_unescape, upload_charts
 from bot.slack.deps import SlackDeps
 from bot.slack.identity import NOT_A_MEMBER
 from bot.slack.modals import open_form
+from handlers.reply import Reply
 
 log = logging.getLogger(__name__)
+
+
+def _answer(deps: SlackDeps, handle: str, text: str) -> tuple[Reply, list[dict[str, Any]]]:
+    """The reply and its Slack messages, computed off the event loop."""
+    reply = run_command(deps.db, deps.router, handle, text, now=deps.clock(), platform="slack")
+    return reply, render_slack(reply)
 
 
 def register(app: AsyncApp, deps: SlackDeps) -> None:
@@ -22,24 +30,26 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
         # Nothing slow before this: Slack gives up after 3 seconds.
         await ack()
 
-    async def answer(body: dict[str, Any], respond: AsyncRespond) -> None:
+    async def answer(body: dict[str, Any]) -> None:
         user_id = body.get("user_id", "")
+        url = body.get("response_url", "")
         text = f"{body.get('command', '')} {slack_unescape(body.get('text', ''))}".strip()
-        handle = await deps.identity.handle_for(user_id)
-        if handle is None:
-            await respond(text=NOT_A_MEMBER.format(user_id=user_id), response_type="ephemeral")
-            return
-        try:
-            reply = await asyncio.to_thread(
-                run_command, deps.db, deps.router, handle, text, now=deps.clock(), platform="slack"
-            )
-        except UnknownMember:
-            await respond(text=NOT_A_MEMBER.format(user_id=user_id), response_type="ephemeral")
-            return
-        if reply.form is not None:
-            await open_form(deps.client, body.get("trigger_id"), reply.form, what=f"{text!r} by {handle}")
-        else:
-            await respond_with(respond, reply, what=f"{text!r} by {handle}")
+        async with deps.work:
+            handle = await deps.identity.handle_for(user_id)
+            try:
+                if handle is None:
+                    raise UnknownMember(user_id)
+                reply, messages = await asyncio.to_thread(_answer, deps, handle, text)
+            except UnknownMember:
+                await deps.responses.text(url, NOT_A_MEMBER.format(user_id=user_id), what=f"{text!r} by {user_id}")
+                return
+            what = f"{text!r} by {handle}"
+            if reply.form is not None:
+                await open_form(deps.client, body.get("trigger_id"), reply.form, what=what)
+            else:
+                await deps.responses.messages(url, messages, what=what)
+                if reply.visibility == "channel" and body.get("channel_id"):
+                    await upload_charts(deps.client, body["channel_id"], reply, what=what)
 
     for family in deps.router.families:
         app.command(f"/{family.name}")(ack=ack_command, lazy=[answer])
