@@ -9,7 +9,7 @@ their history (tickets, notes, reviews) stays attached to them.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -390,6 +390,36 @@ def _assign(obj: Any, values: dict[str, Any]) -> bool:
     return changed
 
 
+def _sync(
+    session: Session,
+    existing: dict[str, Any],
+    wanted: list[tuple[str, dict[str, Any]]],
+    make: Callable[..., Any],
+    label: str,
+    result: ApplyResult,
+) -> None:
+    """Create, update, reactivate and deactivate rows keyed by `key` to match `wanted`."""
+    for key, values in wanted:
+        row = existing.get(key)
+        if row is None:
+            row = make(active=True, **values)
+            session.add(row)
+            existing[key] = row
+            result.created.append(f"{label} {key}")
+            continue
+        if not row.active:
+            row.active = True
+            result.reactivated.append(f"{label} {key}")
+        if _assign(row, values):
+            result.updated.append(f"{label} {key}")
+    listed = {key for key, _ in wanted}
+    for key, row in existing.items():
+        if key not in listed and row.active:
+            row.active = False
+            result.deactivated.append(f"{label} {key}")
+    session.flush()
+
+
 def apply_org(session: Session, spec: OrgSpec) -> ApplyResult:
     """Make the database match `spec`. Call inside a transaction."""
     result = ApplyResult()
@@ -401,79 +431,57 @@ def apply_org(session: Session, spec: OrgSpec) -> ApplyResult:
         result.updated.append("org")
 
     teams = {t.key: t for t in session.scalars(select(Team))}
-    for ts in spec.teams:
-        values = {
-            "name": ts.name,
-            "timezone": ts.timezone,
-            "slack_channel": ts.slack_channel,
-            "teams_channel": ts.teams_channel,
-            "digest_time": ts.digest_time,
-            "digest_days": ts.digest_days,
-            "targets": dict(ts.targets),
-        }
-        team = teams.get(ts.key)
-        if team is None:
-            team = Team(key=ts.key, active=True, **values)
-            session.add(team)
-            teams[ts.key] = team
-            result.created.append(f"team {ts.key}")
-            continue
-        if not team.active:
-            team.active = True
-            result.reactivated.append(f"team {ts.key}")
-        if _assign(team, values):
-            result.updated.append(f"team {ts.key}")
-    listed_teams = {t.key for t in spec.teams}
-    for key, team in teams.items():
-        if key not in listed_teams and team.active:
-            team.active = False
-            result.deactivated.append(f"team {key}")
-    session.flush()
+    team_values = [
+        (
+            ts.key,
+            {
+                "key": ts.key,
+                "name": ts.name,
+                "timezone": ts.timezone,
+                "slack_channel": ts.slack_channel,
+                "teams_channel": ts.teams_channel,
+                "digest_time": ts.digest_time,
+                "digest_days": ts.digest_days,
+                "targets": dict(ts.targets),
+            },
+        )
+        for ts in spec.teams
+    ]
+    _sync(session, teams, team_values, Team, "team", result)
 
     members = {m.handle: m for m in session.scalars(select(Member))}
     # Chat ids are unique; free any id that moves to another handle (or
     # belongs to someone no longer listed) before assigning, so the order of
     # updates inside the flush cannot trip the unique constraint.
-    wanted = {attr: {getattr(ms, attr): ms.handle for ms in spec.members if getattr(ms, attr)} for attr in ("slack_id", "teams_id")}
+    listed = {ms.handle for ms in spec.members}
     freed = False
-    for member in members.values():
-        for attr in ("slack_id", "teams_id"):
+    for attr in ("slack_id", "teams_id"):
+        owners = {getattr(ms, attr): ms.handle for ms in spec.members if getattr(ms, attr)}
+        for member in members.values():
             value = getattr(member, attr)
-            if value is not None and wanted[attr].get(value) != member.handle:
-                owner = wanted[attr].get(value)
-                listed = any(ms.handle == member.handle for ms in spec.members)
-                if owner is not None or listed:
+            if value is not None and owners.get(value) != member.handle:
+                if value in owners or member.handle in listed:
                     setattr(member, attr, None)
                     freed = True
     if freed:
         session.flush()
-
-    for ms in spec.members:
-        values = {
-            "name": ms.name,
-            "email": ms.email,
-            "team_id": teams[ms.team].id if ms.team else None,
-            "role": ms.role,
-            "slack_id": ms.slack_id,
-            "teams_id": ms.teams_id,
-            "timezone": ms.timezone,
-        }
-        member = members.get(ms.handle)
-        if member is None:
-            session.add(Member(handle=ms.handle, active=True, **values))
-            result.created.append(f"member {ms.handle}")
-            continue
-        if not member.active:
-            member.active = True
-            result.reactivated.append(f"member {ms.handle}")
-        if _assign(member, values):
-            result.updated.append(f"member {ms.handle}")
-    listed_members = {ms.handle for ms in spec.members}
-    for handle, member in members.items():
-        if handle not in listed_members and member.active:
-            member.active = False
-            result.deactivated.append(f"member {handle}")
-    session.flush()
+    member_values = [
+        (
+            ms.handle,
+            {
+                "handle": ms.handle,
+                "name": ms.name,
+                "email": ms.email,
+                "team_id": teams[ms.team].id if ms.team else None,
+                "role": ms.role,
+                "slack_id": ms.slack_id,
+                "teams_id": ms.teams_id,
+                "timezone": ms.timezone,
+            },
+        )
+        for ms in spec.members
+    ]
+    _sync(session, members, member_values, Member, "member", result)
     return result
 
 
