@@ -61,6 +61,13 @@ def _parser() -> argparse.ArgumentParser:
     post.add_argument("target", help="a team key, or @handle for a direct message")
     post.add_argument("text", help="the message (plain text; nobody is mentioned by it)")
 
+    teams = sub.add_parser("teams", help="Microsoft Teams tools")
+    teams_sub = teams.add_subparsers(dest="teams_cmd", required=True, metavar="ACTION")
+    package = teams_sub.add_parser("package", help="write the Teams app package (zip) to sideload")
+    package.add_argument("--out", default="csbot-teams.zip", help="the zip to write (default csbot-teams.zip)")
+    package.add_argument("--version", default="1.0.0", help="the app version (bump it for each upload)")
+    package.add_argument("--domain", action="append", default=[], help="a host name the app may open (repeatable)")
+
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_cmd", required=True, metavar="ACTION")
     db_sub.add_parser("upgrade", help="migrate the database to the newest schema")
@@ -243,7 +250,7 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def notifiers_for(settings: Settings) -> list[Any]:
+def notifiers_for(settings: Settings, db: Any) -> list[Any]:
     """Every platform notifier the configuration enables."""
     out: list[Any] = []
     if settings.slack is not None:
@@ -251,6 +258,12 @@ def notifiers_for(settings: Settings) -> list[Any]:
         from bot.slack.notifier import SlackNotifier
 
         out.append(SlackNotifier(make_client(settings.slack)))
+    if settings.teams is not None:
+        from bot.teams.app import make_adapter
+        from bot.teams.delivery import TeamsNotifier
+        from store.clock import system_clock
+
+        out.append(TeamsNotifier(make_adapter(settings.teams), settings.teams.app_id, db, system_clock))
     return out
 
 
@@ -264,13 +277,13 @@ def cmd_post(settings: Settings, args: argparse.Namespace) -> int:
     from bot.dispatch import find_member
     from store.org import Team
 
-    notifiers = notifiers_for(settings)
-    if not notifiers:
-        raise BadInput("no chat platform is configured: set SLACK_BOT_TOKEN (see .env.example)")
+    if settings.slack is None and settings.teams is None:
+        raise BadInput("no chat platform is configured: set SLACK_BOT_TOKEN or MicrosoftAppId (see .env.example)")
     if not args.text.strip():
         raise BadInput("the message is empty")
     reply = Reply(blocks=[Section(args.text)], visibility="channel")
     db = _open(settings)
+    notifiers = notifiers_for(settings, db)
     try:
         with db.sessions() as session:
             if args.target.startswith("@"):
@@ -283,20 +296,21 @@ def cmd_post(settings: Settings, args: argparse.Namespace) -> int:
                 if team is None:
                     raise BadInput(f"there is no team {args.target!r} (csbot org show lists them)")
                 address = TeamAddress(team.key, team.slack_channel, team.teams_channel)
+
+        async def send() -> list[Any]:
+            try:
+                if isinstance(address, MemberAddress):
+                    return await deliver_to_member(notifiers, address, reply)
+                return await deliver_to_team(notifiers, address, reply)
+            finally:
+                for n in notifiers:
+                    client = getattr(n, "client", None)
+                    if client is not None and getattr(client, "session", None) is not None:
+                        await client.session.close()
+
+        deliveries = asyncio.run(send())
     finally:
         db.dispose()
-
-    async def send() -> list[Any]:
-        try:
-            if isinstance(address, MemberAddress):
-                return await deliver_to_member(notifiers, address, reply)
-            return await deliver_to_team(notifiers, address, reply)
-        finally:
-            for n in notifiers:
-                if getattr(n.client, "session", None) is not None:
-                    await n.client.session.close()
-
-    deliveries = asyncio.run(send())
     for d in deliveries:
         if d.ok:
             print(f"Delivered on {d.platform} to {d.target}.")
@@ -305,6 +319,23 @@ def cmd_post(settings: Settings, args: argparse.Namespace) -> int:
     if all(d.platform == "none" for d in deliveries):
         return EXIT_BAD_INPUT
     return EXIT_OK if all(d.ok for d in deliveries) else EXIT_INTERNAL
+
+
+def cmd_teams(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.teams.package import build_package
+    from handlers.registry import build_router
+
+    if settings.teams is None or not settings.teams.app_id:
+        raise BadInput("set MicrosoftAppId (the Azure Bot's app id) first: the package names the bot by it")
+    try:
+        manifest = build_package(
+            Path(args.out), bot_id=settings.teams.app_id, router=build_router(), version=args.version, valid_domains=args.domain
+        )
+    except ValueError as exc:
+        raise BadInput(str(exc)) from None
+    commands = ", ".join(c["title"] for c in manifest["bots"][0]["commandLists"][0]["commands"])
+    print(f"Wrote {args.out} (manifest {manifest['manifestVersion']}, bot {settings.teams.app_id}, commands: {commands}).")
+    return EXIT_OK
 
 
 def cmd_db(settings: Settings, args: argparse.Namespace) -> int:
@@ -335,6 +366,7 @@ COMMANDS = {
     "org": cmd_org,
     "import": cmd_import,
     "post": cmd_post,
+    "teams": cmd_teams,
     "db": cmd_db,
     "serve": cmd_serve,
 }

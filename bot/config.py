@@ -40,6 +40,32 @@ class SlackSettings:
 
 
 @dataclass(frozen=True)
+class TeamsSettings:
+    app_id: str | None  # None only when auth_disabled
+    app_password: str | None
+    app_type: str  # MultiTenant | SingleTenant | UserAssignedMSI
+    tenant_id: str | None
+    auth_disabled: bool
+
+    # The attribute names botbuilder's ConfigurationBotFrameworkAuthentication reads.
+    @property
+    def APP_ID(self) -> str | None:  # noqa: N802
+        return self.app_id
+
+    @property
+    def APP_PASSWORD(self) -> str | None:  # noqa: N802
+        return self.app_password
+
+    @property
+    def APP_TYPE(self) -> str:  # noqa: N802
+        return self.app_type
+
+    @property
+    def APP_TENANTID(self) -> str | None:  # noqa: N802
+        return self.tenant_id
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str
     timezone: str
@@ -49,6 +75,7 @@ class Settings:
     db_timeout_s: float
     webhook_secret: str | None = None
     slack: SlackSettings | None = None
+    teams: TeamsSettings | None = None
 
 
 def _database_url(env: Mapping[str, str]) -> str:
@@ -151,6 +178,46 @@ def _slack(env: Mapping[str, str]) -> SlackSettings | None:
     return SlackSettings(bot_token=token, signing_secret=secret or None, app_token=app_token or None, api_url=api_url)
 
 
+APP_TYPES = ("MultiTenant", "SingleTenant", "UserAssignedMSI")
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise ConfigError(name, f"{raw!r} is not true or false")
+
+
+def _teams(env: Mapping[str, str]) -> TeamsSettings | None:
+    """Teams is on with MicrosoftAppId, or for local testing with TEAMS_AUTH_DISABLED=true; never by accident."""
+    app_id = env.get("MicrosoftAppId", "").strip()
+    password = env.get("MicrosoftAppPassword", "").strip()
+    app_type = env.get("MicrosoftAppType", "").strip()
+    tenant = env.get("MicrosoftAppTenantId", "").strip()
+    disabled = _flag(env, "TEAMS_AUTH_DISABLED")
+    if disabled:
+        if app_id:
+            raise ConfigError("TEAMS_AUTH_DISABLED", "cannot be true while MicrosoftAppId is set (that would skip token checks)")
+        return TeamsSettings(None, None, "MultiTenant", None, auth_disabled=True)
+    if not app_id:
+        others = [n for n, v in (("MicrosoftAppPassword", password), ("MicrosoftAppType", app_type), ("MicrosoftAppTenantId", tenant)) if v]
+        if others:
+            raise ConfigError("MicrosoftAppId", f"required when {' and '.join(others)} is set (the Azure Bot's app id)")
+        return None
+    app_type = app_type or "MultiTenant"
+    canonical = {t.lower(): t for t in APP_TYPES}
+    if app_type.lower() not in canonical:
+        raise ConfigError("MicrosoftAppType", f"{app_type!r} is not one of {', '.join(APP_TYPES)}")
+    app_type = canonical[app_type.lower()]
+    if app_type != "UserAssignedMSI" and not password:
+        raise ConfigError("MicrosoftAppPassword", f"required for a {app_type} bot (the client secret of the app registration)")
+    if app_type != "MultiTenant" and not tenant:
+        raise ConfigError("MicrosoftAppTenantId", f"required for a {app_type} bot")
+    return TeamsSettings(app_id, password or None, app_type, tenant or None, auth_disabled=False)
+
+
 def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) -> Settings:
     """Read settings from `env` (default: the process environment plus `.env`).
 
@@ -170,4 +237,5 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         db_timeout_s=_seconds(env, "CSBOT_DB_TIMEOUT_S", 15.0),
         webhook_secret=_secret(env, "CSBOT_WEBHOOK_SECRET"),
         slack=_slack(env),
+        teams=_teams(env),
     )

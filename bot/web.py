@@ -1,8 +1,8 @@
 """The csbot aiohttp application (`csbot serve`).
 
-Routes: `GET /healthz`, `POST /webhooks/tickets`, and `POST /slack/events`
-(plus Socket Mode) when Slack is configured, so one process serves every
-surface.
+Routes: `GET /healthz`, `POST /webhooks/tickets`, `POST /slack/events` (plus
+Socket Mode) when Slack is configured and `POST /api/messages` when Teams is,
+so one process serves every surface.
 """
 
 from __future__ import annotations
@@ -40,10 +40,17 @@ def create_app(
     app.router.add_post("/webhooks/tickets", tickets_webhook(db, settings.webhook_secret, clock))
     if not settings.webhook_secret:
         log.warning("CSBOT_WEBHOOK_SECRET is not set: POST /webhooks/tickets refuses every request")
+    router = router or build_router()
     if settings.slack is not None:
-        from bot.slack.app import SlackBot, mount
+        from bot.slack.app import SlackBot
+        from bot.slack.app import mount as mount_slack
 
-        mount(app, SlackBot(settings.slack, db, router or build_router(), clock))
+        mount_slack(app, SlackBot(settings.slack, db, router, clock))
+    if settings.teams is not None:
+        from bot.teams.app import TeamsApp
+        from bot.teams.app import mount as mount_teams
+
+        mount_teams(app, TeamsApp(settings.teams, db, router, clock))
     return app
 
 

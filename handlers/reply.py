@@ -130,6 +130,9 @@ class Reply:
     data: dict[str, Any] = field(default_factory=dict)
     error: ReplyError | None = None
     form: Form | None = None  # a dialog to open for the person who asked
+    # For a button's answer: replace the message the button was on (where the
+    # platform allows), e.g. a page that becomes "Acknowledged by Dana".
+    replace_original: bool = False
 
     @property
     def ok(self) -> bool:

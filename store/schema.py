@@ -12,6 +12,7 @@ from sqlalchemy import MetaData
 
 def metadata() -> MetaData:
     import kpi.tickets  # noqa: F401  (registers the tickets table)
+    import store.conversations  # noqa: F401
     import store.org  # noqa: F401
     import store.processed  # noqa: F401
     from store.base import Base

@@ -1,5 +1,5 @@
-"""A small command family with a form and a message shortcut, for testing the plumbing
-that later families (escalations, coaching) build on."""
+"""Small test-only commands (a form, a chart, a page to acknowledge) and a message
+shortcut, for testing the plumbing that later families (escalations, coaching) build on."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 
 from handlers.args import UsageError
 from handlers.context import Context, FieldErrors
-from handlers.reply import Chart, Form, FormField, Reply, Section
+from handlers.reply import Actions, Button, Chart, Form, FormField, Reply, Section
 from handlers.router import Action, Router
 
 
@@ -76,9 +76,33 @@ class ChartCommand:
         return Reply(title="Trend", blocks=[chart], visibility="channel" if share else "ephemeral")
 
 
+class PageCommand:
+    """A page with an Acknowledge button whose answer replaces the page in place."""
+
+    name = "page"
+    summary = "A page to acknowledge"
+    usage = "/page"
+    examples = ("/page",)
+
+    def parse(self, words: list[str]) -> None:
+        return None
+
+    def authorize(self, ctx: Context, request: None) -> None:
+        return None
+
+    def execute(self, ctx: Context, request: None) -> Reply:
+        return Reply(title="Escalation T-1", blocks=[Section("Refund stuck"), Actions((Button("Acknowledge", "page.ack", "T-1"),))])
+
+
+def _ack(ctx: Context, ticket: str) -> Reply:
+    return Reply(title=f"{ticket} acknowledged by {ctx.member.name}", replace_original=True)
+
+
 def feedback_router(router: Router) -> Router:
     router.register(FeedbackCommand())
     router.register(ChartCommand())
+    router.register(PageCommand())
+    router.register_action(Action("page.ack", str, lambda ctx, r: None, _ack))
     router.register_action(Action("feedback.submit", json.loads, lambda ctx, r: None, _submit))
     router.register_action(Action("quote_message", json.loads, lambda ctx, r: None, _quote))
     return router

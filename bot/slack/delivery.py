@@ -33,9 +33,9 @@ class ResponseUrls:
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15))
         return AsyncWebhookClient(url=url, session=self._session)
 
-    async def send(self, url: str, message: dict[str, Any], *, what: str) -> bool:
+    async def send(self, url: str, message: dict[str, Any], *, what: str, replace: bool = False) -> bool:
         try:
-            result = await self._client(url).send_dict({**message, "replace_original": False})
+            result = await self._client(url).send_dict({**message, "replace_original": replace})
         except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
             log.error("reply to %s not delivered: %s", what, exc or type(exc).__name__)
             return False
@@ -47,10 +47,11 @@ class ResponseUrls:
     async def text(self, url: str, text: str, *, what: str) -> bool:
         return await self.send(url, {"text": text, "response_type": "ephemeral"}, what=what)
 
-    async def messages(self, url: str, messages: list[dict[str, Any]], *, what: str) -> bool:
+    async def messages(self, url: str, messages: list[dict[str, Any]], *, what: str, replace: bool = False) -> bool:
+        """Send each message; with `replace`, the first replaces the message the button was on."""
         ok = True
-        for message in messages:
-            ok = await self.send(url, message, what=what) and ok
+        for index, message in enumerate(messages):
+            ok = await self.send(url, message, what=what, replace=replace and index == 0) and ok
         return ok
 
     async def close(self) -> None:

@@ -50,7 +50,7 @@ async def _click(deps: SlackDeps, body: dict[str, Any], action_id: str, value: s
         if reply.form is not None:
             await open_form(deps.client, body.get("trigger_id"), reply.form, what=what)
         elif url:
-            await deps.responses.messages(url, messages, what=what)
+            await deps.responses.messages(url, messages, what=what, replace=reply.replace_original)
         else:
             # Clicks in App Home or a modal have no response_url: answer in a DM.
             await post_to(deps.client, user_id, reply, what=f"reply to {what}")

@@ -1,0 +1,1 @@
+"""Microsoft Teams: Bot Framework adapter, proactive messages and the app package."""

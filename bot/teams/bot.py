@@ -1,0 +1,206 @@
+"""The Teams activity handler: messages and card actions through the shared router.
+
+Every activity's conversation is remembered for proactive messages. Text has
+the bot's @mention stripped and people's @mentions turned into @handles; a
+replayed activity id, or a second click on the same card, has no effect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import json
+import logging
+import re
+import time
+from typing import Any
+
+from botbuilder.core import MessageFactory, TurnContext
+from botbuilder.core.teams import TeamsActivityHandler, TeamsInfo
+from botbuilder.schema import Activity, AdaptiveCardInvokeResponse, AdaptiveCardInvokeValue, ChannelAccount, Mention
+
+from bot.dispatch import AlreadyProcessed, UnknownMember, run_action, run_command
+from bot.render.teams import card_attachment, render_adaptive_card
+from bot.teams import refs
+from bot.teams.delivery import TeamsNotifier, send_reply, update_card, value_of
+from bot.teams.forms import FORM_MARK, answers, form_card
+from handlers.reply import Reply
+from handlers.router import Router
+from store.clock import Clock
+from store.database import Database
+
+log = logging.getLogger(__name__)
+
+NOT_A_MEMBER = (
+    "I don't know you yet, so I can't answer. Ask a csbot admin to add you to the organisation file "
+    "(your Microsoft Entra object id is {aad})."
+)
+SENT_PRIVATELY = "I sent you the answer in our 1:1 chat, since it is for your eyes only."
+_AT = re.compile(r"<at>(.*?)</at>", re.IGNORECASE | re.DOTALL)
+HIT_TTL_S, MISS_TTL_S = 600.0, 60.0
+
+
+class CsbotTeamsBot(TeamsActivityHandler):
+    def __init__(self, db: Database, router: Router, clock: Clock, notifier: TeamsNotifier) -> None:
+        self.db = db
+        self.router = router
+        self.clock = clock
+        self.notifier = notifier
+        self._who: dict[str, tuple[str | None, float]] = {}
+
+    async def on_turn(self, turn_context: TurnContext) -> None:
+        await asyncio.to_thread(refs.remember, self.db, turn_context.activity, self.clock())
+        await super().on_turn(turn_context)
+
+    # ------------------------------------------------------------ identity
+
+    async def _teams_member(self, turn_context: TurnContext, user_id: str) -> tuple[str | None, str | None]:
+        """(AAD object id, email) of a Teams user, from the conversation roster."""
+        try:
+            member = await TeamsInfo.get_member(turn_context, user_id)
+        except Exception as exc:  # noqa: BLE001 (an unreachable roster means "unknown", logged)
+            log.warning("Teams roster lookup for %s failed: %s", user_id, exc)
+            return None, None
+        return member.aad_object_id, member.email or member.user_principal_name
+
+    async def _handle_of(self, turn_context: TurnContext, account: ChannelAccount) -> str | None:
+        cached = self._who.get(account.id)
+        if cached is not None and cached[1] > time.monotonic():
+            return cached[0]
+        aad = getattr(account, "aad_object_id", None)
+        handle = await asyncio.to_thread(refs.member_handle, self.db, aad, None) if aad else None
+        if handle is None:
+            aad2, email = await self._teams_member(turn_context, account.id)
+            handle = await asyncio.to_thread(refs.member_handle, self.db, aad or aad2, email)
+        self._who[account.id] = (handle, time.monotonic() + (HIT_TTL_S if handle else MISS_TTL_S))
+        return handle
+
+    async def _command_text(self, turn_context: TurnContext) -> str:
+        """The message without the bot's @mention, people's @mentions as @handles."""
+        activity = turn_context.activity
+        text = TurnContext.remove_recipient_mention(activity) or ""
+        bot_id = activity.recipient.id if activity.recipient else None
+        for entity in activity.entities or []:
+            if entity.type != "mention":
+                continue
+            mention = Mention().deserialize(entity.serialize())
+            if mention.mentioned is None or mention.mentioned.id == bot_id or not mention.text:
+                continue
+            handle = await self._handle_of(turn_context, mention.mentioned)
+            name = _AT.sub(r"\1", mention.text)
+            text = text.replace(mention.text, f"@{handle}" if handle else f'"{name}"')
+        # Teams sends HTML: entities and stray tags around plain words.
+        text = html.unescape(re.sub(r"<[^>]+>", " ", text))
+        return " ".join(text.split())
+
+    async def _not_a_member(self, turn_context: TurnContext) -> None:
+        sender = turn_context.activity.from_property
+        aad = getattr(sender, "aad_object_id", None) or (sender.id if sender else "?")
+        await send_reply(turn_context, Reply(blocks=[], title=NOT_A_MEMBER.format(aad=aad)))
+
+    # ------------------------------------------------------------ answering
+
+    async def _answer(self, turn_context: TurnContext, reply: Reply) -> None:
+        """In place, except private answers asked in a channel or group chat go to the 1:1 chat."""
+        conversation_type = turn_context.activity.conversation.conversation_type or "personal"
+        sender = turn_context.activity.from_property
+        aad = getattr(sender, "aad_object_id", None)
+        if reply.form is not None:
+            await turn_context.send_activity(_card_message(form_card(reply.form)))
+            return
+        if conversation_type != "personal" and reply.visibility == "ephemeral" and aad:
+            delivery = await self.notifier.to_user(aad, reply, who=aad)
+            if delivery.ok:
+                await send_reply(turn_context, Reply(blocks=[], title=SENT_PRIVATELY))
+                return
+            log.warning("private answer for %s could not go to a 1:1 chat (%s); answering in place", aad, delivery.error)
+        await send_reply(turn_context, reply)
+
+    async def on_message_activity(self, turn_context: TurnContext) -> None:
+        activity = turn_context.activity
+        value = value_of(activity)
+        if value.get("action_id"):
+            await self._card_action(turn_context, value)
+            return
+        handle = await self._handle_of(turn_context, activity.from_property)
+        if handle is None:
+            await self._not_a_member(turn_context)
+            return
+        text = await self._command_text(turn_context)
+        if not text:
+            text = "/csbot help"
+        try:
+            reply = await asyncio.to_thread(
+                run_command, self.db, self.router, handle, text, now=self.clock(), platform="teams",
+                once=f"teams:activity:{activity.id}",
+            )
+        except AlreadyProcessed:
+            log.info("ignored replayed activity %s", activity.id)
+            return
+        except UnknownMember:
+            await self._not_a_member(turn_context)
+            return
+        await self._answer(turn_context, reply)
+
+    async def _run_action(self, turn_context: TurnContext, value: dict[str, Any]) -> Reply | None:
+        activity = turn_context.activity
+        handle = await self._handle_of(turn_context, activity.from_property)
+        if handle is None:
+            await self._not_a_member(turn_context)
+            return None
+        action_id = str(value.get("action_id"))
+        if FORM_MARK in value:
+            payload = json.dumps({"context": value.get(FORM_MARK) or "", "values": answers(None, value)})
+        else:
+            payload = str(value.get("value", ""))
+        where = activity.reply_to_id or activity.id
+        try:
+            return await asyncio.to_thread(
+                run_action, self.db, self.router, handle, action_id, payload, now=self.clock(), platform="teams",
+                once=f"teams:action:{action_id}:{where}:{activity.from_property.id}" if FORM_MARK not in value else f"teams:activity:{activity.id}",
+            )
+        except AlreadyProcessed:
+            log.info("ignored repeated %s on %s", action_id, where)
+        except UnknownMember:
+            await self._not_a_member(turn_context)
+        return None
+
+    async def _card_action(self, turn_context: TurnContext, value: dict[str, Any]) -> None:
+        reply = await self._run_action(turn_context, value)
+        if reply is None:
+            return
+        errors = reply.data.get("field_errors") if not reply.ok else None
+        if errors and FORM_MARK in value:
+            # Back to the form, answers kept, each problem under its field.
+            return await self._form_again(turn_context, value, errors)
+        if reply.replace_original and turn_context.activity.reply_to_id:
+            await update_card(turn_context, turn_context.activity.reply_to_id, reply)
+            return
+        await self._answer(turn_context, reply)
+
+    async def _form_again(self, turn_context: TurnContext, value: dict[str, Any], errors: dict[str, str]) -> None:
+        await send_reply(turn_context, Reply(blocks=[], title="Some answers need another look: " + "; ".join(errors.values())))
+
+    async def on_adaptive_card_invoke(
+        self, turn_context: TurnContext, invoke_value: AdaptiveCardInvokeValue
+    ) -> AdaptiveCardInvokeResponse:
+        """Action.Execute: the same actions, answered with the card that replaces the clicked one."""
+        data = (invoke_value.action or {}).get("data") or {}
+        reply = await self._run_action(turn_context, data) if data.get("action_id") else None
+        if reply is None:
+            reply = Reply(title="Nothing to do: that was already handled.")
+        return AdaptiveCardInvokeResponse(
+            status_code=200, type="application/vnd.microsoft.card.adaptive", value=render_adaptive_card(reply)[0]
+        )
+
+    async def on_members_added_activity(self, members_added: list[ChannelAccount], turn_context: TurnContext) -> None:
+        bot_id = turn_context.activity.recipient.id if turn_context.activity.recipient else None
+        if any(m.id == bot_id for m in members_added):
+            await send_reply(
+                turn_context,
+                Reply(title="Hi, I'm csbot. Mention me with a command, e.g. kpi team, or say help for the list."),
+            )
+
+
+def _card_message(card: dict[str, Any]) -> Activity:
+    return MessageFactory.attachment(card_attachment(card))

@@ -1,0 +1,121 @@
+"""Sending Replies to Teams: in the conversation at hand, into a channel, or to a person's 1:1 chat.
+
+Also the Teams side of bot.notify, so digests, pages and reminders reach
+Teams with no Teams-specific code of their own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from botbuilder.core import MessageFactory, TurnContext
+from botbuilder.integration.aiohttp import CloudAdapter
+from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, ConversationParameters, ConversationReference
+
+from bot.notify import Delivery, MemberAddress, TeamAddress
+from bot.render.teams import card_attachment, render_adaptive_card
+from bot.teams import refs
+from handlers.reply import Reply
+from store.clock import Clock
+from store.database import Database
+
+log = logging.getLogger(__name__)
+
+
+def card_activities(reply: Reply) -> list[Activity]:
+    """One message activity per Adaptive Card (long replies are split by the renderer)."""
+    activities = []
+    for card in render_adaptive_card(reply):
+        activity = MessageFactory.attachment(card_attachment(card))
+        activity.summary = (reply.title or "csbot")[:200]
+        activities.append(activity)
+    return activities
+
+
+async def send_reply(turn_context: TurnContext, reply: Reply) -> None:
+    for activity in card_activities(reply):
+        await turn_context.send_activity(activity)
+
+
+async def update_card(turn_context: TurnContext, activity_id: str, reply: Reply) -> None:
+    """Replace the card a button was clicked on (e.g. a page that becomes "Acknowledged by Dana")."""
+    first = card_activities(reply)[0]
+    first.id = activity_id
+    first.type = ActivityTypes.message
+    await turn_context.update_activity(first)
+
+
+class TeamsNotifier:
+    platform = "teams"
+
+    def __init__(self, adapter: CloudAdapter, app_id: str | None, db: Database, clock: Clock) -> None:
+        self.adapter = adapter
+        self.app_id = app_id or ""
+        self.db = db
+        self.clock = clock
+
+    async def _continue(self, reference: ConversationReference, reply: Reply) -> None:
+        async def callback(turn_context: TurnContext) -> None:
+            # A proactive turn's activity has a made-up id; without this every
+            # message would be sent as a reply to it instead of a new post.
+            turn_context.activity.id = None
+            await send_reply(turn_context, reply)
+
+        await self.adapter.continue_conversation(reference, callback, self.app_id)
+
+    async def to_team(self, team: TeamAddress, reply: Reply) -> Delivery | None:
+        if not team.teams_channel:
+            return None
+        reference = await asyncio.to_thread(refs.reference_for_channel, self.db, team.teams_channel)
+        if reference is None:
+            return Delivery(self.platform, team.teams_channel, "csbot has not seen this channel yet: add the app to the team")
+        try:
+            await self._continue(reference, reply)
+        except Exception as exc:  # noqa: BLE001 (reported to the caller and logged, never dropped)
+            log.error("message for team %s not delivered to %s: %s", team.key, team.teams_channel, exc)
+            return Delivery(self.platform, team.teams_channel, f"{type(exc).__name__}: {exc}")
+        return Delivery(self.platform, team.teams_channel)
+
+    async def to_member(self, member: MemberAddress, reply: Reply) -> Delivery | None:
+        if not member.teams_id:
+            return None
+        return await self.to_user(member.teams_id, reply, who=member.handle)
+
+    async def to_user(self, aad: str, reply: Reply, *, who: str) -> Delivery:
+        """Message a person in their 1:1 chat with the bot, creating it when there is none yet."""
+        try:
+            reference = await asyncio.to_thread(refs.reference_for_user, self.db, aad)
+            if reference is not None:
+                await self._continue(reference, reply)
+                return Delivery(self.platform, aad)
+            user = await asyncio.to_thread(refs.chat_user, self.db, aad)
+            if user is None:
+                return Delivery(self.platform, aad, f"{who} has never talked to csbot in Teams and is not in a team it knows")
+            await self._create_chat(aad, user.platform_user_id, user.tenant_id, user.service_url, reply)
+        except Exception as exc:  # noqa: BLE001 (reported to the caller and logged, never dropped)
+            log.error("message for %s not delivered on Teams: %s", who, exc)
+            return Delivery(self.platform, aad, f"{type(exc).__name__}: {exc}")
+        return Delivery(self.platform, aad)
+
+    async def _create_chat(self, aad: str, user_id: str, tenant: str | None, service_url: str, reply: Reply) -> None:
+        parameters = ConversationParameters(
+            is_group=False,
+            bot=ChannelAccount(id=f"28:{self.app_id}" if self.app_id else "28:csbot"),
+            members=[ChannelAccount(id=user_id)],
+            tenant_id=tenant,
+            channel_data={"tenant": {"id": tenant}} if tenant else None,
+        )
+
+        async def created(turn_context: TurnContext) -> None:
+            # The new chat's reference arrives with this turn; keep it for next time.
+            await asyncio.to_thread(refs.remember, self.db, turn_context.activity, self.clock(), user_key=aad)
+            turn_context.activity.id = None
+            await send_reply(turn_context, reply)
+
+        await self.adapter.create_conversation(self.app_id, created, parameters, "msteams", service_url, None)
+
+
+def value_of(activity: Activity) -> dict[str, Any]:
+    return activity.value if isinstance(activity.value, dict) else {}
