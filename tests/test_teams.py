@@ -309,3 +309,35 @@ def test_without_teams_settings_there_is_no_teams_endpoint() -> None:
     assert load_settings({}).teams is None
     msi = load_settings({"MicrosoftAppId": "8f0c2a1e-1111-4000-8000-000000000001", "MicrosoftAppType": "UserAssignedMSI", "MicrosoftAppTenantId": TENANT})
     assert msi.teams is not None and msi.teams.app_type == "UserAssignedMSI" and not msi.teams.auth_disabled
+
+
+async def test_action_execute_invokes_answer_with_the_replacing_card(env: Env) -> None:
+    await env.post(env.activity("kpi team support-emea 7d", where="personal"))
+    card = env.connector.messages()[-1].body["attachments"][0]["content"]
+    data = next(a["data"] for a in card["actions"] if a["title"] == "Previous window")
+    wire = env.activity(None, where="personal")
+    wire |= {"type": "invoke", "name": "adaptiveCard/action", "value": {"action": {"type": "Action.Execute", "verb": "kpi", "data": data}, "trigger": "manual"}}
+    async with aiohttp.ClientSession() as http, http.post(f"{env.base}/api/messages", json=wire) as resp:
+        assert resp.status == 200
+        body = await resp.json()
+    assert body["statusCode"] == 200 and body["type"] == "application/vnd.microsoft.card.adaptive"
+    assert "KPIs · Support EMEA" in json.dumps(body["value"], ensure_ascii=False)
+    assert_valid([body["value"]])
+
+
+def test_csbot_teams_package_from_the_command_line(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import zipfile
+
+    env_vars = {k: v for k, v in os.environ.items() if not k.startswith(("CSBOT_", "SLACK_", "Microsoft", "TEAMS_")) and k != "DATABASE_URL"}
+    env_vars |= {"MicrosoftAppId": "8f0c2a1e-1111-4000-8000-000000000001", "MicrosoftAppPassword": "secret", "DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}"}
+    out = tmp_path / "csbot-teams.zip"
+    r = subprocess.run([sys.executable, "-m", "bot.cli", "teams", "package", "--out", str(out)], env=env_vars, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    with zipfile.ZipFile(out) as z:
+        manifest = json.loads(z.read("manifest.json"))
+    assert manifest["bots"][0]["botId"] == "8f0c2a1e-1111-4000-8000-000000000001"
+    commands = manifest["bots"][0]["commandLists"][0]["commands"]
+    assert [(c["title"], c["description"]) for c in commands] == [(f.name, f.summary) for f in build_router().families]
+    del env_vars["MicrosoftAppId"], env_vars["MicrosoftAppPassword"]
+    r = subprocess.run([sys.executable, "-m", "bot.cli", "teams", "package", "--out", str(out)], env=env_vars, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "MicrosoftAppId" in r.stderr

@@ -15,9 +15,9 @@ import re
 import time
 from typing import Any
 
-from botbuilder.core import MessageFactory, TurnContext
+from botbuilder.core import InvokeResponse, MessageFactory, TurnContext
 from botbuilder.core.teams import TeamsActivityHandler, TeamsInfo
-from botbuilder.schema import Activity, AdaptiveCardInvokeResponse, AdaptiveCardInvokeValue, ChannelAccount, Mention
+from botbuilder.schema import Activity, AdaptiveCardInvokeResponse, ChannelAccount, Mention
 
 from bot.dispatch import AlreadyProcessed, UnknownMember, run_action, run_command
 from bot.render.teams import card_attachment, render_adaptive_card
@@ -181,17 +181,22 @@ class CsbotTeamsBot(TeamsActivityHandler):
     async def _form_again(self, turn_context: TurnContext, value: dict[str, Any], errors: dict[str, str]) -> None:
         await send_reply(turn_context, Reply(blocks=[], title="Some answers need another look: " + "; ".join(errors.values())))
 
-    async def on_adaptive_card_invoke(
-        self, turn_context: TurnContext, invoke_value: AdaptiveCardInvokeValue
-    ) -> AdaptiveCardInvokeResponse:
-        """Action.Execute: the same actions, answered with the card that replaces the clicked one."""
-        data = (invoke_value.action or {}).get("data") or {}
+    async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse | None:
+        """Action.Execute (`adaptiveCard/action`): the same actions, answered with the replacing card.
+
+        Handled here rather than in on_adaptive_card_invoke, whose response
+        botbuilder serialises twice on the CloudAdapter path and fails.
+        """
+        if turn_context.activity.name != "adaptiveCard/action":
+            return await super().on_invoke_activity(turn_context)
+        data = (value_of(turn_context.activity).get("action") or {}).get("data") or {}
         reply = await self._run_action(turn_context, data) if data.get("action_id") else None
         if reply is None:
             reply = Reply(title="Nothing to do: that was already handled.")
-        return AdaptiveCardInvokeResponse(
+        card = AdaptiveCardInvokeResponse(
             status_code=200, type="application/vnd.microsoft.card.adaptive", value=render_adaptive_card(reply)[0]
         )
+        return InvokeResponse(status=200, body=card)
 
     async def on_members_added_activity(self, members_added: list[ChannelAccount], turn_context: TurnContext) -> None:
         bot_id = turn_context.activity.recipient.id if turn_context.activity.recipient else None
