@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from aiohttp import web
+
 from kpi.definitions import METRIC_NAMES
 from store.database import Database
 from store.org_file import apply_org, parse_org
@@ -15,3 +17,12 @@ def apply_fixture_org(db: Database, name: str = "org.yaml") -> None:
     spec = parse_org((FIXTURES / name).read_text(), METRIC_NAMES)
     with db.sessions() as s, s.begin():
         apply_org(s, spec)
+
+
+async def serve(app: web.Application) -> tuple[web.AppRunner, str]:
+    """Run `app` on a free loopback port; returns the runner (clean it up) and the base URL."""
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    return runner, f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import base64
-import json
 import re
 from collections.abc import Iterator
 from typing import Any
 
 from bot.render.teams import MAX_CARDS, card_attachment, render_adaptive_card
 from handlers.reply import Actions, Button, Chart, Context, Divider, Field, Fields, Reply, Section, Table
-from tests.adaptive_cards import ACTIONS, BODY_ELEMENTS, LIMIT, SCHEMA_1_5, assert_valid, check_element, check_object
+from tests.adaptive_cards import assert_valid
 from tests.hostile import HOSTILE
 
 ZW = "\u200b"

@@ -16,7 +16,6 @@ from urllib.parse import urlencode
 import aiohttp
 import pytest
 import yaml
-from aiohttp import web
 from slack_sdk.models.blocks import Block
 from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import func, select
@@ -28,21 +27,13 @@ from store.database import Database
 from store.processed import ProcessedRequest
 from tests.fake_slack import FakeSlack
 from tests.forms import feedback_router
-from tests.helpers import apply_fixture_org
+from tests.helpers import apply_fixture_org, serve
 from tests.hostile import HOSTILE
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 TOKEN = "xoxb-test-token"
 ROOT = Path(__file__).parent.parent
 LIVE_MENTIONS = ("<!channel", "<!here", "<!everyone", "<!subteam", "<@U", "<@W", "<https://evil")
-
-
-async def _start(app: web.Application) -> tuple[web.AppRunner, str]:
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    return runner, f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
 
 
 @dataclass
@@ -138,13 +129,13 @@ class Env:
 async def env(db: Database, request: pytest.FixtureRequest) -> AsyncIterator[Env]:
     apply_fixture_org(db)
     fake = FakeSlack(users={"U0EMAIL01": "dana@example.com", "U0STRANGE": "stranger@elsewhere.example"})
-    slack_runner, slack_base = await _start(fake.app())
+    slack_runner, slack_base = await serve(fake.app())
     fake.base_url = slack_base
     settings = load_settings(
         {"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": f"{slack_base}/api/"}
     )
     router = feedback_router(build_router()) if request.node.get_closest_marker("forms") else None
-    runner, base = await _start(create_app(db, settings, router=router))
+    runner, base = await serve(create_app(db, settings, router=router))
     try:
         yield Env(db, fake, base, slack_base)
     finally:
@@ -397,10 +388,10 @@ async def test_socket_mode_runs_commands_without_a_public_url(db: Database) -> N
     apply_fixture_org(db)
     fake = FakeSlack()
     fake.outbox, fake.connected = asyncio.Queue(), asyncio.Event()
-    slack_runner, slack_base = await _start(fake.app())
+    slack_runner, slack_base = await serve(fake.app())
     fake.base_url = slack_base
     settings = load_settings({"SLACK_BOT_TOKEN": TOKEN, "SLACK_APP_TOKEN": "xapp-1-A123456-test", "SLACK_API_URL": f"{slack_base}/api/"})
-    runner, base = await _start(create_app(db, settings))
+    runner, base = await serve(create_app(db, settings))
     try:
         await asyncio.wait_for(fake.connected.wait(), 10)
         assert fake.of("apps.connections.open")

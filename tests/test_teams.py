@@ -27,7 +27,7 @@ from store.processed import ProcessedRequest
 from tests.adaptive_cards import assert_valid
 from tests.fake_connector import FakeConnector
 from tests.forms import feedback_router
-from tests.helpers import apply_fixture_org
+from tests.helpers import apply_fixture_org, serve
 from tests.hostile import HOSTILE
 
 BOT = {"id": "28:csbot-app-id", "name": "csbot"}
@@ -40,14 +40,6 @@ USERS = {
     "carol": {"id": "29:1carol", "name": "Carol Diaz", "aadObjectId": "cccccccc-0000-4000-8000-00000000000c", "email": "carol@example.com"},
     "stranger": {"id": "29:1stranger", "name": "Sam Else", "aadObjectId": "eeeeeeee-0000-4000-8000-00000000000e", "email": "sam@elsewhere.example"},
 }
-
-
-async def _start(app: web.Application) -> tuple[web.AppRunner, str]:
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    return runner, f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
 
 
 def mention(user: dict[str, str]) -> dict[str, Any]:
@@ -121,9 +113,9 @@ class Env:
 
 async def _env(db: Database, router: Router | None = None, settings_env: dict[str, str] | None = None) -> tuple[Env, list[web.AppRunner]]:
     connector = FakeConnector(users={u["id"]: u for u in USERS.values()})
-    conn_runner, conn_base = await _start(connector.app())
+    conn_runner, conn_base = await serve(connector.app())
     settings = load_settings(settings_env or {"TEAMS_AUTH_DISABLED": "true"})
-    runner, base = await _start(create_app(db, settings, router=router))
+    runner, base = await serve(create_app(db, settings, router=router))
     return Env(db, connector, base, conn_base + "/"), [runner, conn_runner]
 
 

@@ -3,25 +3,16 @@
 from __future__ import annotations
 
 import aiohttp
-from aiohttp import web
 
 from bot.config import load_settings
 from bot.web import create_app
 from store.database import Database, open_database
 from store.engine import make_engine
-
-
-async def _serve(app: web.Application) -> tuple[web.AppRunner, str]:
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    return runner, f"http://127.0.0.1:{port}"
+from tests.helpers import serve
 
 
 async def test_healthz_reports_the_database(db: Database) -> None:
-    runner, base = await _serve(create_app(db, load_settings({})))
+    runner, base = await serve(create_app(db, load_settings({})))
     try:
         async with aiohttp.ClientSession() as http, http.get(f"{base}/healthz") as resp:
             assert resp.status == 200
@@ -36,7 +27,7 @@ async def test_healthz_reports_the_database(db: Database) -> None:
 
 async def test_healthz_says_when_the_schema_is_behind(tmp_path) -> None:  # type: ignore[no-untyped-def]
     db = open_database(f"sqlite:///{tmp_path / 'old.db'}", upgrade=False)
-    runner, base = await _serve(create_app(db, load_settings({})))
+    runner, base = await serve(create_app(db, load_settings({})))
     try:
         async with aiohttp.ClientSession() as http, http.get(f"{base}/healthz") as resp:
             assert resp.status == 503
@@ -52,7 +43,7 @@ async def test_healthz_when_the_database_is_unreachable() -> None:
 
     engine = make_engine("postgresql+psycopg://nobody@127.0.0.1:1/none", timeout_s=1)
     db = Database(engine, sessionmaker(bind=engine))
-    runner, base = await _serve(create_app(db, load_settings({})))
+    runner, base = await serve(create_app(db, load_settings({})))
     try:
         async with aiohttp.ClientSession() as http, http.get(f"{base}/healthz") as resp:
             assert resp.status == 503

@@ -10,7 +10,6 @@ from datetime import datetime, timezone
 
 import aiohttp
 import pytest
-from aiohttp import web
 from sqlalchemy import func, select
 
 from bot.config import load_settings
@@ -20,7 +19,7 @@ from bot.webhooks import sign
 from handlers.registry import build_router
 from kpi.tickets import Ticket, TicketEvent
 from store.database import Database
-from tests.helpers import apply_fixture_org
+from tests.helpers import apply_fixture_org, serve
 
 SECRET = "test-webhook-secret-0123456789"
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)
@@ -30,12 +29,8 @@ NOW = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)
 async def server(db: Database) -> AsyncIterator[str]:
     apply_fixture_org(db)
     app = create_app(db, load_settings({"CSBOT_WEBHOOK_SECRET": SECRET}), clock=lambda: NOW)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    yield f"http://127.0.0.1:{port}/webhooks/tickets"
+    runner, base = await serve(app)
+    yield f"{base}/webhooks/tickets"
     await runner.cleanup()
 
 
@@ -135,11 +130,8 @@ async def test_unauthenticated_requests_get_401_and_touch_nothing(server: str, d
 
 async def test_without_a_secret_every_request_is_refused(db: Database) -> None:
     app = create_app(db, load_settings({}), clock=lambda: NOW)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/webhooks/tickets"  # type: ignore[union-attr]
+    runner, base = await serve(app)
+    url = f"{base}/webhooks/tickets"
     try:
         status, _ = await post(url, ev("e1", "created", "2026-03-02T09:00:00Z"), secret="")
         assert status == 401
