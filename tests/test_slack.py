@@ -138,6 +138,14 @@ async def env(db: Database, request: pytest.FixtureRequest) -> AsyncIterator[Env
     runner, base = await serve(create_app(db, settings, router=router))
     try:
         yield Env(db, fake, base, slack_base)
+        # Whatever the test did, every Block Kit payload the app sent must be valid.
+        for call in fake.calls:
+            if isinstance(call.args.get("blocks"), list):
+                assert_valid_blocks(call.args["blocks"])
+            if isinstance(call.args.get("view"), dict):
+                assert len(call.args["view"]["blocks"]) <= 100
+                for block in call.args["view"]["blocks"]:
+                    Block.parse(block).validate_json()  # type: ignore[union-attr]
     finally:
         await runner.cleanup()
         await slack_runner.cleanup()

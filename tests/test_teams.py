@@ -126,6 +126,9 @@ async def env(db: Database, request: pytest.FixtureRequest) -> AsyncIterator[Env
     e, runners = await _env(db, router)
     try:
         yield e
+        # Whatever the test did, every card the app sent is valid 1.5 and fits in a message.
+        if e.connector.cards():
+            assert_valid(e.connector.cards())
     finally:
         for r in runners:
             await r.cleanup()
