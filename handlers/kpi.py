@@ -157,13 +157,13 @@ def resolve(ctx: Context, request: KpiRequest) -> Target | None:
 
 
 def may_see_agent(viewer: Member, agent: Member) -> bool:
-    """Agents see themselves; leads and managers their team's agents; admins everyone.
+    """Agents see themselves; leads and managers their team's agents (role agent); admins everyone.
 
     A manager without a team oversees the whole organisation.
     """
     if viewer.id == agent.id or viewer.role == "admin":
         return True
-    if viewer.role in ("lead", "manager"):
+    if viewer.role in ("lead", "manager") and agent.role == "agent":
         if viewer.role == "manager" and viewer.team_id is None:
             return True
         return viewer.team_id is not None and viewer.team_id == agent.team_id
@@ -226,6 +226,12 @@ def execute_kpi(ctx: Context, request: KpiRequest) -> Reply:
     target = resolve(ctx, request)
     if target is None:
         return _teams_table(ctx, request)
+    # Buttons must mean the same for whoever clicks them: name the team or
+    # member instead of "my team" / "me".
+    if request.kind == "team" and target.team is not None:
+        request = replace(request, target=target.team.key)
+    elif request.kind == "me" and target.agent is not None:
+        request = replace(request, kind="agent", target=target.agent.handle)
     window = _window(ctx, request, target.timezone)
     before = window.previous()
     metrics = compute(ctx.session, target.scope, window.start_utc, window.end_utc)
@@ -349,5 +355,5 @@ def register(router: Router) -> None:
         Action(SHARE_ACTION, lambda v: _parse_button(v, share=True), authorize_kpi, execute_kpi)
     )
     router.register_action(
-        Action(PREVIOUS_ACTION, lambda v: _parse_button(v, share=False), authorize_kpi, execute_kpi)
+        Action(PREVIOUS_ACTION, lambda v: _parse_button(v, share=False), authorize_kpi, execute_kpi, once_per_click=False)
     )

@@ -50,6 +50,9 @@ class Action:
     parse: Callable[[str], Any]
     authorize: Callable[[Context, Any], None]
     execute: Callable[[Context, Any], Reply]
+    # Guarded actions have one effect per (button, person): a double click does
+    # nothing. Read-only ones (show the previous window) may be clicked again.
+    once_per_click: bool = True
 
 
 def usage_text(family: CommandFamily) -> str:
@@ -90,6 +93,10 @@ class Router:
     @property
     def action_ids(self) -> list[str]:
         return sorted(self._actions)
+
+    def once_per_click(self, action_id: str) -> bool:
+        action = self._actions.get(action_id)
+        return action.once_per_click if action is not None else True
 
     def family(self, name: str) -> CommandFamily | None:
         return self._families.get(name.lower().lstrip("/"))

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kpi.importer import ImportResult, OrgResolver
-from kpi.tickets import CSAT_VALUES, PRIORITIES, STATUSES, Ticket, TicketEvent
+from kpi.tickets import CSAT_VALUES, EARLIEST_EPOCH, LATEST_EPOCH, PRIORITIES, STATUSES, Ticket, TicketEvent
 
 EVENT_TYPES = ("created", "agent_replied", "status_changed", "solved", "reopened", "rated", "assigned")
 
@@ -53,8 +53,10 @@ def _time(value: Any, name: str, problems: list[str]) -> datetime | None:
         return None
     try:
         parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        problems.append(f"{name}: {value!r} is not an ISO 8601 time")
+        if parsed.tzinfo is not None and not EARLIEST_EPOCH <= parsed.timestamp() <= LATEST_EPOCH:
+            raise ValueError("out of range")
+    except (ValueError, OverflowError):
+        problems.append(f"{name}: {value!r} is not an ISO 8601 time between 1970 and 2100")
         return None
     if parsed.tzinfo is None:
         problems.append(f"{name}: {value!r} has no UTC offset (add Z or +01:00)")
@@ -137,7 +139,9 @@ def parse_event(payload: Any) -> TicketEventIn:
 
 def apply_event(session: Session, event: TicketEventIn, *, now: datetime) -> Applied:
     """Apply `event` inside the caller's transaction (once per event id)."""
-    seen = session.scalar(select(TicketEvent).where(TicketEvent.event_id == event.event_id))
+    seen = session.scalar(
+        select(TicketEvent).where(TicketEvent.source == event.source, TicketEvent.event_id == event.event_id)
+    )
     if seen is not None:
         ticket = session.get(Ticket, seen.ticket_id)
         return Applied(True, seen.ticket_id, ticket.external_id if ticket else event.external_id)
@@ -149,8 +153,12 @@ def apply_event(session: Session, event: TicketEventIn, *, now: datetime) -> App
         created = event.fields.get("created_at") or event.at
         ticket = Ticket(source=event.source, external_id=event.external_id, created_at=created, status="new")
         session.add(ticket)
-    if "created_at" in event.fields and event.type == "created":
-        ticket.created_at = event.fields["created_at"]
+    if event.type == "created":
+        # A `created` that arrives after a reply still knows when the ticket began;
+        # never later than anything that happened to it.
+        created = event.fields.get("created_at") or event.at
+        later = [t for t in (ticket.first_reply_at, ticket.solved_at) if t is not None]
+        ticket.created_at = min([created, *later])
     for key in ("subject", "priority", "channel"):
         if key in event.fields:
             setattr(ticket, key, event.fields[key][:500] if key == "subject" else event.fields[key])
@@ -161,7 +169,9 @@ def apply_event(session: Session, event: TicketEventIn, *, now: datetime) -> App
     _apply_kind(ticket, event)
     session.flush()
     session.add(
-        TicketEvent(event_id=event.event_id, ticket_id=ticket.id, type=event.type, occurred_at=event.at, received_at=now)
+        TicketEvent(
+            source=event.source, event_id=event.event_id, ticket_id=ticket.id, type=event.type, occurred_at=event.at, received_at=now
+        )
     )
     session.flush()
     return Applied(False, ticket.id, ticket.external_id)
@@ -175,10 +185,15 @@ def _apply_kind(ticket: Ticket, event: TicketEventIn) -> None:
             ticket.first_reply_at = at
         if ticket.status == "new":
             ticket.status = "open"
-    elif event.type == "solved" or (event.type == "status_changed" and event.status in ("solved", "closed")):
+    elif event.type == "solved" or (event.type == "status_changed" and event.status == "solved"):
         if ticket.solved_at is None or at > ticket.solved_at:
             ticket.solved_at = at
-        ticket.status = event.status or "solved"
+        ticket.status = "solved"
+    elif event.type == "status_changed" and event.status == "closed":
+        # Helpdesks close solved tickets days later: that is not a new solve.
+        if ticket.solved_at is None:
+            ticket.solved_at = at
+        ticket.status = "closed"
     elif event.type == "status_changed":
         ticket.status = event.status or ticket.status
     elif event.type == "reopened":

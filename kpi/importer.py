@@ -8,6 +8,7 @@ finishes the job without duplicating anything. Several rows for one ticket
 
 from __future__ import annotations
 
+import codecs
 import csv
 import re
 import time
@@ -159,10 +160,10 @@ def _upsert(session: Session, columns: list[str], rows: list[tuple[Any, ...]]) -
         marks = ", ".join("?" for _ in columns)
         conn.exec_driver_sql(f"INSERT INTO tickets ({names}) VALUES ({marks}) {conflict}", rows)
         return
+    # Dropped at commit: the next batch (maybe of a file with other columns) makes its own.
     conn.exec_driver_sql(
-        f"CREATE TEMPORARY TABLE IF NOT EXISTS import_batch AS SELECT {names} FROM tickets WITH NO DATA"
+        f"CREATE TEMPORARY TABLE import_batch ON COMMIT DROP AS SELECT {names} FROM tickets WITH NO DATA"
     )
-    conn.exec_driver_sql("TRUNCATE import_batch")
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     with cursor.copy(f"COPY import_batch ({names}) FROM STDIN") as copy:
         for row in rows:
@@ -189,9 +190,10 @@ def import_tickets(
     started = time.perf_counter()
     result = ImportResult()
     try:
+        _check_encoding(path)
         rows = _read(path)
         header = next(rows, None)
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise ImportRefused([f"{path}: cannot read it ({type(exc).__name__}: {exc})"]) from None
     if header is None:
         raise ImportRefused([f"{path}: the file is empty"])
@@ -243,6 +245,26 @@ def import_tickets(
         result.rejects_file = _write_rejects(path, header, result.rejected)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _check_encoding(path: Path) -> None:
+    """Refuse a file that is not UTF-8 before writing anything (not half-way through)."""
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    line = 1
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                bad = line + chunk[: exc.start].count(b"\n")
+                raise ImportRefused(
+                    [f"{path}: line {bad} is not UTF-8 text; save the file as CSV UTF-8 and import it again"]
+                ) from None
+            line += chunk.count(b"\n")
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            raise ImportRefused([f"{path}: the file ends in the middle of a UTF-8 character"]) from None
 
 
 def _read_after_header(path: Path) -> Iterator[list[str]]:

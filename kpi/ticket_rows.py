@@ -12,7 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from kpi.mapping import Mapping
-from kpi.tickets import PRIORITIES, STATUSES
+from kpi.tickets import EARLIEST_EPOCH, LATEST_EPOCH, PRIORITIES, STATUSES
 
 _STATUS_ALIASES = {"hold": "on_hold", "onhold": "on_hold", "on-hold": "on_hold", "on hold": "on_hold"}
 _STATUSES = frozenset(STATUSES)
@@ -94,7 +94,14 @@ class RowParser:
                 return None
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=self.tz)
-        return int(parsed.timestamp() // 1)
+        try:
+            epoch = int(parsed.timestamp() // 1)
+        except (OverflowError, ValueError, OSError):
+            epoch = -1
+        if not EARLIEST_EPOCH <= epoch <= LATEST_EPOCH:
+            problems.append(f"{name}: {text!r} is outside the supported range of dates (1970-2100)")
+            return None
+        return epoch
 
     @staticmethod
     def _count(raw: Any, name: str, problems: list[str]) -> int | None:
@@ -107,10 +114,10 @@ class RowParser:
             return int(text)
         try:
             number = float(text)
-        except ValueError:
-            number = -1.0
-        if number >= 0 and number == int(number):
-            return int(number)
+            if number >= 0 and number == int(number):  # int() of inf overflows: not a count either
+                return int(number)
+        except (ValueError, OverflowError):
+            pass
         problems.append(f"{name}: {raw!r} is not a whole number >= 0")
         return None
 
@@ -134,8 +141,8 @@ class RowParser:
         if first_reply is None and minutes is not None and created is not None:
             try:
                 first_reply = created + int(round(float(minutes) * 60))
-            except ValueError:
-                problems.append(f"first_reply_minutes: {minutes!r} is not a number")
+            except (ValueError, OverflowError):
+                problems.append(f"first_reply_minutes: {minutes!r} is not a number of minutes")
         solved = self._time(get("solved_at"), "solved_at", problems)
         if created is not None:
             if solved is not None and solved < created:

@@ -16,6 +16,8 @@ from store.org import Member, Team
 STATUSES = ("new", "open", "pending", "on_hold", "solved", "closed")
 PRIORITIES = ("low", "normal", "high", "urgent")
 CSAT_VALUES = ("good", "bad")
+# Ticket times outside 1970–2100 are typos or placeholders, not history.
+EARLIEST_EPOCH, LATEST_EPOCH = 0, 4_102_444_800
 
 
 class Ticket(Base):
@@ -62,12 +64,14 @@ class Ticket(Base):
 
 
 class TicketEvent(Base):
-    """A webhook event already applied; the unique event id makes replays harmless."""
+    """A webhook event already applied; its unique (source, event id) makes replays harmless."""
 
     __tablename__ = "ticket_events"
+    __table_args__ = (UniqueConstraint("source", "event_id", name="uq_ticket_events_source_event_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    event_id: Mapped[str] = mapped_column(String(128), unique=True)
+    source: Mapped[str] = mapped_column(String(64))
+    event_id: Mapped[str] = mapped_column(String(128))
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
     type: Mapped[str] = mapped_column(String(32))
     occurred_at: Mapped[datetime] = mapped_column(UTCSeconds)

@@ -141,8 +141,8 @@ class _Checker:
         where = f"{self.source}:{line}" if line else self.source
         self.problems.append(f"{where}: {message}")
 
-    def text(self, m: _LineDict, key: str, what: str, *, required: bool = False) -> str | None:
-        """A string field; numbers are accepted as text (ids like 1234 are still ids)."""
+    def text(self, m: _LineDict, key: str, what: str, *, required: bool = False, max_len: int = 200) -> str | None:
+        """A string field of at most `max_len` characters; numbers are accepted as text (ids like 1234 are still ids)."""
         if key not in m or m[key] is None:
             if required:
                 self.add(m.line, f"{what}: '{key}' is required")
@@ -154,6 +154,9 @@ class _Checker:
         value = str(value).strip()
         if required and not value:
             self.add(m.key_lines[key], f"{what}: '{key}' must not be empty")
+            return None
+        if len(value) > max_len:
+            self.add(m.key_lines[key], f"{what}: '{key}' is {len(value)} characters long; at most {max_len}")
             return None
         return value or None
 
@@ -245,7 +248,7 @@ def _parse_teams(doc: _LineDict, check: _Checker, target_names: Collection[str])
     teams: list[TeamSpec] = []
     seen: dict[str, int] = {}
     for index, t in _items(doc, "teams", check):
-        key = check.text(t, "key", f"teams[{index}]", required=True)
+        key = check.text(t, "key", f"teams[{index}]", required=True, max_len=64)
         what = f"team {key!r}" if key else f"teams[{index}]"
         check.unknown_keys(t, TEAM_KEYS, what)
         name = check.text(t, "name", what, required=True)
@@ -266,8 +269,8 @@ def _parse_teams(doc: _LineDict, check: _Checker, target_names: Collection[str])
             channels = check.mapping(t["channels"], t.key_lines["channels"], f"{what}: channels")
             if channels is not None:
                 check.unknown_keys(channels, PLATFORMS, f"{what}: channels")
-                spec.slack_channel = check.text(channels, "slack", f"{what}: channels")
-                spec.teams_channel = check.text(channels, "teams", f"{what}: channels")
+                spec.slack_channel = check.text(channels, "slack", f"{what}: channels", max_len=64)
+                spec.teams_channel = check.text(channels, "teams", f"{what}: channels", max_len=256)
         if "digest" in t and t["digest"] is not None:
             digest = check.mapping(t["digest"], t.key_lines["digest"], f"{what}: digest")
             if digest is not None:
@@ -303,15 +306,15 @@ def _parse_members(doc: _LineDict, check: _Checker, team_keys: set[str]) -> list
     members: list[MemberSpec] = []
     seen: dict[str, dict[str, tuple[str, int]]] = {"handle": {}, "email": {}, "slack_id": {}, "teams_id": {}}
     for index, m in _items(doc, "members", check):
-        handle = check.text(m, "handle", f"members[{index}]", required=True)
+        handle = check.text(m, "handle", f"members[{index}]", required=True, max_len=64)
         what = f"member {handle!r}" if handle else f"members[{index}]"
         check.unknown_keys(m, MEMBER_KEYS, what)
         name = check.text(m, "name", what, required=True)
-        email = check.text(m, "email", what)
+        email = check.text(m, "email", what, max_len=320)
         team = check.text(m, "team", what)
         role = check.text(m, "role", what) or "agent"
-        slack_id = check.text(m, "slack_id", what)
-        teams_id = check.text(m, "teams_id", what)
+        slack_id = check.text(m, "slack_id", what, max_len=32)
+        teams_id = check.text(m, "teams_id", what, max_len=64)
         tz = m.get("timezone")
         if handle is not None and not SLUG.match(handle):
             check.add(m.key_lines["handle"], f"{what}: handle must be a lowercase slug (letters, digits, hyphens)")

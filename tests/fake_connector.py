@@ -29,6 +29,7 @@ class FakeConnector:
     # Teams user id ("29:…") -> {"aadObjectId", "email", "name"}
     users: dict[str, dict[str, str]] = field(default_factory=dict)
     sent: list[Sent] = field(default_factory=list)
+    refuse_new_chats: bool = False  # answer conversation creation with 403, as a tenant policy would
     _ids: Any = field(default_factory=lambda: itertools.count(1))
 
     def app(self) -> web.Application:
@@ -74,6 +75,8 @@ class FakeConnector:
 
     async def _create(self, request: web.Request) -> web.Response:
         body = await self._record("create", request)
+        if self.refuse_new_chats:
+            return web.json_response({"error": {"code": "Forbidden", "message": "Bot is not allowed"}}, status=403)
         member = (body.get("members") or [{}])[0].get("id", "x")
         return web.json_response({"id": f"a:1on1-{member}", "activityId": f"m{next(self._ids)}"})
 

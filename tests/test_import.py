@@ -265,3 +265,29 @@ def test_foreign_keys_stay_enforced_after_an_import(db: Database, tmp_path: Path
     for _ in range(3):  # every pooled connection, not just the first
         with pytest.raises(IntegrityError), db.engine.begin() as conn:
             conn.execute(text("INSERT INTO tickets (source, external_id, status, created_at, team_id) VALUES ('x', 'y', 'open', 0, 99999)"))
+
+
+def test_a_file_that_is_not_utf8_is_refused_before_anything_is_written(db: Database, tmp_path: Path) -> None:
+    path = tmp_path / "latin1.csv"
+    rows = "".join(f"{i},Caf{'é' if i == 4 else 'e'},,,open,,,2026-03-02T09:00:00Z,,,,,,\n" for i in range(6))
+    path.write_bytes((HEADER + rows).encode("latin-1"))
+    with pytest.raises(ImportRefused) as info:
+        import_tickets(db, path, Mapping.default(), source="csv", batch_rows=2)
+    assert "line 6 is not UTF-8" in info.value.problems[0]
+    assert count(db) == 0
+
+
+def test_absurd_numbers_are_rejected_rows_not_crashes(db: Database, tmp_path: Path) -> None:
+    path = write(tmp_path, "1,,,,solved,,,2026-03-02T09:00:00Z,,2026-03-02T10:00:00Z,inf,1e400,,\n2,,,,open,,,0001-01-01T00:30:00+01:00,,,,,,\n")
+    result = import_tickets(db, path, Mapping.default(), source="csv")
+    reasons = {r.row: " ".join(r.reasons) for r in result.rejected}
+    assert "replies: 'inf' is not a whole number" in reasons[2] and "reopens: '1e400'" in reasons[2]
+    assert "outside the supported range" in reasons[3]
+
+
+def test_imports_with_different_columns_in_one_process(db: Database, tmp_path: Path) -> None:
+    first = tmp_path / "few.csv"
+    first.write_text("external_id,created_at\nA,2026-03-02T09:00:00Z\n")
+    import_tickets(db, first, Mapping.default(), source="csv")
+    import_tickets(db, write(tmp_path, "B,s,,,open,low,chat,2026-03-02T09:00:00Z,,,1,0,good,true\n"), Mapping.default(), source="csv")
+    assert count(db) == 2

@@ -177,3 +177,22 @@ def test_targets_status_in_the_card(org_db: Database) -> None:
     assert rows["CSAT"][3] == "90.0%"  # the target is shown
     assert rows["CSAT"][1] == "—" and rows["CSAT"][4] == ""  # no value, no verdict
     assert rows["Tickets created"][1] == "0"
+
+
+def test_buttons_name_the_team_or_member_so_they_mean_the_same_for_everyone(org_db: Database) -> None:
+    router = build_router()
+    reply = ask(org_db, "/kpi team --share", "alice")  # Alice's team, shared in a channel
+    previous = next(b for block in reply.blocks if isinstance(block, Actions) for b in block.buttons if b.action_id == "kpi.previous")
+    assert json.loads(previous.value)["text"].startswith("/kpi team support-emea")
+    clicked = run_action(org_db, router, "carol", previous.action_id, previous.value, now=NOW, platform="slack")
+    assert clicked.data["team"] == "support-emea"  # not Carol's own team
+    mine = ask(org_db, "/kpi me", "alice")
+    mine_prev = next(b for block in mine.blocks if isinstance(block, Actions) for b in block.buttons if b.action_id == "kpi.previous")
+    assert json.loads(mine_prev.value)["text"].startswith("/kpi agent alice")
+    assert run_action(org_db, router, "carol", mine_prev.action_id, mine_prev.value, now=NOW, platform="slack").error.code == "forbidden"
+
+
+def test_leads_see_their_agents_not_other_leads_or_managers(org_db: Database) -> None:
+    assert ask(org_db, "/kpi agent alice", "bob").ok  # bob leads alice's team
+    assert ask(org_db, "/kpi agent dana", "root").ok  # admins see everyone
+    assert ask(org_db, "/kpi agent bob", "dana").error.code == "forbidden"  # a manager of another team

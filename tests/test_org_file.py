@@ -177,3 +177,11 @@ def test_weekdays() -> None:
     assert weekdays("daily") == list(range(7))
     with pytest.raises(ValueError):
         weekdays("fri-mon")
+
+
+def test_values_longer_than_their_columns_are_refused_by_line() -> None:
+    text = "members:\n  - handle: a\n    name: A\n    slack_id: " + "U" * 40 + "\n  - handle: b\n    name: " + "B" * 250 + "\n"
+    with pytest.raises(OrgFileError) as info:
+        parse_org(text, METRIC_NAMES, source="long.yaml")
+    assert any(p.startswith("long.yaml:4:") and "slack_id" in p and "at most 32" in p for p in info.value.problems)
+    assert any(p.startswith("long.yaml:6:") and "'name'" in p and "at most 200" in p for p in info.value.problems)

@@ -168,10 +168,13 @@ async def test_personal_chat_answers_in_place_and_buttons_round_trip(env: Env) -
     assert await env.post(click) in (200, 201)
     previous = env.connector.messages()[-1]
     assert "KPIs · Support EMEA" in env.card_texts(previous) and env.card_texts(previous) != env.card_texts(answer)
-    # A second click on the same card by the same person has no effect.
+    # Sharing posts once however often it is clicked; looking back may be repeated.
+    await env.post(env.activity(None, where="personal", value=actions["Share in channel"], reply_to="m1"))
     sent = len(env.connector.sent)
-    await env.post(env.activity(None, where="personal", value=actions["Previous window"], reply_to="m1"))
+    await env.post(env.activity(None, where="personal", value=actions["Share in channel"], reply_to="m1"))
     assert len(env.connector.sent) == sent
+    await env.post(env.activity(None, where="personal", value=actions["Previous window"], reply_to="m1"))
+    assert len(env.connector.sent) == sent + 1
     assert_valid(env.connector.cards())
 
 
@@ -336,3 +339,12 @@ def test_csbot_teams_package_from_the_command_line(tmp_path) -> None:  # type: i
     del env_vars["MicrosoftAppId"], env_vars["MicrosoftAppPassword"]
     r = subprocess.run([sys.executable, "-m", "bot.cli", "teams", "package", "--out", str(out)], env=env_vars, capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "MicrosoftAppId" in r.stderr
+
+
+async def test_private_answers_never_fall_back_to_the_channel(env: Env) -> None:
+    env.connector.refuse_new_chats = True
+    await env.post(env.activity("kpi me 30d"))
+    in_channel = [s for s in env.connector.messages() if s.conversation_id.startswith(CHANNEL)]
+    assert len(in_channel) == 1
+    text = env.card_texts(in_channel[0])
+    assert "could not message you privately" in text and "KPIs ·" not in text

@@ -151,3 +151,32 @@ async def test_invalid_events_get_400_with_every_problem(server: str, db: Databa
     status, body = await post(server, b"{not json")
     assert status == 400
     assert counts(db) == (0, 0)
+
+
+async def test_closing_a_solved_ticket_is_not_a_new_solve(server: str, db: Database) -> None:
+    await post(server, ev("e1", "created", "2026-03-01T09:00:00Z"))
+    await post(server, ev("e2", "solved", "2026-03-01T10:00:00Z"))
+    await post(server, ev("e3", "status_changed", "2026-03-05T10:00:00Z", status="closed"))
+    t = ticket(db)
+    assert t.status == "closed" and t.solved_at == datetime(2026, 3, 1, 10, 0, tzinfo=timezone.utc)
+
+
+async def test_a_late_created_event_still_sets_the_creation_time(server: str, db: Database) -> None:
+    await post(server, ev("e1", "agent_replied", "2026-03-02T09:05:00Z"))
+    await post(server, ev("e2", "created", "2026-03-02T09:00:00Z"))
+    t = ticket(db)
+    assert t.created_at == datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+    assert (t.first_reply_at - t.created_at).total_seconds() == 300
+
+
+async def test_event_ids_are_unique_per_source(server: str, db: Database) -> None:
+    await post(server, ev("1", "created", "2026-03-02T09:00:00Z"))
+    other = ev("1", "created", "2026-03-02T09:00:00Z") | {"source": "freshdesk"}
+    status, body = await post(server, other)
+    assert status == 200 and body["duplicate"] is False
+    assert counts(db) == (2, 2)
+
+
+async def test_impossible_dates_are_a_400_not_a_crash(server: str, db: Database) -> None:
+    status, body = await post(server, ev("e1", "created", "0001-01-01T00:30:00+01:00"))
+    assert status == 400 and "at" in body["problems"][0]

@@ -36,6 +36,10 @@ NOT_A_MEMBER = (
     "(your Microsoft Entra object id is {aad})."
 )
 SENT_PRIVATELY = "I sent you the answer in our 1:1 chat, since it is for your eyes only."
+COULD_NOT_SEND_PRIVATELY = (
+    "That answer is for your eyes only, and I could not message you privately. "
+    "Open a 1:1 chat with csbot (or add --share to post it here)."
+)
 _AT = re.compile(r"<at>(.*?)</at>", re.IGNORECASE | re.DOTALL)
 HIT_TTL_S, MISS_TTL_S = 600.0, 60.0
 
@@ -108,12 +112,15 @@ class CsbotTeamsBot(TeamsActivityHandler):
         if reply.form is not None:
             await turn_context.send_activity(_card_message(form_card(reply.form)))
             return
-        if conversation_type != "personal" and reply.visibility == "ephemeral" and aad:
-            delivery = await self.notifier.to_user(aad, reply, who=aad)
-            if delivery.ok:
-                await send_reply(turn_context, Reply(blocks=[], title=SENT_PRIVATELY))
+        if conversation_type != "personal" and reply.visibility == "ephemeral":
+            # Never answer a private question in front of the channel, even when the 1:1 chat fails.
+            delivery = await self.notifier.to_user(aad, reply, who=aad) if aad else None
+            if delivery is not None and delivery.ok:
+                await send_reply(turn_context, Reply(title=SENT_PRIVATELY))
                 return
-            log.warning("private answer for %s could not go to a 1:1 chat (%s); answering in place", aad, delivery.error)
+            log.warning("private answer for %s could not go to a 1:1 chat: %s", aad, delivery.error if delivery else "no Entra id")
+            await send_reply(turn_context, Reply(title=COULD_NOT_SEND_PRIVATELY))
+            return
         await send_reply(turn_context, reply)
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
@@ -157,7 +164,11 @@ class CsbotTeamsBot(TeamsActivityHandler):
         try:
             return await asyncio.to_thread(
                 run_action, self.db, self.router, handle, action_id, payload, now=self.clock(), platform="teams",
-                once=f"teams:action:{action_id}:{where}:{activity.from_property.id}" if FORM_MARK not in value else f"teams:activity:{activity.id}",
+                once=(
+                    f"teams:action:{action_id}:{where}:{activity.from_property.id}"
+                    if FORM_MARK not in value and self.router.once_per_click(action_id)
+                    else f"teams:activity:{activity.id}"  # a replayed activity still has one effect
+                ),
             )
         except AlreadyProcessed:
             log.info("ignored repeated %s on %s", action_id, where)

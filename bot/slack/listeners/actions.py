@@ -25,12 +25,12 @@ from handlers.reply import Reply
 log = logging.getLogger(__name__)
 
 
-def _act(deps: SlackDeps, handle: str, action_id: str, value: str, key: str) -> tuple[Reply, list[dict[str, Any]]]:
+def _act(deps: SlackDeps, handle: str, action_id: str, value: str, key: str | None) -> tuple[Reply, list[dict[str, Any]]]:
     reply = run_action(deps.db, deps.router, handle, action_id, value, now=deps.clock(), platform="slack", once=key)
     return reply, render_slack(reply)
 
 
-async def _click(deps: SlackDeps, body: dict[str, Any], action_id: str, value: str, key: str) -> None:
+async def _click(deps: SlackDeps, body: dict[str, Any], action_id: str, value: str, key: str | None) -> None:
     user_id = user_of(body)
     url = body.get("response_url")
     async with deps.work:
@@ -65,7 +65,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
         action_id = action.get("action_id", "")
         container = body.get("container") or {}
         where = container.get("message_ts") or (body.get("message") or {}).get("ts") or container.get("view_id", "")
-        key = f"slack:action:{action_id}:{where}:{user_of(body)}"
+        key = f"slack:action:{action_id}:{where}:{user_of(body)}" if deps.router.once_per_click(action_id) else None
         await _click(deps, body, action_id, action.get("value", ""), key)
 
     async def on_shortcut(body: dict[str, Any]) -> None:

@@ -20,6 +20,7 @@ def upgrade() -> None:
     op.create_table(
         "ticket_events",
         sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("source", sa.String(64), nullable=False),
         sa.Column("event_id", sa.String(128), nullable=False),
         sa.Column("ticket_id", sa.Integer(), nullable=False),
         sa.Column("type", sa.String(32), nullable=False),
@@ -27,7 +28,7 @@ def upgrade() -> None:
         sa.Column("received_at", sa.BigInteger(), nullable=False),
         sa.ForeignKeyConstraint(["ticket_id"], ["tickets.id"], name=op.f("fk_ticket_events_ticket_id_tickets")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ticket_events")),
-        sa.UniqueConstraint("event_id", name=op.f("uq_ticket_events_event_id")),
+        sa.UniqueConstraint("source", "event_id", name="uq_ticket_events_source_event_id"),
     )
     op.create_index(op.f("ix_ticket_events_ticket_id"), "ticket_events", ["ticket_id"])
 
