@@ -76,3 +76,20 @@ def test_dotenv_file_is_read_and_environment_wins(tmp_path) -> None:  # type: ig
     r = _csbot(["db", "upgrade"], {"CSBOT_TIMEZONE": "Asia/Tokyo"}, str(tmp_path))
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "csbot.db").exists()
+
+
+def test_env_example_lists_every_variable_the_settings_read() -> None:
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).parent.parent
+    source = (root / "bot" / "config.py").read_text()
+    read = set(re.findall(r'env(?:\.get)?\(\s*"([A-Za-z_]+)"', source)) | set(re.findall(r'_\w+\(env, "([A-Za-z_]+)"', source))
+    listed = {line.split("=", 1)[0] for line in (root / ".env.example").read_text().splitlines() if line and not line.startswith("#")}
+    assert read, "found no variables in bot/config.py"
+    assert read <= listed, f"missing from .env.example: {sorted(read - listed)}"
+    # Every listed variable has a comment right above it.
+    lines = (root / ".env.example").read_text().splitlines()
+    for i, line in enumerate(lines):
+        if line and not line.startswith("#"):
+            assert any(lines[j].startswith("#") for j in range(max(0, i - 2), i)), line
