@@ -11,7 +11,7 @@ from slack_sdk.models.blocks import Block
 
 from bot.render.slack import render_slack, utf16_len
 from handlers.reply import Actions, Button, Chart, Context, Divider, Field, Fields, Reply, Section, Table
-from tests.hostile import HOSTILE
+from tests.hostile import HOSTILE, hostile_everywhere
 
 ESCAPED = {
     "<!channel>": "&lt;!channel&gt;",
@@ -136,18 +136,7 @@ def test_response_type_follows_visibility(visibility: str, response_type: str) -
 
 
 def hostile_reply() -> Reply:
-    text = " ".join(HOSTILE)
-    return Reply(
-        title=text,
-        blocks=[
-            Section(text),
-            Context(text),
-            Fields((Field(text, text),)),
-            Table((text,), ((text,),), title=text),
-            Chart(text, b"\x89PNG", text),
-            Actions((Button(text[:70], "a", text),)),
-        ],
-    )
+    return hostile_everywhere(label_limit=70)  # under Slack's 75-character label limit, so escaping is what is tested
 
 
 def test_hostile_text_never_pings_links_or_formats() -> None:

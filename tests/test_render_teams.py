@@ -10,7 +10,7 @@ from typing import Any
 from bot.render.teams import MAX_CARDS, card_attachment, render_adaptive_card
 from handlers.reply import Actions, Button, Chart, Context, Divider, Field, Fields, Reply, Section, Table
 from tests.adaptive_cards import assert_valid
-from tests.hostile import HOSTILE
+from tests.hostile import HOSTILE, hostile_everywhere
 
 ZW = "\u200b"
 
@@ -113,18 +113,7 @@ def test_checker_rejects_what_1_5_does_not_have() -> None:
 
 
 def hostile_reply() -> Reply:
-    text = " ".join(HOSTILE)
-    return Reply(
-        title=text,
-        blocks=[
-            Section(text),
-            Context(text),
-            Fields((Field(text, text),)),
-            Table((text,), ((text,),), title=text),
-            Chart(text, b"\x89PNG", text),
-            Actions((Button(text, "a", text),)),
-        ],
-    )
+    return hostile_everywhere()
 
 
 LIVE_MARKDOWN = [
