@@ -10,8 +10,9 @@ import pytest
 from slack_sdk.models.blocks import Block
 
 from bot.render.slack import render_slack, utf16_len
-from handlers.reply import Actions, Button, Chart, Context, Divider, Field, Fields, Reply, Section, Table
+from handlers.reply import Actions, Button, Context, Field, Fields, Reply, Section, Table
 from tests.hostile import HOSTILE, hostile_everywhere
+from tests.sample_replies import every_block_reply
 
 ESCAPED = {
     "<!channel>": "&lt;!channel&gt;",
@@ -97,18 +98,7 @@ def all_sections(messages: list[dict[str, Any]]) -> list[str]:
 
 
 def test_every_block_type() -> None:
-    reply = Reply(
-        title="First reply time",
-        blocks=[
-            Section("Support EMEA, last 7 days."),
-            Context("Source: 1,204 tickets"),
-            Fields((Field("Median", "42 min"), Field("Target", "60 min"))),
-            Table(("Agent", "Tickets"), (("alice", "12"),), title="By agent"),
-            Chart("Trend", b"\x89PNG", "Falling from 55 to 42 minutes"),
-            Divider(),
-            Actions((Button("Share in channel", "kpi.share", "w1", style="primary"), Button("Previous window", "kpi.prev", "w0"))),
-        ],
-    )
+    reply = every_block_reply()
     messages = render_slack(reply)
     assert_valid(messages)
     assert len(messages) == 1

@@ -3,24 +3,14 @@
 from __future__ import annotations
 
 from bot.render.text import clean, looks_numeric, render_text, split_text, table_lines
-from handlers.reply import Actions, Button, Chart, Context, Divider, Field, Fields, Reply, Section, Table
+from handlers.reply import Actions, Button, Field, Fields, Reply, Section, Table
 from tests.hostile import HOSTILE
+from tests.sample_replies import every_block_reply
 
 
 
 def test_every_block_type_renders_in_order() -> None:
-    reply = Reply(
-        title="First reply time",
-        blocks=[
-            Section("Support EMEA, last 7 days."),
-            Context("Source: 1,204 tickets"),
-            Fields((Field("Median", "42 min"), Field("Target", "60 min"))),
-            Table(("Agent", "Tickets"), (("alice", "12"),), title="By agent"),
-            Chart("Trend", b"\x89PNG", "Falling from 55 to 42 minutes"),
-            Divider(),
-            Actions((Button("Share in channel", "kpi.share", "1"), Button("Previous window", "kpi.prev", "2"))),
-        ],
-    )
+    reply = every_block_reply()
     assert render_text(reply).split("\n") == [
         "First reply time",
         "================",
