@@ -44,7 +44,20 @@ def make_engine(url: str, *, timeout_s: float = 15.0, echo: bool = False) -> Eng
     # small (a bulk import then seq-scans a million rows per batch).
     kwargs["connect_args"] = {"connect_timeout": max(1, int(timeout_s)), "prepare_threshold": None}
     kwargs["pool_pre_ping"] = True
-    return create_engine(url, **kwargs)
+    kwargs["pool_timeout"] = timeout_s
+    engine = create_engine(url, **kwargs)
+    lock_ms = max(1, int(timeout_s * 1000))
+
+    @event.listens_for(engine, "connect")
+    def _pg_session(dbapi_conn: Any, _record: Any) -> None:
+        # A write that cannot get its row or table lock in time fails with
+        # LockNotAvailable (reported as "busy, try again") instead of waiting
+        # behind a stuck transaction forever, as SQLite's busy timeout does.
+        with dbapi_conn.cursor() as cur:
+            cur.execute(f"SET lock_timeout = {lock_ms}")
+        dbapi_conn.commit()
+
+    return engine
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
@@ -52,7 +65,23 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 
 
 @contextmanager
-def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """A session whose work commits on success and rolls back on any error."""
+def write_transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A transaction that reads, then writes what it read, with nobody writing in between.
+
+    SQLite has no row locks (`FOR UPDATE` is ignored) and pysqlite starts
+    a transaction only at the first write, so a read-modify-write there
+    would lose concurrent updates. `BEGIN IMMEDIATE` takes the database's
+    write lock first (waiting up to the busy timeout), which serialises such
+    transactions; readers are not blocked (WAL). PostgreSQL transactions
+    lock the rows they change with `with_for_update()` instead.
+    """
     with factory() as session, session.begin():
+        begin_write(session)
         yield session
+
+
+def begin_write(session: Session) -> None:
+    """Take SQLite's write lock now (the first statement of the transaction); no-op elsewhere."""
+    conn = session.connection()
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from aiohttp import web
@@ -26,3 +27,12 @@ async def serve(app: web.Application) -> tuple[web.AppRunner, str]:
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     return runner, f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
+
+
+def assert_no_traceback(records: list[logging.LogRecord]) -> None:
+    """No log record carries a traceback or an exception (what a stranger sends is never a crash)."""
+    for record in records:
+        text = record.getMessage()
+        assert record.exc_info is None and "Traceback (most recent call last)" not in text, (
+            f"{record.name} logged a traceback: {text[:500]}"
+        )
