@@ -113,7 +113,7 @@ def reply_json(reply: Any) -> dict[str, Any]:
 def _exit_code(reply: Any) -> int:
     if reply.ok:
         return EXIT_OK
-    return EXIT_INTERNAL if reply.error.code == "internal" else EXIT_BAD_INPUT
+    return EXIT_INTERNAL if reply.error.code in ("internal", "busy") else EXIT_BAD_INPUT
 
 
 def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:

@@ -14,8 +14,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from handlers.context import Context
-from handlers.reply import Reply
+from handlers.reply import Reply, error_reply
 from handlers.router import Router
+from store.busy import BUSY_MESSAGE, is_busy
 from store.database import Database
 from store.org import Member, Org
 from store.processed import ProcessedRequest
@@ -46,26 +47,34 @@ def _run(
         member = find_member(session, handle)
         if member is None:
             raise UnknownMember(handle)
-        if once is not None:
-            # Claimed in the same transaction as the effect: a failed command
-            # releases the claim, a committed one keeps every retry out.
-            session.add(ProcessedRequest(key=once[:255], platform=platform, processed_at=now))
-            try:
-                session.flush()
-            except IntegrityError:
+        try:
+            if once is not None:
+                # Claimed in the same transaction as the effect: a failed command
+                # releases the claim, a committed one keeps every retry out.
+                session.add(ProcessedRequest(key=once[:255], platform=platform, processed_at=now))
+                try:
+                    session.flush()
+                except IntegrityError:
+                    session.rollback()
+                    raise AlreadyProcessed(once) from None
+            reply = call(Context(session=session, member=member, now=now, org=session.get(Org, 1), platform=platform))
+            if reply.ok:
+                try:
+                    session.commit()
+                except IntegrityError:
+                    session.rollback()
+                    raise AlreadyProcessed(once or "") from None
+            else:
+                # A handler that failed half-way must leave nothing behind.
                 session.rollback()
-                raise AlreadyProcessed(once) from None
-        reply = call(Context(session=session, member=member, now=now, org=session.get(Org, 1), platform=platform))
-        if reply.ok:
-            try:
-                session.commit()
-            except IntegrityError:
-                session.rollback()
-                raise AlreadyProcessed(once or "") from None
-        else:
-            # A handler that failed half-way must leave nothing behind.
+            return reply
+        except Exception as exc:
+            if not is_busy(exc):
+                raise
+            # Nothing was written (the claim too rolled back), so the person
+            # can simply do it again; a dropped click would lose their intent.
             session.rollback()
-        return reply
+            return error_reply("busy", BUSY_MESSAGE)
 
 
 def run_command(

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from handlers.args import Args, UsageError, split_words
 from handlers.context import Context, FieldErrors, Forbidden, Invalid, NotFound
 from handlers.reply import Reply, Section, error_reply
+from store.busy import BUSY_MESSAGE, is_busy
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +167,9 @@ class Router:
             reply = error_reply("invalid", "Some answers need another look.")
             reply.data["field_errors"] = dict(exc.errors)
             return reply
-        except Exception:
+        except Exception as exc:
+            if is_busy(exc):
+                return error_reply("busy", BUSY_MESSAGE)
             ref = uuid.uuid4().hex[:8]
             log.exception("%s failed for %s (ref %s)", what, ctx.member.handle, ref)
             return error_reply("internal", f"Something went wrong on our side (ref {ref}); it has been logged.")
