@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kpi.importer import ImportResult, OrgResolver
+from kpi.resolver import OrgResolver
 from kpi.tickets import CSAT_VALUES, EARLIEST_EPOCH, LATEST_EPOCH, PRIORITIES, STATUSES, Ticket, TicketEvent
 
 EVENT_TYPES = ("created", "agent_replied", "status_changed", "solved", "reopened", "rated", "assigned")
@@ -148,7 +148,7 @@ def apply_event(session: Session, event: TicketEventIn, *, now: datetime) -> App
     ticket = session.scalar(
         select(Ticket).where(Ticket.source == event.source, Ticket.external_id == event.external_id).with_for_update()
     )
-    resolver = OrgResolver(session, ImportResult())
+    resolver = OrgResolver(session)
     if ticket is None:
         created = event.fields.get("created_at") or event.at
         ticket = Ticket(source=event.source, external_id=event.external_id, created_at=created, status="new")

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import codecs
 import csv
-import re
 import time
-import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -23,10 +21,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kpi.mapping import Mapping
-from kpi.ticket_rows import ParsedRow, RowParser
+from kpi.resolver import OrgResolver
+from kpi.ticket_rows import ParsedRow, RowParser, utc_text
 from kpi.tickets import Ticket
 from store.database import Database
-from store.org import Member, Org, Team
+from store.engine import begin_write, write_transaction
+from store.org import Member, Team
+from store.spreadsheet import write_csv
 
 BATCH_ROWS = 10_000
 # Spreadsheet exports can hold very long cells (descriptions); allow them.
@@ -68,93 +69,18 @@ class ImportResult:
         return line
 
 
-def slugify(name: str) -> str:
-    """`Group 56` -> `group-56`; accents folded, anything else becomes a hyphen."""
-    folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", folded.lower()).strip("-")
-    return slug[:63].strip("-") or "unnamed"
-
-
-class OrgResolver:
-    """Finds (or creates) the team and agent a file names, remembering answers for the run."""
-
-    def __init__(self, session: Session, result: ImportResult) -> None:
-        self.result = result
-        org = session.get(Org, 1)
-        self.timezone = org.timezone if org else "UTC"
-        self.teams: dict[str, int] = {}
-        self.members: dict[str, int] = {}
-        self.member_team: dict[int, int | None] = {}
-        self.handles: set[str] = set()
-        self.team_keys: set[str] = set()
-        for t in session.scalars(select(Team)):
-            self.teams.setdefault(t.key.lower(), t.id)
-            self.teams.setdefault(t.name.lower(), t.id)
-            self.team_keys.add(t.key)
-        for m in session.scalars(select(Member)):
-            for name in (m.handle, m.name, m.email):
-                if name:
-                    self.members.setdefault(name.lower(), m.id)
-            self.member_team[m.id] = m.team_id
-            self.handles.add(m.handle)
-
-    def team(self, session: Session, name: str | None) -> int | None:
-        if not name:
-            return None
-        key = name.strip().lower()
-        found = self.teams.get(key) or self.teams.get(slugify(name))
-        if found is not None:
-            return found
-        slug = _unique(slugify(name), self.team_keys)
-        team = Team(key=slug, name=name.strip()[:200], timezone=self.timezone, targets={}, active=True)
-        session.add(team)
-        session.flush()
-        self.teams[key] = self.teams[slug] = team.id
-        self.team_keys.add(slug)
-        self.result.teams_created.append(slug)
-        return team.id
-
-    def agent(self, session: Session, name: str | None, team_id: int | None) -> int | None:
-        if not name:
-            return None
-        key = name.strip().lower()
-        found = self.members.get(key)
-        if found is None and "@" not in key:
-            found = self.members.get(slugify(name))
-        if found is not None:
-            return found
-        email = key if "@" in key else None
-        base = slugify(key.split("@")[0] if email else name)
-        handle = _unique(base, self.handles)
-        member = Member(handle=handle, name=name.strip()[:200], email=email, team_id=team_id, role="agent", active=True)
-        session.add(member)
-        session.flush()
-        self.members[key] = self.members[handle] = member.id
-        self.handles.add(handle)
-        self.result.agents_created.append(handle)
-        return member.id
-
-
-def _unique(base: str, taken: set[str]) -> str:
-    if base not in taken:
-        return base
-    n = 2
-    while f"{base}-{n}" in taken:
-        n += 1
-    return f"{base}-{n}"
-
-
-def _upsert(session: Session, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
+def _upsert(session: Session, columns: list[str], rows: list[tuple[Any, ...]], updated: list[str]) -> None:
     """INSERT … ON CONFLICT (source, external_id) DO UPDATE for a batch, below the ORM.
 
     Values are already database-level, and this path is what keeps a
-    million-row import inside a minute. SQLite: one prepared statement run
+    million-row import inside a minute. An existing ticket gets only the
+    `updated` columns (the file's own); the rest are for new tickets. SQLite: one prepared statement run
     for every row. PostgreSQL: COPY into a temporary table, then one
     INSERT … SELECT (per-row statements cost a parse and plan each there).
     """
     conn = session.connection()
     names = ", ".join(columns)
-    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in ("source", "external_id"))
+    updates = ", ".join(f"{c} = excluded.{c}" for c in updated)
     conflict = f"ON CONFLICT (source, external_id) DO UPDATE SET {updates}"
     if conn.dialect.name != "postgresql":
         marks = ", ".join("?" for _ in columns)
@@ -171,9 +97,45 @@ def _upsert(session: Session, columns: list[str], rows: list[tuple[Any, ...]]) -
     conn.exec_driver_sql(f"INSERT INTO tickets ({names}) SELECT {names} FROM import_batch {conflict}")
 
 
-def _read(path: Path) -> Iterator[list[str]]:
+SOURCE_MAX = Ticket.__table__.c.source.type.length
+
+
+@dataclass
+class Record:
+    """One CSV record: where it starts in the file, and its cells or why it cannot be read."""
+
+    line: int
+    cells: list[str]
+    error: str | None = None
+
+
+def _records(path: Path) -> Iterator[Record]:
+    """Every record after the header; a record the csv module cannot read is reported, not raised."""
     with path.open(newline="", encoding="utf-8-sig") as fh:
-        yield from csv.reader(fh)
+        reader = csv.reader(fh)
+        try:
+            next(reader, None)
+        except csv.Error:
+            return
+        while True:
+            line = reader.line_num + 1
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                # The reader resumes at the next line, so one bad record costs one row.
+                yield Record(line, [], f"cannot read this row: {exc}")
+                continue
+            yield Record(line, cells)
+
+
+def _header(path: Path) -> list[str] | None:
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        try:
+            return next(csv.reader(fh), None)
+        except csv.Error as exc:
+            raise ImportRefused([f"{path}: cannot read the header line: {exc}"]) from None
 
 
 def import_tickets(
@@ -189,10 +151,11 @@ def import_tickets(
     """Import `path`; raises ImportRefused when nothing may be written."""
     started = time.perf_counter()
     result = ImportResult()
+    if not source.strip() or len(source) > SOURCE_MAX or "\0" in source:
+        raise ImportRefused([f"source: {source[:40]!r} must be a name of 1 to {SOURCE_MAX} characters"])
     try:
         _check_encoding(path)
-        rows = _read(path)
-        header = next(rows, None)
+        header = _header(path)
     except OSError as exc:
         raise ImportRefused([f"{path}: cannot read it ({type(exc).__name__}: {exc})"]) from None
     if header is None:
@@ -203,35 +166,29 @@ def import_tickets(
     parser = RowParser(mapping, bound)
 
     if strict:
-        rejects = list(_validate_all(path, parser))
+        rejects = sorted(_validate_all(db, path, parser, source, batch_rows), key=lambda r: r.row)
         if rejects:
             result.rejected = rejects
             raise ImportRefused([f"row {r.row}: {'; '.join(r.reasons)}" for r in rejects])
 
     with db.sessions() as session:
         baseline = session.scalar(select(func.max(Ticket.id))) or 0
-        resolver = OrgResolver(session, result)
+        resolver = OrgResolver(session)
+    counted: set[str] = set()  # tickets from before the import already counted as updated
     batch: dict[str, ParsedRow] = {}
-    line = 1
-    for row in _read_after_header(path):
-        line += 1
-        if not any(cell.strip() for cell in row):
-            continue  # blank lines are not rows
-        result.rows += 1
-        parsed, reasons = parser.parse(row)
-        if parsed is None:
-            result.rejected.append(Reject(line, reasons, row))
-            continue
+    for parsed in _parsed_rows(path, parser, result):
         # Within a batch the last row of a ticket wins; across batches the later batch does.
         batch.pop(parsed.values["external_id"], None)
         batch[parsed.values["external_id"]] = parsed
         if len(batch) >= batch_rows:
-            _write_batch(db, resolver, batch, parser.columns, source, baseline, result)
+            _write_batch(db, resolver, batch, parser, source, baseline, counted, result)
             batch = {}
             if progress:
                 progress(result.rows)
     if batch:
-        _write_batch(db, resolver, batch, parser.columns, source, baseline, result)
+        _write_batch(db, resolver, batch, parser, source, baseline, counted, result)
+    result.teams_created = list(resolver.teams_created)
+    result.agents_created = list(resolver.agents_created)
     if progress:
         progress(result.rows)
     if result.inserted or result.updated:
@@ -242,9 +199,27 @@ def import_tickets(
             conn = conn.execution_options(isolation_level="AUTOCOMMIT")
             conn.exec_driver_sql("VACUUM (ANALYZE) tickets" if db.backend == "postgresql" else "ANALYZE tickets")
     if result.rejected:
+        result.rejected.sort(key=lambda r: r.row)
         result.rejects_file = _write_rejects(path, header, result.rejected)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _parsed_rows(path: Path, parser: RowParser, result: ImportResult) -> Iterator[ParsedRow]:
+    """The file's good rows, counting every row and recording the bad ones in `result`."""
+    for record in _records(path):
+        if record.error is None and not any(cell.strip() for cell in record.cells):
+            continue  # blank lines are not rows
+        result.rows += 1
+        if record.error is not None:
+            result.rejected.append(Reject(record.line, [record.error], record.cells))
+            continue
+        parsed, reasons = parser.parse(record.cells)
+        if parsed is None:
+            result.rejected.append(Reject(record.line, reasons, record.cells))
+            continue
+        parsed.line, parsed.raw = record.line, record.cells
+        yield parsed
 
 
 def _check_encoding(path: Path) -> None:
@@ -267,19 +242,63 @@ def _check_encoding(path: Path) -> None:
             raise ImportRefused([f"{path}: the file ends in the middle of a UTF-8 character"]) from None
 
 
-def _read_after_header(path: Path) -> Iterator[list[str]]:
-    rows = _read(path)
-    next(rows, None)
-    yield from rows
+def _validate_all(db: Database, path: Path, parser: RowParser, source: str, chunk: int) -> Iterator[Reject]:
+    """Every row --strict would refuse: bad in itself, or at odds with the stored ticket."""
+    scratch = ImportResult()
+    rows: list[ParsedRow] = []
+
+    def stored_conflicts() -> Iterator[Reject]:
+        with db.sessions() as session:
+            conflicts = _stored_conflicts(session, source, rows, parser.updated_columns, lock=False)
+        for parsed in rows:
+            if parsed.values["external_id"] in conflicts:
+                yield Reject(parsed.line, [conflicts[parsed.values["external_id"]]], parsed.raw or [])
+
+    for parsed in _parsed_rows(path, parser, scratch):
+        yield from scratch.rejected
+        scratch.rejected.clear()
+        rows.append(parsed)
+        if len(rows) >= chunk:
+            yield from stored_conflicts()
+            rows = []
+    yield from scratch.rejected
+    if rows:
+        yield from stored_conflicts()
 
 
-def _validate_all(path: Path, parser: RowParser) -> Iterator[Reject]:
-    for line, row in enumerate(_read_after_header(path), start=2):
-        if not any(cell.strip() for cell in row):
+def _stored_conflicts(
+    session: Session, source: str, rows: list[ParsedRow], updated: list[str], *, lock: bool
+) -> dict[str, str]:
+    """Rows whose created_at would come after a first reply or solve stored for their ticket.
+
+    Only a file without those columns can do that (a file with them is
+    checked row by row), so other files cost nothing here. With `lock`, the
+    stored tickets are locked for the rest of the batch's transaction on
+    PostgreSQL, so a concurrent event cannot move them in between.
+    """
+    kept = [c for c in ("first_reply_at", "solved_at") if c not in updated]
+    if not kept or not rows:
+        return {}
+    query = select(Ticket.external_id, *(getattr(Ticket, c) for c in kept)).where(
+        Ticket.source == source, Ticket.external_id.in_([r.values["external_id"] for r in rows])
+    )
+    if lock:
+        query = query.with_for_update()
+    stored = {row[0]: row[1:] for row in session.execute(query)}
+    conflicts: dict[str, str] = {}
+    for parsed in rows:
+        times = stored.get(parsed.values["external_id"])
+        if times is None:
             continue
-        parsed, reasons = parser.parse(row)
-        if parsed is None:
-            yield Reject(line, reasons, row)
+        created = parsed.values["created_at"]
+        for column, when in zip(kept, times):
+            if when is not None and created > when.timestamp():
+                conflicts[parsed.values["external_id"]] = (
+                    f"created_at {utc_text(created)} is after the stored {column} {utc_text(int(when.timestamp()))} "
+                    f"of this ticket, and the file has no {column} column to change it"
+                )
+                break
+    return conflicts
 
 
 @contextmanager
@@ -294,7 +313,7 @@ def _batch_session(db: Database) -> Iterator[Session]:
     connection only, and back on before the connection returns to the pool.
     """
     if db.backend != "sqlite":
-        with db.sessions() as session, session.begin():
+        with write_transaction(db.sessions) as session:
             yield session
         return
     with db.engine.connect() as conn:
@@ -303,6 +322,9 @@ def _batch_session(db: Database) -> Iterator[Session]:
         conn.commit()
         try:
             with Session(bind=conn, expire_on_commit=False) as session, session.begin():
+                # The write lock first: what the batch reads (stored tickets,
+                # teams) cannot change before it writes.
+                begin_write(session)
                 yield session
         finally:
             conn.rollback()
@@ -328,15 +350,20 @@ def _write_batch(
     db: Database,
     resolver: OrgResolver,
     batch: dict[str, ParsedRow],
-    columns: list[str],
+    parser: RowParser,
     source: str,
     baseline: int,
+    counted: set[str],
     result: ImportResult,
 ) -> None:
-    teams_before, agents_before = len(result.teams_created), len(result.agents_created)
-    saved = (dict(resolver.members), dict(resolver.teams), set(resolver.handles), set(resolver.team_keys))
+    columns = parser.columns
+    saved = resolver.snapshot()
     try:
         with _batch_session(db) as session:
+            conflicts = _stored_conflicts(session, source, list(batch.values()), parser.updated_columns, lock=True)
+            for external_id, reason in conflicts.items():
+                parsed = batch.pop(external_id)
+                result.rejected.append(Reject(parsed.line, [reason], parsed.raw or []))
             existing = dict(
                 session.execute(
                     select(Ticket.external_id, Ticket.id).where(
@@ -345,6 +372,7 @@ def _write_batch(
                 ).all()
             )
             full = ["source", "external_id", *[c for c in columns if c != "external_id"]]
+            updated = [c for c in parser.updated_columns if c != "external_id"]
             with_team, with_agent = "team_id" in columns, "agent_id" in columns
             rows = []
             for parsed in batch.values():
@@ -356,20 +384,21 @@ def _write_batch(
                 if with_agent:
                     values["agent_id"] = resolver.agent(session, parsed.agent_name, team_id)
                 rows.append(tuple(values.get(c) for c in full))
-            _check_references(session, rows, full)
-            _upsert(session, full, rows)
+            if rows:
+                _check_references(session, rows, full)
+                _upsert(session, full, rows, updated)
     except Exception:
         # The batch rolled back: forget the teams and agents it created, so the
         # resolver does not hand out ids that no longer exist.
-        del result.teams_created[teams_before:]
-        del result.agents_created[agents_before:]
-        resolver.members, resolver.teams, resolver.handles, resolver.team_keys = saved
+        resolver.restore(saved)
         raise
     for external_id in batch:
         ticket_id = existing.get(external_id)
         if ticket_id is None:
             result.inserted += 1
-        elif ticket_id <= baseline:
+        elif ticket_id <= baseline and external_id not in counted:
+            # A ticket from before the import, counted once however many batches name it.
+            counted.add(external_id)
             result.updated += 1
         # A ticket first inserted by an earlier batch of this same file is
         # neither: it was counted as inserted then.
@@ -377,9 +406,4 @@ def _write_batch(
 
 def _write_rejects(path: Path, header: list[str], rejects: list[Reject]) -> Path:
     out = path.with_name(path.stem + ".rejects.csv")
-    with out.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["row", "reason", *header])
-        for r in rejects:
-            writer.writerow([r.row, "; ".join(r.reasons), *r.values])
-    return out
+    return write_csv(out, [["row", "reason", *header], *([r.row, "; ".join(r.reasons), *r.values] for r in rejects)])

@@ -12,7 +12,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from kpi.mapping import Mapping
-from kpi.tickets import EARLIEST_EPOCH, LATEST_EPOCH, PRIORITIES, STATUSES
+from kpi.tickets import EARLIEST_EPOCH, LATEST_EPOCH, PRIORITIES, STATUSES, Ticket
+from store.org import Member, Team
 
 _STATUS_ALIASES = {"hold": "on_hold", "onhold": "on_hold", "on-hold": "on_hold", "on hold": "on_hold"}
 _STATUSES = frozenset(STATUSES)
@@ -20,6 +21,17 @@ _PRIORITIES = frozenset(PRIORITIES)
 _TRUE = frozenset({"true", "1", "yes", "y", "t"})
 _FALSE = frozenset({"false", "0", "no", "n", "f"})
 _CSAT = {"good": "good", "bad": "bad", "1": "bad", "2": "bad", "3": "bad", "4": "good", "5": "good"}
+# A reply or reopen count above this is a typo or a corrupt cell, not a ticket's history.
+MAX_COUNT = 1_000_000
+# The longest text each field may hold: its column's size (a longer value is
+# refused, never cut: PostgreSQL would refuse it, SQLite would store it whole).
+MAX_LENGTH = {
+    "external_id": Ticket.__table__.c.external_id.type.length,
+    "subject": Ticket.__table__.c.subject.type.length,
+    "channel": Ticket.__table__.c.channel.type.length,
+    "team": Team.__table__.c.name.type.length,
+    "agent": Member.__table__.c.name.type.length,
+}
 
 
 @dataclass
@@ -27,9 +39,12 @@ class ParsedRow:
     values: dict[str, Any]  # ticket column values; times as UTC epoch seconds
     team_name: str | None
     agent_name: str | None
+    line: int = 0  # where the row starts in the file (set by the reader)
+    raw: list[str] | None = None  # the row as read, for the rejects file
 
 
-def _utc(epoch: int) -> str:
+def utc_text(epoch: int) -> str:
+    """An epoch second as `2026-03-02 09:30:00Z`, for messages."""
     return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
 
 
@@ -50,10 +65,11 @@ class RowParser:
             provided.add("team_id")
         if "agent" in bound:
             provided.add("agent_id")
-        provided.add("status")
-        self.columns = sorted(provided)
+        self.updated_columns = sorted(provided)
+        # A new ticket always gets a status (derived from solved_at when the file has none).
+        self.columns = sorted(provided | {"status"})
 
-    def _cells_of(self, row: list[str]) -> dict[str, Any]:
+    def _cells_of(self, row: list[str], problems: list[str]) -> dict[str, Any]:
         out: dict[str, Any] = {}
         width = len(row)
         missing = self._missing
@@ -63,6 +79,10 @@ class RowParser:
                 continue
             raw = row[i].strip()
             if raw in missing:
+                continue
+            if "\0" in raw:
+                # PostgreSQL cannot store it, and no helpdesk field means it.
+                problems.append(f"{name}: contains a NUL character")
                 continue
             table = values.get(name)
             if table is not None and raw in table:
@@ -90,7 +110,7 @@ class RowParser:
                 parsed = datetime.fromisoformat(text)
             except ValueError:
                 want = " or ".join(self._formats) or "ISO 8601, e.g. 2026-03-02T09:30:00Z"
-                problems.append(f"{name}: cannot read time {text!r} (expected {want})")
+                problems.append(f"{name}: cannot read time {_show(text)} (expected {want})")
                 return None
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=self.tz)
@@ -99,7 +119,7 @@ class RowParser:
         except (OverflowError, ValueError, OSError):
             epoch = -1
         if not EARLIEST_EPOCH <= epoch <= LATEST_EPOCH:
-            problems.append(f"{name}: {text!r} is outside the supported range of dates (1970-2100)")
+            problems.append(f"{name}: {_show(text)} is outside the supported range of dates (1970-2100)")
             return None
         return epoch
 
@@ -107,34 +127,46 @@ class RowParser:
     def _count(raw: Any, name: str, problems: list[str]) -> int | None:
         if raw is None:
             return None
-        if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0:
+        if isinstance(raw, int) and not isinstance(raw, bool) and 0 <= raw <= MAX_COUNT:
             return raw
         text = str(raw)
-        if text.isdigit():
+        # isascii: "²".isdigit() is true, and int() refuses it.
+        if text.isascii() and text.isdigit() and len(text) <= 7 and int(text) <= MAX_COUNT:
             return int(text)
         try:
             number = float(text)
-            if number >= 0 and number == int(number):  # int() of inf overflows: not a count either
+            if 0 <= number <= MAX_COUNT and number == int(number):  # int() of nan and inf fails: not counts either
                 return int(number)
         except (ValueError, OverflowError):
             pass
-        problems.append(f"{name}: {raw!r} is not a whole number >= 0")
+        problems.append(f"{name}: {_show(raw)} is not a whole number between 0 and {MAX_COUNT:,}")
         return None
+
+    @staticmethod
+    def _text(value: Any, name: str, problems: list[str]) -> str | None:
+        """A text field within its column's size."""
+        if value is None:
+            return None
+        text = str(value)
+        limit = MAX_LENGTH[name]
+        if len(text) > limit:
+            problems.append(f"{name}: {len(text)} characters; at most {limit}")
+            return None
+        return text
 
     def parse(self, row: list[str]) -> tuple[ParsedRow | None, list[str]]:
         """The ticket values of `row`, or None with every reason it was rejected."""
         problems: list[str] = []
-        cells = self._cells_of(row)
+        cells = self._cells_of(row, problems)
         get = cells.get
         external_id = get("external_id")
         if external_id is None:
-            problems.append("external_id: missing")
+            if not problems:
+                problems.append("external_id: missing")
         else:
-            external_id = str(external_id)
-            if len(external_id) > 128:
-                problems.append("external_id: longer than 128 characters")
+            external_id = self._text(external_id, "external_id", problems)
         created = self._time(get("created_at"), "created_at", problems)
-        if created is None and "created_at" not in cells:
+        if created is None and "created_at" not in cells and not problems:
             problems.append("created_at: missing")
         first_reply = self._time(get("first_reply_at"), "first_reply_at", problems)
         minutes = get("first_reply_minutes")
@@ -142,20 +174,26 @@ class RowParser:
             try:
                 first_reply = created + int(round(float(minutes) * 60))
             except (ValueError, OverflowError):
-                problems.append(f"first_reply_minutes: {minutes!r} is not a number of minutes")
+                problems.append(f"first_reply_minutes: {_show(minutes)} is not a number of minutes")
+            else:
+                if not EARLIEST_EPOCH <= first_reply <= LATEST_EPOCH:
+                    problems.append(
+                        f"first_reply_minutes: {_show(minutes)} puts the first reply outside the supported range of dates (1970-2100)"
+                    )
+                    first_reply = None
         solved = self._time(get("solved_at"), "solved_at", problems)
         if created is not None:
             if solved is not None and solved < created:
-                problems.append(f"solved_at {_utc(solved)} is before created_at {_utc(created)}")
+                problems.append(f"solved_at {utc_text(solved)} is before created_at {utc_text(created)}")
             if first_reply is not None and first_reply < created:
-                problems.append(f"first_reply_at {_utc(first_reply)} is before created_at {_utc(created)}")
+                problems.append(f"first_reply_at {utc_text(first_reply)} is before created_at {utc_text(created)}")
 
         status = get("status")
         if status is not None:
             text = str(status).strip().lower()
             text = _STATUS_ALIASES.get(text, text)
             if text not in _STATUSES:
-                problems.append(f"status: unknown value {status!r} (expected {', '.join(STATUSES)}, or map it in a mapping file)")
+                problems.append(f"status: unknown value {_show(status)} (expected {', '.join(STATUSES)}, or map it in a mapping file)")
             status = text
         else:
             status = "solved" if solved is not None else "open"
@@ -163,21 +201,20 @@ class RowParser:
 
         bound = self.bound
         if "subject" in bound:
-            subject = get("subject")
-            values["subject"] = str(subject)[:500] if subject is not None else None
+            values["subject"] = self._text(get("subject"), "subject", problems)
         if "priority" in bound:
             priority = get("priority")
             if priority is not None:
                 text = str(priority).strip().lower()
                 if text not in _PRIORITIES:
                     problems.append(
-                        f"priority: unknown value {priority!r} (expected {', '.join(PRIORITIES)}, or map it in a mapping file)"
+                        f"priority: unknown value {_show(priority)} (expected {', '.join(PRIORITIES)}, or map it in a mapping file)"
                     )
                 priority = text
             values["priority"] = priority
         if "channel" in bound:
-            channel = get("channel")
-            values["channel"] = str(channel).strip().lower()[:32] if channel is not None else None
+            channel = self._text(get("channel"), "channel", problems)
+            values["channel"] = channel.strip().lower() if channel is not None else None
         if "first_reply_at" in bound or "first_reply_minutes" in bound:
             values["first_reply_at"] = first_reply
         if "solved_at" in bound:
@@ -191,7 +228,7 @@ class RowParser:
             if csat is not None:
                 rated = _CSAT.get(str(csat).strip().lower())
                 if rated is None:
-                    problems.append(f"csat: unknown value {csat!r} (expected good/bad or a rating 1-5)")
+                    problems.append(f"csat: unknown value {_show(csat)} (expected good/bad or a rating 1-5)")
                 csat = rated
             values["csat"] = csat
         if "sla_met" in bound:
@@ -203,11 +240,17 @@ class RowParser:
                 elif text in _FALSE:
                     sla = False
                 else:
-                    problems.append(f"sla_met: unknown value {sla!r} (expected true/false, yes/no or 1/0)")
+                    problems.append(f"sla_met: unknown value {_show(sla)} (expected true/false, yes/no or 1/0)")
                     sla = None
             values["sla_met"] = sla
+        team = self._text(get("team"), "team", problems)
+        agent = self._text(get("agent"), "agent", problems)
         if problems:
             return None, problems
-        team = get("team")
-        agent = get("agent")
-        return ParsedRow(values, str(team) if team is not None else None, str(agent) if agent is not None else None), []
+        return ParsedRow(values, team, agent), []
+
+
+def _show(value: Any, limit: int = 40) -> str:
+    """A cell quoted for a message, cut short: a rejects report must stay readable."""
+    text = repr(str(value))
+    return text if len(text) <= limit else text[: limit - 2] + "…'"

@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 
 from bot.dispatch import run_command
 from handlers.registry import build_router
-from kpi.importer import ImportRefused, import_tickets, slugify
+from kpi.importer import ImportRefused, import_tickets
+from kpi.resolver import slugify
 from kpi.mapping import Mapping, MappingError, load_mapping
 from kpi.tickets import Ticket
 from store.database import Database
