@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
@@ -16,25 +18,53 @@ from bot.config import Settings
 from bot.webhooks import MAX_BODY, tickets_webhook
 from handlers.registry import build_router
 from handlers.router import Router
+from store.busy import RETRY_AFTER_S, is_busy
 from store.clock import Clock, system_clock
 from store.database import Database, open_database
 
 log = logging.getLogger(__name__)
 
 DB_KEY = web.AppKey("db", Database)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 async def healthz(request: web.Request) -> web.Response:
     # The probe runs blocking driver calls; keep them off the event loop.
     db_status = await asyncio.to_thread(request.app[DB_KEY].health)
+    if detail := db_status.pop("detail", None):
+        # The driver's message names hosts and users: the log gets it, callers do not.
+        log.warning("health check: %s", detail)
     status = 200 if db_status["ok"] else 503
     return web.json_response({"status": "ok" if db_status["ok"] else "unavailable", "database": db_status}, status=status)
+
+
+@web.middleware
+async def last_resort(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Whatever a route did not answer itself: a busy database is 503, a bug is a short 500.
+
+    Routes answer bad input themselves (400/401/413); this only keeps a
+    database outage from looking like a crash, and a crash from showing
+    its traceback to the caller. A bug is logged once, with a reference.
+    """
+    try:
+        return await handler(request)
+    except web.HTTPException:
+        raise
+    except Exception as exc:
+        if is_busy(exc):
+            log.warning("%s %s: database busy (%s), answered 503", request.method, request.path, type(exc).__name__)
+            return web.json_response(
+                {"ok": False, "error": "database busy; retry later"}, status=503, headers={"Retry-After": str(RETRY_AFTER_S)}
+            )
+        ref = uuid.uuid4().hex[:8]
+        log.exception("%s %s failed (ref %s)", request.method, request.path, ref)
+        return web.json_response({"ok": False, "error": f"internal error (ref {ref})"}, status=500)
 
 
 def create_app(
     db: Database, settings: Settings, *, clock: Clock = system_clock, router: Router | None = None
 ) -> web.Application:
-    app = web.Application(client_max_size=MAX_BODY)
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[last_resort])
     app[DB_KEY] = db
     app.router.add_get("/healthz", healthz)
     app.router.add_post("/webhooks/tickets", tickets_webhook(db, settings.webhook_secret, clock))

@@ -7,7 +7,11 @@ CSBOT_WEBHOOK_SECRET, and sends:
     X-Csbot-Signature: sha256=<hex digest>
 
 Anything unsigned, mis-signed or stale gets 401 and touches nothing; with no
-secret configured every request gets 401 (fail closed).
+secret configured every request gets 401 (fail closed). The signature is
+checked on the raw bytes before anything is parsed; a body that is not a
+JSON event is 400, a body over 256 KB 413, and a database that cannot take
+the write in CSBOT_DB_TIMEOUT_S 503 with Retry-After, so the helpdesk
+retries and nothing is lost.
 """
 
 from __future__ import annotations
@@ -23,14 +27,20 @@ from datetime import datetime, timezone
 from aiohttp import web
 from sqlalchemy.exc import IntegrityError
 
+from bot.refusals import refusals
 from kpi.events import Applied, EventError, apply_event, parse_event
 from store.clock import Clock
 from store.database import Database
+from store.engine import write_transaction
 
 log = logging.getLogger(__name__)
 
+ROUTE = "/webhooks/tickets"
 MAX_SKEW_S = 300
 MAX_BODY = 256 * 1024
+# Unix seconds have 10 digits until the year 2286; anything longer is not a timestamp.
+MAX_TIMESTAMP_DIGITS = 12
+ATTEMPTS = 3
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -45,52 +55,60 @@ def verify(secret: str | None, timestamp: str | None, signature: str | None, bod
         return "webhook secret not configured"
     if not timestamp or not signature:
         return "missing signature headers"
-    try:
-        ts = int(timestamp)
-    except ValueError:
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= MAX_TIMESTAMP_DIGITS):
         return "bad timestamp"
-    if abs(now - ts) > MAX_SKEW_S:
+    if abs(now - int(timestamp)) > MAX_SKEW_S:
         return "stale timestamp"
-    if not hmac.compare_digest(sign(secret, timestamp, body), signature.strip()):
+    # Bytes, not str: compare_digest refuses str with non-ASCII characters.
+    if not hmac.compare_digest(sign(secret, timestamp, body).encode(), signature.strip().encode("utf-8", "replace")):
         return "bad signature"
     return None
 
 
 def _apply(db: Database, payload: object, now: datetime) -> Applied:
     event = parse_event(payload)
-    for attempt in range(2):
+    for attempt in range(1, ATTEMPTS + 1):
         try:
-            with db.sessions() as session, session.begin():
+            # SQLite: the write lock first, so concurrent events on one ticket
+            # apply one after the other (PostgreSQL locks the ticket's row).
+            with write_transaction(db.sessions) as session:
                 return apply_event(session, event, now=now)
         except IntegrityError:
             # A concurrent delivery of the same event (or first event of the
             # same new ticket) won the race; the retry sees its result.
-            if attempt:
+            if attempt == ATTEMPTS:
                 raise
     raise AssertionError("unreachable")
+
+
+def _refuse(request: web.Request, status: int, reason: str, **extra: object) -> web.Response:
+    refusals.refused(ROUTE, reason, request.remote)
+    return web.json_response({"ok": False, "error": reason, **extra}, status=status)
 
 
 def tickets_webhook(db: Database, secret: str | None, clock: Clock):  # type: ignore[no-untyped-def]
     async def handler(request: web.Request) -> web.Response:
         if request.content_length is not None and request.content_length > MAX_BODY:
-            return web.json_response({"ok": False, "error": "body too large"}, status=413)
-        body = await request.read()
-        if len(body) > MAX_BODY:
-            return web.json_response({"ok": False, "error": "body too large"}, status=413)
+            return _refuse(request, 413, "body too large")
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:  # a chunked body that grew past client_max_size
+            return _refuse(request, 413, "body too large")
         reason = verify(
             secret, request.headers.get("X-Csbot-Timestamp"), request.headers.get("X-Csbot-Signature"), body, time.time()
         )
         if reason is not None:
-            log.warning("ticket webhook refused from %s: %s", request.remote, reason)
+            refusals.refused(ROUTE, reason, request.remote)
             return web.json_response({"ok": False, "error": "unauthorized"}, status=401)
         try:
             payload = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
-            return web.json_response({"ok": False, "error": "body is not JSON"}, status=400)
+        except (ValueError, RecursionError):  # not UTF-8, not JSON, or nested past the parser's depth
+            return _refuse(request, 400, "body is not JSON")
         try:
             applied = await asyncio.to_thread(_apply, db, payload, clock().astimezone(timezone.utc))
         except EventError as exc:
-            return web.json_response({"ok": False, "error": "invalid event", "problems": exc.problems}, status=400)
+            return _refuse(request, 400, "invalid event", problems=exc.problems)
+        # A busy database propagates to bot.web's middleware: 503 with Retry-After.
         return web.json_response({"ok": True, "duplicate": applied.duplicate, "ticket": applied.external_id})
 
     return handler

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kpi.resolver import OrgResolver
+from kpi.ticket_rows import MAX_LENGTH
 from kpi.tickets import CSAT_VALUES, EARLIEST_EPOCH, LATEST_EPOCH, PRIORITIES, STATUSES, Ticket, TicketEvent
 
 EVENT_TYPES = ("created", "agent_replied", "status_changed", "solved", "reopened", "rated", "assigned")
@@ -48,20 +49,43 @@ class Applied:
     external_id: str
 
 
+def _show(value: Any, limit: int = 40) -> str:
+    """A value quoted for a problem message, cut short (the sender is not trusted to keep it small)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _time(value: Any, name: str, problems: list[str]) -> datetime | None:
     if value is None:
         return None
+    if not isinstance(value, str):
+        problems.append(f"{name}: must be an ISO 8601 time as text, got {_show(value)}")
+        return None
     try:
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
         if parsed.tzinfo is not None and not EARLIEST_EPOCH <= parsed.timestamp() <= LATEST_EPOCH:
             raise ValueError("out of range")
     except (ValueError, OverflowError):
-        problems.append(f"{name}: {value!r} is not an ISO 8601 time between 1970 and 2100")
+        problems.append(f"{name}: {_show(value)} is not an ISO 8601 time between 1970 and 2100")
         return None
     if parsed.tzinfo is None:
-        problems.append(f"{name}: {value!r} has no UTC offset (add Z or +01:00)")
+        problems.append(f"{name}: {_show(value)} has no UTC offset (add Z or +01:00)")
         return None
     return parsed.astimezone(timezone.utc).replace(microsecond=0)
+
+
+def _text(value: Any, name: str, limit: int, problems: list[str]) -> str | None:
+    """Non-empty text of at most `limit` characters without NUL bytes (PostgreSQL cannot store them)."""
+    if not isinstance(value, str) or not value.strip():
+        problems.append(f"{name}: must be non-empty text")
+        return None
+    if len(value) > limit:
+        problems.append(f"{name}: {len(value)} characters; at most {limit}")
+        return None
+    if "\0" in value:
+        problems.append(f"{name}: contains a NUL character")
+        return None
+    return value.strip()
 
 
 def parse_event(payload: Any) -> TicketEventIn:
@@ -69,15 +93,11 @@ def parse_event(payload: Any) -> TicketEventIn:
     if not isinstance(payload, dict):
         raise EventError(["the body must be a JSON object"])
     problems: list[str] = []
-    event_id = payload.get("id")
-    if not isinstance(event_id, str) or not event_id.strip() or len(event_id) > 128:
-        problems.append("id: a unique event id (text, at most 128 characters) is required")
+    event_id = _text(payload.get("id"), "id", TicketEvent.__table__.c.event_id.type.length, problems)
     kind = payload.get("type")
-    if kind not in EVENT_TYPES:
+    if not isinstance(kind, str) or kind not in EVENT_TYPES:
         problems.append(f"type: must be one of {', '.join(EVENT_TYPES)}")
-    source = payload.get("source", "webhook")
-    if not isinstance(source, str) or not source.strip() or len(source) > 64:
-        problems.append("source: must be a name of at most 64 characters")
+    source = _text(payload.get("source", "webhook"), "source", TicketEvent.__table__.c.source.type.length, problems)
     ticket = payload.get("ticket")
     fields: dict[str, Any] = {}
     external_id = None
@@ -87,16 +107,14 @@ def parse_event(payload: Any) -> TicketEventIn:
         external_id = ticket.get("external_id")
         if isinstance(external_id, int) and not isinstance(external_id, bool):
             external_id = str(external_id)
-        if not isinstance(external_id, str) or not external_id.strip() or len(external_id) > 128:
-            problems.append("ticket.external_id: required text of at most 128 characters")
+        external_id = _text(external_id, "ticket.external_id", MAX_LENGTH["external_id"], problems)
         for key in ("subject", "team", "agent", "channel"):
             if ticket.get(key) is not None:
-                if not isinstance(ticket[key], str):
-                    problems.append(f"ticket.{key}: must be text")
-                else:
-                    fields[key] = ticket[key].strip()
+                value = _text(ticket[key], f"ticket.{key}", MAX_LENGTH[key], problems)
+                if value is not None:
+                    fields[key] = value
         if ticket.get("priority") is not None:
-            if ticket["priority"] not in PRIORITIES:
+            if not isinstance(ticket["priority"], str) or ticket["priority"] not in PRIORITIES:
                 problems.append(f"ticket.priority: must be one of {', '.join(PRIORITIES)}")
             else:
                 fields["priority"] = ticket["priority"]
@@ -108,7 +126,7 @@ def parse_event(payload: Any) -> TicketEventIn:
     rating = None
     if kind == "rated":
         raw = payload.get("rating")
-        text = str(raw).strip().lower() if raw is not None else ""
+        text = str(raw).strip().lower() if isinstance(raw, (str, int)) and not isinstance(raw, bool) else ""
         if text in CSAT_VALUES:
             rating = text
         elif text in ("1", "2", "3", "4", "5"):
@@ -118,18 +136,18 @@ def parse_event(payload: Any) -> TicketEventIn:
     status = None
     if kind == "status_changed":
         status = payload.get("status")
-        if status not in STATUSES:
+        if not isinstance(status, str) or status not in STATUSES:
             problems.append(f"status: one of {', '.join(STATUSES)} is required for a status_changed event")
     if kind == "assigned" and not fields.get("agent"):
         problems.append("ticket.agent: required for an assigned event")
     if problems:
         raise EventError(problems)
-    assert at is not None and external_id is not None
+    assert at is not None and external_id is not None and event_id is not None and source is not None
     return TicketEventIn(
-        event_id=event_id.strip(),
+        event_id=event_id,
         type=kind,
-        source=source.strip(),
-        external_id=external_id.strip(),
+        source=source,
+        external_id=external_id,
         at=at,
         fields=fields,
         rating=rating,
@@ -161,7 +179,7 @@ def apply_event(session: Session, event: TicketEventIn, *, now: datetime) -> App
         ticket.created_at = min([created, *later])
     for key in ("subject", "priority", "channel"):
         if key in event.fields:
-            setattr(ticket, key, event.fields[key][:500] if key == "subject" else event.fields[key])
+            setattr(ticket, key, event.fields[key])
     if "team" in event.fields:
         ticket.team_id = resolver.team(session, event.fields["team"])
     if "agent" in event.fields:

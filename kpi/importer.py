@@ -174,7 +174,7 @@ def import_tickets(
     with db.sessions() as session:
         baseline = session.scalar(select(func.max(Ticket.id))) or 0
         resolver = OrgResolver(session)
-    counted: set[str] = set()  # tickets from before the import already counted as updated
+    counted = _Counted()
     batch: dict[str, ParsedRow] = {}
     for parsed in _parsed_rows(path, parser, result):
         # Within a batch the last row of a ticket wins; across batches the later batch does.
@@ -346,6 +346,24 @@ def _check_references(session: Session, rows: list[tuple[Any, ...]], columns: li
             raise RuntimeError(f"import batch refers to {column} values that do not exist: {sorted(missing)[:5]}")
 
 
+@dataclass
+class _Counted:
+    """What the inserted/updated counts need to count each ticket once.
+
+    `updated`: tickets already counted as updated.
+    `ours`: the id ranges this import's batches inserted (each batch holds
+    the write lock on SQLite, so its new ids are contiguous), telling a
+    ticket this file inserted in an earlier batch from one that another
+    writer (a webhook event) created meanwhile.
+    """
+
+    updated: set[str] = field(default_factory=set)
+    ours: list[tuple[int, int]] = field(default_factory=list)
+
+    def inserted_by_us(self, ticket_id: int) -> bool:
+        return any(lo < ticket_id <= hi for lo, hi in self.ours)
+
+
 def _write_batch(
     db: Database,
     resolver: OrgResolver,
@@ -353,7 +371,7 @@ def _write_batch(
     parser: RowParser,
     source: str,
     baseline: int,
-    counted: set[str],
+    counted: _Counted,
     result: ImportResult,
 ) -> None:
     columns = parser.columns
@@ -386,22 +404,26 @@ def _write_batch(
                 rows.append(tuple(values.get(c) for c in full))
             if rows:
                 _check_references(session, rows, full)
+                lowest = session.scalar(select(func.max(Ticket.id))) or 0
                 _upsert(session, full, rows, updated)
+                highest = session.scalar(select(func.max(Ticket.id))) or 0
     except Exception:
         # The batch rolled back: forget the teams and agents it created, so the
         # resolver does not hand out ids that no longer exist.
         resolver.restore(saved)
         raise
+    if rows and highest > lowest:
+        counted.ours.append((lowest, highest))
     for external_id in batch:
         ticket_id = existing.get(external_id)
         if ticket_id is None:
             result.inserted += 1
-        elif ticket_id <= baseline and external_id not in counted:
-            # A ticket from before the import, counted once however many batches name it.
-            counted.add(external_id)
+        elif ticket_id > baseline and counted.inserted_by_us(ticket_id):
+            pass  # inserted by an earlier batch of this file: counted as inserted then
+        elif external_id not in counted.updated:
+            # Counted once however many batches name it.
+            counted.updated.add(external_id)
             result.updated += 1
-        # A ticket first inserted by an earlier batch of this same file is
-        # neither: it was counted as inserted then.
 
 
 def _write_rejects(path: Path, header: list[str], rejects: list[Reject]) -> Path:

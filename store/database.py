@@ -29,14 +29,20 @@ class Database:
             return s.get(Org, 1) is None and s.scalar(select(Member.id).limit(1)) is None
 
     def health(self) -> dict[str, Any]:
-        """Probe the database; never raises (a health check must always answer)."""
+        """Probe the database; never raises (a health check must always answer).
+
+        On failure, `error` is a generic reason anyone may read and `detail`
+        the driver's message, for the log only (it can name hosts, users and
+        databases).
+        """
         started = time.perf_counter()
         try:
             with self.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
             revision = migrate.current_revision(self.engine)
         except Exception as exc:  # noqa: BLE001 (reported, not swallowed)
-            return {"ok": False, "backend": self.backend, "error": f"{type(exc).__name__}: {exc}".splitlines()[0]}
+            detail = f"{type(exc).__name__}: {exc}".splitlines()[0]
+            return {"ok": False, "backend": self.backend, "error": "database unreachable", "detail": detail}
         head = migrate.head_revision()
         return {
             "ok": revision == head,

@@ -36,3 +36,13 @@ def assert_no_traceback(records: list[logging.LogRecord]) -> None:
         assert record.exc_info is None and "Traceback (most recent call last)" not in text, (
             f"{record.name} logged a traceback: {text[:500]}"
         )
+
+
+def table_counts(db: Database) -> dict[str, int]:
+    """Rows in every table of the schema, to show a refused request changed nothing."""
+    from sqlalchemy import func, select
+
+    from store.schema import metadata
+
+    with db.sessions() as s:
+        return {t.name: s.scalar(select(func.count()).select_from(t)) or 0 for t in metadata().sorted_tables}
