@@ -18,7 +18,7 @@ from handlers.router import Action, Router, closest
 from kpi.definitions import BY_NAME, METRIC_NAMES, METRICS
 from kpi.engine import Metrics, Scope, compute, compute_by_team, metrics_from
 from kpi.targets import target_status
-from kpi.windows import WINDOW_HELP, Window, WindowError, is_window, parse_window
+from kpi.windows import WINDOW_HELP, Window, WindowError, check_supported, is_window, parse_window
 from store.org import Member, Team
 
 KINDS = ("team", "agent", "me", "teams", "org")
@@ -187,10 +187,11 @@ def authorize_kpi(ctx: Context, request: KpiRequest) -> None:
 def _window(ctx: Context, request: KpiRequest, timezone: str) -> Window:
     try:
         window = parse_window(request.window, request.at or ctx.now, timezone)
+        for _ in range(request.back):
+            # Clicking "Previous window" again and again must stop at the first supported day.
+            window = check_supported(window.previous())
     except WindowError as exc:
         raise UsageError(str(exc)) from None
-    for _ in range(request.back):
-        window = window.previous()
     return window
 
 
@@ -336,16 +337,32 @@ class KpiCommand:
         return execute_kpi(ctx, request)
 
 
+DAMAGED_BUTTON = "That button's data is damaged; run the command again."
+MAX_BACK = 120  # "Previous window" clicks one card remembers
+
+
 def _parse_button(value: str, *, share: bool) -> KpiRequest:
+    """The request a button carries, exactly as _buttons wrote it; anything else is damaged.
+
+    A click's value can be forged (Teams card data comes from the client), so
+    every field is checked for the type _buttons gives it.
+    """
     try:
         payload = json.loads(value)
-        request = parse_kpi(split_words(payload["text"])[1:])
-        at = datetime.fromisoformat(payload["at"])
-        back = int(payload.get("back", 0))
-    except (ValueError, KeyError, TypeError, AttributeError):
-        raise UsageError("That button's data is damaged; run the command again.") from None
-    if at.tzinfo is None or not 0 <= back <= 120:
-        raise UsageError("That button's data is damaged; run the command again.")
+        text, at_text, back = payload["text"], payload["at"], payload.get("back", 0)
+        # bool is an int to Python; JSON true is not a count of clicks.
+        if not isinstance(text, str) or not isinstance(at_text, str) or type(back) is not int:
+            raise TypeError("a field has the wrong type")
+        words = split_words(text)
+        if not words or words[0].lower() != "/kpi":
+            raise ValueError("not a /kpi command")
+        request = parse_kpi(words[1:])
+        at = datetime.fromisoformat(at_text)
+    # RecursionError: json.loads on deeply nested arrays; UsageError: text a person could not have typed.
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError, UsageError):
+        raise UsageError(DAMAGED_BUTTON) from None
+    if at.tzinfo is None or not 0 <= back <= MAX_BACK:
+        raise UsageError(DAMAGED_BUTTON)
     return replace(request, at=at, back=back, share=share or request.share)
 
 
