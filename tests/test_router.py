@@ -164,14 +164,14 @@ def test_deactivated_member_cannot_use_the_bot(org_db: Database) -> None:
         ask(org_db, "/csbot whoami", "carol")
 
 
-@pytest.mark.parametrize("text", ["/kpi agent a\x00b", "/kpi agent \ud800", "/kpi \ud800", "/csbot help \udc00", "\ud83d"])
-def test_text_that_cannot_be_stored_or_shown_is_a_usage_refusal(org_db: Database, text: str, caplog: pytest.LogCaptureFixture) -> None:
+def test_text_that_cannot_be_stored_or_shown_is_a_usage_refusal(org_db: Database, caplog: pytest.LogCaptureFixture) -> None:
     # These used to end as "Something went wrong on our side" with a traceback:
     # NUL in a PostgreSQL query, a lone surrogate in any query or rendered reply.
-    reply = ask(org_db, text, "root")
-    assert reply.error is not None and reply.error.code == "usage", reply.error
-    reply.error.message.encode("utf-8")
-    render_text(reply).encode("utf-8")
-    render_slack(reply)
-    render_adaptive_card(reply)
+    for text in ("/kpi agent a\x00b", "/kpi agent \ud800", "/kpi \ud800", "/csbot help \udc00", "\ud83d"):
+        reply = ask(org_db, text, "root")
+        assert reply.error is not None and reply.error.code == "usage", (text, reply.error)
+        reply.error.message.encode("utf-8")
+        render_text(reply).encode("utf-8")
+        render_slack(reply)
+        render_adaptive_card(reply)
     assert_no_traceback(caplog.records)
