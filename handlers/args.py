@@ -37,7 +37,10 @@ def split_words(text: str) -> list[str]:
     lexer.quotes = '"'
     try:
         return list(lexer)
-    except ValueError:
+    except ValueError as exc:
+        # shlex's two complaints: an open quote, or a backslash with nothing after it.
+        if "escaped" in str(exc):
+            raise UsageError("The command ends with a \\, which has nothing to escape: remove it (write \\\\ for one \\).") from None
         raise UsageError('A quote is not closed: put a " at the end of the quoted words.') from None
 
 

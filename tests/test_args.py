@@ -50,3 +50,9 @@ def test_characters_no_database_or_renderer_can_take_are_refused(text: str) -> N
 
 def test_other_control_and_bidi_characters_are_left_to_the_renderers() -> None:
     assert split_words("/kpi team \u202eevil\x1b") == ["/kpi", "team", "\u202eevil\x1b"]
+
+
+def test_a_trailing_backslash_is_named_not_called_an_open_quote() -> None:
+    with pytest.raises(UsageError, match=r"ends with a \\"):
+        split_words("/kpi agent alice\\")
+    assert split_words(r"/kpi team a\\b") == ["/kpi", "team", "a\\b"]
