@@ -227,11 +227,12 @@ def execute_kpi(ctx: Context, request: KpiRequest) -> Reply:
     target = resolve(ctx, request)
     if target is None:
         return _teams_table(ctx, request)
-    # Buttons must mean the same for whoever clicks them: name the team or
-    # member instead of "my team" / "me".
+    # Buttons must mean the same for whoever clicks them, and parse again:
+    # name the team by key and the member by handle, never "my team", "me",
+    # or the mention, name or email the person typed.
     if request.kind == "team" and target.team is not None:
         request = replace(request, target=target.team.key)
-    elif request.kind == "me" and target.agent is not None:
+    elif request.kind in ("me", "agent") and target.agent is not None:
         request = replace(request, kind="agent", target=target.agent.handle)
     window = _window(ctx, request, target.timezone)
     before = window.previous()

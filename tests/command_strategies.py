@@ -212,6 +212,7 @@ TEAM_REFS = (
 MEMBER_REFS = (
     "alice", "@alice", "@ALICE", "<@U0123ABCD|alice>", "<@U0123ABCD>", "<@U0123ABCF>", "<@UNKNOWN>", "carol",
     "@dana", "root", "bob", "alice@example.com", '"Alice Smith"', "Alice Smith", "@alcie", "@", '""',
+    "<@U0123ABCD|Alice Smith>", '<@U0123ABCD|a\\"b>', "<@U0123ABCD|a\\\\b>", "'alice'", "alice\\",
 )
 KPI_FLAGS = (
     "--share", "--SHARE", "--sort csat", "--sort=backlog", "--sort team", "--sort TEAM", "--sort first_reply_median_s",

@@ -19,6 +19,7 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given, settings
@@ -31,11 +32,20 @@ from bot.render.slack import render_slack
 from bot.render.teams import render_adaptive_card
 from bot.render.text import render_text
 from handlers.registry import build_router
-from handlers.reply import Reply
+from handlers.reply import Actions, Reply
+from handlers.router import Router
 from kpi.tickets import Ticket
 from store.database import Database
 from store.org import Member
-from tests.command_strategies import any_text, commands, kpi_command, moments, windows
+from tests.command_strategies import (
+    FIRST_SUPPORTED,
+    LAST_SUPPORTED,
+    any_text,
+    commands,
+    kpi_command,
+    moments,
+    windows,
+)
 from tests.helpers import apply_fixture_org, assert_no_traceback
 
 NOW = datetime(2026, 3, 9, 12, tzinfo=timezone.utc)
@@ -120,10 +130,26 @@ def assert_sound(reply: Reply, check_logs: Callable[[], None]) -> None:
     if not reply.ok:
         assert reply.error is not None and reply.error.code in REFUSALS, reply.error
         assert reply.error.message.strip(), reply.error
+    elif "window" in reply.data:  # a KPI answer: over a real window inside the supported days
+        window = reply.data["window"]
+        start, end = datetime.fromisoformat(window["start"]), datetime.fromisoformat(window["end"])
+        assert start < end, window
+        last = (end - timedelta(microseconds=1)).astimezone(ZoneInfo(window["timezone"])).date()
+        assert FIRST_SUPPORTED <= start.astimezone(ZoneInfo(window["timezone"])).date() and last <= LAST_SUPPORTED, window
     render_text(reply)
     render_slack(reply)
     render_adaptive_card(reply)
     json.dumps(reply_json(reply), ensure_ascii=False).encode("utf-8")  # what `csbot ask --json` prints
+
+
+def assert_buttons_work(db: Database, router: Router, handle: str, reply: Reply, check_logs: Callable[[], None]) -> None:
+    """Every button on an answer works for the member it answered."""
+    for button in (b for block in reply.blocks if isinstance(block, Actions) for b in block.buttons):
+        clicked = run_action(db, router, handle, button.action_id, button.value, now=NOW, platform="slack")
+        assert_sound(clicked, check_logs)
+        if not clicked.ok:
+            # The one honest refusal: the window before this one starts before 1970.
+            assert button.action_id == "kpi.previous" and "outside the days" in clicked.error.message, (button, clicked.error)
 
 
 def test_any_text_as_any_member(busy_org: Database) -> None:
@@ -132,7 +158,9 @@ def test_any_text_as_any_member(busy_org: Database) -> None:
     @settings(max_examples=examples(busy_org, 300), deadline=None)
     @given(handle=st.sampled_from(HANDLES), text=st.one_of(any_text(), commands()))
     def typed(handle: str, text: str) -> None:
-        assert_sound(run_command(busy_org, router, handle, text, now=NOW, platform="slack"), check_logs)
+        reply = run_command(busy_org, router, handle, text, now=NOW, platform="slack")
+        assert_sound(reply, check_logs)
+        assert_buttons_work(busy_org, router, handle, reply, check_logs)
 
     with no_errors_logged() as check_logs:
         typed()
@@ -149,7 +177,9 @@ def test_kpi_windows_at_any_moment(busy_org: Database) -> None:
     @settings(max_examples=examples(busy_org, 200), deadline=None)
     @given(handle=st.sampled_from(HANDLES), text=kpi_text, now=moments())
     def asked(handle: str, text: str, now: datetime) -> None:
-        assert_sound(run_command(busy_org, router, handle, text, now=now, platform="console"), check_logs)
+        reply = run_command(busy_org, router, handle, text, now=now, platform="console")
+        assert_sound(reply, check_logs)
+        assert_buttons_work(busy_org, router, handle, reply, check_logs)
 
     with no_errors_logged() as check_logs:
         asked()

@@ -257,3 +257,16 @@ def test_previous_window_stops_at_the_first_supported_day(org_db: Database) -> N
     assert click(org_db, json.dumps(value)).data["window"]["start"].startswith("1970-01-06")
     reply = click(org_db, json.dumps(value | {"back": 10}))
     assert reply.error is not None and reply.error.code == "usage" and "outside the days" in reply.error.message
+
+
+def test_buttons_work_however_the_agent_was_named(org_db: Database) -> None:
+    # A Slack mention whose label holds an escaped quote resolved to Alice, but
+    # its buttons carried the mention and could never be parsed again.
+    router = build_router()
+    for named in ('<@U0123ABCD|a\\"b>', "<@U0123ABCD|Alice Smith>", '"Alice Smith"', "alice@example.com", "@ALICE"):
+        reply = ask(org_db, f"/kpi agent {named} 30d", "bob")
+        assert reply.ok and reply.data["agent"] == "alice", (named, reply.error)
+        previous = next(b for block in reply.blocks if isinstance(block, Actions) for b in block.buttons)
+        assert json.loads(previous.value)["text"] == "/kpi agent alice 30d"
+        clicked = run_action(org_db, router, "bob", previous.action_id, previous.value, now=NOW, platform="slack")
+        assert clicked.ok and clicked.data["agent"] == "alice", (named, clicked.error)
