@@ -24,6 +24,8 @@ from store.org import Member, Team
 KINDS = ("team", "agent", "me", "teams", "org")
 SHARE_ACTION = "kpi.share"
 PREVIOUS_ACTION = "kpi.previous"
+DAMAGED_BUTTON = "That button's data is damaged; run the command again."
+MAX_BACK = 120  # "Previous window" clicks one card remembers
 STATUS_LABEL = {"met": "✅ met", "at_risk": "⚠️ at risk", "missed": "❌ missed"}
 # Slack sends a mention in command text as <@U123ABC> or <@U123ABC|name>.
 _SLACK_MENTION = re.compile(r"^<@([A-Z0-9]+)(?:\|[^>]*)?>$")
@@ -195,15 +197,28 @@ def _window(ctx: Context, request: KpiRequest, timezone: str) -> Window:
     return window
 
 
-def _buttons(ctx: Context, request: KpiRequest, shareable: bool) -> Actions:
+def _has_previous(request: KpiRequest, before: Window) -> bool:
+    """Whether a "Previous window" click could answer (not past MAX_BACK or before 1970)."""
+    if request.back >= MAX_BACK:
+        return False
+    try:
+        check_supported(before)
+    except WindowError:
+        return False
+    return True
+
+
+def _buttons(ctx: Context, request: KpiRequest, shareable: bool, before: Window) -> list[Actions]:
+    """The card's buttons; none at all rather than an empty row (Slack refuses one)."""
     at = (request.at or ctx.now).isoformat()
     value = json.dumps({"text": request.text(), "at": at, "back": request.back}, separators=(",", ":"))
     previous = json.dumps({"text": request.text(), "at": at, "back": request.back + 1}, separators=(",", ":"))
     buttons = []
     if shareable and not request.share:
         buttons.append(Button("Share in channel", SHARE_ACTION, value, style="primary"))
-    buttons.append(Button("Previous window", PREVIOUS_ACTION, previous))
-    return Actions(tuple(buttons))
+    if _has_previous(request, before):
+        buttons.append(Button("Previous window", PREVIOUS_ACTION, previous))
+    return [Actions(tuple(buttons))] if buttons else []
 
 
 def _rows(metrics: Metrics, previous: Metrics, targets: dict[str, Any]) -> tuple[tuple[str, ...], ...]:
@@ -249,7 +264,7 @@ def execute_kpi(ctx: Context, request: KpiRequest) -> Reply:
         blocks=[
             Note(f"Window: {window.label()} · compared with {before.label()}"),
             Table(("Metric", "Value", "vs previous", "Target", "Status"), _rows(metrics, previous, targets)),
-            _buttons(ctx, request, shareable),
+            *_buttons(ctx, request, shareable, before),
         ],
         visibility="channel" if request.share else "ephemeral",
         data={
@@ -293,7 +308,7 @@ def _teams_table(ctx: Context, request: KpiRequest) -> Reply:
         blocks=[
             Note(f"Window: {window.label()}{sort_note}"),
             Table(headers, rows),
-            _buttons(ctx, request, shareable=True),
+            *_buttons(ctx, request, shareable=True, before=window.previous()),
         ],
         visibility="channel" if request.share else "ephemeral",
         data={
@@ -336,10 +351,6 @@ class KpiCommand:
 
     def execute(self, ctx: Context, request: KpiRequest) -> Reply:
         return execute_kpi(ctx, request)
-
-
-DAMAGED_BUTTON = "That button's data is damaged; run the command again."
-MAX_BACK = 120  # "Previous window" clicks one card remembers
 
 
 def _parse_button(value: str, *, share: bool) -> KpiRequest:

@@ -56,7 +56,7 @@ KPI_ACTIONS = ("kpi.share", "kpi.previous")
 
 def examples(db: Database, sqlite: int) -> int:
     """Fewer examples on PostgreSQL: each round trip costs more, and the parsing is the same."""
-    return sqlite if db.backend == "sqlite" else max(20, sqlite // 6)
+    return sqlite if db.backend == "sqlite" else max(20, sqlite // 3)
 
 
 def add_tickets(db: Database) -> None:
@@ -147,9 +147,7 @@ def assert_buttons_work(db: Database, router: Router, handle: str, reply: Reply,
     for button in (b for block in reply.blocks if isinstance(block, Actions) for b in block.buttons):
         clicked = run_action(db, router, handle, button.action_id, button.value, now=NOW, platform="slack")
         assert_sound(clicked, check_logs)
-        if not clicked.ok:
-            # The one honest refusal: the window before this one starts before 1970.
-            assert button.action_id == "kpi.previous" and "outside the days" in clicked.error.message, (button, clicked.error)
+        assert clicked.ok, (button, clicked.error)
 
 
 def test_any_text_as_any_member(busy_org: Database) -> None:

@@ -10,6 +10,8 @@ from sqlalchemy import select
 
 from bot.demo import seed_demo
 from bot.dispatch import run_action, run_command
+from bot.render.slack import render_slack
+from bot.render.teams import render_adaptive_card
 from handlers.registry import build_router
 from handlers.reply import Actions, Reply
 from kpi.tickets import Ticket
@@ -270,3 +272,25 @@ def test_buttons_work_however_the_agent_was_named(org_db: Database) -> None:
         assert json.loads(previous.value)["text"] == "/kpi agent alice 30d"
         clicked = run_action(org_db, router, "bob", previous.action_id, previous.value, now=NOW, platform="slack")
         assert clicked.ok and clicked.data["agent"] == "alice", (named, clicked.error)
+
+
+def test_previous_window_is_offered_only_when_there_is_one(org_db: Database) -> None:
+    # A button that can only answer "outside the days" or "damaged" should not be there.
+    def labels(reply: Reply) -> list[str]:
+        return [b.label for block in reply.blocks if isinstance(block, Actions) for b in block.buttons]
+
+    early = datetime(1970, 1, 12, 12, tzinfo=timezone.utc)
+    router = build_router()
+    first_week = run_command(org_db, router, "alice", "/kpi org 1970-01-01..1970-01-07", now=early, platform="slack")
+    assert first_week.ok and labels(first_week) == ["Share in channel"]
+    shared = run_command(org_db, router, "alice", "/kpi org 1970-01-01..1970-01-07 --share", now=early, platform="slack")
+    assert shared.ok and not any(isinstance(block, Actions) for block in shared.blocks)  # no empty button row
+    render_slack(shared)
+    render_adaptive_card(shared)
+    second_week = run_command(org_db, router, "alice", "/kpi org 1970-01-08..1970-01-14", now=early, platform="slack")
+    assert labels(second_week) == ["Share in channel", "Previous window"]
+    last_click = click(org_db, json.dumps({"text": "/kpi org 7d", "at": NOW.isoformat(), "back": 119}))
+    assert "Previous window" in labels(last_click)
+    previous = next(b for block in last_click.blocks if isinstance(block, Actions) for b in block.buttons if b.label == "Previous window")
+    at_the_limit = click(org_db, previous.value)
+    assert at_the_limit.ok and "Previous window" not in labels(at_the_limit)
