@@ -5,7 +5,8 @@ manager, admin) with tickets in the database: run_command returns a Reply that
 is either ok or refused with code usage, not_found, forbidden or invalid and a
 message; it never raises, never answers `internal`, and nothing is logged at
 ERROR. Every reply renders as text, Block Kit and an Adaptive Card, and its
-`--json` form encodes as UTF-8.
+`--json` form encodes as UTF-8. A KPI answer is over a window inside the
+supported days, and every button on an answer works for the member it answered.
 
 Commands here only read, so Hypothesis may reuse one database across examples.
 SQLite gets the bulk of the examples; PostgreSQL, which is stricter about text
@@ -63,10 +64,10 @@ def add_tickets(db: Database) -> None:
     """Tickets for both teams and their agents, recent and at the edges of the supported days."""
     with db.sessions() as s:
         ids = {handle: (id_, team_id) for handle, id_, team_id in s.execute(select(Member.handle, Member.id, Member.team_id))}
-    moments_ = [NOW - timedelta(hours=h) for h in (1, 20, 50, 200, 700, 2000)]
-    moments_ += [datetime(1970, 1, 1, tzinfo=timezone.utc), datetime(2099, 12, 31, 23, tzinfo=timezone.utc)]
+    created_times = [NOW - timedelta(hours=h) for h in (1, 20, 50, 200, 700, 2000)]
+    created_times += [datetime(1970, 1, 1, tzinfo=timezone.utc), datetime(2099, 12, 31, 20, tzinfo=timezone.utc)]
     rows = []
-    for i, created in enumerate(moments_ * 2):
+    for i, created in enumerate(created_times * 2):
         agent_id, team_id = ids[("alice", "carol", "bob")[i % 3]]
         solved = created + timedelta(hours=3) if i % 2 else None
         rows.append(
@@ -78,7 +79,7 @@ def add_tickets(db: Database) -> None:
                 "status": "solved" if solved else "open",
                 "created_at": created,
                 "first_reply_at": created + timedelta(minutes=10 + i),
-                "solved_at": solved if solved and solved.year < 2100 else None,
+                "solved_at": solved,
                 "replies": i % 4,
                 "reopens": i % 2,
                 "csat": ("good", "bad", None)[i % 3],
