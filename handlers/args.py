@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 from dataclasses import dataclass, field
 
@@ -12,6 +13,10 @@ _QUOTE_FOLD = str.maketrans({"\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201
 _SPACE_FOLD = str.maketrans({"\u00a0": " ", "\u2007": " ", "\u202f": " ", "\t": " "})
 
 MAX_COMMAND_CHARS = 4000
+# NUL cannot be stored in PostgreSQL text, and a lone surrogate (a valid escape
+# in the JSON Slack and Teams send) cannot be encoded as UTF-8: no database,
+# renderer or log could take either, so such text is refused, never echoed.
+_NOT_TEXT = re.compile("[\x00\ud800-\udfff]")
 
 
 class UsageError(Exception):
@@ -22,6 +27,8 @@ def split_words(text: str) -> list[str]:
     """Split `text` into words, honouring "double" and 'single' quotes."""
     if len(text) > MAX_COMMAND_CHARS:
         raise UsageError(f"That command is {len(text):,} characters long; the limit is {MAX_COMMAND_CHARS:,}.")
+    if _NOT_TEXT.search(text):
+        raise UsageError("That command has characters that cannot be text (a NUL or a broken character); type it again.")
     folded = text.translate(_QUOTE_FOLD).translate(_SPACE_FOLD)
     lexer = shlex.shlex(folded, posix=True)
     lexer.whitespace_split = True
@@ -30,7 +37,10 @@ def split_words(text: str) -> list[str]:
     lexer.quotes = '"'
     try:
         return list(lexer)
-    except ValueError:
+    except ValueError as exc:
+        # shlex's two complaints: an open quote, or a backslash with nothing after it.
+        if "escaped" in str(exc):
+            raise UsageError("The command ends with a \\, which has nothing to escape: remove it (write \\\\ for one \\).") from None
         raise UsageError('A quote is not closed: put a " at the end of the quoted words.') from None
 
 

@@ -18,12 +18,14 @@ from handlers.router import Action, Router, closest
 from kpi.definitions import BY_NAME, METRIC_NAMES, METRICS
 from kpi.engine import Metrics, Scope, compute, compute_by_team, metrics_from
 from kpi.targets import target_status
-from kpi.windows import WINDOW_HELP, Window, WindowError, is_window, parse_window
+from kpi.windows import WINDOW_HELP, Window, WindowError, check_supported, is_window, parse_window
 from store.org import Member, Team
 
 KINDS = ("team", "agent", "me", "teams", "org")
 SHARE_ACTION = "kpi.share"
 PREVIOUS_ACTION = "kpi.previous"
+DAMAGED_BUTTON = "That button's data is damaged; run the command again."
+MAX_BACK = 120  # "Previous window" clicks one card remembers
 STATUS_LABEL = {"met": "✅ met", "at_risk": "⚠️ at risk", "missed": "❌ missed"}
 # Slack sends a mention in command text as <@U123ABC> or <@U123ABC|name>.
 _SLACK_MENTION = re.compile(r"^<@([A-Z0-9]+)(?:\|[^>]*)?>$")
@@ -187,22 +189,36 @@ def authorize_kpi(ctx: Context, request: KpiRequest) -> None:
 def _window(ctx: Context, request: KpiRequest, timezone: str) -> Window:
     try:
         window = parse_window(request.window, request.at or ctx.now, timezone)
+        for _ in range(request.back):
+            # Clicking "Previous window" again and again must stop at the first supported day.
+            window = check_supported(window.previous())
     except WindowError as exc:
         raise UsageError(str(exc)) from None
-    for _ in range(request.back):
-        window = window.previous()
     return window
 
 
-def _buttons(ctx: Context, request: KpiRequest, shareable: bool) -> Actions:
+def _has_previous(request: KpiRequest, before: Window) -> bool:
+    """Whether a "Previous window" click could answer (not past MAX_BACK or before 1970)."""
+    if request.back >= MAX_BACK:
+        return False
+    try:
+        check_supported(before)
+    except WindowError:
+        return False
+    return True
+
+
+def _buttons(ctx: Context, request: KpiRequest, shareable: bool, before: Window) -> list[Actions]:
+    """The card's buttons; none at all rather than an empty row (Slack refuses one)."""
     at = (request.at or ctx.now).isoformat()
     value = json.dumps({"text": request.text(), "at": at, "back": request.back}, separators=(",", ":"))
     previous = json.dumps({"text": request.text(), "at": at, "back": request.back + 1}, separators=(",", ":"))
     buttons = []
     if shareable and not request.share:
         buttons.append(Button("Share in channel", SHARE_ACTION, value, style="primary"))
-    buttons.append(Button("Previous window", PREVIOUS_ACTION, previous))
-    return Actions(tuple(buttons))
+    if _has_previous(request, before):
+        buttons.append(Button("Previous window", PREVIOUS_ACTION, previous))
+    return [Actions(tuple(buttons))] if buttons else []
 
 
 def _rows(metrics: Metrics, previous: Metrics, targets: dict[str, Any]) -> tuple[tuple[str, ...], ...]:
@@ -226,11 +242,12 @@ def execute_kpi(ctx: Context, request: KpiRequest) -> Reply:
     target = resolve(ctx, request)
     if target is None:
         return _teams_table(ctx, request)
-    # Buttons must mean the same for whoever clicks them: name the team or
-    # member instead of "my team" / "me".
+    # Buttons must mean the same for whoever clicks them, and parse again:
+    # name the team by key and the member by handle, never "my team", "me",
+    # or the mention, name or email the person typed.
     if request.kind == "team" and target.team is not None:
         request = replace(request, target=target.team.key)
-    elif request.kind == "me" and target.agent is not None:
+    elif request.kind in ("me", "agent") and target.agent is not None:
         request = replace(request, kind="agent", target=target.agent.handle)
     window = _window(ctx, request, target.timezone)
     before = window.previous()
@@ -247,7 +264,7 @@ def execute_kpi(ctx: Context, request: KpiRequest) -> Reply:
         blocks=[
             Note(f"Window: {window.label()} · compared with {before.label()}"),
             Table(("Metric", "Value", "vs previous", "Target", "Status"), _rows(metrics, previous, targets)),
-            _buttons(ctx, request, shareable),
+            *_buttons(ctx, request, shareable, before),
         ],
         visibility="channel" if request.share else "ephemeral",
         data={
@@ -291,7 +308,7 @@ def _teams_table(ctx: Context, request: KpiRequest) -> Reply:
         blocks=[
             Note(f"Window: {window.label()}{sort_note}"),
             Table(headers, rows),
-            _buttons(ctx, request, shareable=True),
+            *_buttons(ctx, request, shareable=True, before=window.previous()),
         ],
         visibility="channel" if request.share else "ephemeral",
         data={
@@ -337,15 +354,27 @@ class KpiCommand:
 
 
 def _parse_button(value: str, *, share: bool) -> KpiRequest:
+    """The request a button carries, exactly as _buttons wrote it; anything else is damaged.
+
+    A click's value can be forged (Teams card data comes from the client), so
+    every field is checked for the type _buttons gives it.
+    """
     try:
         payload = json.loads(value)
-        request = parse_kpi(split_words(payload["text"])[1:])
-        at = datetime.fromisoformat(payload["at"])
-        back = int(payload.get("back", 0))
-    except (ValueError, KeyError, TypeError, AttributeError):
-        raise UsageError("That button's data is damaged; run the command again.") from None
-    if at.tzinfo is None or not 0 <= back <= 120:
-        raise UsageError("That button's data is damaged; run the command again.")
+        text, at_text, back = payload["text"], payload["at"], payload.get("back", 0)
+        # bool is an int to Python; JSON true is not a count of clicks.
+        if not isinstance(text, str) or not isinstance(at_text, str) or type(back) is not int:
+            raise TypeError("a field has the wrong type")
+        words = split_words(text)
+        if not words or words[0].lower() != "/kpi":
+            raise ValueError("not a /kpi command")
+        request = parse_kpi(words[1:])
+        at = datetime.fromisoformat(at_text)
+    # RecursionError: json.loads on deeply nested arrays; UsageError: text a person could not have typed.
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError, UsageError):
+        raise UsageError(DAMAGED_BUTTON) from None
+    if at.tzinfo is None or not 0 <= back <= MAX_BACK:
+        raise UsageError(DAMAGED_BUTTON)
     return replace(request, at=at, back=back, share=share or request.share)
 
 

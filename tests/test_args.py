@@ -36,3 +36,23 @@ def test_flags() -> None:
         parse_args(["--shar"], switches=frozenset({"share"}))
     with pytest.raises(UsageError, match="needs a value"):
         parse_args(["--sort"], options=frozenset({"sort"}))
+
+
+@pytest.mark.parametrize("text", ["/kpi agent a\x00b", "/kpi agent \ud800", "/kpi \udfff", "\x00"])
+def test_characters_no_database_or_renderer_can_take_are_refused(text: str) -> None:
+    # NUL made PostgreSQL fail the member lookup; a lone surrogate (valid in a
+    # JSON string from Slack or Teams) cannot be encoded as UTF-8 by any database,
+    # renderer or log. The refusal must not echo them back either.
+    with pytest.raises(UsageError, match="cannot be text") as refused:
+        split_words(text)
+    str(refused.value).encode("utf-8")
+
+
+def test_other_control_and_bidi_characters_are_left_to_the_renderers() -> None:
+    assert split_words("/kpi team \u202eevil\x1b") == ["/kpi", "team", "\u202eevil\x1b"]
+
+
+def test_a_trailing_backslash_is_named_not_called_an_open_quote() -> None:
+    with pytest.raises(UsageError, match=r"ends with a \\"):
+        split_words("/kpi agent alice\\")
+    assert split_words(r"/kpi team a\\b") == ["/kpi", "team", "a\\b"]

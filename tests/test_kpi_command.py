@@ -10,13 +10,15 @@ from sqlalchemy import select
 
 from bot.demo import seed_demo
 from bot.dispatch import run_action, run_command
+from bot.render.slack import render_slack
+from bot.render.teams import render_adaptive_card
 from handlers.registry import build_router
 from handlers.reply import Actions, Reply
 from kpi.tickets import Ticket
 from kpi.windows import parse_window
 from store.database import Database
 from store.org import Member, Team
-from tests.helpers import apply_fixture_org
+from tests.helpers import apply_fixture_org, assert_no_traceback
 from tests.kpi_oracle import T, assert_same, oracle
 
 NOW = datetime(2026, 3, 9, 12, 0, tzinfo=timezone.utc)
@@ -196,3 +198,99 @@ def test_leads_see_their_agents_not_other_leads_or_managers(org_db: Database) ->
     assert ask(org_db, "/kpi agent alice", "bob").ok  # bob leads alice's team
     assert ask(org_db, "/kpi agent dana", "root").ok  # admins see everyone
     assert ask(org_db, "/kpi agent bob", "dana").error.code == "forbidden"  # a manager of another team
+
+
+def test_dates_and_moments_outside_the_supported_days_are_a_usage_refusal(org_db: Database) -> None:
+    # Each used to overflow datetime and answer "Something went wrong on our side".
+    for text in ("/kpi me 9999-12-31", "/kpi me 0001-01-01", "/kpi org 0001-01-01..0001-01-03", "/kpi teams 9999-12-31",
+                 "/kpi team support-emea 9999-12-25..9999-12-31", "/kpi me 1969-12-31", "/kpi org 2100-01-01"):
+        reply = ask(org_db, text, "alice")
+        assert reply.error is not None and reply.error.code == "usage", (text, reply.error)
+        assert "1970-01-01 to 2099-12-31" in reply.error.message
+    # `csbot ask --at 0001-01-01` reaches the router with that "now".
+    for at in (datetime(1, 1, 1, tzinfo=timezone.utc), datetime(9999, 12, 31, 23, tzinfo=timezone.utc)):
+        reply = run_command(org_db, build_router(), "alice", "/kpi me", now=at, platform="console")
+        assert reply.error is not None and reply.error.code == "usage", (at, reply.error)
+
+
+def click(db: Database, value: str, action_id: str = "kpi.previous") -> Reply:
+    return run_action(db, build_router(), "alice", action_id, value, now=NOW, platform="teams")
+
+
+DAMAGED_VALUES = (
+    '{"text": "/kpi team support-emea 7d", "at": "2026-01-01T00:00:00+00:00", "back": Infinity}',
+    '{"text": "/kpi team support-emea 7d", "at": "2026-01-01T00:00:00+00:00", "back": -Infinity}',
+    '{"text": "/kpi team support-emea 7d", "at": "2026-01-01T00:00:00+00:00", "back": NaN}',
+    '{"text": "/kpi team support-emea 7d", "at": "2026-01-01T00:00:00+00:00", "back": "3"}',
+    '{"text": "/kpi team support-emea 7d", "at": "2026-01-01T00:00:00+00:00", "back": true}',
+    '{"text": "/kpi team support-emea 7d", "at": "2026-01-01T00:00:00+00:00", "back": 121}',
+    '{"text": "/kpi team support-emea 7d", "at": "2026-01-01T00:00:00", "back": 0}',
+    '{"text": "/kpi team support-emea 7d", "at": 5, "back": 0}',
+    '{"text": "/csbot whoami", "at": "2026-01-01T00:00:00+00:00", "back": 0}',
+    '{"text": "/kpi team \\"support", "at": "2026-01-01T00:00:00+00:00", "back": 0}',
+    '{"text": ["/kpi"], "at": "2026-01-01T00:00:00+00:00", "back": 0}',
+    "[" * 5000,
+    '{"text":' * 2000,
+    "1" * 5000,
+    "null",
+)
+
+
+def test_a_damaged_or_forged_button_is_a_usage_refusal(org_db: Database, caplog: pytest.LogCaptureFixture) -> None:
+    # Infinity used to escape int() and deep nesting json.loads, as internal errors.
+    for value in DAMAGED_VALUES:
+        for action_id in ("kpi.previous", "kpi.share"):
+            reply = click(org_db, value, action_id)
+            assert reply.error is not None and reply.error.code == "usage", (value[:80], reply.error)
+            assert "damaged" in reply.error.message
+    assert_no_traceback(caplog.records)
+
+
+def test_a_button_for_a_moment_outside_the_supported_days_is_a_usage_refusal(org_db: Database) -> None:
+    for at in ("0001-01-01T00:00:00+00:00", "9999-12-31T23:00:00-14:00", "1970-01-02T00:00:00+00:00"):
+        reply = click(org_db, json.dumps({"text": "/kpi team support-emea 7d", "at": at, "back": 0}))
+        assert reply.error is not None and reply.error.code == "usage", (at, reply.error)
+        assert "1970-01-01 to 2099-12-31" in reply.error.message
+
+
+def test_previous_window_stops_at_the_first_supported_day(org_db: Database) -> None:
+    # 120 clicks back from a two-year window in 1990 would reach 1750.
+    value = {"text": "/kpi org 730d", "at": "1990-01-01T00:00:00+00:00", "back": 9}
+    assert click(org_db, json.dumps(value)).data["window"]["start"].startswith("1970-01-06")
+    reply = click(org_db, json.dumps(value | {"back": 10}))
+    assert reply.error is not None and reply.error.code == "usage" and "outside the days" in reply.error.message
+
+
+def test_buttons_work_however_the_agent_was_named(org_db: Database) -> None:
+    # A Slack mention whose label holds an escaped quote resolved to Alice, but
+    # its buttons carried the mention and could never be parsed again.
+    router = build_router()
+    for named in ('<@U0123ABCD|a\\"b>', "<@U0123ABCD|Alice Smith>", '"Alice Smith"', "alice@example.com", "@ALICE"):
+        reply = ask(org_db, f"/kpi agent {named} 30d", "bob")
+        assert reply.ok and reply.data["agent"] == "alice", (named, reply.error)
+        previous = next(b for block in reply.blocks if isinstance(block, Actions) for b in block.buttons)
+        assert json.loads(previous.value)["text"] == "/kpi agent alice 30d"
+        clicked = run_action(org_db, router, "bob", previous.action_id, previous.value, now=NOW, platform="slack")
+        assert clicked.ok and clicked.data["agent"] == "alice", (named, clicked.error)
+
+
+def test_previous_window_is_offered_only_when_there_is_one(org_db: Database) -> None:
+    # A button that can only answer "outside the days" or "damaged" should not be there.
+    def labels(reply: Reply) -> list[str]:
+        return [b.label for block in reply.blocks if isinstance(block, Actions) for b in block.buttons]
+
+    early = datetime(1970, 1, 12, 12, tzinfo=timezone.utc)
+    router = build_router()
+    first_week = run_command(org_db, router, "alice", "/kpi org 1970-01-01..1970-01-07", now=early, platform="slack")
+    assert first_week.ok and labels(first_week) == ["Share in channel"]
+    shared = run_command(org_db, router, "alice", "/kpi org 1970-01-01..1970-01-07 --share", now=early, platform="slack")
+    assert shared.ok and not any(isinstance(block, Actions) for block in shared.blocks)  # no empty button row
+    render_slack(shared)
+    render_adaptive_card(shared)
+    second_week = run_command(org_db, router, "alice", "/kpi org 1970-01-08..1970-01-14", now=early, platform="slack")
+    assert labels(second_week) == ["Share in channel", "Previous window"]
+    last_click = click(org_db, json.dumps({"text": "/kpi org 7d", "at": NOW.isoformat(), "back": 119}))
+    assert "Previous window" in labels(last_click)
+    previous = next(b for block in last_click.blocks if isinstance(block, Actions) for b in block.buttons if b.label == "Previous window")
+    at_the_limit = click(org_db, previous.value)
+    assert at_the_limit.ok and "Previous window" not in labels(at_the_limit)

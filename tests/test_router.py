@@ -8,6 +8,9 @@ from datetime import datetime, timezone
 import pytest
 
 from bot.dispatch import UnknownMember, run_action, run_command
+from bot.render.slack import render_slack
+from bot.render.teams import render_adaptive_card
+from bot.render.text import render_text
 from handlers.args import UsageError
 from handlers.context import Context, Forbidden
 from handlers.registry import build_router
@@ -15,7 +18,7 @@ from handlers.reply import Reply, Section
 from handlers.router import Action, Router
 from store.database import Database
 from store.org import Member, Team
-from tests.helpers import apply_fixture_org
+from tests.helpers import apply_fixture_org, assert_no_traceback
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=timezone.utc)
 
@@ -159,3 +162,16 @@ def test_deactivated_member_cannot_use_the_bot(org_db: Database) -> None:
         s.query(Member).filter_by(handle="carol").one().active = False
     with pytest.raises(UnknownMember):
         ask(org_db, "/csbot whoami", "carol")
+
+
+def test_text_that_cannot_be_stored_or_shown_is_a_usage_refusal(org_db: Database, caplog: pytest.LogCaptureFixture) -> None:
+    # These used to end as "Something went wrong on our side" with a traceback:
+    # NUL in a PostgreSQL query, a lone surrogate in any query or rendered reply.
+    for text in ("/kpi agent a\x00b", "/kpi agent \ud800", "/kpi \ud800", "/csbot help \udc00", "\ud83d"):
+        reply = ask(org_db, text, "root")
+        assert reply.error is not None and reply.error.code == "usage", (text, reply.error)
+        reply.error.message.encode("utf-8")
+        render_text(reply).encode("utf-8")
+        render_slack(reply)
+        render_adaptive_card(reply)
+    assert_no_traceback(caplog.records)
