@@ -30,6 +30,7 @@ class FakeConnector:
     users: dict[str, dict[str, str]] = field(default_factory=dict)
     sent: list[Sent] = field(default_factory=list)
     refuse_new_chats: bool = False  # answer conversation creation with 403, as a tenant policy would
+    refuse_replies: bool = False  # answer messages with 403, as Teams does once the bot was removed
     _ids: Any = field(default_factory=lambda: itertools.count(1))
 
     def app(self) -> web.Application:
@@ -62,10 +63,14 @@ class FakeConnector:
         return body
 
     async def _send(self, request: web.Request) -> web.Response:
+        if self.refuse_replies:
+            return _not_in_roster()
         await self._record("send", request)
         return web.json_response({"id": f"m{next(self._ids)}"})
 
     async def _reply(self, request: web.Request) -> web.Response:
+        if self.refuse_replies:
+            return _not_in_roster()
         await self._record("reply", request, request.match_info["aid"])
         return web.json_response({"id": f"m{next(self._ids)}"})
 
@@ -93,3 +98,9 @@ class FakeConnector:
                 "userPrincipalName": user.get("email"),
             }
         )
+
+
+def _not_in_roster() -> web.Response:
+    return web.json_response(
+        {"error": {"code": "BotNotInConversationRoster", "message": "The bot is not part of the conversation roster."}}, status=403
+    )

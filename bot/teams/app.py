@@ -5,20 +5,24 @@ time and tells them the least: the content type (415), the bearer token's
 shape and then the token itself (401, before the body is read), the body's
 size (413) and shape (400; activity types csbot does not act on get 200),
 then the token again against the activity it came with (401). Only then
-does botbuilder run the turn. A token that cannot be checked because the
-signing keys cannot be fetched in time (bot.teams.keys) is 503 with
-Retry-After, so the Bot Connector can simply send the activity again. Each
+does botbuilder run the turn. A database too busy to remember the
+conversation is 503 with Retry-After, and so is a token that cannot be
+checked because the signing keys cannot be fetched in time (bot.teams.keys);
+either way the Bot Connector can simply send the activity again. Each
 refusal is one line in the refusal log, never with the body or the token.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import traceback
 
+import aiohttp
 from aiohttp import web
 from botbuilder.core import TurnContext, serializer_helper
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
+from msrest.exceptions import ClientRequestError, HttpOperationError
 
 from bot.config import TeamsSettings
 from bot.refusals import refusals
@@ -30,7 +34,7 @@ from bot.teams.keys import KeysUnavailable
 from bot.teams.tokens import Unauthorized, authenticate, bearer_problem
 from bot.webhooks import MAX_BODY
 from handlers.router import Router
-from store.busy import RETRY_AFTER_S
+from store.busy import BUSY_MESSAGE, RETRY_AFTER_S, is_busy
 from store.clock import Clock
 from store.database import Database
 
@@ -38,6 +42,8 @@ log = logging.getLogger(__name__)
 
 ROUTE = "/api/messages"
 KEYS_UNAVAILABLE = "Bot Framework signing keys are unavailable right now; try again shortly."
+# The Bot Connector could not be reached or refused a reply: a platform problem, not a csbot bug.
+CONNECTOR_FAILURES = (ClientRequestError, HttpOperationError, aiohttp.ClientError, asyncio.TimeoutError)
 _PHRASES = {401: "unauthorized", 413: "body too large", 415: "activities are JSON"}
 
 
@@ -46,6 +52,12 @@ def make_adapter(settings: TeamsSettings) -> CloudAdapter:
     adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(settings))
 
     async def on_error(turn_context: TurnContext, error: Exception) -> None:
+        if is_busy(error):
+            # Up to the endpoint: 503 with Retry-After, so the Connector sends the activity again.
+            raise error
+        if isinstance(error, CONNECTOR_FAILURES):
+            log.warning("Teams turn could not answer through the Bot Connector: %s", type(error).__name__)
+            return
         log.error("Teams turn failed: %s\n%s", error, "".join(traceback.format_exception(error)))
         try:
             await turn_context.send_activity("Something went wrong on our side; it has been logged.")
@@ -105,7 +117,12 @@ class TeamsApp:
             return _refuse(request, 401, exc.reason)
         except KeysUnavailable:
             return _unavailable(request, "signing keys unavailable", KEYS_UNAVAILABLE)
-        invoke = await self.adapter.process_activity(authenticated, activity, self.bot.on_turn)
+        try:
+            invoke = await self.adapter.process_activity(authenticated, activity, self.bot.on_turn)
+        except Exception as exc:
+            if not is_busy(exc):
+                raise
+            return _unavailable(request, "database busy", BUSY_MESSAGE)
         if invoke is not None:
             return web.json_response(serializer_helper(invoke.body), status=invoke.status)
         return web.Response(status=201)
