@@ -115,6 +115,21 @@ async def test_unknown_people_get_a_polite_answer_and_nothing_else(env: Env) -> 
         assert s.scalar(select(func.count()).select_from(ProcessedRequest)) == 0
 
 
+async def test_the_answer_to_strangers_echoes_only_a_real_entra_object_id(env: Env) -> None:
+    await env.post(env.activity("kpi team", who="stranger", where="personal"))
+    # A real object id is shown, so the person can hand it to an admin.
+    assert USERS["stranger"]["aadObjectId"] in env.card_texts(env.connector.messages()[-1])
+    for hostile in ("<at>Dana Lee</at>", "[x](https://evil.example)", "<!channel> **now**", "&lt;b&gt;"):
+        wire = env.activity("kpi team", who="stranger", where="personal")
+        wire["from"]["aadObjectId"] = hostile
+        assert await env.post(wire) in (200, 201)
+        sent = env.connector.messages()[-1]
+        # What Teams shows: the card, the notification summary, any text.
+        everything = json.dumps([sent.body.get(k) for k in ("attachments", "summary", "text")], ensure_ascii=False)
+        assert "ask a csbot admin" in everything.lower()
+        assert hostile not in everything and "<at>" not in everything and "evil.example" not in everything
+
+
 async def test_hostile_text_stays_plain_in_cards(env: Env) -> None:
     for text in HOSTILE:
         await env.post(env.activity(f'kpi team "{text}"', where="personal"))
