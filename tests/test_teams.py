@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator
+from typing import Any
 
 import aiohttp
 import pytest
@@ -22,7 +23,7 @@ from tests.adaptive_cards import assert_valid
 from tests.forms import feedback_router
 from tests.helpers import apply_fixture_org
 from tests.hostile import HOSTILE
-from tests.teams_env import CHANNEL, TENANT, USERS, Env, mention, start_env
+from tests.teams_env import BOT, CHANNEL, TENANT, USERS, Env, mention, start_env
 
 
 @pytest.fixture
@@ -128,6 +129,19 @@ async def test_the_answer_to_strangers_echoes_only_a_real_entra_object_id(env: E
         everything = json.dumps([sent.body.get(k) for k in ("attachments", "summary", "text")], ensure_ascii=False)
         assert "ask a csbot admin" in everything.lower()
         assert hostile not in everything and "<at>" not in everything and "evil.example" not in everything
+
+
+async def test_csbot_says_hello_when_it_joins_and_only_then(env: Env) -> None:
+    def update(*members: dict[str, str]) -> dict[str, Any]:
+        wire = env.activity(None) | {"type": "conversationUpdate", "membersAdded": list(members)}
+        del wire["channelData"], wire["entities"]  # not every update carries them
+        return wire
+
+    assert await env.post(update(BOT)) in (200, 201)
+    assert "Hi, I'm csbot" in env.card_texts(env.connector.messages()[-1])
+    sent = len(env.connector.sent)
+    assert await env.post(update({"id": USERS["dana"]["id"], "name": "Dana Lee"})) in (200, 201)
+    assert len(env.connector.sent) == sent
 
 
 async def test_hostile_text_stays_plain_in_cards(env: Env) -> None:

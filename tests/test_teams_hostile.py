@@ -21,6 +21,8 @@ from typing import Any
 
 import aiohttp
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from botframework.connector.auth import ChannelValidation
 from sqlalchemy import inspect, text
 
@@ -213,6 +215,7 @@ def malformed_bodies(env: Env) -> dict[str, bytes]:
         "conversation without id": js(mutate(msg, conversation__id=DROP)),
         "conversation id too long": js(mutate(msg, conversation__id="a:" + "x" * 2000)),
         "conversationType too long": js(mutate(msg, conversation__conversationType="x" * 100)),
+        "conversationType a list": js(mutate(msg, conversation__conversationType=["channel"])),
         "tenantId a list": js(mutate(msg, conversation__tenantId=["t"])),
         "no recipient": js(mutate(msg, recipient=DROP)),
         "recipient 'x'": js(mutate(msg, recipient="x")),
@@ -398,3 +401,50 @@ async def test_a_hanging_key_service_stalls_no_other_route(
         openid.release()
         for r in runners:
             await r.cleanup()
+
+
+# ---------------------------------------------------------------- any mutation of a real activity
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
+_PATHS = [
+    "type", "id", "from", "from__id", "from__aadObjectId", "from__name", "conversation", "conversation__id",
+    "conversation__conversationType", "conversation__tenantId", "recipient", "recipient__id", "serviceUrl", "channelId",
+    "text", "value", "entities", "channelData", "channelData__tenant", "replyToId", "timestamp", "name", "membersAdded",
+    "attachments", "locale", "textFormat", "deliveryMode", "relatesTo", "action", "callerId", "label",
+]
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    kind=st.sampled_from(["message", "card", "invoke", "conversationUpdate"]),
+    changes=st.dictionaries(st.sampled_from(_PATHS), _JSON_VALUES | st.just(DROP), min_size=1, max_size=3),
+)
+async def test_no_mutation_of_an_activity_is_a_crash(
+    open_env: Env, caplog: pytest.LogCaptureFixture, kind: str, changes: dict[str, Any]
+) -> None:
+    env = open_env
+    wire = {
+        "message": lambda: env.activity("csbot help", where="personal"),
+        "card": lambda: env.activity(None, where="personal", value={"action_id": "kpi.window", "value": "{}"}, reply_to="m1"),
+        "invoke": lambda: mutate(
+            env.activity(None, where="personal"),
+            type="invoke", name="adaptiveCard/action", value={"action": {"type": "Action.Execute", "data": {"action_id": "kpi.window"}}},
+        ),
+        "conversationUpdate": lambda: mutate(env.activity(None), type="conversationUpdate", membersAdded=[{"id": "28:csbot-app-id"}]),
+    }[kind]()
+    # A field inside an object is changed only when the object itself is not (and then it is an object).
+    changes = {k: v for k, v in changes.items() if "__" not in k or k.split("__")[0] not in changes}
+    for path in changes:
+        if "__" in path and not isinstance(wire.get(path.split("__")[0]), dict):
+            wire[path.split("__")[0]] = {}
+    before, sent = snapshot(env.db), len(env.connector.sent)
+    caplog.clear()
+    status, _, _ = await env.post_raw(json.dumps(mutate(wire, **changes)).encode(), JSON)
+    assert status in (200, 201, 400), status
+    assert_no_traceback(caplog.records)
+    if status == 400:
+        assert snapshot(env.db) == before and len(env.connector.sent) == sent

@@ -78,7 +78,7 @@ def check(wire: dict[str, Any]) -> None:
     conversation = _object(wire, "conversation", required=True)
     _string(conversation, "id", MAX_CONVERSATION_ID, required=True, where="conversation.")
     kind = conversation.get("conversationType")
-    if kind is not None and kind not in CONVERSATION_TYPES:
+    if kind is not None and (not isinstance(kind, str) or kind not in CONVERSATION_TYPES):
         raise MalformedActivity("conversation.conversationType is not personal, channel or groupChat")
     _string(conversation, "tenantId", MAX_OBJECT_ID, where="conversation.")
     for name in ("text", "textFormat", "locale", "action", "name", "summary"):

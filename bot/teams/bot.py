@@ -216,6 +216,17 @@ class CsbotTeamsBot(TeamsActivityHandler):
         )
         return InvokeResponse(status=200, body=card)
 
+    async def on_conversation_update_activity(self, turn_context: TurnContext) -> None:
+        """Only csbot itself joining matters: it says hello.
+
+        TeamsActivityHandler's version would first look every other new member
+        up in the roster (a Connector call each), and fails on an update that
+        carries no channelData.
+        """
+        members = turn_context.activity.members_added or []
+        if members:
+            await self.on_members_added_activity(members, turn_context)
+
     async def on_members_added_activity(self, members_added: list[ChannelAccount], turn_context: TurnContext) -> None:
         bot_id = turn_context.activity.recipient.id if turn_context.activity.recipient else None
         if any(m.id == bot_id for m in members_added):
