@@ -22,6 +22,7 @@ class Sent:
     body: dict[str, Any]
     at: float
     activity_id: str | None = None
+    authorization: str | None = None  # the bearer token csbot sent (None with auth disabled)
 
 
 @dataclass
@@ -59,7 +60,9 @@ class FakeConnector:
 
     async def _record(self, kind: str, request: web.Request, activity_id: str | None = None) -> dict[str, Any]:
         body = json.loads(await request.read() or b"{}")
-        self.sent.append(Sent(kind, request.match_info.get("cid", ""), body, time.monotonic(), activity_id))
+        self.sent.append(
+            Sent(kind, request.match_info.get("cid", ""), body, time.monotonic(), activity_id, request.headers.get("Authorization"))
+        )
         return body
 
     async def _send(self, request: web.Request) -> web.Response:

@@ -1,20 +1,27 @@
-"""Teams wire activities and a running csbot with a local Bot Connector, shared by the Teams tests."""
+"""Teams wire activities, a running csbot with a local Bot Connector, and local Microsoft token services."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 from aiohttp import web
 from botbuilder.schema import Activity
+from botframework.connector.auth import AuthenticationConstants, ChannelValidation
 
 from bot.config import load_settings
 from bot.web import create_app
 from handlers.router import Router
 from store.database import Database
 from tests.fake_connector import FakeConnector
+from tests.fake_login import FakeLogin
+from tests.fake_openid import FakeOpenId
 from tests.helpers import serve
 
 BOT = {"id": "28:csbot-app-id", "name": "csbot"}
@@ -109,3 +116,21 @@ async def start_env(db: Database, router: Router | None = None, settings_env: di
     settings = load_settings(settings_env or {"TEAMS_AUTH_DISABLED": "true"})
     runner, base = await serve(create_app(db, settings, router=router))
     return Env(db, connector, base, conn_base + "/"), [runner, conn_runner]
+
+
+@dataclass
+class MicrosoftCloud:
+    """Local stand-ins for the token services a Teams bot with authentication on talks to."""
+
+    openid: FakeOpenId  # signs incoming activities; csbot checks them against its published keys
+    login: FakeLogin  # Entra ID: issues csbot's own token for answering through the Bot Connector
+
+
+@contextmanager
+def microsoft_cloud(monkeypatch: pytest.MonkeyPatch, directory: Path, app_id: str, secret: str) -> Iterator[MicrosoftCloud]:
+    """Point botbuilder at local token services, through the settings it has for other clouds."""
+    with FakeOpenId().running() as openid, FakeLogin(app_id, secret).running(directory) as login:
+        monkeypatch.setattr(ChannelValidation, "open_id_metadata_endpoint", openid.metadata_url)
+        monkeypatch.setattr(AuthenticationConstants, "TO_CHANNEL_FROM_BOT_LOGIN_URL_PREFIX", login.base)
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(login.ca_file))  # MSAL (requests) trusts the local certificate
+        yield MicrosoftCloud(openid, login)

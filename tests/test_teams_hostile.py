@@ -17,13 +17,13 @@ import logging
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from botframework.connector.auth import ChannelValidation
 from sqlalchemy import inspect, text
 
 from bot.refusals import refusals
@@ -32,9 +32,11 @@ from bot.webhooks import MAX_BODY
 from store.database import Database
 from tests.fake_openid import KEYS_PATH, KID, FakeOpenId, hs256_token, public_pem, rs256_token, rsa_key, unsigned_token
 from tests.helpers import apply_fixture_org, assert_no_traceback
-from tests.teams_env import Env, start_env
+from tests.teams_env import Env, microsoft_cloud, start_env
 
 APP_ID = "8f0c2a1e-1111-4000-8000-000000000001"
+SECRET = "not-a-real-client-secret"
+AUTH_ON = {"MicrosoftAppId": APP_ID, "MicrosoftAppPassword": SECRET}
 JSON = {"Content-Type": "application/json"}
 # What a refused or ignored request may be answered with; 500 never.
 CLEAR_ANSWERS = {200, 400, 401, 404, 413, 415, 503}
@@ -102,11 +104,9 @@ def every_refusal_logged(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCapt
 
 
 @pytest.fixture
-def openid(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeOpenId]:
-    with FakeOpenId().running() as fake:
-        # botbuilder's own switch for where channel tokens' keys are published.
-        monkeypatch.setattr(ChannelValidation, "open_id_metadata_endpoint", fake.metadata_url)
-        yield fake
+def openid(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeOpenId]:
+    with microsoft_cloud(monkeypatch, tmp_path, APP_ID, SECRET) as cloud:
+        yield cloud.openid
 
 
 @dataclass
@@ -121,7 +121,7 @@ class Secured:
 @pytest.fixture
 async def secured(db: Database, openid: FakeOpenId) -> AsyncIterator[Secured]:
     apply_fixture_org(db)
-    env, runners = await start_env(db, settings_env={"MicrosoftAppId": APP_ID, "MicrosoftAppPassword": "not-a-real-secret"})
+    env, runners = await start_env(db, settings_env=AUTH_ON)
     try:
         yield Secured(env, openid)
     finally:
@@ -367,7 +367,7 @@ async def test_a_hanging_key_service_stalls_no_other_route(
     monkeypatch.setattr(keys, "FETCH_TIMEOUT_S", 1.0)
     openid.hang_s = 30.0  # far longer than csbot waits
     apply_fixture_org(db)
-    env, runners = await start_env(db, settings_env={"MicrosoftAppId": APP_ID, "MicrosoftAppPassword": "not-a-real-secret"})
+    env, runners = await start_env(db, settings_env=AUTH_ON)
     secured = Secured(env, openid)
     body = json.dumps(installation_update(env)).encode()
     before = snapshot(db)

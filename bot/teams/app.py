@@ -7,8 +7,10 @@ size (413) and shape (400; activity types csbot does not act on get 200),
 then the token again against the activity it came with (401). Only then
 does botbuilder run the turn. A database too busy to remember the
 conversation is 503 with Retry-After, and so is a token that cannot be
-checked because the signing keys cannot be fetched in time (bot.teams.keys);
-either way the Bot Connector can simply send the activity again. Each
+checked because the signing keys cannot be fetched in time (bot.teams.keys),
+and a turn that could not answer because csbot's own token for the Bot
+Connector cannot be had in time (bot.teams.credentials); each time nothing
+was done, so the Bot Connector can simply send the activity again. Each
 refusal is one line in the refusal log, never with the body or the token.
 """
 
@@ -21,7 +23,11 @@ import traceback
 import aiohttp
 from aiohttp import web
 from botbuilder.core import TurnContext, serializer_helper
-from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
+from botbuilder.integration.aiohttp import (
+    CloudAdapter,
+    ConfigurationBotFrameworkAuthentication,
+    ConfigurationServiceClientCredentialFactory,
+)
 from msrest.exceptions import ClientRequestError, HttpOperationError
 
 from bot.config import TeamsSettings
@@ -29,6 +35,7 @@ from bot.refusals import refusals
 from bot.teams import keys
 from bot.teams.activity import MalformedActivity, read_activity
 from bot.teams.bot import CsbotTeamsBot
+from bot.teams.credentials import TokenUnavailable, TokenWarmingFactory
 from bot.teams.delivery import TeamsNotifier
 from bot.teams.keys import KeysUnavailable
 from bot.teams.tokens import Unauthorized, authenticate, bearer_problem
@@ -42,6 +49,7 @@ log = logging.getLogger(__name__)
 
 ROUTE = "/api/messages"
 KEYS_UNAVAILABLE = "Bot Framework signing keys are unavailable right now; try again shortly."
+NO_TOKEN = "csbot cannot get a token to answer through the Bot Connector right now; try again shortly."
 # The Bot Connector could not be reached or refused a reply: a platform problem, not a csbot bug.
 CONNECTOR_FAILURES = (ClientRequestError, HttpOperationError, aiohttp.ClientError, asyncio.TimeoutError)
 _PHRASES = {401: "unauthorized", 413: "body too large", 415: "activities are JSON"}
@@ -49,7 +57,8 @@ _PHRASES = {401: "unauthorized", 413: "body too large", 415: "activities are JSO
 
 def make_adapter(settings: TeamsSettings) -> CloudAdapter:
     """A CloudAdapter that checks Bot Framework tokens, unless auth is explicitly disabled."""
-    adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(settings))
+    credentials = TokenWarmingFactory(ConfigurationServiceClientCredentialFactory(settings))
+    adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(settings, credentials_factory=credentials))
 
     async def on_error(turn_context: TurnContext, error: Exception) -> None:
         if is_busy(error):
@@ -119,6 +128,8 @@ class TeamsApp:
             return _unavailable(request, "signing keys unavailable", KEYS_UNAVAILABLE)
         try:
             invoke = await self.adapter.process_activity(authenticated, activity, self.bot.on_turn)
+        except TokenUnavailable:  # before the turn started: nothing was done
+            return _unavailable(request, "no token to answer with", NO_TOKEN)
         except Exception as exc:
             if not is_busy(exc):
                 raise
