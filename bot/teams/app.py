@@ -78,6 +78,8 @@ def make_adapter(settings: TeamsSettings) -> CloudAdapter:
 
 
 class TeamsApp:
+    """The Teams side of csbot: the adapter, the activity handler and proactive delivery."""
+
     def __init__(self, settings: TeamsSettings, db: Database, router: Router, clock: Clock) -> None:
         if settings.auth_disabled:
             log.warning(
