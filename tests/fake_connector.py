@@ -22,6 +22,7 @@ class Sent:
     body: dict[str, Any]
     at: float
     activity_id: str | None = None
+    authorization: str | None = None  # the bearer token csbot sent (None with auth disabled)
 
 
 @dataclass
@@ -30,6 +31,7 @@ class FakeConnector:
     users: dict[str, dict[str, str]] = field(default_factory=dict)
     sent: list[Sent] = field(default_factory=list)
     refuse_new_chats: bool = False  # answer conversation creation with 403, as a tenant policy would
+    refuse_replies: bool = False  # answer messages with 403, as Teams does once the bot was removed
     _ids: Any = field(default_factory=lambda: itertools.count(1))
 
     def app(self) -> web.Application:
@@ -58,14 +60,20 @@ class FakeConnector:
 
     async def _record(self, kind: str, request: web.Request, activity_id: str | None = None) -> dict[str, Any]:
         body = json.loads(await request.read() or b"{}")
-        self.sent.append(Sent(kind, request.match_info.get("cid", ""), body, time.monotonic(), activity_id))
+        self.sent.append(
+            Sent(kind, request.match_info.get("cid", ""), body, time.monotonic(), activity_id, request.headers.get("Authorization"))
+        )
         return body
 
     async def _send(self, request: web.Request) -> web.Response:
+        if self.refuse_replies:
+            return _not_in_roster()
         await self._record("send", request)
         return web.json_response({"id": f"m{next(self._ids)}"})
 
     async def _reply(self, request: web.Request) -> web.Response:
+        if self.refuse_replies:
+            return _not_in_roster()
         await self._record("reply", request, request.match_info["aid"])
         return web.json_response({"id": f"m{next(self._ids)}"})
 
@@ -93,3 +101,9 @@ class FakeConnector:
                 "userPrincipalName": user.get("email"),
             }
         )
+
+
+def _not_in_roster() -> web.Response:
+    return web.json_response(
+        {"error": {"code": "BotNotInConversationRoster", "message": "The bot is not part of the conversation roster."}}, status=403
+    )

@@ -8,122 +8,29 @@ import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
-from botbuilder.schema import Activity
 from sqlalchemy import func, select
 
 from bot.config import ConfigError, load_settings
-from bot.web import create_app
 from handlers.registry import build_router
-from handlers.router import Router
 from store.conversations import ConversationRef
 from store.database import Database
 from store.processed import ProcessedRequest
 from tests.adaptive_cards import assert_valid
-from tests.fake_connector import FakeConnector
 from tests.forms import feedback_router
-from tests.helpers import apply_fixture_org, serve
+from tests.helpers import apply_fixture_org
 from tests.hostile import HOSTILE
-
-BOT = {"id": "28:csbot-app-id", "name": "csbot"}
-TENANT = "72f988bf-0000-4000-8000-0000000000aa"
-CHANNEL = "19:abc@thread.tacv2"
-TEAM = "19:team@thread.tacv2"
-USERS = {
-    "alice": {"id": "29:1alice", "name": "Alice Smith", "aadObjectId": "8f0c2a1e-0000-4000-8000-000000000001", "email": "alice@example.com"},
-    "dana": {"id": "29:1dana", "name": "Dana Lee", "aadObjectId": "dddddddd-0000-4000-8000-00000000000d", "email": "dana@example.com"},
-    "carol": {"id": "29:1carol", "name": "Carol Diaz", "aadObjectId": "cccccccc-0000-4000-8000-00000000000c", "email": "carol@example.com"},
-    "stranger": {"id": "29:1stranger", "name": "Sam Else", "aadObjectId": "eeeeeeee-0000-4000-8000-00000000000e", "email": "sam@elsewhere.example"},
-}
-
-
-def mention(user: dict[str, str]) -> dict[str, Any]:
-    return {"type": "mention", "text": f"<at>{user['name']}</at>", "mentioned": {"id": user["id"], "name": user["name"]}}
-
-
-@dataclass
-class Env:
-    db: Database
-    connector: FakeConnector
-    base: str
-    service_url: str
-    counter: list[int] = field(default_factory=lambda: [1000])
-
-    def activity(
-        self,
-        text: str | None,
-        *,
-        who: str = "alice",
-        where: str = "channel",
-        value: dict[str, Any] | None = None,
-        reply_to: str | None = None,
-        mentions: tuple[dict[str, Any], ...] = (),
-        activity_id: str | None = None,
-    ) -> dict[str, Any]:
-        self.counter[0] += 1
-        user = USERS[who]
-        if where == "channel":
-            conversation = {"conversationType": "channel", "tenantId": TENANT, "isGroup": True, "id": f"{CHANNEL};messageid=17000{self.counter[0]}"}
-            channel_data = {"teamsChannelId": CHANNEL, "teamsTeamId": TEAM, "channel": {"id": CHANNEL}, "team": {"id": TEAM}, "tenant": {"id": TENANT}}
-            entities = [{"type": "mention", "text": "<at>csbot</at>", "mentioned": BOT}, *mentions]
-            text = f"<at>csbot</at> {text}" if text is not None else None
-        else:
-            conversation = {"conversationType": "personal", "tenantId": TENANT, "id": f"a:1personal-{who}"}
-            channel_data = {"tenant": {"id": TENANT}}
-            entities = list(mentions)
-        wire = {
-            "type": "message",
-            "id": activity_id or f"17000{self.counter[0]}",
-            "timestamp": "2026-03-02T10:00:00.000Z",
-            "serviceUrl": self.service_url,
-            "channelId": "msteams",
-            "from": {"id": user["id"], "name": user["name"], "aadObjectId": user["aadObjectId"]},
-            "conversation": conversation,
-            "recipient": BOT,
-            "textFormat": "plain",
-            "locale": "en-US",
-            "entities": entities + [{"type": "clientInfo", "locale": "en-US", "country": "US", "platform": "Web"}],
-            "channelData": channel_data,
-        }
-        if text is not None:
-            wire["text"] = text
-        if value is not None:
-            wire["value"] = value
-        if reply_to is not None:
-            wire["replyToId"] = reply_to
-        # What botbuilder itself would read from this wire JSON.
-        assert Activity().deserialize(wire).from_property.aad_object_id == user["aadObjectId"]
-        return wire
-
-    async def post(self, wire: dict[str, Any], headers: dict[str, str] | None = None) -> int:
-        async with aiohttp.ClientSession() as http, http.post(
-            f"{self.base}/api/messages", json=wire, headers=headers or {}
-        ) as resp:
-            await resp.read()
-            return resp.status
-
-    def card_texts(self, sent: Any) -> str:
-        return json.dumps([a["content"] for a in sent.body.get("attachments") or []], ensure_ascii=False)
-
-
-async def _env(db: Database, router: Router | None = None, settings_env: dict[str, str] | None = None) -> tuple[Env, list[web.AppRunner]]:
-    connector = FakeConnector(users={u["id"]: u for u in USERS.values()})
-    conn_runner, conn_base = await serve(connector.app())
-    settings = load_settings(settings_env or {"TEAMS_AUTH_DISABLED": "true"})
-    runner, base = await serve(create_app(db, settings, router=router))
-    return Env(db, connector, base, conn_base + "/"), [runner, conn_runner]
+from tests.teams_env import BOT, CHANNEL, TENANT, USERS, Env, mention, start_env
 
 
 @pytest.fixture
 async def env(db: Database, request: pytest.FixtureRequest) -> AsyncIterator[Env]:
     apply_fixture_org(db)
     router = feedback_router(build_router()) if request.node.get_closest_marker("forms") else None
-    e, runners = await _env(db, router)
+    e, runners = await start_env(db, router)
     try:
         yield e
         # Whatever the test did, every card the app sent is valid 1.5 and fits in a message.
@@ -209,6 +116,34 @@ async def test_unknown_people_get_a_polite_answer_and_nothing_else(env: Env) -> 
         assert s.scalar(select(func.count()).select_from(ProcessedRequest)) == 0
 
 
+async def test_the_answer_to_strangers_echoes_only_a_real_entra_object_id(env: Env) -> None:
+    await env.post(env.activity("kpi team", who="stranger", where="personal"))
+    # A real object id is shown, so the person can hand it to an admin.
+    assert USERS["stranger"]["aadObjectId"] in env.card_texts(env.connector.messages()[-1])
+    for hostile in ("<at>Dana Lee</at>", "[x](https://evil.example)", "<!channel> **now**", "&lt;b&gt;"):
+        wire = env.activity("kpi team", who="stranger", where="personal")
+        wire["from"]["aadObjectId"] = hostile
+        assert await env.post(wire) in (200, 201)
+        sent = env.connector.messages()[-1]
+        # What Teams shows: the card, the notification summary, any text.
+        everything = json.dumps([sent.body.get(k) for k in ("attachments", "summary", "text")], ensure_ascii=False)
+        assert "ask a csbot admin" in everything.lower()
+        assert hostile not in everything and "<at>" not in everything and "evil.example" not in everything
+
+
+async def test_csbot_says_hello_when_it_joins_and_only_then(env: Env) -> None:
+    def update(*members: dict[str, str]) -> dict[str, Any]:
+        wire = env.activity(None) | {"type": "conversationUpdate", "membersAdded": list(members)}
+        del wire["channelData"], wire["entities"]  # not every update carries them
+        return wire
+
+    assert await env.post(update(BOT)) in (200, 201)
+    assert "Hi, I'm csbot" in env.card_texts(env.connector.messages()[-1])
+    sent = len(env.connector.sent)
+    assert await env.post(update({"id": USERS["dana"]["id"], "name": "Dana Lee"})) in (200, 201)
+    assert len(env.connector.sent) == sent
+
+
 async def test_hostile_text_stays_plain_in_cards(env: Env) -> None:
     for text in HOSTILE:
         await env.post(env.activity(f'kpi team "{text}"', where="personal"))
@@ -239,7 +174,7 @@ async def test_cards_update_in_place_and_forms_collect_answers(env: Env) -> None
 
 async def test_with_an_app_id_unsigned_requests_get_401_and_nothing_happens(db: Database) -> None:
     apply_fixture_org(db)
-    e, runners = await _env(db, settings_env={"MicrosoftAppId": "8f0c2a1e-1111-4000-8000-000000000001", "MicrosoftAppPassword": "secret"})
+    e, runners = await start_env(db, settings_env={"MicrosoftAppId": "8f0c2a1e-1111-4000-8000-000000000001", "MicrosoftAppPassword": "secret"})
     try:
         assert await e.post(e.activity("kpi team", where="personal")) == 401
         assert await e.post(e.activity("kpi team", where="personal"), headers={"Authorization": "Bearer not-a-token"}) == 401
@@ -251,7 +186,7 @@ async def test_with_an_app_id_unsigned_requests_get_401_and_nothing_happens(db: 
 
 async def test_proactive_posts_after_a_restart(db: Database) -> None:
     apply_fixture_org(db)
-    e, runners = await _env(db)
+    e, runners = await start_env(db)
     connector_runner = runners[1]
     await e.post(e.activity("csbot teams"))  # the bot sees the channel (and Alice)
     await runners[0].cleanup()  # csbot stops; only the database remembers

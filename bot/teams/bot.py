@@ -35,6 +35,12 @@ NOT_A_MEMBER = (
     "I don't know you yet, so I can't answer. Ask a csbot admin to add you to the organisation file "
     "(your Microsoft Entra object id is {aad})."
 )
+NOT_A_MEMBER_NO_ID = (
+    "I don't know you yet, so I can't answer. Ask a csbot admin to add you to the organisation file "
+    "with your Microsoft Entra object id."
+)
+# An Entra object id is a GUID; only that is worth echoing (and nothing else a sender wrote is).
+_GUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 SENT_PRIVATELY = "I sent you the answer in our 1:1 chat, since it is for your eyes only."
 COULD_NOT_SEND_PRIVATELY = (
     "That answer is for your eyes only, and I could not message you privately. "
@@ -99,8 +105,9 @@ class CsbotTeamsBot(TeamsActivityHandler):
 
     async def _not_a_member(self, turn_context: TurnContext) -> None:
         sender = turn_context.activity.from_property
-        aad = getattr(sender, "aad_object_id", None) or (sender.id if sender else "?")
-        await send_reply(turn_context, Reply(blocks=[], title=NOT_A_MEMBER.format(aad=aad)))
+        aad = getattr(sender, "aad_object_id", None)
+        title = NOT_A_MEMBER.format(aad=aad) if isinstance(aad, str) and _GUID.fullmatch(aad) else NOT_A_MEMBER_NO_ID
+        await send_reply(turn_context, Reply(blocks=[], title=title))
 
     # ------------------------------------------------------------ answering
 
@@ -208,6 +215,17 @@ class CsbotTeamsBot(TeamsActivityHandler):
             status_code=200, type="application/vnd.microsoft.card.adaptive", value=render_adaptive_card(reply)[0]
         )
         return InvokeResponse(status=200, body=card)
+
+    async def on_conversation_update_activity(self, turn_context: TurnContext) -> None:
+        """Only csbot itself joining matters: it says hello.
+
+        TeamsActivityHandler's version would first look every other new member
+        up in the roster (a Connector call each), and fails on an update that
+        carries no channelData.
+        """
+        members = turn_context.activity.members_added or []
+        if members:
+            await self.on_members_added_activity(members, turn_context)
 
     async def on_members_added_activity(self, members_added: list[ChannelAccount], turn_context: TurnContext) -> None:
         bot_id = turn_context.activity.recipient.id if turn_context.activity.recipient else None

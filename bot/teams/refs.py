@@ -8,12 +8,16 @@ from typing import Any
 from botbuilder.core import TurnContext
 from botbuilder.schema import Activity, ConversationReference
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from store.conversations import ChatUser, ConversationRef
 from store.database import Database
+from store.engine import write_transaction
 from store.org import Member
 
 PLATFORM = "teams"
+ATTEMPTS = 3  # one conflict per row (conversation, person) at most, then it exists
 
 
 def channel_key(conversation_id: str) -> str:
@@ -25,11 +29,26 @@ def remember(db: Database, activity: Activity, now: datetime, *, user_key: str |
     """Upsert the conversation the activity came from, and the sender's Teams user id.
 
     `user_key` names the AAD user of a personal chat the bot just created
-    (that turn has no sender to read it from).
+    (that turn has no sender to read it from). Safe to call from concurrent
+    turns of the same conversation.
     """
     conversation = activity.conversation
     if conversation is None or not activity.service_url:
         return
+    for attempt in range(ATTEMPTS):
+        try:
+            # BEGIN IMMEDIATE on SQLite: concurrent turns take turns instead of both inserting the row.
+            with write_transaction(db.sessions) as s:
+                _store(s, activity, conversation, now, user_key)
+            return
+        except IntegrityError:
+            # PostgreSQL: a concurrent turn inserted the same conversation or person first;
+            # the next attempt finds the row and updates it.
+            if attempt == ATTEMPTS - 1:
+                raise
+
+
+def _store(s: Session, activity: Activity, conversation: Any, now: datetime, user_key: str | None) -> None:
     reference = TurnContext.get_conversation_reference(activity)
     kind = conversation.conversation_type or "personal"
     channel_data = activity.channel_data or {}
@@ -38,25 +57,24 @@ def remember(db: Database, activity: Activity, now: datetime, *, user_key: str |
     aad = getattr(sender, "aad_object_id", None) if sender else None
     aad = aad if kind != "personal" or user_key is None else user_key
     key = channel_key(conversation.id) if kind == "channel" else conversation.id
-    with db.sessions() as s, s.begin():
-        ref = s.scalar(select(ConversationRef).where(ConversationRef.platform == PLATFORM, ConversationRef.conversation_id == key))
-        if ref is None:
-            ref = ConversationRef(platform=PLATFORM, conversation_id=key)
-            s.add(ref)
-        ref.kind = kind
-        ref.channel_key = key if kind == "channel" else None
-        ref.user_key = aad if kind == "personal" else None
-        ref.tenant_id = tenant
-        ref.service_url = activity.service_url
-        stored: dict[str, Any] = reference.serialize()
-        if kind == "channel":
-            # Post new messages to the channel, not into the thread this came from.
-            stored["conversation"] = {**stored.get("conversation", {}), "id": key}
-            stored.pop("activityId", None)
-        ref.reference = stored
-        ref.updated_at = now
-        if sender is not None and aad and sender.id:
-            remember_user(s, aad, sender.id, tenant, activity.service_url, None, now)
+    ref = s.scalar(select(ConversationRef).where(ConversationRef.platform == PLATFORM, ConversationRef.conversation_id == key))
+    if ref is None:
+        ref = ConversationRef(platform=PLATFORM, conversation_id=key)
+        s.add(ref)
+    ref.kind = kind
+    ref.channel_key = key if kind == "channel" else None
+    ref.user_key = aad if kind == "personal" else None
+    ref.tenant_id = tenant
+    ref.service_url = activity.service_url
+    stored: dict[str, Any] = reference.serialize()
+    if kind == "channel":
+        # Post new messages to the channel, not into the thread this came from.
+        stored["conversation"] = {**stored.get("conversation", {}), "id": key}
+        stored.pop("activityId", None)
+    ref.reference = stored
+    ref.updated_at = now
+    if sender is not None and aad and sender.id:
+        remember_user(s, aad, sender.id, tenant, activity.service_url, None, now)
 
 
 def remember_user(session: Any, aad: str, user_id: str, tenant: str | None, service_url: str, email: str | None, now: datetime) -> None:
