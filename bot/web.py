@@ -12,9 +12,10 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable
 
-from aiohttp import web
+from aiohttp import http_exceptions, web
 
 from bot.config import Settings
+from bot.refusals import refusals
 from bot.webhooks import MAX_BODY, tickets_webhook
 from handlers.registry import build_router
 from handlers.router import Router
@@ -61,9 +62,28 @@ async def last_resort(request: web.Request, handler: Handler) -> web.StreamRespo
         return web.json_response({"ok": False, "error": f"internal error (ref {ref})"}, status=500)
 
 
+class MalformedHttpFilter(logging.Filter):
+    """aiohttp answers a request it cannot parse (a header over 8 KB, broken chunks)
+    with 400 before any route runs, and logs it as an ERROR with a traceback: for a
+    stranger's bytes, that is one refusal line instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, http_exceptions.HttpProcessingError):
+            source = record.args[0] if isinstance(record.args, tuple) and record.args else None
+            refusals.refused("http", f"malformed HTTP request ({type(error).__name__})", str(source) if source else None)
+            return False
+        return True
+
+
+_MALFORMED_HTTP = MalformedHttpFilter()
+
+
 def create_app(
     db: Database, settings: Settings, *, clock: Clock = system_clock, router: Router | None = None
 ) -> web.Application:
+    if _MALFORMED_HTTP not in logging.getLogger("aiohttp.server").filters:
+        logging.getLogger("aiohttp.server").addFilter(_MALFORMED_HTTP)
     app = web.Application(client_max_size=MAX_BODY, middlewares=[last_resort])
     app[DB_KEY] = db
     app.router.add_get("/healthz", healthz)

@@ -280,3 +280,30 @@ async def test_healthz_never_tells_a_caller_the_driver_error(caplog: pytest.LogC
     finally:
         await runner.cleanup()
         engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"POST /webhooks/tickets HTTP/1.1\r\nHost: x\r\nX-Long: " + b"a" * 9000 + b"\r\n\r\n",
+        b"POST /webhooks/tickets HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",
+        b"POST /webhooks/tickets HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n",
+    ],
+    ids=["header over 8 KB", "broken chunks", "negative length"],
+)
+async def test_requests_aiohttp_cannot_parse_are_400_and_one_line(
+    server: str, db: Database, caplog: pytest.LogCaptureFixture, raw: bytes
+) -> None:
+    host, port = server.split("//")[1].split("/")[0].split(":")
+    before = table_counts(db)
+    with caplog.at_level(logging.INFO):
+        reader, writer = await asyncio.open_connection(host, int(port))
+        writer.write(raw)
+        await writer.drain()
+        status_line = await reader.readline()
+        writer.close()
+        await asyncio.sleep(0.05)
+    assert status_line.split()[1] == b"400"
+    assert table_counts(db) == before
+    assert_no_traceback(caplog.records)
+    assert len([r for r in caplog.records if r.levelno >= logging.WARNING]) <= 1
