@@ -9,7 +9,6 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -29,126 +28,25 @@ from tests.fake_slack import FakeSlack
 from tests.forms import feedback_router
 from tests.helpers import apply_fixture_org, serve
 from tests.hostile import HOSTILE
+from tests.slack_env import SECRET, TOKEN, Env, running_slack
 
-SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
-TOKEN = "xoxb-test-token"
 ROOT = Path(__file__).parent.parent
 LIVE_MENTIONS = ("<!channel", "<!here", "<!everyone", "<!subteam", "<@U", "<@W", "<https://evil")
 
 
-@dataclass
-class Env:
-    db: Database
-    slack: FakeSlack
-    base: str  # csbot's base URL
-    slack_base: str  # the fake Slack's base URL
-
-    def sign(self, body: str, ts: int | None = None) -> dict[str, str]:
-        stamp = str(ts if ts is not None else int(time.time()))
-        sig = SignatureVerifier(SECRET).generate_signature(timestamp=stamp, body=body)
-        return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": sig}
-
-    async def post(self, body: str, content_type: str, headers: dict[str, str] | None = None) -> tuple[int, str, float]:
-        hdrs = {"Content-Type": content_type, **(self.sign(body) if headers is None else headers)}
-        started = time.monotonic()
-        async with aiohttp.ClientSession() as http, http.post(f"{self.base}/slack/events", data=body.encode(), headers=hdrs) as resp:
-            text = await resp.text()
-            return resp.status, text, time.monotonic() - started
-
-    def command_body(self, command: str, text: str, user: str = "U0123ABCD", n: int = 1) -> str:
-        return urlencode(
-            {
-                "token": "gIkuvaNzQIHg97ATvDxqgjtO",
-                "team_id": "T0001",
-                "team_domain": "acme",
-                "channel_id": "C2147483705",
-                "channel_name": "support",
-                "user_id": user,
-                "user_name": "someone",
-                "command": command,
-                "text": text,
-                "api_app_id": "A123456",
-                "response_url": f"{self.slack_base}/response/cmd{n}",
-                "trigger_id": "13345224609.738474920.8088930838d88f008e0",
-            }
-        )
-
-    async def command(self, command: str, text: str, user: str = "U0123ABCD", n: int = 1) -> tuple[int, str, float]:
-        return await self.post(self.command_body(command, text, user, n), "application/x-www-form-urlencoded")
-
-    async def click(self, button: dict, user: str = "U0123ABCD", message_ts: str = "1700000000.000100", n: int = 9) -> tuple[int, str, float]:
-        payload = {
-            "type": "block_actions",
-            "team": {"id": "T0001", "domain": "acme"},
-            "user": {"id": user, "username": "someone", "team_id": "T0001"},
-            "api_app_id": "A123456",
-            "token": "gIkuvaNzQIHg97ATvDxqgjtO",
-            "container": {"type": "message", "message_ts": message_ts, "channel_id": "C2147483705", "is_ephemeral": True},
-            "trigger_id": "12466734323.1395872398.c2c3c5b3b1d3bd7e5b5fa1cd8f4b4f09",
-            "channel": {"id": "C2147483705", "name": "support"},
-            "response_url": f"{self.slack_base}/response/act{n}",
-            "actions": [
-                {
-                    "action_id": button["action_id"],
-                    "block_id": "b1",
-                    "text": {"type": "plain_text", "text": button["text"]["text"]},
-                    "value": button["value"],
-                    "type": "button",
-                    "action_ts": "1700000001.000200",
-                }
-            ],
-        }
-        return await self.post(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
-
-    async def event(self, event: dict, event_id: str, retry: int | None = None) -> tuple[int, str, float]:
-        body = json.dumps(
-            {
-                "token": "gIkuvaNzQIHg97ATvDxqgjtO",
-                "team_id": "T0001",
-                "api_app_id": "A123456",
-                "event": event,
-                "type": "event_callback",
-                "event_id": event_id,
-                "event_time": int(time.time()),
-            }
-        )
-        headers = self.sign(body)
-        if retry is not None:
-            headers |= {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"}
-        return await self.post(body, "application/json", headers)
-
-    async def wait_for(self, method: str, count: int = 1, timeout: float = 15.0) -> list:  # type: ignore[type-arg]
-        deadline = time.monotonic() + timeout
-        while len(self.slack.of(method)) < count:
-            assert time.monotonic() < deadline, f"no {method} within {timeout}s: {[c.method for c in self.slack.calls]}"
-            await asyncio.sleep(0.02)
-        return self.slack.of(method)
-
-
 @pytest.fixture
 async def env(db: Database, request: pytest.FixtureRequest) -> AsyncIterator[Env]:
-    apply_fixture_org(db)
-    fake = FakeSlack(users={"U0EMAIL01": "dana@example.com", "U0STRANGE": "stranger@elsewhere.example"})
-    slack_runner, slack_base = await serve(fake.app())
-    fake.base_url = slack_base
-    settings = load_settings(
-        {"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": f"{slack_base}/api/"}
-    )
     router = feedback_router(build_router()) if request.node.get_closest_marker("forms") else None
-    runner, base = await serve(create_app(db, settings, router=router))
-    try:
-        yield Env(db, fake, base, slack_base)
+    async with running_slack(db, router) as running:
+        yield running
         # Whatever the test did, every Block Kit payload the app sent must be valid.
-        for call in fake.calls:
+        for call in running.slack.calls:
             if isinstance(call.args.get("blocks"), list):
                 assert_valid_blocks(call.args["blocks"])
             if isinstance(call.args.get("view"), dict):
                 assert len(call.args["view"]["blocks"]) <= 100
                 for block in call.args["view"]["blocks"]:
                     Block.parse(block).validate_json()  # type: ignore[union-attr]
-    finally:
-        await runner.cleanup()
-        await slack_runner.cleanup()
 
 
 def assert_valid_blocks(blocks: list[dict]) -> None:  # type: ignore[type-arg]
