@@ -151,3 +151,24 @@ async def running_slack(db: Database, router: Router | None = None) -> AsyncIter
     finally:
         await runner.cleanup()
         await slack_runner.cleanup()
+
+
+@asynccontextmanager
+async def running_socket_mode(db: Database) -> AsyncIterator[tuple[FakeSlack, str]]:
+    """csbot on Socket Mode only (no signing secret), connected to the fake Slack's websocket.
+
+    Yields the fake Slack (put envelopes on its `outbox`, read its `acks`) and csbot's base URL.
+    """
+    apply_fixture_org(db)
+    fake = FakeSlack()
+    fake.outbox, fake.connected = asyncio.Queue(), asyncio.Event()
+    slack_runner, slack_base = await serve(fake.app())
+    fake.base_url = slack_base
+    settings = load_settings({"SLACK_BOT_TOKEN": TOKEN, "SLACK_APP_TOKEN": "xapp-1-A123456-test", "SLACK_API_URL": f"{slack_base}/api/"})
+    runner, base = await serve(create_app(db, settings))
+    try:
+        await asyncio.wait_for(fake.connected.wait(), 10)
+        yield fake, base
+    finally:
+        await runner.cleanup()
+        await slack_runner.cleanup()

@@ -20,15 +20,12 @@ from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import func, select
 
 from bot.config import ConfigError, load_settings
-from bot.web import create_app
 from handlers.registry import build_router
 from store.database import Database
 from store.processed import ProcessedRequest
-from tests.fake_slack import FakeSlack
 from tests.forms import feedback_router
-from tests.helpers import apply_fixture_org, serve
 from tests.hostile import HOSTILE
-from tests.slack_env import SECRET, TOKEN, Env, running_slack
+from tests.slack_env import SECRET, TOKEN, Env, running_slack, running_socket_mode
 
 ROOT = Path(__file__).parent.parent
 LIVE_MENTIONS = ("<!channel", "<!here", "<!everyone", "<!subteam", "<@U", "<@W", "<https://evil")
@@ -291,16 +288,8 @@ async def test_message_shortcut_routes_by_callback_id(env: Env) -> None:
 
 
 async def test_socket_mode_runs_commands_without_a_public_url(db: Database) -> None:
-    apply_fixture_org(db)
-    fake = FakeSlack()
-    fake.outbox, fake.connected = asyncio.Queue(), asyncio.Event()
-    slack_runner, slack_base = await serve(fake.app())
-    fake.base_url = slack_base
-    settings = load_settings({"SLACK_BOT_TOKEN": TOKEN, "SLACK_APP_TOKEN": "xapp-1-A123456-test", "SLACK_API_URL": f"{slack_base}/api/"})
-    runner, base = await serve(create_app(db, settings))
-    try:
-        await asyncio.wait_for(fake.connected.wait(), 10)
-        assert fake.of("apps.connections.open")
+    async with running_socket_mode(db) as (fake, base):
+        assert fake.of("apps.connections.open") and fake.outbox is not None
         await fake.outbox.put(
             {
                 "envelope_id": "env-1",
@@ -312,7 +301,7 @@ async def test_socket_mode_runs_commands_without_a_public_url(db: Database) -> N
                     "user_id": "U0123ABCD",
                     "command": "/kpi",
                     "text": "team",
-                    "response_url": f"{slack_base}/response/sock1",
+                    "response_url": f"{fake.base_url}/response/sock1",
                     "trigger_id": "1.2.3",
                 },
             }
@@ -326,9 +315,6 @@ async def test_socket_mode_runs_commands_without_a_public_url(db: Database) -> N
         # Without a signing secret the HTTP endpoint refuses everything.
         async with aiohttp.ClientSession() as http, http.post(f"{base}/slack/events", data=b"command=/kpi") as resp:
             assert resp.status == 401
-    finally:
-        await runner.cleanup()
-        await slack_runner.cleanup()
 
 
 @pytest.mark.forms
