@@ -102,9 +102,11 @@ class Env:
             ],
         }
 
-    async def click(self, button: dict, user: str = "U0123ABCD", message_ts: str = "1700000000.000100", n: int = 9) -> tuple[int, str, float]:  # type: ignore[type-arg]
-        payload = self.click_payload(button, user, message_ts, n)
-        return await self.post(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
+    async def click(
+        self, button: dict, user: str = "U0123ABCD", message_ts: str = "1700000000.000100", n: int = 9, ts: int | None = None  # type: ignore[type-arg]
+    ) -> tuple[int, str, float]:
+        body = urlencode({"payload": json.dumps(self.click_payload(button, user, message_ts, n))})
+        return await self.post(body, "application/x-www-form-urlencoded", self.sign(body, ts))
 
     def event_body(self, event: dict, event_id: str) -> str:  # type: ignore[type-arg]
         return json.dumps(

@@ -17,13 +17,17 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+import aiohttp
 import pytest
 
 from bot.refusals import RefusalLog
+from bot.web import create_app
 from bot.webhooks import MAX_BODY
-from store.database import Database
-from tests.helpers import assert_no_traceback, table_counts
-from tests.slack_env import SECRET, Env, running_slack, running_socket_mode, sign_bytes
+from store.busy import BUSY_MESSAGE, RETRY_AFTER_S
+from store.database import Database, open_database
+from tests.fake_slack import FakeSlack
+from tests.helpers import assert_no_traceback, serve, table_counts
+from tests.slack_env import SECRET, Env, running_slack, running_socket_mode, sign_bytes, slack_settings
 
 CANARY = "canary-7f3a9"  # in every hostile body; must never reach the log
 ALLOWED = {200, 400, 401, 404, 413, 503}
@@ -372,6 +376,27 @@ async def test_bolt_steering_headers_are_not_passed_on(env: Env) -> None:
     status, _, ack_s = await env.post(body, FORM, headers)
     assert status == 200 and ack_s < 0.9
     assert "Support Americas" in (await env.wait_for("response_url"))[0].args["text"]
+
+
+async def test_an_unreachable_database_is_busy_not_a_crash(caplog: pytest.LogCaptureFixture) -> None:
+    """A modal submission (answered in the acknowledgement) gets 503 with Retry-After; a command, "busy, try again"."""
+    down = open_database("postgresql+psycopg://csbot@127.0.0.1:1/none", timeout_s=1, upgrade=False)
+    fake = FakeSlack()
+    slack_runner, slack_base = await serve(fake.app())
+    runner, base = await serve(create_app(down, slack_settings(slack_base)))
+    env = Env(down, fake, base, slack_base)
+    try:
+        body = as_form(submission(slack_base))
+        async with aiohttp.ClientSession() as http, http.post(f"{base}/slack/events", data=body, headers={"Content-Type": FORM, **signed(body)}) as resp:
+            assert resp.status == 503 and resp.headers["Retry-After"] == str(RETRY_AFTER_S)
+        status, _, _ = await env.command("/kpi", "team --share")
+        assert status == 200
+        assert (await env.wait_for("response_url"))[0].args["text"] == BUSY_MESSAGE
+        assert_no_traceback(caplog.records)
+    finally:
+        await runner.cleanup()
+        await slack_runner.cleanup()
+        down.dispose()
 
 
 # ---------------------------------------------------------------- Socket Mode

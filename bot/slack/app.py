@@ -43,6 +43,7 @@ from bot.slack.deps import SlackDeps
 from bot.slack.identity import SlackIdentity
 from bot.slack.listeners import actions, commands, events, views
 from bot.slack.payloads import FORM_TYPE, JSON_TYPE, Malformed, parse
+from bot.slack.replays import SIGNATURE, SOURCE, ReplayGuard
 from bot.slack.shapes import problem
 from bot.slack.verification import unauthentic
 from bot.webhooks import MAX_BODY
@@ -152,6 +153,7 @@ class SlackBot:
             identity=SlackIdentity(db, self.client),
             responses=ResponseUrls(),
             work=asyncio.Semaphore(SLOW_WORK_AT_ONCE),
+            replays=ReplayGuard(db, refusals, ROUTE),
         )
         self.app = AsyncApp(
             client=self.client,
@@ -202,7 +204,11 @@ class SlackBot:
         headers = {name: request.headers[name] for name in BOLT_HEADERS if name in request.headers}
         # Bolt re-reads the body text for lazy listeners: give it the payload as
         # checked, as JSON, rather than have it parse the original a second way.
-        return AsyncBoltRequest(body=json.dumps(payload), headers=headers | {"content-type": JSON_TYPE})
+        return AsyncBoltRequest(
+            body=json.dumps(payload),
+            headers=headers | {"content-type": JSON_TYPE},
+            context={SIGNATURE: sent, SOURCE: request.remote},
+        )
 
     async def on_error(self, error: Exception, body: dict[str, Any], response: BoltResponse | None) -> BoltResponse | None:
         """Bolt's error handler: unhandled requests and failed listeners, one line each."""
