@@ -113,6 +113,23 @@ async def test_unknown_user_gets_a_polite_answer_and_nothing_happens(env: Env) -
     assert processed(env.db) == 0
 
 
+async def test_i_dont_know_you_never_pings_with_the_id_it_quotes(env: Env) -> None:
+    # A signed but odd payload can carry any user id; the answer quotes it.
+    hostile = "<!channel> <@U0123ABCD> *x*"
+    await env.command("/kpi", "team", user=hostile)
+    button = {"action_id": "kpi.share", "text": {"text": "Share"}, "value": "team support-emea 7d"}
+    await env.click(button, user=hostile, n=2)
+    await env.event({"type": "app_home_opened", "user": hostile, "channel": "D0001", "tab": "home"}, "EvHOSTILEID")
+    answers = [c.args for c in await env.wait_for("response_url", 2)]
+    home = (await env.wait_for("views.publish"))[0].args["view"]
+    shown = [a["text"] for a in answers] + [b["text"]["text"] for b in home["blocks"]]
+    for text in shown:
+        assert "&lt;!channel&gt;" in text, text
+        for live in LIVE_MENTIONS:
+            assert live not in text, text
+    assert processed(env.db) == 0
+
+
 @pytest.mark.parametrize("case", ["bad signature", "stale timestamp", "missing headers", "wrong secret"])
 async def test_forged_requests_get_401_and_touch_nothing(env: Env, case: str) -> None:
     body = env.command_body("/kpi", "team")

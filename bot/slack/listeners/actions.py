@@ -18,7 +18,7 @@ from bot.dispatch import AlreadyProcessed, UnknownMember, run_action
 from bot.render.slack import render_slack
 from bot.slack.delivery import post_to, user_of
 from bot.slack.deps import SlackDeps
-from bot.slack.identity import NOT_A_MEMBER
+from bot.slack.identity import not_a_member
 from bot.slack.modals import open_form
 from handlers.reply import Reply
 from store.busy import BUSY_MESSAGE, is_busy
@@ -61,7 +61,7 @@ async def _act_as_member(
         return
     except UnknownMember:
         if url:
-            await deps.responses.text(url, NOT_A_MEMBER.format(user_id=user_id), what=f"{action_id} by {user_id}")
+            await deps.responses.text(url, not_a_member(user_id), what=f"{action_id} by {user_id}")
         return
     what = f"{action_id} by {handle}"
     if reply.form is not None:

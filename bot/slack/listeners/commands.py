@@ -12,7 +12,7 @@ from bot.dispatch import UnknownMember, run_command
 from bot.render.slack import render_slack
 from bot.slack.delivery import slack_unescape, upload_charts
 from bot.slack.deps import SlackDeps
-from bot.slack.identity import NOT_A_MEMBER
+from bot.slack.identity import not_a_member
 from bot.slack.modals import open_form
 from handlers.reply import Reply
 from store.busy import BUSY_MESSAGE, is_busy
@@ -59,7 +59,7 @@ async def _answer_as_member(deps: SlackDeps, body: dict[str, Any], user_id: str,
             raise UnknownMember(user_id)
         reply, messages = await asyncio.to_thread(_answer, deps, handle, text)
     except UnknownMember:
-        await deps.responses.text(url, NOT_A_MEMBER.format(user_id=user_id), what=f"{text!r} by {user_id}")
+        await deps.responses.text(url, not_a_member(user_id), what=f"{text!r} by {user_id}")
         return
     what = f"{text!r} by {handle}"
     if reply.form is not None:

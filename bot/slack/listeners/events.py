@@ -13,7 +13,7 @@ from bot.dispatch import AlreadyProcessed, UnknownMember, run_command
 from bot.render.slack import render_slack
 from bot.slack.delivery import user_of
 from bot.slack.deps import SlackDeps
-from bot.slack.identity import NOT_A_MEMBER
+from bot.slack.identity import not_a_member
 from handlers.home import HOME_SECTIONS
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
         except AlreadyProcessed:
             return
         except UnknownMember:
-            blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": NOT_A_MEMBER.format(user_id=user_id), "verbatim": True}}]
+            blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": not_a_member(user_id), "verbatim": True}}]
         try:
             await deps.client.views_publish(user_id=user_id, view={"type": "home", "blocks": blocks})
         except (SlackApiError, SlackClientError) as exc:

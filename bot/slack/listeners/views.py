@@ -12,7 +12,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from bot.dispatch import AlreadyProcessed, UnknownMember, run_action
 from bot.slack.delivery import post_to, user_of
 from bot.slack.deps import SlackDeps
-from bot.slack.identity import NOT_A_MEMBER
+from bot.slack.identity import not_a_member
 from bot.slack.modals import submitted_values
 
 
@@ -21,7 +21,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
         user_id = user_of(body)
         handle = await deps.identity.handle_for(user_id)
         if handle is None:
-            await ack(response_action="errors", errors={b: NOT_A_MEMBER.format(user_id=user_id) for b in submitted_values(view)})
+            await ack(response_action="errors", errors={b: not_a_member(user_id) for b in submitted_values(view)})
             return
         value = json.dumps({"context": view.get("private_metadata", ""), "values": submitted_values(view)})
         try:
