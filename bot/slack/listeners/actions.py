@@ -16,7 +16,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.dispatch import AlreadyProcessed, UnknownMember, run_action
 from bot.render.slack import render_slack
-from bot.slack.delivery import post_to, user_of
+from bot.slack.delivery import id_of, post_to, user_of
 from bot.slack.deps import SlackDeps
 from bot.slack.identity import not_a_member
 from bot.slack.modals import open_form
@@ -91,7 +91,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
         message = body.get("message") or {}
         value = json.dumps(
             {
-                "channel": (body.get("channel") or {}).get("id"),
+                "channel": id_of(body.get("channel")),
                 "ts": message.get("ts"),
                 "author": message.get("user"),
                 "text": message.get("text", ""),
