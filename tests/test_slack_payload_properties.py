@@ -22,12 +22,12 @@ import pytest
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
+from handlers.registry import build_router
 from store.database import Database
 from tests.forms import feedback_router
 from tests.helpers import assert_no_traceback
 from tests.hostile import HOSTILE
 from tests.slack_env import Env, running_slack
-from handlers.registry import build_router
 
 # Strings a field might hold: valid-looking ids and names (so many payloads
 # pass the shape check and reach the listeners), and hostile ones. Never a

@@ -10,6 +10,7 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlencode
 
@@ -42,7 +43,7 @@ async def replay_logged(caplog: pytest.LogCaptureFixture, count: int = 1, timeou
 
 
 @pytest.fixture
-async def env(db: Database, monkeypatch: pytest.MonkeyPatch) -> Env:  # type: ignore[misc]
+async def env(db: Database, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Env]:
     monkeypatch.setattr("bot.slack.app.refusals", RefusalLog())
     async with running_slack(db) as running:
         yield running
