@@ -459,3 +459,19 @@ async def test_bolt_never_logs_a_payload(env: Env, caplog: pytest.LogCaptureFixt
     leaks = [f"{r.name}: {r.getMessage()[:200]}" for r in caplog.records if CANARY in r.getMessage() and not r.name.startswith("sqlalchemy")]
     assert leaks == []
     assert len([r for r in log_lines(caplog.records) if r.name.startswith(("slack_bolt", "csbot.slack"))]) <= 2
+
+
+async def test_socket_mode_takes_a_submission_with_several_response_urls(db: Database, caplog: pytest.LogCaptureFixture) -> None:
+    # Valid (modals with several conversation pickers send these), but Bolt used to
+    # fail building its context for it: no acknowledgement, a traceback.
+    async with running_socket_mode(db) as (fake, _base):
+        assert fake.outbox is not None
+        urls = [{"response_url": f"{fake.base_url}/response/r{n}", "block_id": "b", "action_id": "a", "channel_id": "C1"} for n in (1, 2)]
+        await fake.outbox.put({"envelope_id": "several", "type": "interactive", "accepts_response_payload": True,
+                               "payload": submission(fake.base_url, response_urls=urls)})
+        deadline = time.monotonic() + 10
+        # Acknowledged, and answered (csbot has no such form: it says so in a DM).
+        while not (any(a.get("envelope_id") == "several" for a in fake.acks) and fake.of("chat.postMessage")):
+            assert time.monotonic() < deadline, f"not acknowledged and answered: {fake.acks} {fake.calls}"
+            await asyncio.sleep(0.02)
+        assert_no_traceback(caplog.records)

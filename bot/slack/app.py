@@ -26,6 +26,8 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+from slack_bolt.adapter.socket_mode.async_internals import send_async_response
+from slack_bolt.adapter.socket_mode.internals import build_headers
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.error import BoltUnhandledRequestError
 from slack_bolt.request.async_request import AsyncBoltRequest
@@ -118,6 +120,12 @@ def _kind(body: dict[str, Any]) -> str:
     return name if _SAFE_NAME.fullmatch(name.removeprefix("event ")) else "payload"
 
 
+def bolt_context(app: AsyncApp, **values: Any) -> dict[str, Any]:
+    """The context a request starts with: Bolt logs while building it from a payload
+    with several response_urls, and fails with a KeyError when it has no logger yet."""
+    return {"logger": app.logger, **values}
+
+
 class CheckedSocketModeHandler(AsyncSocketModeHandler):
     """Socket Mode with the same shape check as HTTP, before Bolt reads the payload.
 
@@ -131,13 +139,16 @@ class CheckedSocketModeHandler(AsyncSocketModeHandler):
         self.refusal_log = refusal_log
 
     async def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
+        started = time.time()
         found = problem(req.payload)
-        if found is None:
-            await super().handle(client, req)
+        if found is not None:
+            self.refusal_log.refused(SOCKET_ROUTE, found, "slack")
+            # Acknowledged, so Slack does not deliver it again; nothing else happens.
+            await client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))
             return
-        self.refusal_log.refused(SOCKET_ROUTE, found, "slack")
-        # Acknowledged, so Slack does not deliver it again; nothing else happens.
-        await client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))
+        # What the adapter does, with a logger in the context (see bolt_context).
+        request = AsyncBoltRequest(mode="socket_mode", body=req.payload, headers=build_headers(req), context=bolt_context(self.app))
+        await send_async_response(client, req, await self.app.async_dispatch(request), started)
 
 
 class SlackBot:
@@ -207,7 +218,7 @@ class SlackBot:
         return AsyncBoltRequest(
             body=json.dumps(payload),
             headers=headers | {"content-type": JSON_TYPE},
-            context={SIGNATURE: sent, SOURCE: request.remote},
+            context=bolt_context(self.app, **{SIGNATURE: sent, SOURCE: request.remote}),
         )
 
     async def on_error(self, error: Exception, body: dict[str, Any], response: BoltResponse | None) -> BoltResponse | None:
