@@ -5,7 +5,8 @@ bytes (413 over MAX_BODY), checks the signature and timestamp on them (401),
 then decodes and parses (400) and checks the payload's shape (400), logging
 one line per refusal; Bolt's own verification is off because nothing reaches
 it unverified. Socket Mode envelopes (authenticated by the websocket) get the
-same shape check before Bolt reads them.
+same shape check before Bolt reads them. A replayed signed command or click
+is acknowledged and ignored by its lazy listener (bot.slack.replays).
 
 Bolt and slack_sdk write whole payloads to their logs (Bolt at INFO for a
 bad signature, both at DEBUG for every request and reply), so they get
@@ -67,6 +68,8 @@ _SAFE_NAME = re.compile(r"/?[a-z0-9_.-]{1,40}")
 
 
 class Refused(Exception):
+    """A request the endpoint answers itself: its status, the reason to log, what the sender is told."""
+
     def __init__(self, status: int, reason: str, public: str | None = None) -> None:
         super().__init__(reason)
         self.status = status
@@ -152,6 +155,8 @@ class CheckedSocketModeHandler(AsyncSocketModeHandler):
 
 
 class SlackBot:
+    """The Bolt app with csbot's listeners, its HTTP endpoint and its Socket Mode connection."""
+
     def __init__(self, settings: SlackSettings, db: Database, router: Router, clock: Clock) -> None:
         self.settings = settings
         self.client = make_client(settings)
@@ -255,6 +260,7 @@ class SlackBot:
 
 
 def mount(web_app: web.Application, bot: SlackBot) -> None:
+    """Serve `bot` at POST /slack/events, and connect Socket Mode when the app starts."""
     web_app.router.add_post(ROUTE, bot.http_endpoint)
     web_app.on_startup.append(bot.start)
     web_app.on_cleanup.append(bot.stop)
