@@ -36,6 +36,24 @@ class FeedbackCommand:
         )
 
 
+def _json_object(value: str, *keys: str) -> dict:  # type: ignore[type-arg]
+    """An action's JSON value with `keys`, or UsageError: a click can carry any value."""
+    try:
+        payload = json.loads(value)
+    except ValueError:
+        raise UsageError("That is not something this action understands.") from None
+    if not isinstance(payload, dict) or not all(k in payload for k in keys):
+        raise UsageError("That is not something this action understands.")
+    return payload
+
+
+def _form_submission(value: str) -> dict:  # type: ignore[type-arg]
+    payload = _json_object(value, "values", "context")
+    if not isinstance(payload["values"], dict):
+        raise UsageError("That is not something this action understands.")
+    return payload
+
+
 def _submit(ctx: Context, payload: dict) -> Reply:  # type: ignore[type-arg]
     values = payload["values"]
     if not values.get("topic", "").strip():
@@ -103,6 +121,6 @@ def feedback_router(router: Router) -> Router:
     router.register(ChartCommand())
     router.register(PageCommand())
     router.register_action(Action("page.ack", str, lambda ctx, r: None, _ack))
-    router.register_action(Action("feedback.submit", json.loads, lambda ctx, r: None, _submit))
-    router.register_action(Action("quote_message", json.loads, lambda ctx, r: None, _quote))
+    router.register_action(Action("feedback.submit", _form_submission, lambda ctx, r: None, _submit))
+    router.register_action(Action("quote_message", lambda v: _json_object(v, "author", "text"), lambda ctx, r: None, _quote))
     return router

@@ -9,7 +9,6 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -21,134 +20,31 @@ from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import func, select
 
 from bot.config import ConfigError, load_settings
-from bot.web import create_app
+from bot.slack.replays import KEY_PREFIX
 from handlers.registry import build_router
 from store.database import Database
 from store.processed import ProcessedRequest
-from tests.fake_slack import FakeSlack
 from tests.forms import feedback_router
-from tests.helpers import apply_fixture_org, serve
 from tests.hostile import HOSTILE
+from tests.slack_env import SECRET, TOKEN, Env, running_slack, running_socket_mode
 
-SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
-TOKEN = "xoxb-test-token"
 ROOT = Path(__file__).parent.parent
 LIVE_MENTIONS = ("<!channel", "<!here", "<!everyone", "<!subteam", "<@U", "<@W", "<https://evil")
 
 
-@dataclass
-class Env:
-    db: Database
-    slack: FakeSlack
-    base: str  # csbot's base URL
-    slack_base: str  # the fake Slack's base URL
-
-    def sign(self, body: str, ts: int | None = None) -> dict[str, str]:
-        stamp = str(ts if ts is not None else int(time.time()))
-        sig = SignatureVerifier(SECRET).generate_signature(timestamp=stamp, body=body)
-        return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": sig}
-
-    async def post(self, body: str, content_type: str, headers: dict[str, str] | None = None) -> tuple[int, str, float]:
-        hdrs = {"Content-Type": content_type, **(self.sign(body) if headers is None else headers)}
-        started = time.monotonic()
-        async with aiohttp.ClientSession() as http, http.post(f"{self.base}/slack/events", data=body.encode(), headers=hdrs) as resp:
-            text = await resp.text()
-            return resp.status, text, time.monotonic() - started
-
-    def command_body(self, command: str, text: str, user: str = "U0123ABCD", n: int = 1) -> str:
-        return urlencode(
-            {
-                "token": "gIkuvaNzQIHg97ATvDxqgjtO",
-                "team_id": "T0001",
-                "team_domain": "acme",
-                "channel_id": "C2147483705",
-                "channel_name": "support",
-                "user_id": user,
-                "user_name": "someone",
-                "command": command,
-                "text": text,
-                "api_app_id": "A123456",
-                "response_url": f"{self.slack_base}/response/cmd{n}",
-                "trigger_id": "13345224609.738474920.8088930838d88f008e0",
-            }
-        )
-
-    async def command(self, command: str, text: str, user: str = "U0123ABCD", n: int = 1) -> tuple[int, str, float]:
-        return await self.post(self.command_body(command, text, user, n), "application/x-www-form-urlencoded")
-
-    async def click(self, button: dict, user: str = "U0123ABCD", message_ts: str = "1700000000.000100", n: int = 9) -> tuple[int, str, float]:
-        payload = {
-            "type": "block_actions",
-            "team": {"id": "T0001", "domain": "acme"},
-            "user": {"id": user, "username": "someone", "team_id": "T0001"},
-            "api_app_id": "A123456",
-            "token": "gIkuvaNzQIHg97ATvDxqgjtO",
-            "container": {"type": "message", "message_ts": message_ts, "channel_id": "C2147483705", "is_ephemeral": True},
-            "trigger_id": "12466734323.1395872398.c2c3c5b3b1d3bd7e5b5fa1cd8f4b4f09",
-            "channel": {"id": "C2147483705", "name": "support"},
-            "response_url": f"{self.slack_base}/response/act{n}",
-            "actions": [
-                {
-                    "action_id": button["action_id"],
-                    "block_id": "b1",
-                    "text": {"type": "plain_text", "text": button["text"]["text"]},
-                    "value": button["value"],
-                    "type": "button",
-                    "action_ts": "1700000001.000200",
-                }
-            ],
-        }
-        return await self.post(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
-
-    async def event(self, event: dict, event_id: str, retry: int | None = None) -> tuple[int, str, float]:
-        body = json.dumps(
-            {
-                "token": "gIkuvaNzQIHg97ATvDxqgjtO",
-                "team_id": "T0001",
-                "api_app_id": "A123456",
-                "event": event,
-                "type": "event_callback",
-                "event_id": event_id,
-                "event_time": int(time.time()),
-            }
-        )
-        headers = self.sign(body)
-        if retry is not None:
-            headers |= {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"}
-        return await self.post(body, "application/json", headers)
-
-    async def wait_for(self, method: str, count: int = 1, timeout: float = 15.0) -> list:  # type: ignore[type-arg]
-        deadline = time.monotonic() + timeout
-        while len(self.slack.of(method)) < count:
-            assert time.monotonic() < deadline, f"no {method} within {timeout}s: {[c.method for c in self.slack.calls]}"
-            await asyncio.sleep(0.02)
-        return self.slack.of(method)
-
-
 @pytest.fixture
 async def env(db: Database, request: pytest.FixtureRequest) -> AsyncIterator[Env]:
-    apply_fixture_org(db)
-    fake = FakeSlack(users={"U0EMAIL01": "dana@example.com", "U0STRANGE": "stranger@elsewhere.example"})
-    slack_runner, slack_base = await serve(fake.app())
-    fake.base_url = slack_base
-    settings = load_settings(
-        {"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": f"{slack_base}/api/"}
-    )
     router = feedback_router(build_router()) if request.node.get_closest_marker("forms") else None
-    runner, base = await serve(create_app(db, settings, router=router))
-    try:
-        yield Env(db, fake, base, slack_base)
+    async with running_slack(db, router) as running:
+        yield running
         # Whatever the test did, every Block Kit payload the app sent must be valid.
-        for call in fake.calls:
+        for call in running.slack.calls:
             if isinstance(call.args.get("blocks"), list):
                 assert_valid_blocks(call.args["blocks"])
             if isinstance(call.args.get("view"), dict):
                 assert len(call.args["view"]["blocks"]) <= 100
                 for block in call.args["view"]["blocks"]:
                     Block.parse(block).validate_json()  # type: ignore[union-attr]
-    finally:
-        await runner.cleanup()
-        await slack_runner.cleanup()
 
 
 def assert_valid_blocks(blocks: list[dict]) -> None:  # type: ignore[type-arg]
@@ -160,8 +56,9 @@ def assert_valid_blocks(blocks: list[dict]) -> None:  # type: ignore[type-arg]
 
 
 def processed(db: Database) -> int:
+    """Effects recorded once (clicks, events), not the signatures kept against replays."""
     with db.sessions() as s:
-        return s.scalar(select(func.count()).select_from(ProcessedRequest)) or 0
+        return s.scalar(select(func.count()).select_from(ProcessedRequest).where(~ProcessedRequest.key.startswith(KEY_PREFIX))) or 0
 
 
 async def test_every_slash_command_end_to_end(env: Env) -> None:
@@ -216,6 +113,23 @@ async def test_unknown_user_gets_a_polite_answer_and_nothing_happens(env: Env) -
     assert processed(env.db) == 0
 
 
+async def test_i_dont_know_you_never_pings_with_the_id_it_quotes(env: Env) -> None:
+    # A signed but odd payload can carry any user id; the answer quotes it.
+    hostile = "<!channel> <@U0123ABCD> *x*"
+    await env.command("/kpi", "team", user=hostile)
+    button = {"action_id": "kpi.share", "text": {"text": "Share"}, "value": "team support-emea 7d"}
+    await env.click(button, user=hostile, n=2)
+    await env.event({"type": "app_home_opened", "user": hostile, "channel": "D0001", "tab": "home"}, "EvHOSTILEID")
+    answers = [c.args for c in await env.wait_for("response_url", 2)]
+    home = (await env.wait_for("views.publish"))[0].args["view"]
+    shown = [a["text"] for a in answers] + [b["text"]["text"] for b in home["blocks"]]
+    for text in shown:
+        assert "&lt;!channel&gt;" in text, text
+        for live in LIVE_MENTIONS:
+            assert live not in text, text
+    assert processed(env.db) == 0
+
+
 @pytest.mark.parametrize("case", ["bad signature", "stale timestamp", "missing headers", "wrong secret"])
 async def test_forged_requests_get_401_and_touch_nothing(env: Env, case: str) -> None:
     body = env.command_body("/kpi", "team")
@@ -239,7 +153,9 @@ async def test_double_clicks_have_one_effect(env: Env) -> None:
     await env.command("/kpi", "team")
     answer = (await env.wait_for("response_url"))[-1].args
     share = next(e for b in answer["blocks"] if b["type"] == "actions" for e in b["elements"] if e["action_id"] == "kpi.share")
-    results = await asyncio.gather(*(env.click(share, n=2) for _ in range(3)))
+    # Three clicks a second apart: three signatures, one effect.
+    now = int(time.time())
+    results = await asyncio.gather(*(env.click(share, n=2, ts=now - i) for i in range(3)))
     assert all(status == 200 for status, _, _ in results)
     await env.wait_for("response_url", 2)
     await asyncio.sleep(0.5)
@@ -393,16 +309,8 @@ async def test_message_shortcut_routes_by_callback_id(env: Env) -> None:
 
 
 async def test_socket_mode_runs_commands_without_a_public_url(db: Database) -> None:
-    apply_fixture_org(db)
-    fake = FakeSlack()
-    fake.outbox, fake.connected = asyncio.Queue(), asyncio.Event()
-    slack_runner, slack_base = await serve(fake.app())
-    fake.base_url = slack_base
-    settings = load_settings({"SLACK_BOT_TOKEN": TOKEN, "SLACK_APP_TOKEN": "xapp-1-A123456-test", "SLACK_API_URL": f"{slack_base}/api/"})
-    runner, base = await serve(create_app(db, settings))
-    try:
-        await asyncio.wait_for(fake.connected.wait(), 10)
-        assert fake.of("apps.connections.open")
+    async with running_socket_mode(db) as (fake, base):
+        assert fake.of("apps.connections.open") and fake.outbox is not None
         await fake.outbox.put(
             {
                 "envelope_id": "env-1",
@@ -414,7 +322,7 @@ async def test_socket_mode_runs_commands_without_a_public_url(db: Database) -> N
                     "user_id": "U0123ABCD",
                     "command": "/kpi",
                     "text": "team",
-                    "response_url": f"{slack_base}/response/sock1",
+                    "response_url": f"{fake.base_url}/response/sock1",
                     "trigger_id": "1.2.3",
                 },
             }
@@ -428,9 +336,6 @@ async def test_socket_mode_runs_commands_without_a_public_url(db: Database) -> N
         # Without a signing secret the HTTP endpoint refuses everything.
         async with aiohttp.ClientSession() as http, http.post(f"{base}/slack/events", data=b"command=/kpi") as resp:
             assert resp.status == 401
-    finally:
-        await runner.cleanup()
-        await slack_runner.cleanup()
 
 
 @pytest.mark.forms

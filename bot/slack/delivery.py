@@ -13,9 +13,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.render.slack import render_slack
+from bot.slack.client import quiet_logger
 from handlers.reply import Chart, Reply
 
 log = logging.getLogger(__name__)
+_webhook_log = quiet_logger("csbot.slack.api")
 
 
 class ResponseUrls:
@@ -31,7 +33,7 @@ class ResponseUrls:
     def _client(self, url: str) -> AsyncWebhookClient:
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15))
-        return AsyncWebhookClient(url=url, session=self._session)
+        return AsyncWebhookClient(url=url, session=self._session, logger=_webhook_log)
 
     async def send(self, url: str, message: dict[str, Any], *, what: str, replace: bool = False) -> bool:
         try:
@@ -115,8 +117,12 @@ def slack_unescape(text: str) -> str:
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
+def id_of(reference: Any) -> str | None:
+    """The id in a user, channel or team reference, which Slack sends as an id or an object with one."""
+    if isinstance(reference, dict):
+        reference = reference.get("id")
+    return reference if isinstance(reference, str) else None
+
+
 def user_of(body: dict[str, Any]) -> str:
-    user = body.get("user")
-    if isinstance(user, dict):
-        return str(user.get("id", ""))
-    return str(body.get("user_id") or user or "")
+    return id_of(body.get("user")) or str(body.get("user_id") or "")

@@ -9,6 +9,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack.delivery import ResponseUrls
 from bot.slack.identity import SlackIdentity
+from bot.slack.replays import ReplayGuard
 from handlers.router import Router
 from store.clock import Clock
 from store.database import Database
@@ -25,3 +26,5 @@ class SlackDeps:
     # The slow part of commands and clicks runs at most this many at a time,
     # so a burst never starves the acknowledgements Slack waits for.
     work: asyncio.Semaphore
+    # Signed requests already handled: a replayed slash command or click does nothing.
+    replays: ReplayGuard

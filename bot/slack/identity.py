@@ -14,6 +14,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import func, select
 
+from bot.render.slack import escape_mrkdwn
+from bot.render.text import one_line
 from bot.slack.delivery import slack_error
 from store.database import Database
 from store.org import Member
@@ -67,3 +69,12 @@ NOT_A_MEMBER = (
     "I don't know you yet, so I can't answer. Ask a csbot admin to add you to the organisation file "
     "(your Slack user id is {user_id})."
 )
+
+
+def not_a_member(user_id: str) -> str:
+    """The answer for someone csbot does not know, as mrkdwn.
+
+    It quotes the user id from the payload, which a signed but odd payload
+    could set to `<!channel>`: escaped, so it shows as text and pings nobody.
+    """
+    return NOT_A_MEMBER.format(user_id=escape_mrkdwn(one_line(user_id)[:64]))

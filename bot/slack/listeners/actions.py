@@ -16,11 +16,12 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.dispatch import AlreadyProcessed, UnknownMember, run_action
 from bot.render.slack import render_slack
-from bot.slack.delivery import post_to, user_of
+from bot.slack.delivery import id_of, post_to, user_of
 from bot.slack.deps import SlackDeps
-from bot.slack.identity import NOT_A_MEMBER
+from bot.slack.identity import not_a_member
 from bot.slack.modals import open_form
 from handlers.reply import Reply
+from store.busy import BUSY_MESSAGE, is_busy
 
 log = logging.getLogger(__name__)
 
@@ -30,58 +31,74 @@ def _act(deps: SlackDeps, handle: str, action_id: str, value: str, key: str | No
     return reply, render_slack(reply)
 
 
-async def _click(deps: SlackDeps, body: dict[str, Any], action_id: str, value: str, key: str | None) -> None:
+async def _click(deps: SlackDeps, body: dict[str, Any], context: dict[str, Any], action_id: str, value: str, key: str | None) -> None:
     user_id = user_of(body)
     url = body.get("response_url")
-    async with deps.work:
-        handle = await deps.identity.handle_for(user_id)
-        try:
-            if handle is None:
-                raise UnknownMember(user_id)
-            reply, messages = await asyncio.to_thread(_act, deps, handle, action_id, value, key)
-        except AlreadyProcessed:
-            log.info("ignored repeated %s (%s)", action_id, key)
+    try:
+        if await deps.replays.replayed(context):
             return
-        except UnknownMember:
-            if url:
-                await deps.responses.text(url, NOT_A_MEMBER.format(user_id=user_id), what=f"{action_id} by {user_id}")
-            return
-        what = f"{action_id} by {handle}"
-        if reply.form is not None:
-            await open_form(deps.client, body.get("trigger_id"), reply.form, what=what)
+        async with deps.work:
+            await _act_as_member(deps, body, user_id, url, action_id, value, key)
+    except Exception as exc:
+        if not is_busy(exc):
+            # A bug (payloads are checked before they get here): keep the traceback.
+            log.exception("%s by %s failed", action_id, user_id)
         elif url:
-            await deps.responses.messages(url, messages, what=what, replace=reply.replace_original)
-        else:
-            # Clicks in App Home or a modal have no response_url: answer in a DM.
-            await post_to(deps.client, user_id, reply, what=f"reply to {what}")
+            # Nothing was recorded (dispatch rolls back a busy click): they can click again.
+            await deps.responses.text(url, BUSY_MESSAGE, what=f"{action_id} by {user_id}")
+
+
+async def _act_as_member(
+    deps: SlackDeps, body: dict[str, Any], user_id: str, url: str | None, action_id: str, value: str, key: str | None
+) -> None:
+    handle = await deps.identity.handle_for(user_id)
+    try:
+        if handle is None:
+            raise UnknownMember(user_id)
+        reply, messages = await asyncio.to_thread(_act, deps, handle, action_id, value, key)
+    except AlreadyProcessed:
+        log.info("ignored repeated %s (%s)", action_id, key)
+        return
+    except UnknownMember:
+        if url:
+            await deps.responses.text(url, not_a_member(user_id), what=f"{action_id} by {user_id}")
+        return
+    what = f"{action_id} by {handle}"
+    if reply.form is not None:
+        await open_form(deps.client, body.get("trigger_id"), reply.form, what=what)
+    elif url:
+        await deps.responses.messages(url, messages, what=what, replace=reply.replace_original)
+    else:
+        # Clicks in App Home or a modal have no response_url: answer in a DM.
+        await post_to(deps.client, user_id, reply, what=f"reply to {what}")
 
 
 def register(app: AsyncApp, deps: SlackDeps) -> None:
     async def ack_click(ack: AsyncAck) -> None:
         await ack()
 
-    async def on_click(body: dict[str, Any]) -> None:
+    async def on_click(body: dict[str, Any], context: dict[str, Any]) -> None:
         action = (body.get("actions") or [{}])[0]
         action_id = action.get("action_id", "")
         container = body.get("container") or {}
         where = container.get("message_ts") or (body.get("message") or {}).get("ts") or container.get("view_id", "")
         key = f"slack:action:{action_id}:{where}:{user_of(body)}" if deps.router.once_per_click(action_id) else None
-        await _click(deps, body, action_id, action.get("value", ""), key)
+        await _click(deps, body, context, action_id, action.get("value", ""), key)
 
-    async def on_shortcut(body: dict[str, Any]) -> None:
+    async def on_shortcut(body: dict[str, Any], context: dict[str, Any]) -> None:
         # The message shortcut's callback id names the router action; the value
         # carries the message so the handler can act on it.
         message = body.get("message") or {}
         value = json.dumps(
             {
-                "channel": (body.get("channel") or {}).get("id"),
+                "channel": id_of(body.get("channel")),
                 "ts": message.get("ts"),
                 "author": message.get("user"),
                 "text": message.get("text", ""),
             }
         )
         key = f"slack:shortcut:{body.get('callback_id')}:{message.get('ts')}:{user_of(body)}"
-        await _click(deps, body, body.get("callback_id", ""), value, key)
+        await _click(deps, body, context, body.get("callback_id", ""), value, key)
 
     app.action(re.compile(r".+"))(ack=ack_click, lazy=[on_click])
     app.message_shortcut(re.compile(r".+"))(ack=ack_click, lazy=[on_shortcut])

@@ -12,9 +12,10 @@ from bot.dispatch import UnknownMember, run_command
 from bot.render.slack import render_slack
 from bot.slack.delivery import slack_unescape, upload_charts
 from bot.slack.deps import SlackDeps
-from bot.slack.identity import NOT_A_MEMBER
+from bot.slack.identity import not_a_member
 from bot.slack.modals import open_form
 from handlers.reply import Reply
+from store.busy import BUSY_MESSAGE, is_busy
 
 log = logging.getLogger(__name__)
 
@@ -30,26 +31,40 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
         # Nothing slow before this: Slack gives up after 3 seconds.
         await ack()
 
-    async def answer(body: dict[str, Any]) -> None:
+    async def answer(body: dict[str, Any], context: dict[str, Any]) -> None:
         user_id = body.get("user_id", "")
         url = body.get("response_url", "")
         text = f"{body.get('command', '')} {slack_unescape(body.get('text', ''))}".strip()
-        async with deps.work:
-            handle = await deps.identity.handle_for(user_id)
-            try:
-                if handle is None:
-                    raise UnknownMember(user_id)
-                reply, messages = await asyncio.to_thread(_answer, deps, handle, text)
-            except UnknownMember:
-                await deps.responses.text(url, NOT_A_MEMBER.format(user_id=user_id), what=f"{text!r} by {user_id}")
+        try:
+            if await deps.replays.replayed(context):
                 return
-            what = f"{text!r} by {handle}"
-            if reply.form is not None:
-                await open_form(deps.client, body.get("trigger_id"), reply.form, what=what)
+            async with deps.work:
+                await _answer_as_member(deps, body, user_id, url, text)
+        except Exception as exc:
+            if is_busy(exc):
+                # Nothing was done (the claim or the member lookup failed): they can simply ask again.
+                await deps.responses.text(url, BUSY_MESSAGE, what=f"{text!r} by {user_id}")
             else:
-                await deps.responses.messages(url, messages, what=what)
-                if reply.visibility == "channel" and body.get("channel_id"):
-                    await upload_charts(deps.client, body["channel_id"], reply, what=what)
+                # A bug (payloads are checked before they get here): keep the traceback.
+                log.exception("%r by %s failed", text, user_id)
 
     for family in deps.router.families:
         app.command(f"/{family.name}")(ack=ack_command, lazy=[answer])
+
+
+async def _answer_as_member(deps: SlackDeps, body: dict[str, Any], user_id: str, url: str, text: str) -> None:
+    handle = await deps.identity.handle_for(user_id)
+    try:
+        if handle is None:
+            raise UnknownMember(user_id)
+        reply, messages = await asyncio.to_thread(_answer, deps, handle, text)
+    except UnknownMember:
+        await deps.responses.text(url, not_a_member(user_id), what=f"{text!r} by {user_id}")
+        return
+    what = f"{text!r} by {handle}"
+    if reply.form is not None:
+        await open_form(deps.client, body.get("trigger_id"), reply.form, what=what)
+    else:
+        await deps.responses.messages(url, messages, what=what)
+        if reply.visibility == "channel" and body.get("channel_id"):
+            await upload_charts(deps.client, body["channel_id"], reply, what=what)

@@ -11,8 +11,9 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.dispatch import AlreadyProcessed, UnknownMember, run_command
 from bot.render.slack import render_slack
+from bot.slack.delivery import user_of
 from bot.slack.deps import SlackDeps
-from bot.slack.identity import NOT_A_MEMBER
+from bot.slack.identity import not_a_member
 from handlers.home import HOME_SECTIONS
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
     async def home_opened(event: dict[str, Any], body: dict[str, Any]) -> None:
         if event.get("tab") not in (None, "home"):
             return
-        user_id = event.get("user", "")
+        user_id = user_of(event)
         handle = await deps.identity.handle_for(user_id)
         try:
             if handle is None:
@@ -51,7 +52,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
         except AlreadyProcessed:
             return
         except UnknownMember:
-            blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": NOT_A_MEMBER.format(user_id=user_id), "verbatim": True}}]
+            blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": not_a_member(user_id), "verbatim": True}}]
         try:
             await deps.client.views_publish(user_id=user_id, view={"type": "home", "blocks": blocks})
         except (SlackApiError, SlackClientError) as exc:

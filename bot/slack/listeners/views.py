@@ -12,8 +12,9 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from bot.dispatch import AlreadyProcessed, UnknownMember, run_action
 from bot.slack.delivery import post_to, user_of
 from bot.slack.deps import SlackDeps
-from bot.slack.identity import NOT_A_MEMBER
+from bot.slack.identity import NOT_A_MEMBER, not_a_member
 from bot.slack.modals import submitted_values
+from handlers.reply import Reply, Section
 
 
 def register(app: AsyncApp, deps: SlackDeps) -> None:
@@ -21,7 +22,14 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
         user_id = user_of(body)
         handle = await deps.identity.handle_for(user_id)
         if handle is None:
-            await ack(response_action="errors", errors={b: NOT_A_MEMBER.format(user_id=user_id) for b in submitted_values(view)})
+            fields = submitted_values(view)
+            if fields:
+                await ack(response_action="errors", errors={b: not_a_member(user_id) for b in fields})
+                return
+            # Slack shows errors only under an input, and this view has none
+            # (nor would it take an empty "errors"): close it and say so in a DM.
+            await ack()
+            await post_to(deps.client, user_id, Reply(blocks=[Section(NOT_A_MEMBER.format(user_id=user_id))]), what="reply to a form")
             return
         value = json.dumps({"context": view.get("private_metadata", ""), "values": submitted_values(view)})
         try:
