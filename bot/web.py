@@ -84,7 +84,9 @@ def create_app(
 ) -> web.Application:
     if _MALFORMED_HTTP not in logging.getLogger("aiohttp.server").filters:
         logging.getLogger("aiohttp.server").addFilter(_MALFORMED_HTTP)
-    app = web.Application(client_max_size=MAX_BODY, middlewares=[last_resort])
+    # No route takes compressed bodies (every signature is over the bytes as
+    # sent), and a corrupt gzip body would otherwise fail inside the route.
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[last_resort], handler_args={"auto_decompress": False})
     app[DB_KEY] = db
     app.router.add_get("/healthz", healthz)
     app.router.add_post("/webhooks/tickets", tickets_webhook(db, settings.webhook_secret, clock))

@@ -8,8 +8,10 @@ finishes the job without duplicating anything. Several rows for one ticket
 
 from __future__ import annotations
 
+import bisect
 import codecs
 import csv
+import math
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -69,14 +71,19 @@ class ImportResult:
         return line
 
 
-def _upsert(session: Session, columns: list[str], rows: list[tuple[Any, ...]], updated: list[str]) -> None:
+def _upsert(
+    session: Session, columns: list[str], rows: list[tuple[Any, ...]], updated: list[str]
+) -> list[tuple[int, int]]:
     """INSERT … ON CONFLICT (source, external_id) DO UPDATE for a batch, below the ORM.
 
     Values are already database-level, and this path is what keeps a
     million-row import inside a minute. An existing ticket gets only the
-    `updated` columns (the file's own); the rest are for new tickets. SQLite: one prepared statement run
-    for every row. PostgreSQL: COPY into a temporary table, then one
-    INSERT … SELECT (per-row statements cost a parse and plan each there).
+    `updated` columns (the file's own); the rest are for new tickets.
+    SQLite: one prepared statement run for every row. PostgreSQL: COPY into
+    a temporary table, then one INSERT … SELECT (per-row statements cost a
+    parse and plan each there).
+
+    Returns the ticket ids the batch inserted, as (first, last) ranges.
     """
     conn = session.connection()
     names = ", ".join(columns)
@@ -84,8 +91,11 @@ def _upsert(session: Session, columns: list[str], rows: list[tuple[Any, ...]], u
     conflict = f"ON CONFLICT (source, external_id) DO UPDATE SET {updates}"
     if conn.dialect.name != "postgresql":
         marks = ", ".join("?" for _ in columns)
+        # The batch holds SQLite's write lock, so the ids it adds are exactly those past the old maximum.
+        before = conn.exec_driver_sql("SELECT max(id) FROM tickets").scalar() or 0
         conn.exec_driver_sql(f"INSERT INTO tickets ({names}) VALUES ({marks}) {conflict}", rows)
-        return
+        after = conn.exec_driver_sql("SELECT max(id) FROM tickets").scalar() or 0
+        return [(before + 1, after)] if after > before else []
     # Dropped at commit: the next batch (maybe of a file with other columns) makes its own.
     conn.exec_driver_sql(
         f"CREATE TEMPORARY TABLE import_batch ON COMMIT DROP AS SELECT {names} FROM tickets WITH NO DATA"
@@ -94,7 +104,23 @@ def _upsert(session: Session, columns: list[str], rows: list[tuple[Any, ...]], u
     with cursor.copy(f"COPY import_batch ({names}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row(row)
-    conn.exec_driver_sql(f"INSERT INTO tickets ({names}) SELECT {names} FROM import_batch {conflict}")
+    # xmax is 0 for a row this statement inserted (PostgreSQL's own marker): other
+    # writers draw ids from the same sequence meanwhile, so ids must be named.
+    result = conn.exec_driver_sql(
+        f"INSERT INTO tickets ({names}) SELECT {names} FROM import_batch {conflict} RETURNING id, xmax = 0"
+    )
+    return _ranges(sorted(ticket_id for ticket_id, inserted in result if inserted))
+
+
+def _ranges(ids: list[int]) -> list[tuple[int, int]]:
+    """[1, 2, 3, 7, 8] -> [(1, 3), (7, 8)]"""
+    out: list[tuple[int, int]] = []
+    for ticket_id in ids:
+        if out and out[-1][1] == ticket_id - 1:
+            out[-1] = (out[-1][0], ticket_id)
+        else:
+            out.append((ticket_id, ticket_id))
+    return out
 
 
 SOURCE_MAX = Ticket.__table__.c.source.type.length
@@ -347,17 +373,18 @@ class _Counted:
     """What the inserted/updated counts need to count each ticket once.
 
     `updated`: tickets already counted as updated.
-    `ours`: the id ranges this import's batches inserted (each batch holds
-    the write lock on SQLite, so its new ids are contiguous), telling a
-    ticket this file inserted in an earlier batch from one that another
-    writer (a webhook event) created meanwhile.
+    `ours`: the id ranges this import's batches inserted (first, last; in
+    increasing order, as ids only grow), telling a ticket this file inserted
+    in an earlier batch from one that another writer (a webhook event)
+    created meanwhile.
     """
 
     updated: set[str] = field(default_factory=set)
     ours: list[tuple[int, int]] = field(default_factory=list)
 
     def inserted_by_us(self, ticket_id: int) -> bool:
-        return any(lo < ticket_id <= hi for lo, hi in self.ours)
+        at = bisect.bisect_right(self.ours, (ticket_id, math.inf)) - 1
+        return at >= 0 and self.ours[at][0] <= ticket_id <= self.ours[at][1]
 
 
 def _write_batch(
@@ -400,16 +427,14 @@ def _write_batch(
                 rows.append(tuple(values.get(c) for c in full))
             if rows:
                 _check_references(session, rows, full)
-                lowest = session.scalar(select(func.max(Ticket.id))) or 0
-                _upsert(session, full, rows, updated)
-                highest = session.scalar(select(func.max(Ticket.id))) or 0
+                inserted = _upsert(session, full, rows, updated)
     except Exception:
         # The batch rolled back: forget the teams and agents it created, so the
         # resolver does not hand out ids that no longer exist.
         resolver.restore(saved)
         raise
-    if rows and highest > lowest:
-        counted.ours.append((lowest, highest))
+    if rows:
+        counted.ours.extend(inserted)
     for external_id in batch:
         ticket_id = existing.get(external_id)
         if ticket_id is None:

@@ -214,6 +214,8 @@ def malformed_bodies(env: Env) -> dict[str, bytes]:
         "conversation 5": js(mutate(msg, conversation=5)),
         "conversation without id": js(mutate(msg, conversation__id=DROP)),
         "conversation id too long": js(mutate(msg, conversation__id="a:" + "x" * 2000)),
+        "conversation id not ASCII": js(mutate(msg, conversation__id="\u0100")),
+        "from id with a newline": js(mutate(msg, from__id="29:1alice\nX-Injected: 1")),
         "conversationType too long": js(mutate(msg, conversation__conversationType="x" * 100)),
         "conversationType a list": js(mutate(msg, conversation__conversationType=["channel"])),
         "tenantId a list": js(mutate(msg, conversation__tenantId=["t"])),

@@ -307,3 +307,13 @@ async def test_requests_aiohttp_cannot_parse_are_400_and_one_line(
     assert table_counts(db) == before
     assert_no_traceback(caplog.records)
     assert len([r for r in caplog.records if r.levelno >= logging.WARNING]) <= 1
+
+
+async def test_a_compressed_body_is_read_as_sent(server: str, db: Database, caplog: pytest.LogCaptureFixture) -> None:
+    # Signatures are over the bytes as sent; a corrupt gzip body is never inflated inside a route.
+    body = b"\x1f\x8b\x08\x00not really gzip"
+    with caplog.at_level(logging.INFO):
+        status, _, _ = await send(server, body, {**signed(body), "Content-Encoding": "gzip"})
+    assert status == 400
+    assert table_counts(db)["ticket_events"] == 0
+    assert_no_traceback(caplog.records)

@@ -124,6 +124,9 @@ def _string(parent: dict[str, Any], name: str, limit: int | None, *, required: b
         raise MalformedActivity(f"{where}{name} is {'missing or ' if required else ''}not a string")
     if limit is not None and len(value) > limit:
         raise MalformedActivity(f"{where}{name} is longer than {limit} characters")
+    if limit is not None and not (value.isascii() and value.isprintable()):
+        # Ids (the only limited strings) go into Connector URLs and headers; Teams' own are printable ASCII.
+        raise MalformedActivity(f"{where}{name} is not printable ASCII")
     return value
 
 
