@@ -359,7 +359,8 @@ def _parse_members(doc: _LineDict, check: _Checker, team_keys: set[str]) -> list
 
 
 def _known(keys: set[str]) -> str:
-    return f" (teams in this file: {', '.join(sorted(keys))})" if keys else " (this file lists no teams)"
+    valid = sorted(k for k in keys if SLUG.match(k))  # the others are already reported
+    return f" (teams in this file: {', '.join(valid)})" if valid else " (this file lists no teams)"
 
 
 # ---------------------------------------------------------------- applying

@@ -199,8 +199,8 @@ def _check_characters(text: str, source: str) -> None:
     if bad is None:
         return
     if "\x00" not in text:
-        code = ord(bad.group())
-        raise YamlFileError([f"{source}:{_line_of(text, bad.start())}: the character U+{code:04X} is not allowed in a YAML file; remove it"])
+        line, code = _line_of(text, bad.start()), ord(bad.group())
+        raise YamlFileError([f"{source}:{line}: the character U+{code:04X} is not allowed in a YAML file; remove it"])
     problems: list[str] = []
     line, last = 1, 0
     for match in re.finditer("\x00", text):

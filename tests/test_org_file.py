@@ -287,7 +287,7 @@ def test_deep_nesting_is_refused_before_recursion_can_blow_up(text: str) -> None
     ],
 )
 def test_an_id_that_yaml_would_read_as_a_number_must_be_quoted(field: str, written: str | None, line: int | None) -> None:
-    text = f"members:\n  - handle: a\n    {field}\n    name: A\n" if not field.startswith("name") else f"members:\n  - handle: a\n    {field}\n"
+    text = f"members:\n  - handle: a\n    {field}\n" + ("" if field.startswith("name") else "    name: A\n")
     if written is None:  # an empty value is no value, not the text "~"
         spec = parse_org(text, METRIC_NAMES)
         assert spec.members[0].slack_id is None
@@ -370,7 +370,13 @@ def _hostile_files(tmp_path: Path) -> dict[str, Path]:
 
 
 def test_org_apply_refuses_each_hostile_file_with_exit_2_and_changes_nothing(
-    db: Database, db_url: str, org_yaml: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+    db: Database,
+    db_url: str,
+    org_yaml: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     from bot.cli import main
 
@@ -404,3 +410,10 @@ def test_org_apply_refuses_each_hostile_file_with_exit_2_and_changes_nothing(
             assert "Traceback" not in err and len(err) < 2_000, (name, err[:500])
     assert_no_traceback(caplog.records)
     assert snapshot(db) == before
+
+
+def test_every_problem_is_one_line_even_when_the_file_has_line_breaks_in_values() -> None:
+    text = 'teams:\n  - {key: "a\\nb", name: A, timezone: UTC}\nmembers:\n  - {handle: x, name: X, team: "a\\nc"}\n'
+    problems = problems_of(text)  # asserts one line each
+    assert any(p.startswith("org.yaml:2:") and "key must be a lowercase slug" in p for p in problems), problems
+    assert any(p.startswith("org.yaml:4:") and "unknown team 'a\\nc' (this file lists no teams)" in p for p in problems), problems
