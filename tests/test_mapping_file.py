@@ -104,7 +104,9 @@ def test_each_problem_is_reported_at_its_line(tmp_path: Path, text: str, line: i
         ("source: a\0b\n", ":1: a NUL character"),
         ("source: x\n" + "# padding\n" * 620_000, ": the file is larger than 5 MB"),
     ],
-    ids=["alias-bomb", "duplicate-value", "duplicate-column", "list-key", "deep-mappings", "deep-unclosed", "nul-escape", "nul-raw", "six-mb"],
+    ids=[
+        "alias-bomb", "duplicate-value", "duplicate-column", "list-key", "deep-mappings", "deep-unclosed", "nul-escape", "nul-raw", "six-mb"
+    ],
 )
 def test_hostile_mapping_files_are_refused_fast_by_line(tmp_path: Path, text: str, fragment: str) -> None:
     started = time.perf_counter()
@@ -138,7 +140,12 @@ def test_a_column_name_is_clipped_in_messages(tmp_path: Path) -> None:
 
 
 def test_import_with_a_hostile_mapping_exits_2_and_writes_nothing(
-    db: Database, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+    db: Database,
+    db_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     from bot.cli import main
 
