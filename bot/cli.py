@@ -166,26 +166,26 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_org(settings: Settings, args: argparse.Namespace) -> int:
     from kpi.definitions import METRIC_NAMES
-    from store.org_file import OrgFileError, apply_org, dump_org, org_document, parse_org
+    from store.org_file import OrgFileError, apply_org, dump_org, org_document, read_org
 
-    db = _open(settings)
-    try:
-        if args.org_cmd == "show":
+    if args.org_cmd == "show":
+        db = _open(settings)
+        try:
             with db.sessions() as session:
                 sys.stdout.write(dump_org(org_document(session)))
             return EXIT_OK
-        path = Path(args.file)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise BadInput(f"{args.file}: cannot read it ({exc.__class__.__name__}: {exc})") from None
-        try:
-            spec = parse_org(text, METRIC_NAMES, source=args.file, default_timezone=settings.timezone)
-        except OrgFileError as exc:
-            print(f"{args.file} was refused; nothing was changed. {len(exc.problems)} problem(s):", file=sys.stderr)
-            for problem in exc.problems:
-                print(f"  {problem}", file=sys.stderr)
-            return EXIT_BAD_INPUT
+        finally:
+            db.dispose()
+    # The whole file is checked before the database is even opened.
+    try:
+        spec = read_org(Path(args.file), METRIC_NAMES, source=args.file, default_timezone=settings.timezone)
+    except OrgFileError as exc:
+        print(f"{args.file} was refused; nothing was changed. {len(exc.problems)} problem(s):", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    db = _open(settings)
+    try:
         with db.sessions() as session, session.begin():
             result = apply_org(session, spec)
             if args.dry_run:

@@ -2,15 +2,21 @@
 
 `apply` refuses a wrong file whole: every problem is collected with its line
 number before anything is written, and the writes happen in one transaction.
+The file is read with the one safe loader (`store.yaml_file`): no aliases, no
+duplicate keys, bounded size and depth; every text field must be written as
+text, so an id such as `0777` is never silently read as the number 511.
 Members and teams missing from the file are deactivated, never deleted, so
 their history (tickets, notes, reviews) stays attached to them.
 """
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -18,12 +24,16 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from store import yaml_file
 from store.org import ROLES, Member, Org, Team
+from store.yaml_file import LineDict, LineList, YamlFileError, clip
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# A target beyond this is a typo, and would overflow float arithmetic in the KPI checks.
+MAX_TARGET = 1e12
 PLATFORMS = ("slack", "teams")
 
 TOP_KEYS = ("org", "teams", "members")
@@ -42,31 +52,8 @@ class OrgFileError(Exception):
 
 # ---------------------------------------------------------------- parsing
 
-
-class _LineDict(dict[str, Any]):
-    """A YAML mapping that remembers the line of each key (1-based)."""
-
-    line: int
-    key_lines: dict[str, int]
-
-
-class _LineLoader(yaml.SafeLoader):
-    pass
-
-
-def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _LineDict:
-    loader.flatten_mapping(node)
-    out = _LineDict()
-    out.line = node.start_mark.line + 1
-    out.key_lines = {}
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        out[key] = loader.construct_object(value_node, deep=True)
-        out.key_lines[key] = key_node.start_mark.line + 1
-    return out
-
-
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+# The loader's line-remembering mapping, under the name this module has always used.
+_LineDict = LineDict
 
 
 def weekdays(spec: str) -> list[int]:
@@ -142,16 +129,26 @@ class _Checker:
         self.problems.append(f"{where}: {message}")
 
     def text(self, m: _LineDict, key: str, what: str, *, required: bool = False, max_len: int = 200) -> str | None:
-        """A string field of at most `max_len` characters; numbers are accepted as text (ids like 1234 are still ids)."""
+        """A string field of at most `max_len` characters.
+
+        Only text is text: YAML reads an unquoted 0777 as 511, 0x1F as 31 and
+        yes as true, so an id written that way would be stored as something
+        else. The message quotes back what was written.
+        """
         if key not in m or m[key] is None:
             if required:
                 self.add(m.line, f"{what}: '{key}' is required")
             return None
         value = m[key]
-        if isinstance(value, bool) or not isinstance(value, (str, int)):
-            self.add(m.key_lines[key], f"{what}: '{key}' must be text (quote it)")
+        if isinstance(value, (dict, list)):
+            self.add(m.key_lines[key], f"{what}: '{key}' must be text, not {clip(value)}")
             return None
-        value = str(value).strip()
+        if not isinstance(value, str):
+            written = m.value_texts.get(key) or str(value)
+            example = json.dumps(written if len(written) <= 40 else written[:40] + "…", ensure_ascii=False)
+            self.add(m.key_lines[key], f"{what}: '{key}' must be text: quote it, e.g. {key}: {example}")
+            return None
+        value = value.strip()
         if required and not value:
             self.add(m.key_lines[key], f"{what}: '{key}' must not be empty")
             return None
@@ -164,10 +161,10 @@ class _Checker:
         allowed = tuple(allowed)
         for key in m:
             if key not in allowed:
-                self.add(m.key_lines[key], f"{what}: unknown key {key!r} (expected one of: {', '.join(allowed)})")
+                self.add(m.key_lines[key], f"{what}: unknown key {clip(key)} (expected one of: {', '.join(allowed)})")
 
     def mapping(self, value: Any, line: int, what: str) -> _LineDict | None:
-        if not isinstance(value, _LineDict):
+        if not isinstance(value, LineDict):
             self.add(line, f"{what} must be a mapping of key: value")
             return None
         return value
@@ -186,6 +183,16 @@ def _digest_time(value: Any) -> str | None:
     return None
 
 
+def read_org(path: Path, target_names: Collection[str], source: str | None = None, *, default_timezone: str = "UTC") -> OrgSpec:
+    """Read and validate an org file from disk; OrgFileError lists every problem (unreadable, too big, not UTF-8 included)."""
+    source = source or str(path)
+    try:
+        text = yaml_file.read_text(path, source)
+    except YamlFileError as exc:
+        raise OrgFileError(exc.problems) from None
+    return parse_org(text, target_names, source, default_timezone=default_timezone)
+
+
 def parse_org(
     text: str, target_names: Collection[str], source: str = "org.yaml", *, default_timezone: str = "UTC"
 ) -> OrgSpec:
@@ -195,16 +202,12 @@ def parse_org(
     """
     check = _Checker(source)
     try:
-        doc = yaml.load(text, Loader=_LineLoader)  # noqa: S506 (SafeLoader subclass)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        problem = getattr(exc, "problem", None) or str(exc)
-        check.add(line, f"not valid YAML: {problem}")
-        raise OrgFileError(check.problems) from None
+        doc = yaml_file.load(text, source)
+    except YamlFileError as exc:
+        raise OrgFileError(exc.problems) from None
     if doc is None:
         raise OrgFileError([f"{source}: the file is empty"])
-    if not isinstance(doc, _LineDict):
+    if not isinstance(doc, LineDict):
         raise OrgFileError([f"{source}:1: the file must be a mapping with org, teams and members"])
     check.unknown_keys(doc, TOP_KEYS, "top level")
 
@@ -214,11 +217,7 @@ def parse_org(
         if org is not None:
             check.unknown_keys(org, ORG_KEYS, "org")
             org_name = check.text(org, "name", "org", required=True) or org_name
-            tz = org.get("timezone", default_timezone)
-            if not _valid_tz(tz):
-                check.add(org.key_lines.get("timezone", org.line), f"org: unknown time zone {tz!r}")
-            else:
-                org_tz = tz
+            org_tz = _timezone(check, org, "org") or org_tz
 
     teams = _parse_teams(doc, check, target_names)
     team_keys = {t.key for t in teams}
@@ -228,17 +227,26 @@ def parse_org(
     return OrgSpec(org_name, org_tz, teams, members)
 
 
+def _timezone(check: _Checker, m: _LineDict, what: str, *, required: bool = False) -> str | None:
+    """A `timezone` field: text naming an IANA time zone, or None (reported) when it is not one."""
+    tz = check.text(m, "timezone", what, required=required, max_len=64)
+    if tz is not None and not _valid_tz(tz):
+        check.add(m.key_lines["timezone"], f"{what}: unknown time zone {clip(tz)}")
+        return None
+    return tz
+
+
 def _items(doc: _LineDict, key: str, check: _Checker) -> list[tuple[int, _LineDict]]:
     raw = doc.get(key)
     if raw is None:
         return []
-    if not isinstance(raw, list):
+    if not isinstance(raw, LineList):
         check.add(doc.key_lines[key], f"{key} must be a list")
         return []
     out = []
     for index, item in enumerate(raw):
-        if not isinstance(item, _LineDict):
-            check.add(doc.key_lines[key], f"{key}[{index}] must be a mapping")
+        if not isinstance(item, LineDict):
+            check.add(raw.item_lines[index], f"{key}[{index}] must be a mapping")
             continue
         out.append((index, item))
     return out
@@ -259,12 +267,8 @@ def _parse_teams(doc: _LineDict, check: _Checker, target_names: Collection[str])
                 check.add(t.key_lines["key"], f"{what}: duplicate team key (first on line {seen[key]})")
             else:
                 seen[key] = t.key_lines["key"]
-        tz = t.get("timezone")
-        if tz is None:
-            check.add(t.line, f"{what}: 'timezone' is required")
-        elif not _valid_tz(tz):
-            check.add(t.key_lines["timezone"], f"{what}: unknown time zone {tz!r}")
-        spec = TeamSpec(key=key or "", name=name or "", timezone=tz if isinstance(tz, str) else "UTC")
+        tz = _timezone(check, t, what, required=True)
+        spec = TeamSpec(key=key or "", name=name or "", timezone=tz or "UTC")
         if "channels" in t and t["channels"] is not None:
             channels = check.mapping(t["channels"], t.key_lines["channels"], f"{what}: channels")
             if channels is not None:
@@ -278,24 +282,29 @@ def _parse_teams(doc: _LineDict, check: _Checker, target_names: Collection[str])
                 if "time" in digest:
                     spec.digest_time = _digest_time(digest["time"])
                     if spec.digest_time is None:
-                        check.add(digest.key_lines["time"], f"{what}: digest time {digest['time']!r} is not HH:MM (24-hour)")
+                        written = digest.value_texts.get("time") or digest["time"]
+                        check.add(digest.key_lines["time"], f"{what}: digest time {clip(written)} is not HH:MM (24-hour)")
                 else:
                     check.add(digest.line, f"{what}: digest needs a time, e.g. \"09:00\"")
-                days = digest.get("days", "mon-fri")
-                try:
-                    weekdays(str(days))
-                    spec.digest_days = str(days).strip().lower()
-                except ValueError as exc:
-                    check.add(digest.key_lines.get("days", digest.line), f"{what}: digest days: {exc}")
+                days = check.text(digest, "days", f"{what}: digest", max_len=64) if "days" in digest else "mon-fri"
+                if days is not None:
+                    try:
+                        weekdays(days)
+                        spec.digest_days = days.strip().lower()
+                    except ValueError as exc:
+                        check.add(digest.key_lines.get("days", digest.line), f"{what}: digest days: {exc}")
         if "targets" in t and t["targets"] is not None:
             targets = check.mapping(t["targets"], t.key_lines["targets"], f"{what}: targets")
             if targets is not None:
                 for metric, value in targets.items():
                     line = targets.key_lines[metric]
                     if metric not in target_names:
-                        check.add(line, f"{what}: unknown target {metric!r} (known: {', '.join(sorted(target_names))})")
+                        check.add(line, f"{what}: unknown target {clip(metric)} (known: {', '.join(sorted(target_names))})")
                     elif isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                        check.add(line, f"{what}: target {metric} must be a non-negative number, got {value!r}")
+                        got = targets.value_texts.get(metric) if not isinstance(value, (dict, list)) else None
+                        check.add(line, f"{what}: target {metric} must be a non-negative number, got {clip(value if got is None else got)}")
+                    elif not math.isfinite(value) or value > MAX_TARGET:
+                        check.add(line, f"{what}: target {metric} must be a finite number of at most {MAX_TARGET:,.0f}")
                     else:
                         spec.targets[str(metric)] = value
         teams.append(spec)
@@ -315,17 +324,15 @@ def _parse_members(doc: _LineDict, check: _Checker, team_keys: set[str]) -> list
         role = check.text(m, "role", what) or "agent"
         slack_id = check.text(m, "slack_id", what, max_len=32)
         teams_id = check.text(m, "teams_id", what, max_len=64)
-        tz = m.get("timezone")
+        tz = _timezone(check, m, what)
         if handle is not None and not SLUG.match(handle):
             check.add(m.key_lines["handle"], f"{what}: handle must be a lowercase slug (letters, digits, hyphens)")
         if email is not None and not EMAIL.match(email):
-            check.add(m.key_lines["email"], f"{what}: {email!r} is not an email address")
+            check.add(m.key_lines["email"], f"{what}: {clip(email)} is not an email address")
         if team is not None and team not in team_keys:
-            check.add(m.key_lines["team"], f"{what}: unknown team {team!r}" + _known(team_keys))
+            check.add(m.key_lines["team"], f"{what}: unknown team {clip(team)}" + _known(team_keys))
         if role not in ROLES:
-            check.add(m.key_lines.get("role", m.line), f"{what}: unknown role {role!r} (one of: {', '.join(ROLES)})")
-        if tz is not None and not _valid_tz(tz):
-            check.add(m.key_lines["timezone"], f"{what}: unknown time zone {tz!r}")
+            check.add(m.key_lines.get("role", m.line), f"{what}: unknown role {clip(role)} (one of: {', '.join(ROLES)})")
         for attr, value in (("handle", handle), ("email", email), ("slack_id", slack_id), ("teams_id", teams_id)):
             if value is None:
                 continue
@@ -333,7 +340,7 @@ def _parse_members(doc: _LineDict, check: _Checker, team_keys: set[str]) -> list
             line = m.key_lines[attr]
             if norm in seen[attr]:
                 first_handle, first_line = seen[attr][norm]
-                check.add(line, f"{what}: duplicate {attr} {value!r} (also on line {first_line})")
+                check.add(line, f"{what}: duplicate {attr} {clip(value)} (also on line {first_line})")
             else:
                 seen[attr][norm] = (handle or "", line)
         members.append(
@@ -345,14 +352,15 @@ def _parse_members(doc: _LineDict, check: _Checker, team_keys: set[str]) -> list
                 role=role,
                 slack_id=slack_id,
                 teams_id=teams_id,
-                timezone=tz if isinstance(tz, str) else None,
+                timezone=tz,
             )
         )
     return members
 
 
 def _known(keys: set[str]) -> str:
-    return f" (teams in this file: {', '.join(sorted(keys))})" if keys else " (this file lists no teams)"
+    valid = sorted(k for k in keys if SLUG.match(k))  # the others are already reported
+    return f" (teams in this file: {', '.join(valid)})" if valid else " (this file lists no teams)"
 
 
 # ---------------------------------------------------------------- applying

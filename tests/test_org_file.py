@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 import pytest
 import yaml
 from sqlalchemy import func, select
@@ -10,6 +13,7 @@ from kpi.definitions import METRIC_NAMES
 from store.database import Database
 from store.org import Member, Org, Team
 from store.org_file import OrgFileError, apply_org, dump_org, org_document, parse_org, weekdays
+from tests.helpers import assert_no_traceback
 
 
 def apply_text(db: Database, text: str):  # type: ignore[no-untyped-def]
@@ -185,3 +189,231 @@ def test_values_longer_than_their_columns_are_refused_by_line() -> None:
         parse_org(text, METRIC_NAMES, source="long.yaml")
     assert any(p.startswith("long.yaml:4:") and "slack_id" in p and "at most 32" in p for p in info.value.problems)
     assert any(p.startswith("long.yaml:6:") and "'name'" in p and "at most 200" in p for p in info.value.problems)
+
+
+# ---------------------------------------------------------------- hostile files
+
+# "Billion laughs": nine levels of nine aliases each is 9**9 (387 million) leaves
+# once expanded; one repr of it in an error message never finishes.
+ALIAS_BOMB = (
+    'l0: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]\n'
+    + "".join(f"l{n}: &{name} [{', '.join(['*' + prev] * 9)}]\n" for n, (prev, name) in enumerate(zip("abcdefgh", "bcdefghi"), 1))
+    + "org: {name: Acme, timezone: *i}\n"
+)
+
+
+def problems_of(text: str, source: str = "org.yaml") -> list[str]:
+    with pytest.raises(OrgFileError) as info:
+        parse_org(text, METRIC_NAMES, source=source)
+    problems = info.value.problems
+    assert problems and all(isinstance(p, str) and "\n" not in p for p in problems), problems
+    return problems
+
+
+def test_an_alias_bomb_is_refused_at_once_without_expanding_it() -> None:
+    started = time.perf_counter()
+    problems = problems_of(ALIAS_BOMB)
+    assert time.perf_counter() - started < 1.0
+    # One problem per line that uses an alias, the first on line 2; nothing else (no follow-on problems).
+    assert problems[0].startswith("org.yaml:2: ") and "anchors and aliases" in problems[0], problems
+    assert "write the value out" in problems[0]
+    assert [p.split(":")[1] for p in problems] == [str(n) for n in range(2, 11)], problems
+    assert sum(len(p) for p in problems) < 2_000
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "first"),
+    [
+        ("org: {name: Acme, timezone: UTC}\nteams: []\norg: {name: Evil, timezone: UTC}\n", 3, 1),
+        ("teams:\n  - key: a\n    name: A\n    timezone: UTC\n    name: B\n", 5, 3),
+        (
+            "members:\n  - handle: mallory\n    name: Mallory\n    role: agent\n    email: m@example.com\n    role: admin\n",
+            6,
+            4,
+        ),
+        ("teams:\n  - key: a\n    name: A\n    timezone: UTC\n    targets: {csat: 0.9,\n      csat: 0.1}\n", 6, 5),
+        ("members:\n  - {handle: a, name: A, 'role': agent, \"role\": admin}\n", 2, 2),
+    ],
+    ids=["top-level", "team", "member-role", "targets", "quoted-keys"],
+)
+def test_a_duplicate_key_is_refused_naming_both_lines(text: str, line: int, first: int) -> None:
+    problems = problems_of(text)
+    assert len(problems) == 1, problems
+    assert problems[0].startswith(f"org.yaml:{line}: duplicate key "), problems
+    assert f"line {first}" in problems[0], problems
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "members:\n  - handle: a\n    name: A\n    ? [x, y]\n    : agent\n",
+        "members:\n  - {handle: a, name: A, [x, y]: agent}\n",
+        "members:\n  - {handle: a, name: A, {x: 1}: agent}\n",
+    ],
+    ids=["block-list-key", "flow-list-key", "mapping-key"],
+)
+def test_a_key_that_is_not_plain_text_is_refused(text: str) -> None:
+    problems = problems_of(text)
+    assert len(problems) == 1 and "a key must be plain text" in problems[0], problems
+    assert problems[0].startswith(("org.yaml:2:", "org.yaml:4:")), problems
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "members: " + "[" * 10_000 + "]" * 10_000 + "\n",
+        "members: " + "{a: " * 10_000 + "1" + "}" * 10_000 + "\n",
+        "members: " + "[" * 10_000 + "\n",  # never closed
+    ],
+    ids=["lists", "mappings", "unclosed"],
+)
+def test_deep_nesting_is_refused_before_recursion_can_blow_up(text: str) -> None:
+    started = time.perf_counter()
+    problems = problems_of(text)
+    assert time.perf_counter() - started < 1.0
+    assert len(problems) == 1 and problems[0].startswith("org.yaml:1: ") and "nested more than 24 levels" in problems[0], problems
+
+
+@pytest.mark.parametrize(
+    ("field", "written", "line"),
+    [
+        ("slack_id: 0777", "0777", 3),
+        ("teams_id: 0x1F", "0x1F", 3),
+        ("email: yes", "yes", 3),
+        ("timezone: 1.5", "1.5", 3),
+        ("name: 2026-01-01", "2026-01-01", 3),
+        ("slack_id: 12:30", "12:30", 3),
+        ("slack_id: ~", None, None),
+    ],
+)
+def test_an_id_that_yaml_would_read_as_a_number_must_be_quoted(field: str, written: str | None, line: int | None) -> None:
+    text = f"members:\n  - handle: a\n    {field}\n" + ("" if field.startswith("name") else "    name: A\n")
+    if written is None:  # an empty value is no value, not the text "~"
+        spec = parse_org(text, METRIC_NAMES)
+        assert spec.members[0].slack_id is None
+        return
+    key = field.split(":")[0]
+    problems = problems_of(text)
+    assert len(problems) == 1, problems
+    assert problems[0].startswith(f"org.yaml:{line}: ") and f"must be text: quote it, e.g. {key}: \"{written}\"" in problems[0], problems
+
+
+def test_handles_team_keys_channels_and_org_names_must_be_text() -> None:
+    text = (
+        "org: {name: yes, timezone: UTC}\n"
+        "teams:\n"
+        "  - {key: 123, name: A, timezone: UTC, channels: {slack: 0777, teams: 1.0}}\n"
+        "members:\n"
+        "  - {handle: 123, name: B}\n"
+    )
+    problems = problems_of(text)
+    for line, fragment in ((1, 'name: "yes"'), (3, 'key: "123"'), (3, 'slack: "0777"'), (3, 'teams: "1.0"'), (5, 'handle: "123"')):
+        assert any(p.startswith(f"org.yaml:{line}: ") and f"quote it, e.g. {fragment}" in p for p in problems), (fragment, problems)
+    assert len(problems) == 5, problems
+
+
+def test_quoted_ids_are_kept_exactly_as_written() -> None:
+    spec = parse_org('members:\n  - {handle: a, name: A, slack_id: "0777", teams_id: "0x1F"}\n', METRIC_NAMES)
+    assert (spec.members[0].slack_id, spec.members[0].teams_id) == ("0777", "0x1F")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['members:\n  - handle: a\n    name: "Al\\0ice"\n', "members:\n  - handle: a\n    name: Al\0ice\n"],
+    ids=["escape", "raw"],
+)
+def test_a_nul_character_is_refused_at_its_line(text: str) -> None:
+    problems = problems_of(text)
+    assert len(problems) == 1 and problems[0].startswith("org.yaml:3: ") and "NUL" in problems[0], problems
+
+
+def test_a_file_over_the_size_cap_is_refused_before_it_is_parsed() -> None:
+    text = "members:\n" + "  - {handle: a, name: A}\n" * 260_000  # about 6 MB
+    started = time.perf_counter()
+    problems = problems_of(text)
+    assert time.perf_counter() - started < 1.0
+    assert len(problems) == 1 and "larger than 5 MB" in problems[0], problems
+
+
+def test_targets_must_be_finite_numbers() -> None:
+    text = "teams:\n  - key: a\n    name: A\n    timezone: UTC\n    targets: {csat: .nan, reopen_rate: .inf}\n"
+    problems = problems_of(text)
+    assert len(problems) == 2 and all(p.startswith("org.yaml:5: ") and "finite" in p for p in problems), problems
+
+
+def test_an_error_message_never_renders_a_huge_value() -> None:
+    text = "org: {name: Acme, timezone: " + "x" * 100_000 + "}\nteams: []\n? " + "z" * 50_000 + "\n: 1\n"
+    problems = problems_of(text)
+    assert len(problems) == 2 and all(len(p) < 300 for p in problems), [p[:300] for p in problems]
+
+
+def _hostile_files(tmp_path: Path) -> dict[str, Path]:
+    """One file per way an org file can be refused before anything is interpreted."""
+    texts: dict[str, bytes] = {
+        "alias-bomb": ALIAS_BOMB.encode(),
+        "duplicate-role": b"members:\n  - handle: alice\n    name: Alice\n    role: agent\n    role: admin\n",
+        "list-key": b"members:\n  - handle: alice\n    name: Alice\n    ? [role]\n    : admin\n",
+        "deep": b"members: " + b"[" * 10_000 + b"]" * 10_000 + b"\n",
+        "octal-id": b"members:\n  - {handle: alice, name: Alice, slack_id: 0777}\n",
+        "nul-raw": b"members:\n  - {handle: alice, name: Al\0ice}\n",
+        "nul-escape": b'members:\n  - {handle: alice, name: "Al\\0ice"}\n',
+        "six-mb": b"members:\n" + b"  - {handle: a, name: A}\n" * 260_000,
+        "not-utf8": "members:\n  - {handle: alice, name: Caf\u00e9}\n".encode("latin-1"),
+    }
+    paths = {}
+    for name, data in texts.items():
+        paths[name] = tmp_path / f"{name}.yaml"
+        paths[name].write_bytes(data)
+    paths["directory"] = tmp_path
+    paths["missing"] = tmp_path / "missing.yaml"
+    return paths
+
+
+def test_org_apply_refuses_each_hostile_file_with_exit_2_and_changes_nothing(
+    db: Database,
+    db_url: str,
+    org_yaml: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from bot.cli import main
+
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)  # no stray .env
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    apply_text(db, org_yaml)
+    before = snapshot(db)
+    expected = {
+        "alias-bomb": ":2: anchors and aliases",
+        "duplicate-role": ":5: duplicate key 'role' (first on line 4)",
+        "list-key": ":4: a key must be plain text",
+        "deep": ":1: nested more than 24 levels deep",
+        "octal-id": ':2: member \'alice\': \'slack_id\' must be text: quote it, e.g. slack_id: "0777"',
+        "nul-raw": ":2: a NUL character",
+        "nul-escape": ":2: a NUL character",
+        "six-mb": ": the file is larger than 5 MB",
+        "not-utf8": ":2: this line is not UTF-8",
+        "directory": ": cannot read it: it is a directory",
+        "missing": ": cannot read it: there is no such file",
+    }
+    for name, path in _hostile_files(tmp_path).items():
+        for dry_run in ([], ["--dry-run"]):
+            started = time.perf_counter()
+            assert main(["org", "apply", str(path), *dry_run]) == 2, name
+            assert time.perf_counter() - started < 2.0, name
+            out, err = capsys.readouterr()
+            assert out == "" and err.startswith(f"{path} was refused; nothing was changed."), (name, err[:300])
+            assert f"  {path}{expected[name]}" in err, (name, err[:500])
+            assert "Traceback" not in err and len(err) < 2_000, (name, err[:500])
+    assert_no_traceback(caplog.records)
+    assert snapshot(db) == before
+
+
+def test_every_problem_is_one_line_even_when_the_file_has_line_breaks_in_values() -> None:
+    text = 'teams:\n  - {key: "a\\nb", name: A, timezone: UTC}\nmembers:\n  - {handle: x, name: X, team: "a\\nc"}\n'
+    problems = problems_of(text)  # asserts one line each
+    assert any(p.startswith("org.yaml:2:") and "key must be a lowercase slug" in p for p in problems), problems
+    assert any(p.startswith("org.yaml:4:") and "unknown team 'a\\nc' (this file lists no teams)" in p for p in problems), problems
