@@ -257,8 +257,10 @@ async def test_an_import_while_serve_answers(db: Database, tmp_path: Path) -> No
         replies = dict(s.execute(select(Ticket.external_id, Ticket.replies).where(Ticket.external_id.like("W-%"))).all())
         assert replies == {f"W-{i}": 10 for i in range(5)}
         reopens = s.scalar(select(Ticket.reopens).where(Ticket.external_id == "I-2999"))
-    # Either the file's row came last (0 reopens) or the events did (5): never a lost or partial count.
-    assert reopens in (0, 5)
+        assert s.scalar(select(func.count()).select_from(TicketEvent).where(TicketEvent.event_id.like("x%"))) == 5
+    # The file states a count (0) and each event adds one to what is stored when it lands:
+    # whichever of the file's row and the five events came last, the count is one of these.
+    assert 0 <= reopens <= 5
 
 
 async def test_healthz_never_tells_a_caller_the_driver_error(caplog: pytest.LogCaptureFixture) -> None:
