@@ -6,6 +6,7 @@ command behaves the same wherever it is typed.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime
 
@@ -16,10 +17,12 @@ from sqlalchemy.orm import Session
 from handlers.context import Context
 from handlers.reply import Reply, error_reply
 from handlers.router import Router
-from store.busy import BUSY_MESSAGE, is_busy
+from store.busy import BUSY_MESSAGE, describe, is_busy
 from store.database import Database
 from store.org import Member, Org
 from store.processed import ProcessedRequest
+
+log = logging.getLogger(__name__)
 
 
 class UnknownMember(Exception):
@@ -71,6 +74,7 @@ def _run(
         except Exception as exc:
             if not is_busy(exc):
                 raise
+            log.warning("%s request by %s: database busy (%s)", platform, handle, describe(exc))
             # Nothing was written (the claim too rolled back), so the person
             # can simply do it again; a dropped click would lose their intent.
             session.rollback()

@@ -19,7 +19,7 @@ from bot.refusals import refusals
 from bot.webhooks import MAX_BODY, tickets_webhook
 from handlers.registry import build_router
 from handlers.router import Router
-from store.busy import RETRY_AFTER_S, is_busy
+from store.busy import RETRY_AFTER_S, describe, is_busy
 from store.clock import Clock, system_clock
 from store.database import Database, open_database
 
@@ -53,7 +53,7 @@ async def last_resort(request: web.Request, handler: Handler) -> web.StreamRespo
         raise
     except Exception as exc:
         if is_busy(exc):
-            log.warning("%s %s: database busy (%s), answered 503", request.method, request.path, type(exc).__name__)
+            log.warning("%s %s: database busy (%s), answered 503", request.method, request.path, describe(exc))
             return web.json_response(
                 {"ok": False, "error": "database busy; retry later"}, status=503, headers={"Retry-After": str(RETRY_AFTER_S)}
             )

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from handlers.args import Args, UsageError, split_words
 from handlers.context import Context, FieldErrors, Forbidden, Invalid, NotFound
 from handlers.reply import Reply, Section, error_reply
-from store.busy import BUSY_MESSAGE, is_busy
+from store.busy import BUSY_MESSAGE, describe, is_busy
 
 log = logging.getLogger(__name__)
 
@@ -169,6 +169,7 @@ class Router:
             return reply
         except Exception as exc:
             if is_busy(exc):
+                log.warning("%s for %s: database busy (%s)", what, ctx.member.handle, describe(exc))
                 return error_reply("busy", BUSY_MESSAGE)
             ref = uuid.uuid4().hex[:8]
             log.exception("%s failed for %s (ref %s)", what, ctx.member.handle, ref)
