@@ -16,7 +16,8 @@ from aiohttp import http_exceptions, web
 
 from bot.config import Settings
 from bot.refusals import refusals
-from bot.webhooks import MAX_BODY, tickets_webhook
+from bot.request_body import MAX_BODY
+from bot.webhooks import tickets_webhook
 from handlers.registry import build_router
 from handlers.router import Router
 from store.busy import RETRY_AFTER_S, describe, is_busy

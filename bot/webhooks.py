@@ -28,6 +28,7 @@ from aiohttp import web
 from sqlalchemy.exc import IntegrityError
 
 from bot.refusals import refusals
+from bot.request_body import Refused, read_body
 from kpi.events import Applied, EventError, apply_event, parse_event
 from store.clock import Clock
 from store.database import Database
@@ -37,7 +38,6 @@ log = logging.getLogger(__name__)
 
 ROUTE = "/webhooks/tickets"
 MAX_SKEW_S = 300
-MAX_BODY = 256 * 1024
 # Unix seconds have 10 digits until the year 2286; anything longer is not a timestamp.
 MAX_TIMESTAMP_DIGITS = 12
 ATTEMPTS = 3
@@ -88,12 +88,10 @@ def _refuse(request: web.Request, status: int, reason: str, **extra: object) -> 
 
 def tickets_webhook(db: Database, secret: str | None, clock: Clock):  # type: ignore[no-untyped-def]
     async def handler(request: web.Request) -> web.Response:
-        if request.content_length is not None and request.content_length > MAX_BODY:
-            return _refuse(request, 413, "body too large")
         try:
-            body = await request.read()
-        except web.HTTPRequestEntityTooLarge:  # a chunked body that grew past client_max_size
-            return _refuse(request, 413, "body too large")
+            body = await read_body(request)
+        except Refused as refused:
+            return _refuse(request, refused.status, refused.reason)
         reason = verify(
             secret, request.headers.get("X-Csbot-Timestamp"), request.headers.get("X-Csbot-Signature"), body, time.time()
         )

@@ -22,7 +22,7 @@ import pytest
 
 from bot.refusals import RefusalLog
 from bot.web import create_app
-from bot.webhooks import MAX_BODY
+from bot.request_body import MAX_BODY
 from store.busy import BUSY_MESSAGE, RETRY_AFTER_S
 from store.database import Database, open_database
 from tests.fake_slack import FakeSlack
@@ -345,7 +345,7 @@ def refusal_lines(records: list[logging.LogRecord]) -> list[str]:
 
 
 async def test_a_body_that_never_finishes_arriving_is_refused(env: Env, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("bot.slack.app.BODY_TIMEOUT_S", 0.2)
+    monkeypatch.setattr("bot.request_body.BODY_TIMEOUT_S", 0.2)
     before = table_counts(env.db)
     head = b"POST /slack/events HTTP/1.1\r\nHost: csbot\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n"
     assert (await raw_exchange(env.base, head + b'{"type": "' + CANARY.encode())).startswith(b"HTTP/1.1 400 ")

@@ -28,7 +28,7 @@ from sqlalchemy import inspect, text
 
 from bot.refusals import refusals
 from bot.teams import keys
-from bot.webhooks import MAX_BODY
+from bot.request_body import MAX_BODY
 from store.database import Database
 from tests.fake_openid import KEYS_PATH, KID, FakeOpenId, hs256_token, public_pem, rs256_token, rsa_key, unsigned_token
 from tests.helpers import apply_fixture_org, assert_no_traceback

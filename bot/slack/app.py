@@ -24,7 +24,6 @@ import time
 from typing import Any
 
 from aiohttp import web
-from aiohttp.http_exceptions import HttpProcessingError
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.adapter.socket_mode.async_internals import send_async_response
@@ -40,6 +39,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import SlackSettings
 from bot.refusals import RefusalLog, refusals
+from bot.request_body import Refused, read_body
 from bot.slack.client import make_client, quiet_logger
 from bot.slack.delivery import ResponseUrls
 from bot.slack.deps import SlackDeps
@@ -49,7 +49,6 @@ from bot.slack.payloads import FORM_TYPE, JSON_TYPE, Malformed, parse
 from bot.slack.replays import SIGNATURE, SOURCE, ReplayGuard
 from bot.slack.shapes import problem
 from bot.slack.verification import unauthentic
-from bot.webhooks import MAX_BODY
 from handlers.router import Router
 from store.busy import RETRY_AFTER_S, is_busy
 from store.clock import Clock
@@ -60,41 +59,10 @@ log = logging.getLogger(__name__)
 ROUTE = "/slack/events"
 SOCKET_ROUTE = "Slack Socket Mode"
 SLOW_WORK_AT_ONCE = 2
-BODY_TIMEOUT_S = 10.0
 # The only request headers passed on to Bolt. Others could steer it: with
 # x-slack-bolt-lazy-only, Bolt would run a lazy listener instead of acknowledging.
 BOLT_HEADERS = ("x-slack-retry-num", "x-slack-retry-reason")
 _SAFE_NAME = re.compile(r"/?[a-z0-9_.-]{1,40}")
-
-
-class Refused(Exception):
-    """A request the endpoint answers itself: its status, the reason to log, what the sender is told."""
-
-    def __init__(self, status: int, reason: str, public: str | None = None) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason  # for the log
-        self.public = public or reason  # for the sender
-
-
-async def _read(request: web.Request) -> bytes:
-    """The raw body, or Refused(413) as soon as it is known to be over MAX_BODY."""
-    if request.content_length is not None and request.content_length > MAX_BODY:
-        raise Refused(413, "body too large")
-    body = bytearray()
-    try:
-        # Slack sends a few kilobytes at once; a body trickling in is someone holding connections open.
-        async with asyncio.timeout(BODY_TIMEOUT_S):
-            async for chunk in request.content.iter_chunked(64 * 1024):
-                body += chunk
-                if len(body) > MAX_BODY:
-                    raise Refused(413, "body too large")
-    except TimeoutError:
-        raise Refused(400, "body not received in time") from None
-    except (web.RequestPayloadError, HttpProcessingError, ConnectionError):
-        # Bad chunked or gzip framing, a connection cut mid-body.
-        raise Refused(400, "body could not be read") from None
-    return bytes(body)
 
 
 def _is_ssl_check(raw: bytes, content_type: str) -> bool:
@@ -202,7 +170,7 @@ class SlackBot:
         secret = self.settings.signing_secret
         if secret is None:
             raise Refused(401, "Slack HTTP requests are not configured (Socket Mode only)", "unauthorized")
-        raw = await _read(request)
+        raw = await read_body(request)
         stamp = request.headers.get("X-Slack-Request-Timestamp")
         sent = request.headers.get("X-Slack-Signature")
         if sent is None and stamp is None and _is_ssl_check(raw, request.content_type):

@@ -32,6 +32,7 @@ from msrest.exceptions import ClientRequestError, HttpOperationError
 
 from bot.config import TeamsSettings
 from bot.refusals import refusals
+from bot.request_body import Refused, read_body
 from bot.teams import keys
 from bot.teams.activity import MalformedActivity, read_activity
 from bot.teams.bot import CsbotTeamsBot
@@ -39,7 +40,6 @@ from bot.teams.credentials import TokenUnavailable, TokenWarmingFactory
 from bot.teams.delivery import TeamsNotifier
 from bot.teams.keys import KeysUnavailable
 from bot.teams.tokens import Unauthorized, authenticate, bearer_problem
-from bot.webhooks import MAX_BODY
 from handlers.router import Router
 from store.busy import BUSY_MESSAGE, RETRY_AFTER_S, is_busy
 from store.clock import Clock
@@ -108,12 +108,10 @@ class TeamsApp:
                 return _refuse(request, 401, exc.reason)
             except KeysUnavailable:
                 return _unavailable(request, "signing keys unavailable", KEYS_UNAVAILABLE)
-        if request.content_length is not None and request.content_length > MAX_BODY:
-            return _refuse(request, 413, "body too large")
         try:
-            body = await request.read()
-        except web.HTTPRequestEntityTooLarge:  # streamed without a Content-Length
-            return _refuse(request, 413, "body too large")
+            body = await read_body(request)
+        except Refused as refused:
+            return _refuse(request, refused.status, refused.reason)
         try:
             activity = read_activity(body)
         except MalformedActivity as exc:
