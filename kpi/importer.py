@@ -13,7 +13,7 @@ import codecs
 import csv
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +26,7 @@ from kpi.mapping import Mapping
 from kpi.resolver import OrgResolver
 from kpi.ticket_rows import ParsedRow, RowParser, utc_text
 from kpi.tickets import Ticket
+from store.busy import is_conflict
 from store.database import Database
 from store.engine import begin_write, write_transaction
 from store.org import Member, Team
@@ -71,31 +72,58 @@ class ImportResult:
         return line
 
 
+@dataclass
+class _Written:
+    """What one batch's upsert did.
+
+    `tickets`: external id -> (ticket id, inserted) for every row written;
+    a row missing here was skipped by PostgreSQL's guard (see _upsert).
+    `new_ids`: the ids the batch inserted, as (first, last) ranges.
+    """
+
+    tickets: dict[str, tuple[int | None, bool]]
+    new_ids: list[tuple[int, int]]
+
+
 def _upsert(
-    session: Session, columns: list[str], rows: list[tuple[Any, ...]], updated: list[str]
-) -> list[tuple[int, int]]:
+    session: Session, columns: list[str], rows: list[tuple[Any, ...]], updated: list[str], kept: list[str]
+) -> _Written:
     """INSERT … ON CONFLICT (source, external_id) DO UPDATE for a batch, below the ORM.
 
     Values are already database-level, and this path is what keeps a
     million-row import inside a minute. An existing ticket gets only the
     `updated` columns (the file's own); the rest are for new tickets.
-    SQLite: one prepared statement run for every row. PostgreSQL: COPY into
-    a temporary table, then one INSERT … SELECT (per-row statements cost a
-    parse and plan each there).
-
-    Returns the ticket ids the batch inserted, as (first, last) ranges.
+    SQLite: one prepared statement run for every row, under the batch's write
+    lock, so what existed before and the ids added after are exact.
+    PostgreSQL: COPY into a temporary table, then one INSERT … SELECT (per-row
+    statements cost a parse and plan each there), in external-id order so two
+    imports lock shared tickets in the same order and never deadlock. Other
+    writers go on meanwhile, so the statement says what it did (RETURNING;
+    xmax is 0 for a row it inserted), and a guard skips a ticket whose `kept`
+    time (stored, not in the file) another writer has just moved before the
+    new created_at, instead of failing the batch on the table's check.
     """
     conn = session.connection()
     names = ", ".join(columns)
     updates = ", ".join(f"{c} = excluded.{c}" for c in updated)
     conflict = f"ON CONFLICT (source, external_id) DO UPDATE SET {updates}"
+    ids_at = columns.index("external_id")
     if conn.dialect.name != "postgresql":
+        wanted = [row[ids_at] for row in rows]
+        source = rows[0][columns.index("source")]
+        existing = dict(
+            session.execute(
+                select(Ticket.external_id, Ticket.id).where(Ticket.source == source, Ticket.external_id.in_(wanted))
+            ).all()
+        )
         marks = ", ".join("?" for _ in columns)
-        # The batch holds SQLite's write lock, so the ids it adds are exactly those past the old maximum.
         before = conn.exec_driver_sql("SELECT max(id) FROM tickets").scalar() or 0
         conn.exec_driver_sql(f"INSERT INTO tickets ({names}) VALUES ({marks}) {conflict}", rows)
         after = conn.exec_driver_sql("SELECT max(id) FROM tickets").scalar() or 0
-        return [(before + 1, after)] if after > before else []
+        return _Written(
+            {eid: (existing.get(eid), eid not in existing) for eid in wanted},
+            [(before + 1, after)] if after > before else [],
+        )
     # Dropped at commit: the next batch (maybe of a file with other columns) makes its own.
     conn.exec_driver_sql(
         f"CREATE TEMPORARY TABLE import_batch ON COMMIT DROP AS SELECT {names} FROM tickets WITH NO DATA"
@@ -104,12 +132,13 @@ def _upsert(
     with cursor.copy(f"COPY import_batch ({names}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row(row)
-    # xmax is 0 for a row this statement inserted (PostgreSQL's own marker): other
-    # writers draw ids from the same sequence meanwhile, so ids must be named.
+    guard = " AND ".join(f"(tickets.{c} IS NULL OR excluded.created_at <= tickets.{c})" for c in kept)
     result = conn.exec_driver_sql(
-        f"INSERT INTO tickets ({names}) SELECT {names} FROM import_batch {conflict} RETURNING id, xmax = 0"
+        f"INSERT INTO tickets ({names}) SELECT {names} FROM import_batch ORDER BY external_id "
+        f"{conflict}{' WHERE ' + guard if guard else ''} RETURNING external_id, id, xmax = 0"
     )
-    return _ranges(sorted(ticket_id for ticket_id, inserted in result if inserted))
+    tickets = {eid: (ticket_id, inserted) for eid, ticket_id, inserted in result}
+    return _Written(tickets, _ranges(sorted(ticket_id for ticket_id, inserted in tickets.values() if inserted)))
 
 
 def _ranges(ids: list[int]) -> list[tuple[int, int]]:
@@ -195,19 +224,19 @@ def import_tickets(
     with db.sessions() as session:
         baseline = session.scalar(select(func.max(Ticket.id))) or 0
         resolver = OrgResolver(session)
-    counted = _Counted()
+    counted = _Counted(baseline)
     batch: dict[str, ParsedRow] = {}
     for parsed in _parsed_rows(path, parser, result):
         # Within a batch the last row of a ticket wins; across batches the later batch does.
         batch.pop(parsed.values["external_id"], None)
         batch[parsed.values["external_id"]] = parsed
         if len(batch) >= batch_rows:
-            _write_batch(db, resolver, batch, parser, source, baseline, counted, result)
+            _write_batch(db, resolver, batch, parser, source, counted, result)
             batch = {}
             if progress:
                 progress(result.rows)
     if batch:
-        _write_batch(db, resolver, batch, parser, source, baseline, counted, result)
+        _write_batch(db, resolver, batch, parser, source, counted, result)
     result.teams_created = list(resolver.teams_created)
     result.agents_created = list(resolver.agents_created)
     if progress:
@@ -271,7 +300,7 @@ def _validate_all(db: Database, path: Path, parser: RowParser, source: str, chun
 
     def stored_conflicts() -> Iterator[Reject]:
         with db.sessions() as session:
-            conflicts = _stored_conflicts(session, source, rows, parser.updated_columns, lock=False)
+            conflicts = _stored_conflicts(session, source, rows, parser.updated_columns)
         for parsed in rows:
             if parsed.values["external_id"] in conflicts:
                 yield Reject(parsed.line, [conflicts[parsed.values["external_id"]]], parsed.raw or [])
@@ -288,24 +317,23 @@ def _validate_all(db: Database, path: Path, parser: RowParser, source: str, chun
         yield from stored_conflicts()
 
 
-def _stored_conflicts(
-    session: Session, source: str, rows: list[ParsedRow], updated: list[str], *, lock: bool
-) -> dict[str, str]:
+def _kept_times(updated: list[str]) -> list[str]:
+    """The stored times a file cannot change (it has no column for them) that created_at must not pass."""
+    return [c for c in ("first_reply_at", "solved_at") if c not in updated]
+
+
+def _stored_conflicts(session: Session, source: str, rows: list[ParsedRow], updated: list[str]) -> dict[str, str]:
     """Rows whose created_at would come after a first reply or solve stored for their ticket.
 
     Only a file without those columns can do that (a file with them is
-    checked row by row), so other files cost nothing here. With `lock`, the
-    stored tickets are locked for the rest of the batch's transaction on
-    PostgreSQL, so a concurrent event cannot move them in between.
+    checked row by row), so other files cost nothing here.
     """
-    kept = [c for c in ("first_reply_at", "solved_at") if c not in updated]
+    kept = _kept_times(updated)
     if not kept or not rows:
         return {}
     query = select(Ticket.external_id, *(getattr(Ticket, c) for c in kept)).where(
         Ticket.source == source, Ticket.external_id.in_([r.values["external_id"] for r in rows])
     )
-    if lock:
-        query = query.with_for_update()
     stored = {row[0]: row[1:] for row in session.execute(query)}
     conflicts: dict[str, str] = {}
     for parsed in rows:
@@ -368,23 +396,53 @@ def _check_references(session: Session, rows: list[tuple[Any, ...]], columns: li
             raise RuntimeError(f"import batch refers to {column} values that do not exist: {sorted(missing)[:5]}")
 
 
-@dataclass
 class _Counted:
     """What the inserted/updated counts need to count each ticket once.
 
-    `updated`: tickets already counted as updated.
-    `ours`: the id ranges this import's batches inserted (first, last; in
-    increasing order, as ids only grow), telling a ticket this file inserted
-    in an earlier batch from one that another writer (a webhook event)
-    created meanwhile.
+    A ticket from before the import (id up to `baseline`) is counted as
+    updated once, however many batches name it: one bit per such id (a
+    million tickets cost 125 KB, not a set of a million strings). `ours`
+    holds the id ranges this import's batches inserted (ids only grow), to
+    tell a ticket this file inserted in an earlier batch (counted then) from
+    one another writer, such as a webhook event, created meanwhile.
     """
 
-    updated: set[str] = field(default_factory=set)
-    ours: list[tuple[int, int]] = field(default_factory=list)
+    def __init__(self, baseline: int) -> None:
+        self.baseline = baseline
+        self._seen = bytearray(baseline // 8 + 1)
+        self._seen_later: set[int] = set()
+        self.ours: list[tuple[int, int]] = []
 
     def inserted_by_us(self, ticket_id: int) -> bool:
         at = bisect.bisect_right(self.ours, (ticket_id, math.inf)) - 1
         return at >= 0 and self.ours[at][0] <= ticket_id <= self.ours[at][1]
+
+    def first_update(self, ticket_id: int) -> bool:
+        """True the first time `ticket_id` is counted as updated."""
+        if ticket_id > self.baseline:
+            if ticket_id in self._seen_later:
+                return False
+            self._seen_later.add(ticket_id)
+            return True
+        byte, bit = divmod(ticket_id, 8)
+        if self._seen[byte] & (1 << bit):
+            return False
+        self._seen[byte] |= 1 << bit
+        return True
+
+    def count(self, written: _Written, result: ImportResult) -> None:
+        for ticket_id, inserted in written.tickets.values():
+            if inserted:
+                result.inserted += 1
+            elif ticket_id is None or (ticket_id > self.baseline and self.inserted_by_us(ticket_id)):
+                pass  # inserted by an earlier batch of this file: counted as inserted then
+            elif self.first_update(ticket_id):
+                result.updated += 1
+        self.ours.extend(written.new_ids)
+
+
+# A deadlock or serialisation failure cancels the batch; running it again gets past it.
+BATCH_ATTEMPTS = 3
 
 
 def _write_batch(
@@ -393,58 +451,98 @@ def _write_batch(
     batch: dict[str, ParsedRow],
     parser: RowParser,
     source: str,
-    baseline: int,
     counted: _Counted,
     result: ImportResult,
 ) -> None:
-    columns = parser.columns
+    with_team, with_agent = "team_id" in parser.columns, "agent_id" in parser.columns
+    if with_team or with_agent:
+        _create_names(db, resolver, batch.values(), with_team=with_team, with_agent=with_agent)
+    for attempt in range(1, BATCH_ATTEMPTS + 1):
+        try:
+            with _batch_session(db) as session:
+                rejects, written = _write_rows(session, resolver, list(batch.values()), parser, source)
+        except Exception as exc:
+            if attempt < BATCH_ATTEMPTS and is_conflict(exc):
+                continue
+            raise
+        break
+    result.rejected.extend(rejects)
+    counted.count(written, result)
+
+
+def _create_names(
+    db: Database, resolver: OrgResolver, rows: Iterable[ParsedRow], *, with_team: bool, with_agent: bool
+) -> None:
+    """Create the batch's new teams and agents, committed before the batch itself.
+
+    In a transaction of their own, in name order: two imports (or an import
+    and webhook events) meeting the same new names never hold one another's
+    uncommitted names while waiting for tickets, which on PostgreSQL would
+    deadlock. An agent joins the team of their first ticket in the file.
+    """
+    teams: set[str] = set()
+    agents: dict[str, str | None] = {}
+    for parsed in rows:
+        if with_team and parsed.team_name and not resolver.knows_team(parsed.team_name):
+            teams.add(parsed.team_name)
+        if with_agent and parsed.agent_name and not resolver.knows_agent(parsed.agent_name):
+            agents.setdefault(parsed.agent_name, parsed.team_name if with_team else None)
+    if not teams and not agents:
+        return
     saved = resolver.snapshot()
     try:
-        with _batch_session(db) as session:
-            conflicts = _stored_conflicts(session, source, list(batch.values()), parser.updated_columns, lock=True)
-            for external_id, reason in conflicts.items():
-                parsed = batch.pop(external_id)
-                result.rejected.append(Reject(parsed.line, [reason], parsed.raw or []))
-            existing = dict(
-                session.execute(
-                    select(Ticket.external_id, Ticket.id).where(
-                        Ticket.source == source, Ticket.external_id.in_(list(batch))
-                    )
-                ).all()
-            )
-            full = ["source", "external_id", *[c for c in columns if c != "external_id"]]
-            updated = [c for c in parser.updated_columns if c != "external_id"]
-            with_team, with_agent = "team_id" in columns, "agent_id" in columns
-            rows = []
-            for parsed in batch.values():
-                values = parsed.values
-                values["source"] = source
-                team_id = resolver.team(session, parsed.team_name) if with_team else None
-                if with_team:
-                    values["team_id"] = team_id
-                if with_agent:
-                    values["agent_id"] = resolver.agent(session, parsed.agent_name, team_id)
-                rows.append(tuple(values.get(c) for c in full))
-            if rows:
-                _check_references(session, rows, full)
-                inserted = _upsert(session, full, rows, updated)
+        with write_transaction(db.sessions) as session:
+            for name in sorted(teams, key=str.lower):
+                resolver.team(session, name)
+            for name in sorted(agents, key=str.lower):
+                resolver.agent(session, name, resolver.team(session, agents[name]))
     except Exception:
-        # The batch rolled back: forget the teams and agents it created, so the
-        # resolver does not hand out ids that no longer exist.
+        # Rolled back: forget the ids handed out, so none that does not exist is used.
         resolver.restore(saved)
         raise
+
+
+def _write_rows(
+    session: Session, resolver: OrgResolver, batch: list[ParsedRow], parser: RowParser, source: str
+) -> tuple[list[Reject], _Written]:
+    """Upsert the batch's rows in the caller's transaction; the rows refused at write time, and what was written."""
+    columns = parser.columns
+    full = ["source", "external_id", *[c for c in columns if c != "external_id"]]
+    updated = [c for c in parser.updated_columns if c != "external_id"]
+    kept = _kept_times(parser.updated_columns)
+    sqlite = session.connection().dialect.name == "sqlite"
+    # SQLite: the batch holds the write lock, so a check now holds at the write.
+    # PostgreSQL: the upsert's guard skips such rows as it writes (see _upsert).
+    conflicts = _stored_conflicts(session, source, batch, parser.updated_columns) if sqlite else {}
+    rows = []
+    for parsed in batch:
+        values = parsed.values
+        if values["external_id"] in conflicts:
+            continue
+        values["source"] = source
+        # Every name is known by now (_create_names): these are lookups, not writes.
+        team_id = resolver.team(session, parsed.team_name) if "team_id" in columns else None
+        if "team_id" in columns:
+            values["team_id"] = team_id
+        if "agent_id" in columns:
+            values["agent_id"] = resolver.agent(session, parsed.agent_name, team_id)
+        rows.append(tuple(values.get(c) for c in full))
+    written = _Written({}, [])
     if rows:
-        counted.ours.extend(inserted)
-    for external_id in batch:
-        ticket_id = existing.get(external_id)
-        if ticket_id is None:
-            result.inserted += 1
-        elif ticket_id > baseline and counted.inserted_by_us(ticket_id):
-            pass  # inserted by an earlier batch of this file: counted as inserted then
-        elif external_id not in counted.updated:
-            # Counted once however many batches name it.
-            counted.updated.add(external_id)
-            result.updated += 1
+        _check_references(session, rows, full)
+        written = _upsert(session, full, rows, updated, kept)
+    if not sqlite:
+        skipped = [p for p in batch if p.values["external_id"] not in written.tickets]
+        conflicts = _stored_conflicts(session, source, skipped, parser.updated_columns)
+    rejects = [
+        Reject(p.line, [conflicts.get(p.values["external_id"], STORED_CONFLICT)], p.raw or [])
+        for p in batch
+        if p.values["external_id"] in conflicts or (not sqlite and p.values["external_id"] not in written.tickets)
+    ]
+    return rejects, written
+
+
+STORED_CONFLICT = "created_at is after a first reply or solve stored for this ticket that the file has no column to change"
 
 
 def _write_rejects(path: Path, header: list[str], rejects: list[Reject]) -> Path:

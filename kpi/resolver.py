@@ -49,8 +49,8 @@ def unique_slug(base: str, taken: set[str], max_len: int) -> str:
         n += 1
 
 
-def insert_once(session: Session, table: Table, key: str, values: dict[str, Any]) -> int:
-    """Insert `values` unless a row with the same unique `key` exists; the row's id either way.
+def insert_once(session: Session, table: Table, key: str, values: dict[str, Any]) -> tuple[int, bool]:
+    """Insert `values` unless a row with the same unique `key` exists: (the row's id, whether this inserted it).
 
     On PostgreSQL the insert waits for a concurrent transaction writing the
     same key and then skips (READ COMMITTED lets the next statement see that
@@ -58,10 +58,13 @@ def insert_once(session: Session, table: Table, key: str, values: dict[str, Any]
     """
     dialect = session.connection().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.execute(insert(table).values(**values).on_conflict_do_nothing(index_elements=[key]))
+    statement = insert(table).values(**values).on_conflict_do_nothing(index_elements=[key]).returning(table.c.id)
+    created = session.scalar(statement)
+    if created is not None:
+        return created, True
     found = session.scalar(select(table.c.id).where(table.c[key] == values[key]))
     assert found is not None, f"{table.name}.{key} = {values[key]!r} neither inserted nor found"
-    return found
+    return found, False
 
 
 class OrgResolver:
@@ -86,6 +89,15 @@ class OrgResolver:
                     self.members.setdefault(name.lower(), m.id)
             self.handles.add(m.handle)
 
+    def knows_team(self, name: str) -> bool:
+        """True when `team(name)` needs no database."""
+        return (self.teams.get(name.strip().lower()) or self.teams.get(slugify(name))) is not None
+
+    def knows_agent(self, name: str) -> bool:
+        """True when `agent(name)` needs no database."""
+        key = name.strip().lower()
+        return key in self.members or ("@" not in key and slugify(name) in self.members)
+
     def team(self, session: Session, name: str | None) -> int | None:
         if not name:
             return None
@@ -95,10 +107,11 @@ class OrgResolver:
             return found
         slug = unique_slug(slugify(name), self.team_keys, TEAM_KEY_MAX)
         values = {"key": slug, "name": name.strip()[:NAME_MAX], "timezone": self.timezone, "targets": {}, "active": True}
-        team_id = insert_once(session, Team.__table__, "key", values)
+        team_id, created = insert_once(session, Team.__table__, "key", values)
         self.teams[key] = self.teams[slug] = team_id
         self.team_keys.add(slug)
-        self.teams_created.append(slug)
+        if created:  # not when a concurrent import or event created it a moment ago
+            self.teams_created.append(slug)
         return team_id
 
     def agent(self, session: Session, name: str | None, team_id: int | None) -> int | None:
@@ -121,10 +134,11 @@ class OrgResolver:
             "role": "agent",
             "active": True,
         }
-        member_id = insert_once(session, Member.__table__, "handle", values)
+        member_id, created = insert_once(session, Member.__table__, "handle", values)
         self.members[key] = self.members[handle] = member_id
         self.handles.add(handle)
-        self.agents_created.append(handle)
+        if created:
+            self.agents_created.append(handle)
         return member_id
 
     def snapshot(self) -> tuple[Any, ...]:

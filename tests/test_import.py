@@ -171,8 +171,9 @@ def test_unknown_teams_and_agents_are_created_and_reported(db: Database, tmp_pat
         "3,,group-56,resolver 7,open,,,2026-03-02T09:00:00Z,,,,,,\n",
     )
     result = import_tickets(db, path, Mapping.default(), source="csv")
-    assert result.teams_created == ["group-56", "group-24"]
-    assert result.agents_created == ["resolver-89", "resolver-7"]
+    # Created in name order within a batch (so concurrent imports take their locks in one order).
+    assert result.teams_created == ["group-24", "group-56"]
+    assert result.agents_created == ["resolver-7", "resolver-89"]
     with db.sessions() as s:
         r89 = s.scalar(select(Member).where(Member.handle == "resolver-89"))
         g56 = s.scalar(select(Team).where(Team.key == "group-56"))
