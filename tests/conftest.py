@@ -57,6 +57,15 @@ def db(db_url: str) -> Iterator[Database]:
         database.dispose()
 
 
+@pytest.fixture(autouse=True)
+def every_refusal_logged(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The process-wide refusal log without its per-minute cap, so every refused request
+    in a test shows its one line (tests/test_refusals.py tests the cap itself)."""
+    from bot.refusals import refusals
+
+    monkeypatch.setattr(refusals, "per_window", 10**9)
+
+
 @pytest.fixture
 def org_yaml() -> str:
     return (FIXTURES / "org.yaml").read_text()

@@ -20,7 +20,6 @@ from urllib.parse import urlencode
 import aiohttp
 import pytest
 
-from bot.refusals import RefusalLog
 from bot.web import create_app
 from bot.request_body import MAX_BODY
 from store.busy import BUSY_MESSAGE, RETRY_AFTER_S
@@ -41,11 +40,9 @@ def log_lines(records: list[logging.LogRecord]) -> list[logging.LogRecord]:
 
 
 @pytest.fixture
-async def env(db: Database, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Env]:
+async def env(db: Database, caplog: pytest.LogCaptureFixture) -> AsyncIterator[Env]:
     # DEBUG before the app exists: Bolt copies the root level into its loggers when it is built.
     caplog.set_level(logging.DEBUG)
-    # A fresh refusal log without the per-minute cap, so every refusal here shows its one line.
-    monkeypatch.setattr("bot.slack.app.refusals", RefusalLog(per_window=1000))
     async with running_slack(db) as running:
         yield running
 
@@ -402,11 +399,8 @@ async def test_an_unreachable_database_is_busy_not_a_crash(caplog: pytest.LogCap
 # ---------------------------------------------------------------- Socket Mode
 
 
-async def test_socket_mode_acknowledges_malformed_envelopes_and_does_nothing(
-    db: Database, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_socket_mode_acknowledges_malformed_envelopes_and_does_nothing(db: Database, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
-    monkeypatch.setattr("bot.slack.app.refusals", RefusalLog(per_window=1000))
     async with running_socket_mode(db) as (fake, _base):
         assert fake.outbox is not None
         bad = [

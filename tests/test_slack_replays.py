@@ -43,8 +43,7 @@ async def replay_logged(caplog: pytest.LogCaptureFixture, count: int = 1, timeou
 
 
 @pytest.fixture
-async def env(db: Database, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Env]:
-    monkeypatch.setattr("bot.slack.app.refusals", RefusalLog())
+async def env(db: Database) -> AsyncIterator[Env]:
     async with running_slack(db) as running:
         yield running
 
