@@ -25,14 +25,13 @@ import time
 from datetime import datetime, timezone
 
 from aiohttp import web
-from sqlalchemy.exc import IntegrityError
 
 from bot.refusals import refusals
 from bot.request_body import Refused, read_body
 from kpi.events import Applied, EventError, apply_event, parse_event
 from store.clock import Clock
 from store.database import Database
-from store.engine import write_transaction
+from store.engine import write_with_retry
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +39,6 @@ ROUTE = "/webhooks/tickets"
 MAX_SKEW_S = 300
 # Unix seconds have 10 digits until the year 2286; anything longer is not a timestamp.
 MAX_TIMESTAMP_DIGITS = 12
-ATTEMPTS = 3
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -67,18 +65,11 @@ def verify(secret: str | None, timestamp: str | None, signature: str | None, bod
 
 def _apply(db: Database, payload: object, now: datetime) -> Applied:
     event = parse_event(payload)
-    for attempt in range(1, ATTEMPTS + 1):
-        try:
-            # SQLite: the write lock first, so concurrent events on one ticket
-            # apply one after the other (PostgreSQL locks the ticket's row).
-            with write_transaction(db.sessions) as session:
-                return apply_event(session, event, now=now)
-        except IntegrityError:
-            # A concurrent delivery of the same event (or first event of the
-            # same new ticket) won the race; the retry sees its result.
-            if attempt == ATTEMPTS:
-                raise
-    raise AssertionError("unreachable")
+    # SQLite: the write lock first, so concurrent events on one ticket apply one
+    # after the other (PostgreSQL locks the ticket's row). A concurrent delivery
+    # of the same event, or a first event of the same new ticket, may win the
+    # race to insert; the retry then sees its result.
+    return write_with_retry(db.sessions, lambda session: apply_event(session, event, now=now))
 
 
 def _refuse(request: web.Request, status: int, reason: str, **extra: object) -> web.Response:

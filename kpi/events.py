@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from kpi.resolver import OrgResolver
 from kpi.ticket_rows import MAX_LENGTH
 from kpi.tickets import CSAT_VALUES, EARLIEST_EPOCH, LATEST_EPOCH, PRIORITIES, STATUSES, Ticket, TicketEvent
+from store.quoting import clip
 
 EVENT_TYPES = ("created", "agent_replied", "status_changed", "solved", "reopened", "rated", "assigned")
 
@@ -49,27 +50,21 @@ class Applied:
     external_id: str
 
 
-def _show(value: Any, limit: int = 40) -> str:
-    """A value quoted for a problem message, cut short (the sender is not trusted to keep it small)."""
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def _time(value: Any, name: str, problems: list[str]) -> datetime | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        problems.append(f"{name}: must be an ISO 8601 time as text, got {_show(value)}")
+        problems.append(f"{name}: must be an ISO 8601 time as text, got {clip(value)}")
         return None
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
         if parsed.tzinfo is not None and not EARLIEST_EPOCH <= parsed.timestamp() <= LATEST_EPOCH:
             raise ValueError("out of range")
     except (ValueError, OverflowError):
-        problems.append(f"{name}: {_show(value)} is not an ISO 8601 time between 1970 and 2100")
+        problems.append(f"{name}: {clip(value)} is not an ISO 8601 time between 1970 and 2100")
         return None
     if parsed.tzinfo is None:
-        problems.append(f"{name}: {_show(value)} has no UTC offset (add Z or +01:00)")
+        problems.append(f"{name}: {clip(value)} has no UTC offset (add Z or +01:00)")
         return None
     return parsed.astimezone(timezone.utc).replace(microsecond=0)
 

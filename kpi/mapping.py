@@ -24,8 +24,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from kpi.tickets import Ticket
 from store import yaml_file
-from store.yaml_file import LineDict, LineList, YamlFileError, clip
+from store.quoting import clip
+from store.yaml_file import LineDict, LineList, YamlFileError
 
 FIELDS = (
     "external_id",
@@ -48,7 +50,7 @@ DERIVED_FIELDS = ("first_reply_minutes",)
 TIME_FIELDS = ("created_at", "first_reply_at", "solved_at")
 REQUIRED = ("external_id", "created_at")
 MAPPING_KEYS = ("source", "timezone", "datetime_formats", "missing", "columns", "values")
-MAX_SOURCE = 64  # tickets.source is VARCHAR(64)
+MAX_SOURCE = Ticket.__table__.c.source.type.length
 
 _Add = Callable[[int, str], None]
 

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from kpi.mapping import Mapping
 from kpi.tickets import EARLIEST_EPOCH, LATEST_EPOCH, PRIORITIES, STATUSES, Ticket
 from store.org import Member, Team
+from store.quoting import clip
 
 _STATUS_ALIASES = {"hold": "on_hold", "onhold": "on_hold", "on-hold": "on_hold", "on hold": "on_hold"}
 _STATUSES = frozenset(STATUSES)
@@ -110,7 +111,7 @@ class RowParser:
                 parsed = datetime.fromisoformat(text)
             except ValueError:
                 want = " or ".join(self._formats) or "ISO 8601, e.g. 2026-03-02T09:30:00Z"
-                problems.append(f"{name}: cannot read time {_show(text)} (expected {want})")
+                problems.append(f"{name}: cannot read time {_quote(text)} (expected {want})")
                 return None
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=self.tz)
@@ -119,7 +120,7 @@ class RowParser:
         except (OverflowError, ValueError, OSError):
             epoch = -1
         if not EARLIEST_EPOCH <= epoch <= LATEST_EPOCH:
-            problems.append(f"{name}: {_show(text)} is outside the supported range of dates (1970-2100)")
+            problems.append(f"{name}: {_quote(text)} is outside the supported range of dates (1970-2100)")
             return None
         return epoch
 
@@ -139,7 +140,7 @@ class RowParser:
                 return int(number)
         except (ValueError, OverflowError):
             pass
-        problems.append(f"{name}: {_show(raw)} is not a whole number between 0 and {MAX_COUNT:,}")
+        problems.append(f"{name}: {_quote(raw)} is not a whole number between 0 and {MAX_COUNT:,}")
         return None
 
     @staticmethod
@@ -174,11 +175,11 @@ class RowParser:
             try:
                 first_reply = created + int(round(float(minutes) * 60))
             except (ValueError, OverflowError):
-                problems.append(f"first_reply_minutes: {_show(minutes)} is not a number of minutes")
+                problems.append(f"first_reply_minutes: {_quote(minutes)} is not a number of minutes")
             else:
                 if not EARLIEST_EPOCH <= first_reply <= LATEST_EPOCH:
                     problems.append(
-                        f"first_reply_minutes: {_show(minutes)} puts the first reply outside the supported range of dates (1970-2100)"
+                        f"first_reply_minutes: {_quote(minutes)} puts the first reply outside the supported range of dates (1970-2100)"
                     )
                     first_reply = None
         solved = self._time(get("solved_at"), "solved_at", problems)
@@ -193,7 +194,7 @@ class RowParser:
             text = str(status).strip().lower()
             text = _STATUS_ALIASES.get(text, text)
             if text not in _STATUSES:
-                problems.append(f"status: unknown value {_show(status)} (expected {', '.join(STATUSES)}, or map it in a mapping file)")
+                problems.append(f"status: unknown value {_quote(status)} (expected {', '.join(STATUSES)}, or map it in a mapping file)")
             status = text
         else:
             status = "solved" if solved is not None else "open"
@@ -208,7 +209,7 @@ class RowParser:
                 text = str(priority).strip().lower()
                 if text not in _PRIORITIES:
                     problems.append(
-                        f"priority: unknown value {_show(priority)} (expected {', '.join(PRIORITIES)}, or map it in a mapping file)"
+                        f"priority: unknown value {_quote(priority)} (expected {', '.join(PRIORITIES)}, or map it in a mapping file)"
                     )
                 priority = text
             values["priority"] = priority
@@ -228,7 +229,7 @@ class RowParser:
             if csat is not None:
                 rated = _CSAT.get(str(csat).strip().lower())
                 if rated is None:
-                    problems.append(f"csat: unknown value {_show(csat)} (expected good/bad or a rating 1-5)")
+                    problems.append(f"csat: unknown value {_quote(csat)} (expected good/bad or a rating 1-5)")
                 csat = rated
             values["csat"] = csat
         if "sla_met" in bound:
@@ -240,7 +241,7 @@ class RowParser:
                 elif text in _FALSE:
                     sla = False
                 else:
-                    problems.append(f"sla_met: unknown value {_show(sla)} (expected true/false, yes/no or 1/0)")
+                    problems.append(f"sla_met: unknown value {_quote(sla)} (expected true/false, yes/no or 1/0)")
                     sla = None
             values["sla_met"] = sla
         team = self._text(get("team"), "team", problems)
@@ -250,7 +251,6 @@ class RowParser:
         return ParsedRow(values, team, agent), []
 
 
-def _show(value: Any, limit: int = 40) -> str:
-    """A cell quoted for a message, cut short: a rejects report must stay readable."""
-    text = repr(str(value))
-    return text if len(text) <= limit else text[: limit - 2] + "…'"
+def _quote(value: Any) -> str:
+    # Cells are text; a mapping's value table may turn one into a number.
+    return clip(str(value))

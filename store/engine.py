@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
+
+T = TypeVar("T")
 
 
 def make_engine(url: str, *, timeout_s: float = 15.0, echo: bool = False) -> Engine:
@@ -78,6 +81,24 @@ def write_transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     with factory() as session, session.begin():
         begin_write(session)
         yield session
+
+
+def write_with_retry(factory: sessionmaker[Session], work: Callable[[Session], T], *, attempts: int = 3) -> T:
+    """`work` in a write_transaction, run again when another writer won a race to a unique key.
+
+    Two requests creating the same row (a first event for a new ticket, a
+    conversation seen for the first time) both try to insert it; on
+    PostgreSQL one fails on the unique constraint. Its next attempt finds
+    the row the other committed and updates it instead.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            with write_transaction(factory) as session:
+                return work(session)
+        except IntegrityError:
+            if attempt == attempts:
+                raise
+    raise AssertionError("unreachable")
 
 
 def begin_write(session: Session) -> None:

@@ -26,7 +26,8 @@ from sqlalchemy.orm import Session
 
 from store import yaml_file
 from store.org import ROLES, Member, Org, Team
-from store.yaml_file import LineDict, LineList, YamlFileError, clip
+from store.quoting import clip
+from store.yaml_file import LineDict, LineList, YamlFileError
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

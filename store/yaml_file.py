@@ -32,6 +32,8 @@ import yaml
 from yaml.events import AliasEvent, MappingStartEvent, SequenceStartEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from store.quoting import clip
+
 MAX_BYTES = 5 * 1024 * 1024
 # The org file's deepest section (escalation policies) is about 9 levels deep.
 MAX_DEPTH = 24
@@ -40,7 +42,6 @@ MAX_DEPTH = 24
 MAX_NODES = 1_000_000
 # Past this many problems a file is not worth reading further; the first ones say what is wrong.
 MAX_PROBLEMS = 50
-CLIP_CHARS = 40
 
 _TAG = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null", "timestamp")}
@@ -73,20 +74,6 @@ class LineList(list[Any]):
     line: int
     item_lines: list[int]
     item_texts: list[str | None]
-
-
-def clip(value: Any, limit: int = CLIP_CHARS) -> str:
-    """A short quoted rendering of a user's value for a message; never the whole of a huge one."""
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, str):
-        if len(value) <= limit:
-            return repr(value)
-        return repr(value[:limit]) + f"… ({len(value):,} characters)"
-    text = repr(value)
-    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def _tag(node: Node) -> str:

@@ -167,7 +167,7 @@ def test_the_updated_count_counts_each_ticket_once_across_batches(db: Database, 
 
 
 def test_rejects_file_cells_cannot_run_as_formulas(db: Database, tmp_path: Path) -> None:
-    path = write(tmp_path, f'=HYPERLINK("http://evil.example"),+1,-1,@SUM(A1),open,,,not a time,,,,,,\n')
+    path = write(tmp_path, '=HYPERLINK("http://evil.example"),+1,-1,@SUM(A1),open,,,not a time,,,,,,\n')
     result = import_tickets(db, path, Mapping.default(), source="csv")
     assert result.rejects_file is not None
     rows = list(csv.reader(result.rejects_file.open(encoding="utf-8")))

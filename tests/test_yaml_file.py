@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from store import yaml_file
-from store.yaml_file import LineDict, LineList, YamlFileError, clip
+from store.quoting import clip
+from store.yaml_file import LineDict, LineList, YamlFileError
 
 # libyaml when PyYAML has it (the default), and PyYAML's pure-Python parser.
 parsers = pytest.mark.parametrize("parser", yaml_file.PARSERS)

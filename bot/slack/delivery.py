@@ -15,6 +15,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from bot.render.slack import render_slack
 from bot.slack.client import quiet_logger
 from handlers.reply import Chart, Reply
+from store.busy import BUSY_MESSAGE, describe, is_busy
 
 log = logging.getLogger(__name__)
 _webhook_log = quiet_logger("csbot.slack.api")
@@ -102,6 +103,20 @@ async def post_to(client: AsyncWebClient, channel: str, reply: Reply, *, what: s
             log.error("%s not delivered to %s: %s", what, channel, exc)
             return str(exc) or type(exc).__name__
     return await upload_charts(client, channel, reply, what=what)
+
+
+async def report_failure(responses: ResponseUrls, error: Exception, url: str | None, *, what: str) -> None:
+    """After a listener's slow part failed: a busy database is told to the person, anything else is a bug.
+
+    Busy means nothing was recorded (dispatch rolls the claim back), so they
+    can simply do it again. Payloads are checked before they get here, so any
+    other failure is csbot's own: logged with its traceback.
+    """
+    if not is_busy(error):
+        log.error("%s failed", what, exc_info=error)
+    elif url:
+        log.warning("%s: database busy (%s)", what, describe(error))
+        await responses.text(url, BUSY_MESSAGE, what=what)
 
 
 def slack_error(exc: SlackApiError) -> str:

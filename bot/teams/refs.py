@@ -8,16 +8,14 @@ from typing import Any
 from botbuilder.core import TurnContext
 from botbuilder.schema import Activity, ConversationReference
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from store.conversations import ChatUser, ConversationRef
 from store.database import Database
-from store.engine import write_transaction
+from store.engine import write_with_retry
 from store.org import Member
 
 PLATFORM = "teams"
-ATTEMPTS = 3  # one conflict per row (conversation, person) at most, then it exists
 
 
 def channel_key(conversation_id: str) -> str:
@@ -35,17 +33,9 @@ def remember(db: Database, activity: Activity, now: datetime, *, user_key: str |
     conversation = activity.conversation
     if conversation is None or not activity.service_url:
         return
-    for attempt in range(ATTEMPTS):
-        try:
-            # BEGIN IMMEDIATE on SQLite: concurrent turns take turns instead of both inserting the row.
-            with write_transaction(db.sessions) as s:
-                _store(s, activity, conversation, now, user_key)
-            return
-        except IntegrityError:
-            # PostgreSQL: a concurrent turn inserted the same conversation or person first;
-            # the next attempt finds the row and updates it.
-            if attempt == ATTEMPTS - 1:
-                raise
+    # SQLite takes turns (BEGIN IMMEDIATE); on PostgreSQL a concurrent turn may insert
+    # the same conversation or person first, and the retry updates that row.
+    write_with_retry(db.sessions, lambda s: _store(s, activity, conversation, now, user_key))
 
 
 def _store(s: Session, activity: Activity, conversation: Any, now: datetime, user_key: str | None) -> None:

@@ -16,12 +16,11 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.dispatch import AlreadyProcessed, UnknownMember, run_action
 from bot.render.slack import render_slack
-from bot.slack.delivery import id_of, post_to, user_of
+from bot.slack.delivery import id_of, post_to, report_failure, user_of
 from bot.slack.deps import SlackDeps
 from bot.slack.identity import not_a_member
 from bot.slack.modals import open_form
 from handlers.reply import Reply
-from store.busy import BUSY_MESSAGE, is_busy
 
 log = logging.getLogger(__name__)
 
@@ -40,12 +39,7 @@ async def _click(deps: SlackDeps, body: dict[str, Any], context: dict[str, Any],
         async with deps.work:
             await _act_as_member(deps, body, user_id, url, action_id, value, key)
     except Exception as exc:
-        if not is_busy(exc):
-            # A bug (payloads are checked before they get here): keep the traceback.
-            log.exception("%s by %s failed", action_id, user_id)
-        elif url:
-            # Nothing was recorded (dispatch rolls back a busy click): they can click again.
-            await deps.responses.text(url, BUSY_MESSAGE, what=f"{action_id} by {user_id}")
+        await report_failure(deps.responses, exc, url, what=f"{action_id} by {user_id}")
 
 
 async def _act_as_member(

@@ -10,12 +10,11 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.dispatch import UnknownMember, run_command
 from bot.render.slack import render_slack
-from bot.slack.delivery import slack_unescape, upload_charts
+from bot.slack.delivery import report_failure, slack_unescape, upload_charts
 from bot.slack.deps import SlackDeps
 from bot.slack.identity import not_a_member
 from bot.slack.modals import open_form
 from handlers.reply import Reply
-from store.busy import BUSY_MESSAGE, is_busy
 
 log = logging.getLogger(__name__)
 
@@ -41,12 +40,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
             async with deps.work:
                 await _answer_as_member(deps, body, user_id, url, text)
         except Exception as exc:
-            if is_busy(exc):
-                # Nothing was done (the claim or the member lookup failed): they can simply ask again.
-                await deps.responses.text(url, BUSY_MESSAGE, what=f"{text!r} by {user_id}")
-            else:
-                # A bug (payloads are checked before they get here): keep the traceback.
-                log.exception("%r by %s failed", text, user_id)
+            await report_failure(deps.responses, exc, url, what=f"{text!r} by {user_id}")
 
     for family in deps.router.families:
         app.command(f"/{family.name}")(ack=ack_command, lazy=[answer])

@@ -29,6 +29,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
             # Slack shows errors only under an input, and this view has none
             # (nor would it take an empty "errors"): close it and say so in a DM.
             await ack()
+            # Plain text in a Reply: the renderer escapes the quoted id (not_a_member is for raw mrkdwn).
             await post_to(deps.client, user_id, Reply(blocks=[Section(NOT_A_MEMBER.format(user_id=user_id))]), what="reply to a form")
             return
         value = json.dumps({"context": view.get("private_metadata", ""), "values": submitted_values(view)})
