@@ -26,8 +26,10 @@ def make_engine(url: str, *, timeout_s: float = 15.0, echo: bool = False) -> Eng
     kwargs: dict[str, Any] = {"echo": echo}
     if parsed.get_backend_name() == "sqlite":
         kwargs["connect_args"] = {"timeout": timeout_s}
-        engine = create_engine(url, **kwargs)
         is_memory = parsed.database in (None, "", ":memory:")
+        if not is_memory:  # an in-memory database has a single connection, no pool to wait for
+            kwargs["pool_timeout"] = timeout_s
+        engine = create_engine(url, **kwargs)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

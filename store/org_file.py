@@ -171,10 +171,11 @@ class _Checker:
         return value
 
 
-def _digest_time(value: Any) -> str | None:
-    # YAML 1.1 reads an unquoted 9:30 as the base-60 integer 570; take it back.
-    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 24 * 60:
-        return f"{value // 60:02d}:{value % 60:02d}"
+def _digest_time(value: Any, written: str | None) -> str | None:
+    # YAML 1.1 reads an unquoted 9:30 as the base-60 integer 570; take it back,
+    # but only when it was written so (`time: 90` or `0777` is not a time).
+    if isinstance(value, int) and not isinstance(value, bool) and written is not None:
+        value = written
     if isinstance(value, str):
         v = value.strip()
         if re.fullmatch(r"\d:[0-5]\d", v):
@@ -281,7 +282,7 @@ def _parse_teams(doc: _LineDict, check: _Checker, target_names: Collection[str])
             if digest is not None:
                 check.unknown_keys(digest, ("time", "days"), f"{what}: digest")
                 if "time" in digest:
-                    spec.digest_time = _digest_time(digest["time"])
+                    spec.digest_time = _digest_time(digest["time"], digest.value_texts.get("time"))
                     if spec.digest_time is None:
                         written = digest.value_texts.get("time") or digest["time"]
                         check.add(digest.key_lines["time"], f"{what}: digest time {clip(written)} is not HH:MM (24-hour)")

@@ -417,3 +417,15 @@ def test_every_problem_is_one_line_even_when_the_file_has_line_breaks_in_values(
     problems = problems_of(text)  # asserts one line each
     assert any(p.startswith("org.yaml:2:") and "key must be a lowercase slug" in p for p in problems), problems
     assert any(p.startswith("org.yaml:4:") and "unknown team 'a\\nc' (this file lists no teams)" in p for p in problems), problems
+
+
+@pytest.mark.parametrize(("written", "stored"), [("9:30", "09:30"), ("18:05", "18:05"), ('"07:00"', "07:00"), ("90", None), ("0777", None), ("25:00", None)])
+def test_a_digest_time_is_read_as_written(org_yaml: str, written: str, stored: str | None) -> None:
+    text = org_yaml.replace('digest: {time: "09:00", days: mon-fri}', f"digest: {{time: {written}, days: mon-fri}}", 1)
+    assert text != org_yaml
+    if stored is None:
+        with pytest.raises(OrgFileError) as info:
+            parse_org(text, METRIC_NAMES)
+        assert "is not HH:MM" in "\n".join(info.value.problems)
+    else:
+        assert parse_org(text, METRIC_NAMES).teams[0].digest_time == stored
