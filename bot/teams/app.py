@@ -1,7 +1,7 @@
 """The Bot Framework CloudAdapter, mounted at POST /api/messages in the csbot app.
 
 A request is checked in the order that costs a stranger the least of our
-time and tells them the least: the content type (415), the bearer token's
+time and tells them the least: the content type (400), the bearer token's
 shape and then the token itself (401, before the body is read), the body's
 size (413) and shape (400; activity types csbot does not act on get 200),
 then the token again against the activity it came with (401). Only then
@@ -52,7 +52,7 @@ KEYS_UNAVAILABLE = "Bot Framework signing keys are unavailable right now; try ag
 NO_TOKEN = "csbot cannot get a token to answer through the Bot Connector right now; try again shortly."
 # The Bot Connector could not be reached or refused a reply: a platform problem, not a csbot bug.
 CONNECTOR_FAILURES = (ClientRequestError, HttpOperationError, aiohttp.ClientError, asyncio.TimeoutError)
-_PHRASES = {401: "unauthorized", 413: "body too large", 415: "activities are JSON"}
+_PHRASES = {401: "unauthorized", 413: "body too large"}
 
 
 def make_adapter(settings: TeamsSettings) -> CloudAdapter:
@@ -95,7 +95,7 @@ class TeamsApp:
     async def messages(self, request: web.Request) -> web.StreamResponse:
         """POST /api/messages: one Bot Framework activity."""
         if request.content_type != "application/json":
-            return _refuse(request, 415, "content type is not application/json")
+            return _refuse(request, 400, "content type is not application/json")
         auth = self.adapter.bot_framework_authentication
         header = request.headers.get("Authorization", "")
         if header or not self.settings.auth_disabled:
