@@ -469,3 +469,32 @@ async def test_socket_mode_takes_a_submission_with_several_response_urls(db: Dat
             assert time.monotonic() < deadline, f"not acknowledged and answered: {fake.acks} {fake.calls}"
             await asyncio.sleep(0.02)
         assert_no_traceback(caplog.records)
+
+
+async def test_a_response_url_off_slack_is_never_posted_to(env: Env, caplog: pytest.LogCaptureFixture) -> None:
+    """Even a signed command cannot make csbot post to another host (an internal one, say)."""
+    hits: list[str] = []
+
+    async def record(request: aiohttp.web.Request) -> aiohttp.web.Response:
+        hits.append(request.path)
+        return aiohttp.web.Response(text="ok")
+
+    internal = aiohttp.web.Application()
+    internal.router.add_post("/{tail:.*}", record)
+    runner, base = await serve(internal)
+    try:
+        # "localhost" is not the Slack API's host (127.0.0.1) nor hooks.slack.com.
+        steal = base.replace("127.0.0.1", "localhost") + "/steal"
+        body = env.command_body("/kpi", "team support-emea").replace(
+            urlencode({"response_url": f"{env.slack_base}/response/cmd1"}), urlencode({"response_url": steal})
+        )
+        assert urlencode({"response_url": steal}) in body
+        status, _, _ = await env.post(body, "application/x-www-form-urlencoded")
+        assert status == 200
+        deadline = time.monotonic() + 10
+        while not any("not on a Slack host" in r.getMessage() for r in caplog.records):
+            assert time.monotonic() < deadline, "the answer was never attempted"
+            await asyncio.sleep(0.05)
+        assert hits == []
+    finally:
+        await runner.cleanup()

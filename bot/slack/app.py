@@ -21,6 +21,7 @@ import json
 import logging
 import re
 import time
+from urllib.parse import urlsplit
 from typing import Any
 
 from aiohttp import web
@@ -41,7 +42,7 @@ from bot.config import SlackSettings
 from bot.refusals import RefusalLog, refusals
 from bot.request_body import Refused, read_body
 from bot.slack.client import make_client, quiet_logger
-from bot.slack.delivery import ResponseUrls
+from bot.slack.delivery import SLACK_RESPONSE_HOSTS, ResponseUrls
 from bot.slack.deps import SlackDeps
 from bot.slack.identity import SlackIdentity
 from bot.slack.listeners import actions, commands, events, views
@@ -135,7 +136,9 @@ class SlackBot:
             clock=clock,
             client=self.client,
             identity=SlackIdentity(db, self.client),
-            responses=ResponseUrls(),
+            # Slack's own hooks host, and the API's host when SLACK_API_URL points elsewhere
+            # (an enterprise proxy, or the local stand-in in tests).
+            responses=ResponseUrls(SLACK_RESPONSE_HOSTS | {urlsplit(settings.api_url).hostname or ""}),
             work=asyncio.Semaphore(SLOW_WORK_AT_ONCE),
             replays=ReplayGuard(db, refusals, ROUTE),
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from urllib.parse import urlsplit
 from typing import Any
 
 import aiohttp
@@ -15,10 +16,15 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from bot.render.slack import render_slack
 from bot.slack.client import quiet_logger
 from handlers.reply import Chart, Reply
+from store.quoting import clip
 from store.busy import BUSY_MESSAGE, describe, is_busy
 
 log = logging.getLogger(__name__)
 _webhook_log = quiet_logger("csbot.slack.api")
+
+
+# Where Slack's response_urls point (https://hooks.slack.com/commands/…, /actions/…).
+SLACK_RESPONSE_HOSTS = frozenset({"hooks.slack.com"})
 
 
 class ResponseUrls:
@@ -26,10 +32,15 @@ class ResponseUrls:
 
     (Bolt's `respond` opens a new session, and so a new connection, per
     message; under load that cost lands on the event loop the acks share.)
+
+    Only to Slack's own hosts: a response_url comes from the request, and
+    even a signed request must not make csbot post elsewhere (should the
+    signing secret ever leak, that would be a way to reach internal hosts).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, allowed_hosts: frozenset[str] = SLACK_RESPONSE_HOSTS) -> None:
         self._session: aiohttp.ClientSession | None = None
+        self.allowed_hosts = allowed_hosts
 
     def _client(self, url: str) -> AsyncWebhookClient:
         if self._session is None or self._session.closed:
@@ -37,6 +48,10 @@ class ResponseUrls:
         return AsyncWebhookClient(url=url, session=self._session, logger=_webhook_log)
 
     async def send(self, url: str, message: dict[str, Any], *, what: str, replace: bool = False) -> bool:
+        parts = urlsplit(url)
+        if parts.scheme not in ("https", "http") or parts.hostname not in self.allowed_hosts:
+            log.warning("reply to %s not sent: response_url is not on a Slack host (%s)", what, clip(parts.hostname or ""))
+            return False
         try:
             result = await self._client(url).send_dict({**message, "replace_original": replace})
         except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
