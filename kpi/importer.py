@@ -74,15 +74,14 @@ class ImportResult:
 
 @dataclass
 class _Written:
-    """What one batch's upsert did.
+    """What one batch's upsert did: how many tickets it inserted, the ids of
+    those it updated, the external ids PostgreSQL's guard skipped (see
+    _upsert), and the ids it inserted as (first, last) ranges."""
 
-    `tickets`: external id -> (ticket id, inserted) for every row written;
-    a row missing here was skipped by PostgreSQL's guard (see _upsert).
-    `new_ids`: the ids the batch inserted, as (first, last) ranges.
-    """
-
-    tickets: dict[str, tuple[int | None, bool]]
-    new_ids: list[tuple[int, int]]
+    inserted: int = 0
+    updated: list[int] = field(default_factory=list)
+    skipped: set[str] = field(default_factory=set)
+    new_ids: list[tuple[int, int]] = field(default_factory=list)
 
 
 def _upsert(
@@ -121,8 +120,9 @@ def _upsert(
         conn.exec_driver_sql(f"INSERT INTO tickets ({names}) VALUES ({marks}) {conflict}", rows)
         after = conn.exec_driver_sql("SELECT max(id) FROM tickets").scalar() or 0
         return _Written(
-            {eid: (existing.get(eid), eid not in existing) for eid in wanted},
-            [(before + 1, after)] if after > before else [],
+            inserted=len(wanted) - len(existing),
+            updated=list(existing.values()),
+            new_ids=[(before + 1, after)] if after > before else [],
         )
     # Dropped at commit: the next batch (maybe of a file with other columns) makes its own.
     conn.exec_driver_sql(
@@ -137,8 +137,14 @@ def _upsert(
         f"INSERT INTO tickets ({names}) SELECT {names} FROM import_batch ORDER BY external_id "
         f"{conflict}{' WHERE ' + guard if guard else ''} RETURNING external_id, id, xmax = 0"
     )
-    tickets = {eid: (ticket_id, inserted) for eid, ticket_id, inserted in result}
-    return _Written(tickets, _ranges(sorted(ticket_id for ticket_id, inserted in tickets.values() if inserted)))
+    returned = result.all()
+    written = {row[0] for row in returned}
+    return _Written(
+        inserted=sum(1 for _, _, inserted in returned if inserted),
+        updated=[ticket_id for _, ticket_id, inserted in returned if not inserted],
+        skipped={row[ids_at] for row in rows if row[ids_at] not in written},
+        new_ids=_ranges(sorted(ticket_id for _, ticket_id, inserted in returned if inserted)),
+    )
 
 
 def _ranges(ids: list[int]) -> list[tuple[int, int]]:
@@ -431,12 +437,11 @@ class _Counted:
         return True
 
     def count(self, written: _Written, result: ImportResult) -> None:
-        for ticket_id, inserted in written.tickets.values():
-            if inserted:
-                result.inserted += 1
-            elif ticket_id is None or (ticket_id > self.baseline and self.inserted_by_us(ticket_id)):
-                pass  # inserted by an earlier batch of this file: counted as inserted then
-            elif self.first_update(ticket_id):
+        result.inserted += written.inserted
+        for ticket_id in written.updated:
+            if ticket_id > self.baseline and self.inserted_by_us(ticket_id):
+                continue  # inserted by an earlier batch of this file: counted as inserted then
+            if self.first_update(ticket_id):
                 result.updated += 1
         self.ours.extend(written.new_ids)
 
@@ -480,13 +485,14 @@ def _create_names(
     uncommitted names while waiting for tickets, which on PostgreSQL would
     deadlock. An agent joins the team of their first ticket in the file.
     """
-    teams: set[str] = set()
-    agents: dict[str, str | None] = {}
+    # Each distinct name once (a batch has 10,000 rows and a few hundred names).
+    first_team: dict[str, str | None] = {}
     for parsed in rows:
-        if with_team and parsed.team_name and not resolver.knows_team(parsed.team_name):
-            teams.add(parsed.team_name)
-        if with_agent and parsed.agent_name and not resolver.knows_agent(parsed.agent_name):
-            agents.setdefault(parsed.agent_name, parsed.team_name if with_team else None)
+        if with_agent and parsed.agent_name:
+            first_team.setdefault(parsed.agent_name, parsed.team_name if with_team else None)
+    named = {p.team_name for p in rows if p.team_name} if with_team else set()
+    teams = {name for name in named | {t for t in first_team.values() if t} if not resolver.knows_team(name)}
+    agents = {name: team for name, team in first_team.items() if not resolver.knows_agent(name)}
     if not teams and not agents:
         return
     saved = resolver.snapshot()
@@ -527,17 +533,17 @@ def _write_rows(
         if "agent_id" in columns:
             values["agent_id"] = resolver.agent(session, parsed.agent_name, team_id)
         rows.append(tuple(values.get(c) for c in full))
-    written = _Written({}, [])
+    written = _Written()
     if rows:
         _check_references(session, rows, full)
         written = _upsert(session, full, rows, updated, kept)
     if not sqlite:
-        skipped = [p for p in batch if p.values["external_id"] not in written.tickets]
+        skipped = [p for p in batch if p.values["external_id"] in written.skipped]
         conflicts = _stored_conflicts(session, source, skipped, parser.updated_columns)
     rejects = [
         Reject(p.line, [conflicts.get(p.values["external_id"], STORED_CONFLICT)], p.raw or [])
         for p in batch
-        if p.values["external_id"] in conflicts or (not sqlite and p.values["external_id"] not in written.tickets)
+        if p.values["external_id"] in conflicts or p.values["external_id"] in written.skipped
     ]
     return rejects, written
 
