@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import pytest
 from aiohttp import web
 
 from kpi.definitions import METRIC_NAMES
@@ -46,3 +47,12 @@ def table_counts(db: Database) -> dict[str, int]:
 
     with db.sessions() as s:
         return {t.name: s.scalar(select(func.count()).select_from(t)) or 0 for t in metadata().sorted_tables}
+
+
+def in_clean_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_url: str) -> Path:
+    """Run the CLI in-process from an empty directory (no stray .env) against `db_url`."""
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    return work

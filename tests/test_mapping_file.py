@@ -12,7 +12,7 @@ from kpi.importer import import_tickets
 from kpi.mapping import MappingError, load_mapping
 from kpi.tickets import Ticket
 from store.database import Database
-from tests.helpers import assert_no_traceback
+from tests.helpers import assert_no_traceback, in_clean_directory
 from tests.test_org_file import ALIAS_BOMB
 
 GOOD = """\
@@ -149,10 +149,7 @@ def test_import_with_a_hostile_mapping_exits_2_and_writes_nothing(
 ) -> None:
     from bot.cli import main
 
-    work = tmp_path / "work"
-    work.mkdir()
-    monkeypatch.chdir(work)  # no stray .env
-    monkeypatch.setenv("DATABASE_URL", db_url)
+    in_clean_directory(tmp_path, monkeypatch, db_url)
     (tmp_path / "t.csv").write_text(CSV)
     files = {
         "bomb.yaml": (ALIAS_BOMB.encode(), ":2: anchors and aliases"),

@@ -17,22 +17,12 @@ from hypothesis import strategies as st
 
 from kpi.mapping import DERIVED_FIELDS, FIELDS, MAX_SOURCE, Mapping, MappingError, load_mapping
 from kpi.ticket_rows import RowParser
-from tests.yaml_strategies import TRAPS, assert_clear_problems, long_values, mutated, random_text
+from tests.yaml_strategies import any_scalar, assert_clear_problems, mutated, random_text
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
 EXAMPLE_TEXTS = [p.read_text() for p in sorted(EXAMPLES.glob("*.mapping.yaml"))]
 PROPERTY = settings(max_examples=300, deadline=None)
 
-any_scalar = st.one_of(
-    st.none(),
-    st.booleans(),
-    st.integers(-(10**6), 10**30),
-    st.floats(allow_nan=True, allow_infinity=True),
-    st.dates(),
-    st.text(st.characters(codec="utf-8"), max_size=20),
-    st.sampled_from(TRAPS),
-    long_values,
-)
 column = st.sampled_from(["Id", "Subject", "Group", "Status", "Created at", "opened_at", "number", "Prio"]) | st.text(max_size=20)
 cell = st.sampled_from(["New", "Open", "1 - Critical", "0777", "03", "Yes", "No", "NULL", "?", "-", ""]) | any_scalar
 

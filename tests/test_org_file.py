@@ -13,7 +13,7 @@ from kpi.definitions import METRIC_NAMES
 from store.database import Database
 from store.org import Member, Org, Team
 from store.org_file import OrgFileError, apply_org, dump_org, org_document, parse_org, weekdays
-from tests.helpers import assert_no_traceback
+from tests.helpers import assert_no_traceback, in_clean_directory
 
 
 def apply_text(db: Database, text: str):  # type: ignore[no-untyped-def]
@@ -380,10 +380,7 @@ def test_org_apply_refuses_each_hostile_file_with_exit_2_and_changes_nothing(
 ) -> None:
     from bot.cli import main
 
-    work = tmp_path / "work"
-    work.mkdir()
-    monkeypatch.chdir(work)  # no stray .env
-    monkeypatch.setenv("DATABASE_URL", db_url)
+    in_clean_directory(tmp_path, monkeypatch, db_url)
     apply_text(db, org_yaml)
     before = snapshot(db)
     expected = {

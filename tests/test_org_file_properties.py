@@ -19,7 +19,7 @@ from store.database import Database, open_database
 from store.org import ROLES, Member, Team
 from store.org_file import EMAIL, HHMM, MAX_TARGET, SLUG, OrgFileError, OrgSpec, apply_org, parse_org, weekdays
 from tests.helpers import FIXTURES, apply_fixture_org
-from tests.yaml_strategies import TRAPS, assert_clear_problems, long_values, mutated, random_text
+from tests.yaml_strategies import any_scalar, assert_clear_problems, mutated, random_text
 
 PROPERTY = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 FIXTURE = (FIXTURES / "org.yaml").read_text()
@@ -27,16 +27,6 @@ SOURCE = "p.yaml"
 
 # ---------------------------------------------------------------- strategies
 
-any_scalar = st.one_of(
-    st.none(),
-    st.booleans(),
-    st.integers(-(10**6), 10**30),
-    st.floats(allow_nan=True, allow_infinity=True),
-    st.dates(),
-    st.text(st.characters(codec="utf-8"), max_size=30),
-    st.sampled_from(TRAPS),
-    long_values,
-)
 slug = st.sampled_from(["support", "sales", "ops", "night-shift", "a", "x1"]) | st.from_regex(
     r"[a-z][a-z0-9-]{0,8}[a-z0-9]", fullmatch=True
 )

@@ -32,6 +32,17 @@ random_text = st.one_of(
 )
 # Long values are built, not listed, so that a strategy's repr stays short.
 long_values = st.integers(4_000, 5_000).map(lambda n: "9" * n) | st.integers(60, 400).map(lambda n: "x" * n)
+# Any value a YAML scalar can load as (text kept short: the org file's are 30 characters at most).
+any_scalar = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**6), 10**30),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.dates(),
+    st.text(st.characters(codec="utf-8"), max_size=30),
+    st.sampled_from(TRAPS),
+    long_values,
+)
 token = st.one_of(st.sampled_from(TRAPS), long_values, st.text(st.characters(codec="utf-8", exclude_characters="\n\r"), max_size=20))
 
 
