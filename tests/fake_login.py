@@ -19,7 +19,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import NameOID
 
 from tests.fake_openid import rsa_key
+from tests.helpers import threaded_http_server
 
 
 def _certificate(directory: Path) -> tuple[Path, Path]:
@@ -116,16 +117,7 @@ class FakeLogin:
         cert_file, key_file = _certificate(directory)
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(cert_file, key_file)
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        server.daemon_threads = True
-        server.socket = context.wrap_socket(server.socket, server_side=True)
-        self.base = f"https://127.0.0.1:{server.server_address[1]}/"
-        self.ca_file = cert_file
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        try:
+        with threaded_http_server(Handler, tls=context, before_stop=self.release) as port:
+            self.base = f"https://127.0.0.1:{port}/"
+            self.ca_file = cert_file
             yield self
-        finally:
-            self.release()
-            server.shutdown()
-            server.server_close()

@@ -21,13 +21,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
+
+from tests.helpers import threaded_http_server
 
 ISSUER = "https://api.botframework.com"
 KID = "csbot-test-key-1"
@@ -143,14 +145,6 @@ class FakeOpenId:
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (quiet in tests)
                 pass
 
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        server.daemon_threads = True
-        self.base = f"http://127.0.0.1:{server.server_address[1]}"
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        try:
+        with threaded_http_server(Handler, before_stop=self.release) as port:
+            self.base = f"http://127.0.0.1:{port}"
             yield self
-        finally:
-            self.release()
-            server.shutdown()
-            server.server_close()

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import logging
+import ssl
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -56,3 +61,24 @@ def in_clean_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_url: 
     monkeypatch.chdir(work)
     monkeypatch.setenv("DATABASE_URL", db_url)
     return work
+
+
+@contextmanager
+def threaded_http_server(
+    handler: type[BaseHTTPRequestHandler], *, tls: ssl.SSLContext | None = None, before_stop: Callable[[], None] = lambda: None
+) -> Iterator[int]:
+    """A stand-in cloud service (blocking http.server) on a free loopback port, in a thread; yields the port.
+
+    `before_stop` runs before shutdown, to let a request the test left hanging finish.
+    """
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server.server_address[1]
+    finally:
+        before_stop()
+        server.shutdown()
+        server.server_close()
