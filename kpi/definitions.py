@@ -18,23 +18,28 @@ class Metric:
     label: str
     unit: Unit
     higher_is_better: bool
+    # The key of the metric's sample size in engine results (`n_csat`): how many
+    # tickets the figure is over, so a lead can tell 2 ratings from 200. Counts
+    # have none (they are their own sample).
+    sample: str | None = None
 
 
 METRICS: tuple[Metric, ...] = (
     Metric("tickets_created", "Tickets created", "count", True),
     Metric("tickets_solved", "Tickets solved", "count", True),
     Metric("backlog", "Backlog", "count", False),
-    Metric("first_reply_median_s", "First reply (median)", "seconds", False),
-    Metric("first_reply_p90_s", "First reply (p90)", "seconds", False),
-    Metric("first_reply_mean_s", "First reply (mean)", "seconds", False),
-    Metric("resolution_median_s", "Resolution (median)", "seconds", False),
-    Metric("resolution_p90_s", "Resolution (p90)", "seconds", False),
-    Metric("resolution_mean_s", "Resolution (mean)", "seconds", False),
-    Metric("one_touch_rate", "One-touch rate", "rate", True),
-    Metric("reopen_rate", "Reopen rate", "rate", False),
-    Metric("csat", "CSAT", "rate", True),
-    Metric("sla_attainment", "SLA attainment", "rate", True),
+    Metric("first_reply_median_s", "First reply (median)", "seconds", False, "n_first_reply"),
+    Metric("first_reply_p90_s", "First reply (p90)", "seconds", False, "n_first_reply"),
+    Metric("first_reply_mean_s", "First reply (mean)", "seconds", False, "n_first_reply"),
+    Metric("resolution_median_s", "Resolution (median)", "seconds", False, "n_resolution"),
+    Metric("resolution_p90_s", "Resolution (p90)", "seconds", False, "n_resolution"),
+    Metric("resolution_mean_s", "Resolution (mean)", "seconds", False, "n_resolution"),
+    Metric("one_touch_rate", "One-touch rate", "rate", True, "n_one_touch"),
+    Metric("reopen_rate", "Reopen rate", "rate", False, "n_reopen"),
+    Metric("csat", "CSAT", "rate", True, "n_csat"),
+    Metric("sla_attainment", "SLA attainment", "rate", True, "n_sla"),
 )
 
+SAMPLE_NAMES: tuple[str, ...] = tuple(dict.fromkeys(m.sample for m in METRICS if m.sample))
 METRIC_NAMES: frozenset[str] = frozenset(m.name for m in METRICS)
 BY_NAME: dict[str, Metric] = {m.name: m for m in METRICS}

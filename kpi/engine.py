@@ -7,6 +7,8 @@ Definitions (also in the README):
 - resolution_*: over tickets solved in the window, solved_at - created_at.
 - one_touch_rate / reopen_rate / csat / sla_attainment: over tickets solved in the
   window whose field is known.
+- n_*: each figure's sample size (kpi.definitions Metric.sample): how many
+  tickets a median or a rate is over.
 The database returns exact integer seconds; order statistics are computed in
 Python (kpi.stats) so both backends agree to the second.
 """
@@ -14,7 +16,7 @@ Python (kpi.stats) so both backends agree to the second.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -78,33 +80,39 @@ def metrics_from(created: int, first_reply_s: Iterable[int], solved: Sequence[So
         "reopen_rate": ratio(sum(1 for n in reopens if n >= 1), len(reopens)),
         "csat": ratio(rated.count("good"), len(rated)),
         "sla_attainment": ratio(sum(1 for ok in sla if ok), len(sla)),
+        "n_first_reply": len(fr),
+        "n_resolution": len(res),
+        "n_one_touch": len(replies),
+        "n_reopen": len(reopens),
+        "n_csat": len(rated),
+        "n_sla": len(sla),
     }
 
 
-def _created_rows(session: Session, where: list[ColumnElement[bool]], start: datetime, end: datetime, *, by_team: bool):
-    cols = [T.team_id] if by_team else []
+def _created_rows(session: Session, where: list[ColumnElement[bool]], start: datetime, end: datetime, *, by: Any = None):
+    cols = [by] if by is not None else []
     stmt = select(*cols, _FIRST_REPLY - _CREATED).where(*where, T.created_at >= start, T.created_at < end)
     return session.execute(stmt)
 
 
-def _solved_rows(session: Session, where: list[ColumnElement[bool]], start: datetime, end: datetime, *, by_team: bool):
-    cols = [T.team_id] if by_team else []
+def _solved_rows(session: Session, where: list[ColumnElement[bool]], start: datetime, end: datetime, *, by: Any = None):
+    cols = [by] if by is not None else []
     stmt = select(*cols, _SOLVED - _CREATED, T.replies, T.reopens, T.csat, T.sla_met).where(
         *where, T.solved_at >= start, T.solved_at < end
     )
     return session.execute(stmt)
 
 
-def _backlog(session: Session, where: list[ColumnElement[bool]], end: datetime, *, by_team: bool) -> dict[Any, int]:
+def _backlog(session: Session, where: list[ColumnElement[bool]], end: datetime, *, by: Any = None) -> dict[Any, int]:
     # solved_at >= created_at is a table constraint, so "solved before end"
     # implies "created before end": backlog = created before end - solved before end.
-    key = [T.team_id] if by_team else []
+    key = [by] if by is not None else []
     created = select(*key, func.count()).where(*where, T.created_at < end)
     solved = select(*key, func.count()).where(*where, T.solved_at < end)
-    if by_team:
-        created_n = dict(session.execute(created.group_by(T.team_id)).all())
-        solved_n = dict(session.execute(solved.group_by(T.team_id)).all())
-        return {team: n - solved_n.get(team, 0) for team, n in created_n.items()}
+    if by is not None:
+        created_n = dict(session.execute(created.group_by(by)).all())
+        solved_n = dict(session.execute(solved.group_by(by)).all())
+        return {key: n - solved_n.get(key, 0) for key, n in created_n.items()}
     return {None: (session.scalar(created) or 0) - (session.scalar(solved) or 0)}
 
 
@@ -113,26 +121,50 @@ def compute(session: Session, scope: Scope, start: datetime, end: datetime) -> M
     where = scope.condition()
     created = 0
     first_reply: list[int] = []
-    for (delta,) in _created_rows(session, where, start, end, by_team=False):
+    for (delta,) in _created_rows(session, where, start, end):
         created += 1
         if delta is not None:
             first_reply.append(delta)
-    solved: list[SolvedRow] = [tuple(row) for row in _solved_rows(session, where, start, end, by_team=False)]  # type: ignore[misc]
-    backlog = _backlog(session, where, end, by_team=False)[None]
+    solved: list[SolvedRow] = [tuple(row) for row in _solved_rows(session, where, start, end)]  # type: ignore[misc]
+    backlog = _backlog(session, where, end)[None]
     return metrics_from(created, first_reply, solved, backlog)
 
 
 def compute_by_team(session: Session, start: datetime, end: datetime) -> dict[int | None, Metrics]:
     """Metrics for every team at once (three grouped queries instead of three per team)."""
-    created: dict[int | None, int] = defaultdict(int)
-    first_reply: dict[int | None, list[int]] = defaultdict(list)
-    for team_id, delta in _created_rows(session, [], start, end, by_team=True):
-        created[team_id] += 1
+    return _compute_grouped(session, T.team_id, [], start, end)
+
+
+def compute_by_agent(session: Session, agent_ids: Collection[int], start: datetime, end: datetime) -> dict[int, Metrics]:
+    """Metrics for each of `agent_ids` at once; each equals compute() with Scope(agent_id=...)."""
+    if not agent_ids:
+        return {}
+    grouped = _compute_grouped(session, T.agent_id, [T.agent_id.in_(list(agent_ids))], start, end)
+    empty = metrics_from(0, [], [], 0)
+    return {a: grouped.get(a, empty) for a in agent_ids}
+
+
+def _compute_grouped(
+    session: Session, by: Any, where: list[ColumnElement[bool]], start: datetime, end: datetime
+) -> dict[Any, Metrics]:
+    created: dict[Any, int] = defaultdict(int)
+    first_reply: dict[Any, list[int]] = defaultdict(list)
+    for key, delta in _created_rows(session, where, start, end, by=by):
+        created[key] += 1
         if delta is not None:
-            first_reply[team_id].append(delta)
-    solved: dict[int | None, list[SolvedRow]] = defaultdict(list)
-    for row in _solved_rows(session, [], start, end, by_team=True):
+            first_reply[key].append(delta)
+    solved: dict[Any, list[SolvedRow]] = defaultdict(list)
+    for row in _solved_rows(session, where, start, end, by=by):
         solved[row[0]].append(tuple(row[1:]))  # type: ignore[arg-type]
-    backlog = _backlog(session, [], end, by_team=True)
-    teams = set(created) | set(solved) | set(backlog)
-    return {t: metrics_from(created.get(t, 0), first_reply.get(t, []), solved.get(t, []), backlog.get(t, 0)) for t in teams}
+    backlog = _backlog(session, where, end, by=by)
+    keys = set(created) | set(solved) | set(backlog)
+    return {k: metrics_from(created.get(k, 0), first_reply.get(k, []), solved.get(k, []), backlog.get(k, 0)) for k in keys}
+
+
+def first_created_at(session: Session, scope: Scope) -> datetime | None:
+    """When the scope's first ticket was created; None when it has none.
+
+    A comparison with a window that starts before this has no earlier data to
+    compare with (the change would be "everything is new").
+    """
+    return session.scalar(select(func.min(T.created_at)).where(*scope.condition()))

@@ -55,6 +55,12 @@ def oracle(tickets: Iterable[T], start: datetime, end: datetime) -> dict[str, fl
         "reopen_rate": _share([t.reopens >= 1 for t in solved if t.reopens is not None]),
         "csat": _share([t.csat == "good" for t in solved if t.csat is not None]),
         "sla_attainment": _share([bool(t.sla_met) for t in solved if t.sla_met is not None]),
+        "n_first_reply": len(fr),
+        "n_resolution": len(res),
+        "n_one_touch": sum(1 for t in solved if t.replies is not None),
+        "n_reopen": sum(1 for t in solved if t.reopens is not None),
+        "n_csat": sum(1 for t in solved if t.csat is not None),
+        "n_sla": sum(1 for t in solved if t.sla_met is not None),
     }
 
 

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import insert, select
 
-from kpi.engine import Scope, compute, compute_by_team
+from kpi.engine import Scope, compute, compute_by_agent, compute_by_team, first_created_at
 from kpi.stats import median, quantile
 from kpi.tickets import Ticket
 from kpi.windows import parse_window
@@ -193,3 +193,37 @@ def test_engine_matches_oracle_on_random_tickets(org_db: Database) -> None:
         for w in (window, window.previous()):
             got = run(org_db, Scope(team_id=teams["support-emea"]), w.start_utc, w.end_utc)
             assert_same(got, oracle(tickets, w.start_utc, w.end_utc))
+
+
+def test_grouped_results_equal_one_scope_at_a_time(org_db: Database) -> None:
+    """compute_by_team and compute_by_agent give, per key, exactly what compute gives for that scope."""
+    teams, members = ids(org_db)
+    rng = random.Random(7)
+    base = at("2026-01-01T00:00:00")
+    placements = [(teams["support-emea"], members["alice"]), (teams["support-emea"], None), (teams["support-amer"], members["carol"]), (None, None)]
+    earliest: dict[tuple[int | None, int | None], datetime] = {}
+    for n, (team_id, agent_id) in enumerate(placements):
+        tickets = []
+        for _ in range(400):
+            created = base + timedelta(seconds=rng.randrange(0, 60 * 86400))
+            reply = created + timedelta(seconds=rng.randrange(1, 50_000)) if rng.random() < 0.9 else None
+            solved = created + timedelta(seconds=rng.randrange(1, 900_000)) if rng.random() < 0.7 else None
+            tickets.append(T(created, reply, solved, rng.choice([None, 0, 1, 3]), rng.choice([None, 0, 1]), rng.choice([None, "good", "bad"]), rng.choice([None, True, False])))
+        add(org_db, tickets, team_id=team_id, agent_id=agent_id, prefix=f"P{n}-")
+        earliest[(team_id, agent_id)] = min(t.created_at for t in tickets)
+    start, end = at("2026-01-20T00:00:00"), at("2026-02-20T00:00:00")
+    with org_db.sessions() as s:
+        by_team = compute_by_team(s, start, end)
+        for team_id in (teams["support-emea"], teams["support-amer"]):
+            assert by_team[team_id] == compute(s, Scope(team_id=team_id), start, end)
+        agent_ids = [members["alice"], members["carol"], members["bob"]]
+        by_agent = compute_by_agent(s, agent_ids, start, end)
+        assert set(by_agent) == set(agent_ids)
+        for agent_id in agent_ids:
+            assert by_agent[agent_id] == compute(s, Scope(agent_id=agent_id), start, end)
+        assert by_agent[members["bob"]]["tickets_created"] == 0 and by_agent[members["bob"]]["n_csat"] == 0
+        assert compute_by_agent(s, [], start, end) == {}
+        assert first_created_at(s, Scope(agent_id=members["bob"])) is None
+        assert first_created_at(s, Scope(team_id=teams["support-amer"])) == earliest[(teams["support-amer"], members["carol"])]
+        assert first_created_at(s, Scope(agent_id=members["alice"])) == earliest[(teams["support-emea"], members["alice"])]
+        assert first_created_at(s, Scope()) == min(earliest.values())
