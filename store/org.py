@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from store.base import Base
+from store.base import Base, UTCSeconds
 
 ROLES = ("agent", "lead", "manager", "admin")
 # Higher rank may do everything a lower rank may.
@@ -59,6 +60,8 @@ class Member(Base):
     role: Mapped[str] = mapped_column(String(16), default="agent")
     timezone: Mapped[str | None] = mapped_column(String(64))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Set when `org apply` deactivates the member; their tickets stay theirs.
+    deactivated_at: Mapped[datetime | None] = mapped_column(UTCSeconds)
 
     team: Mapped[Team | None] = relationship(back_populates="members")
 

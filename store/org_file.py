@@ -16,6 +16,7 @@ import math
 import re
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -25,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from store import yaml_file
+from store.clock import system_clock
 from store.org import ROLES, Member, Org, Team
 from store.quoting import clip
 from store.yaml_file import LineDict, LineList, YamlFileError
@@ -410,6 +412,7 @@ def _sync(
     make: Callable[..., Any],
     label: str,
     result: ApplyResult,
+    now: datetime,
 ) -> None:
     """Create, update, reactivate and deactivate rows keyed by `key` to match `wanted`."""
     for key, values in wanted:
@@ -422,6 +425,8 @@ def _sync(
             continue
         if not row.active:
             row.active = True
+            if isinstance(row, Member):  # teams keep no date
+                row.deactivated_at = None
             result.reactivated.append(f"{label} {key}")
         if _assign(row, values):
             result.updated.append(f"{label} {key}")
@@ -429,12 +434,18 @@ def _sync(
     for key, row in existing.items():
         if key not in listed and row.active:
             row.active = False
+            if isinstance(row, Member):  # teams keep no date
+                row.deactivated_at = now
             result.deactivated.append(f"{label} {key}")
     session.flush()
 
 
-def apply_org(session: Session, spec: OrgSpec) -> ApplyResult:
-    """Make the database match `spec`. Call inside a transaction."""
+def apply_org(session: Session, spec: OrgSpec, *, now: datetime | None = None) -> ApplyResult:
+    """Make the database match `spec`. Call inside a transaction.
+
+    `now` (default: the system clock) stamps members this deactivates.
+    """
+    now = now or system_clock()
     result = ApplyResult()
     org = session.get(Org, 1)
     if org is None:
@@ -460,7 +471,7 @@ def apply_org(session: Session, spec: OrgSpec) -> ApplyResult:
         )
         for ts in spec.teams
     ]
-    _sync(session, teams, team_values, Team, "team", result)
+    _sync(session, teams, team_values, Team, "team", result, now)
 
     members = {m.handle: m for m in session.scalars(select(Member))}
     # Chat ids are unique; free any id that moves to another handle (or
@@ -494,7 +505,7 @@ def apply_org(session: Session, spec: OrgSpec) -> ApplyResult:
         )
         for ms in spec.members
     ]
-    _sync(session, members, member_values, Member, "member", result)
+    _sync(session, members, member_values, Member, "member", result, now)
     return result
 
 
