@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kpi.definitions import BY_NAME
+from kpi.definitions import BY_NAME, judgement
 
 NONE = "—"
 
@@ -46,16 +46,28 @@ def metric_value(name: str, value: float | None) -> str:
 
 
 def change(name: str, value: float | None, previous: float | None) -> str:
-    """The change against the previous window, in the metric's own unit, with a direction."""
+    """The change against the previous window: direction, size in the metric's unit, and
+    whether that is better or worse (`▼ 4m 10s better`), in words that survive plain text."""
     if value is None or previous is None:
         return NONE
     delta = value - previous
     if delta == 0:
-        return "="
+        return "= same"
     arrow = "▲" if delta > 0 else "▼"
     unit = BY_NAME[name].unit
     if unit == "seconds":
-        return f"{arrow} {duration(abs(delta))}"
-    if unit == "rate":
-        return f"{arrow} {abs(delta) * 100:.1f} pts"
-    return f"{arrow} {abs(int(delta)):,}"
+        size = duration(abs(delta))
+    elif unit == "rate":
+        size = f"{abs(delta) * 100:.1f} pts"
+    else:
+        size = f"{abs(int(delta)):,}"
+    verdict = judgement(name, value, previous)
+    return f"{arrow} {size}" + (f" {verdict}" if verdict else "")
+
+
+def with_sample(name: str, value: float | None, n: int | None) -> str:
+    """A median or a rate with the count it is over: `83.3% (n=42)`, so 2 ratings read differently from 200."""
+    text = metric_value(name, value)
+    if BY_NAME[name].sample is None or n is None or value is None:
+        return text  # no value, nothing it is over
+    return f"{text} (n={n:,})"

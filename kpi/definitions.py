@@ -22,10 +22,13 @@ class Metric:
     # tickets the figure is over, so a lead can tell 2 ratings from 200. Counts
     # have none (they are their own sample).
     sample: str | None = None
+    # Whether a change is better or worse for the team. More tickets created is
+    # demand, not performance, so its change is shown without a judgement.
+    judged: bool = True
 
 
 METRICS: tuple[Metric, ...] = (
-    Metric("tickets_created", "Tickets created", "count", True),
+    Metric("tickets_created", "Tickets created", "count", True, judged=False),
     Metric("tickets_solved", "Tickets solved", "count", True),
     Metric("backlog", "Backlog", "count", False),
     Metric("first_reply_median_s", "First reply (median)", "seconds", False, "n_first_reply"),
@@ -43,3 +46,40 @@ METRICS: tuple[Metric, ...] = (
 SAMPLE_NAMES: tuple[str, ...] = tuple(dict.fromkeys(m.sample for m in METRICS if m.sample))
 METRIC_NAMES: frozenset[str] = frozenset(m.name for m in METRICS)
 BY_NAME: dict[str, Metric] = {m.name: m for m in METRICS}
+
+
+def judgement(name: str, value: float | None, previous: float | None) -> str | None:
+    """"better", "worse" or "same" for a change of metric `name`; None when it cannot be judged."""
+    metric = BY_NAME[name]
+    if value is None or previous is None or not metric.judged:
+        return None
+    if value == previous:
+        return "same"
+    return "better" if (value > previous) == metric.higher_is_better else "worse"
+
+
+# Short names people use for the metrics (`--sort frt`); each full name works too.
+ALIASES: dict[str, str] = {
+    "created": "tickets_created",
+    "solved": "tickets_solved",
+    "frt": "first_reply_median_s",
+    "first-reply": "first_reply_median_s",
+    "first_reply": "first_reply_median_s",
+    "frt-p90": "first_reply_p90_s",
+    "resolution": "resolution_median_s",
+    "ttr": "resolution_median_s",
+    "one-touch": "one_touch_rate",
+    "one_touch": "one_touch_rate",
+    "fcr": "one_touch_rate",
+    "reopen": "reopen_rate",
+    "reopens": "reopen_rate",
+    "sla": "sla_attainment",
+}
+
+
+def metric_named(text: str) -> str | None:
+    """The metric `text` names (full name or alias, any case), or None."""
+    word = text.strip().lower()
+    if word in BY_NAME:
+        return word
+    return ALIASES.get(word)

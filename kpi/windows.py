@@ -9,22 +9,28 @@ Window text is whatever a person typed, so parsing never lets a date library
 exception escape: every window is either resolved inside the supported days
 (1970-01-01 to 2099-12-31 in its time zone, the span tickets may have) or
 refused with a WindowError that names the valid forms.
+
+A window that is still running (`today`, `week`, `month`, a range ending
+later) is measured "so far": up to now, and compared with the same elapsed
+span of the window before it (week-to-date against last week up to the same
+weekday and time), never with a whole window.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 WINDOW_HELP = (
-    "today, yesterday, 7d, 30d, 90d (or any Nd up to 730d), week, last-week, month, last-month, "
+    "today, yesterday, 7d, 30d, 90d (any number of days: 365d, 1000d), week, last-week, month, last-month, "
     "YYYY-MM-DD, or YYYY-MM-DD..YYYY-MM-DD (end date included)"
 )
 DEFAULT_WINDOW = "7d"
-MAX_DAYS = 730
+KEYWORDS = ("today", "yesterday", "week", "last-week", "month", "last-month")
 # The days csbot answers for: the span tickets may have (kpi.tickets stores
 # 1970 to the start of 2100). Keeping windows inside it also keeps every date
 # computed here far from datetime's own limits (years 1 and 9999).
@@ -35,13 +41,18 @@ _EARLIEST_NOW = datetime.combine(FIRST_DAY - timedelta(days=1), time(), timezone
 _LATEST_NOW = datetime.combine(LAST_DAY + timedelta(days=2), time(), timezone.utc)
 
 # ASCII digits only: other scripts' digits are folded to ASCII first (_normalise).
-_DAYS = re.compile(r"^(\d{1,4})d$", re.ASCII)
+# Up to six digits: anything longer than 1970 to today is refused by its dates.
+_DAYS = re.compile(r"^(\d{1,6})d$", re.ASCII)
 _RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$", re.ASCII)
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
 
 
 class WindowError(ValueError):
     """The window text is not one csbot understands; the message says which are."""
+
+
+class NotStarted(WindowError):
+    """A real window that lies entirely in the future: there is nothing to measure yet."""
 
 
 def _refuse(problem: str) -> WindowError:
@@ -65,6 +76,9 @@ class Window:
     end: datetime  # aware, in `timezone`; exclusive
     timezone: str
     kind: str  # rolling | day | week | month | range
+    # Where measuring stops when the window is still running ("so far"): the
+    # moment asked about, or the same elapsed span of a comparison window.
+    cut: datetime | None = None
 
     @property
     def start_utc(self) -> datetime:
@@ -74,16 +88,46 @@ class Window:
     def end_utc(self) -> datetime:
         return self.end.astimezone(timezone.utc)
 
+    @property
+    def until(self) -> datetime:
+        """Where figures stop: the cut of a running window, else its end."""
+        return self.cut if self.cut is not None else self.end
+
+    @property
+    def until_utc(self) -> datetime:
+        return self.until.astimezone(timezone.utc)
+
+    @property
+    def so_far(self) -> bool:
+        return self.cut is not None
+
     def label(self) -> str:
         last = (self.end - timedelta(microseconds=1)).date() if self.kind != "rolling" else self.end.date()
         first = self.start.date()
         when = first.isoformat() if first == last else f"{first.isoformat()} – {last.isoformat()}"
         if self.kind == "rolling":
             return f"{self.spec} ({self.start:%Y-%m-%d %H:%M} – {self.end:%Y-%m-%d %H:%M} {self.timezone})"
+        if self.cut is not None:
+            return f"{when} so far (to {self.cut:%a %Y-%m-%d %H:%M} {self.timezone})"
         return f"{when} ({self.timezone})"
 
+    def comparison(self) -> Window:
+        """The window to compare this one with: the one before, over the same elapsed span.
+
+        A running window (week so far, Monday 07:30) is compared with the window
+        before it up to the same wall-clock point (last Monday 07:30); a month
+        on the 23rd with last month up to its 23rd (or its end, when shorter).
+        """
+        before = self.previous()
+        if self.cut is None:
+            return before
+        tz = ZoneInfo(self.timezone)
+        elapsed = self.cut.replace(tzinfo=None) - self.start.replace(tzinfo=None)
+        cut = _wall(before.start.replace(tzinfo=None) + elapsed, tz)
+        return replace(before, cut=min(cut, before.end, key=lambda t: t.astimezone(timezone.utc)))
+
     def previous(self) -> Window:
-        """The window of the same length just before this one."""
+        """The whole window of the same length just before this one (what "Previous window" shows)."""
         tz = ZoneInfo(self.timezone)
         if self.kind == "month":
             first = self.start.date().replace(day=1)
@@ -96,8 +140,14 @@ class Window:
         first = self.start.date() - timedelta(days=days)
         return _days_window(_range_spec(first, self.start.date()), first, self.start.date(), tz, self.kind)
 
-    def to_json(self) -> dict[str, str]:
-        return {"start": self.start.isoformat(), "end": self.end.isoformat(), "timezone": self.timezone}
+    def to_json(self) -> dict[str, str | bool]:
+        return {
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "timezone": self.timezone,
+            "so_far": self.so_far,
+            "until": self.until.isoformat(),
+        }
 
 
 def _local_days(start: datetime, end: datetime) -> int:
@@ -163,11 +213,22 @@ def parse_window(text: str | None, now: datetime, tz_name: str) -> Window:
     """Resolve `text` (default 7d) to a window ending at or around `now` in `tz_name`.
 
     Raises WindowError, naming the valid forms, for text that is not a window
-    and for windows outside the supported days (see check_supported).
+    and for windows outside the supported days (see check_supported), and
+    NotStarted for a window that starts after `now` (it has no figures yet).
+    A window still running at `now` is cut there ("so far").
     """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
-    return check_supported(_resolve(text, now, ZoneInfo(tz_name)))
+    window = check_supported(_resolve(text, now, ZoneInfo(tz_name)))
+    if window.start_utc > now:
+        local_now = now.astimezone(window.start.tzinfo)
+        raise NotStarted(
+            f"{window.spec} has not started yet: it starts {window.start:%Y-%m-%d %H:%M} and it is "
+            f"{local_now:%Y-%m-%d %H:%M} now ({window.timezone}). Ask about a window up to today."
+        )
+    if window.end_utc > now:
+        return replace(window, cut=now.astimezone(window.start.tzinfo))
+    return window
 
 
 def _resolve(text: str | None, now: datetime, tz: ZoneInfo) -> Window:
@@ -180,8 +241,10 @@ def _resolve(text: str | None, now: datetime, tz: ZoneInfo) -> Window:
     today = local_now.date()
     if m := _DAYS.match(spec):
         days = int(m.group(1))
-        if not 1 <= days <= MAX_DAYS:
-            raise _refuse(f"{spec}: use between 1d and {MAX_DAYS}d.")
+        if days < 1:
+            raise _refuse(f"{spec}: a window is at least 1d.")
+        if days > (today - FIRST_DAY).days + 3660:  # keeps the subtraction inside datetime's years
+            raise _refuse(f"{spec} reaches back before {FIRST_DAY}, the first day csbot answers for.")
         start = _wall(local_now.replace(tzinfo=None) - timedelta(days=days), tz)
         return Window(f"{days}d", start, local_now, tz.key, "rolling")
     if spec == "today":
@@ -204,8 +267,67 @@ def _resolve(text: str | None, now: datetime, tz: ZoneInfo) -> Window:
         first, last = _parse_date(m.group(1)), _parse_date(m.group(2))
         if last < first:
             raise _refuse(f"{spec}: the end date is before the start date.")
-        if (last - first).days + 1 > MAX_DAYS:
-            raise _refuse(f"{spec}: a window can span at most {MAX_DAYS} days.")
         return _days_window(_range_spec(first, last + timedelta(days=1)), first, last + timedelta(days=1), tz, "range")
     day = _parse_date(spec)  # the one form left (_has_window_form)
     return _days_window(day.isoformat(), day, day + timedelta(days=1), tz, "day")
+
+
+# Text that was meant as a window but is not one: `1w`, `7days`, `-5d`, `30`,
+# `2026-11`, `2026/11/01`, `11/01`, `last_week`, `this-month`, `a..b`.
+_MEANT = re.compile(
+    r"^([-+]?\d+ ?[a-z]*|\d{4}[-/.]\S*|\d{1,2}[/.]\d{1,2}([/.]\d{2,4})?|(last|this|next|past|prev|previous)[-_ ]?\S*|\S*\.\.\S*)$",
+    re.ASCII,
+)
+_UNIT_DAYS = {"d": 1, "day": 1, "days": 1, "w": 7, "wk": 7, "wks": 7, "week": 7, "weeks": 7, "y": 365, "yr": 365, "year": 365, "years": 365}
+_COUNT = re.compile(r"^[-+]?(\d{1,6}) ?([a-z]*)$", re.ASCII)
+_MONTH = re.compile(r"^(\d{4})[-/.](\d{1,2})$", re.ASCII)
+_SLASHED_DATE = re.compile(r"^(\d{4})[/.](\d{1,2})[/.](\d{1,2})$", re.ASCII)
+_WORDY = re.compile(r"^(last|this|past|prev|previous)[-_ ]?(\d*) ?(day|days|d|week|weeks|w|month|months)$", re.ASCII)
+
+
+def meant_as_window(text: str) -> bool:
+    """Whether `text` is not a window but was surely meant as one (so "not a window" is the answer)."""
+    spec = _normalise(text)
+    if _has_window_form(spec):
+        return False
+    return bool(_MEANT.match(spec)) or window_suggestion(text) is not None
+
+
+def window_suggestion(text: str) -> str | None:
+    """The window a mistyped one most likely meant (`1w` → `7d`, `last_week` → `last-week`), if any."""
+    spec = _normalise(text)
+    if m := _COUNT.match(spec):
+        n, unit = int(m.group(1)), m.group(2)
+        if unit in ("", *_UNIT_DAYS) and n:
+            days = n * _UNIT_DAYS.get(unit, 1)
+            return f"{days}d" + (" or week" if days == 7 else "")
+        return None
+    if m := _MONTH.match(spec):
+        year, month = int(m.group(1)), int(m.group(2))
+        if 1 <= month <= 12 and FIRST_DAY.year <= year <= LAST_DAY.year:
+            first = date(year, month, 1)
+            last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+            return f"{first}..{last}"
+        return None
+    if m := _SLASHED_DATE.match(spec):
+        try:
+            return date(int(m.group(1)), int(m.group(2)), int(m.group(3))).isoformat()
+        except ValueError:
+            return None
+    if m := _WORDY.match(spec):
+        which, count, unit = m.group(1), m.group(2), m.group(3)
+        if count:
+            return f"{int(count) * _UNIT_DAYS.get(unit, 30)}d"  # a month of days is 30
+        kind = "week" if unit.startswith("w") else "month" if unit.startswith("month") else "day"
+        if which == "this":
+            return {"week": "week", "month": "month", "day": "today"}[kind]
+        return {"week": "last-week", "month": "last-month", "day": "yesterday"}[kind]
+    close = difflib.get_close_matches(spec.replace("_", "-").replace(" ", "-"), KEYWORDS, n=1, cutoff=0.75)
+    return close[0] if close else None
+
+
+def not_a_window(text: str) -> str:
+    """The answer to text meant as a window: what was wrong, the likely fix, and the valid forms."""
+    hint = window_suggestion(text)
+    did_you_mean = f" Did you mean {hint}?" if hint else ""
+    return f"{text!r} is not a window.{did_you_mean} Windows: {WINDOW_HELP}."

@@ -53,7 +53,7 @@ def test_ask_json_shape_and_exit_codes(db_url: str, tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert out["ok"] is True and "error" not in out
-    assert out["data"]["window"] == {"start": "2026-03-01T00:00:00+01:00", "end": "2026-03-08T00:00:00+01:00", "timezone": "Europe/Berlin"}
+    assert out["data"]["window"] == {"start": "2026-03-01T00:00:00+01:00", "end": "2026-03-08T00:00:00+01:00", "timezone": "Europe/Berlin", "so_far": False, "until": "2026-03-08T00:00:00+01:00"}
     assert out["blocks"][0] == {"type": "header", "text": "KPIs · Support EMEA (support-emea)"}
     r = csbot(["ask", "/csbot help", "--as", "mallory"], db_url, tmp_path)
     assert r.returncode == 2 and "no active member" in r.stderr

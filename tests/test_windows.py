@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from kpi.windows import FIRST_DAY, LAST_DAY, WINDOW_HELP, WindowError, check_supported, is_window, parse_window
+from kpi.windows import (
+    FIRST_DAY,
+    LAST_DAY,
+    WINDOW_HELP,
+    NotStarted,
+    WindowError,
+    check_supported,
+    is_window,
+    meant_as_window,
+    not_a_window,
+    parse_window,
+)
 
 UTC = timezone.utc
 NOW = datetime(2026, 3, 9, 12, tzinfo=UTC)
@@ -55,7 +67,7 @@ def test_windows_reaching_before_1970_or_after_2099_are_refused() -> None:
         parse_window("week", late, "UTC")  # Monday 2099-12-28 to Sunday 2100-01-03
     first = parse_window(f"{FIRST_DAY}..{FIRST_DAY + timedelta(days=6)}", late, "UTC")
     assert first.start == datetime(1970, 1, 1, tzinfo=UTC)
-    assert parse_window(f"{LAST_DAY}", early, "UTC").end == datetime(2100, 1, 1, tzinfo=UTC)
+    assert parse_window(f"{LAST_DAY}", late, "UTC").end == datetime(2100, 1, 1, tzinfo=UTC)
 
 
 def test_a_day_the_calendar_skipped_is_refused_not_an_empty_window() -> None:
@@ -77,8 +89,8 @@ def test_digits_of_other_scripts_mean_the_same_number(spec: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "spec", ["0d", "731d", "99999999999999999999d", "-5d", "1e3d", "2026-02-30", "2026-13-01", "2026-03-10..2026-03-01",
-             "1970-01-01..2099-12-31", "frobnicate", "\u00bd" + "d"],
+    "spec", ["0d", "99999999999999999999d", "999999d", "-5d", "1e3d", "2026-02-30", "2026-13-01", "2026-03-10..2026-03-01",
+             "frobnicate", "\u00bd" + "d"],
 )
 def test_near_misses_are_refused_naming_the_valid_forms(spec: str) -> None:
     with pytest.raises(WindowError) as refused:
@@ -94,3 +106,91 @@ def test_stepping_back_month_by_month_stops_at_the_first_supported_day() -> None
         for _ in range(700):
             before = check_supported(before.previous())
     assert before.start.date() == FIRST_DAY and before.kind == "month"
+
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def local(text: str, tz: ZoneInfo = BERLIN) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=tz)
+
+
+def test_week_so_far_on_a_monday_morning_is_compared_with_last_monday_morning() -> None:
+    now = local("2026-11-30T07:30")  # a Monday
+    week = parse_window("week", now, "Europe/Berlin")
+    assert week.so_far and week.start == local("2026-11-30T00:00") and week.until == now
+    assert week.end == local("2026-12-07T00:00")  # the calendar week, for labels and buttons
+    assert "so far" in week.label() and "07:30" in week.label()
+    before = week.comparison()
+    assert before.start == local("2026-11-23T00:00") and before.until == local("2026-11-23T07:30")
+    assert before.so_far and not week.previous().so_far  # "Previous window" shows the whole week
+    assert week.to_json()["so_far"] is True and week.to_json()["until"] == now.isoformat()
+
+
+def test_month_so_far_on_the_23rd_is_compared_with_last_month_up_to_its_23rd() -> None:
+    now = local("2026-11-23T10:15")
+    month = parse_window("month", now, "Europe/Berlin")
+    assert month.so_far and month.until == now
+    before = month.comparison()
+    assert (before.start, before.until) == (local("2026-10-01T00:00"), local("2026-10-23T10:15"))
+    # On the 31st, February has no 31st: compared with the whole of February.
+    march = parse_window("month", local("2026-03-31T12:00"), "Europe/Berlin").comparison()
+    assert (march.start, march.until) == (local("2026-02-01T00:00"), local("2026-03-01T00:00"))
+
+
+def test_today_and_ranges_ending_later_are_so_far_and_finished_windows_are_not() -> None:
+    now = local("2026-11-30T14:00")
+    today = parse_window("today", now, "Europe/Berlin")
+    assert today.so_far and today.comparison().until == local("2026-11-29T14:00")
+    running = parse_window("2026-11-01..2026-12-31", now, "Europe/Berlin")
+    assert running.so_far and running.until == now
+    assert running.comparison().start == local("2026-09-01T00:00")
+    assert running.comparison().until == local("2026-09-30T14:00")  # 29 days and 14 hours in, like now
+    for finished in ("7d", "30d", "yesterday", "last-week", "last-month", "2026-11-01..2026-11-29", "2026-11-29"):
+        window = parse_window(finished, now, "Europe/Berlin")
+        assert not window.so_far and window.comparison() == window.previous(), finished
+
+
+def test_week_so_far_across_a_dst_change_keeps_the_wall_clock() -> None:
+    # Berlin springs forward on Sunday 2026-03-29: Monday the 30th, 07:30, against Monday the 23rd, 07:30.
+    week = parse_window("week", local("2026-03-30T07:30"), "Europe/Berlin")
+    assert week.comparison().until == local("2026-03-23T07:30")
+    month = parse_window("month", local("2026-11-02T09:00"), "Europe/Berlin")  # October had 25-hour day
+    assert month.comparison().until == local("2026-10-02T09:00")
+
+
+def test_a_window_that_starts_later_is_refused_as_not_started() -> None:
+    now = local("2026-11-30T14:00")
+    for spec in ("2026-12-01", "2026-12-24..2026-12-26", "2027-01-01"):
+        with pytest.raises(NotStarted, match="has not started yet"):
+            parse_window(spec, now, "Europe/Berlin")
+    # Midnight on the 1st: the month has just started, with nothing in it yet.
+    start = parse_window("month", local("2026-12-01T00:00"), "Europe/Berlin")
+    assert start.so_far and start.until == start.start
+
+
+def test_windows_of_any_length_the_calendar_allows_are_answered() -> None:
+    now = local("2026-11-30T14:00")
+    assert parse_window("365d", now, "Europe/Berlin").start == local("2025-11-30T14:00")
+    three_years = parse_window("2023-01-01..2025-12-31", now, "Europe/Berlin")
+    assert three_years.start == local("2023-01-01T00:00") and three_years.end == local("2026-01-01T00:00")
+    assert parse_window("20000d", now, "UTC").start.year == 1972
+    for too_long in ("21000d", "25000d"):
+        with pytest.raises(WindowError, match="1970-01-01"):
+            parse_window(too_long, now, "UTC")
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [("last_week", "last-week"), ("1w", "7d"), ("7days", "7d"), ("2026-11", "2026-11-01..2026-11-30"),
+     ("2026/11/01", "2026-11-01"), ("-5d", "5d"), ("yesterdy", "yesterday"), ("this-month", "month")],
+)
+def test_mistyped_windows_are_recognised_with_the_likely_fix(typed: str, meant: str) -> None:
+    assert meant_as_window(typed) and not is_window(typed)
+    assert f"Did you mean {meant}" in not_a_window(typed)
+    assert WINDOW_HELP in not_a_window(typed)
+
+
+@pytest.mark.parametrize("name", ["support-emea", "tier2", "alice", "Support EMEA", "apac"])
+def test_team_and_member_names_are_not_taken_for_windows(name: str) -> None:
+    assert not meant_as_window(name)
