@@ -79,6 +79,9 @@ class Window:
     # Where measuring stops when the window is still running ("so far"): the
     # moment asked about, or the same elapsed span of a comparison window.
     cut: datetime | None = None
+    # True for the window asked about while it runs ("so far"); False for a
+    # comparison window cut to the same span ("up to").
+    running: bool = False
 
     @property
     def start_utc(self) -> datetime:
@@ -99,7 +102,7 @@ class Window:
 
     @property
     def so_far(self) -> bool:
-        return self.cut is not None
+        return self.running
 
     def label(self) -> str:
         last = (self.end - timedelta(microseconds=1)).date() if self.kind != "rolling" else self.end.date()
@@ -108,7 +111,8 @@ class Window:
         if self.kind == "rolling":
             return f"{self.spec} ({self.start:%Y-%m-%d %H:%M} – {self.end:%Y-%m-%d %H:%M} {self.timezone})"
         if self.cut is not None:
-            return f"{when} so far (to {self.cut:%a %Y-%m-%d %H:%M} {self.timezone})"
+            how = "so far, to" if self.running else "up to"
+            return f"{when} {how} {self.cut:%a %Y-%m-%d %H:%M} ({self.timezone})"
         return f"{when} ({self.timezone})"
 
     def comparison(self) -> Window:
@@ -227,7 +231,7 @@ def parse_window(text: str | None, now: datetime, tz_name: str) -> Window:
             f"{local_now:%Y-%m-%d %H:%M} now ({window.timezone}). Ask about a window up to today."
         )
     if window.end_utc > now:
-        return replace(window, cut=now.astimezone(window.start.tzinfo))
+        return replace(window, cut=now.astimezone(window.start.tzinfo), running=True)
     return window
 
 

@@ -60,17 +60,18 @@ def check(spec: str, now: datetime, tz: str) -> Window | None:
     assert start <= at, window  # a window that has not started is refused
     if end > at and window.kind != "rolling":
         # Still running: measured so far, up to the moment asked about.
-        assert window.so_far and window.until_utc == at, window
+        assert window.so_far and window.cut is not None and window.until_utc == at, window
     else:
-        assert not window.so_far and window.until_utc == end, window
+        assert not window.so_far and window.cut is None and window.until_utc == end, window
     window.label()
     window.to_json()
     before = window.previous()
-    assert before.end_utc == start and before.start_utc <= before.end_utc and not before.so_far
+    assert before.end_utc == start and before.start_utc <= before.end_utc and before.cut is None
     before.label()
     compared = window.comparison()
     assert compared.start == before.start and compared.end == before.end
     assert compared.start_utc <= compared.until_utc <= compared.end_utc, compared
+    assert not compared.so_far
     if window.so_far:
         # The same elapsed wall-clock span (less where the earlier window is shorter,
         # or where a DST change moved the clocks inside it).

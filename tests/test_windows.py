@@ -123,7 +123,8 @@ def test_week_so_far_on_a_monday_morning_is_compared_with_last_monday_morning() 
     assert "so far" in week.label() and "07:30" in week.label()
     before = week.comparison()
     assert before.start == local("2026-11-23T00:00") and before.until == local("2026-11-23T07:30")
-    assert before.so_far and not week.previous().so_far  # "Previous window" shows the whole week
+    assert before.cut is not None and not before.so_far and "up to Mon 2026-11-23 07:30" in before.label()
+    assert week.previous().cut is None  # "Previous window" shows the whole week
     assert week.to_json()["so_far"] is True and week.to_json()["until"] == now.isoformat()
 
 
