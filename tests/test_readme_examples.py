@@ -1,0 +1,94 @@
+"""The README's examples run as printed on a fresh `csbot demo`.
+
+A reader copies commands from the README into a shell or a chat: each `csbot ask`
+line in its code blocks, and each chat command it quotes whole (no placeholders),
+must answer, not fail, on the demo a new user has just seeded.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from bot.dispatch import run_command
+from handlers.registry import build_router
+from store.database import open_database
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+# A chat command quoted whole in the text: `/kpi team "Support EMEA" 30d`.
+_INLINE = re.compile(r"`(/(?:kpi|csbot)(?: [^`]*)?)`")
+# Placeholders and forms that describe a command rather than being one.
+_PLACEHOLDER = re.compile(r"\[|\]|\.\.\.|…|\b[A-Z]{3,}\b|@handle|@former|\|")
+# Where the README names a kind of question rather than asking one (prose about
+# `/kpi agent`, the benchmark table's `/kpi agent 30d` over many agents).
+_NAMES_NOT_EXAMPLES = frozenset({"/kpi agent", "/kpi agent 30d"})
+
+
+def _shell_lines() -> list[str]:
+    text = README.read_text(encoding="utf-8")
+    blocks = re.findall(r"```(?:sh|bash|console)?\n(.*?)```", text, flags=re.S)
+    lines = []
+    for block in blocks:
+        for line in block.splitlines():
+            line = line.split("  #")[0].strip()
+            if line.startswith("csbot ask "):
+                lines.append(line)
+    return lines
+
+
+def _chat_commands() -> list[str]:
+    found = []
+    for command in _INLINE.findall(README.read_text(encoding="utf-8")):
+        if not _PLACEHOLDER.search(command) and command not in _NAMES_NOT_EXAMPLES:
+            found.append(command)
+    return sorted(set(found))
+
+
+def _env(db_url: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CSBOT_") and k != "DATABASE_URL"}
+    env["DATABASE_URL"] = db_url
+    return env
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    folder = tmp_path_factory.mktemp("readme-demo")
+    url = f"sqlite:///{folder / 'csbot.db'}"
+    seeded = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "demo"], env=_env(url), cwd=folder, input="", capture_output=True, text=True, timeout=300
+    )
+    assert seeded.returncode == 0, seeded.stderr
+    return folder, url
+
+
+def test_the_readme_has_examples_to_check() -> None:
+    assert len(_shell_lines()) >= 2 and len(_chat_commands()) >= 5
+
+
+@pytest.mark.parametrize("line", _shell_lines())
+def test_each_csbot_ask_line_runs_as_printed(demo: tuple[Path, str], line: str) -> None:
+    folder, url = demo
+    args = shlex.split(line)[1:]
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args], env=_env(url), cwd=folder, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, (line, done.stdout, done.stderr)
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("command", _chat_commands())
+def test_each_chat_command_quoted_in_the_readme_answers_on_the_demo(demo: tuple[Path, str], command: str) -> None:
+    _, url = demo
+    db = open_database(url)
+    try:
+        reply = run_command(db, build_router(), "admin", command, now=datetime.now(timezone.utc), platform="console")
+    finally:
+        db.dispose()
+    assert reply.ok, (command, reply.error)
