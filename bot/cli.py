@@ -43,9 +43,12 @@ def _parser() -> argparse.ArgumentParser:
 
     org = sub.add_parser("org", help="apply or show the organisation file")
     org_sub = org.add_subparsers(dest="org_cmd", required=True, metavar="ACTION")
-    apply_p = org_sub.add_parser("apply", help="apply an org YAML file (idempotent)")
+    apply_p = org_sub.add_parser("apply", help="apply an org YAML file (idempotent)", allow_abbrev=False)
     apply_p.add_argument("file", help="the org YAML file")
     apply_p.add_argument("--dry-run", action="store_true", help="validate and report changes without writing")
+    apply_p.add_argument(
+        "--force", action="store_true", help="apply even if it deactivates more than half of the members or every admin"
+    )
     org_sub.add_parser("show", help="print the current org as YAML")
 
     imp = sub.add_parser("import", help="import data from files")
@@ -165,8 +168,8 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_org(settings: Settings, args: argparse.Namespace) -> int:
-    from kpi.definitions import METRIC_NAMES
-    from store.org_file import OrgFileError, apply_org, dump_org, org_document, read_org
+    from kpi.definitions import BY_NAME
+    from store.org_file import OrgFileError, apply_org, dump_org, org_document, read_org, sweeping_changes
 
     if args.org_cmd == "show":
         db = _open(settings)
@@ -178,7 +181,7 @@ def cmd_org(settings: Settings, args: argparse.Namespace) -> int:
             db.dispose()
     # The whole file is checked before the database is even opened.
     try:
-        spec = read_org(Path(args.file), METRIC_NAMES, source=args.file, default_timezone=settings.timezone)
+        spec = read_org(Path(args.file), BY_NAME, source=args.file, default_timezone=settings.timezone)
     except OrgFileError as exc:
         print(f"{args.file} was refused; nothing was changed. {len(exc.problems)} problem(s):", file=sys.stderr)
         for problem in exc.problems:
@@ -187,14 +190,38 @@ def cmd_org(settings: Settings, args: argparse.Namespace) -> int:
     db = _open(settings)
     try:
         with db.sessions() as session, session.begin():
+            # Judged in the same transaction as the writes, against the rows they change.
+            sweeping = sweeping_changes(session, spec)
+            reasons = sweeping.reasons()
+            if reasons and not args.force and not args.dry_run:
+                session.rollback()
+                print(f"{args.file} was refused; nothing was changed:", file=sys.stderr)
+                for reason in reasons:
+                    print(f"  this would {reason}; add --force if that is what you mean", file=sys.stderr)
+                if sweeping.deactivated:
+                    print(f"  it would deactivate: {_some(sweeping.deactivated)}", file=sys.stderr)
+                return EXIT_BAD_INPUT
             result = apply_org(session, spec)
             if args.dry_run:
                 session.rollback()
         prefix = "Dry run, nothing written. Would have: " if args.dry_run else ""
         print(prefix + result.summary())
-        return EXIT_OK
+        for reason in reasons:
+            if not args.dry_run:
+                print(f"Applied with --force, which was needed to {reason}.", file=sys.stderr)
+            elif args.force:
+                print(f"With --force, applying it will {reason}.", file=sys.stderr)
+            else:  # the dry run answers what applying would: refused
+                print(f"Applying it would be refused: this would {reason}; add --force if that is what you mean", file=sys.stderr)
+        return EXIT_BAD_INPUT if reasons and not args.force else EXIT_OK
     finally:
         db.dispose()
+
+
+def _some(items: list[str], shown: int = 10) -> str:
+    """A list for a one-line message: the first few, then how many more."""
+    more = len(items) - shown
+    return ", ".join(items[:shown]) + (f" and {more} more" if more > 0 else "")
 
 
 def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
