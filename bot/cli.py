@@ -28,8 +28,26 @@ class BadInput(Exception):
     """A command-line argument or file cannot be used; exit 2 with this message."""
 
 
+def package_version() -> str:
+    """csbot's version: the installed package's metadata, else the version in pyproject.toml beside the code."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("csbot")
+    except PackageNotFoundError:
+        pass
+    import tomllib
+
+    try:
+        with open(Path(__file__).resolve().parent.parent / "pyproject.toml", "rb") as f:
+            return str(tomllib.load(f)["project"]["version"])
+    except (OSError, tomllib.TOMLDecodeError, KeyError, TypeError):
+        return "unknown"
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="csbot", description="csbot: a chat bot for customer-service teams.")
+    p.add_argument("--version", action="version", version=f"csbot {package_version()}")
     sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
 
     # No abbreviated options where an option wipes or overrides: --res is not --reset, --f not --force.
