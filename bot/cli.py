@@ -18,7 +18,7 @@ from bot.config import ConfigError, Settings, load_settings
 
 EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT = 0, 1, 2
 DEMO_TICKETS, DEMO_DAYS = 20_000, 90
-# Beyond these a demo takes longer to seed than anyone waits, or reaches before 1970.
+# Beyond these a demo takes longer to seed than anyone waits for; ten years is history enough.
 MAX_DEMO_TICKETS, MAX_DEMO_DAYS = 2_000_000, 3650
 
 log = logging.getLogger("csbot")
