@@ -17,6 +17,9 @@ from typing import Any
 from bot.config import ConfigError, Settings, load_settings
 
 EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT = 0, 1, 2
+DEMO_TICKETS, DEMO_DAYS = 20_000, 90
+# Beyond these a demo takes longer to seed than anyone waits for; ten years is history enough.
+MAX_DEMO_TICKETS, MAX_DEMO_DAYS = 2_000_000, 3650
 
 log = logging.getLogger("csbot")
 
@@ -25,15 +28,37 @@ class BadInput(Exception):
     """A command-line argument or file cannot be used; exit 2 with this message."""
 
 
+def package_version() -> str:
+    """csbot's version: the installed package's metadata, else the version in pyproject.toml beside the code."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("csbot")
+    except PackageNotFoundError:
+        pass
+    import tomllib
+
+    try:
+        with open(Path(__file__).resolve().parent.parent / "pyproject.toml", "rb") as f:
+            return str(tomllib.load(f)["project"]["version"])
+    except (OSError, tomllib.TOMLDecodeError, KeyError, TypeError):
+        return "unknown"
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="csbot", description="csbot: a chat bot for customer-service teams.")
+    p.add_argument("--version", action="version", version=f"csbot {package_version()}")
     sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
 
-    demo = sub.add_parser("demo", help="seed a demo organisation (if the database is empty) and open the console")
-    demo.add_argument("--tickets", type=int, default=20_000, help="tickets to generate (default 20000)")
-    demo.add_argument("--days", type=int, default=90, help="days of history (default 90)")
+    # No abbreviated options where an option wipes or overrides: --res is not --reset, --f not --force.
+    demo = sub.add_parser(
+        "demo", help="seed a demo organisation (if the database is empty) and open the console", allow_abbrev=False
+    )
+    demo.add_argument("--tickets", type=int, help=f"tickets to generate when seeding (default {DEMO_TICKETS})")
+    demo.add_argument("--days", type=int, help=f"days of history, ending now, when seeding (default {DEMO_DAYS})")
     demo.add_argument("--as", dest="handle", help="member to speak as (default: the first team's lead)")
     demo.add_argument("--seed-only", action="store_true", help="seed and exit without opening the console")
+    demo.add_argument("--reset", action="store_true", help="wipe the demo database and seed fresh demo data ending now")
 
     ask = sub.add_parser("ask", help='run one chat command, e.g. csbot ask "/kpi team" --as alice')
     ask.add_argument("text", help="the command text, e.g. '/kpi team support 7d'")
@@ -43,9 +68,12 @@ def _parser() -> argparse.ArgumentParser:
 
     org = sub.add_parser("org", help="apply or show the organisation file")
     org_sub = org.add_subparsers(dest="org_cmd", required=True, metavar="ACTION")
-    apply_p = org_sub.add_parser("apply", help="apply an org YAML file (idempotent)")
+    apply_p = org_sub.add_parser("apply", help="apply an org YAML file (idempotent)", allow_abbrev=False)
     apply_p.add_argument("file", help="the org YAML file")
     apply_p.add_argument("--dry-run", action="store_true", help="validate and report changes without writing")
+    apply_p.add_argument(
+        "--force", action="store_true", help="apply even if it deactivates more than half of the members or every admin"
+    )
     org_sub.add_parser("show", help="print the current org as YAML")
 
     imp = sub.add_parser("import", help="import data from files")
@@ -138,23 +166,57 @@ def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     from bot.console import run_console
-    from bot.demo import default_console_handle, seed_demo
+    from bot.demo import active_members, default_console_handle, demo_ends, demo_members, not_demo_data, seed_demo, unknown_handle_message
     from handlers.registry import build_router
     from store.clock import system_clock
 
-    if args.tickets < 0 or args.days < 1:
-        raise BadInput("--tickets must be >= 0 and --days >= 1")
+    tickets = DEMO_TICKETS if args.tickets is None else args.tickets
+    days = DEMO_DAYS if args.days is None else args.days
+    if not 0 <= tickets <= MAX_DEMO_TICKETS:
+        raise BadInput(f"--tickets must be from 0 to {MAX_DEMO_TICKETS:,}, got {tickets}")
+    if not 1 <= days <= MAX_DEMO_DAYS:
+        raise BadInput(f"--days must be from 1 to {MAX_DEMO_DAYS}, got {days}")
+    if args.seed_only and args.handle is not None:
+        raise BadInput("--as has no effect with --seed-only, which opens no console: leave one of them out")
     db = _open(settings)
     try:
-        if db.is_empty():
-            print(f"Seeding a demo organisation and {args.tickets:,} tickets over {args.days} days…", file=sys.stderr)
-            summary = seed_demo(db, now=system_clock(), tickets=args.tickets, days=args.days)
+        # Everything is checked before anything is written.
+        empty = db.is_empty()
+        seeding = args.reset or empty
+        if not seeding:
+            given = [option for option, value in (("--tickets", args.tickets), ("--days", args.days)) if value is not None]
+            if given:
+                raise BadInput(
+                    f"{' and '.join(given)} only {'apply' if len(given) > 1 else 'applies'} when the demo is seeded, and this "
+                    f"database already holds an organisation: add --reset to wipe it and seed again, or leave "
+                    f"{'them' if len(given) > 1 else 'it'} out"
+                )
+        elif args.reset and (reason := not_demo_data(db)) is not None:
+            raise BadInput(f"--reset wipes only a demo database, and this one is not: {reason}. Nothing was changed")
+        if args.handle is not None:
+            members = demo_members() if seeding else active_members(db)
+            wanted = args.handle.strip().lstrip("@").lower()
+            if wanted not in {h for h, _ in members}:
+                raise BadInput(f"--as: {unknown_handle_message(args.handle, members)}")
+        if seeding:
+            verb = "Seeding" if empty else "Wiping the demo database and seeding"
+            print(f"{verb} a demo organisation and {tickets:,} tickets over the {days} days until now…", file=sys.stderr)
+            summary = seed_demo(db, now=system_clock(), tickets=tickets, days=days, replace=args.reset)
             print(
                 f"Seeded {summary.teams} teams, {summary.members} members, {summary.tickets:,} tickets.",
                 file=sys.stderr,
             )
         else:
             print("The database already holds an organisation; using it as it is.", file=sys.stderr)
+            ends = demo_ends(db)
+            if ends is not None:
+                age = system_clock() - ends
+                if age.days >= 1:
+                    print(
+                        f"Its demo tickets end {ends:%Y-%m-%d}, {age.days} day{'s' if age.days != 1 else ''} ago: "
+                        "csbot demo --reset seeds fresh ones ending now.",
+                        file=sys.stderr,
+                    )
         if args.seed_only:
             return EXIT_OK
         handle = args.handle or default_console_handle(db)
@@ -165,8 +227,8 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_org(settings: Settings, args: argparse.Namespace) -> int:
-    from kpi.definitions import METRIC_NAMES
-    from store.org_file import OrgFileError, apply_org, dump_org, org_document, read_org
+    from kpi.definitions import BY_NAME
+    from store.org_file import OrgFileError, apply_org, dump_org, org_document, read_org, sweeping_changes
 
     if args.org_cmd == "show":
         db = _open(settings)
@@ -178,7 +240,7 @@ def cmd_org(settings: Settings, args: argparse.Namespace) -> int:
             db.dispose()
     # The whole file is checked before the database is even opened.
     try:
-        spec = read_org(Path(args.file), METRIC_NAMES, source=args.file, default_timezone=settings.timezone)
+        spec = read_org(Path(args.file), BY_NAME, source=args.file, default_timezone=settings.timezone)
     except OrgFileError as exc:
         print(f"{args.file} was refused; nothing was changed. {len(exc.problems)} problem(s):", file=sys.stderr)
         for problem in exc.problems:
@@ -187,14 +249,38 @@ def cmd_org(settings: Settings, args: argparse.Namespace) -> int:
     db = _open(settings)
     try:
         with db.sessions() as session, session.begin():
+            # Judged in the same transaction as the writes, against the rows they change.
+            sweeping = sweeping_changes(session, spec)
+            reasons = sweeping.reasons()
+            if reasons and not args.force and not args.dry_run:
+                session.rollback()
+                print(f"{args.file} was refused; nothing was changed:", file=sys.stderr)
+                for reason in reasons:
+                    print(f"  this would {reason}; add --force if that is what you mean", file=sys.stderr)
+                if sweeping.deactivated:
+                    print(f"  it would deactivate: {_some(sweeping.deactivated)}", file=sys.stderr)
+                return EXIT_BAD_INPUT
             result = apply_org(session, spec)
             if args.dry_run:
                 session.rollback()
         prefix = "Dry run, nothing written. Would have: " if args.dry_run else ""
         print(prefix + result.summary())
-        return EXIT_OK
+        for reason in reasons:
+            if not args.dry_run:
+                print(f"Applied with --force, which was needed to {reason}.", file=sys.stderr)
+            elif args.force:
+                print(f"With --force, applying it will {reason}.", file=sys.stderr)
+            else:  # the dry run answers what applying would: refused
+                print(f"Applying it would be refused: this would {reason}; add --force if that is what you mean", file=sys.stderr)
+        return EXIT_BAD_INPUT if reasons and not args.force else EXIT_OK
     finally:
         db.dispose()
+
+
+def _some(items: list[str], shown: int = 10) -> str:
+    """A list for a one-line message: the first few, then how many more."""
+    more = len(items) - shown
+    return ", ".join(items[:shown]) + (f" and {more} more" if more > 0 else "")
 
 
 def cmd_import(settings: Settings, args: argparse.Namespace) -> int:

@@ -1,23 +1,32 @@
-"""`csbot demo`: a believable organisation and 90 days of history, from a fixed seed."""
+"""`csbot demo`: a believable organisation and 90 days of history, from a fixed seed.
+
+The history ends when it is seeded, so a demo database grows stale: `csbot
+demo --reset` wipes it and seeds again, ending now. A wipe is refused for a
+database holding anything the demo did not put there (see `not_demo_data`),
+so a DATABASE_URL left pointing at a real organisation is never emptied.
+"""
 
 from __future__ import annotations
 
+import difflib
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import MetaData, delete, func, insert, select
+from sqlalchemy.orm import Session
 
-from kpi.definitions import METRIC_NAMES
-from kpi.demo_org import demo_org_document, demo_team_profiles
+from kpi.definitions import BY_NAME
+from kpi.demo_org import ORG_NAME, demo_org_document, demo_team_profiles
 from kpi.generator import generate_tickets
 from kpi.tickets import Ticket
 from store.database import Database
-from store.org import Member, Team
+from store.org import Member, Org, Team
 from store.org_file import apply_org, dump_org, parse_org
 
 DEMO_SEED = 20261122
+DEMO_SOURCE = "demo"  # the tickets' source, as generate_tickets writes it
 BATCH = 5000
 
 
@@ -36,15 +45,20 @@ def seed_demo(
     days: int = 90,
     seed: int = DEMO_SEED,
     progress: Callable[[int], None] | None = None,
+    replace: bool = False,
 ) -> SeedSummary:
     """Apply the demo org and generate `tickets` tickets over the `days` before `now`.
 
-    One transaction: an interrupted seed leaves an empty database, so the next
+    With `replace`, every row of every table is deleted first (check
+    `not_demo_data` before asking for that). One transaction: an interrupted
+    seed leaves the database as it was (empty, or the old demo), so the next
     `csbot demo` simply seeds again.
     """
     document = demo_org_document()
-    spec = parse_org(dump_org(document), METRIC_NAMES, source="demo org")
+    spec = parse_org(dump_org(document), BY_NAME, source="demo org")
     with db.sessions() as session, session.begin():
+        if replace:
+            _delete_everything(session)
         apply_org(session, spec)
         team_ids = dict(session.execute(select(Team.key, Team.id)).all())
         member_ids = dict(session.execute(select(Member.handle, Member.id)).all())
@@ -58,6 +72,83 @@ def seed_demo(
                 progress(done)
         members = len(spec.members)
     return SeedSummary(teams=len(spec.teams), members=members, tickets=done)
+
+
+def _delete_everything(session: Session) -> None:
+    """Empty every table but the schema version, children before parents.
+
+    The tables are read from the database itself, so tables added by later
+    features are emptied too without being listed here.
+    """
+    tables = MetaData()
+    tables.reflect(bind=session.connection())
+    for table in reversed(tables.sorted_tables):
+        if table.name != "alembic_version":
+            session.execute(delete(table))
+
+
+def not_demo_data(db: Database) -> str | None:
+    """Why this database holds more than the demo put there, or None when it holds only demo data.
+
+    The demo's organisation name, team keys and handles, and tickets whose
+    source is the demo's: anything else (an applied org file, an import) is
+    someone's data, which `--reset` must not wipe.
+    """
+    document = demo_org_document()
+    with db.sessions() as s:
+        org = s.get(Org, 1)
+        if org is not None and org.name != ORG_NAME:
+            return f"its organisation is {org.name!r}, not the demo's {ORG_NAME!r}"
+        demo_teams = {t["key"] for t in document["teams"]}
+        team = s.scalar(select(Team.key).where(Team.key.not_in(demo_teams)).order_by(Team.id).limit(1))
+        if team is not None:
+            return f"it has team {team!r}, which the demo does not"
+        demo_handles = {m["handle"] for m in document["members"]}
+        member = s.scalar(select(Member.handle).where(Member.handle.not_in(demo_handles)).order_by(Member.id).limit(1))
+        if member is not None:
+            return f"it has member {member!r}, who is not in the demo"
+        others = s.execute(
+            select(Ticket.source, func.count()).where(Ticket.source != DEMO_SOURCE).group_by(Ticket.source).order_by(Ticket.source)
+        ).first()
+        if others is not None:
+            return f"it has {others[1]:,} ticket{'s' if others[1] != 1 else ''} from source {others[0]!r}"
+    return None
+
+
+def demo_ends(db: Database) -> datetime | None:
+    """When the demo's ticket history ends (its newest ticket), or None without demo tickets."""
+    with db.sessions() as s:
+        return s.scalar(select(func.max(Ticket.created_at)).where(Ticket.source == DEMO_SOURCE))
+
+
+def demo_members() -> list[tuple[str, str]]:
+    """(handle, role) of everyone in the demo organisation, in the order they are created."""
+    return [(m["handle"], m["role"]) for m in demo_org_document()["members"]]
+
+
+def active_members(db: Database) -> list[tuple[str, str]]:
+    """(handle, role) of every active member, oldest first."""
+    with db.sessions() as s:
+        return [(h, r) for h, r in s.execute(select(Member.handle, Member.role).where(Member.active.is_(True)).order_by(Member.id))]
+
+
+def unknown_handle_message(handle: str, members: Sequence[tuple[str, str]]) -> str:
+    """One line for a handle none of `members` has: a close match, a few handles to try, and where to find all.
+
+    The examples are the first member of each role (admin, manager, lead,
+    agent), since what the console shows depends on the role.
+    """
+    handles = [h for h, _ in members]
+    close = difflib.get_close_matches(handle.strip().lstrip("@").lower(), handles, n=1, cutoff=0.7)
+    message = f"no active member has the handle {handle!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+    examples = [
+        f"{first} ({role})"
+        for role in ("admin", "manager", "lead", "agent")
+        if (first := next((h for h, r in members if r == role), None)) is not None
+    ]
+    if examples:
+        message += f"; try {', '.join(examples)}"
+    return message + ", or csbot org show for everyone"
 
 
 def default_console_handle(db: Database) -> str:

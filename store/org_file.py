@@ -7,18 +7,22 @@ duplicate keys, bounded size and depth; every text field must be written as
 text, so an id such as `0777` is never silently read as the number 511.
 Members and teams missing from the file are deactivated, never deleted, so
 their history (tickets, notes, reviews) stays attached to them.
+`sweeping_changes` says beforehand when applying a file would deactivate
+most members or leave no admin, so the CLI can ask for --force.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 import re
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -42,7 +46,27 @@ PLATFORMS = ("slack", "teams")
 TOP_KEYS = ("org", "teams", "members")
 ORG_KEYS = ("name", "timezone")
 TEAM_KEYS = ("key", "name", "timezone", "channels", "digest", "targets")
+DIGEST_KEYS = ("time", "days")
 MEMBER_KEYS = ("handle", "name", "email", "team", "role", "slack_id", "teams_id", "timezone")
+
+
+class Measured(Protocol):
+    """What the file needs to know of a metric to check its target (kpi.definitions.Metric has it)."""
+
+    @property
+    def unit(self) -> str: ...
+
+
+# How a target of each unit must be written, for messages.
+UNIT_RULES = {
+    "rate": "a rate between 0 and 1",
+    "count": "a non-negative whole number (of tickets)",
+    "seconds": "a non-negative number of seconds",
+}
+# "90%" or "1h" written for a target: what the author meant is plain to see.
+PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
+DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|secs?|seconds?|m|mins?|minutes?|h|hrs?|hours?|d|days?)\s*$", re.IGNORECASE)
+DURATION_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 class OrgFileError(Exception):
@@ -161,16 +185,71 @@ class _Checker:
         return value or None
 
     def unknown_keys(self, m: _LineDict, allowed: Iterable[str], what: str) -> None:
+        """Report every key of `m` that is not allowed, suggesting the allowed key it looks like.
+
+        A key read as the one it meant (see `_read_misspellings`) is reported
+        here once, and nowhere else.
+        """
         allowed = tuple(allowed)
+        expected = f"(expected one of: {', '.join(allowed)})"
         for key in m:
-            if key not in allowed:
-                self.add(m.key_lines[key], f"{what}: unknown key {clip(key)} (expected one of: {', '.join(allowed)})")
+            written = m.misspelt.get(key) if isinstance(m, _Respelt) else None
+            if written is not None:
+                self.add(m.key_lines[key], f"{what}: unknown key {clip(written)}: did you mean {key!r}? {expected}")
+            elif key not in allowed:
+                guesses = _close_keys(key, [k for k in allowed if k not in m])
+                hint = f": did you mean {' or '.join(repr(g) for g in guesses)}? " if guesses else " "
+                self.add(m.key_lines[key], f"{what}: unknown key {clip(key)}{hint}{expected}")
 
     def mapping(self, value: Any, line: int, what: str) -> _LineDict | None:
         if not isinstance(value, LineDict):
             self.add(line, f"{what} must be a mapping of key: value")
             return None
         return value
+
+
+class _Respelt(LineDict):
+    """A mapping whose misspelt keys were read as the keys they meant; `misspelt` maps meant -> written."""
+
+    misspelt: dict[str, str]
+
+
+def _close_keys(key: str, candidates: Collection[str]) -> list[str]:
+    """The (at most two) candidates `key` looks like a misspelling of, closest first (`kye` is `key`)."""
+    key = key.strip().lower()
+    swapped = [c for c in candidates if sorted(c) == sorted(key)]
+    return (swapped + [c for c in difflib.get_close_matches(key, list(candidates), n=2, cutoff=0.7) if c not in swapped])[:2]
+
+
+def _read_misspellings(m: _LineDict, allowed: Collection[str]) -> _LineDict:
+    """`m` with each key that can only be a misspelling of a missing allowed key read as that key.
+
+    `member:` for `members:` would otherwise be reported again through
+    everything that depends on it (every member's team "unknown" when
+    `teams:` is misspelt, a required field "missing"); read as meant, the
+    misspelling is the one problem reported (by `unknown_keys`), and the
+    file's other problems are still real ones. The file is refused either way.
+    """
+    missing = [k for k in allowed if k not in m]
+    renames: dict[str, str] = {}
+    for key in m:
+        if key in allowed:
+            continue
+        guesses = _close_keys(key, [k for k in missing if k not in renames.values()])
+        if len(guesses) == 1:  # two lookalikes: a suggestion, but no guess at which was meant
+            renames[key] = guesses[0]
+    if not renames:
+        return m
+    out = _Respelt()
+    out.line, out.key_lines, out.value_texts, out.misspelt = m.line, {}, {}, {}
+    for key, value in m.items():
+        meant = renames.get(key, key)
+        out[meant] = value
+        out.key_lines[meant] = m.key_lines[key]
+        out.value_texts[meant] = m.value_texts.get(key)
+        if meant != key:
+            out.misspelt[meant] = key
+    return out
 
 
 def _digest_time(value: Any, written: str | None) -> str | None:
@@ -187,7 +266,7 @@ def _digest_time(value: Any, written: str | None) -> str | None:
     return None
 
 
-def read_org(path: Path, target_names: Collection[str], source: str | None = None, *, default_timezone: str = "UTC") -> OrgSpec:
+def read_org(path: Path, target_names: Collection[str] | Mapping[str, Measured], source: str | None = None, *, default_timezone: str = "UTC") -> OrgSpec:
     """Read and validate an org file from disk; OrgFileError lists every problem (unreadable, too big, not UTF-8 included)."""
     source = source or str(path)
     try:
@@ -198,10 +277,13 @@ def read_org(path: Path, target_names: Collection[str], source: str | None = Non
 
 
 def parse_org(
-    text: str, target_names: Collection[str], source: str = "org.yaml", *, default_timezone: str = "UTC"
+    text: str, target_names: Collection[str] | Mapping[str, Measured], source: str = "org.yaml", *, default_timezone: str = "UTC"
 ) -> OrgSpec:
     """Validate an org file; raise OrgFileError listing every problem.
 
+    `target_names` are the metrics a target may name; given as a mapping to
+    each metric's definition (kpi.definitions.BY_NAME), a target is checked
+    against its unit too: a rate between 0 and 1, a count a whole number.
     `default_timezone` is the org's time zone when the file names none.
     """
     check = _Checker(source)
@@ -213,19 +295,26 @@ def parse_org(
         raise OrgFileError([f"{source}: the file is empty"])
     if not isinstance(doc, LineDict):
         raise OrgFileError([f"{source}:1: the file must be a mapping with org, teams and members"])
+    doc = _read_misspellings(doc, TOP_KEYS)
     check.unknown_keys(doc, TOP_KEYS, "top level")
 
     org_name, org_tz = "csbot", default_timezone
     if "org" in doc:
         org = check.mapping(doc["org"], doc.key_lines["org"], "org")
         if org is not None:
+            org = _read_misspellings(org, ORG_KEYS)
             check.unknown_keys(org, ORG_KEYS, "org")
             org_name = check.text(org, "name", "org", required=True) or org_name
             org_tz = _timezone(check, org, "org") or org_tz
 
     teams = _parse_teams(doc, check, target_names)
-    team_keys = {t.key for t in teams}
-    members = _parse_members(doc, check, team_keys)
+    # When a team could not be read, a member's team may be that one: the
+    # team's problem is reported, and its members are not reported again.
+    raw_teams = doc.get("teams")
+    readable = raw_teams is None or (
+        isinstance(raw_teams, LineList) and all(isinstance(t, LineDict) and isinstance(t.get("key"), str) for t in raw_teams)
+    )
+    members = _parse_members(doc, check, {t.key for t in teams} if readable else None)
     if check.problems:
         raise OrgFileError(check.problems)
     return OrgSpec(org_name, org_tz, teams, members)
@@ -240,7 +329,8 @@ def _timezone(check: _Checker, m: _LineDict, what: str, *, required: bool = Fals
     return tz
 
 
-def _items(doc: _LineDict, key: str, check: _Checker) -> list[tuple[int, _LineDict]]:
+def _items(doc: _LineDict, key: str, check: _Checker, allowed: Collection[str]) -> list[tuple[int, _LineDict]]:
+    """The mappings listed under `key`, misspelt keys read as meant (each checked against `allowed` by the caller)."""
     raw = doc.get(key)
     if raw is None:
         return []
@@ -252,14 +342,14 @@ def _items(doc: _LineDict, key: str, check: _Checker) -> list[tuple[int, _LineDi
         if not isinstance(item, LineDict):
             check.add(raw.item_lines[index], f"{key}[{index}] must be a mapping")
             continue
-        out.append((index, item))
+        out.append((index, _read_misspellings(item, allowed)))
     return out
 
 
-def _parse_teams(doc: _LineDict, check: _Checker, target_names: Collection[str]) -> list[TeamSpec]:
+def _parse_teams(doc: _LineDict, check: _Checker, target_names: Collection[str] | Mapping[str, Measured]) -> list[TeamSpec]:
     teams: list[TeamSpec] = []
     seen: dict[str, int] = {}
-    for index, t in _items(doc, "teams", check):
+    for index, t in _items(doc, "teams", check, TEAM_KEYS):
         key = check.text(t, "key", f"teams[{index}]", required=True, max_len=64)
         what = f"team {key!r}" if key else f"teams[{index}]"
         check.unknown_keys(t, TEAM_KEYS, what)
@@ -276,13 +366,15 @@ def _parse_teams(doc: _LineDict, check: _Checker, target_names: Collection[str])
         if "channels" in t and t["channels"] is not None:
             channels = check.mapping(t["channels"], t.key_lines["channels"], f"{what}: channels")
             if channels is not None:
+                channels = _read_misspellings(channels, PLATFORMS)
                 check.unknown_keys(channels, PLATFORMS, f"{what}: channels")
                 spec.slack_channel = check.text(channels, "slack", f"{what}: channels", max_len=64)
                 spec.teams_channel = check.text(channels, "teams", f"{what}: channels", max_len=256)
         if "digest" in t and t["digest"] is not None:
             digest = check.mapping(t["digest"], t.key_lines["digest"], f"{what}: digest")
             if digest is not None:
-                check.unknown_keys(digest, ("time", "days"), f"{what}: digest")
+                digest = _read_misspellings(digest, DIGEST_KEYS)
+                check.unknown_keys(digest, DIGEST_KEYS, f"{what}: digest")
                 if "time" in digest:
                     spec.digest_time = _digest_time(digest["time"], digest.value_texts.get("time"))
                     if spec.digest_time is None:
@@ -303,22 +395,90 @@ def _parse_teams(doc: _LineDict, check: _Checker, target_names: Collection[str])
                 for metric, value in targets.items():
                     line = targets.key_lines[metric]
                     if metric not in target_names:
-                        check.add(line, f"{what}: unknown target {clip(metric)} (known: {', '.join(sorted(target_names))})")
-                    elif isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                        got = targets.value_texts.get(metric) if not isinstance(value, (dict, list)) else None
-                        check.add(line, f"{what}: target {metric} must be a non-negative number, got {clip(value if got is None else got)}")
-                    elif not math.isfinite(value) or value > MAX_TARGET:
-                        check.add(line, f"{what}: target {metric} must be a finite number of at most {MAX_TARGET:,.0f}")
+                        guesses = _close_keys(metric, target_names)
+                        hint = f": did you mean {' or '.join(repr(g) for g in guesses)}?" if guesses else ""
+                        check.add(line, f"{what}: unknown target {clip(metric)}{hint} (known: {', '.join(sorted(target_names))})")
+                        continue
+                    unit = target_names[metric].unit if isinstance(target_names, Mapping) else None
+                    problem = _target_problem(metric, unit, value, targets.value_texts.get(metric))
+                    if problem is not None:
+                        check.add(line, f"{what}: {problem}")
                     else:
                         spec.targets[str(metric)] = value
         teams.append(spec)
     return teams
 
 
-def _parse_members(doc: _LineDict, check: _Checker, team_keys: set[str]) -> list[MemberSpec]:
+def _plain(number: Decimal) -> str:
+    """A decimal as a person writes it: 0.9, not 0.900 or 9E-1."""
+    return format(number.normalize(), "f")
+
+
+def _number_as_written(value: float, written: str | None) -> str:
+    """A number quoted back as the file wrote it (`1e3`, `90`), unquoted, never at great length."""
+    text = written or repr(value)
+    return text if len(text) <= 40 else text[:40] + "…"
+
+
+def _as_decimal(text: str) -> Decimal | None:
+    try:
+        number = Decimal(text.strip())
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() and abs(number) <= MAX_TARGET else None
+
+
+def _target_problem(metric: str, unit: str | None, value: Any, written: str | None) -> str | None:
+    """Why `value` cannot be the target for `metric` (of `unit`: rate, count, seconds), or None when it can.
+
+    A rate is a share between 0 and 1, as the KPIs compute it: `csat: 90`
+    would be a target no team can ever meet, so 1 < value <= 100 is taken for
+    a percentage and the share is suggested. A percentage or a duration
+    written as text ("90%", "1h") gets the number it means.
+    """
+    rule = UNIT_RULES.get(unit or "", "a non-negative number")
+    if isinstance(value, str):
+        suggestion = None
+        percent = PERCENT.match(value)
+        duration = DURATION.match(value)
+        if unit == "rate" and percent and Decimal(percent.group(1)) <= 100:
+            suggestion = _plain(Decimal(percent.group(1)) / 100)
+        elif unit == "seconds" and duration:
+            seconds = Decimal(duration.group(1)) * DURATION_S[duration.group(2)[0].lower()]
+            suggestion = _plain(seconds)
+        elif (number := _as_decimal(value)) is not None:
+            # Quoted ("0.9"), or a form YAML reads as text (1e2): a number was meant.
+            if unit == "rate" and 1 < number <= 100:
+                fix = f"did you mean {_plain(number / 100)}?"
+            elif value.strip() == _plain(number):
+                fix = "write it without quotes"
+            else:
+                fix = f"write it as {_plain(number)}"
+            return f"target {metric} must be {rule}, got {clip(value)} (text, not a number): {fix}"
+        hint = f": did you mean {suggestion}?" if suggestion is not None else ""
+        return f"target {metric} must be {rule}, got {clip(value)}{hint}"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        got = written if written is not None and not isinstance(value, (dict, list)) else value
+        return f"target {metric} must be {rule}, got {clip(got)}"
+    if not math.isfinite(value) or abs(value) > MAX_TARGET:
+        return f"target {metric} must be a finite number of at most {MAX_TARGET:,.0f}, got {_number_as_written(value, written)}"
+    shown = _number_as_written(value, written)
+    if unit == "rate" and not 0 <= value <= 1:
+        if 1 < value <= 100:
+            return f"target {metric} must be {rule}, got {shown}: did you mean {_plain(Decimal(str(value)) / 100)}?"
+        return f"target {metric} must be {rule}, got {shown}"
+    if value < 0:
+        return f"target {metric} must be {rule}, got {shown}"
+    if unit == "count" and value != int(value):
+        return f"target {metric} must be {rule}, got {shown}"
+    return None
+
+
+def _parse_members(doc: _LineDict, check: _Checker, team_keys: set[str] | None) -> list[MemberSpec]:
+    """The members; `team_keys` None means the teams could not all be read, so team names are not checked."""
     members: list[MemberSpec] = []
     seen: dict[str, dict[str, tuple[str, int]]] = {"handle": {}, "email": {}, "slack_id": {}, "teams_id": {}}
-    for index, m in _items(doc, "members", check):
+    for index, m in _items(doc, "members", check, MEMBER_KEYS):
         handle = check.text(m, "handle", f"members[{index}]", required=True, max_len=64)
         what = f"member {handle!r}" if handle else f"members[{index}]"
         check.unknown_keys(m, MEMBER_KEYS, what)
@@ -333,7 +493,7 @@ def _parse_members(doc: _LineDict, check: _Checker, team_keys: set[str]) -> list
             check.add(m.key_lines["handle"], f"{what}: handle must be a lowercase slug (letters, digits, hyphens)")
         if email is not None and not EMAIL.match(email):
             check.add(m.key_lines["email"], f"{what}: {clip(email)} is not an email address")
-        if team is not None and team not in team_keys:
+        if team is not None and team_keys is not None and team not in team_keys:
             check.add(m.key_lines["team"], f"{what}: unknown team {clip(team)}" + _known(team_keys))
         if role not in ROLES:
             check.add(m.key_lines.get("role", m.line), f"{what}: unknown role {clip(role)} (one of: {', '.join(ROLES)})")
@@ -394,6 +554,47 @@ class ApplyResult:
             if items:
                 parts.append(f"{label} {len(items)}: {', '.join(items)}")
         return "\n".join(parts)
+
+
+@dataclass
+class SweepingChanges:
+    """What applying a file would do that is rarely meant, found before anything is written.
+
+    A file cut short, an old export or a misplaced `members:` list would
+    otherwise deactivate most of the organisation, or lock every admin out,
+    in one idempotent-looking command.
+    """
+
+    active: int  # active members now
+    deactivated: list[str]  # handles of active members the file no longer lists
+    admins_lost: list[str]  # "root (deactivated)", "jo (now agent)": when no active admin would be left
+
+    def reasons(self) -> list[str]:
+        """What applying would do that needs confirming, each a verb phrase ("deactivate 12 of 20 active
+        members", "leave no active admin: root (now agent)"); empty when nothing does."""
+        out = []
+        if self.active and len(self.deactivated) * 2 > self.active:
+            out.append(f"deactivate {len(self.deactivated)} of {self.active} active members")
+        if self.admins_lost:
+            out.append(f"leave no active admin: {', '.join(self.admins_lost)}")
+        return out
+
+
+def sweeping_changes(session: Session, spec: OrgSpec) -> SweepingChanges:
+    """Compare `spec` with the database: who would be deactivated, and whether an active admin would remain.
+
+    Every member the file lists is active after applying it (a listed
+    inactive member is reactivated), so the file alone says who remains.
+    """
+    active = {m.handle: m.role for m in session.scalars(select(Member).where(Member.active.is_(True)).order_by(Member.handle))}
+    listed = {ms.handle: ms.role for ms in spec.members}
+    deactivated = [h for h in active if h not in listed]
+    admins_lost: list[str] = []
+    if any(role == "admin" for role in active.values()) and "admin" not in listed.values():
+        for handle, role in active.items():
+            if role == "admin":
+                admins_lost.append(f"{handle} (deactivated)" if handle not in listed else f"{handle} (now {listed[handle]})")
+    return SweepingChanges(active=len(active), deactivated=deactivated, admins_lost=admins_lost)
 
 
 def _assign(obj: Any, values: dict[str, Any]) -> bool:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tests.helpers import FIXTURES
@@ -122,3 +125,34 @@ def test_serve_answers_healthz(db_url: str, tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def pyproject_version() -> str:
+    return tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())["project"]["version"]
+
+
+def test_version_comes_from_the_installed_package(tmp_path: Path) -> None:
+    from importlib.metadata import version
+
+    pyproject = pyproject_version()
+    # It needs no database and no valid configuration (this DATABASE_URL is refused by every other command).
+    r = csbot(["--version"], "not-a-url", tmp_path)
+    assert r.returncode == 0 and r.stderr == ""
+    assert r.stdout == f"csbot {version('csbot')}\n"
+    assert version("csbot") == pyproject
+
+
+def test_version_falls_back_to_pyproject_without_package_metadata(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import importlib.metadata
+
+    from bot.cli import main, package_version
+
+    def not_installed(name: str) -> str:
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(importlib.metadata, "version", not_installed)  # running from a source checkout
+    pyproject = pyproject_version()
+    assert package_version() == pyproject and re.fullmatch(r"\d+\.\d+\.\d+", pyproject)
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0 and capsys.readouterr().out == f"csbot {pyproject}\n"

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from kpi.definitions import METRIC_NAMES
+from kpi.definitions import BY_NAME, METRIC_NAMES
 from store.database import Database, open_database
 from store.org import ROLES, Member, Team
 from store.org_file import EMAIL, HHMM, MAX_TARGET, SLUG, OrgFileError, OrgSpec, apply_org, parse_org, weekdays
@@ -55,7 +55,7 @@ def org_documents(junk: bool) -> st.SearchStrategy[dict[str, Any]]:
             ),
             "targets": st.dictionaries(
                 st.sampled_from([*sorted(METRIC_NAMES), *(["happiness"] if junk else [])]),
-                v(st.floats(0, 10_000) | st.integers(0, 10**13)),
+                v(st.floats(0, 1) | st.floats(0, 10_000) | st.integers(0, 10**13)),
                 max_size=3,
             ),
             **({"extra": any_scalar} if junk else {}),
@@ -113,6 +113,8 @@ def check_spec(spec: OrgSpec) -> None:
             weekdays(t.digest_days)
         for metric, value in t.targets.items():
             assert metric in METRIC_NAMES and not isinstance(value, bool) and math.isfinite(value) and 0 <= value <= MAX_TARGET
+            unit = BY_NAME[metric].unit
+            assert value <= 1 if unit == "rate" else value == int(value) if unit == "count" else True, (metric, value)
     handles = [m.handle for m in spec.members]
     assert len(handles) == len(set(handles))
     for attr in ("slack_id", "teams_id"):
@@ -129,7 +131,7 @@ def check_spec(spec: OrgSpec) -> None:
 def parse_or_refuse(text: str, database: Database) -> OrgSpec | None:
     """The invariant: a clear refusal, or a correct spec that applies (and reads back) without an exception."""
     try:
-        spec = parse_org(text, METRIC_NAMES, source=SOURCE)
+        spec = parse_org(text, BY_NAME, source=SOURCE)
     except OrgFileError as exc:
         assert_clear_problems(exc.problems, SOURCE, text)
         return None
@@ -176,7 +178,7 @@ def test_any_damaged_fixture_org_is_applied_or_refused(database: Database, text:
 @given(text=random_text)
 def test_any_text_at_all_is_refused_clearly_or_read(text: str) -> None:
     try:
-        check_spec(parse_org(text, METRIC_NAMES, source=SOURCE))
+        check_spec(parse_org(text, BY_NAME, source=SOURCE))
     except OrgFileError as exc:
         assert_clear_problems(exc.problems, SOURCE, text)
 
