@@ -26,10 +26,9 @@ from store.database import Database
 from store.processed import ProcessedRequest
 from tests.forms import feedback_router
 from tests.hostile import HOSTILE
-from tests.slack_env import SECRET, TOKEN, Env, running_slack, running_socket_mode
+from tests.slack_env import LIVE_MENTIONS, SECRET, TOKEN, Env, assert_valid_blocks, running_slack, running_socket_mode
 
 ROOT = Path(__file__).parent.parent
-LIVE_MENTIONS = ("<!channel", "<!here", "<!everyone", "<!subteam", "<@U", "<@W", "<https://evil")
 
 
 @pytest.fixture
@@ -45,14 +44,6 @@ async def env(db: Database, request: pytest.FixtureRequest) -> AsyncIterator[Env
                 assert len(call.args["view"]["blocks"]) <= 100
                 for block in call.args["view"]["blocks"]:
                     Block.parse(block).validate_json()  # type: ignore[union-attr]
-
-
-def assert_valid_blocks(blocks: list[dict]) -> None:  # type: ignore[type-arg]
-    assert len(blocks) <= 50
-    for b in blocks:
-        parsed = Block.parse(b)
-        assert parsed is not None, b
-        parsed.validate_json()
 
 
 def processed(db: Database) -> int:

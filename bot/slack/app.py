@@ -45,7 +45,7 @@ from bot.slack.client import make_client, quiet_logger
 from bot.slack.delivery import SLACK_RESPONSE_HOSTS, ResponseUrls
 from bot.slack.deps import SlackDeps
 from bot.slack.identity import SlackIdentity
-from bot.slack.listeners import actions, commands, events, views
+from bot.slack.listeners import actions, commands, events, mentions, views
 from bot.slack.payloads import FORM_TYPE, JSON_TYPE, Malformed, parse
 from bot.slack.replays import SIGNATURE, SOURCE, ReplayGuard
 from bot.slack.shapes import problem
@@ -153,7 +153,7 @@ class SlackBot:
             process_before_response=False,
         )
         self.app.error(self.on_error)
-        for module in (commands, actions, events, views):
+        for module in (commands, actions, events, mentions, views):
             module.register(self.app, self.deps)
         self._socket: AsyncSocketModeHandler | None = None
 
