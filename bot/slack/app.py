@@ -5,8 +5,8 @@ bytes (413 over MAX_BODY), checks the signature and timestamp on them (401),
 then decodes and parses (400) and checks the payload's shape (400), logging
 one line per refusal; Bolt's own verification is off because nothing reaches
 it unverified. Socket Mode envelopes (authenticated by the websocket) get the
-same shape check before Bolt reads them. A replayed signed command or click
-is acknowledged and ignored by its lazy listener (bot.slack.replays).
+same shape check before Bolt reads them. A replayed signed command, click or
+mention is acknowledged and ignored by its lazy listener (bot.slack.replays).
 
 Bolt and slack_sdk write whole payloads to their logs (Bolt at INFO for a
 bad signature, both at DEBUG for every request and reply), so they get

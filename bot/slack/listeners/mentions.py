@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 SENT_BY_DM = "I sent you the answer by direct message, since it is for your eyes only."
 COULD_NOT_DM = (
     "That answer is for your eyes only, and I could not send you a direct message. "
-    "Open the Messages tab of csbot and ask there (or add --share to post the answer here)."
+    "Ask with the slash command instead, which answers only you (or add --share to post the answer here)."
 )
 FORM_NEEDS_SLASH = "That command opens a form, which Slack shows only for a slash command: type {command} instead."
 
