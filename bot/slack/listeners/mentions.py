@@ -80,7 +80,7 @@ class Mention:
         self.what = f"mention by {handle} in {clip(self.channel)}"
         if reply.form is not None:
             # A modal needs a trigger_id, which only interactions and slash commands carry.
-            await self.in_thread(_note(FORM_NEEDS_SLASH.format(command="/" + self.text.split()[0].lstrip("/"))))
+            await self.in_thread(_note(FORM_NEEDS_SLASH.format(command="/" + self.text.split()[0].lstrip("/").lower())))
         elif reply.visibility == "channel":
             await self.in_thread(reply)
         else:
@@ -88,9 +88,8 @@ class Mention:
 
     async def privately(self, reply: Reply) -> None:
         """The answer by DM and a note in the thread; never the answer in the channel."""
-        error = await direct_message(self.deps.client, self.user_id, reply, what=f"answer to {self.what}")
-        if error is not None:
-            log.warning("private answer to %s could not go by DM: %s", self.what, error)
+        # A failed DM is logged (with Slack's reason) where it is sent.
+        error = await direct_message(self.deps.client, self.user_id, reply, what=f"private answer to {self.what}")
         await self.in_thread(_note(SENT_BY_DM if error is None else COULD_NOT_DM))
 
 
@@ -119,7 +118,8 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
                 log.error("%s failed", mention.what, exc_info=exc)
                 return
             log.warning("%s: database busy (%s)", mention.what, describe(exc))
-            # Nothing is recorded for a busy claim, so asking again works.
+            # Nothing they asked for was done (a busy command changes nothing), and
+            # asking again is a new message with its own claim.
             await mention.in_thread(_note(BUSY_MESSAGE))
 
     app.event("app_mention")(ack=ack_event, lazy=[on_mention])
