@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 import aiohttp
+from slack_sdk.models.blocks import Block
 from slack_sdk.signature import SignatureVerifier
 
 from bot.config import load_settings
@@ -29,6 +30,33 @@ from tests.helpers import apply_fixture_org, serve
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 TOKEN = "xoxb-test-token"
+BOT_USER = "UBOT"  # csbot's own user id, as the fake Slack's auth.test tells it
+CHANNEL = "C2147483705"
+# What must never appear in text csbot sends: each would ping people or make a link.
+LIVE_MENTIONS = ("<!channel", "<!here", "<!everyone", "<!subteam", "<@U", "<@W", "<https://evil")
+
+
+def assert_valid_blocks(blocks: list[dict]) -> None:  # type: ignore[type-arg]
+    """Within Block Kit's limits, and every block one slack_sdk can parse and validate."""
+    assert len(blocks) <= 50
+    for b in blocks:
+        parsed = Block.parse(b)
+        assert parsed is not None, b
+        parsed.validate_json()
+
+
+def mention_event(text: str, user: str = "U0123ABCD", ts: str = "1700000100.000100", **fields: object) -> dict:  # type: ignore[type-arg]
+    """An app_mention event as Slack sends it for a person's message in CHANNEL (fields replace or add)."""
+    event: dict[str, object] = {
+        "type": "app_mention",
+        "user": user,
+        "text": text,
+        "ts": ts,
+        "channel": CHANNEL,
+        "event_ts": ts,
+        "team": "T0001",
+    }
+    return {k: v for k, v in (event | fields).items() if v is not ...}
 
 
 def sign_bytes(body: bytes, stamp: str, secret: str = SECRET) -> str:
@@ -127,6 +155,10 @@ class Env:
         if retry is not None:
             headers |= {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"}
         return await self.post(body, "application/json", headers)
+
+    async def mention(self, text: str, event_id: str = "EvM0001", retry: int | None = None, **fields: object) -> tuple[int, str, float]:
+        """Post an app_mention of csbot (see mention_event) as a signed event."""
+        return await self.event(mention_event(text, **fields), event_id, retry=retry)  # type: ignore[arg-type]
 
     async def wait_for(self, method: str, count: int = 1, timeout: float = 15.0) -> list:  # type: ignore[type-arg]
         deadline = time.monotonic() + timeout

@@ -14,7 +14,6 @@ from urllib.parse import urlencode
 
 import aiohttp
 import pytest
-import yaml
 from slack_sdk.models.blocks import Block
 from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import func, select
@@ -26,10 +25,8 @@ from store.database import Database
 from store.processed import ProcessedRequest
 from tests.forms import feedback_router
 from tests.hostile import HOSTILE
-from tests.slack_env import SECRET, TOKEN, Env, running_slack, running_socket_mode
+from tests.slack_env import LIVE_MENTIONS, SECRET, TOKEN, Env, assert_valid_blocks, running_slack, running_socket_mode
 
-ROOT = Path(__file__).parent.parent
-LIVE_MENTIONS = ("<!channel", "<!here", "<!everyone", "<!subteam", "<@U", "<@W", "<https://evil")
 
 
 @pytest.fixture
@@ -45,14 +42,6 @@ async def env(db: Database, request: pytest.FixtureRequest) -> AsyncIterator[Env
                 assert len(call.args["view"]["blocks"]) <= 100
                 for block in call.args["view"]["blocks"]:
                     Block.parse(block).validate_json()  # type: ignore[union-attr]
-
-
-def assert_valid_blocks(blocks: list[dict]) -> None:  # type: ignore[type-arg]
-    assert len(blocks) <= 50
-    for b in blocks:
-        parsed = Block.parse(b)
-        assert parsed is not None, b
-        parsed.validate_json()
 
 
 def processed(db: Database) -> int:
@@ -219,21 +208,6 @@ async def test_csbot_post_reaches_slack_and_waits_out_rate_limits(env: Env, tmp_
     env.slack.fail["chat.postMessage"] = "channel_not_found"
     r = await asyncio.to_thread(post, "support-amer", "hello")
     assert r.returncode == 1 and "channel_not_found" in r.stderr
-
-
-def test_manifest_lists_exactly_the_router_commands() -> None:
-    manifest = yaml.safe_load((ROOT / "manifest.yml").read_text())
-    commands = {c["command"] for c in manifest["features"]["slash_commands"]}
-    assert commands == {f"/{f.name}" for f in build_router().families}
-    for c in manifest["features"]["slash_commands"]:
-        assert c["url"].endswith("/slack/events") and c["description"] and c["should_escape"] is True
-    assert set(manifest["oauth_config"]["scopes"]["bot"]) == {
-        "commands", "chat:write", "chat:write.public", "im:write", "users:read", "users:read.email", "files:write", "app_mentions:read"
-    }
-    assert manifest["settings"]["interactivity"]["request_url"].endswith("/slack/events")
-    assert manifest["settings"]["event_subscriptions"]["request_url"].endswith("/slack/events")
-    assert "app_home_opened" in manifest["settings"]["event_subscriptions"]["bot_events"]
-    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
 
 
 @pytest.mark.parametrize(

@@ -116,6 +116,12 @@ def event(slack_base: str, **fields: object) -> dict[str, object]:
     return base | fields
 
 
+def mention(**fields: object) -> dict[str, object]:
+    """An app_mention event (fields replace or, given `...`, remove its own)."""
+    base: dict[str, object] = {"type": "app_mention", "user": "U0123ABCD", "text": f"<@UBOT> kpi team --share {CANARY}", "ts": "1700000100.000100", "channel": "C2147483705"}
+    return {k: v for k, v in (base | fields).items() if v is not ...}
+
+
 def as_form(payload: dict[str, object]) -> bytes:
     return urlencode({"payload": json.dumps(payload)}).encode()
 
@@ -247,6 +253,12 @@ WRONG_TYPES = [
     Case("event user: 123", lambda base: as_json(event(base, event={"type": "app_home_opened", "user": 123, "tab": CANARY})), signed, 400, JSON),
     Case("event_id: 5", lambda base: as_json(event(base, event_id=5)), signed, 400, JSON),
     Case("shared channel with event: 3", lambda base: as_json(event(base, is_ext_shared_channel=True, event=3)), signed, 400, JSON),
+    Case("app_mention without a channel", lambda base: as_json(event(base, event=mention(channel=...))), signed, 400, JSON),
+    Case("app_mention without a ts", lambda base: as_json(event(base, event=mention(ts=...))), signed, 400, JSON),
+    Case("app_mention text: 5", lambda base: as_json(event(base, event=mention(text=5))), signed, 400, JSON),
+    Case("app_mention text: [...]", lambda base: as_json(event(base, event=mention(text=[CANARY]))), signed, 400, JSON),
+    Case("app_mention ts: 1.5", lambda base: as_json(event(base, event=mention(ts=1.5))), signed, 400, JSON),
+    Case("app_mention thread_ts: {}", lambda base: as_json(event(base, event=mention(thread_ts={"ts": CANARY}))), signed, 400, JSON),
     Case("url_verification without a challenge", lambda base: as_json({"type": "url_verification", "token": CANARY}), signed, 400, JSON),
     Case("command fields as lists (JSON)", lambda base: as_json({k: [v] for k, v in command(base).items()}), signed, 400, JSON),
     Case("command: 5 (JSON)", lambda base: as_json(command(base, command=5)), signed, 400, JSON),
@@ -411,6 +423,8 @@ async def test_socket_mode_acknowledges_malformed_envelopes_and_does_nothing(db:
             ("interactive", submission(fake.base_url, view="x")),
             ("events_api", event(fake.base_url, event=[1])),
             ("events_api", event(fake.base_url, event={"type": 5, "user": CANARY})),
+            ("events_api", event(fake.base_url, event=mention(ts=...))),
+            ("events_api", event(fake.base_url, event=mention(text={"x": CANARY}))),
             ("events_api", CANARY),
         ]
         before = table_counts(db)

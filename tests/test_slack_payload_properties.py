@@ -1,7 +1,7 @@
 """Any signed payload, however odd its fields, gets an answer and never a crash.
 
 Hypothesis takes real payloads (a slash command, a click, a message shortcut,
-a modal submission, an App Home event), puts arbitrary JSON values at the
+a modal submission, an App Home event, an @mention), puts arbitrary JSON values at the
 places Bolt and the listeners read, signs them and posts them to the real
 app over HTTP. Whatever it sends: 200, 400 or 404, never 500; no traceback
 and no error in the log, including from the listeners that run after the
@@ -27,7 +27,7 @@ from store.database import Database
 from tests.forms import feedback_router
 from tests.helpers import assert_no_traceback
 from tests.hostile import HOSTILE
-from tests.slack_env import Env, running_slack
+from tests.slack_env import Env, mention_event, running_slack
 
 # Strings a field might hold: valid-looking ids and names (so many payloads
 # pass the shape check and reach the listeners), and hostile ones. Never a
@@ -35,7 +35,8 @@ from tests.slack_env import Env, running_slack
 WORDS = st.sampled_from(
     [*HOSTILE, "", " ", "x", "U0123ABCD", "U0STRANGE", "C2147483705", "T0001", "V0001", "1700000000.000100",
      "kpi.share", "page.ack", "feedback.submit", "quote_message", "/kpi", "/csbot", "/feedback", "team", "help",
-     "home", "messages", "app_home_opened", "block_actions", "view_submission", "event_callback", "\u202e\u0663", "value"]
+     "home", "messages", "app_home_opened", "block_actions", "view_submission", "event_callback", "\u202e\u0663", "value",
+     "app_mention", "<@UBOT> kpi team", "<@UBOT>", "thread_broadcast", "bot_message", "B0OTHER", "UBOT"]
 )
 LEAVES = st.one_of(st.none(), st.booleans(), st.integers(-(2**40), 2**40), st.floats(allow_nan=False, allow_infinity=False), WORDS)
 JSON_VALUES = st.recursive(
@@ -75,6 +76,7 @@ def bases(env: Env) -> dict[str, dict[str, Any]]:
                      "state": {"values": {"topic": {"value": {"type": "plain_text_input", "value": "Billing"}}}}},
         },
         "event": json.loads(env.event_body({"type": "app_home_opened", "user": "U0123ABCD", "channel": "D0001", "tab": "home"}, "Ev1")),
+        "mention": json.loads(env.event_body(mention_event("<@UBOT> kpi team --share"), "Ev2")),
     }
 
 
@@ -90,6 +92,8 @@ PATHS: dict[str, list[tuple[Any, ...]]] = {
                    ("user",), ("team",), ("response_urls",)],
     "event": [("type",), ("event",), ("event", "type"), ("event", "user"), ("event", "tab"), ("event", "channel"), ("event_id",),
               ("is_ext_shared_channel",), ("authorizations",), ("team_id",), ("enterprise_id",)],
+    "mention": [("event",), ("event", "type"), ("event", "text"), ("event", "user"), ("event", "channel"), ("event", "ts"), ("event", "thread_ts"),
+                ("event", "subtype"), ("event", "bot_id"), ("event", "bot_profile"), ("event", "edited"), ("event_id",)],
 }
 
 
@@ -145,6 +149,8 @@ async def env(db: Database, caplog: pytest.LogCaptureFixture) -> AsyncIterator[E
 @example(change=("shortcut", [(("callback_id",), "feedback.submit")]))
 @example(change=("submission", [(("response_urls",), [{}, {}])]))
 @example(change=("submission", [(("user",), "U0STRANGE"), (("view", "state", "values"), {})]))
+@example(change=("mention", [(("event", "text"), "<@UBOT> feedback")]))
+@example(change=("mention", [(("event", "channel"), {"id": "<!channel>"}), (("event", "user"), {"id": "U0STRANGE"})]))
 async def test_any_signed_payload_is_answered_never_crashes(env: Env, caplog: pytest.LogCaptureFixture, change: tuple[str, list[tuple[tuple[Any, ...], Any]]]) -> None:
     kind, changes = change
     payload = bases(env)[kind]
@@ -155,7 +161,7 @@ async def test_any_signed_payload_is_answered_never_crashes(env: Env, caplog: py
         body, content_type = json.dumps(payload), "application/json"
         if all(isinstance(v, str) for v in payload.values()):
             body, content_type = urlencode(payload), "application/x-www-form-urlencoded"
-    elif kind == "event":
+    elif kind in ("event", "mention"):
         body, content_type = json.dumps(payload), "application/json"
     else:
         body, content_type = urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded"

@@ -5,8 +5,8 @@ bytes (413 over MAX_BODY), checks the signature and timestamp on them (401),
 then decodes and parses (400) and checks the payload's shape (400), logging
 one line per refusal; Bolt's own verification is off because nothing reaches
 it unverified. Socket Mode envelopes (authenticated by the websocket) get the
-same shape check before Bolt reads them. A replayed signed command or click
-is acknowledged and ignored by its lazy listener (bot.slack.replays).
+same shape check before Bolt reads them. A replayed signed command, click or
+mention is acknowledged and ignored by its lazy listener (bot.slack.replays).
 
 Bolt and slack_sdk write whole payloads to their logs (Bolt at INFO for a
 bad signature, both at DEBUG for every request and reply), so they get
@@ -45,7 +45,7 @@ from bot.slack.client import make_client, quiet_logger
 from bot.slack.delivery import SLACK_RESPONSE_HOSTS, ResponseUrls
 from bot.slack.deps import SlackDeps
 from bot.slack.identity import SlackIdentity
-from bot.slack.listeners import actions, commands, events, views
+from bot.slack.listeners import actions, commands, events, mentions, views
 from bot.slack.payloads import FORM_TYPE, JSON_TYPE, Malformed, parse
 from bot.slack.replays import SIGNATURE, SOURCE, ReplayGuard
 from bot.slack.shapes import problem
@@ -153,7 +153,7 @@ class SlackBot:
             process_before_response=False,
         )
         self.app.error(self.on_error)
-        for module in (commands, actions, events, views):
+        for module in (commands, actions, events, mentions, views):
             module.register(self.app, self.deps)
         self._socket: AsyncSocketModeHandler | None = None
 

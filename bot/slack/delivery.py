@@ -77,11 +77,14 @@ class ResponseUrls:
             await self._session.close()
 
 
-async def upload_charts(client: AsyncWebClient, channel: str, reply: Reply, *, what: str) -> str | None:
+async def upload_charts(
+    client: AsyncWebClient, channel: str, reply: Reply, *, what: str, thread_ts: str | None = None
+) -> str | None:
     """Upload the reply's charts as PNG files to `channel` (files.uploadV2); None when all arrived.
 
     Only for replies meant for the channel: a file cannot be ephemeral, so a
     private answer keeps its chart as the text description the renderer shows.
+    With `thread_ts`, the files go into that thread, beside the answer.
     """
     for chart in (b for b in reply.blocks if isinstance(b, Chart)):
         try:
@@ -91,6 +94,7 @@ async def upload_charts(client: AsyncWebClient, channel: str, reply: Reply, *, w
                 filename=f"{slug(chart.title)}.png",
                 title=chart.title[:250],
                 alt_txt=chart.alt_text[:1000],
+                **({"thread_ts": thread_ts} if thread_ts else {}),
             )
         except SlackApiError as exc:
             log.error("chart %r for %s not uploaded to %s: %s", chart.title, what, channel, slack_error(exc))
@@ -105,11 +109,15 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60] or "chart"
 
 
-async def post_to(client: AsyncWebClient, channel: str, reply: Reply, *, what: str) -> str | None:
-    """Post `reply` (and its charts) to a channel or DM; None when delivered, else the reason it was not."""
+async def post_to(client: AsyncWebClient, channel: str, reply: Reply, *, what: str, thread_ts: str | None = None) -> str | None:
+    """Post `reply` (and its charts) to a channel or DM; None when delivered, else the reason it was not.
+
+    With `thread_ts`, every message (and chart) is a reply in that thread.
+    """
+    thread = {"thread_ts": thread_ts} if thread_ts else {}
     for message in render_slack(reply):
         try:
-            await client.chat_postMessage(channel=channel, text=message["text"], blocks=message["blocks"], unfurl_links=False)
+            await client.chat_postMessage(channel=channel, text=message["text"], blocks=message["blocks"], unfurl_links=False, **thread)
         except SlackApiError as exc:
             reason = slack_error(exc)
             log.error("%s not delivered to %s: %s", what, channel, reason)
@@ -117,7 +125,25 @@ async def post_to(client: AsyncWebClient, channel: str, reply: Reply, *, what: s
         except (SlackClientError, OSError) as exc:
             log.error("%s not delivered to %s: %s", what, channel, exc)
             return str(exc) or type(exc).__name__
-    return await upload_charts(client, channel, reply, what=what)
+    return await upload_charts(client, channel, reply, what=what, thread_ts=thread_ts)
+
+
+async def direct_message(client: AsyncWebClient, user_id: str, reply: Reply, *, what: str) -> str | None:
+    """Send `reply` to the person `user_id` in their DM with csbot; None when delivered, else why not.
+
+    conversations.open gives the DM's channel id (creating the DM when there
+    is none yet), so the message lands in the app's Messages tab for them.
+    """
+    try:
+        opened = await client.conversations_open(users=user_id)
+    except SlackApiError as exc:
+        log.error("%s not delivered to %s: %s", what, user_id, slack_error(exc))
+        return slack_error(exc)
+    except (SlackClientError, OSError) as exc:
+        log.error("%s not delivered to %s: %s", what, user_id, exc)
+        return str(exc) or type(exc).__name__
+    channel = (opened.get("channel") or {}).get("id") or user_id
+    return await post_to(client, channel, reply, what=what)
 
 
 async def report_failure(responses: ResponseUrls, error: Exception, url: str | None, *, what: str) -> None:

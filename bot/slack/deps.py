@@ -26,5 +26,6 @@ class SlackDeps:
     # The slow part of commands and clicks runs at most this many at a time,
     # so a burst never starves the acknowledgements Slack waits for.
     work: asyncio.Semaphore
-    # Signed requests already handled: a replayed slash command or click does nothing.
+    # Signed requests already handled: a replayed slash command or click does nothing;
+    # and messages already answered: a mention retried by Slack does nothing.
     replays: ReplayGuard

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from bot.render.slack import escape_mrkdwn
 from bot.render.text import one_line
 from bot.slack.delivery import slack_error
+from handlers.reply import Reply, Section
 from store.database import Database
 from store.org import Member
 
@@ -78,3 +79,8 @@ def not_a_member(user_id: str) -> str:
     could set to `<!channel>`: escaped, so it shows as text and pings nobody.
     """
     return NOT_A_MEMBER.format(user_id=escape_mrkdwn(one_line(user_id)[:64]))
+
+
+def not_a_member_reply(user_id: str) -> Reply:
+    """The same answer as a Reply, for a message csbot posts itself (the renderer escapes it)."""
+    return Reply(blocks=[Section(NOT_A_MEMBER.format(user_id=one_line(user_id)[:64]))])

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.notify import Delivery, MemberAddress, TeamAddress
-from bot.slack.delivery import post_to, slack_error
+from bot.slack.delivery import direct_message, post_to
 from handlers.reply import Reply
 
 
@@ -25,12 +24,5 @@ class SlackNotifier:
     async def to_member(self, member: MemberAddress, reply: Reply) -> Delivery | None:
         if not member.slack_id:
             return None
-        try:
-            opened = await self.client.conversations_open(users=member.slack_id)
-        except SlackApiError as exc:
-            return Delivery(self.platform, member.slack_id, slack_error(exc))
-        except (SlackClientError, OSError) as exc:
-            return Delivery(self.platform, member.slack_id, str(exc) or type(exc).__name__)
-        channel = (opened.get("channel") or {}).get("id") or member.slack_id
-        error = await post_to(self.client, channel, reply, what=f"message for {member.handle}")
+        error = await direct_message(self.client, member.slack_id, reply, what=f"message for {member.handle}")
         return Delivery(self.platform, member.slack_id, error)

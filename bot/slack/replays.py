@@ -12,6 +12,11 @@ The claim is made by the lazy listener, after the acknowledgement Slack waits
 3 seconds for, never on its path. Keys are kept for KEEP_S (a request stamped
 up to 5 minutes ahead stays replayable for 10 minutes after it arrives) and
 pruned at most once a minute per process.
+
+`claim(key)` is the same first-claim-wins insert for other keys, such as the
+message an @mention was in: Slack retries an event with a new signature, so
+only the message's own identity tells that it was answered. Those keys are
+never pruned (like clicks').
 """
 
 from __future__ import annotations
@@ -82,11 +87,7 @@ class ReplayGuard:
         Blocking (run it in a thread). A busy database raises, as everywhere.
         """
         now = self.clock()
-        key = KEY_PREFIX + signature.removeprefix("v0=")
-        try:
-            with self.db.sessions() as session, session.begin():
-                session.add(ProcessedRequest(key=key[:255], platform="slack", processed_at=_at(now)))
-        except IntegrityError:
+        if not self.claim(KEY_PREFIX + signature.removeprefix("v0="), now):
             return False
         try:
             self._prune(now)
@@ -97,6 +98,19 @@ class ReplayGuard:
                 log.warning("replay keys not pruned: the database is busy")
             else:
                 log.exception("replay keys not pruned")
+        return True
+
+    def claim(self, key: str, now: float | None = None) -> bool:
+        """Record `key` as handled: True the first time (on any replica), False ever after.
+
+        Blocking (run it in a thread). A busy database raises, as everywhere.
+        """
+        stamp = _at(self.clock() if now is None else now)
+        try:
+            with self.db.sessions() as session, session.begin():
+                session.add(ProcessedRequest(key=key[:255], platform="slack", processed_at=stamp))
+        except IntegrityError:
+            return False
         return True
 
     def _prune(self, now: float) -> None:

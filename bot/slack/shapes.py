@@ -257,6 +257,13 @@ _KINDS: dict[str, Check] = {
     "url_verification": _object({}, required=("challenge",)),
 }
 _COMMAND = _object({}, required=("command", "user_id", "response_url"))
+# What each kind of event cannot do without: a mention is answered in a thread
+# under its message, so it needs the message's channel and ts (Slack always
+# sends both). Its author may be missing (a bot's message): the listener
+# ignores those rather than refuse them, or Slack would retry them.
+_EVENT_KINDS: dict[str, Check] = {
+    "app_mention": _object({}, required=("channel", "ts")),
+}
 
 
 def _scan(body: Any) -> str | None:
@@ -304,4 +311,9 @@ def problem(body: Any) -> str | None:
     if kind is None:
         return None if "ssl_check" in body else "neither a command nor a typed payload"
     check = _KINDS.get(kind)
-    return check(body, kind) if check else None
+    found = check(body, kind) if check else None
+    if found is None and kind == "event_callback":
+        event_kind = body["event"]["type"]
+        event_check = _EVENT_KINDS.get(event_kind)
+        return event_check(body["event"], f"{event_kind} event") if event_check else None
+    return found

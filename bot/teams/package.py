@@ -27,6 +27,7 @@ MANIFEST_VERSION = "1.17"
 SITE = "https://csbot.example.com"
 ACCENT_COLOR = "#4F52B2"
 SCOPES = ("personal", "team", "groupChat")
+SHORT_DESCRIPTION = "KPIs for customer-service teams, against their targets, in chat"
 COLOR_ICON = "color.png"
 OUTLINE_ICON = "outline.png"
 
@@ -107,12 +108,13 @@ def build_manifest(
             "termsOfUseUrl": f"{SITE}/terms",
         },
         "name": {"short": "csbot", "full": "csbot for customer-service teams"},
+        # Only what csbot does today: the commands come from the router, and
+        # the prose names no feature that has not shipped.
         "description": {
-            "short": truncate("KPIs, scorecards, escalations and coaching for customer-service teams", MAX_SHORT_DESCRIPTION),
+            "short": truncate(SHORT_DESCRIPTION, MAX_SHORT_DESCRIPTION),
             "full": truncate(
-                "csbot answers customer-service teams in chat: KPIs for a team, an agent or yourself, "
-                "scorecards, escalations, coaching and QA. Mention csbot in a channel or chat with it "
-                f"directly. Commands: {listing}.",
+                "csbot answers customer-service teams in chat. Mention csbot in a channel or chat with it "
+                f"directly; answers for your eyes only come to your 1:1 chat. Commands: {listing}.",
                 MAX_FULL_DESCRIPTION,
             ),
         },

@@ -12,9 +12,8 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from bot.dispatch import AlreadyProcessed, UnknownMember, run_action
 from bot.slack.delivery import post_to, user_of
 from bot.slack.deps import SlackDeps
-from bot.slack.identity import NOT_A_MEMBER, not_a_member
+from bot.slack.identity import not_a_member, not_a_member_reply
 from bot.slack.modals import submitted_values
-from handlers.reply import Reply, Section
 
 
 def register(app: AsyncApp, deps: SlackDeps) -> None:
@@ -29,8 +28,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
             # Slack shows errors only under an input, and this view has none
             # (nor would it take an empty "errors"): close it and say so in a DM.
             await ack()
-            # Plain text in a Reply: the renderer escapes the quoted id (not_a_member is for raw mrkdwn).
-            await post_to(deps.client, user_id, Reply(blocks=[Section(NOT_A_MEMBER.format(user_id=user_id))]), what="reply to a form")
+            await post_to(deps.client, user_id, not_a_member_reply(user_id), what="reply to a form")
             return
         value = json.dumps({"context": view.get("private_metadata", ""), "values": submitted_values(view)})
         try:
