@@ -23,6 +23,7 @@ from store.busy import BUSY_MESSAGE, describe, is_busy
 log = logging.getLogger(__name__)
 
 HELP_WORDS = ("help", "--help", "-h", "?")
+HELP_FAMILY = "csbot"  # the family whose `help` lists every command
 
 
 class CommandFamily(Protocol):
@@ -112,6 +113,9 @@ class Router:
             return self._unknown("", ctx)
         name = words[0].lstrip("/").lower()
         family = self._families.get(name)
+        if family is None and name in HELP_WORDS and HELP_FAMILY in self._families:
+            # `help` (or `help kpi`) typed to the bot in chat, where no slash starts a command.
+            family, words = self._families[HELP_FAMILY], [HELP_FAMILY, "help", *words[1:]]
         if family is None:
             return self._unknown(words[0], ctx)
         rest = words[1:]

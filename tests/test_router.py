@@ -55,6 +55,14 @@ def test_command_list(org_db: Database) -> None:
     assert set(names) == {f.name for f in build_router().families}
 
 
+def test_help_typed_in_chat_without_a_slash_is_the_command_list(org_db: Database) -> None:
+    # Teams messages and Slack mentions carry no slash: `help` must not be "Unknown command".
+    listing = ask(org_db, "help")
+    assert listing.ok and listing.data["commands"] == ask(org_db, "/csbot help").data["commands"]
+    assert ask(org_db, "HELP kpi").to_neutral() == ask(org_db, "/csbot help kpi").to_neutral()
+    assert ask(org_db, "?").ok
+
+
 def test_unknown_command_gets_usage_and_suggestion(org_db: Database) -> None:
     reply = ask(org_db, "/csbto help")
     assert not reply.ok and reply.error.code == "usage"

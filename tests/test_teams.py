@@ -144,6 +144,12 @@ async def test_csbot_says_hello_when_it_joins_and_only_then(env: Env) -> None:
     assert len(env.connector.sent) == sent
 
 
+async def test_help_in_a_chat_is_the_command_list_as_the_welcome_promises(env: Env) -> None:
+    assert await env.post(env.activity("help", where="personal")) in (200, 201)
+    texts = env.card_texts(env.connector.messages()[-1])
+    assert "/kpi" in texts and "Unknown command" not in texts
+
+
 async def test_hostile_text_stays_plain_in_cards(env: Env) -> None:
     for text in HOSTILE:
         await env.post(env.activity(f'kpi team "{text}"', where="personal"))
