@@ -13,6 +13,7 @@ _QUOTE_FOLD = str.maketrans({"\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201
 _SPACE_FOLD = str.maketrans({"\u00a0": " ", "\u2007": " ", "\u202f": " ", "\t": " "})
 
 MAX_COMMAND_CHARS = 4000
+_DASHES = ("\u2013", "\u2014")  # en and em dash
 # NUL cannot be stored in PostgreSQL text, and a lone surrogate (a valid escape
 # in the JSON Slack and Teams send) cannot be encoded as UTF-8: no database,
 # renderer or log could take either, so such text is refused, never echoed.
@@ -69,6 +70,8 @@ def parse_args(words: list[str], *, switches: frozenset[str] = frozenset(), opti
     i = 0
     while i < len(words):
         word = words[i]
+        if word[:1] in _DASHES and word[1:2].isalpha():
+            word = "--" + word[1:]  # phones turn a typed -- into a dash: `—share` means --share
         if word.startswith("--") and len(word) > 2:
             name, eq, inline = word[2:].partition("=")
             name = name.lower()

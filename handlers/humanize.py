@@ -8,7 +8,11 @@ NONE = "—"
 
 
 def duration(seconds: float | None) -> str:
-    """`45s`, `3m 20s`, `1h 12m`, `2d 4h` (two most significant units)."""
+    """`45s`, `3m 20s`, `1h 0m 30s`, `1d 0h 25m`: the three most significant units.
+
+    Three, not two: with two, 1 day 25 minutes reads `1d`, the same as a target
+    of one day it is missing. Trailing zero units are left out (`2h`, `1d 4h`).
+    """
     if seconds is None:
         return NONE
     total = int(round(seconds))
@@ -17,15 +21,12 @@ def duration(seconds: float | None) -> str:
     days, rem = divmod(total, 86400)
     hours, rem = divmod(rem, 3600)
     minutes, secs = divmod(rem, 60)
-    if days:
-        text = f"{days}d {hours}h" if hours else f"{days}d"
-    elif hours:
-        text = f"{hours}h {minutes}m" if minutes else f"{hours}h"
-    elif minutes:
-        text = f"{minutes}m {secs}s" if secs else f"{minutes}m"
-    else:
-        text = f"{secs}s"
-    return sign + text
+    parts = [(days, "d"), (hours, "h"), (minutes, "m"), (secs, "s")]
+    first = next((i for i, (n, _) in enumerate(parts) if n), len(parts) - 1)
+    shown = parts[first : first + 3]
+    while len(shown) > 1 and shown[-1][0] == 0:
+        shown.pop()
+    return sign + " ".join(f"{n}{unit}" for n, unit in shown)
 
 
 def percent(rate: float | None) -> str:
@@ -45,15 +46,15 @@ def metric_value(name: str, value: float | None) -> str:
     return f"{int(value):,}"
 
 
-def change(name: str, value: float | None, previous: float | None) -> str:
+def change(name: str, value: float | None, previous: float | None, *, judged: bool = True) -> str:
     """The change against the previous window: direction, size in the metric's unit, and
-    whether that is better or worse (`▼ 4m 10s better`), in words that survive plain text."""
+    whether that is better or worse (`▼ 4m 10s better`), in words that survive plain text.
+
+    `judged=False` leaves the verdict out (counts over spans of different lengths).
+    """
     if value is None or previous is None:
         return NONE
     delta = value - previous
-    if delta == 0:
-        return "= same"
-    arrow = "▲" if delta > 0 else "▼"
     unit = BY_NAME[name].unit
     if unit == "seconds":
         size = duration(abs(delta))
@@ -61,7 +62,10 @@ def change(name: str, value: float | None, previous: float | None) -> str:
         size = f"{abs(delta) * 100:.1f} pts"
     else:
         size = f"{abs(int(delta)):,}"
-    verdict = judgement(name, value, previous)
+    if delta == 0 or size in ("0s", "0.0 pts"):
+        return "= same"  # a change too small to show is no change to a reader
+    arrow = "▲" if delta > 0 else "▼"
+    verdict = judgement(name, value, previous) if judged else None
     return f"{arrow} {size}" + (f" {verdict}" if verdict else "")
 
 

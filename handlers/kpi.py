@@ -10,7 +10,9 @@ window before the scope's first ticket.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -22,6 +24,7 @@ from handlers.kpi_lookup import (
     agent_refusal,
     find_member,
     find_team,
+    fold,
     inactive_note,
     may_see_agent,
     require,
@@ -37,11 +40,29 @@ from handlers.kpi_request import (
     parse_kpi,
     window_for,
 )
-from handlers.kpi_tables import AGENTS_COLUMNS, LEGEND, TEAMS_COLUMNS, best_first, cell, columns_with, sort_note, statuses
-from handlers.reply import Context as Note, Reply, Section, Table
+from handlers.kpi_tables import (
+    AGENTS_COLUMNS,
+    LEGEND,
+    TEAMS_COLUMNS,
+    best_first,
+    cell,
+    columns_with,
+    sort_note,
+    statuses,
+)
+from handlers.reply import Context as Note
+from handlers.reply import Reply, Section, Table
 from handlers.router import Action, Router
 from kpi.definitions import BY_NAME, METRIC_NAMES, METRICS, judgement
-from kpi.engine import Metrics, Scope, compute, compute_by_agent, compute_by_team, first_created_at, metrics_from
+from kpi.engine import (
+    Metrics,
+    Scope,
+    compute,
+    compute_by_agent,
+    compute_by_team,
+    first_created_at,
+    metrics_from,
+)
 from kpi.targets import target_status
 from kpi.windows import WINDOW_HELP, Window
 from store.org import Member, Team
@@ -81,15 +102,21 @@ def authorize_kpi(ctx: Context, request: KpiRequest) -> None:
 
 
 def _comparison(ctx: Context, scope: Scope, window: Window) -> tuple[Window, Metrics | None]:
-    """The window to compare with, and its figures; None when it reaches before the scope's first ticket."""
+    """The window to compare with, and its figures; None when it reaches before the scope's first ticket.
+
+    A quiet start still counts as covered: the first ticket may come within the
+    first thirtieth of the earlier window (at most a day), e.g. the morning
+    after a window that starts at midnight.
+    """
     compared = window.comparison()
     first = first_created_at(ctx.session, scope)
-    if first is None or compared.start_utc < first:
+    grace = min(timedelta(days=1), (compared.until_utc - compared.start_utc) / 30)
+    if first is None or first > compared.start_utc + grace:
         return compared, None
     return compared, compute(ctx.session, scope, compared.start_utc, compared.until_utc)
 
 
-def _card_rows(metrics: Metrics, previous: Metrics | None, targets: dict[str, Any]) -> tuple[tuple[str, ...], ...]:
+def _card_rows(metrics: Metrics, previous: Metrics | None, targets: dict[str, Any], like_for_like: bool) -> tuple[tuple[str, ...], ...]:
     rows = []
     for m in METRICS:
         target = targets.get(m.name)
@@ -98,7 +125,9 @@ def _card_rows(metrics: Metrics, previous: Metrics | None, targets: dict[str, An
             (
                 m.label,
                 with_sample(m.name, metrics[m.name], metrics[m.sample] if m.sample else None),  # type: ignore[arg-type]
-                change(m.name, metrics[m.name], previous[m.name]) if previous is not None else "—",
+                change(m.name, metrics[m.name], previous[m.name], judged=like_for_like or not m.flow)
+                if previous is not None
+                else "—",
                 metric_value(m.name, target) if target is not None else "",
                 STATUS_LABEL[status] if status else "",
             )
@@ -109,9 +138,18 @@ def _card_rows(metrics: Metrics, previous: Metrics | None, targets: dict[str, An
 def _card_notes(window: Window, compared: Window, previous: Metrics | None, agent: Member | None, timezone: str) -> list[Note]:
     against = f"compared with {compared.label()}" if previous is not None else "no earlier data to compare with"
     notes = [Note(f"Window: {window.label()} · {against}")]
+    if previous is not None and not window.like_for_like(compared):
+        notes.append(Note("The earlier window is shorter than this one so far: counts are compared without a verdict."))
     if agent is not None and (inactive := inactive_note(agent, timezone)):
         notes.append(Note(inactive))
     return notes
+
+
+def _changes(metrics: Metrics, previous: Metrics, like_for_like: bool) -> dict[str, str | None]:
+    return {
+        m.name: judgement(m.name, metrics[m.name], previous[m.name]) if like_for_like or not m.flow else None
+        for m in METRICS
+    }
 
 
 def execute_card(ctx: Context, request: KpiRequest, target: Target) -> Reply:
@@ -135,7 +173,10 @@ def execute_card(ctx: Context, request: KpiRequest, target: Target) -> Reply:
         title=title,
         blocks=[
             *_card_notes(window, compared, previous, agent, target.timezone),
-            Table(("Metric", "Value", "vs previous", "Target", "Status"), _card_rows(metrics, previous, targets)),
+            Table(
+                ("Metric", "Value", "vs previous", "Target", "Status"),
+                _card_rows(metrics, previous, targets, window.like_for_like(compared)),
+            ),
             *buttons(ctx, request, shareable, window),
         ],
         visibility="channel" if request.share else "ephemeral",
@@ -149,7 +190,7 @@ def execute_card(ctx: Context, request: KpiRequest, target: Target) -> Reply:
             "metrics": metrics,
             "compared_with": compared.to_json() if previous is not None else None,
             "previous": previous,
-            "changes": {m.name: judgement(m.name, metrics[m.name], previous[m.name]) for m in METRICS} if previous else None,
+            "changes": _changes(metrics, previous, window.like_for_like(compared)) if previous else None,
             "targets": {k: v for k, v in targets.items() if k in METRIC_NAMES},
             "status": statuses(metrics, targets),
         },
@@ -190,26 +231,33 @@ def _teams_table(ctx: Context, request: KpiRequest) -> Reply:
     )
 
 
+_ACTIVITY = ("tickets_created", "tickets_solved", "backlog")
+
+
+def _agent_label(agent: Member, namesake: bool) -> str:
+    """The agent's name; with the handle when another row has the same name."""
+    label = f"{agent.name} (@{agent.handle})" if namesake else agent.name
+    return label if agent.active else f"{label} (inactive)"
+
+
 def _agents_table(ctx: Context, request: KpiRequest, target: Target) -> Reply:
     team = target.team
     assert team is not None  # resolve() gives /kpi agents a team
     request = replace(request, target=team.key)
     window = window_for(ctx, request, team.timezone)
-    agents = ctx.session.scalars(
-        select(Member).where(Member.team_id == team.id, Member.role == "agent").order_by(Member.name, Member.handle)
-    ).all()
-    agents = [a for a in agents if may_see_agent(ctx.member, a)]
+    agents = ctx.session.scalars(select(Member).where(Member.team_id == team.id, Member.role == "agent")).all()
+    agents = sorted((a for a in agents if may_see_agent(ctx.member, a)), key=lambda a: (fold(a.name), a.handle))
     by_agent = compute_by_agent(ctx.session, [a.id for a in agents], window.start_utc, window.until_utc)
-    # A former agent stays in the table for windows in which they worked.
-    items = [
-        (a, by_agent[a.id]) for a in agents if a.active or by_agent[a.id]["tickets_created"] or by_agent[a.id]["tickets_solved"]
-    ]
+    # A former agent stays in the table for windows in which they worked, and
+    # while tickets are still open in their name (someone must pick them up).
+    items = [(a, by_agent[a.id]) for a in agents if a.active or any(by_agent[a.id][k] for k in _ACTIVITY)]
     if request.sort:
         items.sort(key=best_first(request.sort))
     columns = columns_with(AGENTS_COLUMNS, request.sort)
     targets = dict(team.targets)
+    namesakes = Counter(fold(a.name) for a, _ in items)
     rows = tuple(
-        (a.name + ("" if a.active else " (inactive)"), *(cell(m, metrics, targets) for m in columns)) for a, metrics in items
+        (_agent_label(a, namesakes[fold(a.name)] > 1), *(cell(m, metrics, targets) for m in columns)) for a, metrics in items
     )
     blocks: list[Any] = [
         Note(f"Window: {window.label()} · {sort_note(request.sort, 'name')} · against the team's targets"),

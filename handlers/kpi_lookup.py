@@ -26,9 +26,18 @@ from store.org import Member, Team
 _SLACK_MENTION = re.compile(r"^<@([A-Z0-9]+)(?:\|[^>]*)?>$")
 
 
+# Letters that are not a base letter plus an accent, so decomposing leaves them
+# as they are; people without them on their keyboard type these instead.
+_LETTERS = str.maketrans({
+    "ø": "o", "Ø": "O", "ł": "l", "Ł": "L", "ı": "i", "đ": "d", "Đ": "D", "ð": "d", "Ð": "D",
+    "þ": "th", "Þ": "Th", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "ß": "ss", "ħ": "h", "ŧ": "t",
+})  # fmt: skip
+
+
 def fold(text: str) -> str:
-    """`Chloé  MARTIN` → `chloe martin`: what two spellings of one name have in common."""
-    decomposed = unicodedata.normalize("NFKD", text)
+    """`Chloé  MARTIN` → `chloe martin`, `Søren Østergaard` → `soren ostergaard`:
+    what two spellings of one name have in common."""
+    decomposed = unicodedata.normalize("NFKD", text.translate(_LETTERS))
     bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return " ".join(bare.casefold().split())
 
@@ -80,12 +89,12 @@ def find_member(ctx: Context, text: str) -> Member:
     if by_handle:
         return by_handle[0]  # handles are unique
     named = [m for m in members if fold(m.name) == wanted or (m.email is not None and fold(m.email) == wanted)]
-    active = [m for m in named if m.active] or named
-    if len(active) > 1:
-        handles = ", ".join("@" + m.handle for m in active[:10])
-        raise Invalid(f"{len(active)} members are called {text!r}: {handles}. Name one by its handle.")
-    if active:
-        return active[0]
+    if len(named) > 1:
+        # Never guess between namesakes, a former one included: the answer would be about the wrong person.
+        handles = ", ".join("@" + m.handle + ("" if m.active else " (inactive)") for m in named[:10])
+        raise Invalid(f"{len(named)} members are called {text!r}: {handles}. Name one by its handle.")
+    if named:
+        return named[0]
     if meant_as_window(word):
         raise NotAWindow(not_a_window(word))
     suggestions = closest(word.removeprefix("@").lower(), [m.handle for m in members if m.active])
@@ -110,7 +119,9 @@ def agent_refusal(viewer: Member, agent: Member) -> str | None:
         )
     if viewer.role == "manager" and viewer.team_id is None:
         return None
-    their_team = agent.team.name if agent.team is not None else "no team"
+    if agent.team is None:
+        return f"{agent.name} is not on a team, so only admins and managers without a team see their figures."
+    their_team = agent.team.name
     if viewer.team_id is None:
         return f"You are not on a team, so you oversee no agents; {agent.name} is on {their_team}."
     if viewer.team_id != agent.team_id:

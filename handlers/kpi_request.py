@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -11,7 +12,7 @@ from handlers.context import Context, Invalid
 from handlers.reply import Actions, Button
 from handlers.router import closest
 from kpi.definitions import ALIASES, METRIC_NAMES, metric_named
-from kpi.windows import NotStarted, Window, WindowError, check_supported, is_window, meant_as_window, not_a_window, parse_window
+from kpi.windows import WINDOW_HELP, NotStarted, Window, WindowError, check_supported, is_window, meant_as_window, not_a_window, parse_window
 
 KINDS = ("team", "agents", "agent", "me", "teams", "org")
 # Kinds whose one optional word names a team: `/kpi team 1w` may be a team called "1w".
@@ -27,6 +28,18 @@ SORT_HELP = (
     "or " + ", ".join(ALIASES) + "; or name (alphabetical, the default)"
 )
 _BY_NAME = ("name", "team", "agent")
+# Words people put between two dates to mean a span: `2026-11-01 – 2026-11-30`.
+_JOINERS = frozenset({"-", "\u2013", "\u2014", "to", "..", "~"})
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
+
+
+def _two_windows(rest: list[str], last: str) -> str:
+    """The answer to two windows in one question (`2026-11-01 2026-11-30`, `week 30d`)."""
+    words = [w for w in rest if w.lower() not in _JOINERS]
+    first = words[-1] if words else rest[-1]
+    if _ISO_DATE.match(first) and _ISO_DATE.match(last):
+        return f"That is two windows, {first} and {last}; for the days between them ask for {first}..{last}."
+    return f"That is two windows, {first} and {last}; ask for one at a time. Windows: {WINDOW_HELP}."
 
 
 @dataclass(frozen=True)
@@ -75,6 +88,8 @@ def parse_kpi(words: list[str]) -> KpiRequest:
         else:
             raise UsageError(f"/kpi {kind} is not something I know; use team, agents, agent, me, teams or org.")
     window = rest.pop() if rest and is_window(rest[-1]) else None
+    if window is not None and rest and (is_window(rest[-1]) or rest[-1].lower() in _JOINERS):
+        raise UsageError(_two_windows(rest, window))
     # A mistyped window after a name is surely a window; alone after `team` it may be a team's name.
     if window is None and rest and meant_as_window(rest[-1]) and (kind not in TEAM_KINDS or len(rest) > 1):
         raise UsageError(not_a_window(rest[-1]))
@@ -85,7 +100,7 @@ def parse_kpi(words: list[str]) -> KpiRequest:
         if kind == "agent" and not target:
             raise UsageError("Say whose figures: /kpi agent @handle [WINDOW].")
     elif rest:
-        raise UsageError(not_a_window(rest[0]))
+        raise UsageError(_two_windows(rest[:1], window or "7d") if is_window(rest[0]) else not_a_window(rest[0]))
     return KpiRequest(kind, target, window, _sort(args.option("sort"), kind), args.flag("share"))
 
 

@@ -67,14 +67,21 @@ def cell(name: str, metrics: Metrics, targets: dict[str, Any]) -> str:
 
 
 def best_first(metric: str):  # type: ignore[no-untyped-def]
-    """A sort key putting the best value of `metric` first and rows without a value last."""
-    higher = BY_NAME[metric].higher_is_better
+    """A sort key putting the best value of `metric` first and rows without a value last.
 
-    def key(item: tuple[Any, Metrics]) -> tuple[int, float]:
-        value = item[1][metric]
+    Equal values go by how much they rest on: 100% of 9 ratings before 100% of 1,
+    and a backlog of 0 after 40 solved before one of an agent who solved nothing.
+    """
+    definition = BY_NAME[metric]
+    higher = definition.higher_is_better
+    weight = definition.sample or "tickets_solved"
+
+    def key(item: tuple[Any, Metrics]) -> tuple[int, float, int]:
+        metrics = item[1]
+        value = metrics[metric]
         if value is None:
-            return (1, 0.0)
-        return (0, -value if higher else value)
+            return (1, 0.0, 0)
+        return (0, -value if higher else value, -int(metrics.get(weight) or 0))
 
     return key
 

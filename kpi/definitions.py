@@ -25,11 +25,14 @@ class Metric:
     # Whether a change is better or worse for the team. More tickets created is
     # demand, not performance, so its change is shown without a judgement.
     judged: bool = True
+    # A count of what happened in the window (created, solved): it grows with the
+    # window's length, so it is judged only against a window as long.
+    flow: bool = False
 
 
 METRICS: tuple[Metric, ...] = (
-    Metric("tickets_created", "Tickets created", "count", True, judged=False),
-    Metric("tickets_solved", "Tickets solved", "count", True),
+    Metric("tickets_created", "Tickets created", "count", True, judged=False, flow=True),
+    Metric("tickets_solved", "Tickets solved", "count", True, flow=True),
     Metric("backlog", "Backlog", "count", False),
     Metric("first_reply_median_s", "First reply (median)", "seconds", False, "n_first_reply"),
     Metric("first_reply_p90_s", "First reply (p90)", "seconds", False, "n_first_reply"),

@@ -126,9 +126,22 @@ class Window:
         if self.cut is None:
             return before
         tz = ZoneInfo(self.timezone)
-        elapsed = self.cut.replace(tzinfo=None) - self.start.replace(tzinfo=None)
-        cut = _wall(before.start.replace(tzinfo=None) + elapsed, tz)
-        return replace(before, cut=min(cut, before.end, key=lambda t: t.astimezone(timezone.utc)))
+        cut = _wall(before.start.replace(tzinfo=None) + self.elapsed(), tz)
+        if cut.astimezone(timezone.utc) >= before.end_utc:
+            return before  # the earlier window is shorter than the span so far: all of it (see like_for_like)
+        return replace(before, cut=cut)
+
+    def elapsed(self) -> timedelta:
+        """The wall-clock span measured: from the start to where figures stop."""
+        return self.until.replace(tzinfo=None) - self.start.replace(tzinfo=None)
+
+    def like_for_like(self, other: Window) -> bool:
+        """Whether `other` spans as much wall-clock time as this window, so counts compare fairly.
+
+        Not so on the 31st of a running month compared with all of February: a
+        count over 30 days is not "better" than one over 28.
+        """
+        return self.elapsed() == other.elapsed()
 
     def previous(self) -> Window:
         """The whole window of the same length just before this one (what "Previous window" shows)."""
@@ -195,7 +208,8 @@ def check_supported(window: Window) -> Window:
     first, last = window.start.date(), (window.end - timedelta(microseconds=1)).date()
     if first < FIRST_DAY or last > LAST_DAY:
         span = first.isoformat() if first == last else f"{first}..{last}"
-        raise _refuse(f"{window.spec} is {span}, outside the days csbot answers for, {FIRST_DAY} to {LAST_DAY}.")
+        what = span if window.spec == span else f"{window.spec} is {span}"
+        raise _refuse(f"{what}, outside the days csbot answers for, {FIRST_DAY} to {LAST_DAY}.")
     return window
 
 
@@ -224,11 +238,12 @@ def parse_window(text: str | None, now: datetime, tz_name: str) -> Window:
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     window = check_supported(_resolve(text, now, ZoneInfo(tz_name)))
-    if window.start_utc > now:
+    if window.start_utc >= now:
+        # At its very first instant a window holds nothing yet either: no card of zeros.
         local_now = now.astimezone(window.start.tzinfo)
         raise NotStarted(
             f"{window.spec} has not started yet: it starts {window.start:%Y-%m-%d %H:%M} and it is "
-            f"{local_now:%Y-%m-%d %H:%M} now ({window.timezone}). Ask about a window up to today."
+            f"{local_now:%Y-%m-%d %H:%M} now ({window.timezone}). Ask about a window up to now."
         )
     if window.end_utc > now:
         return replace(window, cut=now.astimezone(window.start.tzinfo), running=True)
@@ -279,14 +294,19 @@ def _resolve(text: str | None, now: datetime, tz: ZoneInfo) -> Window:
 # Text that was meant as a window but is not one: `1w`, `7days`, `-5d`, `30`,
 # `2026-11`, `2026/11/01`, `11/01`, `last_week`, `this-month`, `a..b`.
 _MEANT = re.compile(
-    r"^([-+]?\d+ ?[a-z]*|\d{4}[-/.]\S*|\d{1,2}[/.]\d{1,2}([/.]\d{2,4})?|(last|this|next|past|prev|previous)[-_ ]?\S*|\S*\.\.\S*)$",
+    r"^([-+]?\d+[-_ ]?[a-z]*|\d{4}[-/.]\S*|\d{1,2}[/.]\d{1,2}([/.]\d{2,4})?|(last|this|next|past|prev|previous)[-_ ]?\S*|\S*\.\.\S*)$",
     re.ASCII,
 )
-_UNIT_DAYS = {"d": 1, "day": 1, "days": 1, "w": 7, "wk": 7, "wks": 7, "week": 7, "weeks": 7, "y": 365, "yr": 365, "year": 365, "years": 365}
-_COUNT = re.compile(r"^[-+]?(\d{1,6}) ?([a-z]*)$", re.ASCII)
+_UNIT_DAYS = {
+    "d": 1, "day": 1, "days": 1, "w": 7, "wk": 7, "wks": 7, "week": 7, "weeks": 7,
+    "mo": 30, "mos": 30, "month": 30, "months": 30, "y": 365, "yr": 365, "year": 365, "years": 365,
+}  # fmt: skip
+_COUNT = re.compile(r"^[-+]?(\d{1,6})[-_ ]?([a-z]*)$", re.ASCII)
 _MONTH = re.compile(r"^(\d{4})[-/.](\d{1,2})$", re.ASCII)
-_SLASHED_DATE = re.compile(r"^(\d{4})[/.](\d{1,2})[/.](\d{1,2})$", re.ASCII)
-_WORDY = re.compile(r"^(last|this|past|prev|previous)[-_ ]?(\d*) ?(day|days|d|week|weeks|w|month|months)$", re.ASCII)
+_SLASHED_DATE = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$", re.ASCII)
+# Two dates joined the way people write a span: `2026-11-01–2026-11-30`, `2026-11-01-2026-11-30`.
+_DASHED_RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:[-\u2013\u2014~]|to)(\d{4}-\d{2}-\d{2})$", re.ASCII)
+_WORDY = re.compile(r"^(last|this|past|prev|previous)[-_ ]?(\d*)[-_ ]?(day|days|d|week|weeks|w|month|months)$", re.ASCII)
 
 
 def meant_as_window(text: str) -> bool:
@@ -304,6 +324,8 @@ def window_suggestion(text: str) -> str | None:
         n, unit = int(m.group(1)), m.group(2)
         if unit in ("", *_UNIT_DAYS) and n:
             days = n * _UNIT_DAYS.get(unit, 1)
+            if days > 36_500:
+                return None  # no window reaches back that far
             return f"{days}d" + (" or week" if days == 7 else "")
         return None
     if m := _MONTH.match(spec):
@@ -313,6 +335,8 @@ def window_suggestion(text: str) -> str | None:
             last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
             return f"{first}..{last}"
         return None
+    if m := _DASHED_RANGE.match(spec):
+        return f"{m.group(1)}..{m.group(2)}"
     if m := _SLASHED_DATE.match(spec):
         try:
             return date(int(m.group(1)), int(m.group(2)), int(m.group(3))).isoformat()
@@ -321,7 +345,8 @@ def window_suggestion(text: str) -> str | None:
     if m := _WORDY.match(spec):
         which, count, unit = m.group(1), m.group(2), m.group(3)
         if count:
-            return f"{int(count) * _UNIT_DAYS.get(unit, 30)}d"  # a month of days is 30
+            days = int(count) * _UNIT_DAYS.get(unit, 30)  # a month of days is 30
+            return f"{days}d" if 0 < days <= 36_500 else None
         kind = "week" if unit.startswith("w") else "month" if unit.startswith("month") else "day"
         if which == "this":
             return {"week": "week", "month": "month", "day": "today"}[kind]

@@ -336,3 +336,107 @@ def test_help_lists_the_sortable_metrics_and_aliases(org_db: Database) -> None:
     text = render_text(ask(org_db, "/kpi help", "alice", datetime(2026, 11, 30, tzinfo=UTC)))
     for word in ("/kpi agents", "first_reply_p90_s", "sla", "frt", "csat", "reopen", "so far"):
         assert word in text, word
+
+
+# ---------------------------------------------------------------- edges found by trying it
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [("/kpi team 2026-11-01 2026-11-30", "ask for 2026-11-01..2026-11-30"),
+     ("/kpi team 2026-11-01 – 2026-11-30", "ask for 2026-11-01..2026-11-30"),
+     ("/kpi team week 30d", "two windows, week and 30d"),
+     ("/kpi agent alice week 7d", "two windows, week and 7d"),
+     ("/kpi me 7d 30d", "two windows, 7d and 30d"),
+     ("/kpi teams week month", "two windows, week and month"),
+     ("/kpi team 7-days", "Did you mean 7d"),
+     ("/kpi agents 30_day", "Did you mean 30d?"),
+     ("/kpi team last-7-days", "Did you mean 7d?"),
+     ("/kpi team 2026-11-01–2026-11-30", "Did you mean 2026-11-01..2026-11-30?"),
+     ("/kpi me 3months", "Did you mean 90d?")],
+)
+def test_two_windows_and_dashed_windows_are_usage_not_unknown_names(org_db: Database, text: str, says: str) -> None:
+    reply = ask(org_db, text, "bob", datetime(2026, 11, 30, 12, tzinfo=UTC))
+    assert reply.error is not None and reply.error.code == "usage", (text, reply.error)
+    assert says in reply.error.message and "no team" not in reply.error.message and "no member" not in reply.error.message
+
+
+def test_durations_keep_the_unit_that_misses_the_target_and_tiny_changes_are_the_same() -> None:
+    from handlers.humanize import change, duration
+
+    assert duration(87913) == "1d 0h 25m" and duration(86400) == "1d" and duration(3630) == "1h 0m 30s"
+    assert duration(6600) == "1h 50m" and duration(45) == "45s"
+    assert change("resolution_median_s", 10100.32, 10100.48) == "= same"
+    assert change("csat", 0.90001, 0.9) == "= same"
+    assert change("tickets_solved", 30, 28, judged=False) == "▲ 2"
+
+
+def test_a_running_month_against_a_shorter_one_does_not_judge_counts(org_db: Database) -> None:
+    now = datetime(2026, 3, 31, 12, tzinfo=BERLIN)
+    add(org_db, created=datetime(2026, 1, 1, 10, tzinfo=BERLIN))
+    add(org_db, created=datetime(2026, 2, 10, 10, tzinfo=BERLIN), reply_s=600, solved_s=900, count=2)
+    add(org_db, created=datetime(2026, 3, 10, 10, tzinfo=BERLIN), reply_s=60, solved_s=900, count=5)
+    reply = ask(org_db, "/kpi team support-emea month", "bob", now)
+    rows = card_rows(reply)
+    assert rows["Tickets solved"][2] == "▲ 3"  # 30½ days against February's 28: no "better"
+    assert rows["First reply (median)"][2] == "▼ 9m better"  # a median is fair over any span
+    assert reply.data["changes"]["tickets_solved"] is None and reply.data["changes"]["first_reply_median_s"] == "better"
+    text = render_text(reply)
+    assert "shorter" in text and "up to" not in text
+
+
+def test_namesakes_are_listed_and_told_apart_and_letters_without_accents_fold(org_db: Database) -> None:
+    now = datetime(2026, 11, 30, 12, tzinfo=UTC)
+    base = (FIXTURES / "org.yaml").read_text()
+    text = base + (
+        "  - {handle: alexk1, name: Alex Kim, team: support-emea, role: agent}\n"
+        "  - {handle: alexk2, name: Alex Kim, team: support-emea, role: agent}\n"
+        "  - {handle: soren, name: Søren Østergaard, team: support-emea, role: agent}\n"
+        "  - {handle: lukasz, name: Łukasz Wiśniewski, team: support-emea, role: agent}\n"
+        "  - {handle: isil, name: Işıl Yıldız, team: support-emea, role: agent}\n"
+    )
+    with org_db.sessions() as s, s.begin():
+        apply_org(s, parse_org(text, METRIC_NAMES), now=now)
+    for typed, handle in (("soren ostergaard", "soren"), ("lukasz wisniewski", "lukasz"), ("isil yildiz", "isil")):
+        assert ask(org_db, f"/kpi agent {typed}", "bob", now).data["agent"] == handle, typed
+    table = ask(org_db, "/kpi agents", "bob", now)
+    names = [row[0] for row in next(b for b in table.blocks if isinstance(b, Table)).rows]
+    assert "Alex Kim (@alexk1)" in names and "Alex Kim (@alexk2)" in names and "Alice Smith" in names
+    assert names.index("Łukasz Wiśniewski") < names.index("Søren Østergaard")  # alphabetical as people read it
+    # One namesake leaves: the name still names two people, so the answer lists both.
+    with org_db.sessions() as s, s.begin():
+        apply_org(s, parse_org(text.replace("  - {handle: alexk1, name: Alex Kim, team: support-emea, role: agent}\n", ""), METRIC_NAMES), now=now)
+    both = ask(org_db, "/kpi agent alex kim", "bob", now).error
+    assert both.code == "invalid" and "@alexk1 (inactive)" in both.message and "@alexk2" in both.message
+
+
+def test_a_former_agent_with_open_tickets_stays_in_the_table(org_db: Database) -> None:
+    now = datetime(2026, 11, 30, 12, tzinfo=UTC)
+    add(org_db, agent="alice", created=now - timedelta(days=30), count=8)  # never solved
+    text = (FIXTURES / "org.yaml").read_text()
+    start, end = text.index("  - handle: alice"), text.index("  - handle: bob")
+    with org_db.sessions() as s, s.begin():
+        apply_org(s, parse_org(text[:start] + text[end:], METRIC_NAMES), now=now - timedelta(days=1))
+    rows = ask(org_db, "/kpi agents support-emea today", "bob", now).data["rows"]
+    assert [(r["agent"], r["metrics"]["backlog"]) for r in rows] == [("alice", 8)]
+
+
+def test_sorting_breaks_ties_by_sample_size_and_dashes_from_phones_are_options(org_db: Database) -> None:
+    now = datetime(2026, 11, 30, 12, tzinfo=UTC)
+    text = (FIXTURES / "org.yaml").read_text() + "  - {handle: chloe, name: Chloé Martin, team: support-emea, role: agent}\n"
+    with org_db.sessions() as s, s.begin():
+        apply_org(s, parse_org(text, METRIC_NAMES), now=now)
+    add(org_db, agent="chloe", created=now - timedelta(days=2), solved_s=600, csat="good", count=1)
+    add(org_db, agent="alice", created=now - timedelta(days=2), solved_s=600, csat="good", count=9)
+    for typed in ("/kpi agents —sort csat", "/kpi agents –sort=csat", "/kpi agents --sort csat"):
+        rows = ask(org_db, typed, "bob", now).data["rows"]
+        assert [r["agent"] for r in rows] == ["alice", "chloe"], typed  # 100% of 9 before 100% of 1
+
+
+def test_an_agent_on_no_team_is_refused_without_naming_a_lead_they_lack(org_db: Database) -> None:
+    now = datetime(2026, 11, 30, 12, tzinfo=UTC)
+    text = (FIXTURES / "org.yaml").read_text() + "  - {handle: floater, name: Flo Ater, role: agent}\n"
+    with org_db.sessions() as s, s.begin():
+        apply_org(s, parse_org(text, METRIC_NAMES), now=now)
+    refused = ask(org_db, "/kpi agent floater", "bob", now).error
+    assert refused.code == "forbidden" and "not on a team" in refused.message and "lead sees" not in refused.message

@@ -134,9 +134,14 @@ def test_month_so_far_on_the_23rd_is_compared_with_last_month_up_to_its_23rd() -
     assert month.so_far and month.until == now
     before = month.comparison()
     assert (before.start, before.until) == (local("2026-10-01T00:00"), local("2026-10-23T10:15"))
-    # On the 31st, February has no 31st: compared with the whole of February.
-    march = parse_window("month", local("2026-03-31T12:00"), "Europe/Berlin").comparison()
-    assert (march.start, march.until) == (local("2026-02-01T00:00"), local("2026-03-01T00:00"))
+    # On the 31st, February has no 31st: compared with the whole of February, which is not like for like.
+    march = parse_window("month", local("2026-03-31T12:00"), "Europe/Berlin")
+    february = march.comparison()
+    assert (february.start, february.until, february.cut) == (local("2026-02-01T00:00"), local("2026-03-01T00:00"), None)
+    assert not march.like_for_like(february) and "up to" not in february.label()
+    assert parse_window("month", local("2026-03-28T12:00"), "Europe/Berlin").like_for_like(february) is False
+    on_the_27th = parse_window("month", local("2026-03-27T12:00"), "Europe/Berlin")
+    assert on_the_27th.like_for_like(on_the_27th.comparison())
 
 
 def test_today_and_ranges_ending_later_are_so_far_and_finished_windows_are_not() -> None:
@@ -165,9 +170,11 @@ def test_a_window_that_starts_later_is_refused_as_not_started() -> None:
     for spec in ("2026-12-01", "2026-12-24..2026-12-26", "2027-01-01"):
         with pytest.raises(NotStarted, match="has not started yet"):
             parse_window(spec, now, "Europe/Berlin")
-    # Midnight on the 1st: the month has just started, with nothing in it yet.
-    start = parse_window("month", local("2026-12-01T00:00"), "Europe/Berlin")
-    assert start.so_far and start.until == start.start
+    # Midnight on the 1st: the month has only just started, with nothing in it yet.
+    with pytest.raises(NotStarted):
+        parse_window("month", local("2026-12-01T00:00"), "Europe/Berlin")
+    second = parse_window("month", local("2026-12-01T00:00:01"), "Europe/Berlin")
+    assert second.so_far and second.until == local("2026-12-01T00:00:01")
 
 
 def test_windows_of_any_length_the_calendar_allows_are_answered() -> None:
