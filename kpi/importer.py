@@ -393,7 +393,7 @@ def _delimiter(path: Path, mapping: Mapping) -> str:
 
 
 def _delimiter_name(char: str) -> str:
-    return DELIMITERS.get(char) or ("spaces" if char == " " else f"{char!r} (U+{ord(char):04X})")
+    return DELIMITERS.get(char) or ("spaces" if char == " " else repr(char))
 
 
 def _column_label(i: int) -> str:
@@ -416,10 +416,7 @@ def _repeated_columns(path: Path, header: list[str]) -> list[str]:
     for at in columns.values():
         if len(at) > 1:
             where = ", ".join(f"{clip(header[i])} in column {_column_label(i)}" for i in at)
-            problems.append(
-                f"{path}: the header names one column {len(at)} times ({where}); "
-                "rename or remove all but one, so it is clear which to read"
-            )
+            problems.append(f"{path}: the header repeats a column name: {where}; rename or remove all but one, so it is clear which to read")
     return problems
 
 
