@@ -5,11 +5,14 @@ never outlives the rows it listed."""
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select, text
 
 from kpi.importer import ImportRefused, ImportResult, import_tickets
@@ -232,3 +235,61 @@ def test_cli_summary_line_names_merged_and_unchanged(
     assert "3 rows: 1 inserted, 0 updated, 0 unchanged, 0 rejected, 3 rows merged into 1 ticket" in capsys.readouterr().out
     assert main(["import", "tickets", str(path)]) == 0
     assert "3 rows: 0 inserted, 0 updated, 1 unchanged, 0 rejected, 3 rows merged into 1 ticket" in capsys.readouterr().out
+
+
+# -- any file, any batch size: every row accounted for, each ticket counted once ---------------
+
+STATUS_TIMES = {"open": ("", ""), "solved": ("2026-03-02T09:20:00Z", "2026-03-02T10:00:00Z")}
+
+
+@st.composite
+def ticket_rows(draw: st.DrawFn, ids: list[str]) -> list[str]:
+    """Rows of an export with every column (so no stored time can conflict), from small pools so rows repeat."""
+    rows = []
+    for _ in range(draw(st.integers(1, 14))):
+        external_id = draw(st.sampled_from(ids))
+        if draw(st.integers(0, 9)) == 0:
+            rows.append(f"{external_id},,,,open,,,not a time,,,,,,")  # a row the parser rejects
+            continue
+        status = draw(st.sampled_from(sorted(STATUS_TIMES)))
+        reply, solved = STATUS_TIMES[status]
+        subject = draw(st.sampled_from(["", "Refund", "Login"]))
+        team = draw(st.sampled_from(["", "support-emea", "Night Shift"]))
+        replies = draw(st.sampled_from(["", "1", "2"]))
+        rows.append(f"{external_id},{subject},{team},,{status},,,{T0},{reply},{solved},{replies},,,")
+    return rows
+
+
+def stored_state(db: Database, source: str) -> dict[str, tuple]:  # type: ignore[type-arg]
+    with db.sessions() as s:
+        return {
+            t.external_id: (t.subject, t.team_id, t.status, t.created_at, t.first_reply_at, t.solved_at, t.replies)
+            for t in s.scalars(select(Ticket).where(Ticket.source == source))
+        }
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=st.data())
+def test_any_file_at_any_batch_size_counts_every_row_once(db: Database, tmp_path: Path, data: st.DataObject) -> None:
+    source = f"p{uuid.uuid4().hex[:12]}"  # one database for every example: each its own source
+    ids = ["A", "B", "C", "D"]
+    seed = data.draw(ticket_rows(ids), label="seed")
+    import_tickets(db, write(tmp_path, "\n".join(seed) + "\n", "seed.csv"), Mapping.default(), source=source)
+    before = stored_state(db, source)
+    rows = data.draw(ticket_rows(ids), label="rows")
+    batch_rows = data.draw(st.integers(1, 5), label="batch_rows")
+    result = import_tickets(db, write(tmp_path, "\n".join(rows) + "\n", "log.csv"), Mapping.default(), source=source, batch_rows=batch_rows)
+    after = stored_state(db, source)
+
+    good = [row.split(",")[0] for row in rows if "not a time" not in row]
+    named = set(good)
+    several = {t: good.count(t) for t in named if good.count(t) > 1}
+    assert result.rows == len(rows) and len(result.rejected) == len(rows) - len(good)
+    assert result.inserted == len(named - set(before))
+    assert result.updated + result.unchanged == len(named & set(before))
+    assert (result.merged, result.merged_tickets) == (sum(several.values()), len(several))
+    assert accounted(result) == result.rows
+    differ = {t for t in named & set(before) if after[t] != before[t]}
+    assert len(differ) <= result.updated  # a ticket that changed is never called unchanged
+    if batch_rows > len(named):
+        assert len(differ) == result.updated  # one batch: updated is exactly the tickets that now differ
