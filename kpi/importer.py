@@ -127,6 +127,7 @@ class _Written:
     existing: list[tuple[str, int, bool]] = field(default_factory=list)
     skipped: set[str] = field(default_factory=set)
     new_merged: list[tuple[int, int]] = field(default_factory=list)  # (ticket id, rows) of new tickets several rows made
+    refused_merged: list[int] = field(default_factory=list)  # rows of each ticket whose last of several rows was refused
 
 
 def _stored(session: Session, source: str, external_ids: list[str], columns: list[str]) -> dict[str, tuple[Any, ...]]:
@@ -685,6 +686,10 @@ class _Counted:
             self.mark(ticket_id, _MULTI)
             result.merged_tickets += 1
             result.merged += rows
+        for rows in written.refused_merged:
+            # The last row is a rejected row; the ones before it merged into it all the same.
+            result.merged_tickets += 1
+            result.merged += rows
         for external_id, ticket_id, changed in written.existing:
             rows = batch[external_id].rows
             marks = before = self.marks(ticket_id)
@@ -813,6 +818,7 @@ def _write_rows(
         new = [external_id for external_id in several if external_id not in known]
         ids = _stored(session, source, new, ["id"])
         written.new_merged = [(ids[external_id][0], batch[external_id].rows) for external_id in new if external_id in ids]
+        written.refused_merged = [batch[external_id].rows for external_id in several if external_id in refused]
     rejects = [Reject(batch[external_id].line, [reason], batch[external_id].raw or []) for external_id, reason in refused.items()]
     return rejects, written
 

@@ -143,6 +143,16 @@ def test_rejected_rows_are_not_merged(db: Database, tmp_path: Path) -> None:
     assert "merged" not in result.summary()
 
 
+def test_rows_merged_into_a_last_row_the_stored_ticket_refuses_are_still_accounted_for(db: Database, tmp_path: Path) -> None:
+    import_tickets(db, write(tmp_path, f"1,,,,open,,,{T0},2026-03-02T09:30:00Z,,,,,,\n", "seed.csv"), Mapping.default(), source="csv")
+    later = tmp_path / "later.csv"
+    later.write_text(f"external_id,created_at\n1,{T0}\n1,2026-03-05T09:00:00Z\n2,{T0}\n")
+    result = import_tickets(db, later, Mapping.default(), source="csv")
+    assert [r.row for r in result.rejected] == [3] and "after the stored first_reply_at" in result.rejected[0].reasons[0]
+    assert (result.inserted, result.updated, result.unchanged, result.merged, result.merged_tickets) == (1, 0, 0, 2, 1)
+    assert accounted(result) == result.rows == 3
+
+
 def test_a_clean_run_removes_the_rejects_file_of_an_earlier_run_and_says_so(db: Database, tmp_path: Path) -> None:
     path = write(tmp_path, f"1,,,,open,,,{T0},,,,,,\n2,,,,open,,,yesterday,,,,,,\n")
     first = import_tickets(db, path, Mapping.default(), source="csv")
