@@ -343,10 +343,15 @@ def _cells_of_line(text: str, delimiter: str) -> list[str]:
 
 def _header(path: Path, delimiter: str) -> list[str] | None:
     with path.open(newline="", encoding="utf-8-sig") as fh:
+        lines = _Lines(fh)
         try:
-            return next(csv.reader(fh, delimiter=delimiter), None)
+            header = next(csv.reader(lines, delimiter=delimiter), None)
         except csv.Error as exc:
             raise ImportRefused([f"{path}: cannot read the header line: {exc}"]) from None
+    if header is not None and (lines.ended or (len(lines.taken) > 1 and not _one_clean_record(lines.taken, delimiter))):
+        # Read on, it would swallow the rows: refuse rather than import none of them.
+        raise ImportRefused([f"{path}: a quote opened on the header line is never closed"])
+    return header
 
 
 def _first_line(path: Path) -> str:
@@ -416,7 +421,9 @@ def _repeated_columns(path: Path, header: list[str]) -> list[str]:
     problems = []
     for at in columns.values():
         if len(at) > 1:
-            where = ", ".join(f"{clip(header[i])} in column {_column_label(i)}" for i in at)
+            where = ", ".join(f"{clip(header[i])} in column {_column_label(i)}" for i in at[:5])
+            if len(at) > 5:
+                where += f" … ({len(at):,} times)"
             problems.append(f"{path}: the header repeats a column name: {where}; rename or remove all but one, so it is clear which to read")
     return problems
 

@@ -246,3 +246,24 @@ def test_stray_quotes_inside_a_cell_are_text_as_before(db: Database, tmp_path: P
     result = import_tickets(db, path, Mapping.default(), source="csv")
     assert (result.inserted, result.rejected) == (2, [])
     assert subjects(db) == {"1": '27" monitor', "2": 'say "hi"'}
+
+
+def test_an_unclosed_quote_in_the_header_is_refused_not_an_empty_import(db: Database, tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text(f'external_id,created_at,"subject\n1,{T0},Refund\n2,{T0},Login\n')
+    with pytest.raises(ImportRefused) as info:
+        import_tickets(db, path, Mapping.default(), source="csv")
+    assert info.value.problems == [f"{path}: a quote opened on the header line is never closed"]
+    # A quoted header name may hold a line break, as any cell may.
+    path.write_text(f'external_id,created_at,"sub\nject"\n1,{T0},Refund\n')
+    assert import_tickets(db, path, Mapping.default(), source="csv").inserted == 1
+
+
+def test_a_column_named_many_times_is_one_short_problem(db: Database, tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("external_id,created_at," + ",".join(["x"] * 5000) + "\n")
+    with pytest.raises(ImportRefused) as info:
+        import_tickets(db, path, Mapping.default(), source="csv")
+    [problem] = info.value.problems
+    assert "'x' in column 3 (C)" in problem and "… (5,000 times)" in problem
+    assert len(problem) < 500
