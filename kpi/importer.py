@@ -386,7 +386,7 @@ def _delimiter(path: Path, mapping: Mapping) -> str:
     if fits[best][0]:
         return best
     for char in sorted(set(first)):
-        if char in DELIMITERS or char.isalnum() or char in "\"'_" or not (char.isprintable() or char == " "):
+        if char in DELIMITERS or char.isalnum() or char in "\"'_" or not char.isprintable():
             continue
         if _finds_required(mapping, first.split(char))[0]:
             raise ImportRefused(
