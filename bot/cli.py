@@ -85,6 +85,7 @@ def _parser() -> argparse.ArgumentParser:
     tickets.add_argument("--source", help="name of the system the file comes from (default: the mapping's, else 'csv')")
     tickets.add_argument("--timezone", help="time zone of times without an offset (default: the mapping's, else UTC)")
     tickets.add_argument("--strict", action="store_true", help="refuse the whole file if any row is bad")
+    tickets.add_argument("--json", action="store_true", help="print the outcome as one JSON object")
 
     post = sub.add_parser("post", help="send an announcement to a team's channel or to a member (@handle)")
     post.add_argument("target", help="a team key, or @handle for a direct message")
@@ -289,6 +290,13 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     from kpi.importer import ImportRefused, import_tickets
     from kpi.mapping import Mapping, MappingError, load_mapping
 
+    def print_json(ok: bool, text: str, data: dict[str, Any]) -> None:
+        # The shared `--json` shape (DESIGN.md); the counts, or the problems, in `data`.
+        out: dict[str, Any] = {"ok": ok, "visibility": "ephemeral", "text": text, "blocks": [], "data": data}
+        if not ok:
+            out["error"] = {"code": "refused", "message": text}
+        print(json.dumps(out, ensure_ascii=False, indent=2))
+
     path = Path(args.file)
     if not path.is_file():
         raise BadInput(f"{args.file}: no such file")
@@ -305,6 +313,8 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
         print(f"{args.mapping} was refused:", file=sys.stderr)
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
+        if args.json:
+            print_json(False, f"{args.mapping} was refused", {"problems": exc.problems})
         return EXIT_BAD_INPUT
     source = args.source or mapping.source or "csv"
     db = _open(settings)
@@ -317,6 +327,8 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
         print(f"{args.file} was refused; nothing was written. {len(exc.problems):,} problem(s):", file=sys.stderr)
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
+        if args.json:
+            print_json(False, f"{args.file} was refused; nothing was written", {"problems": exc.problems})
         return EXIT_BAD_INPUT
     finally:
         db.dispose()
@@ -333,7 +345,11 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     if result.agents_created:
         shown = ", ".join(result.agents_created[:30]) + (" …" if len(result.agents_created) > 30 else "")
         print(f"Agents created: {shown}", file=sys.stderr)
-    print(f"Imported {args.file} (source {source}): {result.summary()}")
+    summary = f"Imported {args.file} (source {source}): {result.summary()}"
+    if args.json:
+        print_json(True, summary, {"file": args.file, "source": source, **result.as_data()})
+    else:
+        print(summary)
     return EXIT_OK
 
 

@@ -11,7 +11,8 @@ secret configured every request gets 401 (fail closed). The signature is
 checked on the raw bytes before anything is parsed; a body that is not a
 JSON event is 400, a body over 256 KB 413, and a database that cannot take
 the write in CSBOT_DB_TIMEOUT_S 503 with Retry-After, so the helpdesk
-retries and nothing is lost.
+retries and nothing is lost. An event that names a team or agent the org does
+not know creates it, as an import does, and logs one INFO line naming it.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from kpi.events import Applied, EventError, apply_event, parse_event
 from store.clock import Clock
 from store.database import Database
 from store.engine import write_with_retry
+from store.quoting import clip
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +74,18 @@ def _apply(db: Database, payload: object, now: datetime) -> Applied:
     return write_with_retry(db.sessions, lambda session: apply_event(session, event, now=now))
 
 
+def _log_created(applied: Applied) -> None:
+    """One line naming the teams and agents an event created, so an admin can add them to the org file."""
+    created = [f"team {clip(key)}" for key in applied.teams_created] + [f"agent {clip(handle)}" for handle in applied.agents_created]
+    if created:
+        log.info(
+            "%s: created %s, named by ticket %s and not in the org; add to the org file (csbot org show lists them)",
+            ROUTE,
+            " and ".join(created),
+            clip(applied.external_id),
+        )
+
+
 def _refuse(request: web.Request, status: int, reason: str, **extra: object) -> web.Response:
     refusals.refused(ROUTE, reason, request.remote)
     return web.json_response({"ok": False, "error": reason, **extra}, status=status)
@@ -97,6 +111,7 @@ def tickets_webhook(db: Database, secret: str | None, clock: Clock):  # type: ig
             applied = await asyncio.to_thread(_apply, db, payload, clock().astimezone(timezone.utc))
         except EventError as exc:
             return _refuse(request, 400, "invalid event", problems=exc.problems)
+        _log_created(applied)
         # A busy database propagates to bot.web's middleware: 503 with Retry-After.
         return web.json_response({"ok": True, "duplicate": applied.duplicate, "ticket": applied.external_id})
 

@@ -3,7 +3,8 @@
 Each event is applied once: its id is stored with a unique constraint in the
 same transaction as the change, so a retried delivery finds it and changes
 nothing. Events may arrive out of order: the first reply keeps the earliest
-reply time and solved_at the latest solve.
+reply time and solved_at the latest solve. A team or agent the org does not
+know is created as an import creates it (kpi.resolver), and reported.
 """
 
 from __future__ import annotations
@@ -48,6 +49,9 @@ class Applied:
     duplicate: bool
     ticket_id: int
     external_id: str
+    # What the event named that the org did not have, created as an import creates it (kpi.resolver).
+    teams_created: tuple[str, ...] = ()  # team keys
+    agents_created: tuple[str, ...] = ()  # member handles
 
 
 def _time(value: Any, name: str, problems: list[str]) -> datetime | None:
@@ -187,7 +191,7 @@ def apply_event(session: Session, event: TicketEventIn, *, now: datetime) -> App
         )
     )
     session.flush()
-    return Applied(False, ticket.id, ticket.external_id)
+    return Applied(False, ticket.id, ticket.external_id, tuple(resolver.teams_created), tuple(resolver.agents_created))
 
 
 def _apply_kind(ticket: Ticket, event: TicketEventIn) -> None:

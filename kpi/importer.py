@@ -3,7 +3,9 @@
 Rows are upserted by (source, external_id), in batches of one transaction
 each: a crash loses at most the batch in flight, and re-running the same file
 finishes the job without duplicating anything. Several rows for one ticket
-(an event log) leave the ticket in the last row's state.
+(an event log) leave the ticket in the last row's state, and a row that
+changes nothing stored is not written. Each ticket is counted once, as
+inserted, updated or unchanged.
 """
 
 from __future__ import annotations
@@ -13,16 +15,19 @@ import codecs
 import csv
 import math
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
+from sqlalchemy import column as sql_column
 from sqlalchemy import func, select
+from sqlalchemy import table as sql_table
 from sqlalchemy.orm import Session
 
-from kpi.mapping import Mapping
+from kpi.mapping import REQUIRED, Mapping, header_key
 from kpi.resolver import OrgResolver
 from kpi.ticket_rows import ParsedRow, RowParser, utc_text
 from kpi.tickets import Ticket
@@ -30,6 +35,7 @@ from store.busy import is_conflict
 from store.database import Database
 from store.engine import begin_write, write_transaction
 from store.org import Member, Team
+from store.quoting import clip
 from store.spreadsheet import write_csv
 
 BATCH_ROWS = 10_000
@@ -54,34 +60,87 @@ class Reject:
 
 @dataclass
 class ImportResult:
+    """What an import did. `inserted`, `updated` and `unchanged` count tickets,
+    each once however many rows name it; `merged` counts the rows that named a
+    ticket several rows of the file named, `merged_tickets` those tickets."""
+
     rows: int = 0
     inserted: int = 0
     updated: int = 0
+    unchanged: int = 0
+    merged: int = 0
+    merged_tickets: int = 0
     rejected: list[Reject] = field(default_factory=list)
     teams_created: list[str] = field(default_factory=list)
     agents_created: list[str] = field(default_factory=list)
     seconds: float = 0.0
     rejects_file: Path | None = None
+    stale_rejects_removed: Path | None = None  # an earlier run's rejects file, removed: this run rejected nothing
+    stale_rejects_kept: str | None = None  # why such a file could not be removed
 
     def summary(self) -> str:
         line = (
-            f"{self.rows:,} rows: {self.inserted:,} inserted, {self.updated:,} updated, "
-            f"{len(self.rejected):,} rejected, {len(self.teams_created)} teams created, "
+            f"{self.rows:,} rows: {self.inserted:,} inserted, {self.updated:,} updated, {self.unchanged:,} unchanged, "
+            f"{len(self.rejected):,} rejected, "
+        )
+        if self.merged:
+            tickets = "ticket" if self.merged_tickets == 1 else "tickets"
+            line += f"{self.merged:,} rows merged into {self.merged_tickets:,} {tickets}, "
+        line += (
+            f"{len(self.teams_created)} teams created, "
             f"{len(self.agents_created)} agents created in {self.seconds:.1f} s"
         )
+        if self.stale_rejects_removed is not None:
+            line += f"; removed {self.stale_rejects_removed.name} left by an earlier run (no row was rejected this time)"
+        elif self.stale_rejects_kept is not None:
+            line += f"; {self.stale_rejects_kept}"
         return line
+
+    def as_data(self) -> dict[str, Any]:
+        """The counts as plain data (`csbot import tickets --json`)."""
+        return {
+            "rows": self.rows,
+            "inserted": self.inserted,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "merged": self.merged,
+            "merged_tickets": self.merged_tickets,
+            "rejected": len(self.rejected),
+            "teams_created": list(self.teams_created),
+            "agents_created": list(self.agents_created),
+            "seconds": round(self.seconds, 3),
+            "rejects_file": str(self.rejects_file) if self.rejects_file else None,
+            "stale_rejects_removed": str(self.stale_rejects_removed) if self.stale_rejects_removed else None,
+        }
 
 
 @dataclass
 class _Written:
-    """What one batch's upsert did: how many tickets it inserted, the ids of
-    those it updated, the external ids PostgreSQL's guard skipped (see
-    _upsert), and the ids it inserted as (first, last) ranges."""
+    """What one batch's upsert did: how many tickets it inserted and their ids
+    as (first, last) ranges, the tickets that existed before it as (external
+    id, ticket id, whether the row changed it), the external ids
+    PostgreSQL's WHERE skipped (see _upsert), and the new tickets that
+    several rows of the file made."""
 
     inserted: int = 0
-    updated: list[int] = field(default_factory=list)
-    skipped: set[str] = field(default_factory=set)
     new_ids: list[tuple[int, int]] = field(default_factory=list)
+    existing: list[tuple[str, int, bool]] = field(default_factory=list)
+    skipped: set[str] = field(default_factory=set)
+    new_merged: list[tuple[int, int]] = field(default_factory=list)  # (ticket id, rows) of new tickets several rows made
+    refused_merged: list[int] = field(default_factory=list)  # rows of each ticket whose last of several rows was refused
+
+
+def _stored(session: Session, source: str, external_ids: list[str], columns: list[str]) -> dict[str, tuple[Any, ...]]:
+    """The stored `columns` of the tickets named, by external id, as the database holds them.
+
+    Untyped columns on purpose: times stay epoch seconds, comparable with a
+    parsed row's values as they are.
+    """
+    if not external_ids:
+        return {}
+    query = select(sql_column("external_id"), *(sql_column(c) for c in columns)).select_from(sql_table("tickets"))
+    query = query.where(sql_column("source") == source, sql_column("external_id").in_(external_ids))
+    return {row[0]: tuple(row[1:]) for row in session.execute(query)}
 
 
 def _upsert(
@@ -91,16 +150,22 @@ def _upsert(
 
     Values are already database-level, and this path is what keeps a
     million-row import inside a minute. An existing ticket gets only the
-    `updated` columns (the file's own); the rest are for new tickets.
-    SQLite: one prepared statement run for every row, under the batch's write
-    lock, so what existed before and the ids added after are exact.
+    `updated` columns (the file's own), and only when one of them differs
+    from what is stored: a row that changes nothing is not written. The rest
+    of the columns are for new tickets.
+    SQLite: the stored values of the batch's tickets are read first and
+    compared here, and the rows that change something run as one prepared
+    statement, all under the batch's write lock, so what existed before and
+    the ids added after are exact.
     PostgreSQL: COPY into a temporary table, then one INSERT … SELECT (per-row
     statements cost a parse and plan each there), in external-id order so two
     imports lock shared tickets in the same order and never deadlock. Other
     writers go on meanwhile, so the statement says what it did (RETURNING;
-    xmax is 0 for a row it inserted), and a guard skips a ticket whose `kept`
-    time (stored, not in the file) another writer has just moved before the
-    new created_at, instead of failing the batch on the table's check.
+    xmax is 0 for a row it inserted). Its WHERE skips a ticket whose values
+    are those of the row, and (a guard) one whose `kept` time (stored, not in
+    the file) another writer has just moved before the new created_at,
+    instead of failing the batch on the table's check; the caller tells the
+    two apart.
     """
     conn = session.connection()
     names = ", ".join(columns)
@@ -108,22 +173,29 @@ def _upsert(
     conflict = f"ON CONFLICT (source, external_id) DO UPDATE SET {updates}"
     ids_at = columns.index("external_id")
     if conn.dialect.name != "postgresql":
-        wanted = [row[ids_at] for row in rows]
         source = rows[0][columns.index("source")]
-        existing = dict(
-            session.execute(
-                select(Ticket.external_id, Ticket.id).where(Ticket.source == source, Ticket.external_id.in_(wanted))
-            ).all()
-        )
-        marks = ", ".join("?" for _ in columns)
-        before = conn.exec_driver_sql("SELECT max(id) FROM tickets").scalar() or 0
-        conn.exec_driver_sql(f"INSERT INTO tickets ({names}) VALUES ({marks}) {conflict}", rows)
-        after = conn.exec_driver_sql("SELECT max(id) FROM tickets").scalar() or 0
-        return _Written(
-            inserted=len(wanted) - len(existing),
-            updated=list(existing.values()),
-            new_ids=[(before + 1, after)] if after > before else [],
-        )
+        stored = _stored(session, source, [row[ids_at] for row in rows], ["id", *updated])
+        at = [columns.index(c) for c in updated]
+        written = _Written()
+        changing = []
+        for row in rows:
+            found = stored.get(row[ids_at])
+            if found is None:
+                changing.append(row)
+                continue
+            # SQLite hands back a boolean as 0 or 1, which compare equal to False and True.
+            changed = found[1:] != tuple(row[i] for i in at)
+            written.existing.append((row[ids_at], found[0], changed))
+            if changed:
+                changing.append(row)
+        written.inserted = len(rows) - len(stored)
+        if changing:
+            marks = ", ".join("?" for _ in columns)
+            before = conn.exec_driver_sql("SELECT max(id) FROM tickets").scalar() or 0
+            conn.exec_driver_sql(f"INSERT INTO tickets ({names}) VALUES ({marks}) {conflict}", changing)
+            after = conn.exec_driver_sql("SELECT max(id) FROM tickets").scalar() or 0
+            written.new_ids = [(before + 1, after)] if after > before else []
+        return written
     # Dropped at commit: the next batch (maybe of a file with other columns) makes its own.
     conn.exec_driver_sql(
         f"CREATE TEMPORARY TABLE import_batch ON COMMIT DROP AS SELECT {names} FROM tickets WITH NO DATA"
@@ -132,17 +204,18 @@ def _upsert(
     with cursor.copy(f"COPY import_batch ({names}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row(row)
-    guard = " AND ".join(f"(tickets.{c} IS NULL OR excluded.created_at <= tickets.{c})" for c in kept)
+    differs = f"({', '.join(f'tickets.{c}' for c in updated)}) IS DISTINCT FROM ({', '.join(f'excluded.{c}' for c in updated)})"
+    guard = [f"(tickets.{c} IS NULL OR excluded.created_at <= tickets.{c})" for c in kept]
     result = conn.exec_driver_sql(
         f"INSERT INTO tickets ({names}) SELECT {names} FROM import_batch ORDER BY external_id "
-        f"{conflict}{' WHERE ' + guard if guard else ''} RETURNING external_id, id, xmax = 0"
+        f"{conflict} WHERE {' AND '.join([differs, *guard])} RETURNING external_id, id, xmax = 0"
     )
     returned = result.all()
-    written = {row[0] for row in returned}
+    written_ids = {row[0] for row in returned}
     return _Written(
         inserted=sum(1 for _, _, inserted in returned if inserted),
-        updated=[ticket_id for _, ticket_id, inserted in returned if not inserted],
-        skipped={row[ids_at] for row in rows if row[ids_at] not in written},
+        existing=[(external_id, ticket_id, True) for external_id, ticket_id, inserted in returned if not inserted],
+        skipped={row[ids_at] for row in rows if row[ids_at] not in written_ids},
         new_ids=_ranges(sorted(ticket_id for _, ticket_id, inserted in returned if inserted)),
     )
 
@@ -161,37 +234,203 @@ def _ranges(ids: list[int]) -> list[tuple[int, int]]:
 SOURCE_MAX = Ticket.__table__.c.source.type.length
 
 
-def _records(path: Path) -> Iterator[tuple[int, list[str], str | None]]:
+# The separators a file may use, as messages name them. Spreadsheets where the
+# decimal mark is a comma (much of Europe) save "CSV" with semicolons.
+DELIMITERS = {",": "commas", ";": "semicolons", "\t": "tabs"}
+# How much of the first line is read to tell the separator.
+HEADER_SNIFF_CHARS = 1 << 20
+UNCLOSED_QUOTE = "a quote opened on this line is never closed; the lines after it are read as rows of their own"
+
+
+class _Lines:
+    """The file's lines for the csv reader, keeping those of the record being read.
+
+    A record that spans lines (a quoted cell with line breaks) can then be
+    checked, and when a quote that was never closed swallowed the lines after
+    it, those lines are handed out again to be read as rows of their own.
+    """
+
+    __slots__ = ("_file", "_again", "taken", "number", "ended")
+
+    def __init__(self, fh: IO[str]) -> None:
+        self._file = fh
+        self._again: deque[str] = deque()
+        self.taken: list[str] = []
+        self.number = 0  # the line number of the last line handed out
+        self.ended = False  # the reader asked past the last line (reset by the caller per record)
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        if self._again:
+            text = self._again.popleft()
+        else:
+            text = self._file.readline()
+            if not text:
+                self.ended = True
+                raise StopIteration
+        self.taken.append(text)
+        self.number += 1
+        return text
+
+    def read_again(self, lines: list[str]) -> None:
+        self._again.extendleft(reversed(lines))
+        self.number -= len(lines)
+
+
+def _one_clean_record(lines: list[str], delimiter: str) -> bool:
+    """True when `lines` are one well-formed record: every quote closed, and followed by a separator or the line's end.
+
+    The reader itself is lenient (a stray quote inside a cell is kept as
+    text); a cell with line breaks gets this stricter look, because a quote
+    that was never closed also looks like one.
+    """
+    try:
+        return sum(1 for _ in csv.reader(lines, delimiter=delimiter, strict=True)) == 1
+    except csv.Error:
+        return False
+
+
+def _records(path: Path, delimiter: str = ",") -> Iterator[tuple[int, list[str], str | None]]:
     """(line where it starts, cells, why it cannot be read) for every record after the header.
 
     A record the csv module cannot read is reported, not raised: the reader
-    resumes at the next line, so one bad record costs one row. (Plain tuples:
-    this runs a million times per large file.)
+    resumes at the next line, so one bad record costs one row. A quote that
+    is never closed is reported at the line where it opens, and the lines it
+    swallowed are read again as rows. (Plain tuples: this runs a million
+    times per large file.)
     """
     with path.open(newline="", encoding="utf-8-sig") as fh:
-        reader = csv.reader(fh)
+        lines = _Lines(fh)
+        reader = csv.reader(lines, delimiter=delimiter)
         try:
             next(reader, None)
         except csv.Error:
             return
+        taken = lines.taken
         while True:
-            line = reader.line_num + 1
+            line = lines.number + 1
+            taken.clear()
+            lines.ended = False
             try:
                 cells = next(reader)
+                # A record that needed the end of the file to end is a quoted cell that never closed.
+                unclosed = lines.ended or (len(taken) > 1 and not _one_clean_record(taken, delimiter))
             except StopIteration:
                 return
             except csv.Error as exc:
-                yield line, [], f"cannot read this row: {exc}"
+                # Across lines, the error is a cell that ran past the reader's limit: an unclosed quote.
+                unclosed = len(taken) > 1
+                if not unclosed:
+                    yield line, [], f"cannot read this row: {exc}"
+                    continue
+            if unclosed:
+                opening, *after = taken
+                lines.read_again(after)
+                yield line, _cells_of_line(opening, delimiter), UNCLOSED_QUOTE
                 continue
             yield line, cells, None
 
 
-def _header(path: Path) -> list[str] | None:
+def _cells_of_line(text: str, delimiter: str) -> list[str]:
+    """One line's cells as far as they can be read (for the rejects file)."""
+    try:
+        return next(csv.reader([text.rstrip("\r\n")], delimiter=delimiter), [])
+    except csv.Error:
+        return [text.rstrip("\r\n")]
+
+
+def _header(path: Path, delimiter: str) -> list[str] | None:
     with path.open(newline="", encoding="utf-8-sig") as fh:
+        lines = _Lines(fh)
         try:
-            return next(csv.reader(fh), None)
+            header = next(csv.reader(lines, delimiter=delimiter), None)
         except csv.Error as exc:
             raise ImportRefused([f"{path}: cannot read the header line: {exc}"]) from None
+    if header is not None and (lines.ended or (len(lines.taken) > 1 and not _one_clean_record(lines.taken, delimiter))):
+        # Read on, it would swallow the rows: refuse rather than import none of them.
+        raise ImportRefused([f"{path}: a quote opened on the header line is never closed"])
+    return header
+
+
+def _first_line(path: Path) -> str:
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        return fh.readline(HEADER_SNIFF_CHARS).rstrip("\r\n")
+
+
+def _finds_required(mapping: Mapping, names: list[str]) -> tuple[bool, int]:
+    bound, _ = mapping.bind(names)
+    return all(f in bound for f in REQUIRED), len(bound)
+
+
+def _delimiter(path: Path, mapping: Mapping) -> str:
+    """The separator that splits the header line into the columns the mapping needs.
+
+    Commas, semicolons and tabs are read. Another character that would split
+    the header into those columns refuses the file, naming it: such a file
+    is rare enough that a wrong guess (a `-` inside column names) is likelier
+    than a file really separated by it. With no fit at all, the separator
+    giving the most columns, so the problems name the file's own columns.
+    """
+    first = _first_line(path)
+    # (needed columns found, columns bound, columns, earlier in DELIMITERS): the highest fits best.
+    fits: dict[str, tuple[bool, int, int, int]] = {}
+    for order, delimiter in enumerate(DELIMITERS):
+        names = _cells_of_line(first, delimiter)
+        found, bound = _finds_required(mapping, names)
+        if found and delimiter == ",":
+            return ","  # the usual file, decided on the first try
+        fits[delimiter] = (found, bound, len(names), -order)
+    best = max(fits, key=lambda d: fits[d])
+    if fits[best][0]:
+        return best
+    for char in sorted(set(first)):
+        if char in DELIMITERS or char.isalnum() or char in "\"'_" or not char.isprintable():
+            continue
+        if _finds_required(mapping, first.split(char))[0]:
+            raise ImportRefused(
+                [
+                    f"{path}: its columns are separated by {_delimiter_name(char)}, which csbot does not read; "
+                    "save the file separated by commas (CSV), semicolons or tabs"
+                ]
+            )
+    return max(fits, key=lambda d: fits[d][2:])
+
+
+def _delimiter_name(char: str) -> str:
+    return DELIMITERS.get(char) or ("spaces" if char == " " else repr(char))
+
+
+def _column_label(i: int) -> str:
+    """Column 3 is `3 (C)`: the number, and the letter a spreadsheet shows."""
+    letters, n = "", i + 1
+    while n:
+        n, rest = divmod(n - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return f"{i + 1} ({letters})"
+
+
+def _repeated_columns(path: Path, header: list[str]) -> list[str]:
+    """A problem for each column name the header gives more than once (as the mapping matches names)."""
+    columns: dict[str, list[int]] = {}
+    for i, name in enumerate(header):
+        key = header_key(name)
+        if key:  # unnamed columns (a spreadsheet's trailing separators) are never read
+            columns.setdefault(key, []).append(i)
+    problems = []
+    for at in columns.values():
+        if len(at) > 1:
+            where = ", ".join(f"{clip(header[i])} in column {_column_label(i)}" for i in at[:5])
+            if len(at) > 5:
+                where += f" … ({len(at):,} times)"
+            problems.append(f"{path}: the header repeats a column name: {where}; rename or remove all but one, so it is clear which to read")
+    return problems
+
+
+def _header_as_read(header: list[str], delimiter: str) -> str:
+    shown = ", ".join(clip(name) for name in header[:8]) + (f", … ({len(header)} columns)" if len(header) > 8 else "")
+    return f"its header line, read with {DELIMITERS[delimiter]} between columns, is: {shown}"
 
 
 def import_tickets(
@@ -211,18 +450,21 @@ def import_tickets(
         raise ImportRefused([f"source: {source[:40]!r} must be a name of 1 to {SOURCE_MAX} characters"])
     try:
         _check_encoding(path)
-        header = _header(path)
+        delimiter = _delimiter(path, mapping)
+        header = _header(path, delimiter)
     except OSError as exc:
         raise ImportRefused([f"{path}: cannot read it ({type(exc).__name__}: {exc})"]) from None
     if header is None:
         raise ImportRefused([f"{path}: the file is empty"])
+    if repeated := _repeated_columns(path, header):
+        raise ImportRefused(repeated)
     bound, problems = mapping.bind(header)
     if problems:
-        raise ImportRefused([f"{path}: {p}" for p in problems])
+        raise ImportRefused([*(f"{path}: {p}" for p in problems), f"{path}: {_header_as_read(header, delimiter)}"])
     parser = RowParser(mapping, bound)
 
     if strict:
-        rejects = sorted(_validate_all(db, path, parser, source, batch_rows), key=lambda r: r.row)
+        rejects = sorted(_validate_all(db, path, delimiter, parser, source, batch_rows), key=lambda r: r.row)
         if rejects:
             result.rejected = rejects
             raise ImportRefused([f"row {r.row}: {'; '.join(r.reasons)}" for r in rejects])
@@ -232,9 +474,11 @@ def import_tickets(
         resolver = OrgResolver(session)
     counted = _Counted(baseline)
     batch: dict[str, ParsedRow] = {}
-    for parsed in _parsed_rows(path, parser, result):
+    for parsed in _parsed_rows(path, delimiter, parser, result):
         # Within a batch the last row of a ticket wins; across batches the later batch does.
-        batch.pop(parsed.values["external_id"], None)
+        earlier = batch.pop(parsed.values["external_id"], None)
+        if earlier is not None:
+            parsed.rows = earlier.rows + 1
         batch[parsed.values["external_id"]] = parsed
         if len(batch) >= batch_rows:
             _write_batch(db, resolver, batch, parser, source, counted, result)
@@ -257,13 +501,15 @@ def import_tickets(
     if result.rejected:
         result.rejected.sort(key=lambda r: r.row)
         result.rejects_file = _write_rejects(path, header, result.rejected)
+    else:
+        _remove_stale_rejects(path, result)
     result.seconds = time.perf_counter() - started
     return result
 
 
-def _parsed_rows(path: Path, parser: RowParser, result: ImportResult) -> Iterator[ParsedRow]:
+def _parsed_rows(path: Path, delimiter: str, parser: RowParser, result: ImportResult) -> Iterator[ParsedRow]:
     """The file's good rows, counting every row and recording the bad ones in `result`."""
-    for line, cells, error in _records(path):
+    for line, cells, error in _records(path, delimiter):
         if error is not None:
             result.rows += 1
             result.rejected.append(Reject(line, [error], cells))
@@ -299,7 +545,9 @@ def _check_encoding(path: Path) -> None:
             raise ImportRefused([f"{path}: the file ends in the middle of a UTF-8 character"]) from None
 
 
-def _validate_all(db: Database, path: Path, parser: RowParser, source: str, chunk: int) -> Iterator[Reject]:
+def _validate_all(
+    db: Database, path: Path, delimiter: str, parser: RowParser, source: str, chunk: int
+) -> Iterator[Reject]:
     """Every row --strict would refuse: bad in itself, or at odds with the stored ticket."""
     scratch = ImportResult()
     rows: list[ParsedRow] = []
@@ -311,7 +559,7 @@ def _validate_all(db: Database, path: Path, parser: RowParser, source: str, chun
             if parsed.values["external_id"] in conflicts:
                 yield Reject(parsed.line, [conflicts[parsed.values["external_id"]]], parsed.raw or [])
 
-    for parsed in _parsed_rows(path, parser, scratch):
+    for parsed in _parsed_rows(path, delimiter, parser, scratch):
         yield from scratch.rejected
         scratch.rejected.clear()
         rows.append(parsed)
@@ -402,48 +650,79 @@ def _check_references(session: Session, rows: list[tuple[Any, ...]], columns: li
             raise RuntimeError(f"import batch refers to {column} values that do not exist: {sorted(missing)[:5]}")
 
 
-class _Counted:
-    """What the inserted/updated counts need to count each ticket once.
+_SEEN, _CHANGED, _MULTI = 1, 2, 4
 
-    A ticket from before the import (id up to `baseline`) is counted as
-    updated once, however many batches name it: one bit per such id (a
-    million tickets cost 125 KB, not a set of a million strings). `ours`
-    holds the id ranges this import's batches inserted (ids only grow), to
-    tell a ticket this file inserted in an earlier batch (counted then) from
-    one another writer, such as a webhook event, created meanwhile.
+
+class _Counted:
+    """What the counts need to count each ticket once, however many batches name it.
+
+    A ticket may come back in a later batch (an event log, an export sorted
+    by time): a ticket its first batch left unchanged is updated if a later
+    row changes it, and a ticket named by rows of two batches is merged.
+    So each ticket id touched keeps a few marks (seen, changed, named by
+    several rows), four bits, two ids to a byte: a million tickets cost
+    500 KB, not a set of a million strings. `ours` holds the id ranges this
+    import's batches inserted (ids only grow), to tell a ticket this file
+    inserted in an earlier batch (counted then) from one another writer, such
+    as a webhook event, created meanwhile.
     """
 
     def __init__(self, baseline: int) -> None:
         self.baseline = baseline
-        self._seen = bytearray(baseline // 8 + 1)
-        self._seen_later: set[int] = set()
+        self._marks = bytearray()
         self.ours: list[tuple[int, int]] = []
 
     def inserted_by_us(self, ticket_id: int) -> bool:
         at = bisect.bisect_right(self.ours, (ticket_id, math.inf)) - 1
         return at >= 0 and self.ours[at][0] <= ticket_id <= self.ours[at][1]
 
-    def first_update(self, ticket_id: int) -> bool:
-        """True the first time `ticket_id` is counted as updated."""
-        if ticket_id > self.baseline:
-            if ticket_id in self._seen_later:
-                return False
-            self._seen_later.add(ticket_id)
-            return True
-        byte, bit = divmod(ticket_id, 8)
-        if self._seen[byte] & (1 << bit):
-            return False
-        self._seen[byte] |= 1 << bit
-        return True
+    def marks(self, ticket_id: int) -> int:
+        byte = ticket_id >> 1
+        return (self._marks[byte] >> ((ticket_id & 1) << 2)) & 15 if byte < len(self._marks) else 0
 
-    def count(self, written: _Written, result: ImportResult) -> None:
+    def mark(self, ticket_id: int, marks: int) -> None:
+        byte, shift = ticket_id >> 1, (ticket_id & 1) << 2
+        if byte >= len(self._marks):
+            self._marks.extend(bytes(max(byte + 1 - len(self._marks), len(self._marks) // 2)))
+        self._marks[byte] = (self._marks[byte] & (0xF0 >> shift)) | (marks << shift)
+
+    def count(self, written: _Written, batch: dict[str, ParsedRow], result: ImportResult) -> None:
         result.inserted += written.inserted
-        for ticket_id in written.updated:
-            if ticket_id > self.baseline and self.inserted_by_us(ticket_id):
-                continue  # inserted by an earlier batch of this file: counted as inserted then
-            if self.first_update(ticket_id):
-                result.updated += 1
         self.ours.extend(written.new_ids)
+        for ticket_id, rows in written.new_merged:
+            self.mark(ticket_id, _MULTI)
+            result.merged_tickets += 1
+            result.merged += rows
+        for rows in written.refused_merged:
+            # The last row is a rejected row; the ones before it merged into it all the same.
+            result.merged_tickets += 1
+            result.merged += rows
+        for external_id, ticket_id, changed in written.existing:
+            rows = batch[external_id].rows
+            marks = before = self.marks(ticket_id)
+            ours = ticket_id > self.baseline and self.inserted_by_us(ticket_id)
+            named_before = ours or marks & _SEEN
+            if marks & _MULTI:
+                result.merged += rows
+            elif named_before or rows > 1:
+                # Named by one row before (that row counts now), or by several rows of this batch.
+                result.merged_tickets += 1
+                result.merged += rows + (1 if named_before else 0)
+                marks |= _MULTI
+            if ours:
+                pass  # counted as inserted by its first batch
+            elif not marks & _SEEN:
+                marks |= _SEEN | (_CHANGED if changed else 0)
+                if changed:
+                    result.updated += 1
+                else:
+                    result.unchanged += 1
+            elif changed and not marks & _CHANGED:
+                marks |= _CHANGED
+                result.unchanged -= 1
+                result.updated += 1
+            if marks != before:
+                self.mark(ticket_id, marks)
 
 
 # A deadlock or serialisation failure cancels the batch; running it again gets past it.
@@ -465,14 +744,14 @@ def _write_batch(
     for attempt in range(1, BATCH_ATTEMPTS + 1):
         try:
             with _batch_session(db) as session:
-                rejects, written = _write_rows(session, resolver, list(batch.values()), parser, source)
+                rejects, written = _write_rows(session, resolver, batch, parser, source)
         except Exception as exc:
             if attempt < BATCH_ATTEMPTS and is_conflict(exc):
                 continue
             raise
         break
     result.rejected.extend(rejects)
-    counted.count(written, result)
+    counted.count(written, batch, result)
 
 
 def _create_names(
@@ -509,7 +788,7 @@ def _create_names(
 
 
 def _write_rows(
-    session: Session, resolver: OrgResolver, batch: list[ParsedRow], parser: RowParser, source: str
+    session: Session, resolver: OrgResolver, batch: dict[str, ParsedRow], parser: RowParser, source: str
 ) -> tuple[list[Reject], _Written]:
     """Upsert the batch's rows in the caller's transaction; the rows refused at write time, and what was written."""
     columns = parser.columns
@@ -519,9 +798,9 @@ def _write_rows(
     sqlite = session.connection().dialect.name == "sqlite"
     # SQLite: the batch holds the write lock, so a check now holds at the write.
     # PostgreSQL: the upsert's guard skips such rows as it writes (see _upsert).
-    conflicts = _stored_conflicts(session, source, batch, parser.updated_columns) if sqlite else {}
+    conflicts = _stored_conflicts(session, source, list(batch.values()), parser.updated_columns) if sqlite else {}
     rows = []
-    for parsed in batch:
+    for parsed in batch.values():
         values = parsed.values
         if values["external_id"] in conflicts:
             continue
@@ -537,20 +816,71 @@ def _write_rows(
     if rows:
         _check_references(session, rows, full)
         written = _upsert(session, full, rows, updated, kept)
-    if not sqlite:
-        skipped = [p for p in batch if p.values["external_id"] in written.skipped]
-        conflicts = _stored_conflicts(session, source, skipped, parser.updated_columns)
-    rejects = [
-        Reject(p.line, [conflicts.get(p.values["external_id"], STORED_CONFLICT)], p.raw or [])
-        for p in batch
-        if p.values["external_id"] in conflicts or p.values["external_id"] in written.skipped
-    ]
+    refused: dict[str, str] = conflicts
+    if written.skipped:
+        refused = _unwritten(session, source, batch, written, rows, full, updated, parser.updated_columns)
+    several = [external_id for external_id, parsed in batch.items() if parsed.rows > 1]
+    if several:
+        known = {external_id for external_id, _, _ in written.existing} | refused.keys()
+        new = [external_id for external_id in several if external_id not in known]
+        ids = _stored(session, source, new, ["id"])
+        written.new_merged = [(ids[external_id][0], batch[external_id].rows) for external_id in new if external_id in ids]
+        written.refused_merged = [batch[external_id].rows for external_id in several if external_id in refused]
+    rejects = [Reject(batch[external_id].line, [reason], batch[external_id].raw or []) for external_id, reason in refused.items()]
     return rejects, written
+
+
+def _unwritten(
+    session: Session,
+    source: str,
+    batch: dict[str, ParsedRow],
+    written: _Written,
+    rows: list[tuple[Any, ...]],
+    full: list[str],
+    updated: list[str],
+    provided: list[str],
+) -> dict[str, str]:
+    """Sort the rows PostgreSQL's upsert skipped: the reason for each refused one; the rest are unchanged tickets.
+
+    The upsert locked every ticket it met, written or not, so what this reads
+    is what its WHERE saw.
+    """
+    skipped = [batch[external_id] for external_id in written.skipped]
+    refused = _stored_conflicts(session, source, skipped, provided)
+    others = [p.values["external_id"] for p in skipped if p.values["external_id"] not in refused]
+    stored = _stored(session, source, others, ["id", *updated])
+    ids_at, at = full.index("external_id"), [full.index(c) for c in updated]
+    row_of = {row[ids_at]: row for row in rows}
+    for external_id in others:
+        found = stored.get(external_id)
+        if found is not None and found[1:] == tuple(row_of[external_id][i] for i in at):
+            written.existing.append((external_id, found[0], False))
+        else:
+            refused[external_id] = STORED_CONFLICT  # moved and moved back meanwhile: say so rather than guess
+    return refused
 
 
 STORED_CONFLICT = "created_at is after a first reply or solve stored for this ticket that the file has no column to change"
 
 
+def _rejects_path(path: Path) -> Path:
+    return path.with_name(path.stem + ".rejects.csv")
+
+
 def _write_rejects(path: Path, header: list[str], rejects: list[Reject]) -> Path:
-    out = path.with_name(path.stem + ".rejects.csv")
-    return write_csv(out, [["row", "reason", *header], *([r.row, "; ".join(r.reasons), *r.values] for r in rejects)])
+    return write_csv(
+        _rejects_path(path), [["row", "reason", *header], *([r.row, "; ".join(r.reasons), *r.values] for r in rejects)]
+    )
+
+
+def _remove_stale_rejects(path: Path, result: ImportResult) -> None:
+    """Remove the rejects file an earlier run of this file left: this run rejected nothing, so it is out of date."""
+    stale = _rejects_path(path)
+    if not stale.is_file():
+        return
+    try:
+        stale.unlink()
+    except OSError as exc:
+        result.stale_rejects_kept = f"could not remove {stale.name} left by an earlier run ({exc.strerror or exc}); it is out of date"
+        return
+    result.stale_rejects_removed = stale

@@ -55,6 +55,15 @@ MAX_SOURCE = Ticket.__table__.c.source.type.length
 _Add = Callable[[int, str], None]
 
 
+def header_key(name: str) -> str:
+    """A column name as matched against a mapping: case, surrounding spaces and byte-order marks ignored.
+
+    Spreadsheets and helpdesks spell one column `Created_At`, `created_at ` or,
+    after a save that doubled the byte-order mark, `\ufeffcreated_at`.
+    """
+    return name.replace("\ufeff", "").strip().casefold()
+
+
 class MappingError(Exception):
     """The mapping file was refused; `problems` lists every reason, one line each."""
 
@@ -77,18 +86,19 @@ class Mapping:
         return cls(columns={f: f for f in FIELDS}, timezone=timezone)
 
     def bind(self, header: list[str]) -> tuple[dict[str, int], list[str]]:
-        """Column index per field present in `header`, and the problems (missing required columns)."""
-        index = {name.strip(): i for i, name in enumerate(header)}
-        # Accept a UTF-8 byte-order mark that spreadsheet tools put before the first header.
-        if header and header[0].startswith("\ufeff"):
-            index[header[0].lstrip("\ufeff").strip()] = 0
-        bound = {f: index[col] for f, col in self.columns.items() if col in index}
+        """Column index per field present in `header`, and the problems (missing required columns).
+
+        Names match as `header_key` reads them: `Created_At ` in a file is the
+        mapping's `created_at`.
+        """
+        index = {header_key(name): i for i, name in enumerate(header)}
+        bound = {f: index[header_key(col)] for f, col in self.columns.items() if header_key(col) in index}
         problems = []
         for f in REQUIRED:
             if f not in bound:
                 col = self.columns.get(f, f)
                 problems.append(f"the file has no {clip(col)} column (needed for {f})")
-        mapped_missing = [f"{f} -> {clip(c)}" for f, c in self.columns.items() if c not in index and f not in REQUIRED]
+        mapped_missing = [f"{f} -> {clip(c)}" for f, c in self.columns.items() if f not in bound and f not in REQUIRED]
         if mapped_missing and self.columns != {f: f for f in FIELDS}:
             problems.extend(f"the mapping names a column the file does not have: {m}" for m in mapped_missing)
         return bound, problems

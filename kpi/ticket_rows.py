@@ -42,6 +42,7 @@ class ParsedRow:
     agent_name: str | None
     line: int = 0  # where the row starts in the file (set by the reader)
     raw: list[str] | None = None  # the row as read, for the rejects file
+    rows: int = 1  # the rows of the file this one stands for: the last of several for one ticket
 
 
 def utc_text(epoch: int) -> str:

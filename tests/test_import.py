@@ -128,7 +128,8 @@ def test_upserts_never_duplicate_and_last_row_wins(db: Database, tmp_path: Path)
         "v2.csv",
     )
     r2 = import_tickets(db, newer, Mapping.default(), source="zd", batch_rows=2)
-    assert (r2.inserted, r2.updated) == (1, 1)
+    assert (r2.inserted, r2.updated, r2.unchanged) == (1, 1, 0)
+    assert (r2.merged, r2.merged_tickets) == (3, 1)  # ticket 3's rows, across two batches
     assert count(db) == 3
     with db.sessions() as s:
         t = {x.external_id: x for x in s.scalars(select(Ticket))}
@@ -137,9 +138,9 @@ def test_upserts_never_duplicate_and_last_row_wins(db: Database, tmp_path: Path)
     # Same ids from another source are other tickets.
     import_tickets(db, first, Mapping.default(), source="freshdesk")
     assert count(db) == 5
-    # Re-running an import changes nothing and reports updates only.
+    # Re-running an import changes nothing and says so.
     r3 = import_tickets(db, newer, Mapping.default(), source="zd")
-    assert (r3.inserted, r3.updated) == (0, 2) and count(db) == 5
+    assert (r3.inserted, r3.updated, r3.unchanged) == (0, 0, 2) and count(db) == 5
 
 
 def test_a_rerun_after_a_crash_finishes_the_job(db: Database, tmp_path: Path) -> None:
@@ -159,7 +160,7 @@ def test_a_rerun_after_a_crash_finishes_the_job(db: Database, tmp_path: Path) ->
         import_tickets(db, path, Mapping.default(), source="csv", batch_rows=4, progress=progress)
     assert count(db) == 8  # two whole batches, nothing partial
     result = import_tickets(db, path, Mapping.default(), source="csv", batch_rows=4)
-    assert count(db) == 11 and result.inserted == 3 and result.updated == 8
+    assert count(db) == 11 and (result.inserted, result.updated, result.unchanged) == (3, 0, 8)
 
 
 def test_unknown_teams_and_agents_are_created_and_reported(db: Database, tmp_path: Path) -> None:
@@ -250,7 +251,7 @@ def test_cli_import_summary_and_exit_codes(tmp_path: Path) -> None:
     good = write(tmp_path, "1,a,Team A,Agent A,open,,,2026-03-02T09:00:00Z,,,,,,\n", "good.csv")
     r = subprocess.run([sys.executable, "-m", "bot.cli", "import", "tickets", str(good), "--source", "x"], env=env, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
-    assert "1 rows: 1 inserted, 0 updated, 0 rejected, 1 teams created" in r.stdout
+    assert "1 rows: 1 inserted, 0 updated, 0 unchanged, 0 rejected, 1 teams created" in r.stdout
     bad = write(tmp_path, "2,a,,,open,,,nope,,,,,,\n", "bad.csv")
     r = subprocess.run([sys.executable, "-m", "bot.cli", "import", "tickets", str(bad), "--strict"], env=env, capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "row 2: created_at" in r.stderr and "nothing was written" in r.stderr

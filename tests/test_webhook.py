@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import AsyncIterator
 from datetime import datetime, timezone
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -17,8 +19,11 @@ from bot.dispatch import run_command
 from bot.web import create_app
 from bot.webhooks import sign
 from handlers.registry import build_router
+from kpi.importer import import_tickets
+from kpi.mapping import Mapping
 from kpi.tickets import Ticket, TicketEvent
 from store.database import Database
+from store.org import Member, Team
 from tests.helpers import apply_fixture_org, serve
 
 SECRET = "test-webhook-secret-0123456789"
@@ -180,3 +185,69 @@ async def test_event_ids_are_unique_per_source(server: str, db: Database) -> Non
 async def test_impossible_dates_are_a_400_not_a_crash(server: str, db: Database) -> None:
     status, body = await post(server, ev("e1", "created", "0001-01-01T00:30:00+01:00"))
     assert status == 400 and "at" in body["problems"][0]
+
+
+def created_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "bot.webhooks" and "created" in r.getMessage()]
+
+
+def org_rows(db: Database, team_key: str, handle: str) -> tuple[dict, dict]:  # type: ignore[type-arg]
+    with db.sessions() as s:
+        team = s.scalar(select(Team).where(Team.key == team_key))
+        member = s.scalar(select(Member).where(Member.handle == handle))
+        return (
+            {"name": team.name, "timezone": team.timezone, "targets": team.targets, "active": team.active},
+            {"name": member.name, "email": member.email, "team": member.team_id == team.id, "role": member.role, "active": member.active},
+        )
+
+
+async def test_an_unknown_team_and_agent_are_created_as_an_import_creates_them_and_logged_once(
+    server: str, db: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    event = ev("e1", "created", "2026-03-02T09:00:00Z", ticket={"team": "Night Shift", "agent": "Nora.Newcomer@Example.com"})
+    with caplog.at_level(logging.INFO, logger="bot.webhooks"):
+        status, _ = await post(server, event)
+        assert status == 200
+        await post(server, event)  # a retried delivery creates nothing and says nothing
+    lines = created_lines(caplog)
+    assert lines == [
+        "/webhooks/tickets: created team 'night-shift' and agent 'nora-newcomer', named by ticket 'T-1' and not in the org; "
+        "add to the org file (csbot org show lists them)"
+    ]
+    t = ticket(db)
+    # A file naming the same kinds of names: the import makes the same kind of team and agent.
+    path = tmp_path / "t.csv"
+    path.write_text(
+        "external_id,team,agent,created_at\n"
+        "I-1,Late Shift,Otto.Other@Example.com,2026-03-02T09:00:00Z\n"
+        "I-2,night shift,nora.newcomer@example.com,2026-03-02T09:00:00Z\n"  # what the webhook created: found, not made again
+    )
+    result = import_tickets(db, path, Mapping.default(), source="helpdesk")
+    assert (result.teams_created, result.agents_created) == (["late-shift"], ["otto-other"])
+    by_webhook = org_rows(db, "night-shift", "nora-newcomer")
+    by_import = org_rows(db, "late-shift", "otto-other")
+    assert by_webhook[0] == {**by_import[0], "name": "Night Shift"}
+    assert by_webhook[1] == {**by_import[1], "name": "Nora.Newcomer@Example.com", "email": "nora.newcomer@example.com"}
+    assert by_import[1]["email"] == "otto.other@example.com" and by_import[1]["team"] and by_import[1]["role"] == "agent"
+    with db.sessions() as s:
+        i2 = s.scalar(select(Ticket).where(Ticket.external_id == "I-2"))
+        assert (i2.team_id, i2.agent_id) == (t.team_id, t.agent_id)
+    # And the webhook finds what the import created, as the import found what the webhook did.
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="bot.webhooks"):
+        status, _ = await post(server, ev("e2", "assigned", "2026-03-02T09:05:00Z", ticket={"external_id": "T-2", "team": "LATE SHIFT", "agent": "otto.other@example.com"}))
+    assert status == 200 and created_lines(caplog) == []
+    with db.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Team)) == 4  # the fixture's two, and one each
+        t2 = s.scalar(select(Ticket).where(Ticket.external_id == "T-2"))
+        assert t2.team.key == "late-shift" and t2.agent.handle == "otto-other"
+
+
+async def test_the_created_line_quotes_what_the_sender_wrote(server: str, db: Database, caplog: pytest.LogCaptureFixture) -> None:
+    forged = "T-9\n2026-03-02 INFO csbot: all good"
+    with caplog.at_level(logging.INFO, logger="bot.webhooks"):
+        status, _ = await post(server, ev("e1", "created", "2026-03-02T09:00:00Z", ticket={"external_id": forged, "team": "Evil\nTeam", "agent": "x" * 150}))
+    assert status == 200
+    [line] = created_lines(caplog)
+    assert "\n" not in line and "team 'evil-team'" in line and "'T-9\\n2026-03-02 INFO csbot: all good'" in line
+    assert len(line) < 400  # the 150-character name as its handle, clipped
