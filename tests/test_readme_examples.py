@@ -29,6 +29,8 @@ _PLACEHOLDER = re.compile(r"\[|\]|\.\.\.|…|\b[A-Z]{3,}\b|@handle|@former|\|")
 # Where the README names a kind of question rather than asking one (prose about
 # `/kpi agent`, the benchmark table's `/kpi agent 30d` over many agents).
 _NAMES_NOT_EXAMPLES = frozenset({"/kpi agent", "/kpi agent 30d"})
+# Commands the README quotes to show how csbot answers a mistake: they must be refused.
+_MISTAKES_SHOWN = frozenset({"/kpi team 2026-11-01 2026-11-30"})
 
 
 def _shell_lines() -> list[str]:
@@ -46,7 +48,7 @@ def _shell_lines() -> list[str]:
 def _chat_commands() -> list[str]:
     found = []
     for command in _INLINE.findall(README.read_text(encoding="utf-8")):
-        if not _PLACEHOLDER.search(command) and command not in _NAMES_NOT_EXAMPLES:
+        if not _PLACEHOLDER.search(command) and command not in _NAMES_NOT_EXAMPLES | _MISTAKES_SHOWN:
             found.append(command)
     return sorted(set(found))
 
@@ -92,3 +94,15 @@ def test_each_chat_command_quoted_in_the_readme_answers_on_the_demo(demo: tuple[
     finally:
         db.dispose()
     assert reply.ok, (command, reply.error)
+
+
+@pytest.mark.parametrize("command", sorted(_MISTAKES_SHOWN))
+def test_each_mistake_the_readme_shows_is_answered_as_it_says(demo: tuple[Path, str], command: str) -> None:
+    _, url = demo
+    assert command in README.read_text(encoding="utf-8")
+    db = open_database(url)
+    try:
+        reply = run_command(db, build_router(), "admin", command, now=datetime.now(timezone.utc), platform="console")
+    finally:
+        db.dispose()
+    assert reply.error is not None and reply.error.code == "usage", (command, reply.error)
