@@ -29,16 +29,8 @@ TEAMS_COLUMNS = (
     "reopen_rate",
     "sla_attainment",
 )
-# What a lead compares agents on (created is the team's demand, not the agent's).
-AGENTS_COLUMNS = (
-    "tickets_solved",
-    "backlog",
-    "first_reply_median_s",
-    "resolution_median_s",
-    "csat",
-    "reopen_rate",
-    "sla_attainment",
-)
+# What a lead compares agents on: the same, less tickets created (the team's demand, not the agent's).
+AGENTS_COLUMNS = tuple(name for name in TEAMS_COLUMNS if name != "tickets_created")
 
 
 def columns_with(columns: Sequence[str], sort: str | None) -> tuple[str, ...]:
