@@ -29,6 +29,7 @@ from aiohttp import web
 
 from bot.refusals import refusals
 from bot.request_body import Refused, read_body
+from kpi.day_facts import refresh_database
 from kpi.events import Applied, EventError, apply_event, parse_event
 from store.clock import Clock
 from store.database import Database
@@ -74,6 +75,19 @@ def _apply(db: Database, payload: object, now: datetime) -> Applied:
     return write_with_retry(db.sessions, lambda session: apply_event(session, event, now=now))
 
 
+def _count_days(db: Database) -> None:
+    """Recount the days the event changed (kpi.day_facts), so /kpi reads them as counted days.
+
+    The event is stored whatever happens here: until a later refresh counts
+    them, the engine reads those days from the tickets, so a failure costs
+    speed, never a right answer, and is not the sender's to retry.
+    """
+    try:
+        refresh_database(db, wait=False)
+    except Exception as exc:  # noqa: BLE001 (logged; the answer does not depend on it)
+        log.warning("could not recount KPI days after a ticket event: %s", type(exc).__name__)
+
+
 def _log_created(applied: Applied) -> None:
     """One line naming the teams and agents an event created, so an admin can add them to the org file."""
     created = [f"team {clip(key)}" for key in applied.teams_created] + [f"agent {clip(handle)}" for handle in applied.agents_created]
@@ -112,6 +126,8 @@ def tickets_webhook(db: Database, secret: str | None, clock: Clock):  # type: ig
         except EventError as exc:
             return _refuse(request, 400, "invalid event", problems=exc.problems)
         _log_created(applied)
+        if not applied.duplicate:
+            await asyncio.to_thread(_count_days, db)
         # A busy database propagates to bot.web's middleware: 503 with Retry-After.
         return web.json_response({"ok": True, "duplicate": applied.duplicate, "ticket": applied.external_id})
 

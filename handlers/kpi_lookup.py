@@ -13,7 +13,7 @@ import unicodedata
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from handlers.args import UsageError
 from handlers.context import Context, Forbidden, Invalid, NotFound
@@ -84,6 +84,11 @@ def find_member(ctx: Context, text: str) -> Member:
             raise NotFound("That Slack user is not a member of this organisation.")
         return found
     wanted = fold(word.removeprefix("@"))
+    # Most people type a handle: a query that returns that one member instead of loading every
+    # member to compare folded names (tens of milliseconds in an org of hundreds).
+    exact = ctx.session.scalars(select(Member).where(func.lower(Member.handle) == wanted).limit(2)).all()
+    if len(exact) == 1:
+        return exact[0]
     members = ctx.session.scalars(select(Member).order_by(Member.active.desc(), Member.handle)).all()
     by_handle = [m for m in members if fold(m.handle) == wanted]
     if by_handle:

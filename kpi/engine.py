@@ -11,6 +11,11 @@ Definitions (also in the README):
   tickets a median or a rate is over.
 The database returns exact integer seconds; order statistics are computed in
 Python (kpi.stats) so both backends agree to the second.
+
+Team and org figures read whole UTC days from kpi_day_facts and only the
+partial first and last day (and days changed since their last count) from
+the tickets; agent figures read the agent's tickets (a few thousand a year).
+Both give exactly what reading every ticket gives.
 """
 
 from __future__ import annotations
@@ -21,18 +26,29 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, func, select, type_coerce
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from kpi.stats import mean, median, quantile, ratio
-from kpi.tickets import Ticket
+from kpi.day_facts import (
+    CREATED,
+    DAY_COUNTS,
+    DAY_S,
+    DD,
+    DF,
+    FIRST_REPLY,
+    NO_TEAM,
+    SOLVED,
+    Facts,
+    T,
+    day_runs,
+    facts_from,
+)
+from store.base import to_epoch
 
 Metrics = dict[str, float | int | None]
-
-T = Ticket.__table__.c
-_CREATED = type_coerce(T.created_at, BigInteger)
-_FIRST_REPLY = type_coerce(T.first_reply_at, BigInteger)
-_SOLVED = type_coerce(T.solved_at, BigInteger)
+# More separate stretches of tickets than this (days changed since their
+# last count): reading the window's tickets is simpler and as fast.
+_MOST_RANGES = 64
 
 
 @dataclass(frozen=True)
@@ -60,105 +76,35 @@ SolvedRow = tuple[int, int | None, int | None, str | None, bool | None]
 
 def metrics_from(created: int, first_reply_s: Iterable[int], solved: Sequence[SolvedRow], backlog: int) -> Metrics:
     """Every metric from the raw facts of one window (pure; shared by all queries)."""
-    fr = sorted(first_reply_s)
-    res = sorted(r[0] for r in solved)
-    replies = [r[1] for r in solved if r[1] is not None]
-    reopens = [r[2] for r in solved if r[2] is not None]
-    rated = [r[3] for r in solved if r[3] is not None]
-    sla = [r[4] for r in solved if r[4] is not None]
-    return {
-        "tickets_created": created,
-        "tickets_solved": len(solved),
-        "backlog": backlog,
-        "first_reply_median_s": median(fr),
-        "first_reply_p90_s": quantile(fr, 0.9),
-        "first_reply_mean_s": mean(fr),
-        "resolution_median_s": median(res),
-        "resolution_p90_s": quantile(res, 0.9),
-        "resolution_mean_s": mean(res),
-        "one_touch_rate": ratio(sum(1 for n in replies if n <= 1), len(replies)),
-        "reopen_rate": ratio(sum(1 for n in reopens if n >= 1), len(reopens)),
-        "csat": ratio(rated.count("good"), len(rated)),
-        "sla_attainment": ratio(sum(1 for ok in sla if ok), len(sla)),
-        "n_first_reply": len(fr),
-        "n_resolution": len(res),
-        "n_one_touch": len(replies),
-        "n_reopen": len(reopens),
-        "n_csat": len(rated),
-        "n_sla": len(sla),
-    }
-
-
-def _created_rows(session: Session, where: list[ColumnElement[bool]], start: datetime, end: datetime, *, by: Any = None):
-    cols = [by] if by is not None else []
-    stmt = select(*cols, _FIRST_REPLY - _CREATED).where(*where, T.created_at >= start, T.created_at < end)
-    return session.execute(stmt)
-
-
-def _solved_rows(session: Session, where: list[ColumnElement[bool]], start: datetime, end: datetime, *, by: Any = None):
-    cols = [by] if by is not None else []
-    stmt = select(*cols, _SOLVED - _CREATED, T.replies, T.reopens, T.csat, T.sla_met).where(
-        *where, T.solved_at >= start, T.solved_at < end
-    )
-    return session.execute(stmt)
-
-
-def _backlog(session: Session, where: list[ColumnElement[bool]], end: datetime, *, by: Any = None) -> dict[Any, int]:
-    # solved_at >= created_at is a table constraint, so "solved before end"
-    # implies "created before end": backlog = created before end - solved before end.
-    key = [by] if by is not None else []
-    created = select(*key, func.count()).where(*where, T.created_at < end)
-    solved = select(*key, func.count()).where(*where, T.solved_at < end)
-    if by is not None:
-        created_n = dict(session.execute(created.group_by(by)).all())
-        solved_n = dict(session.execute(solved.group_by(by)).all())
-        return {key: n - solved_n.get(key, 0) for key, n in created_n.items()}
-    return {None: (session.scalar(created) or 0) - (session.scalar(solved) or 0)}
+    return facts_from(created, first_reply_s, solved, backlog).metrics()
 
 
 def compute(session: Session, scope: Scope, start: datetime, end: datetime) -> Metrics:
     """All metrics for `scope` over [start, end) (aware datetimes)."""
-    where = scope.condition()
-    created = 0
-    first_reply: list[int] = []
-    for (delta,) in _created_rows(session, where, start, end):
-        created += 1
-        if delta is not None:
-            first_reply.append(delta)
-    solved: list[SolvedRow] = [tuple(row) for row in _solved_rows(session, where, start, end)]  # type: ignore[misc]
-    backlog = _backlog(session, where, end)[None]
-    return metrics_from(created, first_reply, solved, backlog)
+    s, e = to_epoch(start), to_epoch(end)
+    facts = None
+    if scope.agent_id is None:
+        facts = _from_days(session, s, e, team_id=scope.team_id, grouped=False)
+    if facts is None:
+        facts = _from_tickets(session, scope.condition(), s, e, by=None)
+    return facts.get(None, Facts()).metrics()
 
 
 def compute_by_team(session: Session, start: datetime, end: datetime) -> dict[int | None, Metrics]:
-    """Metrics for every team at once (three grouped queries instead of three per team)."""
-    return _compute_grouped(session, T.team_id, [], start, end)
+    """Metrics for every team at once (None: tickets without a team); each equals compute() for that team."""
+    s, e = to_epoch(start), to_epoch(end)
+    facts = _from_days(session, s, e, team_id=None, grouped=True)
+    if facts is None:
+        facts = _from_tickets(session, [], s, e, by=T.team_id)
+    return {key: f.metrics() for key, f in facts.items()}
 
 
 def compute_by_agent(session: Session, agent_ids: Collection[int], start: datetime, end: datetime) -> dict[int, Metrics]:
     """Metrics for each of `agent_ids` at once; each equals compute() with Scope(agent_id=...)."""
     if not agent_ids:
         return {}
-    grouped = _compute_grouped(session, T.agent_id, [T.agent_id.in_(list(agent_ids))], start, end)
-    empty = metrics_from(0, [], [], 0)
-    return {a: grouped.get(a, empty) for a in agent_ids}
-
-
-def _compute_grouped(
-    session: Session, by: Any, where: list[ColumnElement[bool]], start: datetime, end: datetime
-) -> dict[Any, Metrics]:
-    created: dict[Any, int] = defaultdict(int)
-    first_reply: dict[Any, list[int]] = defaultdict(list)
-    for key, delta in _created_rows(session, where, start, end, by=by):
-        created[key] += 1
-        if delta is not None:
-            first_reply[key].append(delta)
-    solved: dict[Any, list[SolvedRow]] = defaultdict(list)
-    for row in _solved_rows(session, where, start, end, by=by):
-        solved[row[0]].append(tuple(row[1:]))  # type: ignore[arg-type]
-    backlog = _backlog(session, where, end, by=by)
-    keys = set(created) | set(solved) | set(backlog)
-    return {k: metrics_from(created.get(k, 0), first_reply.get(k, []), solved.get(k, []), backlog.get(k, 0)) for k in keys}
+    facts = _from_tickets(session, [T.agent_id.in_(list(agent_ids))], to_epoch(start), to_epoch(end), by=T.agent_id)
+    return {a: facts.get(a, Facts()).metrics() for a in agent_ids}
 
 
 def first_created_at(session: Session, scope: Scope) -> datetime | None:
@@ -168,3 +114,98 @@ def first_created_at(session: Session, scope: Scope) -> datetime | None:
     compare with (the change would be "everything is new").
     """
     return session.scalar(select(func.min(T.created_at)).where(*scope.condition()))
+
+
+# ---------------------------------------------------------------- from tickets
+
+
+def _from_tickets(session: Session, where: list[ColumnElement[bool]], s: int, e: int, *, by: Any) -> dict[Any, Facts]:
+    """Every ticket of the window read one by one (agents, and windows shorter than a day)."""
+    facts: dict[Any, Facts] = defaultdict(Facts)
+    _add_tickets(session, facts, where, [(s, e)], by)
+    # solved_at >= created_at is a table constraint, so "solved before end"
+    # implies "created before end": backlog = created before end - solved before end.
+    key = [by] if by is not None else []
+    for column in (CREATED, SOLVED):
+        stmt = select(*key, func.count()).where(*where, column < e)
+        for *k, n in session.execute(stmt.group_by(by) if by is not None else stmt):
+            facts[k[0] if k else None].backlog += n if column is CREATED else -n
+    return facts
+
+
+def _within(column: Any, ranges: list[tuple[int, int]]) -> ColumnElement[bool]:
+    return or_(*(and_(column >= a, column < b) for a, b in ranges))
+
+
+def _add_tickets(session: Session, facts: dict[Any, Facts], where: list[ColumnElement[bool]], ranges: list[tuple[int, int]], by: Any) -> None:
+    """Add the tickets created, and those solved, within `ranges` to `facts` (by `by`)."""
+    if not ranges:
+        return
+    key = [by] if by is not None else []
+    for *k, delta in session.execute(select(*key, FIRST_REPLY - CREATED).where(*where, _within(CREATED, ranges))):
+        facts[k[0] if k else None].add_created(delta)
+    solved = select(*key, SOLVED - CREATED, T.replies, T.reopens, T.csat, T.sla_met).where(*where, _within(SOLVED, ranges))
+    for row in session.execute(solved):
+        if by is not None:
+            facts[row[0]].add_solved(*row[1:])
+        else:
+            facts[None].add_solved(*row)
+
+
+# ---------------------------------------------------------------- from day facts
+
+
+def _from_days(session: Session, s: int, e: int, *, team_id: int | None, grouped: bool) -> dict[Any, Facts] | None:
+    """A team's (or every team's) facts from whole days plus the tickets of the rest.
+
+    None when the tickets alone are the better way: a window without a whole
+    day, or too many days changed since they were last counted.
+    """
+    first_day, end_day = -(-s // DAY_S), e // DAY_S  # whole days: first_day <= day < end_day
+    if end_day <= first_day:
+        return None
+    on_team = [DD.team_key == team_id] if team_id is not None else []
+    dirty = set(session.scalars(select(DD.day).distinct().where(*on_team, DD.day < end_day)))
+    inside = sorted(d for d in dirty if d >= first_day)
+    edge_end = [(end_day * DAY_S, e)] if e > end_day * DAY_S else []
+    window = ([(s, first_day * DAY_S)] if s < first_day * DAY_S else []) + [(a * DAY_S, b * DAY_S) for a, b in day_runs(inside)] + edge_end
+    before_end = [(a * DAY_S, b * DAY_S) for a, b in day_runs(sorted(dirty))] + edge_end
+    if len(window) + len(before_end) > _MOST_RANGES:
+        return None
+
+    def key(team_key: int) -> int | None:
+        return (None if team_key == NO_TEAM else team_key) if grouped else None
+
+    facts: dict[Any, Facts] = defaultdict(Facts)
+    mine = [DF.team_key == team_id] if team_id is not None else []
+    counted = [~and_(DF.day >= a, DF.day < b) for a, b in day_runs(sorted(dirty))]
+    in_window = [*mine, DF.day >= first_day, DF.day < end_day, *counted]
+    # Counts add up in the database; the durations come back packed, a day per
+    # row, and are joined per team for the order statistics.
+    sums = select(DF.team_key, *(func.sum(DF[name]) for name in DAY_COUNTS)).where(*in_window).group_by(DF.team_key)
+    for team_key, *totals in session.execute(sums):
+        facts[key(team_key)].add_totals(totals)
+    packed: dict[Any, tuple[list[bytes], list[bytes]]] = defaultdict(lambda: ([], []))
+    for team_key, first_reply_s, resolution_s in session.execute(select(DF.team_key, DF.first_reply_s, DF.resolution_s).where(*in_window)):
+        lists = packed[key(team_key)]
+        lists[0].append(first_reply_s)
+        lists[1].append(resolution_s)
+    for k, (first_reply_s, resolution_s) in packed.items():
+        facts[k].first_reply_s.append(b"".join(first_reply_s))
+        facts[k].resolution_s.append(b"".join(resolution_s))
+    # Backlog at the end: everything created minus everything solved before it,
+    # a day at a time from the counted days, and from the tickets for the rest.
+    open_at_end = select(DF.team_key, func.sum(DF.created - DF.solved)).where(*mine, DF.day < end_day, *counted)
+    for team_key, n in session.execute(open_at_end.group_by(DF.team_key)):
+        facts[key(team_key)].backlog += int(n)
+    where = [T.team_id == team_id] if team_id is not None else []
+    by = T.team_id if grouped else None
+    _add_tickets(session, facts, where, window, by)
+    if before_end:
+        k = [by] if by is not None else []
+        for column, sign in ((CREATED, 1), (SOLVED, -1)):
+            stmt = select(*k, func.count()).where(*where, _within(column, before_end))
+            for *group, n in session.execute(stmt.group_by(by) if by is not None else stmt):
+                facts[group[0] if group else None].backlog += sign * n
+    return facts
+

@@ -18,7 +18,15 @@ from sqlalchemy.orm import Session
 
 from kpi.resolver import OrgResolver
 from kpi.ticket_rows import MAX_LENGTH
-from kpi.tickets import CSAT_VALUES, EARLIEST_EPOCH, LATEST_EPOCH, PRIORITIES, STATUSES, Ticket, TicketEvent
+from kpi.tickets import (
+    CSAT_VALUES,
+    EARLIEST_EPOCH,
+    LATEST_EPOCH,
+    PRIORITIES,
+    STATUSES,
+    Ticket,
+    TicketEvent,
+)
 from store.quoting import clip
 
 EVENT_TYPES = ("created", "agent_replied", "status_changed", "solved", "reopened", "rated", "assigned")

@@ -27,6 +27,7 @@ from sqlalchemy import func, select
 from sqlalchemy import table as sql_table
 from sqlalchemy.orm import Session
 
+from kpi.day_facts import refresh_database
 from kpi.mapping import REQUIRED, Mapping, header_key
 from kpi.resolver import OrgResolver
 from kpi.ticket_rows import ParsedRow, RowParser, utc_text
@@ -492,6 +493,9 @@ def import_tickets(
     if progress:
         progress(result.rows)
     if result.inserted or result.updated:
+        # Count the days the import touched now, so the first /kpi after it
+        # reads days, not every ticket (kpi.day_facts).
+        refresh_database(db)
         # Fresh statistics after a bulk load keep the KPI queries on their
         # indexes; on PostgreSQL, VACUUM also sets the visibility map so the
         # backlog counts are index-only scans instead of a heap visit per row.

@@ -11,6 +11,7 @@ from sqlalchemy import MetaData
 
 
 def metadata() -> MetaData:
+    import kpi.day_facts  # noqa: F401
     import kpi.tickets  # noqa: F401  (registers the tickets table)
     import store.conversations  # noqa: F401
     import store.org  # noqa: F401

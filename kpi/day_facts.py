@@ -1,0 +1,318 @@
+"""Day facts: each team's KPI facts per UTC day, so a long window reads days, not tickets.
+
+A year of a busy org is a million tickets; reading each of them for `/kpi org
+365d` costs seconds on either backend. A row of `kpi_day_facts` holds what the
+engine needs from one team's tickets created or solved on one UTC day: counts,
+sums and, for the order statistics (medians, p90), the exact durations as
+packed 64-bit integers. A window is then its whole days from here plus its
+partial first and last day read from the tickets, and the answer is exactly
+what reading every ticket gives (tests/test_day_facts.py checks it).
+
+Keeping them right does not depend on any writer remembering to: triggers on
+`tickets` (migration 0007) record every (team, day) an insert, an update of a
+KPI field or a delete touches in `kpi_dirty_days`. The engine reads those
+days from the tickets, never from a stale row, and `refresh()` recomputes
+them; the importer, the ticket webhook and the demo call it after they write.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sqlalchemy import (
+    BigInteger,
+    Index,
+    Integer,
+    LargeBinary,
+    delete,
+    func,
+    insert,
+    select,
+    tuple_,
+    type_coerce,
+)
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from kpi.stats import median, quantile, ratio
+from kpi.tickets import Ticket
+from store.base import Base
+from store.database import Database
+from store.engine import write_transaction
+
+DAY_S = 86_400
+NO_TEAM = 0  # team_key of tickets without a team (team ids start at 1)
+# Serialises refreshes on PostgreSQL (two at once could store an older recount last).
+_REFRESH_LOCK = 0x6B70_6964  # "kpid"
+_CHUNK = 500
+
+T = Ticket.__table__.c
+CREATED = type_coerce(T.created_at, BigInteger)
+FIRST_REPLY = type_coerce(T.first_reply_at, BigInteger)
+SOLVED = type_coerce(T.solved_at, BigInteger)
+
+Metrics = dict[str, float | int | None]
+
+
+class DayFacts(Base):
+    __tablename__ = "kpi_day_facts"
+
+    team_key: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    day: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    # Tickets created that day, and the first-reply durations of those answered.
+    created: Mapped[int] = mapped_column(Integer)
+    first_replies: Mapped[int] = mapped_column(Integer)
+    first_reply_sum: Mapped[int] = mapped_column(BigInteger)
+    first_reply_s: Mapped[bytes] = mapped_column(LargeBinary)
+    # Tickets solved that day: resolution durations and the rate counts.
+    solved: Mapped[int] = mapped_column(Integer)
+    resolution_sum: Mapped[int] = mapped_column(BigInteger)
+    resolution_s: Mapped[bytes] = mapped_column(LargeBinary)
+    replies_known: Mapped[int] = mapped_column(Integer)
+    one_touch: Mapped[int] = mapped_column(Integer)
+    reopens_known: Mapped[int] = mapped_column(Integer)
+    reopened: Mapped[int] = mapped_column(Integer)
+    csat_known: Mapped[int] = mapped_column(Integer)
+    csat_good: Mapped[int] = mapped_column(Integer)
+    sla_known: Mapped[int] = mapped_column(Integer)
+    sla_met: Mapped[int] = mapped_column(Integer)
+
+
+class DirtyDay(Base):
+    """A (team, day) whose tickets changed since its day facts were computed.
+
+    Rows are only appended (by the triggers) and deleted by the refresh that
+    recounted them, so concurrent writers never wait on each other here.
+    """
+
+    __tablename__ = "kpi_dirty_days"
+    __table_args__ = (Index("ix_kpi_dirty_days_team_key_day", "team_key", "day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_key: Mapped[int] = mapped_column(Integer)
+    day: Mapped[int] = mapped_column(Integer)
+
+
+DF = DayFacts.__table__.c
+DD = DirtyDay.__table__.c
+_PACKED = np.dtype("<i8")
+
+
+@dataclass
+class Facts:
+    """The raw facts of one scope over one window, added up from days and tickets."""
+
+    created: int = 0
+    first_replies: int = 0
+    first_reply_sum: int = 0
+    first_reply_s: list[Any] = field(default_factory=list)  # packed days (bytes) and single ints
+    solved: int = 0
+    resolution_sum: int = 0
+    resolution_s: list[Any] = field(default_factory=list)
+    replies_known: int = 0
+    one_touch: int = 0
+    reopens_known: int = 0
+    reopened: int = 0
+    csat_known: int = 0
+    csat_good: int = 0
+    sla_known: int = 0
+    sla_met: int = 0
+    backlog: int = 0
+
+    def add_created(self, first_reply_s: int | None) -> None:
+        self.created += 1
+        if first_reply_s is not None:
+            self.first_replies += 1
+            self.first_reply_sum += first_reply_s
+            self.first_reply_s.append(first_reply_s)
+
+    def add_solved(self, resolution_s: int, replies: int | None, reopens: int | None, csat: str | None, sla: bool | None) -> None:
+        self.solved += 1
+        self.resolution_sum += resolution_s
+        self.resolution_s.append(resolution_s)
+        if replies is not None:
+            self.replies_known += 1
+            self.one_touch += replies <= 1
+        if reopens is not None:
+            self.reopens_known += 1
+            self.reopened += reopens >= 1
+        if csat is not None:
+            self.csat_known += 1
+            self.csat_good += csat == "good"
+        if sla is not None:
+            self.sla_known += 1
+            self.sla_met += bool(sla)
+
+    def add_totals(self, totals: Sequence[int | None]) -> None:
+        """Add summed kpi_day_facts counts, in DAY_COUNTS order (the durations are added apart)."""
+        for name, n in zip(DAY_COUNTS, totals, strict=True):
+            setattr(self, name, getattr(self, name) + int(n or 0))
+
+    def metrics(self) -> Metrics:
+        fr_median, fr_p90 = order_statistics(self.first_reply_s)
+        res_median, res_p90 = order_statistics(self.resolution_s)
+        return {
+            "tickets_created": self.created,
+            "tickets_solved": self.solved,
+            "backlog": self.backlog,
+            "first_reply_median_s": fr_median,
+            "first_reply_p90_s": fr_p90,
+            "first_reply_mean_s": self.first_reply_sum / self.first_replies if self.first_replies else None,
+            "resolution_median_s": res_median,
+            "resolution_p90_s": res_p90,
+            "resolution_mean_s": self.resolution_sum / self.solved if self.solved else None,
+            "one_touch_rate": ratio(self.one_touch, self.replies_known),
+            "reopen_rate": ratio(self.reopened, self.reopens_known),
+            "csat": ratio(self.csat_good, self.csat_known),
+            "sla_attainment": ratio(self.sla_met, self.sla_known),
+            "n_first_reply": self.first_replies,
+            "n_resolution": self.solved,
+            "n_one_touch": self.replies_known,
+            "n_reopen": self.reopens_known,
+            "n_csat": self.csat_known,
+            "n_sla": self.sla_known,
+        }
+
+
+DAY_COUNTS = (
+    "created", "first_replies", "first_reply_sum", "solved", "resolution_sum", "replies_known", "one_touch",
+    "reopens_known", "reopened", "csat_known", "csat_good", "sla_known", "sla_met",
+)  # fmt: skip
+
+
+def pack(values: Iterable[int]) -> bytes:
+    return np.fromiter(values, dtype=_PACKED).tobytes()
+
+
+def _values(chunks: list[Any]) -> np.ndarray:
+    """One int64 array from packed day rows and loose ints from tickets."""
+    arrays = [np.frombuffer(c, dtype=_PACKED) for c in chunks if isinstance(c, bytes)]
+    loose = [c for c in chunks if not isinstance(c, bytes)]
+    if loose:
+        arrays.append(np.array(loose, dtype=np.int64))
+    return np.concatenate(arrays) if arrays else np.empty(0, dtype=np.int64)
+
+
+class _Ranked(Sequence[int]):
+    """The values in sorted order, at the ranks the order statistics read.
+
+    np.partition puts each of the asked ranks where a full sort would (in
+    linear time); kpi.stats then interpolates on exact Python integers, so the
+    answer is the one sorting every value gives, to the last bit.
+    """
+
+    def __init__(self, values: np.ndarray, ranks: Sequence[int]) -> None:
+        self._ranks = set(ranks)
+        self._values = np.partition(values, sorted(self._ranks)) if len(values) else values
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __getitem__(self, rank: int) -> int:  # type: ignore[override]
+        if rank not in self._ranks:
+            raise IndexError(f"rank {rank} was not selected")
+        return int(self._values[rank])
+
+
+def order_statistics(chunks: list[Any]) -> tuple[float | None, float | None]:
+    """(median, p90) of the values in `chunks`, exactly as kpi.stats on the sorted values."""
+    values = _values(chunks)
+    n = len(values)
+    if n == 0:
+        return None, None
+    p90_low = int((n - 1) * 0.9)
+    ranks = {n // 2, max(n // 2 - 1, 0), p90_low, min(p90_low + 1, n - 1)}
+    ranked = _Ranked(values, sorted(ranks))
+    return median(ranked), quantile(ranked, 0.9)
+
+
+def facts_from(created: int, first_reply_s: Iterable[int], solved: Sequence[tuple[Any, ...]], backlog: int) -> Facts:
+    """Facts from plain values (the engine's public metrics_from builds on this)."""
+    facts = Facts(backlog=backlog)
+    for delta in first_reply_s:
+        facts.add_created(delta)
+    facts.created = created
+    for row in solved:
+        facts.add_solved(*row)
+    return facts
+
+
+# ---------------------------------------------------------------- refresh
+
+
+def refresh_database(db: Database, *, wait: bool = True) -> int:
+    """refresh() in its own write transaction; see there."""
+    with write_transaction(db.sessions) as session:
+        return refresh(session, wait=wait)
+
+
+def refresh(session: Session, *, wait: bool = True) -> int:
+    """Recount every dirty (team, day) from its tickets; returns how many were recounted.
+
+    Run inside a write transaction (store.engine.write_transaction: on SQLite
+    it holds the write lock, so no ticket changes while it counts). On
+    PostgreSQL an advisory lock keeps a second refresh from storing an older
+    count after a newer one; a ticket changed while this runs marks its day
+    again (a mark this refresh did not read and so does not delete). With
+    `wait=False` a refresh already running there makes this one do nothing:
+    that one, or the next, counts what is left.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        if wait:
+            session.execute(select(func.pg_advisory_xact_lock(_REFRESH_LOCK)))
+        elif not session.scalar(select(func.pg_try_advisory_xact_lock(_REFRESH_LOCK))):
+            return 0
+    marks = session.execute(select(DD.id, DD.team_key, DD.day)).all()
+    if not marks:
+        return 0
+    pairs = {(key, day) for _, key, day in marks}
+    for first, last in day_runs(sorted({day for _, day in pairs}), longest=31):
+        _recount(session, {p for p in pairs if first <= p[1] < last}, first, last)
+    ids = [mark_id for mark_id, _, _ in marks]
+    for i in range(0, len(ids), _CHUNK):
+        session.execute(delete(DirtyDay).where(DD.id.in_(ids[i : i + _CHUNK])))
+    return len(pairs)
+
+
+def _recount(session: Session, pairs: set[tuple[int, int]], first: int, last: int) -> None:
+    facts: dict[tuple[int, int], Facts] = defaultdict(Facts)
+    team_key = func.coalesce(T.team_id, NO_TEAM)
+    created = select(team_key, CREATED, FIRST_REPLY - CREATED).where(CREATED >= first * DAY_S, CREATED < last * DAY_S)
+    for key, at, delta in session.execute(created):
+        if (key, at // DAY_S) in pairs:
+            facts[(key, at // DAY_S)].add_created(delta)
+    solved = select(team_key, SOLVED, SOLVED - CREATED, T.replies, T.reopens, T.csat, T.sla_met).where(
+        SOLVED >= first * DAY_S, SOLVED < last * DAY_S
+    )
+    for key, at, *rest in session.execute(solved):
+        if (key, at // DAY_S) in pairs:
+            facts[(key, at // DAY_S)].add_solved(*rest)
+    ordered = sorted(pairs)
+    for i in range(0, len(ordered), _CHUNK):
+        session.execute(delete(DayFacts).where(tuple_(DF.team_key, DF.day).in_(ordered[i : i + _CHUNK])))
+    rows = [
+        {
+            "team_key": key,
+            "day": day,
+            **{name: getattr(f, name) for name in DAY_COUNTS},
+            "first_reply_s": pack(f.first_reply_s),
+            "resolution_s": pack(f.resolution_s),
+        }
+        for (key, day), f in sorted(facts.items())
+    ]
+    if rows:
+        session.execute(insert(DayFacts), rows)
+
+
+def day_runs(days: Sequence[int], *, longest: int | None = None) -> list[tuple[int, int]]:
+    """Sorted days as [first, last) runs of consecutive days, each at most `longest` long."""
+    runs: list[tuple[int, int]] = []
+    for day in days:
+        if runs and runs[-1][1] == day and (longest is None or day - runs[-1][0] < longest):
+            runs[-1] = (runs[-1][0], day + 1)
+        else:
+            runs.append((day, day + 1))
+    return runs
