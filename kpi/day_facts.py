@@ -17,6 +17,7 @@ them; the importer, the ticket webhook and the demo call it after they write.
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -25,9 +26,9 @@ from typing import Any
 import numpy as np
 from sqlalchemy import (
     BigInteger,
-    Index,
     Integer,
     LargeBinary,
+    case,
     delete,
     func,
     insert,
@@ -84,12 +85,13 @@ class DayFacts(Base):
 class DirtyDay(Base):
     """A (team, day) whose tickets changed since its day facts were computed.
 
-    Rows are only appended (by the triggers) and deleted by the refresh that
-    recounted them, so concurrent writers never wait on each other here.
+    Rows are only appended (by the triggers, without a unique key, so
+    concurrent writers never wait on each other here) and claimed by the
+    refresh that recounts them. The table is small but for the moments
+    between a bulk write and its refresh.
     """
 
     __tablename__ = "kpi_dirty_days"
-    __table_args__ = (Index("ix_kpi_dirty_days_team_key_day", "team_key", "day"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     team_key: Mapped[int] = mapped_column(Integer)
@@ -265,31 +267,48 @@ def refresh(session: Session, *, wait: bool = True) -> int:
             session.execute(select(func.pg_advisory_xact_lock(_REFRESH_LOCK)))
         elif not session.scalar(select(func.pg_try_advisory_xact_lock(_REFRESH_LOCK))):
             return 0
-    marks = session.execute(select(DD.id, DD.team_key, DD.day)).all()
-    if not marks:
+        # Claim the marks committed so far in one statement: a mark committed
+        # after it stays for the next refresh, together with the change it
+        # stands for (which this refresh may not see).
+        pairs = {(k, d) for k, d in session.execute(delete(DirtyDay).returning(DD.team_key, DD.day))}
+    else:
+        # SQLite: the write lock is held, nobody marks anything until commit.
+        pairs = {(k, d) for k, d in session.execute(select(DD.team_key, DD.day).distinct())}
+        session.execute(delete(DirtyDay))
+    if not pairs:
         return 0
-    pairs = {(key, day) for _, key, day in marks}
     for first, last in day_runs(sorted({day for _, day in pairs}), longest=31):
         _recount(session, {p for p in pairs if first <= p[1] < last}, first, last)
-    ids = [mark_id for mark_id, _, _ in marks]
-    for i in range(0, len(ids), _CHUNK):
-        session.execute(delete(DirtyDay).where(DD.id.in_(ids[i : i + _CHUNK])))
     return len(pairs)
 
 
 def _recount(session: Session, pairs: set[tuple[int, int]], first: int, last: int) -> None:
-    facts: dict[tuple[int, int], Facts] = defaultdict(Facts)
+    """Store the day facts of `pairs` (team_key, day), all within days [first, last).
+
+    The database adds up the counts per team and day; the durations come back
+    as bare integers, are grouped with numpy and packed (a refresh after an
+    import of a million tickets reads two million of them).
+    """
+    lo, hi = first * DAY_S, last * DAY_S
     team_key = func.coalesce(T.team_id, NO_TEAM)
-    created = select(team_key, CREATED, FIRST_REPLY - CREATED).where(CREATED >= first * DAY_S, CREATED < last * DAY_S)
-    for key, at, delta in session.execute(created):
-        if (key, at // DAY_S) in pairs:
-            facts[(key, at // DAY_S)].add_created(delta)
-    solved = select(team_key, SOLVED, SOLVED - CREATED, T.replies, T.reopens, T.csat, T.sla_met).where(
-        SOLVED >= first * DAY_S, SOLVED < last * DAY_S
+    counts: dict[tuple[int, int], dict[str, int]] = defaultdict(lambda: dict.fromkeys(DAY_COUNTS, 0))
+    by_created = (team_key, CREATED // DAY_S)
+    created = select(*by_created, func.count(), func.count(FIRST_REPLY), func.sum(FIRST_REPLY - CREATED))
+    for key, day, *n in session.execute(created.where(CREATED >= lo, CREATED < hi).group_by(*by_created)):
+        counts[(key, day)].update(zip(("created", "first_replies", "first_reply_sum"), n, strict=True))
+    by_solved = (team_key, SOLVED // DAY_S)
+    solved = select(
+        *by_solved,
+        func.count(),
+        func.sum(SOLVED - CREATED),
+        *(agg for known, counted in _RATE_CONDITIONS for agg in (func.count(known), func.sum(case((counted, 1), else_=0)))),
     )
-    for key, at, *rest in session.execute(solved):
-        if (key, at // DAY_S) in pairs:
-            facts[(key, at // DAY_S)].add_solved(*rest)
+    names = ("solved", "resolution_sum", *_RATE_COUNTS)
+    for key, day, *n in session.execute(solved.where(SOLVED >= lo, SOLVED < hi).group_by(*by_solved)):
+        counts[(key, day)].update(zip(names, n, strict=True))
+    first_reply_s = _packed_by_day(session, select(*by_created, FIRST_REPLY - CREATED).where(CREATED >= lo, CREATED < hi, FIRST_REPLY.is_not(None)))
+    resolution_s = _packed_by_day(session, select(*by_solved, SOLVED - CREATED).where(SOLVED >= lo, SOLVED < hi))
+
     ordered = sorted(pairs)
     for i in range(0, len(ordered), _CHUNK):
         session.execute(delete(DayFacts).where(tuple_(DF.team_key, DF.day).in_(ordered[i : i + _CHUNK])))
@@ -297,14 +316,40 @@ def _recount(session: Session, pairs: set[tuple[int, int]], first: int, last: in
         {
             "team_key": key,
             "day": day,
-            **{name: getattr(f, name) for name in DAY_COUNTS},
-            "first_reply_s": pack(f.first_reply_s),
-            "resolution_s": pack(f.resolution_s),
+            **{name: int(n or 0) for name, n in counts[(key, day)].items()},
+            "first_reply_s": first_reply_s.get((key, day), b""),
+            "resolution_s": resolution_s.get((key, day), b""),
         }
-        for (key, day), f in sorted(facts.items())
+        for key, day in ordered
+        if (key, day) in counts
     ]
-    if rows:
-        session.execute(insert(DayFacts), rows)
+    for i in range(0, len(rows), _CHUNK):
+        session.execute(insert(DayFacts.__table__), rows[i : i + _CHUNK])
+
+
+# (known, counted) per rate: the tickets whose field is known, and those it counts.
+_RATE_CONDITIONS = (
+    (T.replies, T.replies <= 1),
+    (T.reopens, T.reopens >= 1),
+    (T.csat, T.csat == "good"),
+    (T.sla_met, T.sla_met.is_(True)),
+)
+_RATE_COUNTS = ("replies_known", "one_touch", "reopens_known", "reopened", "csat_known", "csat_good", "sla_known", "sla_met")
+
+
+def _packed_by_day(session: Session, stmt: Any) -> dict[tuple[int, int], bytes]:
+    """{(team_key, day): packed durations} from rows (team_key, day, duration)."""
+    flat = np.fromiter(itertools.chain.from_iterable(session.execute(stmt).all()), dtype=np.int64)
+    if not len(flat):
+        return {}
+    rows = flat.reshape(-1, 3)
+    rows = rows[np.lexsort((rows[:, 1], rows[:, 0]))]
+    cuts = np.flatnonzero((np.diff(rows[:, 0]) != 0) | (np.diff(rows[:, 1]) != 0)) + 1
+    starts = np.concatenate(([0], cuts))
+    ends = np.concatenate((cuts, [len(rows)]))
+    return {
+        (int(rows[a, 0]), int(rows[a, 1])): rows[a:b, 2].astype(_PACKED).tobytes() for a, b in zip(starts, ends, strict=True)
+    }
 
 
 def day_runs(days: Sequence[int], *, longest: int | None = None) -> list[tuple[int, int]]:
