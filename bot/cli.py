@@ -447,18 +447,39 @@ def cmd_db(settings: Settings, args: argparse.Namespace) -> int:
     db = _open(settings, upgrade=False)
     try:
         before, after = migrate.upgrade(db.engine)
+        counted = _count_kpi_days(db)
     finally:
         db.dispose()
     if before == after:
         print(f"Database is up to date (revision {after}).")
     else:
         print(f"Database upgraded from {before or 'empty'} to {after}.")
+    if counted:
+        print(_counted_line(counted))
     return EXIT_OK
+
+
+def _counted_line(counted: int) -> str:
+    return f"Counted {counted:,} team-day{'' if counted == 1 else 's'} of tickets for fast KPI windows."
+
+
+def _count_kpi_days(db) -> int:  # type: ignore[no-untyped-def]
+    """Count the days tickets changed since the last count (all of them after the
+    upgrade that adds day facts), so /kpi reads days rather than every ticket."""
+    from kpi.day_facts import refresh_database
+
+    return refresh_database(db)
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from bot.web import serve
 
+    db = _open(settings)
+    try:
+        if counted := _count_kpi_days(db):
+            print(_counted_line(counted))
+    finally:
+        db.dispose()
     serve(settings, host=args.host or settings.host, port=args.port or settings.port)
     return EXIT_OK
 

@@ -90,6 +90,16 @@ def test_db_upgrade_and_usage_errors(db_url: str, tmp_path: Path) -> None:
     assert r.returncode == 0 and "upgraded" in r.stdout
     assert "up to date" in csbot(["db", "upgrade"], db_url, tmp_path).stdout
     assert csbot(["frobnicate"], db_url, tmp_path).returncode == 2
+    # Tickets written by another hand (the triggers mark their days): the next upgrade counts them.
+    from sqlalchemy import create_engine
+
+    engine = create_engine(db_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO tickets (source, external_id, status, created_at) VALUES ('sql', 'x1', 'new', 1780000000)")
+    engine.dispose()
+    r = csbot(["db", "upgrade"], db_url, tmp_path)
+    assert "up to date" in r.stdout and "Counted 1 team-day of tickets" in r.stdout
+    assert "Counted" not in csbot(["db", "upgrade"], db_url, tmp_path).stdout
 
 
 def test_unreachable_database_is_one_line(tmp_path: Path) -> None:

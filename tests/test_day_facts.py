@@ -166,3 +166,31 @@ def test_order_statistics_match_sorting_everything() -> None:
         assert order_statistics(chunks) == (median(ordered), quantile(ordered, 0.9))
     assert order_statistics([]) == (None, None)
     assert order_statistics([pack([])]) == (None, None)
+
+
+def test_tickets_stored_before_day_facts_existed_are_counted_after_the_upgrade(db_url: str) -> None:
+    """An existing deployment upgrades: its tickets (written without triggers) are all marked, then counted."""
+    from store import migrate
+    from store.database import open_database
+
+    database = open_database(db_url)
+    try:
+        apply_fixture_org(database)
+        with database.sessions() as s:
+            emea = s.scalar(select(Team.id).where(Team.key == "support-emea"))
+        migrate.downgrade(database.engine, "0006_member_deactivated_at")
+        with database.engine.begin() as conn:
+            for i in range(30):
+                at = int((BASE + timedelta(hours=7 * i)).timestamp())
+                conn.exec_driver_sql(
+                    "INSERT INTO tickets (source, external_id, team_id, status, created_at, first_reply_at, solved_at, csat) "
+                    f"VALUES ('old', 'o{i}', {emea}, 'solved', {at}, {at + 60 * i}, {at + 3600 * i}, 'good')"
+                )
+        migrate.upgrade(database.engine)
+        assert dirty(database) > 0
+        assert do_refresh(database) > 0 and dirty(database) == 0
+        start, end = BASE + timedelta(hours=3), BASE + timedelta(days=5, hours=2)
+        with database.sessions() as s:
+            assert compute(s, Scope(team_id=emea), start, end) == reference(database, emea, start, end)
+    finally:
+        database.dispose()
