@@ -75,6 +75,11 @@ def _apply(db: Database, payload: object, now: datetime) -> Applied:
     return write_with_retry(db.sessions, lambda session: apply_event(session, event, now=now))
 
 
+# An event marks up to four days; more marks than this mean an import (or a
+# bulk write) is under way, which counts its own days when it ends.
+_MOST_MARKS = 500
+
+
 def _count_days(db: Database) -> None:
     """Recount the days the event changed (kpi.day_facts), so /kpi reads them as counted days.
 
@@ -83,7 +88,7 @@ def _count_days(db: Database) -> None:
     speed, never a right answer, and is not the sender's to retry.
     """
     try:
-        refresh_database(db, wait=False)
+        refresh_database(db, wait=False, most=_MOST_MARKS)
     except Exception as exc:  # noqa: BLE001 (logged; the answer does not depend on it)
         log.warning("could not recount KPI days after a ticket event: %s", type(exc).__name__)
 

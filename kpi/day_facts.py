@@ -245,13 +245,13 @@ def facts_from(created: int, first_reply_s: Iterable[int], solved: Sequence[tupl
 # ---------------------------------------------------------------- refresh
 
 
-def refresh_database(db: Database, *, wait: bool = True) -> int:
+def refresh_database(db: Database, *, wait: bool = True, most: int | None = None) -> int:
     """refresh() in its own write transaction; see there."""
     with write_transaction(db.sessions) as session:
-        return refresh(session, wait=wait)
+        return refresh(session, wait=wait, most=most)
 
 
-def refresh(session: Session, *, wait: bool = True) -> int:
+def refresh(session: Session, *, wait: bool = True, most: int | None = None) -> int:
     """Recount every dirty (team, day) from its tickets; returns how many were recounted.
 
     Run inside a write transaction (store.engine.write_transaction: on SQLite
@@ -260,8 +260,12 @@ def refresh(session: Session, *, wait: bool = True) -> int:
     count after a newer one; a ticket changed while this runs marks its day
     again (a mark this refresh did not read and so does not delete). With
     `wait=False` a refresh already running there makes this one do nothing:
-    that one, or the next, counts what is left.
+    that one, or the next, counts what is left. With `most`, more marks than
+    that make it do nothing: a bulk write is under way, and the writer counts
+    its days when it is done (a webhook event must not pay for an import).
     """
+    if most is not None and session.scalar(select(DD.id).limit(1).offset(most)) is not None:
+        return 0
     if session.get_bind().dialect.name == "postgresql":
         if wait:
             session.execute(select(func.pg_advisory_xact_lock(_REFRESH_LOCK)))

@@ -241,3 +241,14 @@ def test_writers_and_refreshes_at_once_leave_every_count_right(db: Database, tea
     refresh_database(db)
     assert dirty(db) == 0
     check_all(db, teams)
+
+
+def test_a_refresh_with_a_limit_leaves_a_bulk_write_to_its_writer(db: Database, teams: dict[str, int]) -> None:
+    from kpi.day_facts import refresh_database
+
+    seed(db, [teams["support-emea"]], count=400, days=30)  # marks, as an import in progress leaves
+    marks = dirty(db)
+    assert marks > 1
+    assert refresh_database(db, wait=False, most=marks - 1) == 0 and dirty(db) == marks
+    assert refresh_database(db, wait=False, most=marks) > 0 and dirty(db) == 0
+    check_all(db, teams)
