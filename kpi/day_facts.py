@@ -185,8 +185,9 @@ DAY_COUNTS = (
 )  # fmt: skip
 
 
-def pack(values: Iterable[int]) -> bytes:
-    return np.fromiter(values, dtype=_PACKED).tobytes()
+def pack(values: Sequence[int] | np.ndarray) -> bytes:
+    """Durations as kpi_day_facts stores them: little-endian int64s."""
+    return np.asarray(values, dtype=_PACKED).tobytes()
 
 
 def _values(chunks: list[Any]) -> np.ndarray:
@@ -352,7 +353,7 @@ def _packed_by_day(session: Session, stmt: Any) -> dict[tuple[int, int], bytes]:
     starts = np.concatenate(([0], cuts))
     ends = np.concatenate((cuts, [len(rows)]))
     return {
-        (int(rows[a, 0]), int(rows[a, 1])): rows[a:b, 2].astype(_PACKED).tobytes() for a, b in zip(starts, ends, strict=True)
+        (int(rows[a, 0]), int(rows[a, 1])): pack(rows[a:b, 2]) for a, b in zip(starts, ends, strict=True)
     }
 
 

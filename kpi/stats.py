@@ -35,12 +35,6 @@ def median(sorted_values: Sequence[int | float]) -> float | None:
     return (sorted_values[mid - 1] + sorted_values[mid]) / 2
 
 
-def mean(values: Sequence[int | float]) -> float | None:
-    if not values:
-        return None
-    return sum(values) / len(values)
-
-
 def ratio(numerator: int, denominator: int) -> float | None:
     """A share, or None (shown as "—") when nothing was counted."""
     return numerator / denominator if denominator else None
