@@ -94,7 +94,10 @@ def test_nesting_up_to_the_limit_is_read_and_one_deeper_is_refused(parser: str) 
 def test_absurd_nesting_is_refused_fast(parser: str, text: str) -> None:
     started = time.perf_counter()
     problems = refused(text, parser)
-    assert time.perf_counter() - started < 1.0
+    # A guard against a parse that blows up (minutes, or a RecursionError), not
+    # a speed measurement: it takes well under a second, but a loaded CI
+    # machine has measured 1.6 s.
+    assert time.perf_counter() - started < 10.0
     assert problems == ["f.yaml:1: nested more than 24 levels deep; csbot's files never need that"]
 
 
