@@ -1,0 +1,184 @@
+"""A team's scorecard for one local day: the numbers a lead starts the morning with.
+
+Every figure comes from the KPI engine over the same window `/kpi team TEAM
+DATE` uses, so a scorecard and `/kpi` never disagree. This module is the
+numbers only; handlers/scorecard.py (coming) turns them into a reply and a
+chart.
+
+Decisions where the spec leaves room:
+- "Previous day" is the local day before, measured the same way.
+- "Trailing 7-day average" is the 7 local days before the day: counts
+  (created, solved) per day, backlog the mean of the 7 end-of-day backlogs,
+  and medians, means and rates over all of those 7 days' tickets (the week's
+  CSAT is its good ratings over its ratings, not a mean of daily shares that
+  would weigh a day with 1 rating like a day with 100).
+- Backlog by age: the tickets open at the end of the day, by how long they
+  had been open then (< 1 day, 1–3 days, > 3 days).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import case, func, or_, select
+from sqlalchemy.orm import Session
+
+from kpi.day_facts import CREATED, DAY_S, SOLVED, T
+from kpi.definitions import METRICS, judgement
+from kpi.engine import Metrics, Scope, compute, compute_by_agent
+from kpi.targets import Status, target_status
+from kpi.windows import Window, parse_window
+from store.base import to_epoch
+from store.org import Member, Team
+
+TREND_DAYS = 30
+TRAILING_DAYS = 7
+# Shout-outs need enough tickets to mean something.
+MIN_CSAT_RATINGS = 5
+MIN_FIRST_REPLIES = 10
+AGE_BUCKETS = ("under_1d", "1d_to_3d", "over_3d")
+
+
+@dataclass(frozen=True)
+class Line:
+    """One metric of the day: value, sample, target status and its two comparisons."""
+
+    name: str
+    value: float | int | None
+    sample: int | None
+    target: float | None
+    status: Status | None
+    previous_day: float | int | None
+    vs_previous_day: str | None  # better | worse | same | None (not judged)
+    trailing: float | None
+    vs_trailing: str | None
+
+
+@dataclass(frozen=True)
+class ShoutOut:
+    kind: str  # most_solved | best_csat | fastest_first_reply
+    agent: str  # handle
+    name: str
+    value: float | int
+    sample: int
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    day: date
+    created: int
+    solved: int
+    first_reply_median_s: float | None
+    csat: float | None
+
+
+@dataclass(frozen=True)
+class Scorecard:
+    team: str  # key
+    day: date
+    window: Window
+    metrics: Metrics  # exactly compute() over the day, as /kpi team TEAM DATE
+    lines: tuple[Line, ...]
+    backlog_by_age: dict[str, int]
+    shout_outs: tuple[ShoutOut, ...]
+    trend: tuple[TrendPoint, ...] = field(default=())
+
+
+def day_window(day: date, team: Team, now: datetime) -> Window:
+    """The team's local day, as `/kpi team TEAM YYYY-MM-DD` reads it."""
+    return parse_window(day.isoformat(), now, team.timezone)
+
+
+def team_day(session: Session, team: Team, day: date, *, now: datetime) -> Scorecard:
+    """The scorecard of `team` for its local `day` (raises kpi.windows.WindowError for a day not begun)."""
+    scope = Scope(team_id=team.id)
+    window = day_window(day, team, now)
+    daily = {d: _day_metrics(session, scope, team, d, now) for d in (day - timedelta(days=n) for n in range(TREND_DAYS))}
+    metrics = daily[day]
+    previous = daily[day - timedelta(days=1)]
+    trailing = _trailing(session, scope, team, day, now, daily)
+    targets = dict(team.targets)
+    lines = tuple(
+        Line(
+            name=m.name,
+            value=metrics[m.name],
+            sample=metrics[m.sample] if m.sample else None,  # type: ignore[arg-type]
+            target=targets.get(m.name),
+            status=target_status(m.name, metrics[m.name], targets.get(m.name)),
+            previous_day=previous[m.name],
+            vs_previous_day=judgement(m.name, metrics[m.name], previous[m.name]),
+            trailing=trailing[m.name],
+            vs_trailing=judgement(m.name, metrics[m.name], trailing[m.name]),
+        )
+        for m in METRICS
+    )
+    trend = tuple(
+        TrendPoint(d, int(v["tickets_created"] or 0), int(v["tickets_solved"] or 0), v["first_reply_median_s"], v["csat"])  # type: ignore[arg-type]
+        for d, v in sorted(daily.items())
+    )
+    return Scorecard(
+        team=team.key,
+        day=day,
+        window=window,
+        metrics=metrics,
+        lines=lines,
+        backlog_by_age=backlog_by_age(session, team.id, window.until_utc),
+        shout_outs=shout_outs(session, team, window),
+        trend=trend,
+    )
+
+
+def _day_metrics(session: Session, scope: Scope, team: Team, day: date, now: datetime) -> Metrics:
+    window = day_window(day, team, now)
+    return compute(session, scope, window.start_utc, window.until_utc)
+
+
+def _trailing(session: Session, scope: Scope, team: Team, day: date, now: datetime, daily: dict[date, Metrics]) -> dict[str, Any]:
+    days = [day - timedelta(days=n) for n in range(1, TRAILING_DAYS + 1)]
+    first = day_window(days[-1], team, now)
+    last = day_window(days[0], team, now)
+    pooled = compute(session, scope, first.start_utc, last.until_utc)
+    out: dict[str, Any] = dict(pooled)
+    for name in ("tickets_created", "tickets_solved"):
+        out[name] = (pooled[name] or 0) / TRAILING_DAYS
+    out["backlog"] = sum(daily[d]["backlog"] or 0 for d in days) / TRAILING_DAYS
+    return out
+
+
+def backlog_by_age(session: Session, team_id: int, at: datetime) -> dict[str, int]:
+    """The team's tickets open at `at`, by how long they had been open then."""
+    end = to_epoch(at)
+    created, solved, day = CREATED, SOLVED, DAY_S
+    stmt = select(
+        func.count(case((created > end - day, 1))),
+        func.count(case(((created <= end - day) & (created > end - 3 * day), 1))),
+        func.count(case((created <= end - 3 * day, 1))),
+    ).where(T.team_id == team_id, created < end, or_(solved.is_(None), solved >= end))
+    row = session.execute(stmt).one()
+    return dict(zip(AGE_BUCKETS, (int(n) for n in row), strict=True))
+
+
+def shout_outs(session: Session, team: Team, window: Window) -> tuple[ShoutOut, ...]:
+    """Who to thank: most solved; best CSAT (>= 5 ratings); fastest median first reply (>= 10 replies).
+
+    Ties go to the larger sample, then to the name, so the same data always
+    thanks the same person.
+    """
+    agents = session.scalars(select(Member).where(Member.team_id == team.id, Member.role == "agent")).all()
+    by_agent = compute_by_agent(session, [a.id for a in agents], window.start_utc, window.until_utc)
+    people = {a.id: a for a in agents}
+    found: list[ShoutOut] = []
+
+    def best(kind: str, metric: str, sample: str, minimum: int, higher: bool) -> None:
+        eligible = [(a, m) for a, m in by_agent.items() if m[metric] is not None and (m[sample] or 0) >= minimum]
+        if not eligible:
+            return
+        a, m = min(eligible, key=lambda am: ((-1 if higher else 1) * am[1][metric], -(am[1][sample] or 0), people[am[0]].name, people[am[0]].handle))  # type: ignore[operator]
+        found.append(ShoutOut(kind, people[a].handle, people[a].name, m[metric], int(m[sample] or 0)))  # type: ignore[arg-type]
+
+    best("most_solved", "tickets_solved", "tickets_solved", 1, True)
+    best("best_csat", "csat", "n_csat", MIN_CSAT_RATINGS, True)
+    best("fastest_first_reply", "first_reply_median_s", "n_first_reply", MIN_FIRST_REPLIES, False)
+    return tuple(found)
