@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from kpi.day_facts import CREATED, DAY_S, SOLVED, T
 from kpi.definitions import METRICS, judgement
-from kpi.engine import Metrics, Scope, compute, compute_by_agent
+from kpi.engine import Metrics, Scope, compute, compute_by_agent, compute_series
 from kpi.targets import Status, target_status
 from kpi.windows import Window, parse_window
 from store.base import to_epoch
@@ -95,7 +95,10 @@ def team_day(session: Session, team: Team, day: date, *, now: datetime) -> Score
     """The scorecard of `team` for its local `day` (raises kpi.windows.WindowError for a day not begun)."""
     scope = Scope(team_id=team.id)
     window = day_window(day, team, now)
-    daily = {d: _day_metrics(session, scope, team, d, now) for d in (day - timedelta(days=n) for n in range(TREND_DAYS))}
+    days = [day - timedelta(days=n) for n in range(TREND_DAYS - 1, -1, -1)]
+    windows = [day_window(d, team, now) for d in days]
+    bounds = [w.start_utc for w in windows] + [window.until_utc]
+    daily = dict(zip(days, compute_series(session, scope, bounds), strict=True))
     metrics = daily[day]
     previous = daily[day - timedelta(days=1)]
     trailing = _trailing(session, scope, team, day, now, daily)
@@ -128,11 +131,6 @@ def team_day(session: Session, team: Team, day: date, *, now: datetime) -> Score
         shout_outs=shout_outs(session, team, window),
         trend=trend,
     )
-
-
-def _day_metrics(session: Session, scope: Scope, team: Team, day: date, now: datetime) -> Metrics:
-    window = day_window(day, team, now)
-    return compute(session, scope, window.start_utc, window.until_utc)
 
 
 def _trailing(session: Session, scope: Scope, team: Team, day: date, now: datetime, daily: dict[date, Metrics]) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import insert, select
 
-from kpi.engine import Scope, compute, compute_by_agent, compute_by_team, first_created_at
+from kpi.engine import Scope, compute, compute_by_agent, compute_by_team, compute_series, first_created_at
 from kpi.stats import median, quantile
 from kpi.tickets import Ticket
 from kpi.windows import parse_window
@@ -227,3 +227,28 @@ def test_grouped_results_equal_one_scope_at_a_time(org_db: Database) -> None:
         assert first_created_at(s, Scope(team_id=teams["support-amer"])) == earliest[(teams["support-amer"], members["carol"])]
         assert first_created_at(s, Scope(agent_id=members["alice"])) == earliest[(teams["support-emea"], members["alice"])]
         assert first_created_at(s, Scope()) == min(earliest.values())
+
+
+def test_a_series_of_windows_equals_each_window_on_its_own(org_db: Database) -> None:
+    """compute_series (a scorecard's trend) gives, window by window, exactly what compute gives."""
+    teams, members = ids(org_db)
+    rng = random.Random(11)
+    base = at("2026-03-01T00:00:00")
+    tickets = []
+    for _ in range(600):
+        created = base + timedelta(seconds=rng.randrange(-5 * 86400, 40 * 86400))
+        reply = created + timedelta(seconds=rng.randrange(0, 30_000)) if rng.random() < 0.8 else None
+        solved = created + timedelta(seconds=rng.randrange(0, 5 * 86400)) if rng.random() < 0.7 else None
+        tickets.append(T(created, reply, solved, rng.choice([None, 0, 1, 4]), rng.choice([None, 0, 1]), rng.choice([None, "good", "bad"]), rng.choice([None, True, False])))
+    add(org_db, tickets, team_id=teams["support-emea"], agent_id=members["alice"])
+    berlin = ZoneInfo("Europe/Berlin")
+    # Local days across the DST change of 2026-03-29, the last one cut mid-day.
+    bounds = [datetime(2026, 3, 20, tzinfo=berlin) + timedelta(days=n) for n in range(15)]
+    bounds = [b.replace(tzinfo=None).replace(tzinfo=berlin) for b in bounds] + [datetime(2026, 4, 3, 13, 7, 5, 250_000, tzinfo=berlin)]
+    with org_db.sessions() as s:
+        for scope in (Scope(team_id=teams["support-emea"]), Scope(agent_id=members["alice"]), Scope()):
+            series = compute_series(s, scope, bounds)
+            assert series == [compute(s, scope, a, b) for a, b in zip(bounds, bounds[1:], strict=False)]
+        assert compute_series(s, Scope(), bounds[:1]) == []
+        with pytest.raises(ValueError):
+            compute_series(s, Scope(), [bounds[2], bounds[1]])
