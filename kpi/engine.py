@@ -134,10 +134,9 @@ def compute_series(session: Session, scope: Scope, bounds: Sequence[datetime]) -
         facts[slot(at)].add_solved(*rest)
     # Backlog at each window's end: what was open at the first bound, plus what
     # each window created, less what it solved.
-    open_before = sum(
-        sign * (session.scalar(select(func.count()).where(*where, column < edges[0])) or 0)
-        for column, sign in ((CREATED, 1), (SOLVED, -1))
-    )
+    before: dict[Any, Facts] = defaultdict(Facts)
+    _add_open(session, before, where, None, lambda column: column < edges[0])
+    open_before = before[None].backlog
     for f in facts:
         open_before += f.created - f.solved
         f.backlog = open_before
@@ -160,14 +159,21 @@ def _from_tickets(session: Session, where: list[ColumnElement[bool]], s: int, e:
     """Every ticket of the window read one by one (agents, and windows shorter than a day)."""
     facts: dict[Any, Facts] = defaultdict(Facts)
     _add_tickets(session, facts, where, [(s, e)], by)
-    # solved_at >= created_at is a table constraint, so "solved before end"
-    # implies "created before end": backlog = created before end - solved before end.
-    key = [by] if by is not None else []
-    for column in (CREATED, SOLVED):
-        stmt = select(*key, func.count()).where(*where, column < e)
-        for *k, n in session.execute(stmt.group_by(by) if by is not None else stmt):
-            facts[k[0] if k else None].backlog += n if column is CREATED else -n
+    _add_open(session, facts, where, by, lambda column: column < e)
     return facts
+
+
+def _add_open(session: Session, facts: dict[Any, Facts], where: list[ColumnElement[bool]], by: Any, within: Any) -> None:
+    """Add to each backlog the tickets created, less those solved, where `within(column)` holds.
+
+    solved_at >= created_at is a table constraint, so "solved before end"
+    implies "created before end": backlog = created before end - solved before end.
+    """
+    key = [by] if by is not None else []
+    for column, sign in ((CREATED, 1), (SOLVED, -1)):
+        stmt = select(*key, func.count()).where(*where, within(column))
+        for *group, n in session.execute(stmt.group_by(by) if by is not None else stmt):
+            facts[group[0] if group else None].backlog += sign * n
 
 
 def _within(column: Any, ranges: list[tuple[int, int]]) -> ColumnElement[bool]:
@@ -239,10 +245,6 @@ def _from_days(session: Session, s: int, e: int, *, team_id: int | None, grouped
     by = T.team_id if grouped else None
     _add_tickets(session, facts, where, window, by)
     if before_end:
-        k = [by] if by is not None else []
-        for column, sign in ((CREATED, 1), (SOLVED, -1)):
-            stmt = select(*k, func.count()).where(*where, _within(column, before_end))
-            for *group, n in session.execute(stmt.group_by(by) if by is not None else stmt):
-                facts[group[0] if group else None].backlog += sign * n
+        _add_open(session, facts, where, by, lambda column: _within(column, before_end))
     return facts
 

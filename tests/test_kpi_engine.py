@@ -60,6 +60,18 @@ def run(db: Database, scope: Scope, start: datetime, end: datetime):  # type: ig
         return compute(s, scope, start, end)
 
 
+def random_tickets(rng: random.Random, count: int, base: datetime, *, days: tuple[int, int], reply_s: int, solve_s: int) -> list[T]:
+    """Tickets created uniformly over `days` around `base`, most replied to and solved, fields often unknown."""
+    tickets = []
+    for _ in range(count):
+        created = base + timedelta(seconds=rng.randrange(days[0] * 86400, days[1] * 86400))
+        reply = created + timedelta(seconds=rng.randrange(1, reply_s)) if rng.random() < 0.85 else None
+        solved = created + timedelta(seconds=rng.randrange(1, solve_s)) if rng.random() < 0.7 else None
+        fields = (rng.choice([None, 0, 1, 3]), rng.choice([None, 0, 1]), rng.choice([None, "good", "bad"]), rng.choice([None, True, False]))
+        tickets.append(T(created, reply, solved, *fields))
+    return tickets
+
+
 @pytest.fixture
 def org_db(db: Database) -> Database:
     apply_fixture_org(db)
@@ -203,12 +215,7 @@ def test_grouped_results_equal_one_scope_at_a_time(org_db: Database) -> None:
     placements = [(teams["support-emea"], members["alice"]), (teams["support-emea"], None), (teams["support-amer"], members["carol"]), (None, None)]
     earliest: dict[tuple[int | None, int | None], datetime] = {}
     for n, (team_id, agent_id) in enumerate(placements):
-        tickets = []
-        for _ in range(400):
-            created = base + timedelta(seconds=rng.randrange(0, 60 * 86400))
-            reply = created + timedelta(seconds=rng.randrange(1, 50_000)) if rng.random() < 0.9 else None
-            solved = created + timedelta(seconds=rng.randrange(1, 900_000)) if rng.random() < 0.7 else None
-            tickets.append(T(created, reply, solved, rng.choice([None, 0, 1, 3]), rng.choice([None, 0, 1]), rng.choice([None, "good", "bad"]), rng.choice([None, True, False])))
+        tickets = random_tickets(rng, 400, base, days=(0, 60), reply_s=50_000, solve_s=900_000)
         add(org_db, tickets, team_id=team_id, agent_id=agent_id, prefix=f"P{n}-")
         earliest[(team_id, agent_id)] = min(t.created_at for t in tickets)
     start, end = at("2026-01-20T00:00:00"), at("2026-02-20T00:00:00")
@@ -234,12 +241,7 @@ def test_a_series_of_windows_equals_each_window_on_its_own(org_db: Database) -> 
     teams, members = ids(org_db)
     rng = random.Random(11)
     base = at("2026-03-01T00:00:00")
-    tickets = []
-    for _ in range(600):
-        created = base + timedelta(seconds=rng.randrange(-5 * 86400, 40 * 86400))
-        reply = created + timedelta(seconds=rng.randrange(0, 30_000)) if rng.random() < 0.8 else None
-        solved = created + timedelta(seconds=rng.randrange(0, 5 * 86400)) if rng.random() < 0.7 else None
-        tickets.append(T(created, reply, solved, rng.choice([None, 0, 1, 4]), rng.choice([None, 0, 1]), rng.choice([None, "good", "bad"]), rng.choice([None, True, False])))
+    tickets = random_tickets(rng, 600, base, days=(-5, 40), reply_s=30_000, solve_s=5 * 86400)
     add(org_db, tickets, team_id=teams["support-emea"], agent_id=members["alice"])
     berlin = ZoneInfo("Europe/Berlin")
     # Local days across the DST change of 2026-03-29, the last one cut mid-day.
