@@ -60,12 +60,14 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--as", dest="handle", help="member to speak as (default: the first team's lead)")
     demo.add_argument("--seed-only", action="store_true", help="seed and exit without opening the console")
     demo.add_argument("--reset", action="store_true", help="wipe the demo database and seed fresh demo data ending now")
+    demo.add_argument("--out", metavar="DIR", help="where the console writes charts as PNG files (default: a csbot-charts folder in the temp directory)")
 
     ask = sub.add_parser("ask", help='run one chat command, e.g. csbot ask "/kpi team" --as alice')
     ask.add_argument("text", help="the command text, e.g. '/kpi team support 7d'")
     ask.add_argument("--as", dest="handle", required=True, help="the member asking (handle)")
     ask.add_argument("--json", action="store_true", help="print the reply as JSON")
     ask.add_argument("--at", help="pretend it is this ISO 8601 time (default: now)")
+    ask.add_argument("--out", metavar="DIR", help="write the reply's charts as PNG files into DIR")
 
     org = sub.add_parser("org", help="apply or show the organisation file")
     org_sub = org.add_subparsers(dest="org_cmd", required=True, metavar="ACTION")
@@ -147,6 +149,7 @@ def _exit_code(reply: Any) -> int:
 
 
 def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.chart_files import write_charts
     from bot.dispatch import UnknownMember, run_command
     from bot.render.text import render_text
     from handlers.registry import build_router
@@ -159,10 +162,14 @@ def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
         raise BadInput(f"--as: no active member has the handle {args.handle!r} (csbot org show lists them)") from None
     finally:
         db.dispose()
+    charts = write_charts(reply, Path(args.out)) if args.out else []
     if args.json:
-        print(json.dumps(reply_json(reply), ensure_ascii=False, indent=2))
+        out = reply_json(reply)
+        if args.out:
+            out["chart_files"] = [str(p) for p in charts]
+        print(json.dumps(out, ensure_ascii=False, indent=2))
     else:
-        print(render_text(reply))
+        print(render_text(reply) + "".join(f"\nChart saved to {p}" for p in charts))
     return _exit_code(reply)
 
 
@@ -222,7 +229,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
         if args.seed_only:
             return EXIT_OK
         handle = args.handle or default_console_handle(db)
-        run_console(db, build_router(), handle, system_clock)
+        run_console(db, build_router(), handle, system_clock, chart_dir=Path(args.out) if args.out else None)
     finally:
         db.dispose()
     return EXIT_OK

@@ -5,8 +5,10 @@ from __future__ import annotations
 import sys
 import json
 from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import TextIO
 
+from bot.chart_files import default_directory, write_charts
 from bot.dispatch import UnknownMember, run_action, run_command
 from bot.render.text import render_text
 from handlers.reply import Actions, Button, Form, Reply
@@ -24,8 +26,9 @@ def _buttons(reply: Reply) -> list[Button]:
 
 
 class Console:
-    def __init__(self, db: Database, router: Router, handle: str, clock: Clock, out: TextIO) -> None:
+    def __init__(self, db: Database, router: Router, handle: str, clock: Clock, out: TextIO, chart_dir: Path | None = None) -> None:
         self.db = db
+        self.chart_dir = chart_dir or default_directory()
         self.router = router
         self.handle = handle
         self.clock = clock
@@ -59,7 +62,7 @@ class Console:
         if reply.form is not None:
             self._fill(reply.form)
             return
-        self.say(render_text(reply))
+        self.say(with_chart_files(reply, self.chart_dir))
 
     def _fill(self, form: Form) -> None:
         """Ask each field on the next input lines, then submit; ask again for fields with errors."""
@@ -133,9 +136,26 @@ def interactive_lines(prompt: Callable[[], str]) -> Iterable[str]:
             continue
 
 
-def run_console(db: Database, router: Router, handle: str, clock: Clock, *, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout) -> None:
+def with_chart_files(reply: Reply, directory: Path) -> str:
+    """The reply as text, each chart written to a PNG file in `directory` and named after it."""
+    text = render_text(reply)
+    for path in write_charts(reply, directory):
+        text += f"\nChart saved to {path}"
+    return text
+
+
+def run_console(
+    db: Database,
+    router: Router,
+    handle: str,
+    clock: Clock,
+    *,
+    stdin: TextIO = sys.stdin,
+    out: TextIO = sys.stdout,
+    chart_dir: Path | None = None,
+) -> None:
     """Interactive with a prompt on a terminal; otherwise one command per stdin line."""
-    console = Console(db, router, handle, clock, out)
+    console = Console(db, router, handle, clock, out, chart_dir)
     if stdin.isatty():
         console.say(BANNER)
         console.handle_line("/csbot whoami")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers import kpi
+from handlers import kpi, scorecard
 from handlers.csbot import CsbotCommand
 from handlers.router import Router
 
@@ -11,4 +11,5 @@ def build_router() -> Router:
     router = Router()
     router.register(CsbotCommand(router))
     kpi.register(router)
+    scorecard.register(router)
     return router

@@ -2,7 +2,7 @@
 
 Every figure comes from the KPI engine over the same window `/kpi team TEAM
 DATE` uses, so a scorecard and `/kpi` never disagree. This module is the
-numbers only; handlers/scorecard.py (coming) turns them into a reply and a
+numbers only; handlers/scorecard.py turns them into a reply and a
 chart.
 
 Decisions where the spec leaves room:
@@ -18,6 +18,7 @@ Decisions where the spec leaves room:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -27,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from kpi.day_facts import CREATED, DAY_S, SOLVED, T
 from kpi.definitions import METRICS, judgement
-from kpi.engine import Metrics, Scope, compute, compute_by_agent, compute_series
+from kpi.engine import Metrics, Scope, compute, compute_by_agent, compute_by_team, compute_series, metrics_from
 from kpi.targets import Status, target_status
 from kpi.windows import Window, parse_window
 from store.base import to_epoch
@@ -50,10 +51,10 @@ class Line:
     sample: int | None
     target: float | None
     status: Status | None
-    previous_day: float | int | None
-    vs_previous_day: str | None  # better | worse | same | None (not judged)
-    trailing: float | None
-    vs_trailing: str | None
+    previous: float | int | None  # the day before (the week before, on a weekly card)
+    vs_previous: str | None  # better | worse | same | None (not judged)
+    trailing: float | None = None  # the trailing 7-day average (daily cards only)
+    vs_trailing: str | None = None
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,17 @@ class Scorecard:
     trend: tuple[TrendPoint, ...] = field(default=())
 
 
+@dataclass(frozen=True)
+class WeekScorecard:
+    team: str  # key
+    window: Window  # the week, Monday to Sunday in the team's zone
+    compared: Window  # the week before
+    metrics: Metrics
+    previous: Metrics
+    lines: tuple[Line, ...]  # `previous` is the week before; no trailing average
+    trend: tuple[TrendPoint, ...]  # the 30 days that end with the week
+
+
 def day_window(day: date, team: Team, now: datetime) -> Window:
     """The team's local day, as `/kpi team TEAM YYYY-MM-DD` reads it."""
     return parse_window(day.isoformat(), now, team.timezone)
@@ -102,34 +114,79 @@ def team_day(session: Session, team: Team, day: date, *, now: datetime) -> Score
     metrics = daily[day]
     previous = daily[day - timedelta(days=1)]
     trailing = _trailing(session, scope, team, day, now, daily)
-    targets = dict(team.targets)
-    lines = tuple(
+    return Scorecard(
+        team=team.key,
+        day=day,
+        window=window,
+        metrics=metrics,
+        lines=_lines(metrics, previous, trailing, dict(team.targets)),
+        backlog_by_age=backlog_by_age(session, team.id, window.until_utc),
+        shout_outs=shout_outs(session, team, window),
+        trend=_trend(daily),
+    )
+
+
+def team_week(session: Session, team: Team, *, now: datetime) -> WeekScorecard:
+    """Last full local week (Monday to Sunday) of `team` against the week before."""
+    scope = Scope(team_id=team.id)
+    window = parse_window("last-week", now, team.timezone)
+    compared = window.previous()
+    last_day = window.until.date() - timedelta(days=1)
+    days = [last_day - timedelta(days=n) for n in range(TREND_DAYS - 1, -1, -1)]
+    bounds = [day_window(d, team, now).start_utc for d in days] + [window.until_utc]
+    daily = dict(zip(days, compute_series(session, scope, bounds), strict=True))
+    metrics = compute(session, scope, window.start_utc, window.until_utc)
+    previous = compute(session, scope, compared.start_utc, compared.until_utc)
+    return WeekScorecard(
+        team=team.key,
+        window=window,
+        compared=compared,
+        metrics=metrics,
+        previous=previous,
+        lines=_lines(metrics, previous, None, dict(team.targets)),
+        trend=_trend(daily),
+    )
+
+
+def org_day(session: Session, teams: Sequence[Team], day: date, *, now: datetime) -> list[tuple[Team, Window, Metrics]]:
+    """Each team's figures for its own local `day`, in the order given.
+
+    Teams that share a time zone share a window, so the engine is asked once
+    per zone, not once per team.
+    """
+    by_zone: dict[str, list[Team]] = {}
+    for team in teams:
+        by_zone.setdefault(team.timezone, []).append(team)
+    found: dict[int, tuple[Window, Metrics]] = {}
+    for members in by_zone.values():
+        window = day_window(day, members[0], now)
+        figures = compute_by_team(session, window.start_utc, window.until_utc)
+        for team in members:
+            found[team.id] = (window, figures.get(team.id) or metrics_from(0, [], [], 0))
+    return [(team, *found[team.id]) for team in teams]
+
+
+def _lines(metrics: Metrics, previous: Metrics, trailing: dict[str, Any] | None, targets: dict[str, float]) -> tuple[Line, ...]:
+    return tuple(
         Line(
             name=m.name,
             value=metrics[m.name],
             sample=metrics[m.sample] if m.sample else None,  # type: ignore[arg-type]
             target=targets.get(m.name),
             status=target_status(m.name, metrics[m.name], targets.get(m.name)),
-            previous_day=previous[m.name],
-            vs_previous_day=judgement(m.name, metrics[m.name], previous[m.name]),
-            trailing=trailing[m.name],
-            vs_trailing=judgement(m.name, metrics[m.name], trailing[m.name]),
+            previous=previous[m.name],
+            vs_previous=judgement(m.name, metrics[m.name], previous[m.name]),
+            trailing=trailing[m.name] if trailing is not None else None,
+            vs_trailing=judgement(m.name, metrics[m.name], trailing[m.name]) if trailing is not None else None,
         )
         for m in METRICS
     )
-    trend = tuple(
+
+
+def _trend(daily: dict[date, Metrics]) -> tuple[TrendPoint, ...]:
+    return tuple(
         TrendPoint(d, int(v["tickets_created"] or 0), int(v["tickets_solved"] or 0), v["first_reply_median_s"], v["csat"])  # type: ignore[arg-type]
         for d, v in sorted(daily.items())
-    )
-    return Scorecard(
-        team=team.key,
-        day=day,
-        window=window,
-        metrics=metrics,
-        lines=lines,
-        backlog_by_age=backlog_by_age(session, team.id, window.until_utc),
-        shout_outs=shout_outs(session, team, window),
-        trend=trend,
     )
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from urllib.parse import urlsplit
 from typing import Any
 
@@ -13,6 +12,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from bot.chart_files import chart_filename
 from bot.render.slack import render_slack
 from bot.slack.client import quiet_logger
 from handlers.reply import Chart, Reply
@@ -91,7 +91,7 @@ async def upload_charts(
             await client.files_upload_v2(
                 channel=channel,
                 file=chart.png,
-                filename=f"{slug(chart.title)}.png",
+                filename=chart_filename(chart.title),
                 title=chart.title[:250],
                 alt_txt=chart.alt_text[:1000],
                 **({"thread_ts": thread_ts} if thread_ts else {}),
@@ -103,10 +103,6 @@ async def upload_charts(
             log.error("chart %r for %s not uploaded to %s: %s", chart.title, what, channel, exc)
             return str(exc) or type(exc).__name__
     return None
-
-
-def slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60] or "chart"
 
 
 async def post_to(client: AsyncWebClient, channel: str, reply: Reply, *, what: str, thread_ts: str | None = None) -> str | None:

@@ -1,0 +1,378 @@
+"""`/scorecard`: a team's day against its targets, the org's day team by team, last week.
+
+The numbers are kpi.scorecard's, which are the KPI engine's: a scorecard for
+a day says exactly what `/kpi team TEAM DATE` says. The same replies are what
+the morning digest posts (bot.digests), so a scheduled scorecard and one asked
+for look the same.
+
+Who sees what: a team's scorecard is open to every member, as `/kpi team`
+is (shout-outs only praise). The org roll-up is for managers and admins.
+The Agents button shows the per-agent table under `/kpi agents` privacy.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from handlers.args import UsageError, parse_args
+from handlers.context import Context, Invalid
+from handlers.humanize import NONE, change, duration, metric_value, percent, with_sample
+from handlers.kpi import STATUS_LABEL, authorize_kpi, execute_kpi
+from handlers.kpi_lookup import find_team
+from handlers.kpi_request import DAMAGED_BUTTON, KpiRequest
+from handlers.kpi_tables import LEGEND, cell, statuses
+from handlers.reply import Actions, Button, Chart, Field, Fields, Reply, Section, Table
+from handlers.reply import Context as Note
+from handlers.router import Action, Router
+from kpi.definitions import BY_NAME, METRIC_NAMES
+from kpi.scorecard import AGE_BUCKETS, Line, Scorecard, TrendPoint, WeekScorecard, day_window, org_day, team_day, team_week
+from kpi.windows import FIRST_DAY, NotStarted, Window, WindowError, is_window, parse_window
+from store.org import Team
+
+AGENTS_ACTION = "scorecard.agents"
+PREVIOUS_DAY_ACTION = "scorecard.previous_day"
+KINDS = ("org", "week")
+DAY_HELP = "DATE: yesterday (the default), today (so far) or YYYY-MM-DD"
+# The org roll-up's columns: the figures a manager scans first.
+ORG_COLUMNS = ("tickets_created", "tickets_solved", "backlog", "first_reply_median_s", "csat", "sla_attainment")
+AGE_LABELS = {"under_1d": "< 1 day", "1d_to_3d": "1–3 days", "over_3d": "> 3 days"}
+SHOUT_OUT_LABELS = {
+    "most_solved": "Most tickets solved",
+    "best_csat": "Best CSAT",
+    "fastest_first_reply": "Fastest first reply (median)",
+}
+
+
+@dataclass(frozen=True)
+class ScorecardRequest:
+    kind: str  # team | org | week
+    target: str | None = None  # team key or name; None: the caller's team
+    day: str | None = None  # as typed: yesterday | today | YYYY-MM-DD; None: yesterday
+    share: bool = False
+    at: datetime | None = None  # "now" of the original question (buttons keep it)
+
+
+def parse_scorecard(words: list[str]) -> ScorecardRequest:
+    args = parse_args(words, switches=frozenset({"share"}))
+    rest = list(args.words)
+    kind = "team"
+    if rest and rest[0].lower() in KINDS:
+        kind = rest.pop(0).lower()
+    day = rest.pop() if rest and is_window(rest[-1]) and kind != "week" else None
+    if kind == "org" and rest:
+        raise UsageError(f"/scorecard org takes only a date, not {' '.join(rest)!r}. {DAY_HELP}.")
+    if kind == "week" and rest and is_window(rest[-1]):
+        raise UsageError("/scorecard week is always last week against the week before; it takes a team, not a date.")
+    target = " ".join(rest) if rest else None
+    return ScorecardRequest(kind, target if kind != "org" else None, day, args.flag("share"))
+
+
+def local_day(request: ScorecardRequest, now: datetime, zone: str) -> date:
+    """The one local day the request names (yesterday by default); UsageError for anything else."""
+    try:
+        window = parse_window(request.day or "yesterday", now, zone)
+    except NotStarted:
+        raise Invalid(f"{request.day} has not started yet in {zone}; a scorecard is for a day that has begun.") from None
+    except WindowError as exc:
+        raise UsageError(f"{exc} {DAY_HELP}.") from None
+    first = window.start.date()
+    if (window.end.date() - first).days > 1:
+        raise UsageError(f"A scorecard is for one day, and {request.day!r} is longer. {DAY_HELP}; /scorecard week for last week.")
+    return first
+
+
+# ---------------------------------------------------------------- one team's day
+
+
+def team_card(session: Session, team: Team, day: date, *, now: datetime, chart: bool = True, share: bool = False) -> Reply:
+    """The scorecard reply for `team`'s local `day` (also what the morning digest posts)."""
+    card = team_day(session, team, day, now=now)
+    blocks: list[Any] = [
+        Note(f"{_day_label(card.window)} · {team.timezone} · against the team's targets · compared with the day before and the 7 days before"),
+        Table(("Metric", "Value", "Target", "Status", "vs day before", "vs 7-day avg"), tuple(_line_row(line) for line in card.lines)),
+        Fields(_volume_fields(card)),
+    ]
+    if card.shout_outs:
+        blocks.append(Section("Shout-outs 🎉\n" + "\n".join(_shout_out(s) for s in card.shout_outs)))
+    if chart:
+        blocks.append(trend_chart(team, card.trend, f"{team.name} · last {len(card.trend)} days to {day:%d %b %Y}"))
+    if not team.slack_channel and not team.teams_channel and team.digest_time:
+        blocks.append(Note(f"{team.name} has no Slack or Teams channel in the organisation file, so its daily scorecard is not posted anywhere."))
+    blocks.append(Actions(_buttons(team, day, now)))
+    return Reply(
+        title=f"Scorecard · {team.name} ({team.key}) · {day:%a %d %b %Y}",
+        blocks=blocks,
+        visibility="channel" if share else "ephemeral",
+        data=_card_data(card, team),
+    )
+
+
+def _day_label(window: Window) -> str:
+    return f"{window.start:%A %d %B %Y}" + (" (so far)" if window.so_far else "")
+
+
+def _line_row(line: Line) -> tuple[str, ...]:
+    metric = BY_NAME[line.name]
+    return (
+        metric.label,
+        with_sample(line.name, line.value, line.sample),  # type: ignore[arg-type]
+        metric_value(line.name, line.target) if line.target is not None else "",
+        STATUS_LABEL[line.status] if line.status else "",
+        change(line.name, line.value, line.previous),  # type: ignore[arg-type]
+        change(line.name, line.value, line.trailing) if line.trailing is not None or line.value is None else NONE,  # type: ignore[arg-type]
+    )
+
+
+def _volume_fields(card: Scorecard) -> tuple[Field, ...]:
+    m = card.metrics
+    ages = " · ".join(f"{AGE_LABELS[k]}: {card.backlog_by_age[k]:,}" for k in AGE_BUCKETS)
+    return (
+        Field("Created", f"{int(m['tickets_created'] or 0):,}"),
+        Field("Solved", f"{int(m['tickets_solved'] or 0):,}"),
+        Field("Backlog at end of day", f"{int(m['backlog'] or 0):,}"),
+        Field("Backlog by age", ages),
+    )
+
+
+def _shout_out(s: Any) -> str:
+    label = SHOUT_OUT_LABELS[s.kind]
+    if s.kind == "most_solved":
+        return f"• {label}: {s.name} ({s.value:,})"
+    if s.kind == "best_csat":
+        return f"• {label}: {s.name} ({percent(s.value)} of {s.sample} ratings)"
+    return f"• {label}: {s.name} ({duration(s.value)} over {s.sample} replies)"
+
+
+def _buttons(team: Team, day: date, now: datetime) -> tuple[Button, ...]:
+    value = json.dumps({"team": team.key, "day": day.isoformat(), "at": now.isoformat()}, separators=(",", ":"))
+    found = [Button("Agents", AGENTS_ACTION, value)]
+    if day > FIRST_DAY:
+        before = json.dumps({"team": team.key, "day": (day - timedelta(days=1)).isoformat(), "at": now.isoformat()}, separators=(",", ":"))
+        found.append(Button("Previous day", PREVIOUS_DAY_ACTION, before))
+    return tuple(found)
+
+
+def _card_data(card: Scorecard, team: Team) -> dict[str, Any]:
+    return {
+        "scope": "scorecard",
+        "team": team.key,
+        "day": card.day.isoformat(),
+        "window": card.window.to_json(),
+        "metrics": card.metrics,
+        "targets": {k: v for k, v in team.targets.items() if k in METRIC_NAMES},
+        "status": statuses(card.metrics, team.targets),
+        "previous_day": {line.name: line.previous for line in card.lines},
+        "vs_previous_day": {line.name: line.vs_previous for line in card.lines},
+        "trailing_7d": {line.name: line.trailing for line in card.lines},
+        "vs_trailing_7d": {line.name: line.vs_trailing for line in card.lines},
+        "backlog_by_age": card.backlog_by_age,
+        "shout_outs": [{"kind": s.kind, "agent": s.agent, "name": s.name, "value": s.value, "n": s.sample} for s in card.shout_outs],
+        "trend": [_point(p) for p in card.trend],
+    }
+
+
+def _point(p: TrendPoint) -> dict[str, Any]:
+    return {"day": p.day.isoformat(), "created": p.created, "solved": p.solved, "first_reply_median_s": p.first_reply_median_s, "csat": p.csat}
+
+
+def trend_chart(team: Team, trend: tuple[TrendPoint, ...], title: str) -> Chart:
+    """The 30-day chart (matplotlib is loaded only here, the first time a chart is drawn)."""
+    from handlers.scorecard_chart import trend_png
+
+    targets = team.targets
+    png = trend_png(
+        trend,
+        title=title,
+        first_reply_target_s=targets.get("first_reply_median_s"),
+        csat_target=targets.get("csat"),
+        zone=team.timezone,
+    )
+    return Chart(title, png, _alt_text(trend, targets))
+
+
+def _alt_text(trend: tuple[TrendPoint, ...], targets: dict[str, float]) -> str:
+    """What the chart shows, in words, for screen readers and text-only surfaces."""
+    created = sum(p.created for p in trend)
+    solved = sum(p.solved for p in trend)
+    frt = [p.first_reply_median_s for p in trend if p.first_reply_median_s is not None]
+    csat = [p.csat for p in trend if p.csat is not None]
+    parts = [f"{len(trend)} days: {created:,} created, {solved:,} solved"]
+    if frt:
+        goal = f" (target {duration(targets['first_reply_median_s'])})" if "first_reply_median_s" in targets else ""
+        parts.append(f"daily first-reply median from {duration(frt[0])} to {duration(frt[-1])}{goal}")
+    if csat:
+        goal = f" (target {percent(targets['csat'])})" if "csat" in targets else ""
+        parts.append(f"CSAT from {percent(csat[0])} to {percent(csat[-1])}{goal}")
+    return "; ".join(parts)
+
+
+# ---------------------------------------------------------------- last week
+
+
+def week_card(session: Session, team: Team, *, now: datetime, chart: bool = True, share: bool = False) -> Reply:
+    """Last full local week (Monday to Sunday) of `team` against the week before."""
+    card = team_week(session, team, now=now)
+    rows = tuple(
+        (
+            BY_NAME[line.name].label,
+            with_sample(line.name, line.value, line.sample),  # type: ignore[arg-type]
+            metric_value(line.name, line.previous),  # type: ignore[arg-type]
+            change(line.name, line.value, line.previous),  # type: ignore[arg-type]
+            metric_value(line.name, line.target) if line.target is not None else "",
+            STATUS_LABEL[line.status] if line.status else "",
+        )
+        for line in card.lines
+    )
+    blocks: list[Any] = [
+        Note(f"Week: {card.window.label()} · compared with {card.compared.label()}"),
+        Table(("Metric", "Last week", "Week before", "Change", "Target", "Status"), rows),
+    ]
+    if chart:
+        last_day = card.window.until.date() - timedelta(days=1)
+        blocks.append(trend_chart(team, card.trend, f"{team.name} · last {len(card.trend)} days to {last_day:%d %b %Y}"))
+    return Reply(
+        title=f"Weekly scorecard · {team.name} ({team.key}) · week of {card.window.start:%d %b %Y}",
+        blocks=blocks,
+        visibility="channel" if share else "ephemeral",
+        data=_week_data(card, team),
+    )
+
+
+def _week_data(card: WeekScorecard, team: Team) -> dict[str, Any]:
+    return {
+        "scope": "scorecard_week",
+        "team": team.key,
+        "window": card.window.to_json(),
+        "compared_with": card.compared.to_json(),
+        "metrics": card.metrics,
+        "previous": card.previous,
+        "changes": {line.name: line.vs_previous for line in card.lines},
+        "targets": {k: v for k, v in team.targets.items() if k in METRIC_NAMES},
+        "status": statuses(card.metrics, team.targets),
+        "trend": [_point(p) for p in card.trend],
+    }
+
+
+# ---------------------------------------------------------------- the org's day
+
+
+def org_card(session: Session, day: date, *, now: datetime, org_name: str, share: bool = False) -> Reply:
+    """One row per active team: its own local `day`, key KPIs with their status against its targets."""
+    teams = session.scalars(select(Team).where(Team.active.is_(True)).order_by(Team.key)).all()
+    rows = org_day(session, teams, day, now=now)
+    table = tuple((team.key, *(cell(m, metrics, team.targets) for m in ORG_COLUMNS)) for team, _window, metrics in rows)
+    zones = sorted({team.timezone for team in teams})
+    blocks: list[Any] = [
+        Note(f"{day:%A %d %B %Y} in each team's own time zone ({', '.join(zones) or 'no teams'}) · each team against its own targets"),
+        Table(("Team", *(BY_NAME[m].label for m in ORG_COLUMNS)), table),
+        Note(LEGEND),
+    ]
+    if not teams:
+        blocks.insert(1, Section("The organisation has no active teams yet."))
+    return Reply(
+        title=f"Scorecard · {org_name} · {day:%a %d %b %Y}",
+        blocks=blocks,
+        visibility="channel" if share else "ephemeral",
+        data={
+            "scope": "scorecard_org",
+            "day": day.isoformat(),
+            "rows": [
+                {"team": team.key, "window": window.to_json(), "metrics": metrics, "status": statuses(metrics, team.targets)}
+                for team, window, metrics in rows
+            ],
+        },
+    )
+
+
+# ---------------------------------------------------------------- the command
+
+
+def authorize_scorecard(ctx: Context, request: ScorecardRequest) -> None:
+    """The one place /scorecard decides who sees what."""
+    if request.kind == "org":
+        ctx.require_role("manager", "see the org scorecard")
+
+
+def execute_scorecard(ctx: Context, request: ScorecardRequest) -> Reply:
+    now = request.at or ctx.now
+    if request.kind == "org":
+        return org_card(ctx.session, local_day(request, now, ctx.org_timezone), now=now, org_name=ctx.org.name if ctx.org else "Organisation", share=request.share)
+    team = find_team(ctx, request.target, command=f"/scorecard{' week' if request.kind == 'week' else ''}")
+    if request.kind == "week":
+        return week_card(ctx.session, team, now=now, share=request.share)
+    return team_card(ctx.session, team, local_day(request, now, team.timezone), now=now, share=request.share)
+
+
+def parse_day_button(value: str) -> ScorecardRequest:
+    """The request a scorecard button carries; anything else is damaged (Teams card data can be forged)."""
+    try:
+        payload = json.loads(value)
+        team, day_text, at_text = payload["team"], payload["day"], payload["at"]
+        if not all(isinstance(v, str) for v in (team, day_text, at_text)):
+            raise TypeError("a field has the wrong type")
+        day = date.fromisoformat(day_text)
+        at = datetime.fromisoformat(at_text)
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
+        raise UsageError(DAMAGED_BUTTON) from None
+    if at.tzinfo is None or len(team) > 64 or day < FIRST_DAY:
+        raise UsageError(DAMAGED_BUTTON)
+    return ScorecardRequest("team", team, day.isoformat(), False, at)
+
+
+def _agents_request(request: ScorecardRequest) -> KpiRequest:
+    return KpiRequest("agents", request.target, request.day, at=request.at)
+
+
+def authorize_agents(ctx: Context, request: ScorecardRequest) -> None:
+    authorize_kpi(ctx, _agents_request(request))
+
+
+def execute_agents(ctx: Context, request: ScorecardRequest) -> Reply:
+    reply = execute_kpi(ctx, _agents_request(request))
+    # The table is for the clicker alone, whatever the card was posted in.
+    return replace(reply, visibility="ephemeral")
+
+
+class ScorecardCommand:
+    name = "scorecard"
+    summary = "a team's day against its targets, with a 30-day chart; the org's day; last week"
+    usage = (
+        "/scorecard [TEAM] [DATE] — a team's day (your team, yesterday by default)\n"
+        "/scorecard org [DATE] — every team's day side by side (managers and admins)\n"
+        "/scorecard week [TEAM] — last week against the week before\n"
+        "Add --share to post it in the channel.\n"
+        f"{DAY_HELP}; each team's day is in its own time zone."
+    )
+    examples = (
+        "/scorecard",
+        "/scorecard support-emea 2026-11-30",
+        "/scorecard org",
+        "/scorecard week support-emea",
+        "/scorecard --share",
+    )
+
+    def parse(self, words: list[str]) -> ScorecardRequest:
+        return parse_scorecard(words)
+
+    def authorize(self, ctx: Context, request: ScorecardRequest) -> None:
+        authorize_scorecard(ctx, request)
+
+    def execute(self, ctx: Context, request: ScorecardRequest) -> Reply:
+        return execute_scorecard(ctx, request)
+
+
+def register(router: Router) -> None:
+    router.register(ScorecardCommand())
+    router.register_action(Action(AGENTS_ACTION, parse_day_button, authorize_agents, execute_agents, once_per_click=False))
+    router.register_action(
+        Action(PREVIOUS_DAY_ACTION, parse_day_button, authorize_scorecard, execute_scorecard, once_per_click=False)
+    )
+
+
+__all__ = ["ScorecardCommand", "ScorecardRequest", "day_window", "org_card", "register", "team_card", "week_card"]
