@@ -308,11 +308,9 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     if not path.is_file():
         raise BadInput(f"{args.file}: no such file")
     if args.timezone:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+        from store.zones import is_zone
 
-        try:
-            ZoneInfo(args.timezone)
-        except (ZoneInfoNotFoundError, ValueError):
+        if not is_zone(args.timezone):
             raise BadInput(f"--timezone: unknown time zone {args.timezone!r}") from None
     try:
         mapping = load_mapping(Path(args.mapping), timezone=args.timezone) if args.mapping else Mapping.default(args.timezone or "UTC")

@@ -12,11 +12,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import load_dotenv
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
+
+from store.zones import is_zone
 
 DEFAULT_DATABASE_URL = "sqlite:///csbot.db"
 SUPPORTED_DRIVERS = ("sqlite", "postgresql")
@@ -96,10 +97,8 @@ def _database_url(env: Mapping[str, str]) -> str:
 
 def _timezone(env: Mapping[str, str], name: str, default: str) -> str:
     raw = env.get(name, "").strip() or default
-    try:
-        ZoneInfo(raw)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(name, f"unknown time zone {raw!r} (use an IANA name such as Europe/Berlin)") from None
+    if not is_zone(raw):
+        raise ConfigError(name, f"unknown time zone {raw!r} (use an IANA name such as Europe/Berlin)")
     return raw
 
 

@@ -22,12 +22,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from kpi.tickets import Ticket
 from store import yaml_file
 from store.quoting import clip
 from store.yaml_file import LineDict, LineList, YamlFileError
+from store.zones import is_zone
 
 FIELDS = (
     "external_id",
@@ -129,9 +129,7 @@ def load_mapping(path: Path, *, timezone: str | None = None) -> Mapping:
             add(doc.key_lines[key], f"unknown key {clip(key)} (expected: {', '.join(MAPPING_KEYS)})")
     columns = _columns(doc, add)
     tz = timezone or _text(doc, "timezone", add) or "UTC"
-    try:
-        ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError):
+    if not is_zone(tz):
         add(doc.key_lines.get("timezone", 1), f"unknown time zone {clip(tz)}")
     formats = _formats(doc, add)
     missing = _missing(doc, add)

@@ -23,7 +23,6 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Protocol
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from sqlalchemy import select
@@ -34,6 +33,7 @@ from store.clock import system_clock
 from store.org import ROLES, Member, Org, Team
 from store.quoting import clip
 from store.yaml_file import LineDict, LineList, YamlFileError
+from store.zones import is_zone
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -102,16 +102,6 @@ def weekdays(spec: str) -> list[int]:
             raise ValueError(f"{part!r} runs backwards; write it as e.g. mon-fri")
         days.update(range(a, b + 1))
     return sorted(days)
-
-
-def _valid_tz(name: Any) -> bool:
-    if not isinstance(name, str) or not name:
-        return False
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
-    return True
 
 
 @dataclass
@@ -323,7 +313,7 @@ def parse_org(
 def _timezone(check: _Checker, m: _LineDict, what: str, *, required: bool = False) -> str | None:
     """A `timezone` field: text naming an IANA time zone, or None (reported) when it is not one."""
     tz = check.text(m, "timezone", what, required=required, max_len=64)
-    if tz is not None and not _valid_tz(tz):
+    if tz is not None and not is_zone(tz):
         check.add(m.key_lines["timezone"], f"{what}: unknown time zone {clip(tz)}")
         return None
     return tz

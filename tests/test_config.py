@@ -39,6 +39,7 @@ def test_valid_values() -> None:
         ({"DATABASE_URL": "mysql://root@localhost/x"}, "DATABASE_URL"),
         ({"DATABASE_URL": "postgresql+asyncpg://u@h/db"}, "DATABASE_URL"),
         ({"CSBOT_TIMEZONE": "Mars/Olympus"}, "CSBOT_TIMEZONE"),
+        ({"CSBOT_TIMEZONE": "Europe/" + "x" * 300}, "CSBOT_TIMEZONE"),
         ({"CSBOT_PORT": "seventy"}, "CSBOT_PORT"),
         ({"CSBOT_PORT": "70000"}, "CSBOT_PORT"),
         ({"CSBOT_DB_TIMEOUT_S": "-5"}, "CSBOT_DB_TIMEOUT_S"),

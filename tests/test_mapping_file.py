@@ -72,6 +72,8 @@ def test_cell_values_in_values_and_missing_are_kept_as_written(db: Database, tmp
         ("columns:\n  status: [a, b]\n", 2, "columns: status must name a column, not a list"),
         ("timezone: 1.5\n", 1, 'timezone must be text: quote it, e.g. timezone: "1.5"'),
         ("timezone: Mars/Base\n", 1, "unknown time zone 'Mars/Base'"),
+        # Longer than a file name may be: the zone lookup's OSError is a refusal too (found by Hypothesis).
+        ("timezone: '" + "9" * 4000 + "'\n", 1, "unknown time zone '999"),
         ("a: 1\ncolour: blue\n", 1, "unknown key 'a'"),
         ("columns:\n  external_id: id\n  ticket_no: number\n", 3, "columns: unknown field 'ticket_no'"),
         ("datetime_formats: [dd-mm-yyyy]\n", 1, "strptime"),
