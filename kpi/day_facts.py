@@ -43,11 +43,12 @@ from kpi.tickets import Ticket
 from store.base import Base
 from store.database import Database
 from store.engine import write_transaction
+from store.locks import lock_key
 
 DAY_S = 86_400
 NO_TEAM = 0  # team_key of tickets without a team (team ids start at 1)
 # Serialises refreshes on PostgreSQL (two at once could store an older recount last).
-_REFRESH_LOCK = 0x6B70_6964  # "kpid"
+_REFRESH_LOCK = "kpi-day-facts"
 _CHUNK = 500
 
 T = Ticket.__table__.c
@@ -269,8 +270,8 @@ def refresh(session: Session, *, wait: bool = True, most: int | None = None) -> 
         return 0
     if session.get_bind().dialect.name == "postgresql":
         if wait:
-            session.execute(select(func.pg_advisory_xact_lock(_REFRESH_LOCK)))
-        elif not session.scalar(select(func.pg_try_advisory_xact_lock(_REFRESH_LOCK))):
+            session.execute(select(func.pg_advisory_xact_lock(lock_key(_REFRESH_LOCK))))
+        elif not session.scalar(select(func.pg_try_advisory_xact_lock(lock_key(_REFRESH_LOCK)))):
             return 0
         # Claim the marks committed so far in one statement: a mark committed
         # after it stays for the next refresh, together with the change it
