@@ -100,6 +100,11 @@ def _parser() -> argparse.ArgumentParser:
     package.add_argument("--version", default="1.0.0", help="the app version (bump it for each upload)")
     package.add_argument("--domain", action="append", default=[], help="a host name the app may open (repeatable)")
 
+    tick = sub.add_parser("tick", help="run every scheduled job that is due once (scorecards), then exit; for cron", allow_abbrev=False)
+    tick.add_argument("--at", help="as if it were this ISO 8601 time (default: now)")
+    tick.add_argument("--only", metavar="JOB", help="run only this job (digests)")
+    tick.add_argument("--json", action="store_true", help="print what was done as one JSON object")
+
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_cmd", required=True, metavar="ACTION")
     db_sub.add_parser("upgrade", help="migrate the database to the newest schema")
@@ -411,10 +416,7 @@ def cmd_post(settings: Settings, args: argparse.Namespace) -> int:
                     return await deliver_to_member(notifiers, address, reply)
                 return await deliver_to_team(notifiers, address, reply)
             finally:
-                for n in notifiers:
-                    client = getattr(n, "client", None)
-                    if client is not None and getattr(client, "session", None) is not None:
-                        await client.session.close()
+                await _close_notifiers(notifiers)
 
         deliveries = asyncio.run(send())
     finally:
@@ -444,6 +446,45 @@ def cmd_teams(settings: Settings, args: argparse.Namespace) -> int:
     commands = ", ".join(c["title"] for c in manifest["bots"][0]["commandLists"][0]["commands"])
     print(f"Wrote {args.out} (manifest {manifest['manifestVersion']}, bot {settings.teams.app_id}, commands: {commands}).")
     return EXIT_OK
+
+
+def cmd_tick(settings: Settings, args: argparse.Namespace) -> int:
+    import asyncio
+    from datetime import timedelta
+
+    from bot.tick import JOBS, run_tick
+
+    if args.only is not None and args.only not in JOBS:
+        raise BadInput(f"--only: {args.only!r} is not a job; the jobs are {', '.join(JOBS)}")
+    now = _parse_at(args.at)
+    db = _open(settings)
+    notifiers = notifiers_for(settings, db)
+    try:
+        if not notifiers:
+            print("Neither Slack nor Teams is configured (see .env.example): nothing can be sent; due messages are recorded as not reachable.", file=sys.stderr)
+
+        async def tick() -> Any:
+            try:
+                return await run_tick(db, notifiers, now, only=args.only, catchup=timedelta(hours=settings.digest_catchup_hours))
+            finally:
+                await _close_notifiers(notifiers)
+
+        report = asyncio.run(tick())
+    finally:
+        db.dispose()
+    if args.json:
+        print(json.dumps({"ok": True, **report.to_json()}, ensure_ascii=False, indent=2))
+    else:
+        print("\n".join(report.lines()))
+    failed = [o for o in report.outcomes if o.status == "failed"]
+    return EXIT_INTERNAL if failed else EXIT_OK
+
+
+async def _close_notifiers(notifiers: list[Any]) -> None:
+    for n in notifiers:
+        client = getattr(n, "client", None)
+        if client is not None and getattr(client, "session", None) is not None:
+            await client.session.close()
 
 
 def cmd_db(settings: Settings, args: argparse.Namespace) -> int:
@@ -496,6 +537,7 @@ COMMANDS = {
     "import": cmd_import,
     "post": cmd_post,
     "teams": cmd_teams,
+    "tick": cmd_tick,
     "db": cmd_db,
     "serve": cmd_serve,
 }

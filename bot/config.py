@@ -77,6 +77,11 @@ class Settings:
     webhook_secret: str | None = None
     slack: SlackSettings | None = None
     teams: TeamsSettings | None = None
+    # A scheduled message missed while csbot was down is still sent this long after it was due.
+    digest_catchup_hours: int = 6
+    alert_check_minutes: int = 10
+    # csbot's public HTTPS address (the one Teams reaches): charts in Teams cards are served from it.
+    public_url: str | None = None
 
 
 def _database_url(env: Mapping[str, str]) -> str:
@@ -237,4 +242,17 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         webhook_secret=_secret(env, "CSBOT_WEBHOOK_SECRET"),
         slack=_slack(env),
         teams=_teams(env),
+        digest_catchup_hours=_int(env, "DIGEST_CATCHUP_HOURS", 6, low=0, high=72),
+        alert_check_minutes=_int(env, "ALERT_CHECK_MINUTES", 10, low=1, high=1440),
+        public_url=_public_url(env),
     )
+
+
+def _public_url(env: Mapping[str, str]) -> str | None:
+    raw = env.get("CSBOT_PUBLIC_URL", "").strip()
+    if not raw:
+        return None
+    parsed = urlparse(raw)
+    if parsed.scheme != "https" or not parsed.netloc or parsed.query or parsed.fragment:
+        raise ConfigError("CSBOT_PUBLIC_URL", f"must be csbot's public https:// address, e.g. https://csbot.example.com (got {raw!r})")
+    return raw.rstrip("/")

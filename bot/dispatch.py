@@ -7,13 +7,16 @@ command behaves the same wherever it is typed.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot import metrics
 from handlers.context import Context
 from handlers.reply import Reply, error_reply
 from handlers.router import Router
@@ -88,7 +91,10 @@ def run_command(
 
     With `once`, a second call with the same key raises AlreadyProcessed.
     """
-    return _run(db, handle, now, platform, once, lambda ctx: router.handle(ctx, text))
+    words = text.strip().split(maxsplit=1)
+    family = router.family(words[0]) if words else None
+    with measured(platform, f"/{family.name}" if family is not None else "unknown") as done:
+        return done(_run(db, handle, now, platform, once, lambda ctx: router.handle(ctx, text)))
 
 
 def run_action(
@@ -103,4 +109,22 @@ def run_action(
     once: str | None = None,
 ) -> Reply:
     """Handle a button click by the member `handle` (same rules as run_command)."""
-    return _run(db, handle, now, platform, once, lambda ctx: router.handle_action(ctx, action_id, value))
+    with measured(platform, action_id if action_id in router.action_ids else "unknown") as done:
+        return done(_run(db, handle, now, platform, once, lambda ctx: router.handle_action(ctx, action_id, value)))
+
+
+@contextmanager
+def measured(surface: str, command: str) -> Iterator[Callable[[Reply], Reply]]:
+    """Count a command (by its registered name only, never what was typed) and time it."""
+    started = time.perf_counter()
+    outcome = ["exception"]
+
+    def done(reply: Reply) -> Reply:
+        outcome[0] = "ok" if reply.ok else reply.error.code if reply.error else "error"
+        return reply
+
+    try:
+        yield done
+    finally:
+        metrics.COMMANDS.labels(surface, command, outcome[0]).inc()
+        metrics.COMMAND_SECONDS.labels(surface).observe(time.perf_counter() - started)

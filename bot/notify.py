@@ -33,6 +33,47 @@ class MemberAddress:
 
 
 @dataclass(frozen=True)
+class Address:
+    """One place on one platform: a channel, or a person (their DM / 1:1 chat)."""
+
+    platform: str  # slack | teams
+    kind: str  # channel | user
+    id: str
+
+    def __str__(self) -> str:
+        return f"{self.platform}:{self.kind}:{self.id}"
+
+    @classmethod
+    def parse(cls, text: str) -> Address | None:
+        platform, _, rest = text.partition(":")
+        kind, _, ident = rest.partition(":")
+        if platform not in ("slack", "teams") or kind not in ("channel", "user") or not ident:
+            return None
+        return cls(platform, kind, ident)
+
+
+def team_addresses(team: TeamAddress) -> list[Address]:
+    """Every channel the team has, on every platform."""
+    found = [Address("slack", "channel", team.slack_channel)] if team.slack_channel else []
+    return found + ([Address("teams", "channel", team.teams_channel)] if team.teams_channel else [])
+
+
+def member_addresses(member: MemberAddress) -> list[Address]:
+    """Every platform on which the member can get a direct message."""
+    found = [Address("slack", "user", member.slack_id)] if member.slack_id else []
+    return found + ([Address("teams", "user", member.teams_id)] if member.teams_id else [])
+
+
+@dataclass(frozen=True)
+class Sent:
+    """What one send did: the platform's ids for the messages posted, or why it failed."""
+
+    message_ids: tuple[str, ...] = ()
+    error: str | None = None  # nothing was posted (or, with message_ids, only those were)
+    note: str | None = None  # posted, with something missing (a chart that did not upload)
+
+
+@dataclass(frozen=True)
 class Delivery:
     platform: str
     target: str
@@ -51,6 +92,12 @@ class Notifier(Protocol):
 
     async def to_member(self, member: MemberAddress, reply: Reply) -> Delivery | None:
         """Message the member directly; None when they have no identity on this platform."""
+
+    async def send(self, to: Address, reply: Reply, *, key: str, thread: str | None = None) -> Sent:
+        """Post `reply` at `to` for the outbox row `key` (in the thread of message `thread`, where the platform has threads)."""
+
+    async def find_sent(self, to: Address, key: str) -> tuple[str, ...] | None:
+        """The ids of recent messages for `key` already at `to`: () when there are none, None when the platform cannot tell."""
 
 
 async def deliver_to_team(notifiers: list[Notifier], team: TeamAddress, reply: Reply) -> list[Delivery]:

@@ -11,10 +11,13 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
 from aiohttp import http_exceptions, web
 
 from bot.config import Settings
+from bot.metrics import exposition
+from bot.notify import Notifier
 from bot.refusals import refusals
 from bot.request_body import MAX_BODY
 from bot.webhooks import tickets_webhook
@@ -80,9 +83,15 @@ class MalformedHttpFilter(logging.Filter):
 _MALFORMED_HTTP = MalformedHttpFilter()
 
 
+async def metrics_endpoint(_request: web.Request) -> web.Response:
+    body, content_type = exposition()
+    return web.Response(body=body, headers={"Content-Type": content_type})
+
+
 def create_app(
-    db: Database, settings: Settings, *, clock: Clock = system_clock, router: Router | None = None
+    db: Database, settings: Settings, *, clock: Clock = system_clock, router: Router | None = None, schedule: bool = False
 ) -> web.Application:
+    """The web app; with `schedule`, the scheduler runs in it too (`csbot serve`)."""
     if _MALFORMED_HTTP not in logging.getLogger("aiohttp.server").filters:
         logging.getLogger("aiohttp.server").addFilter(_MALFORMED_HTTP)
     # No route takes compressed bodies (every signature is over the bytes as
@@ -90,26 +99,41 @@ def create_app(
     app = web.Application(client_max_size=MAX_BODY, middlewares=[last_resort], handler_args={"auto_decompress": False})
     app[DB_KEY] = db
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics_endpoint)
     app.router.add_post("/webhooks/tickets", tickets_webhook(db, settings.webhook_secret, clock))
     if not settings.webhook_secret:
         log.warning("CSBOT_WEBHOOK_SECRET is not set: POST /webhooks/tickets refuses every request")
     router = router or build_router()
+    notifiers: list[Notifier] = []
     if settings.slack is not None:
         from bot.slack.app import SlackBot
         from bot.slack.app import mount as mount_slack
+        from bot.slack.notifier import SlackNotifier
 
-        mount_slack(app, SlackBot(settings.slack, db, router, clock))
+        slack = SlackBot(settings.slack, db, router, clock)
+        mount_slack(app, slack)
+        notifiers.append(SlackNotifier(slack.client))
     if settings.teams is not None:
         from bot.teams.app import TeamsApp
         from bot.teams.app import mount as mount_teams
 
-        mount_teams(app, TeamsApp(settings.teams, db, router, clock))
+        teams = TeamsApp(settings.teams, db, router, clock)
+        mount_teams(app, teams)
+        notifiers.append(teams.notifier)
+    if schedule:
+        from bot.scheduler import Scheduler
+
+        if not notifiers:
+            log.warning("neither Slack nor Teams is configured: scheduled scorecards are recorded as not reachable")
+        scheduler = Scheduler(db, notifiers, clock=clock, catchup=timedelta(hours=settings.digest_catchup_hours))
+        app.on_startup.append(scheduler.start)
+        app.on_cleanup.append(scheduler.stop)
     return app
 
 
 def serve(settings: Settings, *, host: str, port: int) -> None:
     db = open_database(settings.database_url, timeout_s=settings.db_timeout_s)
-    app = create_app(db, settings)
+    app = create_app(db, settings, schedule=True)
 
     async def _close_db(_app: web.Application) -> None:
         db.dispose()

@@ -13,6 +13,7 @@ The Agents button shows the per-agent table under `/kpi agents` privacy.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -34,10 +35,17 @@ from kpi.definitions import BY_NAME, METRIC_NAMES
 from kpi.scorecard import AGE_BUCKETS, Line, Scorecard, TrendPoint, WeekScorecard, day_window, org_day, team_day, team_week
 from kpi.windows import FIRST_DAY, NotStarted, Window, WindowError, is_window, parse_window
 from store.org import Team
+from store.subscriptions import ME, ORG, Subscription
 
 AGENTS_ACTION = "scorecard.agents"
 PREVIOUS_DAY_ACTION = "scorecard.previous_day"
-KINDS = ("org", "week")
+KINDS = ("org", "week", "subscribe", "unsubscribe", "subscriptions")
+SUBSCRIPTION_KINDS = ("subscribe", "unsubscribe", "subscriptions")
+MAX_SUBSCRIPTIONS = 20
+DEFAULT_TIME = "09:00"
+_HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$", re.ASCII)
+# What a time written another way looks like (9h30, 9.30, 9am), to say how to write it.
+_TIMEISH = re.compile(r"^\d{1,2}(?:[.hH]\d{0,2})?(?:am|pm)?$", re.ASCII | re.IGNORECASE)
 DAY_HELP = "DATE: yesterday (the default), today (so far) or YYYY-MM-DD"
 # The org roll-up's columns: the figures a manager scans first.
 ORG_COLUMNS = ("tickets_created", "tickets_solved", "backlog", "first_reply_median_s", "csat", "sla_attainment")
@@ -51,11 +59,12 @@ SHOUT_OUT_LABELS = {
 
 @dataclass(frozen=True)
 class ScorecardRequest:
-    kind: str  # team | org | week
-    target: str | None = None  # team key or name; None: the caller's team
+    kind: str  # team | org | week | subscribe | unsubscribe | subscriptions
+    target: str | None = None  # team key or name; None: the caller's team (subscribe: team, org or me)
     day: str | None = None  # as typed: yesterday | today | YYYY-MM-DD; None: yesterday
     share: bool = False
     at: datetime | None = None  # "now" of the original question (buttons keep it)
+    time: str | None = None  # subscribe: "HH:MM" in the caller's zone
 
 
 def parse_scorecard(words: list[str]) -> ScorecardRequest:
@@ -64,6 +73,8 @@ def parse_scorecard(words: list[str]) -> ScorecardRequest:
     kind = "team"
     if rest and rest[0].lower() in KINDS:
         kind = rest.pop(0).lower()
+    if kind in SUBSCRIPTION_KINDS:
+        return _parse_subscription(kind, rest, args.flag("share"))
     day = rest.pop() if rest and is_window(rest[-1]) and kind != "week" else None
     if kind == "org" and rest:
         raise UsageError(f"/scorecard org takes only a date, not {' '.join(rest)!r}. {DAY_HELP}.")
@@ -71,6 +82,24 @@ def parse_scorecard(words: list[str]) -> ScorecardRequest:
         raise UsageError("/scorecard week is always last week against the week before; it takes a team, not a date.")
     target = " ".join(rest) if rest else None
     return ScorecardRequest(kind, target if kind != "org" else None, day, args.flag("share"))
+
+
+def _parse_subscription(kind: str, rest: list[str], share: bool) -> ScorecardRequest:
+    if share:
+        raise UsageError(f"--share does not apply to /scorecard {kind}.")
+    if kind == "subscriptions":
+        if rest:
+            raise UsageError("/scorecard subscriptions takes nothing more: it lists yours.")
+        return ScorecardRequest(kind)
+    at = None
+    if kind == "subscribe" and rest and (m := _HHMM.match(rest[-1])):
+        rest.pop()
+        at = f"{int(m.group(1)):02d}:{m.group(2)}"
+    elif kind == "subscribe" and rest and (":" in rest[-1] or (len(rest) > 1 and _TIMEISH.match(rest[-1]))):
+        raise UsageError(f"{rest[-1]!r} is not a time: say HH:MM on the 24-hour clock, e.g. 08:30.")
+    if not rest:
+        raise UsageError(f"Say what to {kind} to: /scorecard {kind} TEAM|org|me" + (" [HH:MM]" if kind == "subscribe" else "") + ".")
+    return ScorecardRequest(kind, " ".join(rest), time=at)
 
 
 def local_day(request: ScorecardRequest, now: datetime, zone: str) -> date:
@@ -295,12 +324,14 @@ def org_card(session: Session, day: date, *, now: datetime, org_name: str, share
 
 def authorize_scorecard(ctx: Context, request: ScorecardRequest) -> None:
     """The one place /scorecard decides who sees what."""
-    if request.kind == "org":
+    if request.kind == "org" or (request.kind == "subscribe" and (request.target or "").lower() == ORG):
         ctx.require_role("manager", "see the org scorecard")
 
 
 def execute_scorecard(ctx: Context, request: ScorecardRequest) -> Reply:
     now = request.at or ctx.now
+    if request.kind in SUBSCRIPTION_KINDS:
+        return execute_subscription(ctx, request)
     if request.kind == "org":
         return org_card(ctx.session, local_day(request, now, ctx.org_timezone), now=now, org_name=ctx.org.name if ctx.org else "Organisation", share=request.share)
     team = find_team(ctx, request.target, command=f"/scorecard{' week' if request.kind == 'week' else ''}")
@@ -339,6 +370,68 @@ def execute_agents(ctx: Context, request: ScorecardRequest) -> Reply:
     return replace(reply, visibility="ephemeral")
 
 
+# ---------------------------------------------------------------- subscriptions
+
+
+def _subject(ctx: Context, target: str) -> tuple[str, str]:
+    """(what is stored, how it reads) for `target`: org, me, or a team by key or name."""
+    word = target.strip().lower()
+    if word == ORG:
+        return ORG, "the org scorecard"
+    if word in (ME, "mine", "myself"):
+        return ME, "your own day (only you see it)"
+    team = find_team(ctx, target, command="/scorecard subscribe")
+    return team.key, f"{team.name}'s scorecard"
+
+
+def execute_subscription(ctx: Context, request: ScorecardRequest) -> Reply:
+    mine = ctx.session.scalars(select(Subscription).where(Subscription.member_id == ctx.member.id).order_by(Subscription.subject)).all()
+    if request.kind == "subscriptions":
+        return _subscriptions_reply(ctx, list(mine))
+    subject, label = _subject(ctx, request.target or "")
+    existing = next((s for s in mine if s.subject == subject), None)
+    zone = ctx.timezone
+    if request.kind == "unsubscribe":
+        if existing is None:
+            raise Invalid(f"You are not subscribed to {label}; /scorecard subscriptions lists what you are.")
+        ctx.session.delete(existing)
+        return Reply(title="Unsubscribed", blocks=[Section(f"You will no longer get {label} by direct message.")], data={"subscription": None, "subject": subject})
+    at = request.time or _default_time(ctx, subject)
+    if existing is None:
+        if len(mine) >= MAX_SUBSCRIPTIONS:
+            raise Invalid(f"You have {len(mine)} subscriptions, the most one person may have; unsubscribe from one first.")
+        existing = Subscription(member_id=ctx.member.id, subject=subject, time=at, created_at=ctx.now)
+        ctx.session.add(existing)
+    else:
+        existing.time = at
+    ctx.session.flush()
+    blocks: list[Any] = [Section(f"You will get {label} by direct message at {at} ({zone}), Monday to Friday: the day before's figures.")]
+    if not ctx.member.slack_id and not ctx.member.teams_id:
+        blocks.append(Note("You have no Slack or Teams id in the organisation file, so csbot cannot message you yet: ask an admin to add yours."))
+    return Reply(title="Subscribed", blocks=blocks, data={"subscription": {"subject": subject, "time": at, "timezone": zone, "days": "mon-fri"}})
+
+
+def _default_time(ctx: Context, subject: str) -> str:
+    """A team's own digest time, else 09:00."""
+    if subject not in (ORG, ME):
+        team = ctx.session.scalar(select(Team).where(Team.key == subject))
+        if team is not None and team.digest_time:
+            return team.digest_time
+    return DEFAULT_TIME
+
+
+def _subscriptions_reply(ctx: Context, mine: list[Subscription]) -> Reply:
+    zone = ctx.timezone
+    rows = tuple((s.subject, s.time, "Mon–Fri") for s in mine)
+    blocks: list[Any] = [Table(("Scorecard", f"Time ({zone})", "Days"), rows)] if rows else [Section("You have no scorecard subscriptions.")]
+    blocks.append(Note("/scorecard subscribe TEAM|org|me [HH:MM] to add one; /scorecard unsubscribe … to stop one."))
+    return Reply(
+        title="Your scorecard subscriptions",
+        blocks=blocks,
+        data={"subscriptions": [{"subject": s.subject, "time": s.time, "timezone": zone, "days": "mon-fri"} for s in mine]},
+    )
+
+
 class ScorecardCommand:
     name = "scorecard"
     summary = "a team's day against its targets, with a 30-day chart; the org's day; last week"
@@ -346,6 +439,8 @@ class ScorecardCommand:
         "/scorecard [TEAM] [DATE] — a team's day (your team, yesterday by default)\n"
         "/scorecard org [DATE] — every team's day side by side (managers and admins)\n"
         "/scorecard week [TEAM] — last week against the week before\n"
+        "/scorecard subscribe TEAM|org|me [HH:MM] — get it by direct message on working days (me: your own day)\n"
+        "/scorecard unsubscribe TEAM|org|me · /scorecard subscriptions\n"
         "Add --share to post it in the channel.\n"
         f"{DAY_HELP}; each team's day is in its own time zone."
     )
@@ -354,6 +449,7 @@ class ScorecardCommand:
         "/scorecard support-emea 2026-11-30",
         "/scorecard org",
         "/scorecard week support-emea",
+        "/scorecard subscribe me 08:30",
         "/scorecard --share",
     )
 

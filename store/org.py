@@ -24,6 +24,9 @@ class Org(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, default=1)
     name: Mapped[str] = mapped_column(String(200))
     timezone: Mapped[str] = mapped_column(String(64))
+    # The org roll-up, sent to every manager and admin by direct message.
+    digest_time: Mapped[str | None] = mapped_column(String(5))  # "HH:MM" in the org's time zone
+    digest_days: Mapped[str | None] = mapped_column(String(64))
 
 
 class Team(Base):
@@ -37,6 +40,7 @@ class Team(Base):
     teams_channel: Mapped[str | None] = mapped_column(String(256))
     digest_time: Mapped[str | None] = mapped_column(String(5))  # "HH:MM" in the team's time zone
     digest_days: Mapped[str | None] = mapped_column(String(64))  # e.g. "mon-fri" or "mon,wed,fri"
+    digest_weekly: Mapped[str | None] = mapped_column(String(3))  # "mon": the weekly scorecard that morning too
     targets: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 

@@ -39,14 +39,16 @@ SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+FULL_DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 # A target beyond this is a typo, and would overflow float arithmetic in the KPI checks.
 MAX_TARGET = 1e12
 PLATFORMS = ("slack", "teams")
 
 TOP_KEYS = ("org", "teams", "members")
-ORG_KEYS = ("name", "timezone")
+ORG_KEYS = ("name", "timezone", "digest")
 TEAM_KEYS = ("key", "name", "timezone", "channels", "digest", "targets")
-DIGEST_KEYS = ("time", "days")
+DIGEST_KEYS = ("time", "days", "weekly")
+ORG_DIGEST_KEYS = ("time", "days")
 MEMBER_KEYS = ("handle", "name", "email", "team", "role", "slack_id", "teams_id", "timezone")
 
 
@@ -113,6 +115,7 @@ class TeamSpec:
     teams_channel: str | None = None
     digest_time: str | None = None
     digest_days: str | None = None
+    digest_weekly: str | None = None
     targets: dict[str, float] = field(default_factory=dict)
 
 
@@ -134,6 +137,8 @@ class OrgSpec:
     timezone: str
     teams: list[TeamSpec]
     members: list[MemberSpec]
+    digest_time: str | None = None  # the org roll-up to managers and admins
+    digest_days: str | None = None
 
 
 class _Checker:
@@ -289,6 +294,7 @@ def parse_org(
     check.unknown_keys(doc, TOP_KEYS, "top level")
 
     org_name, org_tz = "csbot", default_timezone
+    org_digest: tuple[str | None, str | None, str | None] = (None, None, None)
     if "org" in doc:
         org = check.mapping(doc["org"], doc.key_lines["org"], "org")
         if org is not None:
@@ -296,6 +302,8 @@ def parse_org(
             check.unknown_keys(org, ORG_KEYS, "org")
             org_name = check.text(org, "name", "org", required=True) or org_name
             org_tz = _timezone(check, org, "org") or org_tz
+            if "digest" in org and org["digest"] is not None:
+                org_digest = _digest(check, org, "org", ORG_DIGEST_KEYS)
 
     teams = _parse_teams(doc, check, target_names)
     # When a team could not be read, a member's team may be that one: the
@@ -307,7 +315,41 @@ def parse_org(
     members = _parse_members(doc, check, {t.key for t in teams} if readable else None)
     if check.problems:
         raise OrgFileError(check.problems)
-    return OrgSpec(org_name, org_tz, teams, members)
+    return OrgSpec(org_name, org_tz, teams, members, org_digest[0], org_digest[1])
+
+
+def _digest(check: _Checker, m: _LineDict, what: str, keys: tuple[str, ...]) -> tuple[str | None, str | None, str | None]:
+    """A `digest` mapping: (time "HH:MM", days spec, weekly day); each None when absent or refused (reported)."""
+    digest = check.mapping(m["digest"], m.key_lines["digest"], f"{what}: digest")
+    if digest is None:
+        return None, None, None
+    digest = _read_misspellings(digest, keys)
+    check.unknown_keys(digest, keys, f"{what}: digest")
+    at = None
+    if "time" in digest:
+        at = _digest_time(digest["time"], digest.value_texts.get("time"))
+        if at is None:
+            written = digest.value_texts.get("time") or digest["time"]
+            check.add(digest.key_lines["time"], f"{what}: digest time {clip(written)} is not HH:MM (24-hour)")
+    else:
+        check.add(digest.line, f"{what}: digest needs a time, e.g. \"09:00\"")
+    days = None
+    written_days = check.text(digest, "days", f"{what}: digest", max_len=64) if "days" in digest else "mon-fri"
+    if written_days is not None:
+        try:
+            weekdays(written_days)
+            days = written_days.strip().lower()
+        except ValueError as exc:
+            check.add(digest.key_lines.get("days", digest.line), f"{what}: digest days: {exc}")
+    weekly = None
+    if "weekly" in digest and digest["weekly"] is not None:
+        written_weekly = check.text(digest, "weekly", f"{what}: digest", max_len=16)
+        if written_weekly is not None:
+            weekly = written_weekly.strip().lower()[:3]
+            if written_weekly.strip().lower() not in (*DAY_NAMES, *FULL_DAY_NAMES):
+                check.add(digest.key_lines["weekly"], f"{what}: digest weekly {clip(written_weekly)} is not a day (mon, tue, … sun)")
+                weekly = None
+    return at, days, weekly
 
 
 def _timezone(check: _Checker, m: _LineDict, what: str, *, required: bool = False) -> str | None:
@@ -361,24 +403,7 @@ def _parse_teams(doc: _LineDict, check: _Checker, target_names: Collection[str] 
                 spec.slack_channel = check.text(channels, "slack", f"{what}: channels", max_len=64)
                 spec.teams_channel = check.text(channels, "teams", f"{what}: channels", max_len=256)
         if "digest" in t and t["digest"] is not None:
-            digest = check.mapping(t["digest"], t.key_lines["digest"], f"{what}: digest")
-            if digest is not None:
-                digest = _read_misspellings(digest, DIGEST_KEYS)
-                check.unknown_keys(digest, DIGEST_KEYS, f"{what}: digest")
-                if "time" in digest:
-                    spec.digest_time = _digest_time(digest["time"], digest.value_texts.get("time"))
-                    if spec.digest_time is None:
-                        written = digest.value_texts.get("time") or digest["time"]
-                        check.add(digest.key_lines["time"], f"{what}: digest time {clip(written)} is not HH:MM (24-hour)")
-                else:
-                    check.add(digest.line, f"{what}: digest needs a time, e.g. \"09:00\"")
-                days = check.text(digest, "days", f"{what}: digest", max_len=64) if "days" in digest else "mon-fri"
-                if days is not None:
-                    try:
-                        weekdays(days)
-                        spec.digest_days = days.strip().lower()
-                    except ValueError as exc:
-                        check.add(digest.key_lines.get("days", digest.line), f"{what}: digest days: {exc}")
+            spec.digest_time, spec.digest_days, spec.digest_weekly = _digest(check, t, what, DIGEST_KEYS)
         if "targets" in t and t["targets"] is not None:
             targets = check.mapping(t["targets"], t.key_lines["targets"], f"{what}: targets")
             if targets is not None:
@@ -639,10 +664,11 @@ def apply_org(session: Session, spec: OrgSpec, *, now: datetime | None = None) -
     now = now or system_clock()
     result = ApplyResult()
     org = session.get(Org, 1)
+    org_values = {"name": spec.name, "timezone": spec.timezone, "digest_time": spec.digest_time, "digest_days": spec.digest_days}
     if org is None:
-        session.add(Org(id=1, name=spec.name, timezone=spec.timezone))
+        session.add(Org(id=1, **org_values))
         result.created.append("org")
-    elif _assign(org, {"name": spec.name, "timezone": spec.timezone}):
+    elif _assign(org, org_values):
         result.updated.append("org")
 
     teams = {t.key: t for t in session.scalars(select(Team))}
@@ -657,6 +683,7 @@ def apply_org(session: Session, spec: OrgSpec, *, now: datetime | None = None) -
                 "teams_channel": ts.teams_channel,
                 "digest_time": ts.digest_time,
                 "digest_days": ts.digest_days,
+                "digest_weekly": ts.digest_weekly,
                 "targets": dict(ts.targets),
             },
         )
@@ -707,6 +734,8 @@ def org_document(session: Session) -> dict[str, Any]:
     """The current org (active teams and members) in the org-file shape."""
     org = session.get(Org, 1)
     doc: dict[str, Any] = {"org": {"name": org.name if org else "csbot", "timezone": org.timezone if org else "UTC"}}
+    if org is not None and org.digest_time:
+        doc["org"]["digest"] = {"time": org.digest_time, "days": org.digest_days or "mon-fri"}
     teams_out = []
     team_keys: dict[int, str] = {}
     for t in session.scalars(select(Team).where(Team.active.is_(True)).order_by(Team.id)):
@@ -717,6 +746,8 @@ def org_document(session: Session) -> dict[str, Any]:
             item["channels"] = channels
         if t.digest_time:
             item["digest"] = {"time": t.digest_time, "days": t.digest_days or "mon-fri"}
+            if t.digest_weekly:
+                item["digest"]["weekly"] = t.digest_weekly
         if t.targets:
             item["targets"] = dict(t.targets)
         teams_out.append(item)

@@ -15,7 +15,9 @@ def metadata() -> MetaData:
     import kpi.tickets  # noqa: F401  (registers the tickets table)
     import store.conversations  # noqa: F401
     import store.org  # noqa: F401
+    import store.outbox  # noqa: F401
     import store.processed  # noqa: F401
+    import store.subscriptions  # noqa: F401
     from store.base import Base
 
     return Base.metadata

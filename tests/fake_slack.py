@@ -32,6 +32,8 @@ class FakeSlack:
     fail: dict[str, str] = field(default_factory=dict)  # method -> Slack error code to answer
     delay_s: dict[str, float] = field(default_factory=dict)  # method -> seconds to wait before answering
     base_url: str = ""
+    # channel id -> the messages posted there, oldest first, as conversations.history returns them
+    history: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     _ts: int = 1700000000
 
     def app(self) -> web.Application:
@@ -131,7 +133,27 @@ class FakeSlack:
                 return {"ok": False, "error": "user_not_found"}
             return {"ok": True, "user": {"id": user, "profile": {"email": self.users[user]}}}
         if method == "chat.postMessage":
-            return {"ok": True, "channel": args.get("channel"), "ts": self._next_ts(), "message": {"text": args.get("text")}}
+            ts = self._next_ts()
+            message = {"type": "message", "ts": ts, "text": args.get("text"), "bot_id": "BBOT"}
+            metadata = args.get("metadata")
+            if isinstance(metadata, str):
+                metadata = json.loads(metadata)
+            if metadata:
+                message["metadata"] = metadata
+            self.history.setdefault(str(args.get("channel")), []).append(message)
+            return {"ok": True, "channel": args.get("channel"), "ts": ts, "message": {"text": args.get("text")}}
+        if method == "conversations.history":
+            channel = str(args.get("channel"))
+            if channel not in self.history:
+                return {"ok": False, "error": "channel_not_found"}
+            oldest = float(args.get("oldest") or 0)  # Slack's ts are seconds since the epoch
+            with_metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+            found = [
+                {k: v for k, v in m.items() if k != "metadata" or with_metadata}
+                for m in reversed(self.history[channel])
+                if float(m["ts"]) > oldest
+            ]
+            return {"ok": True, "messages": found, "has_more": False, "response_metadata": {"next_cursor": ""}}
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": self._next_ts()}
         if method == "conversations.open":

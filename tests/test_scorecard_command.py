@@ -196,3 +196,47 @@ def test_a_team_with_a_digest_but_no_channel_is_told_its_scorecard_goes_nowhere(
         team.slack_channel = team.teams_channel = None
     text = "\n".join(getattr(b, "text", "") for b in ask(db, "alice", "/scorecard").blocks)
     assert "no Slack or Teams channel" in text
+
+
+# ---------------------------------------------------------------- subscriptions
+
+
+def test_subscribe_list_change_and_unsubscribe(db: Database, org: dict[str, int]) -> None:
+    reply = ask(db, "alice", "/scorecard subscribe me 8:30")
+    assert reply.ok and reply.data["subscription"] == {"subject": "me", "time": "08:30", "timezone": "Europe/Berlin", "days": "mon-fri"}
+    assert ask(db, "alice", '/scorecard subscribe "Support Americas"').data["subscription"]["time"] == "08:30"  # that team's digest time
+    assert ask(db, "alice", "/scorecard subscribe support-emea 07:15").ok
+    listed = ask(db, "alice", "/scorecard subscriptions").data["subscriptions"]
+    assert [(s["subject"], s["time"]) for s in listed] == [("me", "08:30"), ("support-amer", "08:30"), ("support-emea", "07:15")]
+    assert ask(db, "alice", "/scorecard subscribe me 18:00").ok  # changes the time, adds nothing
+    assert len(ask(db, "alice", "/scorecard subscriptions").data["subscriptions"]) == 3
+    assert ask(db, "alice", "/scorecard unsubscribe support-emea").ok
+    again = ask(db, "alice", "/scorecard unsubscribe support-emea")
+    assert again.error is not None and again.error.code == "invalid" and "not subscribed" in again.error.message
+    # Another member's list is their own.
+    assert ask(db, "bob", "/scorecard subscriptions").data["subscriptions"] == []
+
+
+@pytest.mark.parametrize(
+    ("who", "text", "code", "says"),
+    [
+        ("alice", "/scorecard subscribe org", "forbidden", "manager"),
+        ("alice", "/scorecard subscribe", "usage", "Say what to subscribe to"),
+        ("alice", "/scorecard subscribe me 25:00", "usage", "not a time"),
+        ("alice", "/scorecard subscribe me 9h30", "usage", "not a time"),
+        ("alice", "/scorecard subscribe me 9am", "usage", "not a time"),
+        ("alice", "/scorecard subscribe nosuchteam", "not_found", "no team called"),
+        ("alice", "/scorecard subscriptions me", "usage", "takes nothing more"),
+        ("alice", "/scorecard subscribe me --share", "usage", "--share does not apply"),
+    ],
+)
+def test_subscription_mistakes_are_refused_with_the_reason(db: Database, org: dict[str, int], who: str, text: str, code: str, says: str) -> None:
+    reply = ask(db, who, text)
+    assert reply.error is not None and reply.error.code == code, (text, reply.error)
+    assert says in reply.error.message, reply.error.message
+
+
+def test_a_manager_may_subscribe_to_the_org_and_someone_without_a_chat_id_is_told(db: Database, org: dict[str, int]) -> None:
+    reply = ask(db, "dana", "/scorecard subscribe org 07:00")
+    assert reply.ok and reply.data["subscription"]["timezone"] == "America/New_York"
+    assert "cannot message you yet" in "\n".join(getattr(b, "text", "") for b in reply.blocks)  # dana has no slack_id or teams_id

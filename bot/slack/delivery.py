@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from urllib.parse import urlsplit
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -105,23 +106,65 @@ async def upload_charts(
     return None
 
 
-async def post_to(client: AsyncWebClient, channel: str, reply: Reply, *, what: str, thread_ts: str | None = None) -> str | None:
-    """Post `reply` (and its charts) to a channel or DM; None when delivered, else the reason it was not.
+@dataclass(frozen=True)
+class Posted:
+    """What posting a reply did: the messages' timestamps, and what went wrong, if anything."""
+
+    ts: tuple[str, ...] = ()
+    error: str | None = None  # a message was not posted (those in `ts` were)
+    chart_error: str | None = None  # the messages were posted, a chart was not
+
+
+async def post_message(
+    client: AsyncWebClient,
+    channel: str,
+    reply: Reply,
+    *,
+    what: str,
+    thread_ts: str | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> Posted:
+    """Post `reply` (and its charts) to a channel or DM.
 
     With `thread_ts`, every message (and chart) is a reply in that thread.
+    `metadata` (Slack message metadata) travels with each message, so csbot
+    can later recognise its own post in the channel's history.
     """
     thread = {"thread_ts": thread_ts} if thread_ts else {}
+    extra = {"metadata": metadata} if metadata else {}
+    posted: list[str] = []
     for message in render_slack(reply):
         try:
-            await client.chat_postMessage(channel=channel, text=message["text"], blocks=message["blocks"], unfurl_links=False, **thread)
+            answer = await client.chat_postMessage(
+                channel=channel, text=message["text"], blocks=message["blocks"], unfurl_links=False, **thread, **extra
+            )
         except SlackApiError as exc:
             reason = slack_error(exc)
             log.error("%s not delivered to %s: %s", what, channel, reason)
-            return reason
+            return Posted(tuple(posted), reason)
         except (SlackClientError, OSError) as exc:
             log.error("%s not delivered to %s: %s", what, channel, exc)
-            return str(exc) or type(exc).__name__
-    return await upload_charts(client, channel, reply, what=what, thread_ts=thread_ts)
+            return Posted(tuple(posted), str(exc) or type(exc).__name__)
+        posted.append(str(answer.get("ts") or ""))
+    chart_error = await upload_charts(client, channel, reply, what=what, thread_ts=thread_ts)
+    return Posted(tuple(posted), None, chart_error)
+
+
+async def post_to(client: AsyncWebClient, channel: str, reply: Reply, *, what: str, thread_ts: str | None = None) -> str | None:
+    """Post `reply` (and its charts) to a channel or DM; None when delivered, else the reason it was not."""
+    posted = await post_message(client, channel, reply, what=what, thread_ts=thread_ts)
+    return posted.error or posted.chart_error
+
+
+async def open_dm(client: AsyncWebClient, user_id: str) -> tuple[str | None, str | None]:
+    """The id of csbot's DM with `user_id` (opened when there is none yet), or (None, why not)."""
+    try:
+        opened = await client.conversations_open(users=user_id)
+    except SlackApiError as exc:
+        return None, slack_error(exc)
+    except (SlackClientError, OSError) as exc:
+        return None, str(exc) or type(exc).__name__
+    return (opened.get("channel") or {}).get("id") or user_id, None
 
 
 async def direct_message(client: AsyncWebClient, user_id: str, reply: Reply, *, what: str) -> str | None:
@@ -130,15 +173,10 @@ async def direct_message(client: AsyncWebClient, user_id: str, reply: Reply, *, 
     conversations.open gives the DM's channel id (creating the DM when there
     is none yet), so the message lands in the app's Messages tab for them.
     """
-    try:
-        opened = await client.conversations_open(users=user_id)
-    except SlackApiError as exc:
-        log.error("%s not delivered to %s: %s", what, user_id, slack_error(exc))
-        return slack_error(exc)
-    except (SlackClientError, OSError) as exc:
-        log.error("%s not delivered to %s: %s", what, user_id, exc)
-        return str(exc) or type(exc).__name__
-    channel = (opened.get("channel") or {}).get("id") or user_id
+    channel, error = await open_dm(client, user_id)
+    if channel is None:
+        log.error("%s not delivered to %s: %s", what, user_id, error)
+        return error
     return await post_to(client, channel, reply, what=what)
 
 

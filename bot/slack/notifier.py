@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import logging
+
+from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.notify import Delivery, MemberAddress, TeamAddress
-from bot.slack.delivery import direct_message, post_to
+from bot.notify import Address, Delivery, MemberAddress, Sent, TeamAddress
+from bot.slack.delivery import direct_message, open_dm, post_message, post_to, slack_error
 from handlers.reply import Reply
+
+log = logging.getLogger(__name__)
+
+# Every outbox message carries its row's key as Slack message metadata, so
+# after a crash between posting and recording the post csbot can find it in
+# the channel's recent history instead of posting it twice.
+METADATA_EVENT = "csbot_outbox"
+HISTORY_PAGES = 5
 
 
 class SlackNotifier:
@@ -26,3 +37,47 @@ class SlackNotifier:
             return None
         error = await direct_message(self.client, member.slack_id, reply, what=f"message for {member.handle}")
         return Delivery(self.platform, member.slack_id, error)
+
+    async def _channel(self, to: Address) -> tuple[str | None, str | None]:
+        return (to.id, None) if to.kind == "channel" else await open_dm(self.client, to.id)
+
+    async def send(self, to: Address, reply: Reply, *, key: str, thread: str | None = None) -> Sent:
+        channel, error = await self._channel(to)
+        if channel is None:
+            return Sent(error=error)
+        metadata = {"event_type": METADATA_EVENT, "event_payload": {"key": key}}
+        posted = await post_message(self.client, channel, reply, what=key, thread_ts=thread, metadata=metadata)
+        if posted.error and not posted.ts:
+            return Sent(error=posted.error)
+        # Some messages went out: the row is sent (posting them again would
+        # repeat them); what is missing is noted.
+        note = f"partly posted: {posted.error}" if posted.error else f"chart not uploaded: {posted.chart_error}" if posted.chart_error else None
+        return Sent(message_ids=posted.ts, note=note)
+
+    async def find_sent(self, to: Address, key: str) -> tuple[str, ...] | None:
+        # The newest messages, whatever their time: csbot's clock (moved by `tick
+        # --at`) need not agree with Slack's, and an interrupted send is recent.
+        channel, _error = await self._channel(to)
+        if channel is None:
+            return None
+        found: list[str] = []
+        cursor = None
+        try:
+            for _page in range(HISTORY_PAGES):
+                answer = await self.client.conversations_history(
+                    channel=channel, include_all_metadata=True, limit=200, **({"cursor": cursor} if cursor else {})
+                )
+                for message in answer.get("messages") or []:
+                    meta = message.get("metadata") or {}
+                    if meta.get("event_type") == METADATA_EVENT and (meta.get("event_payload") or {}).get("key") == key:
+                        found.append(str(message.get("ts")))
+                cursor = ((answer.get("response_metadata") or {}).get("next_cursor")) or None
+                if not cursor:
+                    break
+        except SlackApiError as exc:
+            log.warning("cannot look for an earlier post of %s in %s: %s", key, channel, slack_error(exc))
+            return None
+        except (SlackClientError, OSError) as exc:
+            log.warning("cannot look for an earlier post of %s in %s: %s", key, channel, exc)
+            return None
+        return tuple(sorted(found))

@@ -14,7 +14,7 @@ from botbuilder.core import MessageFactory, TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, ConversationParameters, ConversationReference
 
-from bot.notify import Delivery, MemberAddress, TeamAddress
+from bot.notify import Address, Delivery, MemberAddress, Sent, TeamAddress
 from bot.render.teams import card_attachment, render_adaptive_card
 from bot.teams import refs
 from handlers.reply import Reply
@@ -34,9 +34,14 @@ def card_activities(reply: Reply) -> list[Activity]:
     return activities
 
 
-async def send_reply(turn_context: TurnContext, reply: Reply) -> None:
+async def send_reply(turn_context: TurnContext, reply: Reply) -> list[str]:
+    """Send each card; the activity ids Teams gave them."""
+    ids = []
     for activity in card_activities(reply):
-        await turn_context.send_activity(activity)
+        response = await turn_context.send_activity(activity)
+        if response is not None and getattr(response, "id", None):
+            ids.append(str(response.id))
+    return ids
 
 
 async def update_card(turn_context: TurnContext, activity_id: str, reply: Reply) -> None:
@@ -56,27 +61,34 @@ class TeamsNotifier:
         self.db = db
         self.clock = clock
 
-    async def _continue(self, reference: ConversationReference, reply: Reply) -> None:
+    async def _continue(self, reference: ConversationReference, reply: Reply) -> list[str]:
+        ids: list[str] = []
+
         async def callback(turn_context: TurnContext) -> None:
             # A proactive turn's activity has a made-up id; without this every
             # message would be sent as a reply to it instead of a new post.
             turn_context.activity.id = None
-            await send_reply(turn_context, reply)
+            ids.extend(await send_reply(turn_context, reply))
 
         await self.adapter.continue_conversation(reference, callback, self.app_id)
+        return ids
 
     async def to_team(self, team: TeamAddress, reply: Reply) -> Delivery | None:
         if not team.teams_channel:
             return None
-        reference = await asyncio.to_thread(refs.reference_for_channel, self.db, team.teams_channel)
+        sent = await self.to_channel(team.teams_channel, reply, what=f"message for team {team.key}")
+        return Delivery(self.platform, team.teams_channel, sent.error)
+
+    async def to_channel(self, channel: str, reply: Reply, *, what: str) -> Sent:
+        """Post in a channel csbot has seen (it learns a channel when the app is added to its team)."""
+        reference = await asyncio.to_thread(refs.reference_for_channel, self.db, channel)
         if reference is None:
-            return Delivery(self.platform, team.teams_channel, "csbot has not seen this channel yet: add the app to the team")
+            return Sent(error="csbot has not seen this channel yet: add the app to the team")
         try:
-            await self._continue(reference, reply)
+            return Sent(message_ids=tuple(await self._continue(reference, reply)))
         except Exception as exc:  # noqa: BLE001 (reported to the caller and logged, never dropped)
-            log.error("message for team %s not delivered to %s: %s", team.key, team.teams_channel, exc)
-            return Delivery(self.platform, team.teams_channel, f"{type(exc).__name__}: {exc}")
-        return Delivery(self.platform, team.teams_channel)
+            log.error("%s not delivered to %s: %s", what, channel, exc)
+            return Sent(error=f"{type(exc).__name__}: {exc}")
 
     async def to_member(self, member: MemberAddress, reply: Reply) -> Delivery | None:
         if not member.teams_id:
@@ -85,21 +97,34 @@ class TeamsNotifier:
 
     async def to_user(self, aad: str, reply: Reply, *, who: str) -> Delivery:
         """Message a person in their 1:1 chat with the bot, creating it when there is none yet."""
+        sent = await self.to_person(aad, reply, who=who)
+        return Delivery(self.platform, aad, sent.error)
+
+    async def to_person(self, aad: str, reply: Reply, *, who: str) -> Sent:
         try:
             reference = await asyncio.to_thread(refs.reference_for_user, self.db, aad)
             if reference is not None:
-                await self._continue(reference, reply)
-                return Delivery(self.platform, aad)
+                return Sent(message_ids=tuple(await self._continue(reference, reply)))
             user = await asyncio.to_thread(refs.chat_user, self.db, aad)
             if user is None:
-                return Delivery(self.platform, aad, f"{who} has never talked to csbot in Teams and is not in a team it knows")
-            await self._create_chat(aad, user.platform_user_id, user.tenant_id, user.service_url, reply)
+                return Sent(error=f"{who} has never talked to csbot in Teams and is not in a team it knows")
+            return Sent(message_ids=tuple(await self._create_chat(aad, user.platform_user_id, user.tenant_id, user.service_url, reply)))
         except Exception as exc:  # noqa: BLE001 (reported to the caller and logged, never dropped)
             log.error("message for %s not delivered on Teams: %s", who, exc)
-            return Delivery(self.platform, aad, f"{type(exc).__name__}: {exc}")
-        return Delivery(self.platform, aad)
+            return Sent(error=f"{type(exc).__name__}: {exc}")
 
-    async def _create_chat(self, aad: str, user_id: str, tenant: str | None, service_url: str, reply: Reply) -> None:
+    async def send(self, to: Address, reply: Reply, *, key: str, thread: str | None = None) -> Sent:
+        # Teams channel posts are threads of their own; an alert about the day's
+        # scorecard is a new post beside it rather than a reply to it.
+        if to.kind == "channel":
+            return await self.to_channel(to.id, reply, what=key)
+        return await self.to_person(to.id, reply, who=key)
+
+    async def find_sent(self, to: Address, key: str) -> tuple[str, ...] | None:
+        # The Bot Connector has no way to read a conversation back.
+        return None
+
+    async def _create_chat(self, aad: str, user_id: str, tenant: str | None, service_url: str, reply: Reply) -> list[str]:
         parameters = ConversationParameters(
             is_group=False,
             bot=ChannelAccount(id=f"28:{self.app_id}" if self.app_id else "28:csbot"),
@@ -108,13 +133,16 @@ class TeamsNotifier:
             channel_data={"tenant": {"id": tenant}} if tenant else None,
         )
 
+        ids: list[str] = []
+
         async def created(turn_context: TurnContext) -> None:
             # The new chat's reference arrives with this turn; keep it for next time.
             await asyncio.to_thread(refs.remember, self.db, turn_context.activity, self.clock(), user_key=aad)
             turn_context.activity.id = None
-            await send_reply(turn_context, reply)
+            ids.extend(await send_reply(turn_context, reply))
 
         await self.adapter.create_conversation(self.app_id, created, parameters, "msteams", service_url, None)
+        return ids
 
 
 def value_of(activity: Activity) -> dict[str, Any]:

@@ -1,0 +1,82 @@
+"""One pass of every scheduled job, as of a moment: what the scheduler runs and `csbot tick` runs.
+
+Each job plans what is due into the outbox (idempotent: planning a moment
+twice plans nothing twice), then one sender sends every outbox row that is
+due. Later features add their jobs here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from bot import digests
+from bot.notify import Notifier
+from bot.outbox_sender import Outcome, Sender
+from store.database import Database
+
+JOBS = ("digests",)
+
+
+@dataclass
+class TickReport:
+    at: datetime
+    jobs: tuple[str, ...]
+    planned: int = 0
+    skipped: list[str] = field(default_factory=list)
+    outcomes: list[Outcome] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def lags(self) -> list[float]:
+        """Seconds after its due time each message sent in this pass went out."""
+        return [o.lag_s for o in self.outcomes if o.status == "sent" and o.lag_s is not None]
+
+    def lines(self) -> list[str]:
+        """What the pass did, one line per message, for people."""
+        out = [f"Tick at {self.at.isoformat()} ({', '.join(self.jobs)}): {len(self.outcomes)} message(s) handled, {self.planned} newly due."]
+        for o in self.outcomes:
+            detail = f" ({', '.join(o.message_ids)})" if o.message_ids else ""
+            late = " late" if o.late else ""
+            why = f": {o.error}" if o.error else f" [{o.note}]" if o.note else ""
+            out.append(f"  {o.status}{late}: {o.kind} {o.subject} {o.occurrence} → {o.recipient}{detail}{why}")
+        out += [f"  skipped: {line}" for line in self.skipped]
+        return out
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "at": self.at.isoformat(),
+            "jobs": list(self.jobs),
+            "planned": self.planned,
+            "skipped": self.skipped,
+            "deliveries": [o.to_json() for o in self.outcomes],
+            "seconds": round(self.seconds, 3),
+        }
+
+
+async def run_tick(
+    db: Database,
+    notifiers: Sequence[Notifier],
+    now: datetime,
+    *,
+    only: str | None = None,
+    catchup: timedelta = timedelta(hours=6),
+) -> TickReport:
+    """Do everything due as of `now` (only the job `only`, when given)."""
+    started = time.perf_counter()
+    jobs = (only,) if only else JOBS
+    report = TickReport(now, jobs)
+    platforms = {n.platform for n in notifiers}
+    kinds: list[str] = []
+    if "digests" in jobs:
+        planning = await asyncio.to_thread(digests.plan_digests, db, now, platforms=platforms, catchup=catchup)
+        report.planned += planning.planned
+        report.skipped += planning.skipped or []
+        kinds += digests.KINDS
+    sender = Sender(db, {n.platform: n for n in notifiers}, {k: digests.compose for k in digests.KINDS}, skips=(digests.Skip,))
+    report.outcomes = await sender.send_due(now, kinds=tuple(kinds))
+    report.seconds = time.perf_counter() - started
+    return report

@@ -1,0 +1,47 @@
+"""Wall-clock times in a time zone, as schedules mean them ("09:00 in Berlin on weekdays").
+
+Schedules are kept in local time and turned into instants only when asked,
+so 09:00 stays 09:00 on both sides of a daylight-saving change.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+
+def parse_hhmm(text: str) -> time:
+    """`"09:30"` → 09:30 (the org file has checked the form already)."""
+    hours, minutes = text.split(":")
+    return time(int(hours), int(minutes))
+
+
+def at_local(day: date, hhmm: str, zone: str) -> datetime:
+    """The UTC instant of wall-clock `hhmm` on `day` in `zone`.
+
+    A time the clocks skip (02:30 on the night they spring forward) is read
+    with the offset before the change, which lands it as far after the gap as
+    it was into it (03:30); a time that happens twice (when they fall back) is
+    the first of the two.
+    """
+    local = datetime.combine(day, parse_hhmm(hhmm)).replace(tzinfo=ZoneInfo(zone))
+    return local.astimezone(timezone.utc)
+
+
+def local_date(at: datetime, zone: str) -> date:
+    return at.astimezone(ZoneInfo(zone)).date()
+
+
+def latest_occurrence(now: datetime, hhmm: str, days: list[int], zone: str) -> tuple[date, datetime] | None:
+    """The most recent (local date, UTC instant) at or before `now` of `hhmm` on one of `days` (Mon=0).
+
+    Looks back at most a week, which holds an occurrence whenever `days` is not empty.
+    """
+    today = local_date(now, zone)
+    for back in range(8):
+        day = today - timedelta(days=back)
+        if day.weekday() in days:
+            instant = at_local(day, hhmm, zone)
+            if instant <= now:
+                return day, instant
+    return None
