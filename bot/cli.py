@@ -100,9 +100,9 @@ def _parser() -> argparse.ArgumentParser:
     package.add_argument("--version", default="1.0.0", help="the app version (bump it for each upload)")
     package.add_argument("--domain", action="append", default=[], help="a host name the app may open (repeatable)")
 
-    tick = sub.add_parser("tick", help="run every scheduled job that is due once (scorecards), then exit; for cron", allow_abbrev=False)
+    tick = sub.add_parser("tick", help="run every scheduled job that is due once (scorecards, KPI alerts), then exit; for cron", allow_abbrev=False)
     tick.add_argument("--at", help="as if it were this ISO 8601 time (default: now)")
-    tick.add_argument("--only", metavar="JOB", help="run only this job (digests)")
+    tick.add_argument("--only", metavar="JOB", help="run only this job (digests or alerts)")
     tick.add_argument("--json", action="store_true", help="print what was done as one JSON object")
 
     db = sub.add_parser("db", help="database maintenance")
@@ -376,7 +376,12 @@ def notifiers_for(settings: Settings, db: Any) -> list[Any]:
         from bot.teams.delivery import TeamsNotifier
         from store.clock import system_clock
 
-        out.append(TeamsNotifier(make_adapter(settings.teams), settings.teams.app_id, db, system_clock))
+        links = None
+        if settings.public_url:
+            from bot.chart_links import ChartLinks
+
+            links = ChartLinks(db, settings.public_url, system_clock)
+        out.append(TeamsNotifier(make_adapter(settings.teams), settings.teams.app_id, db, system_clock, links))
     return out
 
 
@@ -465,7 +470,9 @@ def cmd_tick(settings: Settings, args: argparse.Namespace) -> int:
 
         async def tick() -> Any:
             try:
-                return await run_tick(db, notifiers, now, only=args.only, catchup=timedelta(hours=settings.digest_catchup_hours))
+                return await run_tick(
+                    db, notifiers, now, only=args.only, catchup=timedelta(hours=settings.digest_catchup_hours), alert_minutes=settings.alert_check_minutes
+                )
             finally:
                 await _close_notifiers(notifiers)
 

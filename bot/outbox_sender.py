@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import multiprocessing
+import os
 from collections.abc import Callable, Mapping
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -17,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from bot.notify import Address, Notifier, Sent
 from handlers.reply import Reply
-from store.database import Database
+from store.database import Database, open_database
 from store.engine import write_transaction
 from store.outbox import LATE_AFTER, Claimed, claim_due, record_failure, record_sent, record_skip, start_sending
 
@@ -57,21 +60,80 @@ class Outcome:
         }
 
 
+# Below this many messages to compose, starting worker processes costs more than it saves.
+PARALLEL_FROM = 8
+Composed = dict[int, "Reply | Exception"]  # by row id: the message, or why it could not be composed
+
+
+def compose_all(db: Database, rows: list[Claimed], now: datetime, composers: Mapping[str, Composer], *, parallel_from: int = PARALLEL_FROM) -> Composed:
+    """Compose every row's message; each occurrence once (a team's Slack and Teams posts share one).
+
+    Many at once (the morning's scorecards, one per team, each with a chart:
+    CPU work) are composed in worker processes, one per core, each with its
+    own connections to the database.
+    """
+    firsts: dict[tuple[str, str, str], Claimed] = {}
+    for row in rows:
+        firsts.setdefault((row.kind, row.subject, row.occurrence), row)
+    jobs = list(firsts.values())
+    done: dict[tuple[str, str, str], Reply | Exception] = {}
+    workers = min(os.cpu_count() or 1, len(jobs) // max(1, parallel_from // 2) or 1)
+    if len(jobs) < parallel_from or workers < 2:
+        for row in jobs:
+            done[(row.kind, row.subject, row.occurrence)] = _compose_here(db, composers[row.kind], row, now)
+    else:
+        url = db.engine.url.render_as_string(hide_password=False)
+        context = multiprocessing.get_context("spawn")  # never fork a process with an event loop and open connections
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_open_worker, initargs=(url,)) as pool:
+            futures = {(r.kind, r.subject, r.occurrence): pool.submit(_compose_in_worker, composers[r.kind], r, now) for r in jobs}
+            for key, future in futures.items():
+                try:
+                    done[key] = future.result()
+                except Exception as exc:  # noqa: BLE001 (handed to the row it belongs to)
+                    done[key] = exc
+    return {row.id: done[(row.kind, row.subject, row.occurrence)] for row in rows}
+
+
+def _compose_here(db: Database, composer: Composer, row: Claimed, now: datetime) -> Reply | Exception:
+    try:
+        with db.sessions() as session:
+            return composer(session, row, now)
+    except Exception as exc:  # noqa: BLE001 (handed to the row it belongs to)
+        return exc
+
+
+_worker_db: Database | None = None
+
+
+def _open_worker(url: str) -> None:
+    global _worker_db
+    _worker_db = open_database(url, upgrade=False)
+
+
+def _compose_in_worker(composer: Composer, row: Claimed, now: datetime) -> Reply:
+    assert _worker_db is not None
+    with _worker_db.sessions() as session:
+        return composer(session, row, now)
+
+
 @dataclass
 class Sender:
     db: Database
     notifiers: Mapping[str, Notifier]  # by platform
     composers: Mapping[str, Composer]  # by row kind
     skips: tuple[type[Exception], ...] = ()  # exceptions that mean "this row can no longer be sent"
-    replies: dict[tuple[str, str, str], Reply] = field(default_factory=dict)  # one composition per pass and occurrence
+    # By row kind: the platform message a row's message answers in a thread, if any.
+    threads: Mapping[str, Callable[[Session, Claimed], str | None]] = field(default_factory=dict)
 
     async def send_due(self, now: datetime, *, kinds: tuple[str, ...] | None = None, limit: int = 500) -> list[Outcome]:
         """Send every row due at `now` (of `kinds`); one Outcome per row handled."""
         claimed = await asyncio.to_thread(self._claim, now, kinds, limit)
+        if not claimed:
+            return []
+        composed = await asyncio.to_thread(compose_all, self.db, claimed, now, self.composers)
         outcomes = []
         for row in claimed:
-            outcomes.append(await self._one(row, now))
-        self.replies.clear()
+            outcomes.append(await self._one(row, now, composed[row.id]))
         return outcomes
 
     def _claim(self, now: datetime, kinds: tuple[str, ...] | None, limit: int) -> list[Claimed]:
@@ -79,18 +141,11 @@ class Sender:
         with write_transaction(self.db.sessions) as session:
             return claim_due(session, now, kinds=kinds, limit=limit)
 
-    def _compose(self, row: Claimed, now: datetime) -> Reply:
-        key = (row.kind, row.subject, row.occurrence)
-        if key not in self.replies:
-            with self.db.sessions() as session:
-                self.replies[key] = self.composers[row.kind](session, row, now)
-        return self.replies[key]
-
     def _write(self, step: Callable[[Session], object]) -> object:
         with write_transaction(self.db.sessions) as session:
             return step(session)
 
-    async def _one(self, row: Claimed, now: datetime) -> Outcome:
+    async def _one(self, row: Claimed, now: datetime, reply: Reply | Exception) -> Outcome:
         def outcome(status: str, **kw: object) -> Outcome:
             return Outcome(row.kind, row.subject, row.recipient, row.occurrence, status, **kw)  # type: ignore[arg-type]
 
@@ -100,15 +155,13 @@ class Sender:
             why = f"{address.platform.title()} is not configured in this process" if address else f"not a recipient: {row.recipient}"
             status = await asyncio.to_thread(self._write, lambda s: record_failure(s, row, now, why))
             return outcome("retrying" if status == "pending" else "failed", error=why)
-        try:
-            reply = await asyncio.to_thread(self._compose, row, now)
-        except self.skips as exc:
-            why = str(exc)
+        if isinstance(reply, self.skips):
+            why = str(reply)
             await asyncio.to_thread(self._write, lambda s: record_skip(s, row, why))
             return outcome("skipped", error=why)
-        except Exception as exc:  # noqa: BLE001 (a bug composing one row must not stop the others)
-            log.exception("composing %s %s %s failed", row.kind, row.subject, row.occurrence)
-            why = f"could not compose: {type(exc).__name__}: {exc}"
+        if isinstance(reply, Exception):  # a bug composing one row must not stop the others
+            log.error("composing %s %s %s failed", row.kind, row.subject, row.occurrence, exc_info=reply)
+            why = f"could not compose: {type(reply).__name__}: {reply}"
             status = await asyncio.to_thread(self._write, lambda s: record_failure(s, row, now, why))
             return outcome("retrying" if status == "pending" else "failed", error=why)
         if row.uncertain:
@@ -122,7 +175,8 @@ class Sender:
                 log.warning("%s %s to %s: an earlier attempt was interrupted and %s cannot tell whether it posted; posting again", row.kind, row.subject, row.recipient, address.platform)
         if not await asyncio.to_thread(self._write, lambda s: start_sending(s, row, now)):
             return outcome("failed", error="another worker took this message over")
-        sent = await self._send(notifier, address, row, reply)
+        thread = await asyncio.to_thread(self._thread, row) if row.kind in self.threads else None
+        sent = await self._send(notifier, address, row, reply, thread)
         if sent.error and not sent.message_ids:
             status = await asyncio.to_thread(self._write, lambda s: record_failure(s, row, now, sent.error or "failed"))
             return outcome("retrying" if status == "pending" else "failed", error=sent.error)
@@ -130,9 +184,13 @@ class Sender:
         await asyncio.to_thread(self._write, lambda s: record_sent(s, row, now, list(sent.message_ids), sent.note))
         return outcome("sent", late=late, message_ids=sent.message_ids, note=sent.note, lag_s=(now - row.due_at).total_seconds())
 
-    async def _send(self, notifier: Notifier, address: Address, row: Claimed, reply: Reply) -> Sent:
+    def _thread(self, row: Claimed) -> str | None:
+        with self.db.sessions() as session:
+            return self.threads[row.kind](session, row)
+
+    async def _send(self, notifier: Notifier, address: Address, row: Claimed, reply: Reply, thread: str | None) -> Sent:
         try:
-            return await notifier.send(address, reply, key=key_of(row))
+            return await notifier.send(address, reply, key=key_of(row), thread=thread)
         except Exception as exc:  # noqa: BLE001 (a platform failure is this row's failure, retried)
             log.exception("sending %s %s to %s failed", row.kind, row.subject, row.recipient)
             return Sent(error=f"{type(exc).__name__}: {exc}")

@@ -133,11 +133,13 @@ class Scheduler:
         *,
         clock: Clock = system_clock,
         catchup: timedelta = timedelta(hours=6),
+        alert_minutes: int = 10,
     ) -> None:
         self.db = db
         self.notifiers = list(notifiers)
         self.clock = clock
         self.catchup = catchup
+        self.alert_minutes = alert_minutes
         self.leadership = Leadership(db)
         self.leader = False
         self.scheduler = AsyncIOScheduler(timezone=ZoneInfo("UTC"))
@@ -188,7 +190,7 @@ class Scheduler:
             return
         async with self._running:
             try:
-                report = await run_tick(self.db, self.notifiers, self.clock(), catchup=self.catchup)
+                report = await run_tick(self.db, self.notifiers, self.clock(), catchup=self.catchup, alert_minutes=self.alert_minutes)
             except Exception:  # noqa: BLE001 (the next pass tries again; state is in the database)
                 log.exception("scheduled jobs failed; they run again within a minute")
                 return

@@ -13,12 +13,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from bot import digests
+from bot import digests, kpi_alerts
+from bot.chart_links import forget_expired
 from bot.notify import Notifier
 from bot.outbox_sender import Outcome, Sender
 from store.database import Database
 
-JOBS = ("digests",)
+JOBS = ("digests", "alerts")
 
 
 @dataclass
@@ -64,6 +65,7 @@ async def run_tick(
     *,
     only: str | None = None,
     catchup: timedelta = timedelta(hours=6),
+    alert_minutes: int = 10,
 ) -> TickReport:
     """Do everything due as of `now` (only the job `only`, when given)."""
     started = time.perf_counter()
@@ -76,7 +78,19 @@ async def run_tick(
         report.planned += planning.planned
         report.skipped += planning.skipped or []
         kinds += digests.KINDS
-    sender = Sender(db, {n.platform: n for n in notifiers}, {k: digests.compose for k in digests.KINDS}, skips=(digests.Skip,))
+    if "alerts" in jobs:
+        report.planned += await asyncio.to_thread(
+            kpi_alerts.plan_alerts, db, now, platforms=platforms, every_minutes=alert_minutes, catchup=catchup
+        )
+        kinds += kpi_alerts.KINDS
+    sender = Sender(
+        db,
+        {n.platform: n for n in notifiers},
+        {**{k: digests.compose for k in digests.KINDS}, **{k: kpi_alerts.compose for k in kpi_alerts.KINDS}},
+        skips=(digests.Skip, kpi_alerts.Skip),
+        threads={k: kpi_alerts.thread_of for k in kpi_alerts.KINDS},
+    )
     report.outcomes = await sender.send_due(now, kinds=tuple(kinds))
+    await asyncio.to_thread(forget_expired, db, now)
     report.seconds = time.perf_counter() - started
     return report

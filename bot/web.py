@@ -105,6 +105,12 @@ def create_app(
         log.warning("CSBOT_WEBHOOK_SECRET is not set: POST /webhooks/tickets refuses every request")
     router = router or build_router()
     notifiers: list[Notifier] = []
+    links = None
+    if settings.public_url:
+        from bot.chart_links import ROUTE as CHARTS, ChartLinks, chart_endpoint
+
+        links = ChartLinks(db, settings.public_url, clock)
+        app.router.add_get(CHARTS, chart_endpoint(db, clock))
     if settings.slack is not None:
         from bot.slack.app import SlackBot
         from bot.slack.app import mount as mount_slack
@@ -117,7 +123,7 @@ def create_app(
         from bot.teams.app import TeamsApp
         from bot.teams.app import mount as mount_teams
 
-        teams = TeamsApp(settings.teams, db, router, clock)
+        teams = TeamsApp(settings.teams, db, router, clock, links)
         mount_teams(app, teams)
         notifiers.append(teams.notifier)
     if schedule:
@@ -125,7 +131,9 @@ def create_app(
 
         if not notifiers:
             log.warning("neither Slack nor Teams is configured: scheduled scorecards are recorded as not reachable")
-        scheduler = Scheduler(db, notifiers, clock=clock, catchup=timedelta(hours=settings.digest_catchup_hours))
+        scheduler = Scheduler(
+            db, notifiers, clock=clock, catchup=timedelta(hours=settings.digest_catchup_hours), alert_minutes=settings.alert_check_minutes
+        )
         app.on_startup.append(scheduler.start)
         app.on_cleanup.append(scheduler.stop)
     return app

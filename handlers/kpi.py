@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import select
 
 from handlers.context import Context, Forbidden
+from handlers.kpi_alerts import SNOOZE_ACTION, authorize_snooze, execute_alerts, execute_snooze, parse_snooze
 from handlers.humanize import change, metric_value, with_sample
 from handlers.kpi_lookup import (
     Target,
@@ -85,6 +86,8 @@ def resolve(ctx: Context, request: KpiRequest) -> Target | None:
 
 def authorize_kpi(ctx: Context, request: KpiRequest) -> None:
     """The one place /kpi decides who sees what (typed commands and button clicks alike)."""
+    if request.kind == "alerts":
+        return  # team figures, open to every member
     target = resolve(ctx, request)
     if request.kind == "agents" and target is not None and target.team is not None:
         require(team_table_refusal(ctx.member, target.team))
@@ -292,6 +295,8 @@ def _agents_table(ctx: Context, request: KpiRequest, target: Target) -> Reply:
 
 
 def execute_kpi(ctx: Context, request: KpiRequest) -> Reply:
+    if request.kind == "alerts":
+        return execute_alerts(ctx, request.target)
     target = resolve(ctx, request)
     if target is None:
         return _teams_table(ctx, request)
@@ -310,6 +315,7 @@ class KpiCommand:
         "/kpi me [WINDOW] — your own figures\n"
         "/kpi teams [WINDOW] [--sort METRIC] — every team side by side\n"
         "/kpi org [WINDOW] — the whole organisation\n"
+        "/kpi alerts [TEAM] — the team's KPI alerts and where they stand today\n"
         "Add --share to post the answer in the channel.\n"
         f"WINDOW: {WINDOW_HELP}. Default 7d; a window still running is shown so far.\n"
         f"{SORT_HELP}. Sorted best first."
@@ -322,6 +328,7 @@ class KpiCommand:
         "/kpi me month",
         "/kpi teams 30d --sort csat",
         "/kpi org 2026-03-01..2026-03-31",
+        "/kpi alerts support-emea",
     )
 
     def parse(self, words: list[str]) -> KpiRequest:
@@ -340,3 +347,4 @@ def register(router: Router) -> None:
     router.register_action(
         Action(PREVIOUS_ACTION, lambda v: parse_button(v, share=False), authorize_kpi, execute_kpi, once_per_click=False)
     )
+    router.register_action(Action(SNOOZE_ACTION, parse_snooze, authorize_snooze, execute_snooze))

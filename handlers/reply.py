@@ -54,11 +54,16 @@ class Table:
 
 @dataclass(frozen=True)
 class Chart:
-    """A chart as a PNG image; `alt_text` describes it for text-only surfaces."""
+    """A chart as a PNG image; `alt_text` describes it for text-only surfaces.
+
+    `url`, when set, is where csbot serves the same image (Teams cards link
+    to it rather than carry it).
+    """
 
     title: str
     png: bytes
     alt_text: str
+    url: str | None = None
 
 
 @dataclass(frozen=True)

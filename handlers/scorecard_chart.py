@@ -21,7 +21,9 @@ from kpi.scorecard import TrendPoint
 
 matplotlib.use("Agg")
 
-from matplotlib.figure import Figure  # noqa: E402 (the backend is chosen first)
+from matplotlib.axes import Axes  # noqa: E402 (the backend is chosen first)
+from matplotlib.collections import PolyCollection  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 
 # Okabe & Ito's palette, told apart by people with any common colour-vision
@@ -41,8 +43,11 @@ def trend_png(
     top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=(1, 1))
     x = list(range(len(days)))
     width = 0.4
-    top.bar([i - width / 2 for i in x], [d.created for d in days], width, color=BLUE, label="Created")
-    top.bar([i + width / 2 for i in x], [d.solved for d in days], width, color=ORANGE, label="Solved")
+    # Each series' bars are one collection: a Rectangle per bar costs most of the drawing time.
+    _bars(top, [i - width / 2 for i in x], [d.created for d in days], width, BLUE, "Created")
+    _bars(top, [i + width / 2 for i in x], [d.solved for d in days], width, ORANGE, "Solved")
+    top.set_xlim(-0.6, len(days) - 0.4)
+    top.set_ylim(0, max([1, *(d.created for d in days), *(d.solved for d in days)]) * 1.08)
     top.set_ylabel("Tickets")
     top.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
     # Legends sit above their panel, never over the data.
@@ -76,6 +81,11 @@ def trend_png(
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=DPI)
     return buffer.getvalue()
+
+
+def _bars(axis: Axes, lefts_centre: list[float], heights: list[int], width: float, colour: str, label: str) -> None:
+    boxes = [((c - width / 2, 0), (c - width / 2, h), (c + width / 2, h), (c + width / 2, 0)) for c, h in zip(lefts_centre, heights, strict=True) if h]
+    axis.add_collection(PolyCollection(boxes, facecolors=colour, edgecolors="none", label=label))
 
 
 def _gaps(values: list[float | None]) -> list[float]:

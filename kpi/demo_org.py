@@ -121,13 +121,20 @@ def demo_org_document() -> dict[str, Any]:
                 "name": t.name,
                 "timezone": t.timezone,
                 "channels": {"slack": f"C0DEMO{n:03d}", "teams": f"19:demo-{t.key}@thread.tacv2"},
-                "digest": {"time": "09:00", "days": t.digest_days},
+                "digest": {"time": "09:00", "days": t.digest_days, **({"weekly": "mon"} if t.digest_days == "mon-fri" else {})},
                 "targets": {
                     "first_reply_median_s": t.first_reply_median_s,
                     "resolution_median_s": t.resolution_median_s,
                     "csat": t.csat,
                     "reopen_rate": t.reopen_rate,
                     "sla_attainment": _SLA_ATTAINMENT_TARGET,
+                },
+                # Alerts a lead would set: a backlog that piles up, first replies twice the
+                # target over a morning, CSAT well under target on a day with enough ratings.
+                "alerts": {
+                    "backlog": {"above": int(400 * t.weight)},
+                    "first_reply_median_s": {"above": 2 * t.first_reply_median_s, "window": "4h", "min_n": 5, "for": "30m"},
+                    "csat": {"below": round(t.csat - 0.1, 2), "window": "1d", "min_n": 10},
                 },
             }
         )
@@ -159,7 +166,8 @@ def demo_org_document() -> dict[str, Any]:
         if handle in _MEMBER_TIMEZONES:
             members[-1]["timezone"] = _MEMBER_TIMEZONES[handle]
 
-    return {"org": {"name": ORG_NAME, "timezone": ORG_TIMEZONE}, "teams": teams, "members": members}
+    org = {"name": ORG_NAME, "timezone": ORG_TIMEZONE, "digest": {"time": "07:30", "days": "mon-fri"}}  # the roll-up to managers and admins
+    return {"org": org, "teams": teams, "members": members}
 
 
 def demo_team_weights() -> dict[str, float]:

@@ -42,6 +42,8 @@ class Team(Base):
     digest_days: Mapped[str | None] = mapped_column(String(64))  # e.g. "mon-fri" or "mon,wed,fri"
     digest_weekly: Mapped[str | None] = mapped_column(String(3))  # "mon": the weekly scorecard that morning too
     targets: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # KPI alert rules by metric (store.org_file reads them): direction, threshold, window_s, min_n, for_s
+    alerts: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=dict)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     members: Mapped[list[Member]] = relationship(back_populates="team")

@@ -46,7 +46,10 @@ PLATFORMS = ("slack", "teams")
 
 TOP_KEYS = ("org", "teams", "members")
 ORG_KEYS = ("name", "timezone", "digest")
-TEAM_KEYS = ("key", "name", "timezone", "channels", "digest", "targets")
+TEAM_KEYS = ("key", "name", "timezone", "channels", "digest", "targets", "alerts")
+ALERT_KEYS = ("above", "below", "window", "min_n", "for")
+# How far back an alert's window may reach, and how long `for` may wait.
+MAX_ALERT_WINDOW_S, MAX_ALERT_FOR_S = 31 * 86400, 86400
 DIGEST_KEYS = ("time", "days", "weekly")
 ORG_DIGEST_KEYS = ("time", "days")
 MEMBER_KEYS = ("handle", "name", "email", "team", "role", "slack_id", "teams_id", "timezone")
@@ -117,6 +120,8 @@ class TeamSpec:
     digest_days: str | None = None
     digest_weekly: str | None = None
     targets: dict[str, float] = field(default_factory=dict)
+    # metric -> {"direction": "above"|"below", "threshold": n, "window_s": s, "min_n": n, "for_s": s}
+    alerts: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -420,8 +425,75 @@ def _parse_teams(doc: _LineDict, check: _Checker, target_names: Collection[str] 
                         check.add(line, f"{what}: {problem}")
                     else:
                         spec.targets[str(metric)] = value
+        if "alerts" in t and t["alerts"] is not None:
+            spec.alerts = _alerts(check, t, what, target_names)
         teams.append(spec)
     return teams
+
+
+def _duration_s(value: Any) -> int | None:
+    """`30m`, `4h`, `1d`, `90s` (or a number of seconds) as whole seconds; None when it is not one."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int) and value >= 0:
+        return value
+    if isinstance(value, str) and (m := DURATION.match(value)):
+        return int(Decimal(m.group(1)) * DURATION_S[m.group(2)[0].lower()])
+    return None
+
+
+def _alerts(check: _Checker, t: _LineDict, what: str, target_names: Collection[str] | Mapping[str, Measured]) -> dict[str, dict[str, Any]]:
+    """A team's `alerts`: per metric, a threshold (`above` or `below`), an optional `window`, `min_n` and `for`."""
+    alerts = check.mapping(t["alerts"], t.key_lines["alerts"], f"{what}: alerts")
+    found: dict[str, dict[str, Any]] = {}
+    if alerts is None:
+        return found
+    for metric, raw in alerts.items():
+        line = alerts.key_lines[metric]
+        where = f"{what}: alert {clip(metric)}"
+        if metric not in target_names:
+            guesses = _close_keys(metric, target_names)
+            hint = f": did you mean {' or '.join(repr(g) for g in guesses)}?" if guesses else ""
+            check.add(line, f"{what}: alert on unknown metric {clip(metric)}{hint} (known: {', '.join(sorted(target_names))})")
+            continue
+        rule = check.mapping(raw, line, where)
+        if rule is None:
+            continue
+        rule = _read_misspellings(rule, ALERT_KEYS)
+        check.unknown_keys(rule, ALERT_KEYS, where)
+        directions = [k for k in ("above", "below") if k in rule]
+        if len(directions) != 1:
+            check.add(rule.line, f"{where} needs one threshold: above: N or below: N" + (", not both" if len(directions) == 2 else ""))
+            continue
+        direction = directions[0]
+        unit = target_names[metric].unit if isinstance(target_names, Mapping) else None
+        problem = _target_problem(str(metric), unit, rule[direction], rule.value_texts.get(direction), what="alert threshold for")
+        if problem is not None:
+            check.add(rule.key_lines[direction], f"{what}: {problem}")
+            continue
+        spec: dict[str, Any] = {"direction": direction, "threshold": rule[direction], "window_s": 86400, "min_n": 0, "for_s": 0}
+        if "window" in rule:
+            window = _duration_s(rule["window"])
+            if metric == "backlog":
+                check.add(rule.key_lines["window"], f"{where}: backlog is counted at the moment of each check, so it takes no window")
+            elif window is None or not 60 <= window <= MAX_ALERT_WINDOW_S:
+                check.add(rule.key_lines["window"], f"{where}: window {clip(rule.value_texts.get('window') or rule['window'])} is not a span from 1m to 31d, e.g. 4h or 1d")
+            else:
+                spec["window_s"] = window
+        if "min_n" in rule:
+            n = rule["min_n"]
+            if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= 1_000_000:
+                check.add(rule.key_lines["min_n"], f"{where}: min_n must be a whole number of tickets, 0 or more, got {clip(rule.value_texts.get('min_n') or n)}")
+            else:
+                spec["min_n"] = n
+        if "for" in rule:
+            hold = _duration_s(rule["for"])
+            if hold is None or hold > MAX_ALERT_FOR_S:
+                check.add(rule.key_lines["for"], f"{where}: for {clip(rule.value_texts.get('for') or rule['for'])} is not a span up to 1d, e.g. 30m")
+            else:
+                spec["for_s"] = hold
+        found[str(metric)] = spec
+    return found
 
 
 def _plain(number: Decimal) -> str:
@@ -443,7 +515,7 @@ def _as_decimal(text: str) -> Decimal | None:
     return number if number.is_finite() and abs(number) <= MAX_TARGET else None
 
 
-def _target_problem(metric: str, unit: str | None, value: Any, written: str | None) -> str | None:
+def _target_problem(metric: str, unit: str | None, value: Any, written: str | None, what: str = "target") -> str | None:
     """Why `value` cannot be the target for `metric` (of `unit`: rate, count, seconds), or None when it can.
 
     A rate is a share between 0 and 1, as the KPIs compute it: `csat: 90`
@@ -469,23 +541,23 @@ def _target_problem(metric: str, unit: str | None, value: Any, written: str | No
                 fix = "write it without quotes"
             else:
                 fix = f"write it as {_plain(number)}"
-            return f"target {metric} must be {rule}, got {clip(value)} (text, not a number): {fix}"
+            return f"{what} {metric} must be {rule}, got {clip(value)} (text, not a number): {fix}"
         hint = f": did you mean {suggestion}?" if suggestion is not None else ""
-        return f"target {metric} must be {rule}, got {clip(value)}{hint}"
+        return f"{what} {metric} must be {rule}, got {clip(value)}{hint}"
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         got = written if written is not None and not isinstance(value, (dict, list)) else value
-        return f"target {metric} must be {rule}, got {clip(got)}"
+        return f"{what} {metric} must be {rule}, got {clip(got)}"
     if not math.isfinite(value) or abs(value) > MAX_TARGET:
-        return f"target {metric} must be a finite number of at most {MAX_TARGET:,.0f}, got {_number_as_written(value, written)}"
+        return f"{what} {metric} must be a finite number of at most {MAX_TARGET:,.0f}, got {_number_as_written(value, written)}"
     shown = _number_as_written(value, written)
     if unit == "rate" and not 0 <= value <= 1:
         if 1 < value <= 100:
-            return f"target {metric} must be {rule}, got {shown}: did you mean {_plain(Decimal(str(value)) / 100)}?"
-        return f"target {metric} must be {rule}, got {shown}"
+            return f"{what} {metric} must be {rule}, got {shown}: did you mean {_plain(Decimal(str(value)) / 100)}?"
+        return f"{what} {metric} must be {rule}, got {shown}"
     if value < 0:
-        return f"target {metric} must be {rule}, got {shown}"
+        return f"{what} {metric} must be {rule}, got {shown}"
     if unit == "count" and value != int(value):
-        return f"target {metric} must be {rule}, got {shown}"
+        return f"{what} {metric} must be {rule}, got {shown}"
     return None
 
 
@@ -685,6 +757,7 @@ def apply_org(session: Session, spec: OrgSpec, *, now: datetime | None = None) -
                 "digest_days": ts.digest_days,
                 "digest_weekly": ts.digest_weekly,
                 "targets": dict(ts.targets),
+                "alerts": {m: dict(rule) for m, rule in ts.alerts.items()},
             },
         )
         for ts in spec.teams
@@ -750,6 +823,8 @@ def org_document(session: Session) -> dict[str, Any]:
                 item["digest"]["weekly"] = t.digest_weekly
         if t.targets:
             item["targets"] = dict(t.targets)
+        if t.alerts:
+            item["alerts"] = {m: alert_document(rule) for m, rule in t.alerts.items()}
         teams_out.append(item)
     doc["teams"] = teams_out
     members_out = []
@@ -766,6 +841,25 @@ def org_document(session: Session) -> dict[str, Any]:
         members_out.append(item)
     doc["members"] = members_out
     return doc
+
+
+def alert_document(rule: dict[str, Any]) -> dict[str, Any]:
+    """An alert rule as the org file writes it (`{above: 200, window: 4h}`)."""
+    out: dict[str, Any] = {rule["direction"]: rule["threshold"]}
+    if rule.get("window_s", 86400) != 86400:
+        out["window"] = _duration_text(rule["window_s"])
+    if rule.get("min_n"):
+        out["min_n"] = rule["min_n"]
+    if rule.get("for_s"):
+        out["for"] = _duration_text(rule["for_s"])
+    return out
+
+
+def _duration_text(seconds: int) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
 
 
 def dump_org(doc: dict[str, Any]) -> str:

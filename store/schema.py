@@ -11,8 +11,10 @@ from sqlalchemy import MetaData
 
 
 def metadata() -> MetaData:
+    import kpi.alerts  # noqa: F401
     import kpi.day_facts  # noqa: F401
     import kpi.tickets  # noqa: F401  (registers the tickets table)
+    import store.chart_images  # noqa: F401
     import store.conversations  # noqa: F401
     import store.org  # noqa: F401
     import store.outbox  # noqa: F401

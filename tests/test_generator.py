@@ -292,13 +292,14 @@ UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 def test_demo_org_document_shape() -> None:
     doc = demo_org_document()
     assert set(doc) == {"org", "teams", "members"}
-    assert doc["org"] == {"name": "Acme Support", "timezone": "UTC"}
+    assert doc["org"] == {"name": "Acme Support", "timezone": "UTC", "digest": {"time": "07:30", "days": "mon-fri"}}
     assert 4 <= len(doc["teams"]) <= 5
     keys = [t["key"] for t in doc["teams"]]
     assert len(set(keys)) == len(keys) and all(SLUG.match(k) for k in keys)
     assert len({t["timezone"] for t in doc["teams"]}) == len(keys)
     for team in doc["teams"]:
-        assert set(team) == {"key", "name", "timezone", "channels", "digest", "targets"}
+        assert set(team) == {"key", "name", "timezone", "channels", "digest", "targets", "alerts"}
+        assert set(team["alerts"]) == {"backlog", "first_reply_median_s", "csat"}
         ZoneInfo(team["timezone"])
         assert set(team["channels"]) == {"slack", "teams"}
         assert re.fullmatch(r"\d\d:\d\d", team["digest"]["time"]) and team["digest"]["days"]

@@ -23,7 +23,7 @@ from store.database import open_database
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 # A chat command quoted whole in the text: `/kpi team "Support EMEA" 30d`.
-_INLINE = re.compile(r"`(/(?:kpi|csbot)(?: [^`]*)?)`")
+_INLINE = re.compile(r"`(/(?:kpi|csbot|scorecard)(?: [^`]*)?)`")
 # Placeholders and forms that describe a command rather than being one.
 _PLACEHOLDER = re.compile(r"\[|\]|\.\.\.|…|\b[A-Z]{3,}\b|@handle|@former|\|")
 # Where the README names a kind of question rather than asking one (prose about

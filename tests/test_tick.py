@@ -368,3 +368,24 @@ async def test_a_personal_subscription_is_a_direct_message_at_the_members_time_o
     await run_tick(db, [notifier], at_local(date(2026, 12, 5), "08:30", "Europe/Berlin"))
     await run_tick(db, [notifier], at_local(date(2026, 12, 7), "08:30", "Europe/Berlin"))
     assert len(posts(fake, "D0123ABCD")) == 2
+
+
+def test_many_messages_are_composed_in_worker_processes_exactly_as_in_this_one(db: Database) -> None:
+    from bot.digests import compose
+    from bot.outbox_sender import compose_all
+    from handlers.reply import Chart
+
+    apply(db)
+    noon = datetime(2026, 12, 1, 16, tzinfo=UTC)  # every team's 09:00 has passed
+    plan_digests(db, noon, platforms={"slack"}, catchup=timedelta(hours=24))
+    with write_transaction(db.sessions) as s:
+        claimed = claim_due(s, noon)
+    assert len(claimed) == 3
+    composers = {"scorecard": compose}
+    here = compose_all(db, claimed, noon, composers, parallel_from=10**6)
+    there = compose_all(db, claimed, noon, composers, parallel_from=1)  # two worker processes
+
+    def shown(reply: Reply) -> tuple[object, ...]:
+        return (reply.title, reply.data, reply.to_neutral(), [b.png for b in reply.blocks if isinstance(b, Chart)])
+
+    assert {k: shown(v) for k, v in here.items()} == {k: shown(v) for k, v in there.items()}  # type: ignore[arg-type]

@@ -205,7 +205,7 @@ def _chart(block: Chart, budget: int) -> list[Element]:
     title = _text_block(f"📈 {one_line(block.title)}", weight="Bolder")
     image = {
         "type": "Image",
-        "url": "data:image/png;base64," + base64.b64encode(block.png).decode("ascii"),
+        "url": block.url or "data:image/png;base64," + base64.b64encode(block.png).decode("ascii"),
         "altText": _cut(one_line(block.alt_text), ALT_MAX),
     }
     if json_size(image) + json_size(title) + 2 <= budget:

@@ -30,6 +30,7 @@ from botbuilder.integration.aiohttp import (
 )
 from msrest.exceptions import ClientRequestError, HttpOperationError
 
+from bot.chart_links import ChartLinks
 from bot.config import TeamsSettings
 from bot.refusals import refusals
 from bot.request_body import Refused, read_body
@@ -80,7 +81,7 @@ def make_adapter(settings: TeamsSettings) -> CloudAdapter:
 class TeamsApp:
     """The Teams side of csbot: the adapter, the activity handler and proactive delivery."""
 
-    def __init__(self, settings: TeamsSettings, db: Database, router: Router, clock: Clock) -> None:
+    def __init__(self, settings: TeamsSettings, db: Database, router: Router, clock: Clock, links: ChartLinks | None = None) -> None:
         if settings.auth_disabled:
             log.warning(
                 "!!! TEAMS_AUTH_DISABLED=true: /api/messages accepts requests WITHOUT Bot Framework tokens. "
@@ -89,7 +90,7 @@ class TeamsApp:
         self.settings = settings
         keys.install()
         self.adapter = make_adapter(settings)
-        self.notifier = TeamsNotifier(self.adapter, settings.app_id, db, clock)
+        self.notifier = TeamsNotifier(self.adapter, settings.app_id, db, clock, links)
         self.bot = CsbotTeamsBot(db, router, clock, self.notifier)
 
     async def messages(self, request: web.Request) -> web.StreamResponse:

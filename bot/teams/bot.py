@@ -128,7 +128,7 @@ class CsbotTeamsBot(TeamsActivityHandler):
             log.warning("private answer for %s could not go to a 1:1 chat: %s", aad, delivery.error if delivery else "no Entra id")
             await send_reply(turn_context, Reply(title=COULD_NOT_SEND_PRIVATELY))
             return
-        await send_reply(turn_context, reply)
+        await send_reply(turn_context, reply, self.notifier.links)
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity

@@ -14,6 +14,7 @@ from botbuilder.core import MessageFactory, TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, ConversationParameters, ConversationReference
 
+from bot.chart_links import ChartLinks
 from bot.notify import Address, Delivery, MemberAddress, Sent, TeamAddress
 from bot.render.teams import card_attachment, render_adaptive_card
 from bot.teams import refs
@@ -34,8 +35,10 @@ def card_activities(reply: Reply) -> list[Activity]:
     return activities
 
 
-async def send_reply(turn_context: TurnContext, reply: Reply) -> list[str]:
-    """Send each card; the activity ids Teams gave them."""
+async def send_reply(turn_context: TurnContext, reply: Reply, links: ChartLinks | None = None) -> list[str]:
+    """Send each card; the activity ids Teams gave them. With `links`, charts go by signed link."""
+    if links is not None:
+        reply = await asyncio.to_thread(links.publish, reply)
     ids = []
     for activity in card_activities(reply):
         response = await turn_context.send_activity(activity)
@@ -55,11 +58,12 @@ async def update_card(turn_context: TurnContext, activity_id: str, reply: Reply)
 class TeamsNotifier:
     platform = "teams"
 
-    def __init__(self, adapter: CloudAdapter, app_id: str | None, db: Database, clock: Clock) -> None:
+    def __init__(self, adapter: CloudAdapter, app_id: str | None, db: Database, clock: Clock, links: ChartLinks | None = None) -> None:
         self.adapter = adapter
         self.app_id = app_id or ""
         self.db = db
         self.clock = clock
+        self.links = links
 
     async def _continue(self, reference: ConversationReference, reply: Reply) -> list[str]:
         ids: list[str] = []
@@ -68,7 +72,7 @@ class TeamsNotifier:
             # A proactive turn's activity has a made-up id; without this every
             # message would be sent as a reply to it instead of a new post.
             turn_context.activity.id = None
-            ids.extend(await send_reply(turn_context, reply))
+            ids.extend(await send_reply(turn_context, reply, self.links))
 
         await self.adapter.continue_conversation(reference, callback, self.app_id)
         return ids
@@ -139,7 +143,7 @@ class TeamsNotifier:
             # The new chat's reference arrives with this turn; keep it for next time.
             await asyncio.to_thread(refs.remember, self.db, turn_context.activity, self.clock(), user_key=aad)
             turn_context.activity.id = None
-            ids.extend(await send_reply(turn_context, reply))
+            ids.extend(await send_reply(turn_context, reply, self.links))
 
         await self.adapter.create_conversation(self.app_id, created, parameters, "msteams", service_url, None)
         return ids

@@ -1,0 +1,41 @@
+"""Chart images csbot serves by link (Teams cards show an image by URL), and the key that signs the links."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from sqlalchemy import Integer, LargeBinary, String, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from store.base import Base, UTCSeconds
+
+
+class ChartImage(Base):
+    __tablename__ = "chart_images"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    png: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCSeconds)
+    expires_at: Mapped[datetime] = mapped_column(UTCSeconds, index=True)
+
+
+class AppKey(Base):
+    """Secrets csbot makes for itself, shared by every replica through the database."""
+
+    __tablename__ = "app_keys"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[str] = mapped_column(String(128))
+
+
+def app_key(session: Session, name: str) -> str:
+    """The key called `name`, made (64 random hex digits) the first time any replica asks."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(insert(AppKey).values(name=name, value=secrets.token_hex(32)).on_conflict_do_nothing(index_elements=["name"]))
+    value = session.scalar(select(AppKey.value).where(AppKey.name == name))
+    assert value is not None
+    return value
