@@ -31,6 +31,7 @@ from sqlalchemy import select, update  # noqa: E402
 from bench.kpi_bench import NOW, build_database  # noqa: E402
 from bot import digests  # noqa: E402
 from bot.outbox_sender import compose_all  # noqa: E402
+from kpi.alerts import AlertState  # noqa: E402
 from bot.tick import run_tick  # noqa: E402
 from handlers.scorecard import team_card  # noqa: E402
 from store.database import open_database  # noqa: E402
@@ -39,6 +40,13 @@ from store.org import Team  # noqa: E402
 from store.outbox import OutboxRow, claim_due, record_sent  # noqa: E402
 
 DAY = date(2026, 10, 30)  # a Friday inside the generated history
+MORNING = datetime(2026, 11, 2, 16, 0, tzinfo=timezone.utc)  # the Monday after, 16:00 UTC: every zone's 09:00 has passed
+# Rules a lead might set, on every team, so the idle tick also looks at alerts.
+ALERTS = {
+    "backlog": {"direction": "above", "threshold": 400, "window_s": 86400, "min_n": 0, "for_s": 0},
+    "first_reply_median_s": {"direction": "above", "threshold": 7200, "window_s": 14400, "min_n": 5, "for_s": 1800},
+    "csat": {"direction": "below", "threshold": 0.8, "window_s": 86400, "min_n": 10, "for_s": 0},
+}
 
 
 def one_team(db, repeat: int) -> list[float]:  # type: ignore[no-untyped-def]
@@ -56,35 +64,40 @@ def one_team(db, repeat: int) -> list[float]:  # type: ignore[no-untyped-def]
     return samples
 
 
-def the_morning(db, url: str) -> tuple[float, int]:  # type: ignore[no-untyped-def]
+def the_morning(db) -> tuple[float, int]:  # type: ignore[no-untyped-def]
     """Plan every team's digest for the morning after DAY, claim them all, compose them all."""
     with db.sessions() as s, s.begin():
-        s.execute(update(Team).values(digest_time="09:00", digest_days="mon-fri"))
-        s.execute(update(Team).values(slack_channel=Team.key))
+        s.execute(update(Team).values(digest_time="09:00", digest_days="mon-fri", slack_channel=Team.key, alerts=ALERTS))
         s.execute(OutboxRow.__table__.delete())
-    morning = datetime(DAY.year, DAY.month, DAY.day, tzinfo=timezone.utc) + timedelta(days=3, hours=12)  # Monday noon UTC: every zone's 09:00 has passed
-    digests.plan_digests(db, morning, platforms={"slack"}, catchup=timedelta(hours=24))
+        s.execute(AlertState.__table__.delete())
+    digests.plan_digests(db, MORNING, platforms={"slack"}, catchup=timedelta(hours=24))
     with write_transaction(db.sessions) as s:
-        rows = claim_due(s, morning, kinds=("scorecard",), limit=10_000)
+        rows = claim_due(s, MORNING, kinds=("scorecard",), limit=10_000)
     started = time.perf_counter()
-    replies = compose_all(db, url, rows, morning)
+    replies = compose_all(db, rows, MORNING, {"scorecard": digests.compose})
     elapsed = time.perf_counter() - started
     assert len(replies) == len(rows) and all(r.ok for r in replies.values())
     with write_transaction(db.sessions) as s:
         for row in rows:
-            record_sent(s, row, morning, ["bench"])
+            record_sent(s, row, MORNING, ["bench"])
     return elapsed, len(rows)
 
 
+def alert_checks(db) -> float:  # type: ignore[no-untyped-def]
+    """One alert slot: every team's three rules checked (what a tick does every ALERT_CHECK_MINUTES)."""
+    started = time.perf_counter()
+    asyncio.run(run_tick(db, [], MORNING, only="alerts", catchup=timedelta(hours=24)))
+    return time.perf_counter() - started
+
+
 def idle_tick(db, repeat: int) -> list[float]:  # type: ignore[no-untyped-def]
-    """Ticks a minute apart after everything due was sent: plan (nothing new), claim (nothing)."""
-    morning = datetime(DAY.year, DAY.month, DAY.day, tzinfo=timezone.utc) + timedelta(days=3, hours=12)
+    """Ticks after everything due was sent and this alert slot checked: nothing to plan, check or send."""
     samples = []
     for k in range(repeat):
         started = time.perf_counter()
-        report = asyncio.run(run_tick(db, [], morning + timedelta(minutes=k + 1), catchup=timedelta(hours=24)))
+        report = asyncio.run(run_tick(db, [], MORNING + timedelta(seconds=5 * (k + 1)), catchup=timedelta(hours=24)))
         samples.append(time.perf_counter() - started)
-        assert not report.outcomes, report.lines()
+        assert not report.outcomes and not report.planned, report.lines()
     return samples
 
 
@@ -116,8 +129,9 @@ def main() -> None:
             print(f"database: {db.backend}; teams: {teams}")
             one = one_team(db, args.repeat)
             print(f"one team's scorecard with its chart: p50 {pct(one, 0.5):.0f} ms, p95 {pct(one, 0.95):.0f} ms (goal <= 300 ms)")
-            elapsed, count = the_morning(db, url)
+            elapsed, count = the_morning(db)
             print(f"every team's scorecard with its chart ({count}): {elapsed:.1f} s (goal <= 30 s)")
+            print(f"one alert slot, {teams} teams x 3 rules checked: {alert_checks(db):.1f} s")
             idle = idle_tick(db, args.repeat)
             print(f"csbot tick with nothing due: p50 {statistics.median(idle) * 1000:.0f} ms, p95 {pct(idle, 0.95):.0f} ms (goal <= 200 ms)")
         finally:

@@ -18,7 +18,7 @@ who could not be reached.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -50,10 +50,10 @@ class Planning:
     """What one planning pass did."""
 
     planned: int = 0
-    skipped: list[str] | None = None  # one line per occurrence recorded as skipped
+    skipped: list[str] = field(default_factory=list)  # one line per occurrence recorded as skipped
 
     def skip(self, line: str) -> None:
-        self.skipped = [*(self.skipped or []), line]
+        self.skipped.append(line)
 
 
 @dataclass(frozen=True)

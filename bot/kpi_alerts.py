@@ -35,17 +35,21 @@ class Skip(Exception):
 
 
 def _due(db: Database, now: datetime, every_minutes: int) -> list[int]:
-    """Teams with a rule not yet checked at its current slot (one read; most minutes there are none)."""
+    """Teams with a rule not yet checked at its current slot (two reads; most minutes there are none)."""
     with db.sessions() as session:
-        teams = [t for t in session.scalars(select(Team).where(Team.active.is_(True))) if rules(t)]
-        due = []
-        for team in teams:
-            at = slot(now, team.timezone, every_minutes)
-            day = at.astimezone(ZoneInfo(team.timezone)).date().isoformat()
-            checked = dict(session.execute(select(AlertState.metric, AlertState.checked_slot).where(AlertState.team_id == team.id, AlertState.day == day)).all())
-            if any(checked.get(rule.metric) is None or checked[rule.metric] < at for rule in rules(team)):
-                due.append(team.id)
-        return due
+        teams = [t for t in session.scalars(select(Team).where(Team.active.is_(True), Team.alerts.is_not(None))) if rules(t)]
+        if not teams:
+            return []
+        slots = {t.id: slot(now, t.timezone, every_minutes) for t in teams}
+        days = {t.id: slots[t.id].astimezone(ZoneInfo(t.timezone)).date().isoformat() for t in teams}
+        checked = {
+            (team_id, metric): at
+            for team_id, metric, day, at in session.execute(
+                select(AlertState.team_id, AlertState.metric, AlertState.day, AlertState.checked_slot).where(AlertState.day.in_(set(days.values())))
+            )
+            if days.get(team_id) == day and at is not None
+        }
+        return [t.id for t in teams if any(checked.get((t.id, rule.metric), slots[t.id] - timedelta(seconds=1)) < slots[t.id] for rule in rules(t))]
 
 
 def plan_alerts(db: Database, now: datetime, *, platforms: set[str], every_minutes: int, catchup: timedelta) -> int:

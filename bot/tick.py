@@ -76,7 +76,7 @@ async def run_tick(
     if "digests" in jobs:
         planning = await asyncio.to_thread(digests.plan_digests, db, now, platforms=platforms, catchup=catchup)
         report.planned += planning.planned
-        report.skipped += planning.skipped or []
+        report.skipped += planning.skipped
         kinds += digests.KINDS
     if "alerts" in jobs:
         report.planned += await asyncio.to_thread(

@@ -109,7 +109,8 @@ def local_day(request: ScorecardRequest, now: datetime, zone: str) -> date:
     except NotStarted:
         raise Invalid(f"{request.day} has not started yet in {zone}; a scorecard is for a day that has begun.") from None
     except WindowError as exc:
-        raise UsageError(f"{exc} {DAY_HELP}.") from None
+        # The window forms do not apply here: only the reason, then the forms of a day.
+        raise UsageError(f"{str(exc).split(' Windows:')[0]} {DAY_HELP}.") from None
     first = window.start.date()
     if (window.end.date() - first).days > 1:
         raise UsageError(f"A scorecard is for one day, and {request.day!r} is longer. {DAY_HELP}; /scorecard week for last week.")

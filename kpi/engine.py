@@ -100,11 +100,17 @@ def compute_by_team(session: Session, start: datetime, end: datetime) -> dict[in
     return {key: f.metrics() for key, f in facts.items()}
 
 
-def compute_by_agent(session: Session, agent_ids: Collection[int], start: datetime, end: datetime) -> dict[int, Metrics]:
-    """Metrics for each of `agent_ids` at once; each equals compute() with Scope(agent_id=...)."""
+def compute_by_agent(
+    session: Session, agent_ids: Collection[int], start: datetime, end: datetime, *, backlog: bool = True
+) -> dict[int, Metrics]:
+    """Metrics for each of `agent_ids` at once; each equals compute() with Scope(agent_id=...).
+
+    With `backlog=False` the backlogs are left at 0, and the agents' open
+    tickets (every ticket they ever had, for each) are not counted.
+    """
     if not agent_ids:
         return {}
-    facts = _from_tickets(session, [T.agent_id.in_(list(agent_ids))], to_epoch(start), to_epoch(end), by=T.agent_id)
+    facts = _from_tickets(session, [T.agent_id.in_(list(agent_ids))], to_epoch(start), to_epoch(end), by=T.agent_id, backlog=backlog)
     return {a: facts.get(a, Facts()).metrics() for a in agent_ids}
 
 
@@ -155,11 +161,12 @@ def first_created_at(session: Session, scope: Scope) -> datetime | None:
 # ---------------------------------------------------------------- from tickets
 
 
-def _from_tickets(session: Session, where: list[ColumnElement[bool]], s: int, e: int, *, by: Any) -> dict[Any, Facts]:
+def _from_tickets(session: Session, where: list[ColumnElement[bool]], s: int, e: int, *, by: Any, backlog: bool = True) -> dict[Any, Facts]:
     """Every ticket of the window read one by one (agents, and windows shorter than a day)."""
     facts: dict[Any, Facts] = defaultdict(Facts)
     _add_tickets(session, facts, where, [(s, e)], by)
-    _add_open(session, facts, where, by, lambda column: column < e)
+    if backlog:
+        _add_open(session, facts, where, by, lambda column: column < e)
     return facts
 
 

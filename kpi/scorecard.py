@@ -120,7 +120,7 @@ def team_day(session: Session, team: Team, day: date, *, now: datetime) -> Score
         window=window,
         metrics=metrics,
         lines=_lines(metrics, previous, trailing, dict(team.targets)),
-        backlog_by_age=backlog_by_age(session, team.id, window.until_utc),
+        backlog_by_age=backlog_by_age(session, team.id, window.until_utc, int(metrics["backlog"] or 0)),
         shout_outs=shout_outs(session, team, window),
         trend=_trend(daily),
     )
@@ -202,17 +202,20 @@ def _trailing(session: Session, scope: Scope, team: Team, day: date, now: dateti
     return out
 
 
-def backlog_by_age(session: Session, team_id: int, at: datetime) -> dict[str, int]:
-    """The team's tickets open at `at`, by how long they had been open then."""
+def backlog_by_age(session: Session, team_id: int, at: datetime, backlog: int) -> dict[str, int]:
+    """The team's `backlog` tickets open at `at`, by how long they had been open then.
+
+    Only the last three days' tickets are read (an index range); the rest of
+    the backlog, which the engine has counted already, is older than that.
+    """
     end = to_epoch(at)
     created, solved, day = CREATED, SOLVED, DAY_S
     stmt = select(
         func.count(case((created > end - day, 1))),
-        func.count(case(((created <= end - day) & (created > end - 3 * day), 1))),
-        func.count(case((created <= end - 3 * day, 1))),
-    ).where(T.team_id == team_id, created < end, or_(solved.is_(None), solved >= end))
-    row = session.execute(stmt).one()
-    return dict(zip(AGE_BUCKETS, (int(n) for n in row), strict=True))
+        func.count(case((created <= end - day, 1))),
+    ).where(T.team_id == team_id, created > end - 3 * day, created < end, or_(solved.is_(None), solved >= end))
+    under_1d, one_to_3d = (int(n) for n in session.execute(stmt).one())
+    return {"under_1d": under_1d, "1d_to_3d": one_to_3d, "over_3d": backlog - under_1d - one_to_3d}
 
 
 def shout_outs(session: Session, team: Team, window: Window) -> tuple[ShoutOut, ...]:
@@ -222,7 +225,8 @@ def shout_outs(session: Session, team: Team, window: Window) -> tuple[ShoutOut, 
     thanks the same person.
     """
     agents = session.scalars(select(Member).where(Member.team_id == team.id, Member.role == "agent")).all()
-    by_agent = compute_by_agent(session, [a.id for a in agents], window.start_utc, window.until_utc)
+    # Shout-outs need no backlog, and counting each agent's open tickets would read all their history.
+    by_agent = compute_by_agent(session, [a.id for a in agents], window.start_utc, window.until_utc, backlog=False)
     people = {a.id: a for a in agents}
     found: list[ShoutOut] = []
 
