@@ -9,14 +9,19 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from bot.config import SlackSettings
+from bot.slack.client import make_client
+from bot.slack.notifier import SlackNotifier
 from store.database import Database, open_database
+from tests.fake_slack import FakeSlack
+from tests.helpers import serve
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PG_URL = os.environ.get("CSBOT_TEST_POSTGRES_URL", "").strip()
@@ -69,3 +74,18 @@ def every_refusal_logged(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def org_yaml() -> str:
     return (FIXTURES / "org.yaml").read_text()
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[tuple[FakeSlack, SlackNotifier]]:
+    """The local Slack stand-in, and csbot's Slack notifier pointed at it (for scheduled messages)."""
+    fake = FakeSlack()
+    runner, base = await serve(fake.app())
+    fake.base_url = base
+    notifier = SlackNotifier(make_client(SlackSettings("xoxb-test-token", "s" * 32, None, f"{base}/api/")))
+    try:
+        yield fake, notifier
+    finally:
+        if notifier.client.session is not None:
+            await notifier.client.session.close()
+        await runner.cleanup()

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import insert, select, update
 
-from bot.config import SlackSettings
 from bot.dispatch import run_action, run_command
-from bot.slack.client import make_client
 from bot.slack.notifier import SlackNotifier
 from bot.tick import run_tick
 from handlers.kpi_alerts import SNOOZE_ACTION
@@ -26,7 +23,7 @@ from store.org import Member, Team
 from store.org_file import OrgFileError, apply_org, dump_org, org_document, parse_org
 from store.outbox import OutboxRow
 from tests.fake_slack import FakeSlack
-from tests.helpers import FIXTURES, serve
+from tests.helpers import FIXTURES
 
 UTC = timezone.utc
 DAY = date(2026, 12, 1)
@@ -60,20 +57,6 @@ def open_tickets(db: Database, ids: dict[str, int], count: int, at: datetime, pr
 def solve_all(db: Database, at: datetime) -> None:
     with db.sessions() as s, s.begin():
         s.execute(update(Ticket).values(status="solved", solved_at=at))
-
-
-@pytest.fixture
-async def slack() -> AsyncIterator[tuple[FakeSlack, SlackNotifier]]:
-    fake = FakeSlack()
-    runner, base = await serve(fake.app())
-    fake.base_url = base
-    notifier = SlackNotifier(make_client(SlackSettings("xoxb-test-token", "s" * 32, None, f"{base}/api/")))
-    try:
-        yield fake, notifier
-    finally:
-        if notifier.client.session is not None:
-            await notifier.client.session.close()
-        await runner.cleanup()
 
 
 def posted(fake: FakeSlack, channel: str) -> list[dict]:  # type: ignore[type-arg]

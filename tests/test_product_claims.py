@@ -110,7 +110,8 @@ def test_manifest_promises_nothing_unshipped() -> None:
 def test_manifest_scopes_and_events_are_what_csbot_uses() -> None:
     manifest = slack_manifest()
     assert set(manifest["oauth_config"]["scopes"]["bot"]) == {
-        "commands", "chat:write", "chat:write.public", "im:write", "users:read", "users:read.email", "files:write", "app_mentions:read"
+        "commands", "chat:write", "chat:write.public", "im:write", "users:read", "users:read.email", "files:write", "app_mentions:read",
+        "channels:history", "groups:history", "im:history",
     }
     assert set(manifest["settings"]["event_subscriptions"]["bot_events"]) == {"app_home_opened", "app_mention"}
     assert manifest["settings"]["interactivity"]["request_url"].endswith("/slack/events")

@@ -20,10 +20,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from bot.config import SlackSettings
 from bot.digests import plan_digests
 from bot.notify import Address, Sent
-from bot.slack.client import make_client
 from bot.slack.notifier import SlackNotifier
 from bot.tick import run_tick
 from handlers.reply import Reply
@@ -34,7 +32,6 @@ from store.local_time import at_local, latest_occurrence
 from store.org_file import apply_org, parse_org
 from store.outbox import OutboxRow, claim_due
 from tests.fake_slack import FakeSlack
-from tests.helpers import serve
 
 UTC = timezone.utc
 ORG = """
@@ -60,19 +57,6 @@ members:
 def apply(db: Database, text: str = ORG) -> None:
     with db.sessions() as s, s.begin():
         apply_org(s, parse_org(text, METRIC_NAMES))
-
-
-@pytest.fixture
-async def slack() -> AsyncIterator[tuple[FakeSlack, SlackNotifier]]:
-    fake = FakeSlack()
-    runner, base = await serve(fake.app())
-    fake.base_url = base
-    notifier = SlackNotifier(make_client(SlackSettings("xoxb-test-token", "s" * 32, None, f"{base}/api/")))
-    try:
-        yield fake, notifier
-    finally:
-        await notifier.client.session.close() if notifier.client.session else None
-        await runner.cleanup()
 
 
 def posts(fake: FakeSlack, channel: str | None = None) -> list[dict]:  # type: ignore[type-arg]
@@ -313,13 +297,14 @@ async def test_missed_while_down_it_is_sent_late_within_the_catch_up_and_skipped
 # ---------------------------------------------------------------- csbot tick, as cron runs it
 
 
-def _tick(db: Database, slack_base: str, *args: str) -> subprocess.CompletedProcess[str]:
+def _tick(db: Database, slack_base: str, *args: str, extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CSBOT_", "SLACK_", "Microsoft", "TEAMS_", "DIGEST_")) and k != "DATABASE_URL"}
     env |= {
         "DATABASE_URL": db.engine.url.render_as_string(hide_password=False),
         "SLACK_BOT_TOKEN": "xoxb-test-token",
         "SLACK_SIGNING_SECRET": "s" * 32,
         "SLACK_API_URL": f"{slack_base}/api/",
+        **(extra or {}),
     }
     return subprocess.run([sys.executable, "-m", "bot.cli", "tick", *args], env=env, capture_output=True, text=True, timeout=120)
 
@@ -389,3 +374,29 @@ def test_many_messages_are_composed_in_worker_processes_exactly_as_in_this_one(d
         return (reply.title, reply.data, reply.to_neutral(), [b.png for b in reply.blocks if isinstance(b, Chart)])
 
     assert {k: shown(v) for k, v in here.items()} == {k: shown(v) for k, v in there.items()}  # type: ignore[arg-type]
+
+
+async def test_csbot_tick_at_posts_once_through_the_slack_and_teams_stand_ins(db: Database, slack: tuple[FakeSlack, SlackNotifier]) -> None:
+    from tests.helpers import apply_fixture_org
+    from tests.teams_env import CHANNEL, start_env
+
+    fake, _notifier = slack
+    apply_fixture_org(db)  # support-emea: Slack C0123ABCD and the Teams channel below, digest 09:00 Berlin
+    e, runners = await start_env(db)
+    assert await e.post(e.activity("csbot teams")) in (200, 201)  # csbot meets the Teams channel
+    await runners[0].cleanup()  # and stops; the cron-run tick is on its own
+    try:
+        env = {"TEAMS_AUTH_DISABLED": "true"}
+        ticked = await asyncio.to_thread(_tick, db, fake.base_url, "--at", "2026-12-01T08:00:00Z", "--json", extra=env)
+        assert ticked.returncode == 0, ticked.stderr
+        sent = {(d["subject"], d["recipient"]): d for d in json.loads(ticked.stdout)["deliveries"]}
+        assert sent[("support-emea", "slack:channel:C0123ABCD")]["status"] == "sent"
+        assert sent[("support-emea", f"teams:channel:{CHANNEL}")]["status"] == "sent"
+        assert sent[("support-emea", f"teams:channel:{CHANNEL}")]["message_ids"]
+        again = await asyncio.to_thread(_tick, db, fake.base_url, "--at", "2026-12-01T08:05:00Z", "--json", extra=env)
+        assert [d for d in json.loads(again.stdout)["deliveries"] if d["subject"] == "support-emea"] == []
+        teams_posts = [s for s in e.connector.messages() if s.conversation_id == CHANNEL and "Scorecard" in e.card_texts(s)]
+        assert len(teams_posts) == 1 and "Support EMEA" in e.card_texts(teams_posts[0])
+        assert len(posts(fake, "C0123ABCD")) == 1
+    finally:
+        await runners[1].cleanup()
