@@ -559,8 +559,10 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if settings.log_level != "DEBUG":
-        # Alembic narrates every migration step at INFO; keep the console readable.
+        # Alembic narrates every migration step at INFO, and APScheduler every run of
+        # every job (several a minute); keep the console and the log readable.
         logging.getLogger("alembic").setLevel(logging.WARNING)
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
     try:
         return COMMANDS[args.cmd](settings, args)
     except BadInput as exc:

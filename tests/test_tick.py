@@ -400,3 +400,15 @@ async def test_csbot_tick_at_posts_once_through_the_slack_and_teams_stand_ins(db
         assert len(posts(fake, "C0123ABCD")) == 1
     finally:
         await runners[1].cleanup()
+
+
+async def test_weekly_mon_adds_last_weeks_scorecard_on_monday_only(db: Database, slack: tuple[FakeSlack, SlackNotifier]) -> None:
+    fake, notifier = slack
+    apply(db, BERLIN.replace('days: mon-fri}', 'days: mon-fri, weekly: mon}'))
+    monday = at_local(date(2026, 11, 30), "09:00", "Europe/Berlin")
+    report = await run_tick(db, [notifier], monday)
+    assert sorted(o.kind for o in report.outcomes) == ["scorecard", "scorecard_week"]
+    week = next(p for p in posts(fake, "CBER") if p["text"].startswith("Weekly scorecard"))
+    assert "week of 23 Nov 2026" in week["text"]
+    report = await run_tick(db, [notifier], monday + timedelta(days=1))
+    assert [o.kind for o in report.outcomes] == ["scorecard"]
