@@ -1,0 +1,162 @@
+"""Who is on call: a schedule's layers of rotating shifts, their hours, and overrides.
+
+A layer's shifts follow one another from its `start` (a wall-clock time in
+the schedule's zone), members taking turns in list order. `Nh` shifts are
+exact hours; `Nd` and `Nw` shifts hand off at the same local wall-clock
+time, so a day across a daylight-saving change is 23 or 25 hours long. A
+layer with `hours` (`mon-fri 08:00-18:00`) has nobody outside them.
+
+Who is on call at an instant: an override covering it (the latest made
+wins), else the current member of the latest layer that has someone then,
+else nobody. Plain data in, a handle out: no database and no clock.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from store.local_time import parse_hhmm
+from store.org_file import weekdays
+
+_SHIFT = re.compile(r"^\s*([1-9]\d{0,3})\s*([hdw])\s*$", re.IGNORECASE)
+_HOURS = re.compile(r"^\s*(\S+)\s+([0-2]?\d:[0-5]\d)\s*-\s*([0-2]?\d:[0-5]\d)\s*$")
+_HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+class RotationError(ValueError):
+    """A shift length, hours or start that cannot be read; the message says how to write it."""
+
+
+@dataclass(frozen=True)
+class Shift:
+    count: int
+    unit: str  # h | d | w
+
+    @classmethod
+    def parse(cls, text: str) -> Shift:
+        m = _SHIFT.match(text)
+        if m is None:
+            raise RotationError(f"shift {text!r} is not a length: write Nh (exact hours), Nd or Nw, e.g. 12h, 1d, 1w")
+        return cls(int(m.group(1)), m.group(2).lower())
+
+    @property
+    def days(self) -> int:
+        """Calendar days per shift (0 for hour shifts)."""
+        return {"h": 0, "d": 1, "w": 7}[self.unit] * self.count
+
+
+@dataclass(frozen=True)
+class Hours:
+    """When a layer has someone: these weekdays (Mon=0), from `start` to `end` local time (past midnight when end <= start)."""
+
+    days: frozenset[int]
+    start: time
+    end: time
+
+    @classmethod
+    def parse(cls, text: str) -> Hours:
+        m = _HOURS.match(text)
+        if m is None:
+            raise RotationError(f"hours {text!r} are not DAYS HH:MM-HH:MM, e.g. mon-fri 08:00-18:00")
+        try:
+            days = frozenset(weekdays(m.group(1)))
+        except ValueError as exc:
+            raise RotationError(f"hours {text!r}: {exc}") from None
+        for part in (m.group(2), m.group(3)):
+            if not _HHMM.match(part):
+                raise RotationError(f"hours {text!r}: {part} is not a time on the 24-hour clock")
+        start, end = parse_hhmm(m.group(2)), parse_hhmm(m.group(3))
+        if start == end:
+            raise RotationError(f"hours {text!r} start and end at the same time; leave hours out for all day")
+        return cls(days, start, end)
+
+    def cover(self, local: datetime) -> bool:
+        """Whether the wall-clock moment `local` is inside these hours."""
+        now = local.time()
+        if self.start < self.end:
+            return local.weekday() in self.days and self.start <= now < self.end
+        # Past midnight: the evening belongs to its own day, the small hours to the day before.
+        if now >= self.start:
+            return local.weekday() in self.days
+        return now < self.end and (local.weekday() - 1) % 7 in self.days
+
+
+@dataclass(frozen=True)
+class Layer:
+    members: tuple[str, ...]
+    shift: Shift
+    start: datetime  # naive: wall-clock time in the schedule's zone
+    hours: Hours | None = None
+
+
+@dataclass(frozen=True)
+class Schedule:
+    key: str
+    timezone: str
+    layers: tuple[Layer, ...]
+
+
+@dataclass(frozen=True)
+class Override:
+    member: str
+    start: datetime  # aware
+    end: datetime  # aware, exclusive
+
+
+def _wall(naive: datetime, zone: ZoneInfo) -> datetime:
+    """A wall-clock time as an instant (a skipped time lands after the gap, a repeated one is the first)."""
+    return naive.replace(tzinfo=zone).astimezone(timezone.utc)
+
+
+def handoff(layer: Layer, zone: str, n: int) -> datetime:
+    """When the layer's shift number `n` (0 = the first) begins, as a UTC instant."""
+    tz = ZoneInfo(zone)
+    if layer.shift.unit == "h":
+        return _wall(layer.start, tz) + timedelta(hours=layer.shift.count * n)
+    day = layer.start.date() + timedelta(days=layer.shift.days * n)
+    return _wall(datetime.combine(day, layer.start.time()), tz)
+
+
+def shift_number(layer: Layer, zone: str, at: datetime) -> int | None:
+    """Which shift of the layer holds `at` (None before the first begins)."""
+    first = handoff(layer, zone, 0)
+    if at < first:
+        return None
+    if layer.shift.unit == "h":
+        return int((at - first) // timedelta(hours=layer.shift.count))
+    local_day: date = at.astimezone(ZoneInfo(zone)).date()
+    n = (local_day - layer.start.date()).days // layer.shift.days
+    # The local date may be the handoff's before its time of day: step back to the shift that holds `at`.
+    while n > 0 and handoff(layer, zone, n) > at:
+        n -= 1
+    while handoff(layer, zone, n + 1) <= at:
+        n += 1
+    return n
+
+
+def layer_member(layer: Layer, zone: str, at: datetime) -> str | None:
+    """The layer's member on shift at `at`, or None (before its start, outside its hours, no members)."""
+    if not layer.members:
+        return None
+    if layer.hours is not None and not layer.hours.cover(at.astimezone(ZoneInfo(zone)).replace(tzinfo=None)):
+        return None
+    n = shift_number(layer, zone, at)
+    return None if n is None else layer.members[n % len(layer.members)]
+
+
+def on_call(schedule: Schedule, at: datetime, overrides: Sequence[Override] = ()) -> str | None:
+    """Who is on call for `schedule` at the instant `at`: an override, else the latest layer with someone, else nobody."""
+    if at.tzinfo is None:
+        raise ValueError("an instant needs a time zone")
+    covering = [o for o in overrides if o.start <= at < o.end]
+    if covering:
+        return covering[-1].member
+    for layer in reversed(schedule.layers):
+        member = layer_member(layer, schedule.timezone, at)
+        if member is not None:
+            return member
+    return None
