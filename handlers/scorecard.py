@@ -188,22 +188,29 @@ def _buttons(team: Team, day: date, now: datetime) -> tuple[Button, ...]:
     return tuple(found)
 
 
-def _card_data(card: Scorecard, team: Team) -> dict[str, Any]:
+def _shared_data(scope: str, team: Team, card: Scorecard | WeekScorecard) -> dict[str, Any]:
+    """What the day's and the week's `--json` have in common."""
     return {
-        "scope": "scorecard",
+        "scope": scope,
         "team": team.key,
-        "day": card.day.isoformat(),
         "window": card.window.to_json(),
         "metrics": card.metrics,
         "targets": {k: v for k, v in team.targets.items() if k in METRIC_NAMES},
         "status": statuses(card.metrics, team.targets),
+        "trend": [_point(p) for p in card.trend],
+    }
+
+
+def _card_data(card: Scorecard, team: Team) -> dict[str, Any]:
+    return {
+        **_shared_data("scorecard", team, card),
+        "day": card.day.isoformat(),
         "previous_day": {line.name: line.previous for line in card.lines},
         "vs_previous_day": {line.name: line.vs_previous for line in card.lines},
         "trailing_7d": {line.name: line.trailing for line in card.lines},
         "vs_trailing_7d": {line.name: line.vs_trailing for line in card.lines},
         "backlog_by_age": card.backlog_by_age,
         "shout_outs": [{"kind": s.kind, "agent": s.agent, "name": s.name, "value": s.value, "n": s.sample} for s in card.shout_outs],
-        "trend": [_point(p) for p in card.trend],
     }
 
 
@@ -276,16 +283,10 @@ def week_card(session: Session, team: Team, *, now: datetime, chart: bool = True
 
 def _week_data(card: WeekScorecard, team: Team) -> dict[str, Any]:
     return {
-        "scope": "scorecard_week",
-        "team": team.key,
-        "window": card.window.to_json(),
+        **_shared_data("scorecard_week", team, card),
         "compared_with": card.compared.to_json(),
-        "metrics": card.metrics,
         "previous": card.previous,
         "changes": {line.name: line.vs_previous for line in card.lines},
-        "targets": {k: v for k, v in team.targets.items() if k in METRIC_NAMES},
-        "status": statuses(card.metrics, team.targets),
-        "trend": [_point(p) for p in card.trend],
     }
 
 
