@@ -80,6 +80,9 @@ class Settings:
     # A scheduled message missed while csbot was down is still sent this long after it was due.
     digest_catchup_hours: int = 6
     alert_check_minutes: int = 10
+    escalation_sweep_seconds: int = 5
+    # A helpdesk ticket's URL with {id}: ticket references in escalations become links.
+    ticket_url_template: str | None = None
     # csbot's public HTTPS address (the one Teams reaches): charts in Teams cards are served from it.
     public_url: str | None = None
 
@@ -244,8 +247,20 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         teams=_teams(env),
         digest_catchup_hours=_int(env, "DIGEST_CATCHUP_HOURS", 6, low=0, high=72),
         alert_check_minutes=_int(env, "ALERT_CHECK_MINUTES", 10, low=1, high=1440),
+        escalation_sweep_seconds=_int(env, "ESCALATION_SWEEP_SECONDS", 5, low=1, high=300),
+        ticket_url_template=_ticket_url_template(env),
         public_url=_public_url(env),
     )
+
+
+def _ticket_url_template(env: Mapping[str, str]) -> str | None:
+    raw = env.get("TICKET_URL_TEMPLATE", "").strip()
+    if not raw:
+        return None
+    parsed = urlparse(raw.replace("{id}", "0"))
+    if raw.count("{id}") != 1 or parsed.scheme not in ("https", "http") or not parsed.netloc or "{" in raw.replace("{id}", ""):
+        raise ConfigError("TICKET_URL_TEMPLATE", f"must be a helpdesk URL with {{id}} once, e.g. https://acme.zendesk.com/agent/tickets/{{id}} (got {raw!r})")
+    return raw
 
 
 def _public_url(env: Mapping[str, str]) -> str | None:

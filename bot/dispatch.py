@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot import metrics
+from bot import metrics, wake
 from handlers.context import Context
 from handlers.reply import Reply, error_reply
 from handlers.router import Router
@@ -70,6 +70,8 @@ def _run(
                 except IntegrityError:
                     session.rollback()
                     raise AlreadyProcessed(once or "") from None
+                if "escalation" in reply.data:
+                    wake.escalations()  # its pages or edits are in the outbox: send them now
             else:
                 # A handler that failed half-way must leave nothing behind.
                 session.rollback()

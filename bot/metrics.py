@@ -22,6 +22,9 @@ SCHEDULER_LEADER = Gauge("csbot_scheduler_leader", "1 when this process runs the
 JOB_SECONDS = Histogram(
     "csbot_job_seconds", "Duration of one pass of scheduled jobs", ["job"], registry=REGISTRY, buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
 )
+ESCALATIONS_OVERDUE = Gauge(
+    "csbot_escalations_overdue", "Open escalations whose next step is late by more than two sweep intervals (the sweep is not running)", registry=REGISTRY
+)
 COMMANDS = Counter("csbot_commands", "Chat commands and button clicks handled, by surface, command and outcome", ["surface", "command", "outcome"], registry=REGISTRY)
 COMMAND_SECONDS = Histogram(
     "csbot_command_seconds", "Time to answer a chat command or click, by surface", ["surface"], registry=REGISTRY,

@@ -99,6 +99,9 @@ class Notifier(Protocol):
     async def find_sent(self, to: Address, key: str) -> tuple[str, ...] | None:
         """The ids of recent messages for `key` already at `to`: () when there are none, None when the platform cannot tell."""
 
+    async def update(self, to: Address, message_id: str, reply: Reply) -> Sent:
+        """Replace the message `message_id` csbot posted at `to` with `reply` (a page that becomes "Acknowledged by Dana")."""
+
 
 async def deliver_to_team(notifiers: list[Notifier], team: TeamAddress, reply: Reply) -> list[Delivery]:
     results = [d for n in notifiers if (d := await n.to_team(team, reply)) is not None]

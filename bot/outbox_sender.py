@@ -124,6 +124,9 @@ class Sender:
     skips: tuple[type[Exception], ...] = ()  # exceptions that mean "this row can no longer be sent"
     # By row kind: the platform message a row's message answers in a thread, if any.
     threads: Mapping[str, Callable[[Session, Claimed], str | None]] = field(default_factory=dict)
+    # By row kind: rows that edit messages already posted (a page that becomes
+    # "Acknowledged by Dana"): the platform ids of the messages to edit.
+    edits: Mapping[str, Callable[[Session, Claimed], list[str]]] = field(default_factory=dict)
 
     async def send_due(self, now: datetime, *, kinds: tuple[str, ...] | None = None, limit: int = 500) -> list[Outcome]:
         """Send every row due at `now` (of `kinds`); one Outcome per row handled."""
@@ -152,9 +155,11 @@ class Sender:
         address = Address.parse(row.recipient)
         notifier = self.notifiers.get(address.platform) if address else None
         if address is None or notifier is None:
-            why = f"{address.platform.title()} is not configured in this process" if address else f"not a recipient: {row.recipient}"
-            status = await asyncio.to_thread(self._write, lambda s: record_failure(s, row, now, why))
-            return outcome("retrying" if status == "pending" else "failed", error=why)
+            # Every replica runs with the same settings: a platform missing here is missing
+            # everywhere, and retrying would only fill the log. Recorded, as digests are.
+            why = f"not reachable: {address.platform.title()} is not configured" if address else f"not a recipient: {row.recipient}"
+            await asyncio.to_thread(self._write, lambda s: record_skip(s, row, why))
+            return outcome("skipped", error=why)
         if isinstance(reply, self.skips):
             why = str(reply)
             await asyncio.to_thread(self._write, lambda s: record_skip(s, row, why))
@@ -164,6 +169,8 @@ class Sender:
             why = f"could not compose: {type(reply).__name__}: {reply}"
             status = await asyncio.to_thread(self._write, lambda s: record_failure(s, row, now, why))
             return outcome("retrying" if status == "pending" else "failed", error=why)
+        if row.kind in self.edits:
+            return await self._edit(row, now, notifier, address, reply, outcome)
         if row.uncertain:
             # An earlier attempt died after it may have posted: look before posting again.
             found = await notifier.find_sent(address, key_of(row))
@@ -183,6 +190,33 @@ class Sender:
         late = now - row.due_at > LATE_AFTER
         await asyncio.to_thread(self._write, lambda s: record_sent(s, row, now, list(sent.message_ids), sent.note))
         return outcome("sent", late=late, message_ids=sent.message_ids, note=sent.note, lag_s=(now - row.due_at).total_seconds())
+
+    async def _edit(self, row: Claimed, now: datetime, notifier: Notifier, address: Address, reply: Reply, outcome: Callable[..., Outcome]) -> Outcome:
+        """Edit messages in place; an edit is idempotent, so an interrupted one is simply made again."""
+        targets = await asyncio.to_thread(self._edit_targets, row)
+        if not targets:
+            why = "the message to edit was never posted (when it is, it shows the latest state)"
+            await asyncio.to_thread(self._write, lambda s: record_skip(s, row, why))
+            return outcome("skipped", error=why)
+        if not await asyncio.to_thread(self._write, lambda s: start_sending(s, row, now)):
+            return outcome("failed", error="another worker took this message over")
+        errors = []
+        for message_id in targets:
+            try:
+                sent = await notifier.update(address, message_id, reply)
+            except Exception as exc:  # noqa: BLE001 (a platform failure is this row's failure, retried)
+                sent = Sent(error=f"{type(exc).__name__}: {exc}")
+            if sent.error:
+                errors.append(sent.error)
+        if errors:
+            status = await asyncio.to_thread(self._write, lambda s: record_failure(s, row, now, errors[0]))
+            return outcome("retrying" if status == "pending" else "failed", error=errors[0])
+        await asyncio.to_thread(self._write, lambda s: record_sent(s, row, now, targets))
+        return outcome("sent", message_ids=tuple(targets), lag_s=(now - row.due_at).total_seconds())
+
+    def _edit_targets(self, row: Claimed) -> list[str]:
+        with self.db.sessions() as session:
+            return self.edits[row.kind](session, row)
 
     def _thread(self, row: Claimed) -> str | None:
         with self.db.sessions() as session:

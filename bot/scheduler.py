@@ -37,6 +37,7 @@ from sqlalchemy import Connection, func, select
 
 from bot import metrics
 from bot.notify import Notifier
+from bot import escalations, wake
 from bot.tick import run_tick
 from store.clock import Clock, system_clock
 from store.database import Database
@@ -134,7 +135,9 @@ class Scheduler:
         clock: Clock = system_clock,
         catchup: timedelta = timedelta(hours=6),
         alert_minutes: int = 10,
+        escalation_sweep_s: int = 5,
     ) -> None:
+        self.escalation_sweep_s = escalation_sweep_s
         self.db = db
         self.notifiers = list(notifiers)
         self.clock = clock
@@ -152,9 +155,14 @@ class Scheduler:
         self.scheduler.add_job(self._check_leader, IntervalTrigger(seconds=LEADER_CHECK_S), id="leader", next_run_time=now, **defaults)
         self.scheduler.add_job(self.tick, IntervalTrigger(seconds=SWEEP_S), id="sweep", next_run_time=now + timedelta(seconds=1), **defaults)
         self.scheduler.add_job(self.reschedule, IntervalTrigger(seconds=RESCHEDULE_S), id="reschedule", next_run_time=now, **defaults)
+        self.scheduler.add_job(
+            self.tick_escalations, IntervalTrigger(seconds=self.escalation_sweep_s), id="escalations", next_run_time=now + timedelta(seconds=2), **defaults
+        )
         self.scheduler.start()
+        wake.register(asyncio.get_running_loop(), self.wake_escalations)
 
     async def stop(self, _app: Any = None) -> None:
+        wake.unregister()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         await asyncio.to_thread(self.leadership.release)
@@ -184,13 +192,21 @@ class Scheduler:
         for job_id in set(triggers) - existing:
             self.scheduler.add_job(self.tick, triggers[job_id], id=job_id, coalesce=True, max_instances=1, misfire_grace_time=SWEEP_S)
 
-    async def tick(self) -> None:
-        """One pass as of now, if this process is the leader (one pass at a time)."""
+    def wake_escalations(self) -> None:
+        """Run the escalation job now (a command just planned a page), not at its next interval."""
+        if self.leader and self.scheduler.running:
+            self.scheduler.modify_job("escalations", next_run_time=datetime.now(timezone.utc))
+
+    async def tick_escalations(self) -> None:
+        await self.tick(only="escalations")
+
+    async def tick(self, only: str | None = None) -> None:
+        """One pass as of now (of the job `only`), if this process is the leader (one pass at a time)."""
         if not self.leader:
             return
         async with self._running:
             try:
-                report = await run_tick(self.db, self.notifiers, self.clock(), catchup=self.catchup, alert_minutes=self.alert_minutes)
+                report = await run_tick(self.db, self.notifiers, self.clock(), only=only, catchup=self.catchup, alert_minutes=self.alert_minutes)
             except Exception:  # noqa: BLE001 (the next pass tries again; state is in the database)
                 log.exception("scheduled jobs failed; they run again within a minute")
                 return
@@ -201,5 +217,7 @@ class Scheduler:
                 metrics.LATE_DELIVERIES.labels(outcome.kind).inc()
         for line in report.lines()[1:]:
             log.info("scheduled: %s", line.strip())
+        if only == "escalations":
+            metrics.ESCALATIONS_OVERDUE.set(await asyncio.to_thread(escalations.overdue, self.db, self.clock(), self.escalation_sweep_s))
         if report.lags:
             metrics.SCHEDULER_LAG.set(max(report.lags))

@@ -13,13 +13,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from bot import digests, kpi_alerts
+from bot import digests, escalations, kpi_alerts
 from bot.chart_links import forget_expired
 from bot.notify import Notifier
 from bot.outbox_sender import Outcome, Sender
 from store.database import Database
 
-JOBS = ("digests", "alerts")
+JOBS = ("digests", "alerts", "escalations")
 
 
 @dataclass
@@ -83,14 +83,27 @@ async def run_tick(
             kpi_alerts.plan_alerts, db, now, platforms=platforms, every_minutes=alert_minutes, catchup=catchup
         )
         kinds += kpi_alerts.KINDS
-    sender = Sender(
-        db,
-        {n.platform: n for n in notifiers},
-        {**{k: digests.compose for k in digests.KINDS}, **{k: kpi_alerts.compose for k in kpi_alerts.KINDS}},
-        skips=(digests.Skip, kpi_alerts.Skip),
-        threads={k: kpi_alerts.thread_of for k in kpi_alerts.KINDS},
-    )
+    if "escalations" in jobs:
+        report.planned += await asyncio.to_thread(escalations.sweep, db, now)
+        kinds += escalations.KINDS
+    sender = make_sender(db, notifiers)
     report.outcomes = await sender.send_due(now, kinds=tuple(kinds))
     await asyncio.to_thread(forget_expired, db, now)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def make_sender(db: Database, notifiers: Sequence[Notifier]) -> Sender:
+    """The one outbox sender, with every job's composers."""
+    return Sender(
+        db,
+        {n.platform: n for n in notifiers},
+        {
+            **{k: digests.compose for k in digests.KINDS},
+            **{k: kpi_alerts.compose for k in kpi_alerts.KINDS},
+            **{k: escalations.compose for k in escalations.KINDS},
+        },
+        skips=(digests.Skip, kpi_alerts.Skip, escalations.Skip),
+        threads={**{k: kpi_alerts.thread_of for k in kpi_alerts.KINDS}, escalations.engine.NOTE: escalations.thread_of},
+        edits={escalations.engine.EDIT: escalations.edit_targets},
+    )

@@ -16,6 +16,7 @@ from datetime import timedelta
 from aiohttp import http_exceptions, web
 
 from bot.config import Settings
+from bot import escalations, metrics
 from bot.metrics import exposition
 from bot.notify import Notifier
 from bot.refusals import refusals
@@ -30,6 +31,8 @@ from store.database import Database, open_database
 log = logging.getLogger(__name__)
 
 DB_KEY = web.AppKey("db", Database)
+CLOCK_KEY = web.AppKey("clock", Clock)  # type: ignore[arg-type]
+SWEEP_KEY = web.AppKey("escalation_sweep_s", int)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -40,7 +43,16 @@ async def healthz(request: web.Request) -> web.Response:
         # The driver's message names hosts and users: the log gets it, callers do not.
         log.warning("health check: %s", detail)
     status = 200 if db_status["ok"] else 503
-    return web.json_response({"status": "ok" if db_status["ok"] else "unavailable", "database": db_status}, status=status)
+    body: dict[str, object] = {"status": "ok" if db_status["ok"] else "unavailable", "database": db_status}
+    if db_status["ok"]:
+        # Escalations whose step is late by two sweeps: pages are not going out. The process
+        # still answers (200), so a load balancer keeps it; monitoring reads "degraded".
+        sweep_s = request.app[SWEEP_KEY]
+        late = await asyncio.to_thread(escalations.overdue, request.app[DB_KEY], request.app[CLOCK_KEY](), sweep_s)
+        body["escalations"] = {"overdue": late, "sweep_seconds": sweep_s}
+        if late:
+            body["status"] = "degraded"
+    return web.json_response(body, status=status)
 
 
 @web.middleware
@@ -83,7 +95,12 @@ class MalformedHttpFilter(logging.Filter):
 _MALFORMED_HTTP = MalformedHttpFilter()
 
 
-async def metrics_endpoint(_request: web.Request) -> web.Response:
+async def metrics_endpoint(request: web.Request) -> web.Response:
+    try:
+        late = await asyncio.to_thread(escalations.overdue, request.app[DB_KEY], request.app[CLOCK_KEY](), request.app[SWEEP_KEY])
+        metrics.ESCALATIONS_OVERDUE.set(late)
+    except Exception as exc:  # noqa: BLE001 (the other figures are still worth reading)
+        log.warning("cannot count overdue escalations: %s", type(exc).__name__)
     body, content_type = exposition()
     return web.Response(body=body, headers={"Content-Type": content_type})
 
@@ -98,6 +115,8 @@ def create_app(
     # sent), and a corrupt gzip body would otherwise fail inside the route.
     app = web.Application(client_max_size=MAX_BODY, middlewares=[last_resort], handler_args={"auto_decompress": False})
     app[DB_KEY] = db
+    app[CLOCK_KEY] = clock
+    app[SWEEP_KEY] = settings.escalation_sweep_seconds
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics_endpoint)
     app.router.add_post("/webhooks/tickets", tickets_webhook(db, settings.webhook_secret, clock))
@@ -132,7 +151,12 @@ def create_app(
         if not notifiers:
             log.warning("neither Slack nor Teams is configured: scheduled scorecards are recorded as not reachable")
         scheduler = Scheduler(
-            db, notifiers, clock=clock, catchup=timedelta(hours=settings.digest_catchup_hours), alert_minutes=settings.alert_check_minutes
+            db,
+            notifiers,
+            clock=clock,
+            catchup=timedelta(hours=settings.digest_catchup_hours),
+            alert_minutes=settings.alert_check_minutes,
+            escalation_sweep_s=settings.escalation_sweep_seconds,
         )
         app.on_startup.append(scheduler.start)
         app.on_cleanup.append(scheduler.stop)

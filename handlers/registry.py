@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers import kpi, scorecard
+from handlers import escalate, escalation, kpi, oncall, scorecard
 from handlers.csbot import CsbotCommand
 from handlers.router import Router
 
@@ -12,4 +12,7 @@ def build_router() -> Router:
     router.register(CsbotCommand(router))
     kpi.register(router)
     scorecard.register(router)
+    escalate.register(router)
+    escalation.register(router)
+    oncall.register(router)
     return router

@@ -167,7 +167,74 @@ def demo_org_document() -> dict[str, Any]:
             members[-1]["timezone"] = _MEMBER_TIMEZONES[handle]
 
     org = {"name": ORG_NAME, "timezone": ORG_TIMEZONE, "digest": {"time": "07:30", "days": "mon-fri"}}  # the roll-up to managers and admins
-    return {"org": org, "teams": teams, "members": members}
+    return {"org": org, "teams": teams, "members": members, "escalation": _escalation()}
+
+
+def _escalation() -> dict[str, Any]:
+    """Two queues a support organisation of this size would run.
+
+    Billing: a weekly London rotation with a weekday day-shift on top, a New
+    York night partner, then the billing lead, then the channel, twice round.
+    Tier 2: a Chicago weekly rotation, its lead, then its channel; a round
+    robin between two seniors spreads the second level.
+    """
+    return {
+        "default_queue": "tier2",
+        "queues": [
+            {
+                "key": "billing",
+                "name": "Billing specialists",
+                "channels": {"slack": "C0DEMOESC1", "teams": "19:demo-billing-escalations@thread.tacv2"},
+                "schedules": [
+                    {
+                        "key": "primary",
+                        "timezone": "Europe/London",
+                        "layers": [
+                            {"members": ["oliver", "amelia", "raj"], "shift": "1w", "start": "2026-01-05T09:00"},
+                            {"members": ["chioma"], "shift": "1d", "start": "2026-01-05T08:00", "hours": "mon-fri 08:00-18:00"},
+                        ],
+                    },
+                    {
+                        "key": "secondary",
+                        "timezone": "America/New_York",
+                        "layers": [{"members": ["zara", "ewan"], "shift": "12h", "start": "2026-01-05T08:00"}],
+                    },
+                ],
+                "policy": {
+                    "repeat": 1,
+                    "levels": [
+                        {"notify": ["schedule:primary"], "wait": "10m"},
+                        {"notify": ["schedule:secondary", "member:rachel"], "how": "all", "wait": "15m"},
+                        {"notify": ["channel"], "wait": "15m"},
+                    ],
+                },
+            },
+            {
+                "key": "tier2",
+                "name": "Tier 2 Technical",
+                "channels": {"slack": "C0DEMOESC2", "teams": "19:demo-tier2-escalations@thread.tacv2"},
+                "schedules": [
+                    {
+                        "key": "primary",
+                        "timezone": "America/Chicago",
+                        "layers": [{"members": ["brian", "maya", "luis", "megan"], "shift": "1w", "start": "2026-01-05T08:00"}],
+                    }
+                ],
+                "policy": {
+                    "levels": [
+                        {"notify": ["schedule:primary"], "wait": "10m"},
+                        {"notify": ["member:andre", "member:hye-jin"], "how": "round_robin", "wait": "15m"},
+                        {"notify": ["member:daniel", "channel"], "wait": "15m"},
+                    ],
+                },
+            },
+        ],
+        "routes": [
+            {"match": {"priority": ["urgent"]}, "queue": "tier2"},
+            {"match": {"keywords": ["refund", "chargeback", "invoice", "payment"]}, "queue": "billing"},
+            {"match": {"team": ["billing"]}, "queue": "billing"},
+        ],
+    }
 
 
 def demo_team_weights() -> dict[str, float]:

@@ -108,3 +108,14 @@ def begin_write(session: Session) -> None:
     conn = session.connection()
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def lock_for_write(session: Session) -> None:
+    """Take SQLite's write lock before a read-then-write, unless this transaction already holds it.
+
+    pysqlite opens a transaction only at the first write, so a transaction
+    that is open here has written already and holds the lock.
+    """
+    conn = session.connection()
+    if conn.dialect.name == "sqlite" and not conn.connection.dbapi_connection.in_transaction:  # type: ignore[union-attr]
+        conn.exec_driver_sql("BEGIN IMMEDIATE")

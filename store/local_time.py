@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
 
 def parse_hhmm(text: str) -> time:
     """`"09:30"` → 09:30 (the org file has checked the form already)."""
@@ -45,3 +47,24 @@ def latest_occurrence(now: datetime, hhmm: str, days: list[int], zone: str) -> t
             if instant <= now:
                 return day, instant
     return None
+
+
+def weekdays(spec: str) -> list[int]:
+    """Parse a digest day spec (`mon-fri`, `mon,wed,fri`, `daily`) into weekday numbers (Mon=0)."""
+    spec = spec.strip().lower()
+    if spec in ("daily", "every day", "mon-sun"):
+        return list(range(7))
+    if spec == "weekdays":
+        return list(range(5))
+    days: set[int] = set()
+    for part in spec.split(","):
+        part = part.strip()
+        first, dash, last = part.partition("-")
+        if first not in DAY_NAMES or (dash and last not in DAY_NAMES):
+            raise ValueError(f"{part!r} is not a day or range of days (mon, tue, … sun; e.g. mon-fri)")
+        a = DAY_NAMES.index(first)
+        b = DAY_NAMES.index(last) if dash else a
+        if b < a:
+            raise ValueError(f"{part!r} runs backwards; write it as e.g. mon-fri")
+        days.update(range(a, b + 1))
+    return sorted(days)

@@ -27,6 +27,8 @@ class Org(Base):
     # The org roll-up, sent to every manager and admin by direct message.
     digest_time: Mapped[str | None] = mapped_column(String(5))  # "HH:MM" in the org's time zone
     digest_days: Mapped[str | None] = mapped_column(String(64))
+    # The org file's `escalation` routing: {default_queue: KEY, routes: [{match, queue}]} (queues are rows of their own).
+    escalation: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class Team(Base):

@@ -30,7 +30,10 @@ from sqlalchemy.orm import Session
 
 from store import yaml_file
 from store.clock import system_clock
+from store.escalation_file import EscalationSpec, parse_escalation
+from store.local_time import DAY_NAMES, weekdays
 from store.org import ROLES, Member, Org, Team
+from store.queues import EscalationQueue
 from store.quoting import clip
 from store.yaml_file import LineDict, LineList, YamlFileError
 from store.zones import is_zone
@@ -38,13 +41,12 @@ from store.zones import is_zone
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
-DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 FULL_DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 # A target beyond this is a typo, and would overflow float arithmetic in the KPI checks.
 MAX_TARGET = 1e12
 PLATFORMS = ("slack", "teams")
 
-TOP_KEYS = ("org", "teams", "members")
+TOP_KEYS = ("org", "teams", "members", "escalation")
 ORG_KEYS = ("name", "timezone", "digest")
 TEAM_KEYS = ("key", "name", "timezone", "channels", "digest", "targets", "alerts")
 ALERT_KEYS = ("above", "below", "window", "min_n", "for")
@@ -88,25 +90,6 @@ class OrgFileError(Exception):
 _LineDict = LineDict
 
 
-def weekdays(spec: str) -> list[int]:
-    """Parse a digest day spec (`mon-fri`, `mon,wed,fri`, `daily`) into weekday numbers (Mon=0)."""
-    spec = spec.strip().lower()
-    if spec in ("daily", "every day", "mon-sun"):
-        return list(range(7))
-    if spec == "weekdays":
-        return list(range(5))
-    days: set[int] = set()
-    for part in spec.split(","):
-        part = part.strip()
-        first, dash, last = part.partition("-")
-        if first not in DAY_NAMES or (dash and last not in DAY_NAMES):
-            raise ValueError(f"{part!r} is not a day or range of days (mon, tue, … sun; e.g. mon-fri)")
-        a = DAY_NAMES.index(first)
-        b = DAY_NAMES.index(last) if dash else a
-        if b < a:
-            raise ValueError(f"{part!r} runs backwards; write it as e.g. mon-fri")
-        days.update(range(a, b + 1))
-    return sorted(days)
 
 
 @dataclass
@@ -144,6 +127,7 @@ class OrgSpec:
     members: list[MemberSpec]
     digest_time: str | None = None  # the org roll-up to managers and admins
     digest_days: str | None = None
+    escalation: EscalationSpec = field(default_factory=EscalationSpec)
 
 
 class _Checker:
@@ -318,9 +302,12 @@ def parse_org(
         isinstance(raw_teams, LineList) and all(isinstance(t, LineDict) and isinstance(t.get("key"), str) for t in raw_teams)
     )
     members = _parse_members(doc, check, {t.key for t in teams} if readable else None)
+    escalation = EscalationSpec()
+    if doc.get("escalation") is not None:
+        escalation = parse_escalation(check, doc, {m.handle for m in members}, {t.key for t in teams} if readable else None)
     if check.problems:
         raise OrgFileError(check.problems)
-    return OrgSpec(org_name, org_tz, teams, members, org_digest[0], org_digest[1])
+    return OrgSpec(org_name, org_tz, teams, members, org_digest[0], org_digest[1], escalation)
 
 
 def _digest(check: _Checker, m: _LineDict, what: str, keys: tuple[str, ...]) -> tuple[str | None, str | None, str | None]:
@@ -736,7 +723,13 @@ def apply_org(session: Session, spec: OrgSpec, *, now: datetime | None = None) -
     now = now or system_clock()
     result = ApplyResult()
     org = session.get(Org, 1)
-    org_values = {"name": spec.name, "timezone": spec.timezone, "digest_time": spec.digest_time, "digest_days": spec.digest_days}
+    org_values = {
+        "name": spec.name,
+        "timezone": spec.timezone,
+        "digest_time": spec.digest_time,
+        "digest_days": spec.digest_days,
+        "escalation": spec.escalation.to_json() if spec.escalation.queues else None,
+    }
     if org is None:
         session.add(Org(id=1, **org_values))
         result.created.append("org")
@@ -797,6 +790,24 @@ def apply_org(session: Session, spec: OrgSpec, *, now: datetime | None = None) -
         for ms in spec.members
     ]
     _sync(session, members, member_values, Member, "member", result, now)
+
+    queues = {q.key: q for q in session.scalars(select(EscalationQueue))}
+    queue_values = [
+        (
+            qs.key,
+            {
+                "key": qs.key,
+                "name": qs.name,
+                "slack_channel": qs.slack_channel,
+                "teams_channel": qs.teams_channel,
+                "schedules": qs.schedules,
+                "policy": qs.policy,
+                "position": position,
+            },
+        )
+        for position, qs in enumerate(spec.escalation.queues)
+    ]
+    _sync(session, queues, queue_values, EscalationQueue, "queue", result, now)
     return result
 
 
@@ -840,7 +851,38 @@ def org_document(session: Session) -> dict[str, Any]:
                 item[attr] = getattr(m, attr)
         members_out.append(item)
     doc["members"] = members_out
+    queues = list(session.scalars(select(EscalationQueue).where(EscalationQueue.active.is_(True)).order_by(EscalationQueue.position, EscalationQueue.id)))
+    if queues:
+        doc["escalation"] = escalation_document(org.escalation if org else None, queues)
     return doc
+
+
+def escalation_document(routing: dict[str, Any] | None, queues: list[EscalationQueue]) -> dict[str, Any]:
+    """The `escalation` section as the org file writes it."""
+    out: dict[str, Any] = {}
+    if routing and routing.get("default_queue"):
+        out["default_queue"] = routing["default_queue"]
+    items = []
+    for q in queues:
+        item: dict[str, Any] = {"key": q.key, "name": q.name}
+        channels = {k: v for k, v in (("slack", q.slack_channel), ("teams", q.teams_channel)) if v}
+        if channels:
+            item["channels"] = channels
+        if q.schedules:
+            item["schedules"] = [
+                {"key": s["key"], "timezone": s["timezone"], "layers": [{k: v for k, v in layer.items() if v is not None} for layer in s["layers"]]}
+                for s in q.schedules
+            ]
+        levels = [
+            {"notify": list(level["notify"]), **({"how": level["how"]} if level["how"] != "all" else {}), "wait": _duration_text(level["wait_s"])}
+            for level in q.policy.get("levels", [])
+        ]
+        item["policy"] = {"repeat": q.policy.get("repeat", 0), "levels": levels}
+        items.append(item)
+    out["queues"] = items
+    if routing and routing.get("routes"):
+        out["routes"] = [{"match": dict(r["match"]), "queue": r["queue"]} for r in routing["routes"]]
+    return out
 
 
 def alert_document(rule: dict[str, Any]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from sqlalchemy import MetaData
 
 
 def metadata() -> MetaData:
+    import escalation.models  # noqa: F401
     import kpi.alerts  # noqa: F401
     import kpi.day_facts  # noqa: F401
     import kpi.tickets  # noqa: F401  (registers the tickets table)
@@ -19,6 +20,7 @@ def metadata() -> MetaData:
     import store.org  # noqa: F401
     import store.outbox  # noqa: F401
     import store.processed  # noqa: F401
+    import store.queues  # noqa: F401
     import store.subscriptions  # noqa: F401
     from store.base import Base
 

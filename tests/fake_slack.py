@@ -142,6 +142,15 @@ class FakeSlack:
                 message["metadata"] = metadata
             self.history.setdefault(str(args.get("channel")), []).append(message)
             return {"ok": True, "channel": args.get("channel"), "ts": ts, "message": {"text": args.get("text")}}
+        if method == "chat.getPermalink":
+            channel, ts = str(args.get("channel")), str(args.get("message_ts"))
+            return {"ok": True, "channel": channel, "permalink": f"https://acme.slack.com/archives/{channel}/p{ts.replace('.', '')}"}
+        if method == "chat.update":
+            for message in self.history.get(str(args.get("channel")), []):
+                if message["ts"] == args.get("ts"):
+                    message["text"] = args.get("text")
+                    return {"ok": True, "channel": args.get("channel"), "ts": message["ts"], "text": args.get("text")}
+            return {"ok": False, "error": "message_not_found"}
         if method == "conversations.history":
             channel = str(args.get("channel"))
             if channel not in self.history:

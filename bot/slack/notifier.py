@@ -8,6 +8,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.notify import Address, Delivery, MemberAddress, Sent, TeamAddress
+from bot.render.slack import render_slack
 from bot.slack.delivery import direct_message, open_dm, post_message, post_to, slack_error
 from handlers.reply import Reply
 
@@ -53,6 +54,19 @@ class SlackNotifier:
         # repeat them); what is missing is noted.
         note = f"partly posted: {posted.error}" if posted.error else f"chart not uploaded: {posted.chart_error}" if posted.chart_error else None
         return Sent(message_ids=posted.ts, note=note)
+
+    async def update(self, to: Address, message_id: str, reply: Reply) -> Sent:
+        channel, error = await self._channel(to)
+        if channel is None:
+            return Sent(error=error)
+        message = render_slack(reply)[0]
+        try:
+            await self.client.chat_update(channel=channel, ts=message_id, text=message["text"], blocks=message["blocks"])
+        except SlackApiError as exc:
+            return Sent(error=slack_error(exc))
+        except (SlackClientError, OSError) as exc:
+            return Sent(error=str(exc) or type(exc).__name__)
+        return Sent(message_ids=(message_id,))
 
     async def find_sent(self, to: Address, key: str) -> tuple[str, ...] | None:
         # The newest messages, whatever their time: csbot's clock (moved by `tick

@@ -21,7 +21,9 @@ from botbuilder.schema import Activity, Mention
 from botbuilder.schema.teams import TeamsChannelData
 
 HANDLED_TYPES = frozenset({"message", "invoke", "conversationUpdate", "installationUpdate"})
-HANDLED_INVOKES = frozenset({"adaptiveCard/action"})
+HANDLED_INVOKES = frozenset({"adaptiveCard/action", "composeExtension/fetchTask", "composeExtension/submitAction"})
+# A message action's message text, as Teams sends it (HTML): longer is not a chat message.
+MAX_MESSAGE_CONTENT = 100_000
 CONVERSATION_TYPES = frozenset({"personal", "channel", "groupChat"})
 
 # Column sizes (store.conversations, store.processed) with room to spare; real Teams values are far shorter.
@@ -184,6 +186,15 @@ def _channel_data(wire: dict[str, Any]) -> None:
 def _value(wire: dict[str, Any]) -> None:
     if wire["type"] == "message":
         _object(wire, "value")  # a card's Action.Submit data
+    elif wire["type"] == "invoke" and str(wire.get("name", "")).startswith("composeExtension/"):
+        # A message action: which one, the message it was used on, or the dialog's answers.
+        value = _object(wire, "value", required=True)
+        _string(value, "commandId", 64, where="value.")
+        _object(value, "data", where="value.")
+        message = _object(value, "messagePayload", where="value.")
+        _string(_object(message, "body", where="value.messagePayload."), "content", MAX_MESSAGE_CONTENT, where="value.messagePayload.body.")
+        _string(message, "linkToMessage", 2000, where="value.messagePayload.")
+        _string(_object(_object(message, "from", where="value.messagePayload."), "user", where="value.messagePayload.from."), "displayName", 256, where="value.messagePayload.from.user.")
     elif wire["type"] == "invoke":
         action = _object(_object(wire, "value", required=True), "action", required=True, where="value.")
         _object(action, "data", where="value.action.")

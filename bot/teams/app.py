@@ -136,7 +136,9 @@ class TeamsApp:
                 raise
             return _unavailable(request, "database busy", BUSY_MESSAGE)
         if invoke is not None:
-            return web.json_response(serializer_helper(invoke.body), status=invoke.status)
+            # A task module's answer is plain JSON already; Bot Framework models need serialising.
+            body = invoke.body if isinstance(invoke.body, dict) else serializer_helper(invoke.body)
+            return web.json_response(body, status=invoke.status)
         return web.Response(status=201)
 
 

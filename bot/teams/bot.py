@@ -21,6 +21,7 @@ from botbuilder.schema import Activity, AdaptiveCardInvokeResponse, ChannelAccou
 
 from bot.dispatch import AlreadyProcessed, UnknownMember, run_action, run_command
 from bot.render.teams import card_attachment, render_adaptive_card
+from bot.render.text import render_text
 from bot.teams import refs
 from bot.teams.delivery import TeamsNotifier, send_reply, update_card, value_of
 from bot.teams.forms import FORM_MARK, answers, form_card
@@ -205,6 +206,8 @@ class CsbotTeamsBot(TeamsActivityHandler):
         Handled here rather than in on_adaptive_card_invoke, whose response
         botbuilder serialises twice on the CloudAdapter path and fails.
         """
+        if turn_context.activity.name in ("composeExtension/fetchTask", "composeExtension/submitAction"):
+            return await self._message_action(turn_context)
         if turn_context.activity.name != "adaptiveCard/action":
             return await super().on_invoke_activity(turn_context)
         data = (value_of(turn_context.activity).get("action") or {}).get("data") or {}
@@ -215,6 +218,44 @@ class CsbotTeamsBot(TeamsActivityHandler):
             status_code=200, type="application/vnd.microsoft.card.adaptive", value=render_adaptive_card(reply)[0]
         )
         return InvokeResponse(status=200, body=card)
+
+    async def _message_action(self, turn_context: TurnContext) -> InvokeResponse:
+        """A message action ("Escalate this message" on a message's … menu): its form in a dialog, then its answer.
+
+        The action's command id names the router action, as a Slack shortcut's
+        callback id does; the message's text, author and link are its value.
+        """
+        value = value_of(turn_context.activity)
+        if turn_context.activity.name == "composeExtension/submitAction":
+            data = value.get("data") if isinstance(value.get("data"), dict) else {}
+            reply = await self._run_action(turn_context, data) if data.get("action_id") else None
+            if reply is None:
+                return _task_message("Nothing to do: that was already handled.")
+            errors = reply.data.get("field_errors") if not reply.ok else None
+            if errors and reply.form is None and FORM_MARK in data:
+                return _task_message("Some answers need another look: " + "; ".join(str(e) for e in errors.values()))
+            return _task_message(render_text(reply)[:1000])
+        command = value.get("commandId")
+        message = value.get("messagePayload") if isinstance(value.get("messagePayload"), dict) else {}
+        if not isinstance(command, str) or command not in self.router.action_ids:
+            return _task_message("csbot does not know that action.")
+        body = message.get("body") if isinstance(message.get("body"), dict) else {}
+        author = ((message.get("from") or {}).get("user") or {}) if isinstance(message.get("from"), dict) else {}
+        payload = {
+            "text": _plain(body.get("content")) if body.get("contentType") == "html" else str(body.get("content") or ""),
+            "author": author.get("displayName") if isinstance(author.get("displayName"), str) else None,
+            "permalink": message.get("linkToMessage") if isinstance(message.get("linkToMessage"), str) else None,
+        }
+        reply = await self._run_action(turn_context, {"action_id": command, "value": json.dumps(payload)})
+        if reply is None:
+            return _task_message("Nothing to do: that was already handled.")
+        if reply.form is None:
+            return _task_message(render_text(reply)[:1000])
+        card = card_attachment(form_card(reply.form))
+        return InvokeResponse(
+            status=200,
+            body={"task": {"type": "continue", "value": {"title": reply.form.title[:64], "width": "medium", "height": "medium", "card": card}}},
+        )
 
     async def on_conversation_update_activity(self, turn_context: TurnContext) -> None:
         """Only csbot itself joining matters: it says hello.
@@ -234,6 +275,17 @@ class CsbotTeamsBot(TeamsActivityHandler):
                 turn_context,
                 Reply(title="Hi, I'm csbot. Mention me with a command, e.g. kpi team, or say help for the list."),
             )
+
+
+def _task_message(text: str) -> InvokeResponse:
+    """A dialog's closing answer: Teams shows it as a short message box."""
+    return InvokeResponse(status=200, body={"task": {"type": "message", "value": text}})
+
+
+def _plain(content: Any) -> str:
+    """The text of a Teams message's HTML body (its tags and entities gone)."""
+    text = re.sub(r"<br\s*/?>|</p>|</div>", "\n", str(content or ""), flags=re.IGNORECASE)
+    return html.unescape(re.sub(r"<[^>]+>", "", text)).strip()
 
 
 def _card_message(card: dict[str, Any]) -> Activity:

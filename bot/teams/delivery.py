@@ -128,6 +128,22 @@ class TeamsNotifier:
         # The Bot Connector has no way to read a conversation back.
         return None
 
+    async def update(self, to: Address, message_id: str, reply: Reply) -> Sent:
+        find = refs.reference_for_channel if to.kind == "channel" else refs.reference_for_user
+        reference = await asyncio.to_thread(find, self.db, to.id)
+        if reference is None:
+            return Sent(error="csbot has no conversation with this person or channel to edit in")
+
+        async def callback(turn_context: TurnContext) -> None:
+            await update_card(turn_context, message_id, reply)
+
+        try:
+            await self.adapter.continue_conversation(reference, callback, self.app_id)
+        except Exception as exc:  # noqa: BLE001 (reported to the caller and logged, never dropped)
+            log.error("editing %s in %s failed: %s", message_id, to, exc)
+            return Sent(error=f"{type(exc).__name__}: {exc}")
+        return Sent(message_ids=(message_id,))
+
     async def _create_chat(self, aad: str, user_id: str, tenant: str | None, service_url: str, reply: Reply) -> list[str]:
         parameters = ConversationParameters(
             is_group=False,

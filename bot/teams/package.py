@@ -129,9 +129,24 @@ def build_manifest(
                 "commandLists": [{"scopes": list(SCOPES), "commands": commands}],
             }
         ],
+        # Message actions: "…" on a message → csbot. Each command id is a router action
+        # (as a Slack shortcut's callback id is), answered with its form in a dialog.
+        "composeExtensions": [{"botId": bot_id, "commands": [dict(c) for c in MESSAGE_ACTIONS if c["id"] in router.action_ids]}],
         "permissions": ["identity", "messageTeamMembers"],
         "validDomains": domains,
     }
+
+
+MESSAGE_ACTIONS: tuple[dict[str, Any], ...] = (
+    {
+        "id": "escalate_message",
+        "type": "action",
+        "title": "Escalate this message",
+        "description": "Page the on-call specialist about this message's ticket",
+        "context": ["message"],
+        "fetchTask": True,
+    },
+)
 
 
 def bot_commands(families: Iterable[CommandFamily]) -> list[dict[str, str]]:

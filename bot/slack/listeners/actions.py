@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.dispatch import AlreadyProcessed, UnknownMember, run_action
 from bot.render.slack import render_slack
@@ -67,6 +68,19 @@ async def _act_as_member(
         await post_to(deps.client, user_id, reply, what=f"reply to {what}")
 
 
+async def permalink(deps: SlackDeps, channel: str | None, ts: Any) -> str | None:
+    """A link to the message (the page shows where the problem was discussed); None when Slack will not say."""
+    if not channel or not isinstance(ts, str):
+        return None
+    try:
+        answer = await deps.client.chat_getPermalink(channel=channel, message_ts=ts)
+    except (SlackApiError, SlackClientError, OSError) as exc:
+        log.warning("no permalink for %s in %s: %s", ts, channel, exc)
+        return None
+    link = answer.get("permalink")
+    return link if isinstance(link, str) else None
+
+
 def register(app: AsyncApp, deps: SlackDeps) -> None:
     async def ack_click(ack: AsyncAck) -> None:
         await ack()
@@ -83,12 +97,17 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
         # The message shortcut's callback id names the router action; the value
         # carries the message so the handler can act on it.
         message = body.get("message") or {}
+        channel = id_of(body.get("channel"))
+        author = message.get("user")
         value = json.dumps(
             {
-                "channel": id_of(body.get("channel")),
+                "channel": channel,
                 "ts": message.get("ts"),
-                "author": message.get("user"),
+                "author": author,
+                # How the handlers name a Slack user (find_member reads a mention).
+                "author_ref": f"<@{author}>" if isinstance(author, str) and author else None,
                 "text": message.get("text", ""),
+                "permalink": await permalink(deps, channel, message.get("ts")),
             }
         )
         key = f"slack:shortcut:{body.get('callback_id')}:{message.get('ts')}:{user_of(body)}"

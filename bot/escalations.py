@@ -1,0 +1,108 @@
+"""The escalation sweep and the messages it leaves in the outbox: pages, the status message, its thread, edits, notices.
+
+`sweep` advances every escalation that is due (escalation.engine says
+how) in one write transaction per batch; the pages it plans are sent by
+the one outbox sender with everything else. Each message is composed
+from the escalation's row when it is sent, so a page sent late, or an
+edit of one, shows the state at that moment.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from escalation import engine
+from escalation.models import Escalation, EscalationEvent
+from handlers.escalation_views import event_line, notice_reply, page_reply, status_reply
+from handlers.reply import Reply, Section
+from store.database import Database
+from store.engine import write_transaction
+from store.org import Member, Org
+from store.outbox import Claimed, OutboxRow, sent_row
+
+KINDS = engine.KINDS
+BATCH = 1000
+
+
+class Skip(Exception):
+    """This message can no longer be sent (its escalation is gone)."""
+
+
+def sweep(db: Database, now: datetime) -> int:
+    """Advance every escalation due at `now`; how many moved."""
+    moved = 0
+    while True:
+        with write_transaction(db.sessions) as session:
+            done = engine.sweep(session, now, BATCH)
+        moved += done
+        if done < BATCH:
+            return moved
+
+
+def _escalation(session: Session, row: Claimed) -> Escalation:
+    number = int(row.subject.removeprefix("ESC-")) if row.subject.startswith("ESC-") else 0
+    esc = session.get(Escalation, number)
+    if esc is None:
+        raise Skip(f"{row.subject} no longer exists")
+    return esc
+
+
+def _zone(session: Session, recipient: str) -> str:
+    """The time zone to show times in: the person's, else the organisation's."""
+    org = session.get(Org, 1)
+    org_zone = org.timezone if org else "UTC"
+    platform, _, rest = recipient.partition(":")
+    kind, _, ident = rest.partition(":")
+    if kind != "user":
+        return org_zone
+    column = Member.slack_id if platform == "slack" else Member.teams_id
+    member = session.scalar(select(Member).where(column == ident))
+    return member.effective_timezone(org_zone) if member else org_zone
+
+
+def compose(session: Session, row: Claimed, now: datetime) -> Reply:
+    esc = _escalation(session, row)
+    zone = _zone(session, row.recipient)
+    if row.kind == engine.PAGE:
+        reply = page_reply(session, esc, zone)
+        if esc.state == "open" and row.recipient.split(":")[1] == "channel":
+            reply.blocks.insert(0, Section("Nobody has acknowledged this yet: can anyone here take it?"))
+        return reply
+    if row.kind == engine.STATUS:
+        return status_reply(session, esc, zone)
+    if row.kind == engine.EDIT:
+        target = session.get(OutboxRow, _edited_row_id(row))
+        if target is None:
+            raise Skip("the message to edit is gone")
+        return status_reply(session, esc, zone) if target.kind == engine.STATUS else page_reply(session, esc, zone)
+    event = session.get(EscalationEvent, int(row.occurrence.removeprefix("e")))
+    if event is None:
+        raise Skip("the timeline event is gone")
+    if row.kind == engine.NOTICE:
+        return notice_reply(session, esc, event, zone)
+    return Reply(blocks=[Section(event_line(session, event, zone))], visibility="channel")
+
+
+def _edited_row_id(row: Claimed) -> int:
+    return int(row.occurrence.split(":", 1)[1])
+
+
+def edit_targets(session: Session, row: Claimed) -> list[str]:
+    """The platform ids of the page or status message an `esc_edit` row edits (none until it is posted)."""
+    target = session.get(OutboxRow, _edited_row_id(row))
+    return target.ids if target is not None and target.status == "sent" else []
+
+
+def thread_of(session: Session, row: Claimed) -> str | None:
+    """A timeline line goes in the thread of the escalation's status message in that channel."""
+    status = sent_row(session, engine.STATUS, row.subject, row.recipient, "status")
+    return status.ids[0] if status is not None and status.ids else None
+
+
+def overdue(db: Database, now: datetime, sweep_seconds: int) -> int:
+    """Escalations whose next step is late by more than two sweeps: the sweep is not running."""
+    with db.sessions() as session:
+        return engine.overdue(session, now, timedelta(seconds=2 * sweep_seconds))

@@ -1,0 +1,393 @@
+"""The escalation state machine: open, page, wait, escalate, acknowledge, snooze, reassign, resolve.
+
+All state is in the escalation row; every change is a compare-and-set on
+its state (two people pressing Acknowledge at once: one owner, the other
+is told who) and appends a timeline event. Messages are written to the
+outbox in the same transaction as the change that causes them, so a page
+exists if and only if the level that sends it was reached:
+
+- `esc_page`: a page to one target (a person's DM, or the queue channel),
+  one row per (escalation, loop, level, recipient);
+- `esc_status`: the queue channel's status message, edited on every change;
+- `esc_note`: a timeline line in that message's thread;
+- `esc_edit`: an edit of a page or the status message after a change;
+- `esc_notice`: the requester told of an acknowledgement, reassignment or the end.
+
+`sweep` advances the escalations that are due (a level's wait over, a
+snooze ended); a restart simply finds them due on its first sweep.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from escalation.models import OPEN_STATES, Escalation, EscalationEvent
+from escalation.oncall import schedule_of, who_is_on_call
+from store.org import Member
+from store.outbox import OutboxRow, Planned, plan
+from store.queues import EscalationQueue
+
+PAGE, STATUS, NOTE, EDIT, NOTICE = "esc_page", "esc_status", "esc_note", "esc_edit", "esc_notice"
+KINDS = (PAGE, STATUS, NOTE, EDIT, NOTICE)
+# A page is worth retrying for this long; the policy moves on meanwhile.
+PAGE_EXPIRY = timedelta(hours=6)
+SNOOZES = {"15m": timedelta(minutes=15), "1h": timedelta(hours=1)}
+# The requester hears of these.
+TOLD = ("acknowledged", "reassigned", "resolved", "cancelled", "exhausted")
+
+
+class Conflict(Exception):
+    """The escalation is not in a state that allows this (someone else got there first); the message says who and what."""
+
+
+@dataclass(frozen=True)
+class Opened:
+    escalation: Escalation
+    created: bool  # False: the ticket already had an open escalation in that queue, returned as it is
+
+
+def member_recipients(member: Member) -> list[str]:
+    """Where a person can be paged: their DM on every platform they have an id on."""
+    found = [f"slack:user:{member.slack_id}"] if member.slack_id else []
+    return found + ([f"teams:user:{member.teams_id}"] if member.teams_id else [])
+
+
+def queue_recipients(queue: EscalationQueue) -> list[str]:
+    found = [f"slack:channel:{queue.slack_channel}"] if queue.slack_channel else []
+    return found + ([f"teams:channel:{queue.teams_channel}"] if queue.teams_channel else [])
+
+
+def open_escalation(
+    session: Session,
+    queue: EscalationQueue,
+    *,
+    ticket: str,
+    severity: str,
+    reason: str,
+    requester: Member,
+    now: datetime,
+    ticket_id: int | None = None,
+    ticket_url: str | None = None,
+    source_url: str | None = None,
+) -> Opened:
+    """Open an escalation and page its first level now; the open one when the ticket already has one in the queue."""
+    key = f"{queue.id}:{ticket.lower()}"[:300]
+    existing = session.scalar(select(Escalation).where(Escalation.open_key == key))
+    if existing is not None:
+        return Opened(existing, False)
+    rotation = session.scalar(select(func.count()).select_from(Escalation).where(Escalation.queue_id == queue.id)) or 0
+    esc = Escalation(
+        queue_id=queue.id,
+        ticket=ticket,
+        ticket_id=ticket_id,
+        ticket_url=ticket_url,
+        severity=severity,
+        reason=reason,
+        state="open",
+        level=0,
+        loop=0,
+        policy=dict(queue.policy),
+        rotation=rotation,
+        paged=[],
+        requester_id=requester.id,
+        created_at=now,
+        next_action_at=None,
+        repage=False,
+        snoozes=0,
+        source_url=source_url,
+        open_key=key,
+        version=0,
+    )
+    try:
+        with session.begin_nested():
+            session.add(esc)
+            session.flush()
+    except IntegrityError:
+        # Someone escalated the same ticket to the same queue a moment ago.
+        existing = session.scalar(select(Escalation).where(Escalation.open_key == key))
+        if existing is None:
+            raise
+        return Opened(existing, False)
+    event = _event(session, esc, now, "created", requester, note=reason)
+    channels = queue_recipients(queue)
+    _plan(session, esc, STATUS, channels, "status", now)
+    del event
+    _page_level(session, esc, queue, now)
+    return Opened(esc, True)
+
+
+def _event(session: Session, esc: Escalation, now: datetime, what: str, by: Member | None, *, targets: Sequence[str] = (), note: str | None = None) -> EscalationEvent:
+    event = EscalationEvent(escalation_id=esc.id, at=now, event=what, by_id=by.id if by else None, targets=list(targets), note=note)
+    session.add(event)
+    session.flush()
+    return event
+
+
+def _plan(session: Session, esc: Escalation, kind: str, recipients: Sequence[str], occurrence: str, now: datetime) -> None:
+    plan(session, [Planned(kind, esc.label, r, occurrence[:32], now, now + PAGE_EXPIRY) for r in recipients], now)
+
+
+@dataclass(frozen=True)
+class _Target:
+    handle: str | None  # None: the queue channel
+    recipients: tuple[str, ...]
+
+
+def _resolve(session: Session, esc: Escalation, queue: EscalationQueue, entry: str, now: datetime) -> tuple[_Target | None, str | None]:
+    """One `notify` entry of a level as a target, or why there is nobody there."""
+    kind, _, name = entry.partition(":")
+    if kind == "channel":
+        recipients = queue_recipients(queue)
+        return (_Target(None, tuple(recipients)), None) if recipients else (None, "the queue has no channel")
+    if kind == "schedule":
+        schedule = schedule_of(queue, name)
+        handle = who_is_on_call(session, queue, schedule, now) if schedule else None
+        if handle is None:
+            return None, f"schedule {name}: nobody on call"
+    else:
+        handle = name
+    member = session.scalar(select(Member).where(Member.handle == handle, Member.active.is_(True)))
+    if member is None:
+        return None, f"{handle}: not an active member"
+    recipients = member_recipients(member)
+    if not recipients:
+        return None, f"{handle}: no Slack or Teams id, cannot be reached"
+    return _Target(handle, tuple(recipients)), None
+
+
+def _page_level(session: Session, esc: Escalation, queue: EscalationQueue, now: datetime, *, again: str | None = None) -> None:
+    """Page the current level's targets; a level with nobody reachable falls through to the next (said in the timeline)."""
+    levels = esc.policy["levels"]
+    for _ in range(len(levels) * (esc.policy.get("repeat", 0) + 1)):
+        level = levels[esc.level]
+        entries = list(level["notify"])
+        if level.get("how") == "round_robin" and entries:
+            turn = esc.rotation % len(entries)
+            entries = entries[turn:] + entries[:turn]
+        targets: list[_Target] = []
+        missing: list[str] = []
+        for entry in entries:
+            target, why = _resolve(session, esc, queue, entry, now)
+            if target is None:
+                missing.append(why or entry)
+                continue
+            if all(t.handle != target.handle for t in targets):
+                targets.append(target)
+            if level.get("how") == "round_robin":
+                break
+        where = f"level {esc.level + 1}" + (f", round {esc.loop + 1}" if esc.loop else "")
+        if targets:
+            handles = [t.handle or "channel" for t in targets]
+            occurrence = f"{esc.loop}.{esc.level}" + (f".{again}" if again else "")
+            for target in targets:
+                _plan(session, esc, PAGE, target.recipients, occurrence, now)
+            esc.paged = handles
+            esc.next_action_at = now + timedelta(seconds=level["wait_s"])
+            esc.version += 1
+            event = _event(session, esc, now, "repaged" if again else "paged", None, targets=handles, note=f"{where}" + (f"; not reached: {'; '.join(missing)}" if missing else ""))
+            _noted(session, esc, queue, event, now)
+            return
+        event = _event(session, esc, now, "nobody", None, note=f"{where}: nobody reachable ({'; '.join(missing) or 'no targets'}); moving on")
+        _noted(session, esc, queue, event, now)
+        again = None
+        if not _next_level(esc):
+            break
+    _exhaust(session, esc, queue, now)
+
+
+def _next_level(esc: Escalation) -> bool:
+    """Move to the next level (or round); False when the policy has run out."""
+    if esc.level + 1 < len(esc.policy["levels"]):
+        esc.level += 1
+        return True
+    if esc.loop < esc.policy.get("repeat", 0):
+        esc.loop += 1
+        esc.level = 0
+        return True
+    return False
+
+
+def _exhaust(session: Session, esc: Escalation, queue: EscalationQueue, now: datetime) -> None:
+    esc.state, esc.next_action_at, esc.open_key, esc.closed_at = "exhausted", None, None, now
+    esc.version += 1
+    event = _event(session, esc, now, "exhausted", None, note="every level was paged and nobody acknowledged")
+    _changed(session, esc, queue, event, now)
+
+
+def _noted(session: Session, esc: Escalation, queue: EscalationQueue, event: EscalationEvent, now: datetime) -> None:
+    """A timeline line in the status message's thread."""
+    _plan(session, esc, NOTE, queue_recipients(queue), f"e{event.id}", now)
+
+
+def _changed(session: Session, esc: Escalation, queue: EscalationQueue, event: EscalationEvent, now: datetime) -> None:
+    """After a change of state: every page and the status message edited in place, the thread told, the requester told."""
+    _noted(session, esc, queue, event, now)
+    shown = session.execute(
+        select(OutboxRow.id, OutboxRow.recipient).where(
+            OutboxRow.subject == esc.label, OutboxRow.kind.in_((PAGE, STATUS)), OutboxRow.status.notin_(("failed", "skipped"))
+        )
+    ).all()
+    if shown:
+        plan(session, [Planned(EDIT, esc.label, recipient, f"{event.id}:{row_id}", now, now + PAGE_EXPIRY) for row_id, recipient in shown], now)
+    if event.event in TOLD:
+        requester = session.get(Member, esc.requester_id)
+        if requester is not None and (event.by_id is None or event.by_id != requester.id):
+            _plan(session, esc, NOTICE, member_recipients(requester), f"e{event.id}", now)
+
+
+def _queue(session: Session, esc: Escalation) -> EscalationQueue:
+    queue = session.get(EscalationQueue, esc.queue_id)
+    assert queue is not None
+    return queue
+
+
+def _set(session: Session, esc: Escalation, states: Sequence[str], **values: object) -> bool:
+    """Compare-and-set: apply `values` only while the escalation is in one of `states`."""
+    won = session.execute(
+        update(Escalation)
+        .where(Escalation.id == esc.id, Escalation.state.in_(tuple(states)))
+        .values(version=Escalation.version + 1, **values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.refresh(esc)
+    return bool(won)
+
+
+def _refused(session: Session, esc: Escalation, doing: str) -> Conflict:
+    owner = session.get(Member, esc.owner_id) if esc.owner_id else None
+    if esc.state == "acknowledged" and owner is not None:
+        return Conflict(f"{esc.label} is already acknowledged by {owner.name}; nothing to {doing}.")
+    return Conflict(f"{esc.label} is {esc.state}; nothing to {doing}.")
+
+
+def acknowledge(session: Session, esc: Escalation, by: Member, now: datetime) -> EscalationEvent:
+    levels = len(esc.policy["levels"])
+    if not _set(
+        session, esc, ("open",),
+        state="acknowledged", owner_id=by.id, acknowledged_at=now, acknowledged_level=esc.loop * levels + esc.level,
+        next_action_at=None, repage=False,
+    ):  # fmt: skip
+        raise _refused(session, esc, "acknowledge")
+    event = _event(session, esc, now, "acknowledged", by)
+    _changed(session, esc, _queue(session, esc), event, now)
+    return event
+
+
+def resolve(session: Session, esc: Escalation, by: Member, now: datetime, note: str | None = None, *, cancel: bool = False) -> EscalationEvent:
+    state = "cancelled" if cancel else "resolved"
+    if not _set(session, esc, OPEN_STATES, state=state, next_action_at=None, closed_at=now, open_key=None, repage=False):
+        raise _refused(session, esc, "cancel" if cancel else "resolve")
+    event = _event(session, esc, now, state, by, note=note)
+    _changed(session, esc, _queue(session, esc), event, now)
+    return event
+
+
+def snooze(session: Session, esc: Escalation, by: Member, now: datetime, length: str) -> EscalationEvent:
+    """Hold the escalation for `length` (15m or 1h), then page the same level again."""
+    until = now + SNOOZES[length]
+    if not _set(session, esc, ("open",), next_action_at=until, repage=True, snoozes=Escalation.snoozes + 1):
+        raise _refused(session, esc, "snooze")
+    event = _event(session, esc, now, "snoozed", by, note=f"for {length}; pages again at {until.isoformat()}")
+    _changed(session, esc, _queue(session, esc), event, now)
+    return event
+
+
+def reassign(session: Session, esc: Escalation, by: Member, now: datetime, *, member: Member | None = None, queue: EscalationQueue | None = None) -> EscalationEvent:
+    """Hand the escalation to a person (paged now, the policy continuing if they do not acknowledge) or to another queue (its policy from the start)."""
+    if queue is not None and queue.id != esc.queue_id:
+        key = f"{queue.id}:{esc.ticket.lower()}"[:300]
+        if session.scalar(select(Escalation.id).where(Escalation.open_key == key)) is not None:
+            raise Conflict(f"{esc.ticket} already has an open escalation in {queue.name}.")
+        if not _set(
+            session, esc, OPEN_STATES,
+            state="open", queue_id=queue.id, policy=dict(queue.policy), level=0, loop=0, owner_id=None,
+            acknowledged_at=None, acknowledged_level=None, open_key=key, repage=False,
+        ):  # fmt: skip
+            raise _refused(session, esc, "reassign")
+        event = _event(session, esc, now, "reassigned", by, targets=[f"queue:{queue.key}"])
+        _changed(session, esc, queue, event, now)
+        _plan(session, esc, STATUS, queue_recipients(queue), "status", now)
+        _page_level(session, esc, queue, now)
+        return event
+    if member is None:
+        raise Conflict("Reassign to a member or a queue.")
+    current = _queue(session, esc)
+    wait = timedelta(seconds=esc.policy["levels"][esc.level]["wait_s"])
+    if not _set(
+        session, esc, OPEN_STATES,
+        state="open", owner_id=None, acknowledged_at=None, acknowledged_level=None, paged=[member.handle],
+        next_action_at=now + wait, repage=False,
+    ):  # fmt: skip
+        raise _refused(session, esc, "reassign")
+    event = _event(session, esc, now, "reassigned", by, targets=[member.handle])
+    _plan(session, esc, PAGE, member_recipients(member), f"{esc.loop}.{esc.level}.r{event.id}", now)
+    _changed(session, esc, current, event, now)
+    return event
+
+
+def due(session: Session, now: datetime, limit: int = 1000) -> list[Escalation]:
+    """Open escalations whose next step is due, locked for this transaction (others' sweeps skip them on PostgreSQL)."""
+    query = (
+        select(Escalation)
+        .where(Escalation.state == "open", Escalation.next_action_at.is_not(None), Escalation.next_action_at <= now)
+        .order_by(Escalation.next_action_at, Escalation.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return list(session.scalars(query))
+
+
+def advance(session: Session, esc: Escalation, now: datetime) -> None:
+    """The due step of one escalation: page again after a snooze, else the next level (or round), else exhausted."""
+    queue = _queue(session, esc)
+    if esc.repage:
+        esc.repage = False
+        _page_level(session, esc, queue, now, again=f"s{esc.snoozes}")
+        return
+    if not _next_level(esc):
+        _exhaust(session, esc, queue, now)
+        return
+    _page_level(session, esc, queue, now)
+
+
+def sweep(session: Session, now: datetime, limit: int = 1000) -> int:
+    """Advance every escalation due at `now` (call in a write transaction); how many moved."""
+    moved = 0
+    for esc in due(session, now, limit):
+        advance(session, esc, now)
+        moved += 1
+    session.flush()
+    return moved
+
+
+def overdue(session: Session, now: datetime, by: timedelta) -> int:
+    """Open escalations whose step is more than `by` late: the sweep is not running."""
+    return session.scalar(
+        select(func.count()).select_from(Escalation).where(Escalation.state == "open", Escalation.next_action_at < now - by)
+    ) or 0
+
+
+def events(session: Session, esc: Escalation) -> list[EscalationEvent]:
+    return list(session.scalars(select(EscalationEvent).where(EscalationEvent.escalation_id == esc.id).order_by(EscalationEvent.id)))
+
+
+def find(session: Session, number: int) -> Escalation | None:
+    return session.get(Escalation, number)
+
+
+def open_for(session: Session, *, queue_ids: Sequence[int] | None = None, owner: Member | None = None, mine: Member | None = None) -> list[Escalation]:
+    query = select(Escalation).where(Escalation.state.in_(OPEN_STATES))
+    if queue_ids is not None:
+        query = query.where(Escalation.queue_id.in_(tuple(queue_ids)))
+    if owner is not None:
+        query = query.where(Escalation.owner_id == owner.id)
+    if mine is not None:
+        query = query.where(or_(Escalation.owner_id == mine.id, Escalation.requester_id == mine.id))
+    return list(session.scalars(query.order_by(Escalation.id)))

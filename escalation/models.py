@@ -1,0 +1,88 @@
+"""What the escalation engine keeps: escalations, their timelines, and on-call overrides.
+
+An escalation row is the whole state the sweep needs (state, level, loop,
+the policy as it was when the escalation began, when it next acts), so a
+restart loses nothing: the next sweep picks up where the last one left.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from store.base import Base, UTCSeconds
+
+STATES = ("open", "acknowledged", "resolved", "cancelled", "exhausted")
+OPEN_STATES = ("open", "acknowledged")
+
+
+class Escalation(Base):
+    __tablename__ = "escalations"
+    __table_args__ = (Index("ix_escalations_due", "state", "next_action_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    queue_id: Mapped[int] = mapped_column(ForeignKey("escalation_queues.id"), index=True)
+    ticket: Mapped[str] = mapped_column(String(200))  # the reference as csbot shows it: "#12345", "T-123"
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))  # when csbot has the ticket
+    ticket_url: Mapped[str | None] = mapped_column(String(1000))
+    severity: Mapped[str] = mapped_column(String(8))
+    reason: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16), default="open")
+    level: Mapped[int] = mapped_column(Integer, default=0)  # index into the policy's levels
+    loop: Mapped[int] = mapped_column(Integer, default=0)  # how many times the levels have run before this pass
+    policy: Mapped[dict[str, Any]] = mapped_column(JSON)  # the queue's policy when the escalation began
+    rotation: Mapped[int] = mapped_column(Integer, default=0)  # which round_robin target is this escalation's turn
+    paged: Mapped[list[str]] = mapped_column(JSON, default=list)  # handles paged at the current level
+    requester_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCSeconds)
+    # When the sweep next acts (the next level, a snooze ending); None once nothing is left to do.
+    next_action_at: Mapped[datetime | None] = mapped_column(UTCSeconds)
+    repage: Mapped[bool] = mapped_column(Boolean, default=False)  # the next action pages this level again (after a snooze)
+    snoozes: Mapped[int] = mapped_column(Integer, default=0)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCSeconds)
+    acknowledged_level: Mapped[int | None] = mapped_column(Integer)  # level (counted over loops) at which it was acknowledged
+    closed_at: Mapped[datetime | None] = mapped_column(UTCSeconds)
+    source_url: Mapped[str | None] = mapped_column(String(1000))  # the chat message it was escalated from
+    # "queue:ticket" while the escalation is open, else NULL: one open escalation per ticket and queue.
+    open_key: Mapped[str | None] = mapped_column(String(300), unique=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)  # compare-and-set: every change bumps it
+
+    @property
+    def label(self) -> str:
+        return f"ESC-{self.id}"
+
+
+class EscalationEvent(Base):
+    """One line of an escalation's timeline: who did what, when, to whom."""
+
+    __tablename__ = "escalation_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    escalation_id: Mapped[int] = mapped_column(ForeignKey("escalations.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCSeconds)
+    event: Mapped[str] = mapped_column(String(32))
+    by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    targets: Mapped[list[str]] = mapped_column(JSON, default=list)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class OncallOverride(Base):
+    """`/oncall cover`: `member_id` is on call for a queue's schedule from `start_at` to `end_at` (exclusive)."""
+
+    __tablename__ = "oncall_overrides"
+    __table_args__ = (Index("ix_oncall_overrides_window", "queue_id", "schedule", "end_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    queue_id: Mapped[int] = mapped_column(ForeignKey("escalation_queues.id"))
+    schedule: Mapped[str] = mapped_column(String(64))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    start_at: Mapped[datetime] = mapped_column(UTCSeconds)
+    end_at: Mapped[datetime] = mapped_column(UTCSeconds)
+    created_by: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCSeconds)
+    removed_at: Mapped[datetime | None] = mapped_column(UTCSeconds)
+    removed_by: Mapped[int | None] = mapped_column(ForeignKey("members.id"))

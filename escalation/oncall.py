@@ -1,0 +1,144 @@
+"""A queue's schedules as rotations, their overrides, and the effective on-call timeline over a span.
+
+`timeline` is the one computation behind `/oncall`, `/oncall schedule`,
+`/oncall gaps`, the calendar export and the pages: the instants where
+anything can change (handoffs, the edges of working hours, overrides)
+split the span, each piece gets whoever `rotations.on_call` says, and
+neighbours with the same person are merged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from escalation.models import OncallOverride
+from escalation.rotations import Hours, Layer, Override, Schedule, Shift, handoff, on_call, parse_start, shift_number
+from store.local_time import at_local
+from store.org import Member
+from store.queues import EscalationQueue
+
+# How far `/oncall` looks for the end of a shift and the next person.
+LOOKAHEAD = timedelta(days=62)
+
+
+@dataclass(frozen=True)
+class Interval:
+    start: datetime
+    end: datetime
+    handles: tuple[str, ...]  # sorted; empty for a gap
+
+    def to_json(self) -> dict[str, object]:
+        return {"start": self.start.isoformat(), "end": self.end.isoformat(), "handles": list(self.handles)}
+
+
+def schedules_of(queue: EscalationQueue) -> list[Schedule]:
+    """The queue's schedules as the org file wrote them (it checked every field)."""
+    return [
+        Schedule(
+            s["key"],
+            s["timezone"],
+            tuple(
+                Layer(
+                    tuple(layer["members"]),
+                    Shift.parse(layer["shift"]),
+                    parse_start(layer["start"]),
+                    Hours.parse(layer["hours"]) if layer.get("hours") else None,
+                )
+                for layer in s["layers"]
+            ),
+        )
+        for s in queue.schedules
+    ]
+
+
+def schedule_of(queue: EscalationQueue, key: str) -> Schedule | None:
+    return next((s for s in schedules_of(queue) if s.key == key), None)
+
+
+def overrides(session: Session, queue_id: int, schedule: str, start: datetime, end: datetime) -> list[Override]:
+    """The covers in force for the schedule that overlap [start, end), oldest first (the latest made wins)."""
+    rows = session.execute(
+        select(OncallOverride.start_at, OncallOverride.end_at, Member.handle)
+        .join(Member, Member.id == OncallOverride.member_id)
+        .where(
+            OncallOverride.queue_id == queue_id,
+            OncallOverride.schedule == schedule,
+            OncallOverride.removed_at.is_(None),
+            OncallOverride.end_at > start,
+            OncallOverride.start_at < end,
+        )
+        .order_by(OncallOverride.id)
+    ).all()
+    return [Override(handle, s, e) for s, e, handle in rows]
+
+
+def _layer_edges(layer: Layer, zone: str, start: datetime, end: datetime) -> Iterable[datetime]:
+    n = shift_number(layer, zone, start)
+    n = 0 if n is None else n
+    while (at := handoff(layer, zone, n)) < end:
+        yield at
+        n += 1
+    if layer.hours is not None:
+        hours = layer.hours
+        first = start.astimezone(ZoneInfo(zone)).date() - timedelta(days=1)
+        last = end.astimezone(ZoneInfo(zone)).date()
+        day = first
+        while day <= last:
+            if day.weekday() in hours.days:
+                yield at_local(day, hours.start.strftime("%H:%M"), zone)
+                end_day = day if hours.start < hours.end else day + timedelta(days=1)
+                yield at_local(end_day, hours.end.strftime("%H:%M"), zone)
+            day += timedelta(days=1)
+
+
+def timeline(schedule: Schedule, covers: Sequence[Override], start: datetime, end: datetime) -> list[Interval]:
+    """Consecutive intervals covering [start, end), each with who is on call (merged where it does not change)."""
+    edges = {start, end}
+    for layer in schedule.layers:
+        edges.update(e for e in _layer_edges(layer, schedule.timezone, start, end) if start < e < end)
+    for cover in covers:
+        edges.update(e for e in (cover.start, cover.end) if start < e < end)
+    points = sorted(edges)
+    out: list[Interval] = []
+    for a, b in zip(points, points[1:]):
+        who = on_call(schedule, a, covers)
+        handles = (who,) if who else ()
+        if out and out[-1].handles == handles:
+            out[-1] = Interval(out[-1].start, b, handles)
+        else:
+            out.append(Interval(a, b, handles))
+    return out
+
+
+def queue_timeline(session: Session, queue: EscalationQueue, schedule: Schedule, start: datetime, end: datetime) -> list[Interval]:
+    return timeline(schedule, overrides(session, queue.id, schedule.key, start, end), start, end)
+
+
+@dataclass(frozen=True)
+class Now:
+    """Who is on call for a schedule now, until when, and who comes next from when."""
+
+    schedule: str
+    handle: str | None
+    until: datetime | None  # None: beyond the lookahead
+    next_handle: str | None
+    next_from: datetime | None
+
+
+def now_and_next(session: Session, queue: EscalationQueue, schedule: Schedule, at: datetime) -> Now:
+    pieces = queue_timeline(session, queue, schedule, at, at + LOOKAHEAD)
+    current = pieces[0] if pieces else Interval(at, at + LOOKAHEAD, ())
+    handle = current.handles[0] if current.handles else None
+    until = current.end if len(pieces) > 1 else None
+    following = next((p for p in pieces[1:] if p.handles and p.handles[0] != handle), None)
+    return Now(schedule.key, handle, until, following.handles[0] if following else None, following.start if following else None)
+
+
+def who_is_on_call(session: Session, queue: EscalationQueue, schedule: Schedule, at: datetime) -> str | None:
+    return on_call(schedule, at, overrides(session, queue.id, schedule.key, at, at + timedelta(seconds=1)))

@@ -1,0 +1,268 @@
+"""What `/escalate`, `/escalation` and the pages share: finding queues and escalations, who may act, and how one looks.
+
+A page, the queue channel's status message, a timeline line and the
+requester's notice are all drawn from the escalation's current row, so a
+page composed late, or edited after a change, always shows the truth.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from escalation import engine
+from escalation.models import Escalation, EscalationEvent
+from handlers.args import UsageError
+from handlers.context import Context, Forbidden, NotFound
+from handlers.humanize import duration
+from handlers.kpi_request import DAMAGED_BUTTON
+from handlers.reply import Actions, Button, Field, Fields, Reply, Section
+from handlers.reply import Context as Note
+from handlers.router import closest
+from store.org import Member
+from store.queues import EscalationQueue
+
+ACK, RESOLVE, SNOOZE, REASSIGN = "esc.ack", "esc.resolve", "esc.snooze", "esc.reassign"
+RESOLVE_FORM, REASSIGN_FORM = "esc.resolve_form", "esc.reassign_form"
+_ESC = re.compile(r"^(?:esc-?)?(\d{1,9})$", re.IGNORECASE)
+STATE_ICONS = {"open": "🔴", "acknowledged": "🟡", "resolved": "✅", "cancelled": "⚪", "exhausted": "⛔"}
+SEVERITY_LABELS = {"sev1": "SEV1 (critical)", "sev2": "SEV2 (major)", "sev3": "SEV3 (minor)", "sev4": "SEV4 (low)"}
+
+
+def active_queues(session: Session) -> list[EscalationQueue]:
+    return list(session.scalars(select(EscalationQueue).where(EscalationQueue.active.is_(True)).order_by(EscalationQueue.position, EscalationQueue.id)))
+
+
+def queue_named(session: Session, text: str) -> EscalationQueue | None:
+    wanted = text.strip().lower()
+    return next((q for q in active_queues(session) if q.key == wanted or q.name.lower() == wanted), None)
+
+
+def find_queue(ctx: Context, text: str) -> EscalationQueue:
+    queue = queue_named(ctx.session, text)
+    if queue is not None:
+        return queue
+    keys = [q.key for q in active_queues(ctx.session)]
+    if not keys:
+        raise NotFound("No escalation queues are set up yet: an admin adds them under `escalation:` in the organisation file.")
+    guesses = closest(text, keys)
+    hint = f" Did you mean {', '.join(guesses)}?" if guesses else ""
+    raise NotFound(f"There is no queue called {text!r}.{hint} Queues: {', '.join(keys)}.")
+
+
+def escalation_number(text: str) -> int | None:
+    m = _ESC.match(text.strip())
+    return int(m.group(1)) if m else None
+
+
+def find_escalation(ctx: Context, text: str) -> Escalation:
+    number = escalation_number(text)
+    if number is None:
+        raise UsageError(f"{text!r} is not an escalation id; write it as ESC-12.")
+    esc = engine.find(ctx.session, number)
+    if esc is None:
+        raise NotFound(f"There is no ESC-{number}. /escalation list shows the open ones.")
+    return esc
+
+
+def queue_of(session: Session, esc: Escalation) -> EscalationQueue:
+    queue = session.get(EscalationQueue, esc.queue_id)
+    assert queue is not None
+    return queue
+
+
+def specialists(queue: EscalationQueue) -> set[str]:
+    """Everyone the queue's schedules or policy name: the people who answer its escalations."""
+    found = {h for s in queue.schedules for layer in s["layers"] for h in layer["members"]}
+    return found | {t.split(":", 1)[1] for level in queue.policy.get("levels", []) for t in level["notify"] if t.startswith("member:")}
+
+
+def authorize_act(ctx: Context, esc: Escalation, verb: str) -> None:
+    """Who may act on an escalation: leads and above; its queue's specialists, whoever it pages and its owner; its requester may resolve or cancel it."""
+    member = ctx.member
+    if member.at_least("lead"):
+        return
+    queue = queue_of(ctx.session, esc)
+    if member.handle in esc.paged or member.id == esc.owner_id or member.handle in specialists(queue):
+        return
+    if verb in ("resolve", "cancel") and member.id == esc.requester_id:
+        return
+    raise Forbidden(f"Only {queue.name}'s specialists, whoever {esc.label} pages, its requester (to resolve or cancel) and leads may {verb} it.")
+
+
+def _member(session: Session, member_id: int | None) -> Member | None:
+    return session.get(Member, member_id) if member_id else None
+
+
+def local(moment: datetime | None, zone: str) -> str:
+    return moment.astimezone(ZoneInfo(zone)).strftime("%H:%M") if moment else "—"
+
+
+def local_full(moment: datetime | None, zone: str) -> str:
+    return moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M") if moment else "—"
+
+
+def ticket_text(esc: Escalation) -> str:
+    return f"{esc.ticket} ({esc.ticket_url})" if esc.ticket_url and esc.ticket_url != esc.ticket else esc.ticket
+
+
+def escalation_json(session: Session, esc: Escalation, *, timeline: bool = False) -> dict[str, Any]:
+    requester, owner = _member(session, esc.requester_id), _member(session, esc.owner_id)
+    out: dict[str, Any] = {
+        "id": esc.label,
+        "ticket": esc.ticket,
+        "ticket_url": esc.ticket_url,
+        "queue": queue_of(session, esc).key,
+        "severity": esc.severity,
+        "reason": esc.reason,
+        "state": esc.state,
+        "level": esc.level + 1,
+        "loop": esc.loop + 1,
+        "requester": requester.handle if requester else None,
+        "owner": owner.handle if owner else None,
+        "created_at": esc.created_at.isoformat(),
+        "next_action_at": esc.next_action_at.isoformat() if esc.next_action_at else None,
+        "paged": list(esc.paged),
+    }
+    if timeline:
+        handles = {m.id: m.handle for m in session.scalars(select(Member))}
+        out["timeline"] = [
+            {"at": e.at.isoformat(), "event": e.event, "by": handles.get(e.by_id) if e.by_id else None, "targets": list(e.targets), "note": e.note}
+            for e in engine.events(session, esc)
+        ]
+    return out
+
+
+def state_line(session: Session, esc: Escalation, zone: str) -> str:
+    """`Acknowledged by Dana at 10:42`, `Paging @dana (level 1); level 2 at 10:52`, …"""
+    owner = _member(session, esc.owner_id)
+    last = session.scalar(select(EscalationEvent).where(EscalationEvent.escalation_id == esc.id).order_by(EscalationEvent.id.desc()).limit(1))
+    by = _member(session, last.by_id) if last is not None else None
+    if esc.state == "acknowledged":
+        return f"Acknowledged by {owner.name if owner else 'someone'} at {local(esc.acknowledged_at, zone)}."
+    if esc.state in ("resolved", "cancelled"):
+        note = f": {last.note}" if last is not None and last.note else ""
+        return f"{esc.state.title()} by {by.name if by else 'someone'} at {local(esc.closed_at, zone)}{note}."
+    if esc.state == "exhausted":
+        return f"Nobody acknowledged: every level was paged; gave up at {local(esc.closed_at, zone)}."
+    paged = ", ".join("the queue channel" if h == "channel" else f"@{h}" for h in esc.paged) or "nobody yet"
+    if esc.repage and esc.next_action_at:
+        return f"Snoozed: pages {paged} again at {local(esc.next_action_at, zone)}."
+    levels = esc.policy["levels"]
+    last_level = esc.level + 1 >= len(levels) and esc.loop >= esc.policy.get("repeat", 0)
+    after = "gives up" if last_level else f"level {(esc.level + 1) % len(levels) + 1} follows"
+    return f"Paging {paged} (level {esc.level + 1}); {after} at {local(esc.next_action_at, zone)} unless acknowledged."
+
+
+def _fields(session: Session, esc: Escalation, zone: str) -> Fields:
+    requester = _member(session, esc.requester_id)
+    fields = [
+        Field("Ticket", ticket_text(esc)),
+        Field("Severity", SEVERITY_LABELS.get(esc.severity, esc.severity)),
+        Field("Queue", queue_of(session, esc).name),
+        Field("Requested by", requester.name if requester else "—"),
+        Field("Opened", local_full(esc.created_at, zone)),
+    ]
+    if esc.source_url:
+        fields.append(Field("From the message", esc.source_url))
+    return Fields(tuple(fields))
+
+
+def buttons(esc: Escalation) -> list[Actions]:
+    if esc.state not in ("open", "acknowledged"):
+        return []
+    value = json.dumps({"id": esc.id})
+    row: list[Button] = []
+    if esc.state == "open":
+        row.append(Button("Acknowledge", ACK, value, "primary"))
+    row.append(Button("Resolve", RESOLVE, value))
+    row.append(Button("Reassign", REASSIGN, value))
+    if esc.state == "open":
+        row += [Button("Snooze 15m", SNOOZE, json.dumps({"id": esc.id, "for": "15m"})), Button("Snooze 1h", SNOOZE, json.dumps({"id": esc.id, "for": "1h"}))]
+    return [Actions(tuple(row))]
+
+
+def page_reply(session: Session, esc: Escalation, zone: str) -> Reply:
+    """The page a target gets, and what it becomes after a change (edited in place)."""
+    icon = STATE_ICONS.get(esc.state, "")
+    return Reply(
+        title=f"{icon} {esc.label} · {esc.severity.upper()} · {esc.ticket}",
+        blocks=[Section(esc.reason), _fields(session, esc, zone), Section(state_line(session, esc, zone)), *buttons(esc)],
+        data={"escalation": escalation_json(session, esc)},
+    )
+
+
+def status_reply(session: Session, esc: Escalation, zone: str) -> Reply:
+    """The queue channel's one message about an escalation; its thread holds the timeline."""
+    reply = page_reply(session, esc, zone)
+    reply.blocks.append(Note("The timeline is in this message's thread. /escalation " + esc.label + " shows it too."))
+    reply.visibility = "channel"
+    return reply
+
+
+EVENT_TEXT = {
+    "created": "opened",
+    "paged": "paged",
+    "repaged": "paged again",
+    "nobody": "nobody to page",
+    "acknowledged": "acknowledged",
+    "snoozed": "snoozed",
+    "reassigned": "reassigned",
+    "resolved": "resolved",
+    "cancelled": "cancelled",
+    "exhausted": "gave up",
+}
+
+
+def event_line(session: Session, event: EscalationEvent, zone: str) -> str:
+    by = _member(session, event.by_id)
+    targets = ", ".join("the queue channel" if t == "channel" else t if t.startswith("queue:") else f"@{t}" for t in event.targets)
+    parts = [local(event.at, zone), EVENT_TEXT.get(event.event, event.event)]
+    if targets:
+        parts.append(targets)
+    if by is not None:
+        parts.append(f"by {by.name}")
+    line = " ".join(parts)
+    return f"{line} ({event.note})" if event.note else line
+
+
+def timeline_table_rows(session: Session, esc: Escalation, zone: str) -> list[str]:
+    return [event_line(session, e, zone) for e in engine.events(session, esc)]
+
+
+def notice_reply(session: Session, esc: Escalation, event: EscalationEvent, zone: str) -> Reply:
+    """What the requester is told when their escalation is acknowledged, reassigned or ends."""
+    return Reply(
+        title=f"{STATE_ICONS.get(esc.state, '')} {esc.label} ({esc.ticket}): {EVENT_TEXT.get(event.event, event.event)}",
+        blocks=[Section(event_line(session, event, zone)), Section(state_line(session, esc, zone))],
+        data={"escalation": escalation_json(session, esc)},
+    )
+
+
+def wait_text(esc: Escalation, now: datetime) -> str:
+    return duration((esc.next_action_at - now).total_seconds()) if esc.next_action_at else "—"
+
+
+def parse_button(value: str) -> tuple[int, dict[str, Any]]:
+    """A button's escalation id and the rest of its value; a forged or damaged value is a usage error."""
+    try:
+        payload = json.loads(value)
+        number = payload["id"]
+        if not isinstance(number, int) or isinstance(number, bool) or not 0 < number < 10**9:
+            raise TypeError("id")
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
+        raise UsageError(DAMAGED_BUTTON) from None
+    return number, payload
+
+
+def ticket_url_template() -> str | None:
+    """`TICKET_URL_TEMPLATE` (checked by bot.config at start-up): a helpdesk URL with `{id}`."""
+    template = os.environ.get("TICKET_URL_TEMPLATE", "").strip()
+    return template if "{id}" in template else None

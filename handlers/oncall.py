@@ -1,0 +1,303 @@
+"""`/oncall`: who is on call now and next, a schedule's effective timeline and gaps, and covers (overrides).
+
+Times are shown in the caller's zone; covers given as dates or times
+without an offset are read in the schedule's own zone, where its shifts
+are defined. Anyone may look; a lead (or above) may cover for anyone, a
+queue's specialist for themselves (a swap is two covers).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from escalation.models import OncallOverride
+from escalation.oncall import now_and_next, queue_timeline, schedules_of
+from escalation.rotations import Schedule
+from handlers.args import UsageError
+from handlers.context import Context, Forbidden, Invalid, NotFound
+from handlers.escalation_views import active_queues, find_queue, local_full, specialists
+from handlers.humanize import duration
+from handlers.kpi_lookup import find_member
+from handlers.reply import Reply, Section, Table
+from handlers.reply import Context as Note
+from handlers.router import Router
+from store.engine import lock_for_write
+from store.org import Member
+from store.queues import EscalationQueue
+
+_SPAN = re.compile(r"^(\d{1,3})([dw])$", re.IGNORECASE)
+_LENGTH = re.compile(r"^(\d{1,4})([mhd])$", re.IGNORECASE)
+DEFAULT_SPAN, MAX_SPAN = timedelta(days=14), timedelta(days=366)
+MAX_COVER = timedelta(days=90)
+
+
+@dataclass(frozen=True)
+class OncallRequest:
+    verb: str  # now | schedule | gaps | cover | covers | uncover
+    queue: str | None = None  # QUEUE or QUEUE/SCHEDULE
+    span: timedelta = DEFAULT_SPAN
+    member: str | None = None
+    when: str | None = None  # a cover's length or range
+    number: int | None = None
+
+
+USAGE = (
+    "/oncall [QUEUE] — who is on call now, until when, and who is next (every queue when none is named)\n"
+    "/oncall schedule QUEUE[/SCHEDULE] [14d] — the effective timeline from now (after layers, hours and covers)\n"
+    "/oncall gaps QUEUE [14d] — periods with nobody on call\n"
+    "/oncall cover @member QUEUE[/SCHEDULE] 2h | 2026-12-24..2026-12-26 | 2026-12-24T18:00..2026-12-25T08:00 — put someone on call\n"
+    "/oncall covers [QUEUE] — current and coming covers;  /oncall uncover N — remove cover N"
+)
+
+
+def _span(word: str) -> timedelta:
+    m = _SPAN.match(word)
+    if m is None:
+        raise UsageError(f"{word!r} is not a span: write days or weeks, e.g. 14d or 2w.")
+    span = timedelta(days=int(m.group(1)) * (7 if m.group(2).lower() == "w" else 1))
+    if not timedelta(0) < span <= MAX_SPAN:
+        raise UsageError(f"A span from 1d to {MAX_SPAN.days}d, please (got {word}).")
+    return span
+
+
+def parse_oncall(words: list[str]) -> OncallRequest:
+    if not words:
+        return OncallRequest("now")
+    verb = words[0].lower()
+    rest = words[1:]
+    if verb in ("schedule", "gaps"):
+        if not rest or len(rest) > 2:
+            raise UsageError(f"/oncall {verb} QUEUE [14d], e.g. /oncall {verb} billing 30d.")
+        return OncallRequest(verb, rest[0], _span(rest[1]) if len(rest) == 2 else DEFAULT_SPAN)
+    if verb == "cover":
+        if len(rest) != 3:
+            raise UsageError("/oncall cover @member QUEUE[/SCHEDULE] WHEN, e.g. /oncall cover @dana billing 2h or … 2026-12-24..2026-12-26.")
+        return OncallRequest("cover", rest[1], member=rest[0], when=rest[2])
+    if verb == "covers":
+        if len(rest) > 1:
+            raise UsageError("/oncall covers [QUEUE]")
+        return OncallRequest("covers", rest[0] if rest else None)
+    if verb == "uncover":
+        if len(rest) != 1 or not rest[0].lstrip("#").isdigit() or len(rest[0]) > 9:
+            raise UsageError("/oncall uncover N, with N from /oncall covers.")
+        return OncallRequest("uncover", number=int(rest[0].lstrip("#")))
+    if len(words) == 1:
+        return OncallRequest("now", words[0])
+    raise UsageError(f"Unknown /oncall subcommand {words[0]!r}.")
+
+
+def _queue_and_schedule(ctx: Context, text: str) -> tuple[EscalationQueue, Schedule]:
+    name, _, key = text.partition("/")
+    queue = find_queue(ctx, name)
+    schedules = schedules_of(queue)
+    if not schedules:
+        raise Invalid(f"{queue.name} has no on-call schedules; its policy pages people or its channel directly.")
+    if not key:
+        return queue, schedules[0]
+    found = next((s for s in schedules if s.key == key.lower()), None)
+    if found is None:
+        raise NotFound(f"{queue.name} has no schedule {key!r}; its schedules: {', '.join(s.key for s in schedules)}.")
+    return queue, found
+
+
+def authorize_oncall(ctx: Context, request: OncallRequest) -> None:
+    if request.verb == "cover":
+        queue = find_queue(ctx, (request.queue or "").partition("/")[0])
+        member = find_member(ctx, request.member or "")
+        if ctx.member.at_least("lead") or (member.id == ctx.member.id and ctx.member.handle in specialists(queue)):
+            return
+        raise Forbidden(f"Leads and above may put anyone on call; {queue.name}'s specialists may cover for themselves.")
+    if request.verb == "uncover":
+        cover = ctx.session.get(OncallOverride, request.number)
+        if cover is None or cover.removed_at is not None:
+            raise NotFound(f"There is no cover {request.number} in force; /oncall covers lists them.")
+        if ctx.member.at_least("lead") or ctx.member.id in (cover.created_by, cover.member_id):
+            return
+        raise Forbidden("Only the person covering, whoever added the cover, or a lead may remove it.")
+
+
+def execute_oncall(ctx: Context, request: OncallRequest) -> Reply:
+    if request.verb == "now":
+        return _now(ctx, request.queue)
+    if request.verb in ("schedule", "gaps"):
+        return _timeline(ctx, request)
+    if request.verb == "cover":
+        return _cover(ctx, request)
+    if request.verb == "covers":
+        return _covers(ctx, request.queue)
+    return _uncover(ctx, request.number or 0)
+
+
+def _when(ctx: Context, moment: datetime | None) -> str:
+    return local_full(moment, ctx.timezone) if moment else "—"
+
+
+def _now(ctx: Context, queue_text: str | None) -> Reply:
+    queues = [find_queue(ctx, queue_text)] if queue_text else active_queues(ctx.session)
+    if not queues:
+        return Reply(title="On call", blocks=[Section("No escalation queues are set up yet: an admin adds them under `escalation:` in the organisation file.")], data={"at": ctx.now.isoformat(), "queues": []})
+    rows: list[tuple[str, ...]] = []
+    out: list[dict[str, Any]] = []
+    for queue in queues:
+        schedules = []
+        for schedule in schedules_of(queue):
+            now = now_and_next(ctx.session, queue, schedule, ctx.now)
+            rows.append(
+                (
+                    queue.key,
+                    schedule.key,
+                    f"@{now.handle}" if now.handle else "nobody",
+                    _when(ctx, now.until) if now.until else "—",
+                    f"@{now.next_handle} from {_when(ctx, now.next_from)}" if now.next_handle else "—",
+                )
+            )
+            schedules.append(
+                {
+                    "key": schedule.key,
+                    "on_call": [{"handle": now.handle, "until": now.until.isoformat() if now.until else None}] if now.handle else [],
+                    "next": [{"handle": now.next_handle, "from": now.next_from.isoformat() if now.next_from else None}] if now.next_handle else [],
+                }
+            )
+        if not schedules:
+            rows.append((queue.key, "—", "no schedules", "—", "—"))
+        out.append({"queue": queue.key, "at": ctx.now.isoformat(), "schedules": schedules})
+    title = f"On call · {queues[0].name}" if queue_text else "On call"
+    blocks = [Table(("Queue", "Schedule", "On call", "Until", "Next"), tuple(rows)), Note(f"Times in {ctx.timezone}.")]
+    data = out[0] if queue_text else {"at": ctx.now.isoformat(), "queues": out}
+    return Reply(title=title, blocks=blocks, data=data)
+
+
+def _timeline(ctx: Context, request: OncallRequest) -> Reply:
+    queue, schedule = _queue_and_schedule(ctx, request.queue or "")
+    start, end = ctx.now, ctx.now + request.span
+    pieces = queue_timeline(ctx.session, queue, schedule, start, end)
+    data = {"queue": queue.key, "schedule": schedule.key, "start": start.isoformat(), "end": end.isoformat(), "timeline": [p.to_json() for p in pieces]}
+    label = f"{queue.name} / {schedule.key}"
+    if request.verb == "gaps":
+        gaps = [p for p in pieces if not p.handles]
+        data["gaps"] = [p.to_json() for p in gaps]
+        rows = tuple((_when(ctx, p.start), _when(ctx, p.end), duration((p.end - p.start).total_seconds())) for p in gaps)
+        blocks: list[Any] = [Table(("From", "Until", "For"), rows)] if rows else [Section(f"Someone is on call all the time over the next {request.span.days} days.")]
+        blocks.append(Note(f"Times in {ctx.timezone}. Cover a gap: /oncall cover @member {queue.key}/{schedule.key} FROM..TO"))
+        return Reply(title=f"Gaps · {label} · next {request.span.days} days", blocks=blocks, data=data)
+    rows = tuple(
+        (_when(ctx, p.start), _when(ctx, p.end), ", ".join(f"@{h}" for h in p.handles) or "⚠️ nobody") for p in pieces
+    )
+    blocks = [Table(("From", "Until", "On call"), rows), Note(f"Times in {ctx.timezone}; the schedule's own zone is {schedule.timezone}.")]
+    return Reply(title=f"On-call schedule · {label} · next {request.span.days} days", blocks=blocks, data=data)
+
+
+def _cover_span(ctx: Context, when: str, zone: str) -> tuple[datetime, datetime]:
+    if m := _LENGTH.match(when):
+        length = timedelta(**{{"m": "minutes", "h": "hours", "d": "days"}[m.group(2).lower()]: int(m.group(1))})
+        return ctx.now, ctx.now + length
+    first, sep, last = when.partition("..")
+    if not sep:
+        raise UsageError(f"{when!r} is not a length or a range: write 2h, 2026-12-24..2026-12-26 or 2026-12-24T18:00..2026-12-25T08:00.")
+    tz = ZoneInfo(zone)
+    try:
+        if len(first) == 10 and len(last) == 10:
+            start_day, end_day = date.fromisoformat(first), date.fromisoformat(last)
+            # Dates are whole local days, the last one included.
+            return datetime.combine(start_day, datetime.min.time(), tz), datetime.combine(end_day + timedelta(days=1), datetime.min.time(), tz)
+        start, end = datetime.fromisoformat(first), datetime.fromisoformat(last)
+    except ValueError:
+        raise UsageError(f"{when!r}: the range's ends are not dates (2026-12-24) or times (2026-12-24T18:00).") from None
+    return (start if start.tzinfo else start.replace(tzinfo=tz)), (end if end.tzinfo else end.replace(tzinfo=tz))
+
+
+def _cover(ctx: Context, request: OncallRequest) -> Reply:
+    queue, schedule = _queue_and_schedule(ctx, request.queue or "")
+    member = find_member(ctx, request.member or "")
+    if not member.active:
+        raise Invalid(f"{member.name} is no longer active and cannot be on call.")
+    start, end = _cover_span(ctx, request.when or "", schedule.timezone)
+    if end <= start:
+        raise Invalid("The cover ends before it starts.")
+    if end - start > MAX_COVER:
+        raise Invalid(f"A cover is at most {MAX_COVER.days} days; change the rotation in the organisation file for longer.")
+    if end <= ctx.now:
+        raise Invalid("That cover is over already.")
+    lock_for_write(ctx.session)
+    cover = OncallOverride(queue_id=queue.id, schedule=schedule.key, member_id=member.id, start_at=start, end_at=end, created_by=ctx.member.id, created_at=ctx.now)
+    ctx.session.add(cover)
+    ctx.session.flush()
+    text = f"Cover {cover.id}: {member.name} is on call for {queue.name} / {schedule.key} from {_when(ctx, start)} until {_when(ctx, end)}."
+    return Reply(
+        title="Cover added",
+        blocks=[Section(text), Note(f"Times in {ctx.timezone}. Remove it with /oncall uncover {cover.id}.")],
+        data={"cover": _cover_json(ctx, cover, queue, member)},
+    )
+
+
+def _cover_json(ctx: Context, cover: OncallOverride, queue: EscalationQueue, member: Member) -> dict[str, Any]:
+    by = ctx.session.get(Member, cover.created_by)
+    return {
+        "id": cover.id,
+        "queue": queue.key,
+        "schedule": cover.schedule,
+        "handle": member.handle,
+        "start": cover.start_at.isoformat(),
+        "end": cover.end_at.isoformat(),
+        "by": by.handle if by else None,
+    }
+
+
+def _covers(ctx: Context, queue_text: str | None) -> Reply:
+    query = select(OncallOverride).where(OncallOverride.removed_at.is_(None), OncallOverride.end_at > ctx.now)
+    if queue_text:
+        query = query.where(OncallOverride.queue_id == find_queue(ctx, queue_text).id)
+    covers = list(ctx.session.scalars(query.order_by(OncallOverride.start_at, OncallOverride.id)))
+    queues = {q.id: q for q in ctx.session.scalars(select(EscalationQueue))}
+    rows = []
+    data = []
+    for cover in covers:
+        member = ctx.session.get(Member, cover.member_id)
+        assert member is not None
+        rows.append((str(cover.id), f"@{member.handle}", f"{queues[cover.queue_id].key}/{cover.schedule}", _when(ctx, cover.start_at), _when(ctx, cover.end_at)))
+        data.append(_cover_json(ctx, cover, queues[cover.queue_id], member))
+    blocks: list[Any] = [Table(("Cover", "Who", "Queue/schedule", "From", "Until"), tuple(rows)), Note(f"Times in {ctx.timezone}.")] if rows else [Section("No covers now or to come.")]
+    return Reply(title="Covers", blocks=blocks, data={"covers": data})
+
+
+def _uncover(ctx: Context, number: int) -> Reply:
+    lock_for_write(ctx.session)
+    cover = ctx.session.get(OncallOverride, number)
+    if cover is None or cover.removed_at is not None:
+        raise NotFound(f"There is no cover {number} in force; /oncall covers lists them.")
+    cover.removed_at, cover.removed_by = ctx.now, ctx.member.id
+    member = ctx.session.get(Member, cover.member_id)
+    return Reply(
+        title="Cover removed",
+        blocks=[Section(f"Cover {number} ({member.name if member else '?'}, {_when(ctx, cover.start_at)} – {_when(ctx, cover.end_at)}) is removed; the rotation applies again.")],
+        data={"removed": number},
+    )
+
+
+class OncallCommand:
+    name = "oncall"
+    summary = "Who is on call for each escalation queue, the schedule ahead, its gaps, and covers"
+    usage = USAGE
+    examples = ("/oncall", "/oncall billing", "/oncall schedule billing/primary 14d", "/oncall gaps billing 30d", "/oncall cover @dana billing 2h")
+
+    def parse(self, words: list[str]) -> OncallRequest:
+        return parse_oncall(words)
+
+    def authorize(self, ctx: Context, request: OncallRequest) -> None:
+        authorize_oncall(ctx, request)
+
+    def execute(self, ctx: Context, request: OncallRequest) -> Reply:
+        return execute_oncall(ctx, request)
+
+
+def register(router: Router) -> None:
+    router.register(OncallCommand())
+
+
+__all__ = ["OncallCommand", "register"]

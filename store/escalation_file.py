@@ -1,0 +1,302 @@
+"""The org file's `escalation:` section: queues, their on-call schedules and policies, and routes.
+
+Read by `store.org_file` with the same checker, so every problem is reported
+with its line alongside the rest of the file's, and nothing is applied
+until the whole file is right. What it returns is plain JSON-ready data,
+stored on each queue as written (handles, `12h`, `mon-fri 08:00-18:00`),
+so `csbot org show` gives back what was applied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from store.quoting import clip
+from store.rotation_spec import Hours, RotationError, Shift, parse_start
+from store.yaml_file import LineDict, LineList
+
+if TYPE_CHECKING:  # org_file imports this module when it reads a file
+    from store.org_file import _Checker
+
+SECTION_KEYS = ("default_queue", "queues", "routes")
+QUEUE_KEYS = ("key", "name", "channels", "schedules", "policy")
+SCHEDULE_KEYS = ("key", "timezone", "layers")
+LAYER_KEYS = ("members", "shift", "start", "hours")
+POLICY_KEYS = ("repeat", "levels")
+LEVEL_KEYS = ("notify", "how", "wait")
+ROUTE_KEYS = ("match", "queue")
+MATCH_KEYS = ("priority", "keywords", "team")
+HOW = ("all", "round_robin")
+SEVERITIES = ("sev1", "sev2", "sev3", "sev4")
+MAX_REPEAT = 10
+MAX_LEVELS = 20
+MIN_WAIT_S, MAX_WAIT_S, DEFAULT_WAIT_S = 60, 86400, 900
+
+
+@dataclass
+class QueueSpec:
+    key: str
+    name: str
+    slack_channel: str | None = None
+    teams_channel: str | None = None
+    # [{key, timezone, layers: [{members: [handle], shift: "1w", start: "2026-01-05T09:00", hours: str | None}]}]
+    schedules: list[dict[str, Any]] = field(default_factory=list)
+    # {repeat: n, levels: [{notify: ["schedule:KEY" | "member:HANDLE" | "channel"], how: all|round_robin, wait_s: n}]}
+    policy: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class EscalationSpec:
+    default_queue: str | None = None
+    queues: list[QueueSpec] = field(default_factory=list)
+    # [{match: {priority: [..], keywords: [..], team: [..]}, queue: KEY}], first match wins
+    routes: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"default_queue": self.default_queue, "routes": self.routes}
+
+
+def parse_escalation(check: _Checker, doc: LineDict, handles: Collection[str], team_keys: Collection[str] | None) -> EscalationSpec:
+    """The `escalation` section of `doc`; every problem is added to `check` by line."""
+    from store.org_file import _read_misspellings
+
+    spec = EscalationSpec()
+    section = check.mapping(doc["escalation"], doc.key_lines["escalation"], "escalation")
+    if section is None:
+        return spec
+    section = _read_misspellings(section, SECTION_KEYS)
+    check.unknown_keys(section, SECTION_KEYS, "escalation")
+    spec.queues = _queues(check, section, handles)
+    keys = [q.key for q in spec.queues if q.key]
+    default = check.text(section, "default_queue", "escalation", max_len=64) if "default_queue" in section else None
+    if default is not None and default not in keys:
+        check.add(section.key_lines["default_queue"], f"escalation: default_queue {clip(default)} is not a queue" + _known(keys))
+    spec.default_queue = default if default in keys else (keys[0] if keys else None)
+    spec.routes = _routes(check, section, keys, team_keys)
+    return spec
+
+
+def _known(keys: Collection[str]) -> str:
+    return f" (queues: {', '.join(sorted(keys))})" if keys else " (this file lists no queues)"
+
+
+def _list(check: _Checker, m: LineDict, key: str, what: str, allowed: Collection[str]) -> list[LineDict]:
+    from store.org_file import _read_misspellings
+
+    raw = m.get(key)
+    if raw is None:
+        return []
+    if not isinstance(raw, LineList):
+        check.add(m.key_lines[key], f"{what}: {key} must be a list")
+        return []
+    out = []
+    for index, item in enumerate(raw):
+        if not isinstance(item, LineDict):
+            check.add(raw.item_lines[index], f"{what}: {key}[{index}] must be a mapping")
+            continue
+        out.append(_read_misspellings(item, allowed))
+    return out
+
+
+def _texts(check: _Checker, m: LineDict, key: str, what: str) -> list[str] | None:
+    """A list of short texts (a single text is a list of one); None when it is not one (reported)."""
+    raw = m[key]
+    items = [raw] if isinstance(raw, str) else raw if isinstance(raw, LineList) else None
+    if items is None or not items or not all(isinstance(i, str) and i.strip() and len(i) <= 200 for i in items):
+        check.add(m.key_lines[key], f"{what}: {key} must be a list of words, e.g. {key}: [a, b]")
+        return None
+    return [i.strip() for i in items]
+
+
+def _queues(check: _Checker, section: LineDict, handles: Collection[str]) -> list[QueueSpec]:
+    from store.org_file import PLATFORMS, SLUG, _read_misspellings
+
+    queues: list[QueueSpec] = []
+    seen: dict[str, int] = {}
+    for index, q in enumerate(_list(check, section, "queues", "escalation", QUEUE_KEYS)):
+        key = check.text(q, "key", f"escalation: queues[{index}]", required=True, max_len=64)
+        what = f"queue {key!r}" if key else f"escalation: queues[{index}]"
+        check.unknown_keys(q, QUEUE_KEYS, what)
+        name = check.text(q, "name", what, required=True)
+        if key is not None:
+            if not SLUG.match(key):
+                check.add(q.key_lines["key"], f"{what}: key must be a lowercase slug (letters, digits, hyphens)")
+            elif key in seen:
+                check.add(q.key_lines["key"], f"{what}: duplicate queue key (first on line {seen[key]})")
+            else:
+                seen[key] = q.key_lines["key"]
+        spec = QueueSpec(key=key or "", name=name or "")
+        if q.get("channels") is not None:
+            channels = check.mapping(q["channels"], q.key_lines["channels"], f"{what}: channels")
+            if channels is not None:
+                channels = _read_misspellings(channels, PLATFORMS)
+                check.unknown_keys(channels, PLATFORMS, f"{what}: channels")
+                spec.slack_channel = check.text(channels, "slack", f"{what}: channels", max_len=64)
+                spec.teams_channel = check.text(channels, "teams", f"{what}: channels", max_len=256)
+        spec.schedules = _schedules(check, q, what, handles)
+        if q.get("policy") is None:
+            check.add(q.line, f"{what}: a policy with at least one level is required, e.g. policy: {{levels: [{{notify: [schedule:primary], wait: 10m}}]}}")
+        else:
+            spec.policy = _policy(check, q, what, spec, handles)
+        queues.append(spec)
+    return queues
+
+
+def _schedules(check: _Checker, q: LineDict, what: str, handles: Collection[str]) -> list[dict[str, Any]]:
+    from store.org_file import SLUG, _timezone
+
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for index, s in enumerate(_list(check, q, "schedules", what, SCHEDULE_KEYS)):
+        key = check.text(s, "key", f"{what}: schedules[{index}]", required=True, max_len=64)
+        where = f"{what}: schedule {key!r}" if key else f"{what}: schedules[{index}]"
+        check.unknown_keys(s, SCHEDULE_KEYS, where)
+        if key is not None:
+            if not SLUG.match(key):
+                check.add(s.key_lines["key"], f"{where}: key must be a lowercase slug (letters, digits, hyphens)")
+            elif key in seen:
+                check.add(s.key_lines["key"], f"{where}: duplicate schedule key")
+            seen.add(key)
+        zone = _timezone(check, s, where, required=True)
+        layers = [_layer(check, layer, f"{where}: layers[{i}]", handles) for i, layer in enumerate(_list(check, s, "layers", where, LAYER_KEYS))]
+        if s.get("layers") is None:
+            check.add(s.line, f"{where}: layers are required, e.g. layers: [{{members: [dana], shift: 1w, start: \"2026-01-05T09:00\"}}]")
+        elif isinstance(s.get("layers"), LineList) and not s["layers"]:
+            check.add(s.key_lines["layers"], f"{where}: layers must list at least one layer")
+        out.append({"key": key or "", "timezone": zone or "UTC", "layers": [layer for layer in layers if layer is not None]})
+    return out
+
+
+def _layer(check: _Checker, layer: LineDict, where: str, handles: Collection[str]) -> dict[str, Any] | None:
+    check.unknown_keys(layer, LAYER_KEYS, where)
+    ok = True
+    members: list[str] = []
+    if layer.get("members") is None:
+        check.add(layer.line, f"{where}: members are required, e.g. members: [dana, eli]")
+        ok = False
+    else:
+        found = _texts(check, layer, "members", where)
+        if found is None:
+            ok = False
+        else:
+            for handle in found:
+                handle = handle.lstrip("@").lower()
+                if handle not in handles:
+                    check.add(layer.key_lines["members"], f"{where}: unknown member {clip(handle)} (not in this file's members)")
+                    ok = False
+                members.append(handle)
+    written: dict[str, str] = {}
+    for key, parse in (("shift", Shift.parse), ("start", parse_start), ("hours", Hours.parse)):
+        if key not in layer or layer[key] is None:
+            if key != "hours":
+                example = "shift: 1w" if key == "shift" else 'start: "2026-01-05T09:00"'
+                check.add(layer.line, f"{where}: {key} is required, e.g. {example}")
+                ok = False
+            continue
+        value = layer[key]
+        text = value if isinstance(value, str) else layer.value_texts.get(key) or str(value)
+        try:
+            parse(str(text))
+            written[key] = str(text).strip()
+        except RotationError as exc:
+            check.add(layer.key_lines[key], f"{where}: {exc}")
+            ok = False
+    if not ok:
+        return None
+    return {"members": members, "shift": written["shift"], "start": written["start"], "hours": written.get("hours")}
+
+
+def _policy(check: _Checker, q: LineDict, what: str, queue: QueueSpec, handles: Collection[str]) -> dict[str, Any]:
+    from store.org_file import _duration_s, _read_misspellings
+
+    where = f"{what}: policy"
+    policy = check.mapping(q["policy"], q.key_lines["policy"], where)
+    if policy is None:
+        return {}
+    policy = _read_misspellings(policy, POLICY_KEYS)
+    check.unknown_keys(policy, POLICY_KEYS, where)
+    repeat = policy.get("repeat", 0)
+    if isinstance(repeat, bool) or not isinstance(repeat, int) or not 0 <= repeat <= MAX_REPEAT:
+        check.add(policy.key_lines.get("repeat", policy.line), f"{where}: repeat must be a whole number from 0 to {MAX_REPEAT}, got {clip(repeat)}")
+        repeat = 0
+    raw_levels = policy.get("levels")
+    levels_in = _list(check, policy, "levels", where, LEVEL_KEYS)
+    if raw_levels is None or (isinstance(raw_levels, LineList) and not raw_levels):
+        check.add(policy.key_lines.get("levels", policy.line), f"{where}: needs at least one level, e.g. levels: [{{notify: [schedule:primary], wait: 10m}}]")
+    if len(levels_in) > MAX_LEVELS:
+        check.add(policy.key_lines["levels"], f"{where}: {len(levels_in)} levels; at most {MAX_LEVELS}")
+    schedules = {s["key"] for s in queue.schedules}
+    levels = []
+    for index, level in enumerate(levels_in):
+        at = f"{where}: levels[{index}]"
+        check.unknown_keys(level, LEVEL_KEYS, at)
+        notify: list[str] = []
+        if level.get("notify") is None:
+            check.add(level.line, f"{at}: notify is required, e.g. notify: [schedule:primary, member:gus, channel]")
+        else:
+            for target in _texts(check, level, "notify", at) or []:
+                kind, _, name = target.partition(":")
+                kind, name = kind.strip().lower(), name.strip().lstrip("@").lower()
+                line = level.key_lines["notify"]
+                if kind == "channel" and not name:
+                    if not (queue.slack_channel or queue.teams_channel):
+                        check.add(line, f"{at}: notify channel, but the queue has no channels")
+                    notify.append("channel")
+                elif kind == "schedule" and name:
+                    if name not in schedules:
+                        check.add(line, f"{at}: unknown schedule {clip(name)}" + (f" (schedules: {', '.join(sorted(schedules))})" if schedules else " (the queue has no schedules)"))
+                    notify.append(f"schedule:{name}")
+                elif kind == "member" and name:
+                    if name not in handles:
+                        check.add(line, f"{at}: unknown member {clip(name)} (not in this file's members)")
+                    notify.append(f"member:{name}")
+                else:
+                    check.add(line, f"{at}: {clip(target)} is not a target: write schedule:KEY, member:HANDLE or channel")
+        how = level.get("how", "all")
+        if how not in HOW:
+            check.add(level.key_lines.get("how", level.line), f"{at}: how must be all or round_robin, got {clip(how)}")
+            how = "all"
+        wait = _duration_s(level["wait"]) if "wait" in level else DEFAULT_WAIT_S
+        if wait is None or not MIN_WAIT_S <= wait <= MAX_WAIT_S:
+            written = level.value_texts.get("wait") or level.get("wait")
+            check.add(level.key_lines.get("wait", level.line), f"{at}: wait {clip(written)} is not a duration from 1m to 24h, e.g. wait: 10m")
+            wait = DEFAULT_WAIT_S
+        levels.append({"notify": notify, "how": how, "wait_s": wait})
+    return {"repeat": repeat, "levels": levels}
+
+
+def _routes(check: _Checker, section: LineDict, queue_keys: Collection[str], team_keys: Collection[str] | None) -> list[dict[str, Any]]:
+    from store.org_file import _read_misspellings
+
+    routes = []
+    for index, r in enumerate(_list(check, section, "routes", "escalation", ROUTE_KEYS)):
+        what = f"escalation: routes[{index}]"
+        check.unknown_keys(r, ROUTE_KEYS, what)
+        queue = check.text(r, "queue", what, required=True, max_len=64)
+        if queue is not None and queue not in queue_keys:
+            check.add(r.key_lines["queue"], f"{what}: route to unknown queue {clip(queue)}" + _known(queue_keys))
+        match: dict[str, list[str]] = {}
+        raw = check.mapping(r["match"], r.key_lines["match"], f"{what}: match") if r.get("match") is not None else None
+        if r.get("match") is None:
+            check.add(r.line, f"{what}: match is required, e.g. match: {{keywords: [refund]}}")
+        if raw is not None:
+            raw = _read_misspellings(raw, MATCH_KEYS)
+            check.unknown_keys(raw, MATCH_KEYS, f"{what}: match")
+            for key in MATCH_KEYS:
+                if raw.get(key) is None:
+                    continue
+                words = _texts(check, raw, key, f"{what}: match")
+                if words is None:
+                    continue
+                words = [w.lower() for w in words]
+                if key == "team" and team_keys is not None:
+                    for team in words:
+                        if team not in team_keys:
+                            check.add(raw.key_lines[key], f"{what}: match team {clip(team)} is not a team in this file")
+                match[key] = words
+            if not match and not any(k in raw for k in MATCH_KEYS):
+                check.add(raw.line, f"{what}: match names nothing; use priority, keywords or team")
+        routes.append({"match": match, "queue": queue or ""})
+    return routes

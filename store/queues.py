@@ -1,0 +1,33 @@
+"""Escalation queues as the org file defines them: who answers, on which schedules, under which policy.
+
+A queue missing from the file is deactivated, never deleted: its
+escalations keep pointing at it. Schedules and the policy are stored as
+the file wrote them (`store.escalation_file` checked them); the
+`escalation` package reads them into rotations and policies.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from store.base import Base
+
+
+class EscalationQueue(Base):
+    __tablename__ = "escalation_queues"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    slack_channel: Mapped[str | None] = mapped_column(String(64))
+    teams_channel: Mapped[str | None] = mapped_column(String(256))
+    schedules: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    policy: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    position: Mapped[int] = mapped_column(Integer, default=0)  # the file's order (for listings)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    def __repr__(self) -> str:
+        return f"EscalationQueue({self.key!r})"
