@@ -79,6 +79,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     org_sub.add_parser("show", help="print the current org as YAML")
 
+    oncall = sub.add_parser("oncall", help="on-call schedules: export them as iCalendar")
+    oncall_sub = oncall.add_subparsers(dest="oncall_cmd", required=True, metavar="ACTION")
+    export = oncall_sub.add_parser("export", help="write a queue's on-call timeline as an iCalendar (.ics) file", allow_abbrev=False)
+    export.add_argument("queue", metavar="QUEUE[/SCHEDULE]", help="the queue, and optionally one of its schedules (default: all)")
+    export.add_argument("--ics", required=True, metavar="FILE", help="the .ics file to write ('-' for standard output)")
+    export.add_argument("--days", type=int, default=60, help="how many days from now (default 60, at most 366)")
+    export.add_argument("--at", help="from this ISO 8601 time (default: now)")
+
     imp = sub.add_parser("import", help="import data from files")
     imp_sub = imp.add_subparsers(dest="import_cmd", required=True, metavar="KIND")
     tickets = imp_sub.add_parser("tickets", help="import a CSV export of tickets (upserted by source + id)")
@@ -102,7 +110,7 @@ def _parser() -> argparse.ArgumentParser:
 
     tick = sub.add_parser("tick", help="run every scheduled job that is due once (scorecards, KPI alerts), then exit; for cron", allow_abbrev=False)
     tick.add_argument("--at", help="as if it were this ISO 8601 time (default: now)")
-    tick.add_argument("--only", metavar="JOB", help="run only this job (digests, alerts or escalations)")
+    tick.add_argument("--only", metavar="JOB", help="run only this job (digests, alerts, escalations or oncall)")
     tick.add_argument("--json", action="store_true", help="print what was done as one JSON object")
 
     db = sub.add_parser("db", help="database maintenance")
@@ -537,8 +545,49 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_oncall(settings: Settings, args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from escalation.ics import MAX_DAYS, queue_calendar
+    from escalation.oncall import schedules_of
+    from store.org import Member
+    from store.queues import EscalationQueue
+
+    if not 1 <= args.days <= MAX_DAYS:
+        raise BadInput(f"--days must be from 1 to {MAX_DAYS}, got {args.days}")
+    now = _parse_at(args.at)
+    queue_key, _, schedule = args.queue.partition("/")
+    db = _open(settings)
+    try:
+        with db.sessions() as session:
+            queue = session.scalar(select(EscalationQueue).where(EscalationQueue.key == queue_key.lower(), EscalationQueue.active.is_(True)))
+            if queue is None:
+                known = ", ".join(session.scalars(select(EscalationQueue.key).where(EscalationQueue.active.is_(True)).order_by(EscalationQueue.position)))
+                raise BadInput(f"there is no queue {queue_key!r}" + (f"; queues: {known}" if known else "; the org file has no escalation queues"))
+            keys = [s.key for s in schedules_of(queue)]
+            if schedule and schedule.lower() not in keys:
+                raise BadInput(f"{queue.key} has no schedule {schedule!r}; its schedules: {', '.join(keys) or 'none'}")
+            names = {m.handle: m.name for m in session.scalars(select(Member))}
+            text = queue_calendar(session, queue, schedule.lower() or None, now, now + timedelta(days=args.days), names, now)
+    finally:
+        db.dispose()
+    if args.ics == "-":
+        sys.stdout.write(text)
+    else:
+        try:
+            Path(args.ics).write_text(text, encoding="utf-8", newline="")
+        except OSError as exc:
+            raise BadInput(f"cannot write {args.ics}: {exc.strerror or exc}") from None
+        events = text.count("BEGIN:VEVENT")
+        print(f"Wrote {args.ics}: {events} on-call event{'' if events == 1 else 's'} for {queue.name} over the next {args.days} days.")
+    return EXIT_OK
+
+
 COMMANDS = {
     "ask": cmd_ask,
+    "oncall": cmd_oncall,
     "demo": cmd_demo,
     "org": cmd_org,
     "import": cmd_import,

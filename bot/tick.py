@@ -13,13 +13,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from bot import digests, escalations, kpi_alerts
+from bot import digests, escalations, kpi_alerts, oncall_notices
 from bot.chart_links import forget_expired
 from bot.notify import Notifier
 from bot.outbox_sender import Outcome, Sender
 from store.database import Database
 
-JOBS = ("digests", "alerts", "escalations")
+JOBS = ("digests", "alerts", "escalations", "oncall")
 
 
 @dataclass
@@ -86,6 +86,9 @@ async def run_tick(
     if "escalations" in jobs:
         report.planned += await asyncio.to_thread(escalations.sweep, db, now)
         kinds += escalations.KINDS
+    if "oncall" in jobs:
+        report.planned += await asyncio.to_thread(oncall_notices.plan_oncall, db, now, catchup=catchup)
+        kinds += oncall_notices.KINDS
     sender = make_sender(db, notifiers)
     report.outcomes = await sender.send_due(now, kinds=tuple(kinds))
     await asyncio.to_thread(forget_expired, db, now)
@@ -102,8 +105,9 @@ def make_sender(db: Database, notifiers: Sequence[Notifier]) -> Sender:
             **{k: digests.compose for k in digests.KINDS},
             **{k: kpi_alerts.compose for k in kpi_alerts.KINDS},
             **{k: escalations.compose for k in escalations.KINDS},
+            **{k: oncall_notices.compose for k in oncall_notices.KINDS},
         },
-        skips=(digests.Skip, kpi_alerts.Skip, escalations.Skip),
+        skips=(digests.Skip, kpi_alerts.Skip, escalations.Skip, oncall_notices.Skip),
         threads={**{k: kpi_alerts.thread_of for k in kpi_alerts.KINDS}, escalations.engine.NOTE: escalations.thread_of},
         edits={escalations.engine.EDIT: escalations.edit_targets},
     )

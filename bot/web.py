@@ -18,6 +18,8 @@ from aiohttp import http_exceptions, web
 from bot.config import Settings
 from bot import escalations, metrics
 from bot.metrics import exposition
+from bot.oncall_calendar import ROUTE as CALENDAR_ROUTE
+from bot.oncall_calendar import calendar_endpoint
 from bot.notify import Notifier
 from bot.refusals import refusals
 from bot.request_body import MAX_BODY
@@ -119,6 +121,7 @@ def create_app(
     app[SWEEP_KEY] = settings.escalation_sweep_seconds
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics_endpoint)
+    app.router.add_get(CALENDAR_ROUTE, calendar_endpoint(db, clock))
     app.router.add_post("/webhooks/tickets", tickets_webhook(db, settings.webhook_secret, clock))
     if not settings.webhook_secret:
         log.warning("CSBOT_WEBHOOK_SECRET is not set: POST /webhooks/tickets refuses every request")

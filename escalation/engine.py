@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from escalation.models import OPEN_STATES, Escalation, EscalationEvent
 from escalation.oncall import schedule_of, who_is_on_call
+from kpi.tickets import Ticket
 from store.org import Member
 from store.outbox import OutboxRow, Planned, plan
 from store.queues import EscalationQueue
@@ -380,6 +381,16 @@ def events(session: Session, esc: Escalation) -> list[EscalationEvent]:
 
 def find(session: Session, number: int) -> Escalation | None:
     return session.get(Escalation, number)
+
+
+def open_for_team(session: Session, team_id: int) -> list[Escalation]:
+    """A team's open escalations: those of its tickets, and those its members asked for."""
+    asked = select(Member.id).where(Member.team_id == team_id)
+    tickets = select(Ticket.id).where(Ticket.team_id == team_id)
+    query = select(Escalation).where(
+        Escalation.state.in_(OPEN_STATES), or_(Escalation.requester_id.in_(asked), Escalation.ticket_id.in_(tickets))
+    )
+    return list(session.scalars(query.order_by(Escalation.created_at, Escalation.id)))
 
 
 def open_for(session: Session, *, queue_ids: Sequence[int] | None = None, owner: Member | None = None, mine: Member | None = None) -> list[Escalation]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 
 from escalation.models import OncallOverride
 from escalation.rotations import Hours, Layer, Override, Schedule, Shift, handoff, on_call, parse_start, shift_number
-from store.local_time import at_local
 from store.org import Member
 from store.queues import EscalationQueue
 
@@ -91,10 +90,36 @@ def _layer_edges(layer: Layer, zone: str, start: datetime, end: datetime) -> Ite
         day = first
         while day <= last:
             if day.weekday() in hours.days:
-                yield at_local(day, hours.start.strftime("%H:%M"), zone)
-                end_day = day if hours.start < hours.end else day + timedelta(days=1)
-                yield at_local(end_day, hours.end.strftime("%H:%M"), zone)
+                yield from _wall_instants(day, hours.start, zone)
+                yield from _wall_instants(day if hours.start < hours.end else day + timedelta(days=1), hours.end, zone)
             day += timedelta(days=1)
+        # Hours are read on the wall clock: where the clocks jump, being inside them can change.
+        yield from _offset_changes(zone, start, end)
+
+
+def _wall_instants(day: date, at: time, zone: str) -> set[datetime]:
+    """Every instant the wall clock shows `at` on `day` (two when the clocks go back), and where a skipped one lands."""
+    tz = ZoneInfo(zone)
+    return {datetime.combine(day, at, tzinfo=tz).replace(fold=fold).astimezone(timezone.utc) for fold in (0, 1)}
+
+
+def _offset_changes(zone: str, start: datetime, end: datetime) -> Iterable[datetime]:
+    """The instants in [start, end) where the zone's UTC offset changes (to the second)."""
+    tz = ZoneInfo(zone)
+    step = timedelta(hours=12)
+    at = start
+    while at < end:
+        nxt = min(at + step, end)
+        if at.astimezone(tz).utcoffset() != nxt.astimezone(tz).utcoffset():
+            low, high = at, nxt
+            while high - low > timedelta(seconds=1):
+                mid = low + (high - low) / 2
+                if mid.astimezone(tz).utcoffset() == low.astimezone(tz).utcoffset():
+                    low = mid
+                else:
+                    high = mid
+            yield high
+        at = nxt
 
 
 def timeline(schedule: Schedule, covers: Sequence[Override], start: datetime, end: datetime) -> list[Interval]:

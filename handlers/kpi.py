@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import select
 
 from handlers.context import Context, Forbidden
+from handlers.kpi_escalations import execute_escalation_kpis
 from handlers.kpi_alerts import SNOOZE_ACTION, authorize_snooze, execute_alerts, execute_snooze, parse_snooze
 from handlers.humanize import change, metric_value, with_sample
 from handlers.kpi_lookup import (
@@ -86,8 +87,8 @@ def resolve(ctx: Context, request: KpiRequest) -> Target | None:
 
 def authorize_kpi(ctx: Context, request: KpiRequest) -> None:
     """The one place /kpi decides who sees what (typed commands and button clicks alike)."""
-    if request.kind == "alerts":
-        return  # team figures, open to every member
+    if request.kind in ("alerts", "escalations"):
+        return  # team and queue figures, open to every member
     target = resolve(ctx, request)
     if request.kind == "agents" and target is not None and target.team is not None:
         require(team_table_refusal(ctx.member, target.team))
@@ -297,6 +298,8 @@ def _agents_table(ctx: Context, request: KpiRequest, target: Target) -> Reply:
 def execute_kpi(ctx: Context, request: KpiRequest) -> Reply:
     if request.kind == "alerts":
         return execute_alerts(ctx, request.target)
+    if request.kind == "escalations":
+        return execute_escalation_kpis(ctx, request)
     target = resolve(ctx, request)
     if target is None:
         return _teams_table(ctx, request)
@@ -316,6 +319,7 @@ class KpiCommand:
         "/kpi teams [WINDOW] [--sort METRIC] — every team side by side\n"
         "/kpi org [WINDOW] — the whole organisation\n"
         "/kpi alerts [TEAM] — the team's KPI alerts and where they stand today\n"
+        "/kpi escalations [QUEUE] [WINDOW] — escalations opened: how fast owned and resolved, how many ran out\n"
         "Add --share to post the answer in the channel.\n"
         f"WINDOW: {WINDOW_HELP}. Default 7d; a window still running is shown so far.\n"
         f"{SORT_HELP}. Sorted best first."
@@ -329,6 +333,7 @@ class KpiCommand:
         "/kpi teams 30d --sort csat",
         "/kpi org 2026-03-01..2026-03-31",
         "/kpi alerts support-emea",
+        "/kpi escalations billing 30d",
     )
 
     def parse(self, words: list[str]) -> KpiRequest:

@@ -14,7 +14,7 @@ from handlers.router import closest
 from kpi.definitions import ALIASES, METRIC_NAMES, metric_named
 from kpi.windows import WINDOW_HELP, NotStarted, Window, WindowError, check_supported, is_window, meant_as_window, not_a_window, parse_window
 
-KINDS = ("team", "agents", "agent", "me", "teams", "org", "alerts")
+KINDS = ("team", "agents", "agent", "me", "teams", "org", "alerts", "escalations")
 # Kinds whose one optional word names a team: `/kpi team 1w` may be a team called "1w".
 TEAM_KINDS = ("team", "agents")
 TABLE_KINDS = ("teams", "agents")
@@ -86,13 +86,22 @@ def parse_kpi(words: list[str]) -> KpiRequest:
             rest.insert(0, kind)
             kind = "team"
         else:
-            raise UsageError(f"/kpi {kind} is not something I know; use team, agents, agent, me, teams, org or alerts.")
+            raise UsageError(f"/kpi {kind} is not something I know; use team, agents, agent, me, teams, org, alerts or escalations.")
     if kind == "alerts":
         if args.flag("share") or args.option("sort"):
             raise UsageError("/kpi alerts takes only a team: /kpi alerts [TEAM].")
         if rest and (is_window(rest[-1]) or meant_as_window(rest[-1])):
             raise UsageError("/kpi alerts shows today's alerts; it takes a team, not a window.")
         return KpiRequest("alerts", " ".join(rest) or None, None)
+    if kind == "escalations":
+        if args.option("sort"):
+            raise UsageError("/kpi escalations takes a queue and a window: /kpi escalations [QUEUE] [WINDOW].")
+        window = rest.pop() if rest and is_window(rest[-1]) else None
+        if rest and meant_as_window(rest[-1]):
+            raise UsageError(not_a_window(rest[-1]))
+        if len(rest) > 1:
+            raise UsageError("/kpi escalations takes one queue: /kpi escalations [QUEUE] [WINDOW].")
+        return KpiRequest("escalations", rest[0] if rest else None, window, None, args.flag("share"))
     window = rest.pop() if rest and is_window(rest[-1]) else None
     if window is not None and rest and (is_window(rest[-1]) or rest[-1].lower() in _JOINERS):
         raise UsageError(_two_windows(rest, window))

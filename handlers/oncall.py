@@ -8,6 +8,7 @@ queue's specialist for themselves (a swap is two covers).
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -16,12 +17,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from escalation.ics import subscription_key
 from escalation.models import OncallOverride
 from escalation.oncall import now_and_next, queue_timeline, schedules_of
 from escalation.rotations import Schedule
 from handlers.args import UsageError
 from handlers.context import Context, Forbidden, Invalid, NotFound
-from handlers.escalation_views import active_queues, find_queue, local_full, specialists
+from handlers.escalation_views import active_queues, find_queue, local_full, specialists, state_line
 from handlers.humanize import duration
 from handlers.kpi_lookup import find_member
 from handlers.reply import Reply, Section, Table
@@ -189,7 +191,12 @@ def _timeline(ctx: Context, request: OncallRequest) -> Reply:
     rows = tuple(
         (_when(ctx, p.start), _when(ctx, p.end), ", ".join(f"@{h}" for h in p.handles) or "⚠️ nobody") for p in pieces
     )
-    blocks = [Table(("From", "Until", "On call"), rows), Note(f"Times in {ctx.timezone}; the schedule's own zone is {schedule.timezone}.")]
+    blocks: list[Any] = [Table(("From", "Until", "On call"), rows), Note(f"Times in {ctx.timezone}; the schedule's own zone is {schedule.timezone}.")]
+    public = os.environ.get("CSBOT_PUBLIC_URL", "").strip().rstrip("/")
+    if public.startswith("https://"):
+        link = f"{public}/oncall/{queue.key}.ics?key={subscription_key(ctx.session, queue.key)}"
+        blocks.append(Note(f"Subscribe in your calendar (every schedule of {queue.name}): {link}"))
+        data["calendar_url"] = link
     return Reply(title=f"On-call schedule · {label} · next {request.span.days} days", blocks=blocks, data=data)
 
 
@@ -277,6 +284,33 @@ def _uncover(ctx: Context, number: int) -> Reply:
         title="Cover removed",
         blocks=[Section(f"Cover {number} ({member.name if member else '?'}, {_when(ctx, cover.start_at)} – {_when(ctx, cover.end_at)}) is removed; the rotation applies again.")],
         data={"removed": number},
+    )
+
+
+def handoff_reply(session: Any, queue: EscalationQueue, schedule: str, until: datetime | None, open_escalations: list[Any], zone: str) -> Reply:
+    """The DM someone gets when their stretch on call starts: until when, and what is open."""
+    ends = f" until {local_full(until, zone)}" if until else ""
+    blocks: list[Any] = [Section(f"You are on call for {queue.name} ({schedule}){ends}.")]
+    if open_escalations:
+        rows = tuple((e.label, e.ticket, e.severity, state_line(session, e, zone)) for e in open_escalations)
+        blocks.append(Table(("Escalation", "Ticket", "Sev", "Now"), rows, title=f"{len(rows)} open escalation{'' if len(rows) == 1 else 's'}"))
+    else:
+        blocks.append(Section("No escalations are open in this queue."))
+    blocks.append(Note(f"Times in {zone}. /oncall {queue.key} shows who else is on call; /escalation list {queue.key} what is open."))
+    return Reply(title=f"On call: {queue.name}", blocks=blocks, data={"queue": queue.key, "schedule": schedule, "open": [e.label for e in open_escalations]})
+
+
+def gaps_reply(queue: EscalationQueue, gaps: list[tuple[str, Any]], zone: str) -> Reply:
+    """The daily warning in a queue's channel: when its schedules have nobody on call in the next 7 days."""
+    rows = tuple((schedule, local_full(p.start, zone), local_full(p.end, zone), duration((p.end - p.start).total_seconds())) for schedule, p in gaps)
+    return Reply(
+        title=f"⚠️ Nobody on call: {queue.name}, next 7 days",
+        blocks=[
+            Table(("Schedule", "From", "Until", "For"), rows) if rows else Section("No gaps any more."),
+            Note(f"Times in {zone}. Escalations in a gap go straight to the policy's next level. Cover one: /oncall cover @member {queue.key}/SCHEDULE FROM..TO"),
+        ],
+        visibility="channel",
+        data={"queue": queue.key, "gaps": [{"schedule": s, **p.to_json()} for s, p in gaps]},
     )
 
 

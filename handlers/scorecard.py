@@ -28,6 +28,8 @@ from handlers.kpi import STATUS_LABEL, authorize_kpi, execute_kpi
 from handlers.kpi_lookup import find_team
 from handlers.kpi_request import DAMAGED_BUTTON, KpiRequest
 from handlers.kpi_tables import LEGEND, cell, statuses
+from escalation.engine import open_for_team
+from handlers.escalation_views import STATE_ICONS, queue_of
 from handlers.reply import Actions, Button, Chart, Field, Fields, Reply, Section, Table
 from handlers.reply import Context as Note
 from handlers.router import Action, Router
@@ -132,14 +134,22 @@ def team_card(session: Session, team: Team, day: date, *, now: datetime, chart: 
         blocks.append(Section("Shout-outs 🎉\n" + "\n".join(_shout_out(s) for s in card.shout_outs)))
     if chart:
         blocks.append(trend_chart(team, card.trend, f"{team.name} · last {len(card.trend)} days to {day:%d %b %Y}"))
+    escalations = open_for_team(session, team.id)
+    if escalations:
+        lines = [f"{STATE_ICONS.get(e.state, '')} {e.label} · {e.ticket} · {queue_of(session, e).name} · open {duration((now - e.created_at).total_seconds())}" for e in escalations]
+        blocks.append(Section(f"Open escalations ({len(lines)})\n" + "\n".join(lines)))
     if not team.slack_channel and not team.teams_channel and team.digest_time:
         blocks.append(Note(f"{team.name} has no Slack or Teams channel in the organisation file, so its daily scorecard is not posted anywhere."))
     blocks.append(Actions(_buttons(team, day, now)))
+    data = _card_data(card, team)
+    data["open_escalations"] = [
+        {"id": e.label, "ticket": e.ticket, "queue": queue_of(session, e).key, "state": e.state, "age_s": int((now - e.created_at).total_seconds())} for e in escalations
+    ]
     return Reply(
         title=f"Scorecard · {team.name} ({team.key}) · {day:%a %d %b %Y}",
         blocks=blocks,
         visibility="channel" if share else "ephemeral",
-        data=_card_data(card, team),
+        data=data,
     )
 
 

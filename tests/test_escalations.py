@@ -18,7 +18,8 @@ from bot.tick import run_tick
 from escalation.models import Escalation, EscalationEvent
 from handlers.registry import build_router
 from kpi.definitions import METRIC_NAMES
-from store.database import Database
+from store.database import Database, open_database
+from store.engine import write_transaction
 from store.org_file import apply_org, parse_org
 from store.outbox import OutboxRow
 from tests.fake_slack import FakeSlack
@@ -108,7 +109,7 @@ async def test_escalate_pages_then_moves_up_then_ack_then_resolve(db: Database, 
     report = await run_tick(db, [notifier], T0)
     sent = {(o.kind, o.recipient) for o in report.outcomes if o.status == "sent"}
     assert ("esc_page", "slack:user:UDANA") in sent and ("esc_status", "slack:channel:CBILL") in sent
-    page = next(p for p in posts(fake) if p["channel"] == "DDANA")
+    page = next(p for p in posts(fake) if p["channel"] == "DDANA" and "ESC-1" in p["text"].split("\n")[0])  # (dana also gets her handoff note)
     assert "#4711" in page["text"] and "refund" in json.dumps(page["blocks"])
     # Nothing more until the level's wait is over.
     assert [o for o in (await run_tick(db, [notifier], T0 + timedelta(minutes=9))).outcomes if o.kind == "esc_page"] == []
@@ -288,3 +289,123 @@ def test_org_file_refuses_a_policy_with_no_levels_and_hours_that_are_not_hours()
         parse_org(text, METRIC_NAMES)
     problems = " ".join(refused.value.problems)
     assert "at least one level" in problems and "hours" in problems
+
+
+async def test_the_incoming_person_gets_a_handoff_and_the_channel_a_daily_gap_warning(db: Database, slack: tuple[FakeSlack, SlackNotifier]) -> None:
+    fake, notifier = slack
+    # The primary rotation only covers working hours: every night and weekend is a gap.
+    setup(db, ORG.replace('{members: [dana, eli, fay], shift: 1w, start: "2026-01-05T09:00"}', '{members: [dana, eli, fay], shift: 1w, start: "2026-01-05T09:00", hours: "mon-fri 09:00-18:00"}'))
+    assert ask(db, "alice", "/escalate #9 refund stuck", T0)["ok"]  # open while dana comes on call
+    handoff = datetime(2026, 12, 8, 8, 0, tzinfo=UTC)  # Tuesday 09:00 in Berlin: dana's working day starts
+    report = await run_tick(db, [notifier], handoff + timedelta(seconds=30))
+    sent = [(o.kind, o.recipient) for o in report.outcomes if o.kind.startswith("oncall_")]
+    assert ("oncall_handoff", "slack:user:UDANA") in sent
+    dm = next(p for p in posts(fake) if p["channel"] == "DDANA" and "You are on call" in json.dumps(p["blocks"]))
+    assert "ESC-1" in json.dumps(dm["blocks"]) and "18:00" in json.dumps(dm["blocks"])
+    # 09:00 Berlin is also when the queue's channel hears of the gaps in the next 7 days, once a day.
+    assert ("oncall_gaps", "slack:channel:CBILL") in sent
+    warning = next(p for p in posts(fake) if p["channel"] == "CBILL" and "Nobody on call" in p["text"])
+    assert "primary" in json.dumps(warning["blocks"])
+    again = await run_tick(db, [notifier], handoff + timedelta(minutes=1))
+    assert not [o for o in again.outcomes if o.kind.startswith("oncall_")]
+    # A stretch that began long ago is not announced (a restart, or a newly applied file).
+    later = await run_tick(db, [notifier], handoff + timedelta(hours=8))
+    assert not [o for o in later.outcomes if o.kind == "oncall_handoff" and o.recipient == "slack:user:UDANA"]
+
+
+def test_kpi_escalations_against_an_independent_count(db: Database) -> None:
+    setup(db)
+    # ESC-1: acked by dana after 4 minutes, resolved after an hour. ESC-2: acked at level 2. ESC-3: never acked.
+    assert ask(db, "alice", "/escalate #1 refund one", T0)["ok"]
+    assert ask(db, "dana", "/escalation ack ESC-1", T0 + timedelta(minutes=4))["ok"]
+    assert ask(db, "dana", "/escalation resolve ESC-1 done", T0 + timedelta(hours=1))["ok"]
+    assert ask(db, "alice", "/escalate #2 refund two", T0)["ok"]
+    with db.sessions() as s, s.begin():
+        from escalation import engine
+
+        engine.sweep(s, T0 + timedelta(minutes=10))
+    assert ask(db, "gus", "/escalation ack ESC-2", T0 + timedelta(minutes=12))["ok"]
+    assert ask(db, "alice", "/escalate #3 crashes", T0)["ok"]
+    out = ask(db, "alice", "/kpi escalations billing 2026-12-07", T0 + timedelta(hours=2))
+    data = out["data"]
+    assert out["ok"] and (data["count"], data["acknowledged"], data["resolved"], data["open"]) == (2, 2, 1, 1)
+    assert data["ack_median_s"] == (4 * 60 + 12 * 60) / 2 and data["resolve_median_s"] == 3600
+    assert data["first_level_ack_rate"] == 0.5 and data["exhausted"] == 0
+    every = ask(db, "alice", "/kpi escalations 2026-12-07", T0 + timedelta(hours=2))["data"]
+    assert every["count"] == 3 and {q["queue"]: q["count"] for q in every["queues"]} == {"billing": 2, "tier2": 1}
+    assert not ask(db, "alice", "/kpi escalations billing tier2", T0)["ok"]
+
+
+def test_the_scorecard_lists_the_team_s_open_escalations_with_their_age(db: Database) -> None:
+    setup(db)
+    assert ask(db, "alice", "/escalate #11 refund stuck", T0)["ok"]
+    card = ask(db, "lena", "/scorecard support today", T0 + timedelta(hours=2, minutes=5))
+    assert card["ok"], card["error"]
+    assert card["data"]["open_escalations"] == [{"id": "ESC-1", "ticket": "#11", "queue": "billing", "state": "open", "age_s": 7500}]
+    assert ask(db, "root", "/escalation resolve ESC-1", T0 + timedelta(hours=3))["ok"]
+    assert ask(db, "lena", "/scorecard support today", T0 + timedelta(hours=3))["data"]["open_escalations"] == []
+
+
+# ---------------------------------------------------------------- restarts, two sweepers, tick twice
+
+
+def page_posts(fake: FakeSlack) -> list[tuple[str, str]]:
+    """(channel, first line) of every page posted: one per recipient and level when nothing is sent twice."""
+    return [(p["channel"], p["text"].split("\n")[0]) for p in posts(fake) if "thread_ts" not in p and p["channel"].startswith("D") and "ESC-" in p["text"].split("\n")[0]]
+
+
+async def test_a_restart_past_every_deadline_sends_each_due_page_once(db: Database, slack: tuple[FakeSlack, SlackNotifier]) -> None:
+    fake, notifier = slack
+    setup(db)
+    for n in range(3):
+        assert ask(db, "alice", f"/escalate #{100 + n} refund number {n}", T0)["ok"]
+    # The process died after opening them: pages written, nothing sent. A second process had claimed
+    # some rows (and died too) before sending: their claim runs out after two minutes.
+    from store.outbox import claim_due
+
+    with write_transaction(db.sessions) as s:
+        assert claim_due(s, T0, kinds=("esc_page",), limit=2)
+    # Back 40 minutes later: each escalation's first page goes out late, once; the levels move on
+    # one step per sweep (the next level is paged now, not every level at once).
+    first = await run_tick(db, [notifier], T0 + timedelta(minutes=40))
+    assert sorted(o.occurrence for o in first.outcomes if o.kind == "esc_page" and o.status == "sent") == ["0.0"] * 3 + ["0.1"] * 3
+    for _ in range(3):
+        await run_tick(db, [notifier], T0 + timedelta(minutes=41))
+    pages = page_posts(fake)
+    assert len(pages) == len(set(pages)) == 6  # dana and gus, for each of three escalations
+
+
+async def test_two_sweepers_at_once_page_each_level_once(db: Database, slack: tuple[FakeSlack, SlackNotifier]) -> None:
+    fake, notifier = slack
+    setup(db)
+    for n in range(5):
+        assert ask(db, "alice", f"/escalate #{200 + n} refund number {n}", T0)["ok"]
+    await run_tick(db, [notifier], T0)
+    other = open_database(db.engine.url.render_as_string(hide_password=False))  # a second replica's connections
+    try:
+        later = T0 + timedelta(minutes=11)
+        await asyncio.gather(run_tick(db, [notifier], later), run_tick(other, [notifier], later), run_tick(db, [notifier], later))
+    finally:
+        other.dispose()
+    with db.sessions() as s:
+        assert [e.level for e in s.scalars(select(Escalation).order_by(Escalation.id))] == [1] * 5
+        paged = [e for e, _ in (ev for n in range(1, 6) for ev in events(db, n))].count("paged")
+    assert paged == 10
+    pages = page_posts(fake)
+    assert len(pages) == len(set(pages)) == 10
+
+
+def test_csbot_tick_at_the_same_moment_twice_does_nothing_twice(db: Database, db_url: str, tmp_path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    from bot.cli import main
+    from tests.helpers import in_clean_directory
+
+    setup(db)
+    assert ask(db, "alice", "/escalate #300 refund", T0)["ok"]
+    in_clean_directory(tmp_path, monkeypatch, db_url)
+    at = (T0 + timedelta(minutes=10)).isoformat()
+    assert main(["tick", "--at", at, "--only", "escalations", "--json"]) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert main(["tick", "--at", at, "--only", "escalations", "--json"]) == 0
+    second = json.loads(capsys.readouterr().out)
+    assert first["planned"] == 1 and second["planned"] == 0 and second["deliveries"] == []
+    assert [e for e, _ in events(db, 1)] == ["created", "paged", "paged"]
