@@ -258,7 +258,12 @@ def _ticket_url_template(env: Mapping[str, str]) -> str | None:
     if not raw:
         return None
     parsed = urlparse(raw.replace("{id}", "0"))
-    if raw.count("{id}") != 1 or parsed.scheme not in ("https", "http") or not parsed.netloc or "{" in raw.replace("{id}", ""):
+    try:
+        raw.format(id="0")
+        formats = True
+    except (ValueError, KeyError, IndexError):
+        formats = False
+    if not formats or raw.count("{id}") != 1 or parsed.scheme not in ("https", "http") or not parsed.netloc or "{" in raw.replace("{id}", ""):
         raise ConfigError("TICKET_URL_TEMPLATE", f"must be a helpdesk URL with {{id}} once, e.g. https://acme.zendesk.com/agent/tickets/{{id}} (got {raw!r})")
     return raw
 

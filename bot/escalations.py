@@ -21,7 +21,7 @@ from handlers.reply import Reply, Section
 from store.database import Database
 from store.engine import write_transaction
 from store.org import Member, Org
-from store.outbox import Claimed, OutboxRow, sent_row
+from store.outbox import Claimed, OutboxRow
 
 KINDS = engine.KINDS
 BATCH = 1000
@@ -98,7 +98,12 @@ def edit_targets(session: Session, row: Claimed) -> list[str]:
 
 def thread_of(session: Session, row: Claimed) -> str | None:
     """A timeline line goes in the thread of the escalation's status message in that channel."""
-    status = sent_row(session, engine.STATUS, row.subject, row.recipient, "status")
+    status = session.scalar(
+        select(OutboxRow)
+        .where(OutboxRow.kind == engine.STATUS, OutboxRow.subject == row.subject, OutboxRow.recipient == row.recipient, OutboxRow.status == "sent")
+        .order_by(OutboxRow.id.desc())
+        .limit(1)
+    )  # the newest: an escalation that comes back to a queue gets a new status message there
     return status.ids[0] if status is not None and status.ids else None
 
 

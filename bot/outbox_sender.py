@@ -11,7 +11,7 @@ import asyncio
 import logging
 import multiprocessing
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -60,23 +60,39 @@ class Outcome:
         }
 
 
+# Sends in flight at once: Slack and the Bot Connector take many connections; their rate
+# limits are per channel (and answered with Retry-After, which the clients wait out).
+SEND_AT_ONCE = 16
 # Below this many messages to compose, starting worker processes costs more than it saves.
 PARALLEL_FROM = 8
 Composed = dict[int, "Reply | Exception"]  # by row id: the message, or why it could not be composed
 
 
-def compose_all(db: Database, rows: list[Claimed], now: datetime, composers: Mapping[str, Composer], *, parallel_from: int = PARALLEL_FROM) -> Composed:
+def compose_all(
+    db: Database,
+    rows: list[Claimed],
+    now: datetime,
+    composers: Mapping[str, Composer],
+    *,
+    parallel_from: int = PARALLEL_FROM,
+    heavy: Collection[str] | None = None,
+) -> Composed:
     """Compose every row's message; each occurrence once (a team's Slack and Teams posts share one).
 
-    Many at once (the morning's scorecards, one per team, each with a chart:
-    CPU work) are composed in worker processes, one per core, each with its
-    own connections to the database.
+    Many `heavy` ones at once (the morning's scorecards, one per team, each
+    with a chart: CPU work) are composed in worker processes, one per core,
+    each with its own connections to the database; the rest (pages, notes:
+    a few queries each) here, where starting a process would cost more.
+    `heavy` None: every kind is.
     """
     firsts: dict[tuple[str, str, str], Claimed] = {}
     for row in rows:
         firsts.setdefault((row.kind, row.subject, row.occurrence), row)
-    jobs = list(firsts.values())
+    light = [r for r in firsts.values() if heavy is not None and r.kind not in heavy]
+    jobs = [r for r in firsts.values() if heavy is None or r.kind in heavy]
     done: dict[tuple[str, str, str], Reply | Exception] = {}
+    for row in light:
+        done[(row.kind, row.subject, row.occurrence)] = _compose_here(db, composers[row.kind], row, now)
     workers = min(os.cpu_count() or 1, len(jobs) // max(1, parallel_from // 2) or 1)
     if len(jobs) < parallel_from or workers < 2:
         for row in jobs:
@@ -127,17 +143,31 @@ class Sender:
     # By row kind: rows that edit messages already posted (a page that becomes
     # "Acknowledged by Dana"): the platform ids of the messages to edit.
     edits: Mapping[str, Callable[[Session, Claimed], list[str]]] = field(default_factory=dict)
+    # Kinds worth composing in worker processes when many are due (charts); None: all.
+    heavy: Collection[str] | None = None
 
-    async def send_due(self, now: datetime, *, kinds: tuple[str, ...] | None = None, limit: int = 500) -> list[Outcome]:
-        """Send every row due at `now` (of `kinds`); one Outcome per row handled."""
+    async def send_due(self, now: datetime, *, kinds: tuple[str, ...] | None = None, limit: int = 1000) -> list[Outcome]:
+        """Send every row due at `now` (of `kinds`); one Outcome per row handled.
+
+        Up to SEND_AT_ONCE sends are in flight together (a thousand pages must
+        not wait for each other's round trips). Rows that answer in a thread or
+        edit a message go in a second wave, once what they refer to is posted.
+        """
         claimed = await asyncio.to_thread(self._claim, now, kinds, limit)
         if not claimed:
             return []
-        composed = await asyncio.to_thread(compose_all, self.db, claimed, now, self.composers)
-        outcomes = []
-        for row in claimed:
-            outcomes.append(await self._one(row, now, composed[row.id]))
-        return outcomes
+        composed = await asyncio.to_thread(compose_all, self.db, claimed, now, self.composers, heavy=self.heavy)
+        outcomes: dict[int, Outcome] = {}
+        gate = asyncio.Semaphore(SEND_AT_ONCE)
+
+        async def one(row: Claimed) -> None:
+            async with gate:
+                outcomes[row.id] = await self._one(row, now, composed[row.id])
+
+        later = {r.id for r in claimed if r.kind in self.threads or r.kind in self.edits}
+        await asyncio.gather(*(one(r) for r in claimed if r.id not in later))
+        await asyncio.gather(*(one(r) for r in claimed if r.id in later))
+        return [outcomes[r.id] for r in claimed]
 
     def _claim(self, now: datetime, kinds: tuple[str, ...] | None, limit: int) -> list[Claimed]:
         kinds = tuple(k for k in (kinds or tuple(self.composers)) if k in self.composers)

@@ -8,16 +8,21 @@ due. Later features add their jobs here.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from bot import digests, escalations, kpi_alerts, oncall_notices
 from bot.chart_links import forget_expired
 from bot.notify import Notifier
 from bot.outbox_sender import Outcome, Sender
+from store.busy import is_busy
 from store.database import Database
+
+log = logging.getLogger(__name__)
 
 JOBS = ("digests", "alerts", "escalations", "oncall")
 
@@ -84,16 +89,28 @@ async def run_tick(
         )
         kinds += kpi_alerts.KINDS
     if "escalations" in jobs:
-        report.planned += await asyncio.to_thread(escalations.sweep, db, now)
+        report.planned += await _guarded(report, "escalations", escalations.sweep, db, now)
         kinds += escalations.KINDS
     if "oncall" in jobs:
-        report.planned += await asyncio.to_thread(oncall_notices.plan_oncall, db, now, catchup=catchup)
+        report.planned += await _guarded(report, "oncall", oncall_notices.plan_oncall, db, now, catchup=catchup)
         kinds += oncall_notices.KINDS
     sender = make_sender(db, notifiers)
     report.outcomes = await sender.send_due(now, kinds=tuple(kinds))
     await asyncio.to_thread(forget_expired, db, now)
     report.seconds = time.perf_counter() - started
     return report
+
+
+async def _guarded(report: TickReport, job: str, plan: Callable[..., int], *args: Any, **kw: Any) -> int:
+    """Run one job's planning; a failure is logged and reported, and the other jobs and the sending still run."""
+    try:
+        return await asyncio.to_thread(plan, *args, **kw)
+    except Exception as exc:  # noqa: BLE001 (what is already in the outbox must still go out)
+        if is_busy(exc):
+            raise
+        log.exception("the %s job failed; the other jobs go on", job)
+        report.skipped.append(f"{job}: failed ({type(exc).__name__}); see the log")
+        return 0
 
 
 def make_sender(db: Database, notifiers: Sequence[Notifier]) -> Sender:
@@ -110,4 +127,5 @@ def make_sender(db: Database, notifiers: Sequence[Notifier]) -> Sender:
         skips=(digests.Skip, kpi_alerts.Skip, escalations.Skip, oncall_notices.Skip),
         threads={**{k: kpi_alerts.thread_of for k in kpi_alerts.KINDS}, escalations.engine.NOTE: escalations.thread_of},
         edits={escalations.engine.EDIT: escalations.edit_targets},
+        heavy=frozenset(digests.KINDS),
     )

@@ -19,6 +19,7 @@ snooze ended); a restart simply finds them due on its first sweep.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -39,8 +40,12 @@ KINDS = (PAGE, STATUS, NOTE, EDIT, NOTICE)
 # A page is worth retrying for this long; the policy moves on meanwhile.
 PAGE_EXPIRY = timedelta(hours=6)
 SNOOZES = {"15m": timedelta(minutes=15), "1h": timedelta(hours=1)}
+RETRY_STUCK = timedelta(minutes=1)
 # The requester hears of these.
 TOLD = ("acknowledged", "reassigned", "resolved", "cancelled", "exhausted")
+
+
+log = logging.getLogger(__name__)
 
 
 class Conflict(Exception):
@@ -141,7 +146,19 @@ class _Target:
 
 
 def _resolve(session: Session, esc: Escalation, queue: EscalationQueue, entry: str, now: datetime) -> tuple[_Target | None, str | None]:
-    """One `notify` entry of a level as a target, or why there is nobody there."""
+    """One `notify` entry of a level as a target, or why there is nobody there.
+
+    A sweep pages many escalations of a queue at one instant: who is on call
+    is worked out once per (queue, entry, instant) in this transaction.
+    """
+    cache = session.info.setdefault("escalation_targets", {})
+    key = (queue.id, entry, now)
+    if key not in cache:
+        cache[key] = _lookup(session, queue, entry, now)
+    return cache[key]
+
+
+def _lookup(session: Session, queue: EscalationQueue, entry: str, now: datetime) -> tuple[_Target | None, str | None]:
     kind, _, name = entry.partition(":")
     if kind == "channel":
         recipients = queue_recipients(queue)
@@ -162,9 +179,10 @@ def _resolve(session: Session, esc: Escalation, queue: EscalationQueue, entry: s
     return _Target(handle, tuple(recipients)), None
 
 
-def _page_level(session: Session, esc: Escalation, queue: EscalationQueue, now: datetime, *, again: str | None = None) -> None:
+def _page_level(session: Session, esc: Escalation, queue: EscalationQueue, now: datetime, *, again: str | None = None, suffix: str | None = None) -> None:
     """Page the current level's targets; a level with nobody reachable falls through to the next (said in the timeline)."""
     levels = esc.policy["levels"]
+    nobody = 0
     for _ in range(len(levels) * (esc.policy.get("repeat", 0) + 1)):
         level = levels[esc.level]
         entries = list(level["notify"])
@@ -185,7 +203,7 @@ def _page_level(session: Session, esc: Escalation, queue: EscalationQueue, now: 
         where = f"level {esc.level + 1}" + (f", round {esc.loop + 1}" if esc.loop else "")
         if targets:
             handles = [t.handle or "channel" for t in targets]
-            occurrence = f"{esc.loop}.{esc.level}" + (f".{again}" if again else "")
+            occurrence = f"{esc.loop}.{esc.level}" + (f".{again}" if again else "") + (f".{suffix}" if suffix else "")
             for target in targets:
                 _plan(session, esc, PAGE, target.recipients, occurrence, now)
             esc.paged = handles
@@ -197,9 +215,11 @@ def _page_level(session: Session, esc: Escalation, queue: EscalationQueue, now: 
         event = _event(session, esc, now, "nobody", None, note=f"{where}: nobody reachable ({'; '.join(missing) or 'no targets'}); moving on")
         _noted(session, esc, queue, event, now)
         again = None
-        if not _next_level(esc):
+        nobody += 1
+        # A whole round of levels with nobody to page: another round would find nobody either.
+        if nobody >= len(levels) or not _next_level(esc):
             break
-    _exhaust(session, esc, queue, now)
+    _exhaust(session, esc, queue, now, reached=nobody < len(levels) or bool(esc.paged))
 
 
 def _next_level(esc: Escalation) -> bool:
@@ -214,10 +234,11 @@ def _next_level(esc: Escalation) -> bool:
     return False
 
 
-def _exhaust(session: Session, esc: Escalation, queue: EscalationQueue, now: datetime) -> None:
+def _exhaust(session: Session, esc: Escalation, queue: EscalationQueue, now: datetime, *, reached: bool = True) -> None:
     esc.state, esc.next_action_at, esc.open_key, esc.closed_at = "exhausted", None, None, now
     esc.version += 1
-    event = _event(session, esc, now, "exhausted", None, note="every level was paged and nobody acknowledged")
+    why = "every level was paged and nobody acknowledged" if reached else "nobody could be reached at any level of the policy"
+    event = _event(session, esc, now, "exhausted", None, note=why)
     _changed(session, esc, queue, event, now)
 
 
@@ -294,14 +315,17 @@ def snooze(session: Session, esc: Escalation, by: Member, now: datetime, length:
     until = now + SNOOZES[length]
     if not _set(session, esc, ("open",), next_action_at=until, repage=True, snoozes=Escalation.snoozes + 1):
         raise _refused(session, esc, "snooze")
-    event = _event(session, esc, now, "snoozed", by, note=f"for {length}; pages again at {until.isoformat()}")
+    event = _event(session, esc, now, "snoozed", by, note=f"for {length}, then the same level is paged again")
     _changed(session, esc, _queue(session, esc), event, now)
     return event
 
 
 def reassign(session: Session, esc: Escalation, by: Member, now: datetime, *, member: Member | None = None, queue: EscalationQueue | None = None) -> EscalationEvent:
     """Hand the escalation to a person (paged now, the policy continuing if they do not acknowledge) or to another queue (its policy from the start)."""
-    if queue is not None and queue.id != esc.queue_id:
+    old_queue = _queue(session, esc)
+    if queue is not None and queue.id == esc.queue_id:
+        raise Conflict(f"{esc.label} is in {queue.name} already.")
+    if queue is not None:
         key = f"{queue.id}:{esc.ticket.lower()}"[:300]
         if session.scalar(select(Escalation.id).where(Escalation.open_key == key)) is not None:
             raise Conflict(f"{esc.ticket} already has an open escalation in {queue.name}.")
@@ -312,13 +336,16 @@ def reassign(session: Session, esc: Escalation, by: Member, now: datetime, *, me
         ):  # fmt: skip
             raise _refused(session, esc, "reassign")
         event = _event(session, esc, now, "reassigned", by, targets=[f"queue:{queue.key}"])
-        _changed(session, esc, queue, event, now)
-        _plan(session, esc, STATUS, queue_recipients(queue), "status", now)
-        _page_level(session, esc, queue, now)
+        # The old queue's thread hears where it went; the new queue gets its own status message,
+        # then its first level is paged (again, when the escalation comes back to a queue it left).
+        _changed(session, esc, old_queue, event, now)
+        _plan(session, esc, STATUS, queue_recipients(queue), f"status.{event.id}" if _had_status(session, esc, queue) else "status", now)
+        _page_level(session, esc, queue, now, suffix=f"q{event.id}")
         return event
     if member is None:
         raise Conflict("Reassign to a member or a queue.")
-    current = _queue(session, esc)
+    if not member_recipients(member):
+        raise Conflict(f"{member.name} has no Slack or Teams id, so csbot cannot page them; reassign to someone it can reach.")
     wait = timedelta(seconds=esc.policy["levels"][esc.level]["wait_s"])
     if not _set(
         session, esc, OPEN_STATES,
@@ -328,8 +355,16 @@ def reassign(session: Session, esc: Escalation, by: Member, now: datetime, *, me
         raise _refused(session, esc, "reassign")
     event = _event(session, esc, now, "reassigned", by, targets=[member.handle])
     _plan(session, esc, PAGE, member_recipients(member), f"{esc.loop}.{esc.level}.r{event.id}", now)
-    _changed(session, esc, current, event, now)
+    _changed(session, esc, old_queue, event, now)
     return event
+
+
+def _had_status(session: Session, esc: Escalation, queue: EscalationQueue) -> bool:
+    """Whether the escalation already has a status message in this queue's channels (it was here before)."""
+    recipients = queue_recipients(queue)
+    return bool(recipients) and session.scalar(
+        select(OutboxRow.id).where(OutboxRow.kind == STATUS, OutboxRow.subject == esc.label, OutboxRow.recipient.in_(recipients)).limit(1)
+    ) is not None
 
 
 def due(session: Session, now: datetime, limit: int = 1000) -> list[Escalation]:
@@ -359,10 +394,21 @@ def advance(session: Session, esc: Escalation, now: datetime) -> None:
 
 
 def sweep(session: Session, now: datetime, limit: int = 1000) -> int:
-    """Advance every escalation due at `now` (call in a write transaction); how many moved."""
+    """Advance every escalation due at `now` (call in a write transaction); how many moved.
+
+    One escalation that cannot be advanced (a bug, data nobody foresaw) is
+    logged and tried again a minute later; it never holds up the others.
+    """
     moved = 0
     for esc in due(session, now, limit):
-        advance(session, esc, now)
+        try:
+            with session.begin_nested():
+                advance(session, esc, now)
+        except Exception:
+            log.exception("%s could not be advanced; trying again in a minute", esc.label)
+            session.refresh(esc)
+            esc.next_action_at = now + RETRY_STUCK
+            continue
         moved += 1
     session.flush()
     return moved

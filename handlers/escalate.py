@@ -46,6 +46,7 @@ FORM_ACTION = "escalate.form"
 # The Slack message shortcut's callback id (manifest.yml) and the Teams message action's command id.
 SHORTCUT_ACTION = "escalate_message"
 MAX_REASON = 2000
+MAX_SHOWN = 200  # a ticket reference as shown (and stored)
 _NUMBER = re.compile(r"^#?(\d{1,18})$")
 _KEYED = re.compile(r"^([A-Za-z][A-Za-z0-9]{0,9})-(\d{1,18})$")
 _URL = re.compile(r"^https?://[^\s<>\"]{1,990}$")
@@ -80,7 +81,9 @@ def parse_ticket(text: str) -> TicketRef | None:
             tail = re.search(r"(\d{1,18})/?$", word)
             ident = tail.group(1) if tail else None
         shown = f"#{ident}" if ident and ident.isdigit() else (ident or word)
-        return TicketRef(shown, ident, word)
+        if len(shown) > MAX_SHOWN:  # a long URL without an id: shown shortened, linked in full
+            shown = shown[: MAX_SHOWN - 1] + "…"
+        return TicketRef(shown, ident[:128] if ident else None, word)
     return None
 
 
@@ -98,6 +101,8 @@ class EscalateRequest:
     words: tuple[str, ...]  # after the ticket: [QUEUE] [SEV] REASON…
     source_url: str | None = None
     queue: str | None = None  # the form's queue field (the command names it among the words)
+    severity: str | None = None  # the form's severity field
+    reason: str | None = None  # the form's reason, taken as written (never read as a queue or severity)
 
 
 USAGE_TICKET = "Name the ticket first: #12345, T-123 or the ticket's URL, e.g. /escalate #12345 billing sev2 customer charged twice."
@@ -211,14 +216,15 @@ def execute_escalate(ctx: Context, request: EscalateRequest) -> Reply:
             queue = find_queue(ctx, request.queue)
         except NotFound as exc:
             raise FieldErrors({"queue": str(exc)}) from None
-    severity: str | None = None
-    for _ in range(2):
-        if words and words[0].lower() in SEVERITIES and severity is None:
-            severity = words.pop(0).lower()
-        elif words and queue is None and (named := queue_named(ctx.session, words[0])) is not None:
-            queue = named
-            words.pop(0)
-    reason = " ".join(words).strip()
+    severity: str | None = request.severity
+    if request.reason is None:
+        for _ in range(2):
+            if words and words[0].lower() in SEVERITIES and severity is None:
+                severity = words.pop(0).lower()
+            elif words and queue is None and (named := queue_named(ctx.session, words[0])) is not None:
+                queue = named
+                words.pop(0)
+    reason = " ".join(words).strip() if request.reason is None else request.reason
     if not reason:
         return _form(ctx, request, queue=queue.key if queue else "", severity=severity or "")
     if len(reason) > MAX_REASON:
@@ -273,12 +279,9 @@ def parse_form(value: str) -> EscalateRequest:
     ticket = parse_ticket(values.get("ticket", ""))
     if ticket is None:
         errors["ticket"] = "Write the ticket as #12345, T-123 or its URL."
-    words = []
     queue, severity, reason = (values.get(k, "").strip() for k in ("queue", "severity", "reason"))
-    if severity:
-        if severity.lower() not in SEVERITIES:
-            errors["severity"] = "One of sev1, sev2, sev3, sev4 (or leave it empty)."
-        words.append(severity.lower())
+    if severity and severity.lower() not in SEVERITIES:
+        errors["severity"] = "One of sev1, sev2, sev3, sev4 (or leave it empty)."
     if not reason:
         errors["reason"] = "Say what is wrong, so the specialist can start."
     elif len(reason) > MAX_REASON:
@@ -286,8 +289,9 @@ def parse_form(value: str) -> EscalateRequest:
     if errors:
         raise FieldErrors(errors)
     source = context.get("source_url")
+    source = source if isinstance(source, str) and _URL.match(source) else None  # only a link csbot itself put there
     assert ticket is not None
-    return EscalateRequest(ticket, (*words, reason), source if isinstance(source, str) else None, queue or None)
+    return EscalateRequest(ticket, (), source, queue or None, severity.lower() or None, reason)
 
 
 class EscalateCommand:

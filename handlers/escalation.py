@@ -194,7 +194,7 @@ def _button(verb: str) -> Any:
         number, payload = parse_button(value)
         if verb == "snooze":
             length = payload.get("for")
-            if length not in engine.SNOOZES:
+            if not isinstance(length, str) or length not in engine.SNOOZES:
                 raise UsageError("That button is damaged; use /escalation snooze ESC-n 15m.")
             return EscalationRequest("snooze", f"ESC-{number}", (length,), replace=True)
         return EscalationRequest(verb, f"ESC-{number}", replace=True)
@@ -207,6 +207,8 @@ def _ask(verb: str) -> Any:
 
     def execute(ctx: Context, request: EscalationRequest) -> Reply:
         esc = find_escalation(ctx, request.target)
+        if esc.state not in ("open", "acknowledged"):
+            raise Invalid(f"{esc.label} is {esc.state}; nothing to {verb}.")
         field = (
             FormField("note", "What was done? (optional)", multiline=True, optional=True)
             if verb == "resolve"
@@ -225,9 +227,10 @@ def _form(verb: str) -> Any:
     def parse(value: str) -> EscalationRequest:
         try:
             payload = json.loads(value)
-            number, values = int(payload["context"]), payload["values"]
-            if not isinstance(values, dict) or not 0 < number < 10**9:
+            context, values = payload["context"], payload["values"]
+            if not isinstance(context, str) or not (context.isascii() and context.isdigit()) or len(context) > 9 or not isinstance(values, dict):
                 raise TypeError("values")
+            number = int(context)
         except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
             raise UsageError("That form is damaged; use /escalation instead.") from None
         if verb == "resolve":

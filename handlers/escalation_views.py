@@ -94,7 +94,7 @@ def authorize_act(ctx: Context, esc: Escalation, verb: str) -> None:
         return
     if verb in ("resolve", "cancel") and member.id == esc.requester_id:
         return
-    raise Forbidden(f"Only {queue.name}'s specialists, whoever {esc.label} pages, its requester (to resolve or cancel) and leads may {verb} it.")
+    raise Forbidden(f"Only the specialists of {queue.name}, whoever {esc.label} pages, its requester (to resolve or cancel) and leads may {verb} it.")
 
 
 def _member(session: Session, member_id: int | None) -> Member | None:
@@ -265,4 +265,8 @@ def parse_button(value: str) -> tuple[int, dict[str, Any]]:
 def ticket_url_template() -> str | None:
     """`TICKET_URL_TEMPLATE` (checked by bot.config at start-up): a helpdesk URL with `{id}`."""
     template = os.environ.get("TICKET_URL_TEMPLATE", "").strip()
+    try:
+        template.format(id="1")
+    except (ValueError, KeyError, IndexError):
+        return None
     return template if "{id}" in template else None

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -37,6 +37,8 @@ _SPAN = re.compile(r"^(\d{1,3})([dw])$", re.IGNORECASE)
 _LENGTH = re.compile(r"^(\d{1,4})([mhd])$", re.IGNORECASE)
 DEFAULT_SPAN, MAX_SPAN = timedelta(days=14), timedelta(days=366)
 MAX_COVER = timedelta(days=90)
+MAX_AHEAD = timedelta(days=366)  # covers are for the year ahead
+MAX_DATE = "2099-12-31"
 
 
 @dataclass(frozen=True)
@@ -86,9 +88,10 @@ def parse_oncall(words: list[str]) -> OncallRequest:
             raise UsageError("/oncall covers [QUEUE]")
         return OncallRequest("covers", rest[0] if rest else None)
     if verb == "uncover":
-        if len(rest) != 1 or not rest[0].lstrip("#").isdigit() or len(rest[0]) > 9:
+        number = rest[0].lstrip("#") if len(rest) == 1 else ""
+        if not (number.isascii() and number.isdigit()) or len(number) > 9:
             raise UsageError("/oncall uncover N, with N from /oncall covers.")
-        return OncallRequest("uncover", number=int(rest[0].lstrip("#")))
+        return OncallRequest("uncover", number=int(number))
     if len(words) == 1:
         return OncallRequest("now", words[0])
     raise UsageError(f"Unknown /oncall subcommand {words[0]!r}.")
@@ -114,7 +117,7 @@ def authorize_oncall(ctx: Context, request: OncallRequest) -> None:
         member = find_member(ctx, request.member or "")
         if ctx.member.at_least("lead") or (member.id == ctx.member.id and ctx.member.handle in specialists(queue)):
             return
-        raise Forbidden(f"Leads and above may put anyone on call; {queue.name}'s specialists may cover for themselves.")
+        raise Forbidden(f"Leads and above may put anyone on call; the specialists of {queue.name} may cover for themselves.")
     if request.verb == "uncover":
         cover = ctx.session.get(OncallOverride, request.number)
         if cover is None or cover.removed_at is not None:
@@ -210,13 +213,16 @@ def _cover_span(ctx: Context, when: str, zone: str) -> tuple[datetime, datetime]
     tz = ZoneInfo(zone)
     try:
         if len(first) == 10 and len(last) == 10:
+            if max(first, last) > MAX_DATE:
+                raise UsageError(f"{when!r}: covers are for the year ahead, not {max(first, last)[:4]}.")
             start_day, end_day = date.fromisoformat(first), date.fromisoformat(last)
             # Dates are whole local days, the last one included.
             return datetime.combine(start_day, datetime.min.time(), tz), datetime.combine(end_day + timedelta(days=1), datetime.min.time(), tz)
         start, end = datetime.fromisoformat(first), datetime.fromisoformat(last)
-    except ValueError:
+    except (ValueError, OverflowError):
         raise UsageError(f"{when!r}: the range's ends are not dates (2026-12-24) or times (2026-12-24T18:00).") from None
-    return (start if start.tzinfo else start.replace(tzinfo=tz)), (end if end.tzinfo else end.replace(tzinfo=tz))
+    start, end = (start if start.tzinfo else start.replace(tzinfo=tz)), (end if end.tzinfo else end.replace(tzinfo=tz))
+    return start.astimezone(timezone.utc), end.astimezone(timezone.utc)
 
 
 def _cover(ctx: Context, request: OncallRequest) -> Reply:
@@ -231,14 +237,20 @@ def _cover(ctx: Context, request: OncallRequest) -> Reply:
         raise Invalid(f"A cover is at most {MAX_COVER.days} days; change the rotation in the organisation file for longer.")
     if end <= ctx.now:
         raise Invalid("That cover is over already.")
+    if start > ctx.now + MAX_AHEAD:
+        raise Invalid(f"A cover may start at most {MAX_AHEAD.days} days from now.")
     lock_for_write(ctx.session)
     cover = OncallOverride(queue_id=queue.id, schedule=schedule.key, member_id=member.id, start_at=start, end_at=end, created_by=ctx.member.id, created_at=ctx.now)
     ctx.session.add(cover)
     ctx.session.flush()
     text = f"Cover {cover.id}: {member.name} is on call for {queue.name} / {schedule.key} from {_when(ctx, start)} until {_when(ctx, end)}."
+    blocks: list[Any] = [Section(text)]
+    if not (member.slack_id or member.teams_id):
+        blocks.append(Section(f"⚠️ {member.name} has no Slack or Teams id: csbot cannot page them, so escalations in this cover go straight to the policy's next level."))
+    blocks.append(Note(f"Times in {ctx.timezone}. Remove it with /oncall uncover {cover.id}."))
     return Reply(
         title="Cover added",
-        blocks=[Section(text), Note(f"Times in {ctx.timezone}. Remove it with /oncall uncover {cover.id}.")],
+        blocks=blocks,
         data={"cover": _cover_json(ctx, cover, queue, member)},
     )
 

@@ -75,6 +75,8 @@ class Hours:
         return now < self.end and (local.weekday() - 1) % 7 in self.days
 
 
+# Rotations start in this century; far-off years only overflow date arithmetic.
+FIRST_YEAR, LAST_YEAR = 2000, 2099
 _START = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}$")
 
 
@@ -83,6 +85,9 @@ def parse_start(text: str) -> datetime:
     if not _START.match(text.strip()):
         raise RotationError(f"start {text!r} is not a local time YYYY-MM-DDTHH:MM, e.g. 2026-01-05T09:00 (the schedule's zone applies)")
     try:
-        return datetime.fromisoformat(text.strip().replace(" ", "T"))
+        start = datetime.fromisoformat(text.strip().replace(" ", "T"))
     except ValueError:
         raise RotationError(f"start {text!r} is not a date and time that exists") from None
+    if not FIRST_YEAR <= start.year <= LAST_YEAR:
+        raise RotationError(f"start {text!r}: the year must be from {FIRST_YEAR} to {LAST_YEAR}")
+    return start

@@ -185,6 +185,10 @@ async def test_two_schedulers_at_the_same_moment_post_once(db: Database, slack: 
 # ---------------------------------------------------------------- crashes, failures, downtime
 
 
+class Killed(BaseException):
+    """The process dying: not an error csbot handles (asyncio keeps KeyboardInterrupt for the real one)."""
+
+
 class CrashAfterSending:
     """The real Slack notifier, with the process dying right after a successful send (before csbot records it)."""
 
@@ -195,7 +199,7 @@ class CrashAfterSending:
 
     async def send(self, to: Address, reply: Reply, *, key: str, thread: str | None = None) -> Sent:
         await self.real.send(to, reply, key=key, thread=thread)
-        raise KeyboardInterrupt("killed")
+        raise Killed("killed")
 
     async def find_sent(self, to: Address, key: str) -> tuple[str, ...] | None:
         return await self.real.find_sent(to, key)
@@ -222,7 +226,7 @@ async def test_killed_between_send_and_recording_it_is_found_not_posted_again(db
     fake, notifier = slack
     apply(db, BERLIN)
     nine = at_local(date(2026, 12, 1), "09:00", "Europe/Berlin")
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(Killed):
         await run_tick(db, [CrashAfterSending(notifier)], nine)  # type: ignore[list-item]
     assert len(posts(fake, "CBER")) == 1
     (row,) = [r for r in rows(db) if r.subject == "berlin"]

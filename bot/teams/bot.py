@@ -25,6 +25,7 @@ from bot.render.text import render_text
 from bot.teams import refs
 from bot.teams.delivery import TeamsNotifier, send_reply, update_card, value_of
 from bot.teams.forms import FORM_MARK, answers, form_card
+from bot.teams.package import MESSAGE_ACTIONS
 from handlers.reply import Reply
 from handlers.router import Router
 from store.clock import Clock
@@ -237,7 +238,7 @@ class CsbotTeamsBot(TeamsActivityHandler):
             return _task_message(render_text(reply)[:1000])
         command = value.get("commandId")
         message = value.get("messagePayload") if isinstance(value.get("messagePayload"), dict) else {}
-        if not isinstance(command, str) or command not in self.router.action_ids:
+        if not isinstance(command, str) or command not in MESSAGE_ACTION_IDS or command not in self.router.action_ids:
             return _task_message("csbot does not know that action.")
         body = message.get("body") if isinstance(message.get("body"), dict) else {}
         author = ((message.get("from") or {}).get("user") or {}) if isinstance(message.get("from"), dict) else {}
@@ -275,6 +276,9 @@ class CsbotTeamsBot(TeamsActivityHandler):
                 turn_context,
                 Reply(title="Hi, I'm csbot. Mention me with a command, e.g. kpi team, or say help for the list."),
             )
+
+
+MESSAGE_ACTION_IDS = frozenset(str(a["id"]) for a in MESSAGE_ACTIONS)
 
 
 def _task_message(text: str) -> InvokeResponse:
