@@ -9,6 +9,7 @@ edit of one, shows the state at that moment.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -24,6 +25,7 @@ from store.org import Member, Org
 from store.outbox import Claimed, OutboxRow
 
 KINDS = engine.KINDS
+log = logging.getLogger(__name__)
 BATCH = 1000
 
 
@@ -32,11 +34,23 @@ class Skip(Exception):
 
 
 def sweep(db: Database, now: datetime) -> int:
-    """Advance every escalation due at `now`; how many moved."""
+    """Advance every escalation due at `now`; how many moved.
+
+    One that cannot be advanced is logged and put off a minute (the batch it
+    was in is swept again without it), so it never holds up the others.
+    """
     moved = 0
+    stuck: set[int] = set()
     while True:
-        with write_transaction(db.sessions) as session:
-            done = engine.sweep(session, now, BATCH)
+        try:
+            with write_transaction(db.sessions) as session:
+                done = engine.sweep(session, now, BATCH, skip=stuck)
+        except engine.Stuck as exc:
+            log.error("%s; trying it again in a minute", exc, exc_info=exc.__cause__)
+            stuck.add(exc.number)
+            with write_transaction(db.sessions) as session:
+                engine.postpone(session, exc.number, now)
+            continue
         moved += done
         if done < BATCH:
             return moved

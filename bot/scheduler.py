@@ -147,6 +147,8 @@ class Scheduler:
         self.leader = False
         self.scheduler = AsyncIOScheduler(timezone=ZoneInfo("UTC"))
         self._running = asyncio.Lock()
+        self._woken: asyncio.Future[None] | None = None
+        self._wake_pending = False
 
     async def start(self, _app: Any = None) -> None:
         defaults = {"coalesce": True, "max_instances": 1, "misfire_grace_time": SWEEP_S}
@@ -193,9 +195,14 @@ class Scheduler:
             self.scheduler.add_job(self.tick, triggers[job_id], id=job_id, coalesce=True, max_instances=1, misfire_grace_time=SWEEP_S)
 
     def wake_escalations(self) -> None:
-        """Run the escalation job now (a command just planned a page), not at its next interval."""
-        if self.leader and self.scheduler.running:
-            self.scheduler.modify_job("escalations", next_run_time=datetime.now(timezone.utc))
+        """Run the escalation job now (a command just planned a page), not at its next interval.
+
+        At most one woken pass waits at a time: wakes while it waits are served by it.
+        """
+        if not self.leader or self._wake_pending:
+            return
+        self._wake_pending = True
+        self._woken = asyncio.ensure_future(self.tick(only="escalations"))
 
     async def tick_escalations(self) -> None:
         await self.tick(only="escalations")
@@ -205,6 +212,8 @@ class Scheduler:
         if not self.leader:
             return
         async with self._running:
+            if only == "escalations":
+                self._wake_pending = False  # from here on, a new wake needs a new pass
             try:
                 report = await run_tick(self.db, self.notifiers, self.clock(), only=only, catchup=self.catchup, alert_minutes=self.alert_minutes)
             except Exception:  # noqa: BLE001 (the next pass tries again; state is in the database)

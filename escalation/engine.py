@@ -19,8 +19,7 @@ snooze ended); a restart simply finds them due on its first sweep.
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -43,9 +42,6 @@ SNOOZES = {"15m": timedelta(minutes=15), "1h": timedelta(hours=1)}
 RETRY_STUCK = timedelta(minutes=1)
 # The requester hears of these.
 TOLD = ("acknowledged", "reassigned", "resolved", "cancelled", "exhausted")
-
-
-log = logging.getLogger(__name__)
 
 
 class Conflict(Exception):
@@ -125,18 +121,40 @@ def open_escalation(
     _plan(session, esc, STATUS, channels, "status", now)
     del event
     _page_level(session, esc, queue, now)
+    _write_outbox(session)
     return Opened(esc, True)
 
 
 def _event(session: Session, esc: Escalation, now: datetime, what: str, by: Member | None, *, targets: Sequence[str] = (), note: str | None = None) -> EscalationEvent:
+    """A timeline event (its id comes with the next flush: events of a whole sweep are inserted together)."""
     event = EscalationEvent(escalation_id=esc.id, at=now, event=what, by_id=by.id if by else None, targets=list(targets), note=note)
     session.add(event)
-    session.flush()
     return event
 
 
-def _plan(session: Session, esc: Escalation, kind: str, recipients: Sequence[str], occurrence: str, now: datetime) -> None:
-    plan(session, [Planned(kind, esc.label, r, occurrence[:32], now, now + PAGE_EXPIRY) for r in recipients], now)
+# Messages planned in this transaction, written to the outbox together by `_write_outbox`
+# (a sweep of a thousand escalations writes them in a few statements, not thousands).
+_PENDING = "escalation_outbox"
+Occurrence = str | EscalationEvent  # an event stands for "e{its id}", known once it is flushed
+
+
+def _plan(session: Session, esc: Escalation, kind: str, recipients: Sequence[str], occurrence: Occurrence, now: datetime) -> None:
+    pending = session.info.setdefault(_PENDING, [])
+    pending += [(kind, esc.label, r, occurrence, now) for r in recipients]
+
+
+def _write_outbox(session: Session) -> None:
+    """Write the planned messages (events first, for their ids); every public change ends with this."""
+    pending = session.info.pop(_PENDING, [])
+    if not pending:
+        return
+    session.flush()
+    rows = [
+        Planned(kind, subject, recipient, (f"e{o.id}" if isinstance(o, EscalationEvent) else o)[:32], now, now + PAGE_EXPIRY)
+        for kind, subject, recipient, o, now in pending
+    ]
+    for start in range(0, len(rows), 500):
+        plan(session, rows[start : start + 500], rows[start].due_at)
 
 
 @dataclass(frozen=True)
@@ -244,7 +262,7 @@ def _exhaust(session: Session, esc: Escalation, queue: EscalationQueue, now: dat
 
 def _noted(session: Session, esc: Escalation, queue: EscalationQueue, event: EscalationEvent, now: datetime) -> None:
     """A timeline line in the status message's thread."""
-    _plan(session, esc, NOTE, queue_recipients(queue), f"e{event.id}", now)
+    _plan(session, esc, NOTE, queue_recipients(queue), event, now)
 
 
 def _changed(session: Session, esc: Escalation, queue: EscalationQueue, event: EscalationEvent, now: datetime) -> None:
@@ -256,15 +274,22 @@ def _changed(session: Session, esc: Escalation, queue: EscalationQueue, event: E
         )
     ).all()
     if shown:
-        plan(session, [Planned(EDIT, esc.label, recipient, f"{event.id}:{row_id}", now, now + PAGE_EXPIRY) for row_id, recipient in shown], now)
+        session.flush()  # the edit rows are named by the event's id
+        for row_id, recipient in shown:
+            _plan(session, esc, EDIT, [recipient], f"{event.id}:{row_id}", now)
     if event.event in TOLD:
         requester = session.get(Member, esc.requester_id)
         if requester is not None and (event.by_id is None or event.by_id != requester.id):
-            _plan(session, esc, NOTICE, member_recipients(requester), f"e{event.id}", now)
+            _plan(session, esc, NOTICE, member_recipients(requester), event, now)
 
 
 def _queue(session: Session, esc: Escalation) -> EscalationQueue:
-    queue = session.get(EscalationQueue, esc.queue_id)
+    # Held for the transaction: the identity map keeps objects only while something refers to
+    # them, and a sweep would otherwise load the same queue (and flush) once per escalation.
+    queues = session.info.setdefault("escalation_queues", {})
+    if esc.queue_id not in queues:
+        queues[esc.queue_id] = session.get(EscalationQueue, esc.queue_id)
+    queue = queues[esc.queue_id]
     assert queue is not None
     return queue
 
@@ -298,6 +323,7 @@ def acknowledge(session: Session, esc: Escalation, by: Member, now: datetime) ->
         raise _refused(session, esc, "acknowledge")
     event = _event(session, esc, now, "acknowledged", by)
     _changed(session, esc, _queue(session, esc), event, now)
+    _write_outbox(session)
     return event
 
 
@@ -307,6 +333,7 @@ def resolve(session: Session, esc: Escalation, by: Member, now: datetime, note: 
         raise _refused(session, esc, "cancel" if cancel else "resolve")
     event = _event(session, esc, now, state, by, note=note)
     _changed(session, esc, _queue(session, esc), event, now)
+    _write_outbox(session)
     return event
 
 
@@ -317,6 +344,7 @@ def snooze(session: Session, esc: Escalation, by: Member, now: datetime, length:
         raise _refused(session, esc, "snooze")
     event = _event(session, esc, now, "snoozed", by, note=f"for {length}, then the same level is paged again")
     _changed(session, esc, _queue(session, esc), event, now)
+    _write_outbox(session)
     return event
 
 
@@ -336,11 +364,13 @@ def reassign(session: Session, esc: Escalation, by: Member, now: datetime, *, me
         ):  # fmt: skip
             raise _refused(session, esc, "reassign")
         event = _event(session, esc, now, "reassigned", by, targets=[f"queue:{queue.key}"])
+        session.flush()
         # The old queue's thread hears where it went; the new queue gets its own status message,
         # then its first level is paged (again, when the escalation comes back to a queue it left).
         _changed(session, esc, old_queue, event, now)
         _plan(session, esc, STATUS, queue_recipients(queue), f"status.{event.id}" if _had_status(session, esc, queue) else "status", now)
         _page_level(session, esc, queue, now, suffix=f"q{event.id}")
+        _write_outbox(session)
         return event
     if member is None:
         raise Conflict("Reassign to a member or a queue.")
@@ -354,8 +384,10 @@ def reassign(session: Session, esc: Escalation, by: Member, now: datetime, *, me
     ):  # fmt: skip
         raise _refused(session, esc, "reassign")
     event = _event(session, esc, now, "reassigned", by, targets=[member.handle])
+    session.flush()
     _plan(session, esc, PAGE, member_recipients(member), f"{esc.loop}.{esc.level}.r{event.id}", now)
     _changed(session, esc, old_queue, event, now)
+    _write_outbox(session)
     return event
 
 
@@ -393,25 +425,39 @@ def advance(session: Session, esc: Escalation, now: datetime) -> None:
     _page_level(session, esc, queue, now)
 
 
-def sweep(session: Session, now: datetime, limit: int = 1000) -> int:
-    """Advance every escalation due at `now` (call in a write transaction); how many moved.
+class Stuck(Exception):
+    """An escalation that could not be advanced (a bug, data nobody foresaw); `number` says which."""
 
-    One escalation that cannot be advanced (a bug, data nobody foresaw) is
-    logged and tried again a minute later; it never holds up the others.
+    def __init__(self, number: int) -> None:
+        super().__init__(f"ESC-{number} could not be advanced")
+        self.number = number
+
+
+def sweep(session: Session, now: datetime, limit: int = 1000, *, skip: Collection[int] = ()) -> int:
+    """Advance every escalation due at `now` but those in `skip` (call in a write transaction); how many moved.
+
+    Raises Stuck (with the cause) for an escalation that cannot be advanced:
+    the caller rolls back, puts it off (`postpone`) and sweeps again without it,
+    so it never holds up the others.
     """
     moved = 0
-    for esc in due(session, now, limit):
-        try:
-            with session.begin_nested():
-                advance(session, esc, now)
-        except Exception:
-            log.exception("%s could not be advanced; trying again in a minute", esc.label)
-            session.refresh(esc)
-            esc.next_action_at = now + RETRY_STUCK
+    for esc in due(session, now, limit + len(skip)):
+        if esc.id in skip:
             continue
+        try:
+            advance(session, esc, now)
+        except Exception as exc:
+            raise Stuck(esc.id) from exc
         moved += 1
-    session.flush()
+        if moved >= limit:
+            break
+    _write_outbox(session)
     return moved
+
+
+def postpone(session: Session, number: int, now: datetime) -> None:
+    """Try a stuck escalation again a little later."""
+    session.execute(update(Escalation).where(Escalation.id == number, Escalation.state == "open").values(next_action_at=now + RETRY_STUCK))
 
 
 def overdue(session: Session, now: datetime, by: timedelta) -> int:

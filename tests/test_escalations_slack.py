@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
@@ -126,3 +127,33 @@ async def test_message_shortcut_opens_the_form_prefilled_and_the_modal_escalates
     await run_tick(env.db, [notifier], datetime.now(timezone.utc))
     page = next(c.args for c in env.slack.of("chat.postMessage") if c.args["channel"] == "D0123ABCF")
     assert "SEV2" in page["text"] and "p1700000000000900" in json.dumps(page["blocks"])
+
+
+async def test_in_serve_a_command_wakes_the_sweep_so_the_page_does_not_wait_for_its_interval(db: Database) -> None:
+    from bot.config import load_settings
+    from bot.web import create_app
+    from tests.fake_slack import FakeSlack
+    from tests.helpers import apply_fixture_org, serve
+    from tests.slack_env import SECRET, TOKEN, Env
+
+    apply_fixture_org(db)
+    with db.sessions() as s, s.begin():
+        apply_org(s, parse_org((Path(__file__).parent / "fixtures" / "org.yaml").read_text() + ESCALATION, METRIC_NAMES))
+    fake = FakeSlack()
+    slack_runner, slack_base = await serve(fake.app())
+    fake.base_url = slack_base
+    # A sweep interval far longer than the test: only the wake can send the page in time.
+    settings = load_settings({"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": f"{slack_base}/api/", "ESCALATION_SWEEP_SECONDS": "300"})
+    runner, base = await serve(create_app(db, settings, schedule=True))
+    try:
+        env = Env(db, fake, base, slack_base)
+        await asyncio.sleep(2.5)  # the scheduler's first passes (leadership, the minute sweep) are over
+        await env.command("/escalate", "#4711 customer charged twice")
+        for _ in range(100):
+            if any(c.args.get("channel") == "D0123ABCF" for c in fake.of("chat.postMessage")):
+                break
+            await asyncio.sleep(0.05)
+        assert any(c.args.get("channel") == "D0123ABCF" and "#4711" in c.args["text"] for c in fake.of("chat.postMessage"))
+    finally:
+        await runner.cleanup()
+        await slack_runner.cleanup()
