@@ -127,3 +127,18 @@ async def test_message_action_opens_the_prefilled_form_in_a_dialog_and_submittin
     unknown = await invoke(env, "composeExtension/fetchTask", {"commandId": "no_such_thing", "messagePayload": message})
     assert unknown["task"]["type"] == "message"
     assert json.dumps(unknown)  # a plain answer, never an error page
+
+
+def test_the_app_package_has_the_message_action_and_the_slack_manifest_the_shortcut() -> None:
+    import yaml
+
+    from bot.teams.package import build_manifest
+    from handlers.registry import build_router
+
+    manifest = build_manifest(bot_id="8f0c2a1e-1111-4000-8000-000000000001", router=build_router())
+    (extension,) = manifest["composeExtensions"]
+    (action,) = extension["commands"]
+    assert extension["botId"] == manifest["bots"][0]["botId"]
+    assert (action["id"], action["type"], action["context"], action["fetchTask"]) == ("escalate_message", "action", ["message"], True)
+    slack = yaml.safe_load((Path(__file__).parent.parent / "manifest.yml").read_text())
+    assert [(s["callback_id"], s["type"]) for s in slack["features"]["shortcuts"]] == [("escalate_message", "message")]
