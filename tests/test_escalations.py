@@ -409,3 +409,32 @@ def test_csbot_tick_at_the_same_moment_twice_does_nothing_twice(db: Database, db
     second = json.loads(capsys.readouterr().out)
     assert first["planned"] == 1 and second["planned"] == 0 and second["deliveries"] == []
     assert [e for e, _ in events(db, 1)] == ["created", "paged", "paged"]
+
+
+def test_org_show_gives_back_the_escalation_section_and_applying_it_changes_nothing(db: Database) -> None:
+    from store.org_file import dump_org, org_document
+
+    setup(db)
+    with db.sessions() as s:
+        shown = dump_org(org_document(s))
+    assert "escalation:" in shown and "round_robin" in shown
+    with db.sessions() as s, s.begin():
+        result = apply_org(s, parse_org(shown, METRIC_NAMES))
+    assert not result.changed, result.summary()
+
+
+def test_the_demo_has_queues_and_the_console_commands_work_end_to_end(db: Database) -> None:
+    from bot.demo import seed_demo
+
+    now = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)  # a Tuesday
+    seed_demo(db, now=now, tickets=300, days=14)
+    oncall = ask(db, "lena", "/oncall", now)
+    assert oncall["ok"] and [q["queue"] for q in oncall["data"]["queues"]] == ["billing", "tier2"]
+    assert all(s["on_call"] for q in oncall["data"]["queues"] for s in q["schedules"])
+    opened = ask(db, "lena", "/escalate D-000123 the customer was charged twice, refund please", now)
+    esc = opened["data"]["escalation"]
+    assert opened["ok"] and esc["queue"] == "billing" and len(esc["paged"]) == 1
+    asyncio.run(run_tick(db, [], now + timedelta(minutes=11)))
+    shown = ask(db, "lena", "/escalation ESC-1", now + timedelta(minutes=11))["data"]["escalation"]
+    assert shown["level"] == 2 and [e["event"] for e in shown["timeline"]] == ["created", "paged", "paged"]
+    assert ask(db, "rachel", "/escalation ack ESC-1", now + timedelta(minutes=12))["data"]["escalation"]["owner"] == "rachel"
