@@ -20,9 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,7 +28,6 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import aiohttp
-from aiohttp import web
 from slack_sdk.signature import SignatureVerifier
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,9 +46,8 @@ from store.database import Database, open_database  # noqa: E402
 from store.org import Member  # noqa: E402
 from store.org_file import apply_org, parse_org  # noqa: E402
 from store.queues import EscalationQueue  # noqa: E402
-from tests.fake_slack import FakeSlack  # noqa: E402
+from bench.serving import SECRET, pct, start_fake_slack, start_serve, stop  # noqa: E402
 
-SECRET = "bench-signing-secret-0123456789ab"
 T0 = datetime(2026, 12, 7, 9, 0, tzinfo=timezone.utc)
 PEOPLE = 60
 
@@ -90,17 +85,6 @@ escalation:
 """
 
 
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, int(round(q * len(ordered))) - 1))]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def fresh(db: Database) -> None:
     """An empty schema with the bench organisation."""
     from store.base import Base
@@ -133,12 +117,8 @@ async def sweep_bench(db: Database, count: int) -> None:
     times.append(time.perf_counter() - began)
     print(f"one sweep with {moved:,} escalations due at once (level 2 paged, outbox written): {times[0]:.2f} s  (goal <= 2 s)")
 
-    fake = FakeSlack()
-    runner = web.AppRunner(fake.app())
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    notifier = SlackNotifier(make_client(SlackSettings("xoxb-bench", SECRET, None, f"http://127.0.0.1:{port}/api/")))
+    fake, runner = await start_fake_slack()
+    notifier = SlackNotifier(make_client(SlackSettings("xoxb-bench", SECRET, None, f"{fake.base_url}/api/")))
     try:
         began = time.perf_counter()
         outcomes = await make_sender(db, [notifier]).send_due(due, kinds=(engine.PAGE,), limit=10 * count)
@@ -170,35 +150,11 @@ def timeline_bench(db: Database, runs: int) -> None:
 
 async def escalate_bench(db_url: str, db: Database, requests: int) -> None:
     fresh(db)
-    fake = FakeSlack()
-    fake_runner = web.AppRunner(fake.app())
-    await fake_runner.setup()
-    fake_port = free_port()
-    await web.TCPSite(fake_runner, "127.0.0.1", fake_port).start()
-    fake.base_url = f"http://127.0.0.1:{fake_port}"
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CSBOT_", "SLACK_"))}
-    env |= {
-        "DATABASE_URL": db_url,
-        "CSBOT_PORT": str(port),
-        "CSBOT_LOG_LEVEL": "WARNING",
-        "SLACK_BOT_TOKEN": "xoxb-bench",
-        "SLACK_SIGNING_SECRET": SECRET,
-        "SLACK_API_URL": f"{fake.base_url}/api/",
-    }
-    server = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve"], env=env, cwd=ROOT)
-    base = f"http://127.0.0.1:{port}"
+    fake, fake_runner = await start_fake_slack()
+    server, base = await start_serve(db_url, fake.base_url)
     verifier = SignatureVerifier(SECRET)
     try:
         async with aiohttp.ClientSession() as http:
-            for _ in range(300):
-                try:
-                    async with http.get(f"{base}/healthz") as resp:
-                        if resp.status == 200:
-                            break
-                except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(0.1)
             await asyncio.sleep(3)  # the scheduler takes its lock and starts its jobs
             latencies: list[float] = []
             for n in range(requests):
@@ -230,8 +186,7 @@ async def escalate_bench(db_url: str, db: Database, requests: int) -> None:
                 latencies.append((page.at - started) * 1000)
         print(f"/escalate (signed Slack command) to the page in the on-call's DM, {len(latencies)} of {requests}: p50 {pct(latencies, 0.5):.0f} ms  p95 {pct(latencies, 0.95):.0f} ms  (goal p95 <= 300 ms)")
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        stop(server)
         await fake_runner.cleanup()
 
 

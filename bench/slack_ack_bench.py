@@ -14,10 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,59 +22,19 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import aiohttp
-from aiohttp import web
 from slack_sdk.signature import SignatureVerifier
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.kpi_bench import build_database  # noqa: E402
-from tests.fake_slack import FakeSlack  # noqa: E402
-
-SECRET = "bench-signing-secret-0123456789ab"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, int(round(q * len(ordered))) - 1))]
-
+from bench.serving import SECRET, pct, start_fake_slack, start_serve, stop  # noqa: E402
 
 async def run(args: argparse.Namespace, db_url: str) -> None:
-    fake = FakeSlack()
-    fake_runner = web.AppRunner(fake.app())
-    await fake_runner.setup()
-    fake_port = free_port()
-    await web.TCPSite(fake_runner, "127.0.0.1", fake_port).start()
-    fake.base_url = f"http://127.0.0.1:{fake_port}"
-
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CSBOT_", "SLACK_"))}
-    env |= {
-        "DATABASE_URL": db_url,
-        "CSBOT_PORT": str(port),
-        "CSBOT_LOG_LEVEL": "WARNING",
-        "SLACK_BOT_TOKEN": "xoxb-bench",
-        "SLACK_SIGNING_SECRET": SECRET,
-        "SLACK_API_URL": f"{fake.base_url}/api/",
-    }
-    server = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve"], env=env, cwd=ROOT)
-    base = f"http://127.0.0.1:{port}"
+    fake, fake_runner = await start_fake_slack()
+    server, base = await start_serve(db_url, fake.base_url)
     try:
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=args.concurrency)) as http:
-            for _ in range(300):
-                try:
-                    async with http.get(f"{base}/healthz") as resp:
-                        if resp.status == 200:
-                            break
-                except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(0.1)
             verifier = SignatureVerifier(SECRET)
             rng = random.Random(5)
             teams = [f"team-{t:02d}" for t in range(args.teams)]
@@ -134,8 +91,7 @@ async def run(args: argparse.Namespace, db_url: str) -> None:
                 f"p95 {pct(replies, 0.95):.0f}  p99 {pct(replies, 0.99):.0f}"
             )
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        stop(server)
         await fake_runner.cleanup()
 
 

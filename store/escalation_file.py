@@ -82,22 +82,10 @@ def _known(keys: Collection[str]) -> str:
     return f" (queues: {', '.join(sorted(keys))})" if keys else " (this file lists no queues)"
 
 
-def _list(check: _Checker, m: LineDict, key: str, what: str, allowed: Collection[str]) -> list[LineDict]:
-    from store.org_file import _read_misspellings
+def _list(check: _Checker, m: LineDict, key: str, what: str, allowed: Collection[str]) -> list[tuple[int, LineDict]]:
+    from store.org_file import _items
 
-    raw = m.get(key)
-    if raw is None:
-        return []
-    if not isinstance(raw, LineList):
-        check.add(m.key_lines[key], f"{what}: {key} must be a list")
-        return []
-    out = []
-    for index, item in enumerate(raw):
-        if not isinstance(item, LineDict):
-            check.add(raw.item_lines[index], f"{what}: {key}[{index}] must be a mapping")
-            continue
-        out.append(_read_misspellings(item, allowed))
-    return out
+    return _items(m, key, check, allowed, what=what)
 
 
 def _texts(check: _Checker, m: LineDict, key: str, what: str) -> list[str] | None:
@@ -115,7 +103,7 @@ def _queues(check: _Checker, section: LineDict, handles: Collection[str]) -> lis
 
     queues: list[QueueSpec] = []
     seen: dict[str, int] = {}
-    for index, q in enumerate(_list(check, section, "queues", "escalation", QUEUE_KEYS)):
+    for index, q in _list(check, section, "queues", "escalation", QUEUE_KEYS):
         key = check.text(q, "key", f"escalation: queues[{index}]", required=True, max_len=64)
         what = f"queue {key!r}" if key else f"escalation: queues[{index}]"
         check.unknown_keys(q, QUEUE_KEYS, what)
@@ -149,7 +137,7 @@ def _schedules(check: _Checker, q: LineDict, what: str, handles: Collection[str]
 
     out: list[dict[str, Any]] = []
     seen: set[str] = set()
-    for index, s in enumerate(_list(check, q, "schedules", what, SCHEDULE_KEYS)):
+    for index, s in _list(check, q, "schedules", what, SCHEDULE_KEYS):
         key = check.text(s, "key", f"{what}: schedules[{index}]", required=True, max_len=64)
         where = f"{what}: schedule {key!r}" if key else f"{what}: schedules[{index}]"
         check.unknown_keys(s, SCHEDULE_KEYS, where)
@@ -160,7 +148,7 @@ def _schedules(check: _Checker, q: LineDict, what: str, handles: Collection[str]
                 check.add(s.key_lines["key"], f"{where}: duplicate schedule key")
             seen.add(key)
         zone = _timezone(check, s, where, required=True)
-        layers = [_layer(check, layer, f"{where}: layers[{i}]", handles) for i, layer in enumerate(_list(check, s, "layers", where, LAYER_KEYS))]
+        layers = [_layer(check, layer, f"{where}: layers[{i}]", handles) for i, layer in _list(check, s, "layers", where, LAYER_KEYS)]
         if s.get("layers") is None:
             check.add(s.line, f"{where}: layers are required, e.g. layers: [{{members: [dana], shift: 1w, start: \"2026-01-05T09:00\"}}]")
         elif isinstance(s.get("layers"), LineList) and not s["layers"]:
@@ -222,7 +210,7 @@ def _policy(check: _Checker, q: LineDict, what: str, queue: QueueSpec, handles: 
         check.add(policy.key_lines.get("repeat", policy.line), f"{where}: repeat must be a whole number from 0 to {MAX_REPEAT}, got {clip(repeat)}")
         repeat = 0
     raw_levels = policy.get("levels")
-    levels_in = _list(check, policy, "levels", where, LEVEL_KEYS)
+    levels_in = [level for _, level in _list(check, policy, "levels", where, LEVEL_KEYS)]
     if raw_levels is None or (isinstance(raw_levels, LineList) and not raw_levels):
         check.add(policy.key_lines.get("levels", policy.line), f"{where}: needs at least one level, e.g. levels: [{{notify: [schedule:primary], wait: 10m}}]")
     if len(levels_in) > MAX_LEVELS:
@@ -271,7 +259,7 @@ def _routes(check: _Checker, section: LineDict, queue_keys: Collection[str], tea
     from store.org_file import _read_misspellings
 
     routes = []
-    for index, r in enumerate(_list(check, section, "routes", "escalation", ROUTE_KEYS)):
+    for index, r in _list(check, section, "routes", "escalation", ROUTE_KEYS):
         what = f"escalation: routes[{index}]"
         check.unknown_keys(r, ROUTE_KEYS, what)
         queue = check.text(r, "queue", what, required=True, max_len=64)

@@ -353,18 +353,22 @@ def _timezone(check: _Checker, m: _LineDict, what: str, *, required: bool = Fals
     return tz
 
 
-def _items(doc: _LineDict, key: str, check: _Checker, allowed: Collection[str]) -> list[tuple[int, _LineDict]]:
-    """The mappings listed under `key`, misspelt keys read as meant (each checked against `allowed` by the caller)."""
+def _items(doc: _LineDict, key: str, check: _Checker, allowed: Collection[str], *, what: str | None = None) -> list[tuple[int, _LineDict]]:
+    """The mappings listed under `key`, misspelt keys read as meant (each checked against `allowed` by the caller).
+
+    `what` names where the list is, for its problems (`queue 'billing': schedules must be a list`).
+    """
+    where = f"{what}: " if what else ""
     raw = doc.get(key)
     if raw is None:
         return []
     if not isinstance(raw, LineList):
-        check.add(doc.key_lines[key], f"{key} must be a list")
+        check.add(doc.key_lines[key], f"{where}{key} must be a list")
         return []
     out = []
     for index, item in enumerate(raw):
         if not isinstance(item, LineDict):
-            check.add(raw.item_lines[index], f"{key}[{index}] must be a mapping")
+            check.add(raw.item_lines[index], f"{where}{key}[{index}] must be a mapping")
             continue
         out.append((index, _read_misspellings(item, allowed)))
     return out

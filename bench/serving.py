@@ -1,0 +1,74 @@
+"""What the benchmarks that talk to a real `csbot serve` share: free ports, the local Slack stand-in, the server, percentiles."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import aiohttp
+from aiohttp import web
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.fake_slack import FakeSlack  # noqa: E402
+
+SECRET = "bench-signing-secret-0123456789ab"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def pct(values: list[float], q: float) -> float:
+    """The q-quantile by nearest rank (what the benchmarks report as p50, p95, p99)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, int(round(q * len(ordered))) - 1))]
+
+
+async def start_fake_slack() -> tuple[FakeSlack, web.AppRunner]:
+    """The Slack stand-in (tests/fake_slack.py), listening on a free loopback port."""
+    fake = FakeSlack()
+    runner = web.AppRunner(fake.app())
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    fake.base_url = f"http://127.0.0.1:{port}"
+    return fake, runner
+
+
+async def start_serve(db_url: str, slack_base: str) -> tuple[subprocess.Popen[bytes], str]:
+    """`csbot serve` in its own process, on `db_url`, its Slack API at `slack_base`; returns once /healthz answers."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CSBOT_", "SLACK_"))}
+    env |= {
+        "DATABASE_URL": db_url,
+        "CSBOT_PORT": str(port),
+        "CSBOT_LOG_LEVEL": "WARNING",
+        "SLACK_BOT_TOKEN": "xoxb-bench",
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": f"{slack_base}/api/",
+    }
+    server = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve"], env=env, cwd=ROOT)
+    base = f"http://127.0.0.1:{port}"
+    async with aiohttp.ClientSession() as http:
+        for _ in range(300):
+            try:
+                async with http.get(f"{base}/healthz") as resp:
+                    if resp.status == 200:
+                        break
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.1)
+    return server, base
+
+
+def stop(server: subprocess.Popen[bytes]) -> None:
+    server.terminate()
+    server.wait(timeout=30)
