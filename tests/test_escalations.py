@@ -438,3 +438,26 @@ def test_the_demo_has_queues_and_the_console_commands_work_end_to_end(db: Databa
     shown = ask(db, "lena", "/escalation ESC-1", now + timedelta(minutes=11))["data"]["escalation"]
     assert shown["level"] == 2 and [e["event"] for e in shown["timeline"]] == ["created", "paged", "paged"]
     assert ask(db, "rachel", "/escalation ack ESC-1", now + timedelta(minutes=12))["data"]["escalation"]["owner"] == "rachel"
+
+
+async def test_healthz_and_metrics_report_escalations_the_sweep_left_overdue(db: Database) -> None:
+    import aiohttp
+
+    from bot.config import load_settings
+    from bot.web import create_app
+    from tests.helpers import serve
+
+    setup(db)
+    assert ask(db, "alice", "/escalate #21 refund stuck", T0)["ok"]  # level 2 is due at +10 minutes
+    for at, overdue in ((T0 + timedelta(minutes=10, seconds=5), 0), (T0 + timedelta(minutes=30), 1)):
+        runner, base = await serve(create_app(db, load_settings({}), clock=lambda at=at: at))
+        try:
+            async with aiohttp.ClientSession() as http:
+                async with http.get(f"{base}/healthz") as resp:
+                    body = await resp.json()
+                    assert resp.status == 200 and body["escalations"] == {"overdue": overdue, "sweep_seconds": 5}
+                    assert body["status"] == ("degraded" if overdue else "ok")
+                async with http.get(f"{base}/metrics") as resp:
+                    assert f"csbot_escalations_overdue {float(overdue)}" in await resp.text()
+        finally:
+            await runner.cleanup()
