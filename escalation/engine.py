@@ -116,10 +116,8 @@ def open_escalation(
         if existing is None:
             raise
         return Opened(existing, False)
-    event = _event(session, esc, now, "created", requester, note=reason)
-    channels = queue_recipients(queue)
-    _plan(session, esc, STATUS, channels, "status", now)
-    del event
+    _event(session, esc, now, "created", requester, note=reason)
+    _plan(session, esc, STATUS, queue_recipients(queue), "status", now)
     _page_level(session, esc, queue, now)
     _write_outbox(session)
     return Opened(esc, True)
@@ -485,12 +483,9 @@ def open_for_team(session: Session, team_id: int) -> list[Escalation]:
     return list(session.scalars(query.order_by(Escalation.created_at, Escalation.id)))
 
 
-def open_for(session: Session, *, queue_ids: Sequence[int] | None = None, owner: Member | None = None, mine: Member | None = None) -> list[Escalation]:
+def open_for(session: Session, *, queue_ids: Sequence[int] | None = None) -> list[Escalation]:
+    """The open (and acknowledged) escalations, of some queues or all."""
     query = select(Escalation).where(Escalation.state.in_(OPEN_STATES))
     if queue_ids is not None:
         query = query.where(Escalation.queue_id.in_(tuple(queue_ids)))
-    if owner is not None:
-        query = query.where(Escalation.owner_id == owner.id)
-    if mine is not None:
-        query = query.where(or_(Escalation.owner_id == mine.id, Escalation.requester_id == mine.id))
     return list(session.scalars(query.order_by(Escalation.id)))

@@ -21,7 +21,6 @@ from escalation import engine
 from escalation.models import Escalation, EscalationEvent
 from handlers.args import UsageError
 from handlers.context import Context, Forbidden, NotFound
-from handlers.humanize import duration
 from handlers.kpi_request import DAMAGED_BUTTON
 from handlers.reply import Actions, Button, Field, Fields, Reply, Section
 from handlers.reply import Context as Note
@@ -244,10 +243,6 @@ def notice_reply(session: Session, esc: Escalation, event: EscalationEvent, zone
         blocks=[Section(event_line(session, event, zone)), Section(state_line(session, esc, zone))],
         data={"escalation": escalation_json(session, esc)},
     )
-
-
-def wait_text(esc: Escalation, now: datetime) -> str:
-    return duration((esc.next_action_at - now).total_seconds()) if esc.next_action_at else "—"
 
 
 def parse_button(value: str) -> tuple[int, dict[str, Any]]:
