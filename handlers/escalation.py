@@ -36,7 +36,7 @@ from handlers.escalation_views import (
     timeline_table_rows,
 )
 from handlers.humanize import duration
-from handlers.kpi_lookup import find_member
+from handlers.kpi_lookup import NotAWindow, find_member
 from handlers.reply import Actions, Form, FormField, Reply, Section, Table
 from handlers.reply import Context as Note
 from handlers.router import Action, Router
@@ -142,10 +142,10 @@ def _reassign(ctx: Context, esc: Escalation, to: str) -> str:
         return f"{esc.label} is now {queue.name}'s: its policy starts from the first level."
     try:
         member = find_member(ctx, to)
-    except NotFound:
+    except (NotFound, NotAWindow):
         if not to.startswith(("@", "<@")):
             find_queue(ctx, to)  # says which queues there are
-        raise
+        raise NotFound(f"There is no member called {to!r}.") from None
     if not member.active:
         raise Invalid(f"{member.name} is no longer active; reassign to someone else.")
     engine.reassign(ctx.session, esc, ctx.member, ctx.now, member=member)

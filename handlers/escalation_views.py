@@ -91,6 +91,9 @@ def authorize_act(ctx: Context, esc: Escalation, verb: str) -> None:
     queue = queue_of(ctx.session, esc)
     if member.handle in esc.paged or member.id == esc.owner_id or member.handle in specialists(queue):
         return
+    # Someone paged at an earlier level (a reassignment to them, say) may still take it.
+    if any(member.handle in e.targets for e in engine.events(ctx.session, esc) if e.event in ("paged", "repaged", "reassigned")):
+        return
     if verb in ("resolve", "cancel") and member.id == esc.requester_id:
         return
     raise Forbidden(f"Only the specialists of {queue.name}, whoever {esc.label} pages, its requester (to resolve or cancel) and leads may {verb} it.")

@@ -141,3 +141,16 @@ def test_a_ticket_url_template_that_cannot_be_filled_is_refused_at_start_up(monk
     monkeypatch.setenv("TICKET_URL_TEMPLATE", "https://acme.zendesk.com/agent/tickets/{id}")
     linked = ask(db, "alice", "/escalate #13 refund", T0)["data"]["escalation"]
     assert linked["ticket_url"] == "https://acme.zendesk.com/agent/tickets/13"
+
+
+def test_someone_paged_earlier_may_still_take_it_and_a_number_is_not_a_window(db: Database) -> None:
+    kim = "  - {handle: kim, name: Kim Agent, team: support, role: agent, slack_id: UKIM}\n"
+    setup(db, ORG.replace("  - {handle: root,", kim + "  - {handle: root,"))
+    assert ask(db, "alice", "/escalate #31 refund", T0)["ok"]
+    assert code(ask(db, "kim", "/escalation ack ESC-1", T0)) == "forbidden"  # no specialist, not paged
+    assert ask(db, "dana", "/escalation reassign ESC-1 @kim", T0 + timedelta(minutes=1))["ok"]
+    sweep(db, T0 + timedelta(minutes=20))  # kim did not answer: the policy moved on to its next level
+    # kim, paged earlier, may still take it.
+    assert ask(db, "kim", "/escalation ack ESC-1", T0 + timedelta(minutes=21))["ok"]
+    number = ask(db, "lena", "/escalation reassign ESC-1 5", T0 + timedelta(minutes=22))
+    assert code(number) == "not_found" and "window" not in number["error"]

@@ -229,7 +229,9 @@ class CsbotTeamsBot(TeamsActivityHandler):
         value = value_of(turn_context.activity)
         if turn_context.activity.name == "composeExtension/submitAction":
             data = value.get("data") if isinstance(value.get("data"), dict) else {}
-            reply = await self._run_action(turn_context, data) if data.get("action_id") else None
+            if not data.get("action_id"):
+                return _task_message("That form could not be read; type the command instead (e.g. escalate #12345 what is wrong).")
+            reply = await self._run_action(turn_context, data)
             if reply is None:
                 return _task_message("Nothing to do: that was already handled.")
             errors = reply.data.get("field_errors") if not reply.ok else None
