@@ -27,7 +27,7 @@ MANIFEST_VERSION = "1.17"
 SITE = "https://csbot.example.com"
 ACCENT_COLOR = "#4F52B2"
 SCOPES = ("personal", "team", "groupChat")
-SHORT_DESCRIPTION = "KPIs for customer-service teams, against their targets, in chat"
+SHORT_DESCRIPTION = "KPIs, scorecards and on-call escalations for customer-service teams, in chat"
 COLOR_ICON = "color.png"
 OUTLINE_ICON = "outline.png"
 
