@@ -31,6 +31,8 @@ from sqlalchemy.orm import Session
 from store import yaml_file
 from store.clock import system_clock
 from store.escalation_file import EscalationSpec, parse_escalation
+from store.qa_file import QaSpec, parse_qa, qa_document
+from store.qa_rubrics import QaRubricVersion, latest
 from store.local_time import DAY_NAMES, weekdays
 from store.org import ROLES, Member, Org, Team
 from store.queues import EscalationQueue
@@ -46,7 +48,7 @@ FULL_DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "satur
 MAX_TARGET = 1e12
 PLATFORMS = ("slack", "teams")
 
-TOP_KEYS = ("org", "teams", "members", "escalation")
+TOP_KEYS = ("org", "teams", "members", "escalation", "qa")
 ORG_KEYS = ("name", "timezone", "digest")
 TEAM_KEYS = ("key", "name", "timezone", "channels", "digest", "targets", "alerts")
 ALERT_KEYS = ("above", "below", "window", "min_n", "for")
@@ -128,6 +130,7 @@ class OrgSpec:
     digest_time: str | None = None  # the org roll-up to managers and admins
     digest_days: str | None = None
     escalation: EscalationSpec = field(default_factory=EscalationSpec)
+    qa: QaSpec | None = None  # None: the file has no `qa:` section
 
 
 class _Checker:
@@ -305,9 +308,10 @@ def parse_org(
     escalation = EscalationSpec()
     if doc.get("escalation") is not None:
         escalation = parse_escalation(check, doc, {m.handle for m in members}, {t.key for t in teams} if readable else None)
+    qa = parse_qa(check, doc) if doc.get("qa") is not None else None
     if check.problems:
         raise OrgFileError(check.problems)
-    return OrgSpec(org_name, org_tz, teams, members, org_digest[0], org_digest[1], escalation)
+    return OrgSpec(org_name, org_tz, teams, members, org_digest[0], org_digest[1], escalation, qa)
 
 
 def _digest(check: _Checker, m: _LineDict, what: str, keys: tuple[str, ...]) -> tuple[str | None, str | None, str | None]:
@@ -812,7 +816,28 @@ def apply_org(session: Session, spec: OrgSpec, *, now: datetime | None = None) -
         for position, qs in enumerate(spec.escalation.queues)
     ]
     _sync(session, queues, queue_values, EscalationQueue, "queue", result, now)
+    _apply_qa(session, spec.qa, result, now)
     return result
+
+
+def _apply_qa(session: Session, qa: QaSpec | None, result: ApplyResult, now: datetime) -> None:
+    """A new rubric version when the `qa:` section changed; the latest retired when the file has none."""
+    last = latest(session)
+    if qa is None:
+        if last is not None and last.retired_at is None:
+            last.retired_at = now
+            result.deactivated.append(f"qa rubric v{last.version}")
+        return
+    if last is not None and (last.pass_mark, last.hide_reviewer, last.categories) == (qa.pass_mark, qa.hide_reviewer, qa.categories):
+        if last.retired_at is not None:
+            last.retired_at = None
+            result.reactivated.append(f"qa rubric v{last.version}")
+        return
+    version = last.version + 1 if last is not None else 1
+    session.add(QaRubricVersion(version=version, pass_mark=qa.pass_mark, hide_reviewer=qa.hide_reviewer, categories=qa.categories, created_at=now))
+    if last is not None and last.retired_at is None:
+        last.retired_at = now
+    result.created.append(f"qa rubric v{version}")
 
 
 # ---------------------------------------------------------------- showing
@@ -858,6 +883,9 @@ def org_document(session: Session) -> dict[str, Any]:
     queues = list(session.scalars(select(EscalationQueue).where(EscalationQueue.active.is_(True)).order_by(EscalationQueue.position, EscalationQueue.id)))
     if queues:
         doc["escalation"] = escalation_document(org.escalation if org else None, queues)
+    rubric = latest(session)
+    if rubric is not None and rubric.retired_at is None:
+        doc["qa"] = qa_document(rubric.pass_mark, rubric.hide_reviewer, rubric.categories)
     return doc
 
 

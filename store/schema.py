@@ -20,6 +20,7 @@ def metadata() -> MetaData:
     import store.org  # noqa: F401
     import store.outbox  # noqa: F401
     import store.processed  # noqa: F401
+    import store.qa_rubrics  # noqa: F401
     import store.queues  # noqa: F401
     import store.subscriptions  # noqa: F401
     from store.base import Base

@@ -1,0 +1,37 @@
+"""Who may see coaching notes, sessions and QA reviews about whom: one rule set for every command.
+
+- An agent: their own shared notes, their own sessions and reviews.
+- A lead: those of their own team's agents.
+- A manager: those of their team's agents, or of every team's when they have no team.
+- An admin: everything.
+- The author of a note always sees it; a private note is never shown to the agent it is about.
+
+The same oversight decides who sees an agent's KPIs (`/kpi agent`), so the two
+never drift apart.
+"""
+
+from __future__ import annotations
+
+from store.org import Member
+
+
+def oversees(viewer: Member, agent: Member) -> bool:
+    """Whether `viewer` looks after `agent`'s records (their figures, notes and reviews) by role."""
+    if viewer.role == "admin":
+        return True
+    if agent.role != "agent" or viewer.id == agent.id:
+        return False
+    if viewer.role == "manager":
+        return viewer.team_id is None or viewer.team_id == agent.team_id
+    if viewer.role == "lead":
+        return viewer.team_id is not None and viewer.team_id == agent.team_id
+    return False
+
+
+def may_see(viewer: Member, subject: Member, *, author_id: int | None = None, private: bool = False) -> bool:
+    """Whether `viewer` may see a record about `subject` (a note by `author_id`, `private` or shared; a session; a review)."""
+    if author_id is not None and viewer.id == author_id:
+        return True
+    if viewer.id == subject.id:
+        return not private
+    return oversees(viewer, subject)
