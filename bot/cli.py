@@ -110,7 +110,7 @@ def _parser() -> argparse.ArgumentParser:
 
     tick = sub.add_parser("tick", help="run every scheduled job that is due once (scorecards, KPI alerts), then exit; for cron", allow_abbrev=False)
     tick.add_argument("--at", help="as if it were this ISO 8601 time (default: now)")
-    tick.add_argument("--only", metavar="JOB", help="run only this job (digests, alerts, escalations or oncall)")
+    tick.add_argument("--only", metavar="JOB", help="run only this job (digests, alerts, escalations, oncall or coaching)")
     tick.add_argument("--json", action="store_true", help="print what was done as one JSON object")
 
     db = sub.add_parser("db", help="database maintenance")

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot import digests, escalations, kpi_alerts, oncall_notices
+from bot import coaching_messages, digests, escalations, kpi_alerts, oncall_notices
 from bot.chart_links import forget_expired
 from bot.notify import Notifier
 from bot.outbox_sender import Outcome, Sender
@@ -24,7 +24,7 @@ from store.database import Database
 
 log = logging.getLogger(__name__)
 
-JOBS = ("digests", "alerts", "escalations", "oncall")
+JOBS = ("digests", "alerts", "escalations", "oncall", "coaching")
 
 
 @dataclass
@@ -94,6 +94,8 @@ async def run_tick(
     if "oncall" in jobs:
         report.planned += await _guarded(report, "oncall", oncall_notices.plan_oncall, db, now, catchup=catchup)
         kinds += oncall_notices.KINDS
+    if "coaching" in jobs:
+        kinds += coaching_messages.KINDS  # planned by the commands themselves; sent here
     sender = make_sender(db, notifiers)
     report.outcomes = await sender.send_due(now, kinds=tuple(kinds))
     if "digests" in jobs:  # charts come with scorecards; the 5-second escalation pass need not write here
@@ -124,8 +126,9 @@ def make_sender(db: Database, notifiers: Sequence[Notifier]) -> Sender:
             **{k: kpi_alerts.compose for k in kpi_alerts.KINDS},
             **{k: escalations.compose for k in escalations.KINDS},
             **{k: oncall_notices.compose for k in oncall_notices.KINDS},
+            **{k: coaching_messages.compose for k in coaching_messages.KINDS},
         },
-        skips=(digests.Skip, kpi_alerts.Skip, escalations.Skip, oncall_notices.Skip),
+        skips=(digests.Skip, kpi_alerts.Skip, escalations.Skip, oncall_notices.Skip, coaching_messages.Skip),
         threads={**{k: kpi_alerts.thread_of for k in kpi_alerts.KINDS}, escalations.engine.NOTE: escalations.thread_of},
         edits={escalations.engine.EDIT: escalations.edit_targets},
         heavy=frozenset(digests.KINDS),

@@ -31,7 +31,8 @@ from escalation.models import OPEN_STATES, Escalation, EscalationEvent
 from escalation.oncall import schedule_of, who_is_on_call
 from kpi.tickets import Ticket
 from store.org import Member
-from store.outbox import OutboxRow, Planned, plan
+from store.outbox import OutboxRow, Planned, channel_recipients, plan
+from store.outbox import member_recipients as outbox_member_recipients
 from store.queues import EscalationQueue
 
 PAGE, STATUS, NOTE, EDIT, NOTICE = "esc_page", "esc_status", "esc_note", "esc_edit", "esc_notice"
@@ -56,13 +57,11 @@ class Opened:
 
 def member_recipients(member: Member) -> list[str]:
     """Where a person can be paged: their DM on every platform they have an id on."""
-    found = [f"slack:user:{member.slack_id}"] if member.slack_id else []
-    return found + ([f"teams:user:{member.teams_id}"] if member.teams_id else [])
+    return outbox_member_recipients(member.slack_id, member.teams_id)
 
 
 def queue_recipients(queue: EscalationQueue) -> list[str]:
-    found = [f"slack:channel:{queue.slack_channel}"] if queue.slack_channel else []
-    return found + ([f"teams:channel:{queue.teams_channel}"] if queue.teams_channel else [])
+    return channel_recipients(queue.slack_channel, queue.teams_channel)
 
 
 def open_escalation(

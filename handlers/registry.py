@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers import escalate, escalation, kpi, oncall, scorecard
+from handlers import coach, escalate, escalation, kpi, oncall, scorecard
 from handlers.csbot import CsbotCommand
 from handlers.router import Router
 
@@ -15,4 +15,5 @@ def build_router() -> Router:
     escalate.register(router)
     escalation.register(router)
     oncall.register(router)
+    coach.register(router)
     return router

@@ -167,7 +167,21 @@ def demo_org_document() -> dict[str, Any]:
             members[-1]["timezone"] = _MEMBER_TIMEZONES[handle]
 
     org = {"name": ORG_NAME, "timezone": ORG_TIMEZONE, "digest": {"time": "07:30", "days": "mon-fri"}}  # the roll-up to managers and admins
-    return {"org": org, "teams": teams, "members": members, "escalation": _escalation()}
+    return {"org": org, "teams": teams, "members": members, "escalation": _escalation(), "qa": _qa()}
+
+
+def _qa() -> dict[str, Any]:
+    """The rubric the demo's reviewers score against."""
+    return {
+        "pass": 0.8,
+        "hide_reviewer": False,
+        "rubric": [
+            {"key": "accuracy", "name": "Accuracy", "weight": 3, "scale": "0-2", "critical": True},
+            {"key": "tone", "name": "Tone and empathy", "weight": 2, "scale": "1-5"},
+            {"key": "policy", "name": "Policy followed", "weight": 2, "scale": "pass-fail"},
+            {"key": "resolution", "name": "Resolution", "weight": 1, "scale": "1-5", "na": False},
+        ],
+    }
 
 
 def _escalation() -> dict[str, Any]:

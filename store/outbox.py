@@ -104,6 +104,17 @@ class Claimed:
     uncertain: bool
 
 
+def member_recipients(slack_id: str | None, teams_id: str | None) -> list[str]:
+    """Where a person can be reached: their DM on every platform they have an id on."""
+    found = [f"slack:user:{slack_id}"] if slack_id else []
+    return found + ([f"teams:user:{teams_id}"] if teams_id else [])
+
+
+def channel_recipients(slack_channel: str | None, teams_channel: str | None) -> list[str]:
+    found = [f"slack:channel:{slack_channel}"] if slack_channel else []
+    return found + ([f"teams:channel:{teams_channel}"] if teams_channel else [])
+
+
 def plan(session: Session, rows: list[Planned], now: datetime, *, skipped: str | None = None) -> int:
     """Insert the rows that do not exist yet; how many were new.
 
@@ -236,6 +247,6 @@ def sent_row(session: Session, kind: str, subject: str, recipient: str, occurren
 
 
 __all__ = [
-    "CLAIM_LEASE", "SEND_LEASE", "Claimed", "OutboxRow", "Planned", "STATUSES", "claim_due", "plan",
+    "CLAIM_LEASE", "SEND_LEASE", "Claimed", "OutboxRow", "Planned", "STATUSES", "channel_recipients", "claim_due", "member_recipients", "plan",
     "record_failure", "record_sent", "record_skip", "sent_row", "start_sending",
 ]  # fmt: skip

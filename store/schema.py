@@ -11,6 +11,7 @@ from sqlalchemy import MetaData
 
 
 def metadata() -> MetaData:
+    import coaching.models  # noqa: F401
     import escalation.models  # noqa: F401
     import kpi.alerts  # noqa: F401
     import kpi.day_facts  # noqa: F401

@@ -291,7 +291,7 @@ UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 
 def test_demo_org_document_shape() -> None:
     doc = demo_org_document()
-    assert set(doc) == {"org", "teams", "members", "escalation"}
+    assert set(doc) == {"org", "teams", "members", "escalation", "qa"}
     assert [q["key"] for q in doc["escalation"]["queues"]] == ["billing", "tier2"]
     assert doc["org"] == {"name": "Acme Support", "timezone": "UTC", "digest": {"time": "07:30", "days": "mon-fri"}}
     assert 4 <= len(doc["teams"]) <= 5

@@ -80,7 +80,7 @@ def readme_section(title: str) -> str:
 
 def test_the_claims_check_sees_a_false_promise() -> None:
     # The check itself: today's false description is caught, a true one is not.
-    assert unshipped_claims("KPIs, scorecards, escalations and coaching for support teams.") == ["coaching"]
+    assert unshipped_claims("KPIs, scorecards, escalations, coaching and QA reviews for support teams.") == ["QA"]
     assert unshipped_claims("Ask /kpi, or page the on-call? QA reviews and rubrics.") != []
     assert unshipped_claims("KPIs for support teams, over any window; /csbot help.") == []
 

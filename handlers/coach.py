@@ -1,0 +1,315 @@
+"""`/coach`: coaching notes about an agent, their history, your own, edits, deletions and the audit trail.
+
+Every answer is private (`--share` is refused): coaching is between an
+agent and those who look after them. Who may write and read what is
+`coaching.visibility`'s rule set, checked here in `authorize`; a refusal
+never reveals whether a note exists.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from coaching import notes
+from coaching.models import CoachingNote
+from coaching.visibility import oversees
+from handlers.args import UsageError, parse_args
+from handlers.context import Context, Forbidden, Invalid, NotFound
+from handlers.escalate import parse_ticket
+from handlers.escalation_views import local_full
+from handlers.kpi_lookup import find_member
+from handlers.kpi_request import DAMAGED_BUTTON
+from handlers.reply import Actions, Button, Reply, Section
+from handlers.reply import Context as Note
+from handlers.router import Action, Router
+from kpi.windows import WindowError, parse_window
+from store.org import Member
+
+ACK_ACTION = "coach.ack"
+SUBCOMMANDS = ("history", "mine", "edit", "delete", "audit")
+SHOWN_CHARS = 1500  # of a note's text in a listing; the rest is said to be there
+PRIVATE_ONLY = "Coaching is between an agent and those who look after them: its answers are never shared in a channel, so --share is refused."
+
+
+@dataclass(frozen=True)
+class CoachRequest:
+    verb: str  # note | history | mine | edit | delete | audit | ack
+    agent: str | None = None
+    text: str = ""
+    tags: tuple[str, ...] = ()
+    ticket: str | None = None
+    private: bool = False
+    window: str | None = None
+    tag: str | None = None
+    number: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+USAGE = (
+    "/coach @agent NOTE… [#tag …] [ticket T-123] [--private] — a note about an agent (shared with them unless --private)\n"
+    "/coach history @agent [WINDOW] [#tag] — the notes you may see about an agent, newest first\n"
+    "/coach mine [WINDOW] — the notes shared with you\n"
+    "/coach edit N NOTE… [#tag …] · /coach delete N — your note, within 24 hours (both kept in the audit trail)\n"
+    "/coach audit @agent — who wrote, changed and read notes about an agent (admins)"
+)
+
+
+def _number(word: str) -> int:
+    digits = word.lstrip("#")
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 9:
+        raise UsageError(f"{word!r} is not a note number; /coach history shows them.")
+    return int(digits)
+
+
+def _note_parts(words: list[str]) -> tuple[str, tuple[str, ...], str | None]:
+    """The note's text, its #tags and `ticket REF`, from the words after the agent (or the note number)."""
+    text: list[str] = []
+    tags: list[str] = []
+    ticket = None
+    i = 0
+    while i < len(words):
+        word = words[i]
+        if word.lower() == "ticket" and i + 1 < len(words) and parse_ticket(words[i + 1]) is not None and ticket is None:
+            ticket = words[i + 1]
+            i += 2
+            continue
+        if word.startswith("#") and len(word) > 1 and not word[1:].isdigit():
+            tags.append(word)
+        else:
+            text.append(word)
+        i += 1
+    try:
+        checked = notes.check_tags(tags)
+        body = notes.check_text(" ".join(text))
+    except notes.NoteError as exc:
+        raise UsageError(str(exc)) from None
+    return body, tuple(checked), ticket
+
+
+def parse_coach(words: list[str]) -> CoachRequest:
+    args = parse_args(words, switches=frozenset({"private", "share"}))
+    if args.flag("share"):
+        raise UsageError(PRIVATE_ONLY)
+    rest = list(args.words)
+    if not rest:
+        raise UsageError("Say whom the note is about: /coach @agent what went well or what to work on.")
+    verb = rest[0].lower()
+    if verb in ("mine", "history", "audit", "delete", "edit") and args.flag("private") and verb != "edit":
+        raise UsageError(f"--private is for writing a note, not for /coach {verb}.")
+    if verb == "mine":
+        if len(rest) > 2:
+            raise UsageError("/coach mine [WINDOW]")
+        return CoachRequest("mine", window=rest[1] if len(rest) == 2 else None)
+    if verb == "history":
+        if len(rest) < 2:
+            raise UsageError("/coach history @agent [WINDOW] [#tag]")
+        tag = next((w for w in rest[2:] if w.startswith("#")), None)
+        window = next((w for w in rest[2:] if not w.startswith("#")), None)
+        if len(rest) > 4 or len([w for w in rest[2:] if w.startswith("#")]) > 1:
+            raise UsageError("/coach history @agent [WINDOW] [#tag]: one window and one tag at most.")
+        try:
+            checked = notes.check_tags([tag])[0] if tag else None
+        except notes.NoteError as exc:
+            raise UsageError(str(exc)) from None
+        return CoachRequest("history", agent=rest[1], window=window, tag=checked)
+    if verb == "audit":
+        if len(rest) != 2:
+            raise UsageError("/coach audit @agent")
+        return CoachRequest("audit", agent=rest[1])
+    if verb == "delete":
+        if len(rest) != 2:
+            raise UsageError("/coach delete N")
+        return CoachRequest("delete", number=_number(rest[1]))
+    if verb == "edit":
+        if len(rest) < 3:
+            raise UsageError("/coach edit N NOTE… [#tag …]: the whole new text (and tags) of your note.")
+        body, tags, ticket = _note_parts(rest[2:])
+        if ticket is not None or args.flag("private"):
+            raise UsageError("An edit changes a note's text and tags; its ticket and privacy stay as they were.")
+        return CoachRequest("edit", number=_number(rest[1]), text=body, tags=tags)
+    body, tags, ticket = _note_parts(rest[1:])
+    return CoachRequest("note", agent=rest[0], text=body, tags=tags, ticket=ticket, private=args.flag("private"))
+
+
+def authorize_coach(ctx: Context, request: CoachRequest) -> None:
+    """The one place /coach decides who may do what (the rules: coaching.visibility)."""
+    me = ctx.member
+    if request.verb == "note":
+        agent = find_member(ctx, request.agent or "")
+        if not oversees(me, agent):
+            raise Forbidden(f"You write coaching notes about the agents you look after: {agent.name} is not one of them (leads: their team's agents; managers: their team's, or every team's without one; admins: everyone).")
+    elif request.verb == "history":
+        agent = find_member(ctx, request.agent or "")
+        if me.id != agent.id and not oversees(me, agent):
+            raise Forbidden(f"Coaching notes about {agent.name} are for {agent.name} and those who look after them.")
+    elif request.verb == "audit":
+        ctx.require_role("admin", "read the coaching audit trail")
+
+
+def execute_coach(ctx: Context, request: CoachRequest) -> Reply:
+    if request.verb == "note":
+        return _write(ctx, request)
+    if request.verb in ("history", "mine"):
+        agent = ctx.member if request.verb == "mine" else find_member(ctx, request.agent or "")
+        return _history(ctx, agent, request)
+    if request.verb == "audit":
+        return _audit(ctx, find_member(ctx, request.agent or ""))
+    note = ctx.session.get(CoachingNote, request.number)
+    try:
+        if request.verb == "delete":
+            notes.delete(ctx.session, notes.changeable(note, ctx.member, ctx.now), ctx.member, ctx.now)
+            return Reply(title=f"Note {request.number} deleted", blocks=[Section("It no longer shows anywhere; the audit trail keeps it.")], data={"deleted": request.number})
+        changed = notes.edit(ctx.session, notes.changeable(note, ctx.member, ctx.now), ctx.member, request.text, request.tags, ctx.now)
+    except notes.NoteError as exc:
+        raise NotFound(str(exc)) from None
+    return Reply(title=f"Note {changed.id} edited", blocks=[_note_block(ctx.session, changed, ctx.timezone)], data={"note": note_json(ctx.session, changed)})
+
+
+def _write(ctx: Context, request: CoachRequest) -> Reply:
+    agent = find_member(ctx, request.agent or "")
+    if not agent.active:
+        raise Invalid(f"{agent.name} is no longer active.")
+    ref = parse_ticket(request.ticket) if request.ticket else None
+    note = notes.add(
+        ctx.session, ctx.member, agent, request.text, tags=request.tags,
+        ticket=ref.shown if ref else None, ticket_url=ref.url if ref else None, private=request.private, now=ctx.now,
+    )  # fmt: skip
+    sent = notes.deliver(ctx.session, note, agent, ctx.now)
+    if request.private:
+        where = f"Private: only you and those who look after {agent.name} see it; {agent.name} does not."
+    elif sent:
+        where = f"Shared with {agent.name}, who gets it by direct message with an Acknowledge button."
+    else:
+        where = f"Shared with {agent.name}, who has no Slack or Teams id: they see it with /coach mine."
+    return Reply(title=f"Note {note.id} about {agent.name}", blocks=[_note_block(ctx.session, note, ctx.timezone), Note(where)], data={"note": note_json(ctx.session, note)})
+
+
+def _history(ctx: Context, agent: Member, request: CoachRequest) -> Reply:
+    since = until = None
+    if request.window:
+        try:
+            window = parse_window(request.window, ctx.now, ctx.timezone)
+        except WindowError as exc:
+            raise UsageError(str(exc)) from None
+        since, until = window.start, window.end
+    found = notes.visible(ctx.session, ctx.member, agent, since=since, until=until, tag=request.tag)
+    notes.record_reads(ctx.session, ctx.member, found, ctx.now)
+    label = "Notes shared with you" if agent.id == ctx.member.id else f"Coaching notes · {agent.name}"
+    blocks: list[Any] = [_note_block(ctx.session, n, ctx.timezone) for n in found] or [Section("No notes" + (f" tagged #{request.tag}" if request.tag else "") + (" in this window." if request.window else " yet."))]
+    blocks.append(Note(f"Times in {ctx.timezone}. Private notes are marked 🔒; reading someone else's private note is recorded."))
+    return Reply(title=label, blocks=blocks, data={"notes": [note_json(ctx.session, n) for n in found]})
+
+
+def _audit(ctx: Context, agent: Member) -> Reply:
+    lines = []
+    data = []
+    for entry, note in notes.trail(ctx.session, agent):
+        by = ctx.session.get(Member, entry.by_id)
+        lines.append(f"{local_full(entry.at, ctx.timezone)} · note {note.id} · {entry.action} by {by.name if by else '?'}")
+        data.append({"at": entry.at.isoformat(), "note": note.id, "action": entry.action, "by": by.handle if by else None, "before": entry.before})
+    text = "\n".join(lines) if lines else "Nothing on record."
+    return Reply(title=f"Coaching audit trail · {agent.name}", blocks=[Section(text), Note(f"Times in {ctx.timezone}.")], data={"audit": data})
+
+
+def note_json(session: Session, note: CoachingNote) -> dict[str, Any]:
+    author, agent = session.get(Member, note.author_id), session.get(Member, note.agent_id)
+    return {
+        "id": note.id,
+        "author": author.handle if author else None,
+        "agent": agent.handle if agent else None,
+        "text": note.text,
+        "tags": list(note.tags),
+        "ticket": note.ticket,
+        "private": note.private,
+        "created_at": note.created_at.isoformat(),
+        "acknowledged_at": note.acknowledged_at.isoformat() if note.acknowledged_at else None,
+    }
+
+
+def _shown(text: str) -> str:
+    return text if len(text) <= SHOWN_CHARS else f"{text[:SHOWN_CHARS]}… ({len(text) - SHOWN_CHARS:,} more characters)"
+
+
+def _note_block(session: Session, note: CoachingNote, zone: str) -> Section:
+    author = session.get(Member, note.author_id)
+    head = [f"Note {note.id}", local_full(note.created_at, zone), f"by {author.name if author else '?'}"]
+    if note.private:
+        head.append("🔒 private")
+    if note.tags:
+        head.append(" ".join(f"#{t}" for t in note.tags))
+    if note.ticket:
+        head.append(f"ticket {note.ticket}")
+    if note.edited_at:
+        head.append("edited")
+    if note.acknowledged_at:
+        head.append(f"✓ acknowledged {local_full(note.acknowledged_at, zone)}")
+    return Section(" · ".join(head) + "\n" + _shown(note.text))
+
+
+def delivery_reply(session: Session, note: CoachingNote, zone: str) -> Reply:
+    """What the agent gets: the note, with Acknowledge until they have."""
+    author = session.get(Member, note.author_id)
+    blocks: list[Any] = [_note_block(session, note, zone)]
+    if note.acknowledged_at is None and note.deleted_at is None:
+        blocks.append(Actions((Button("Acknowledge", ACK_ACTION, json.dumps({"id": note.id}), "primary"),)))
+    return Reply(title=f"A coaching note from {author.name if author else 'your lead'}", blocks=blocks, data={"note": note_json(session, note)})
+
+
+# ------------------------------------------------------------- the Acknowledge button
+
+
+def parse_ack(value: str) -> CoachRequest:
+    try:
+        number = json.loads(value)["id"]
+        if not isinstance(number, int) or isinstance(number, bool) or not 0 < number < 10**9:
+            raise TypeError("id")
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
+        raise UsageError(DAMAGED_BUTTON) from None
+    return CoachRequest("ack", number=number)
+
+
+def _ackable(ctx: Context, number: int | None) -> CoachingNote:
+    note = ctx.session.get(CoachingNote, number)
+    if note is None or note.agent_id != ctx.member.id or note.private or note.deleted_at is not None:
+        raise NotFound("There is no note to you with that number.")
+    return note
+
+
+def authorize_ack(ctx: Context, request: CoachRequest) -> None:
+    _ackable(ctx, request.number)  # only the agent a note was shared with acknowledges it
+
+
+def execute_ack(ctx: Context, request: CoachRequest) -> Reply:
+    note = _ackable(ctx, request.number)
+    notes.acknowledge(ctx.session, note, ctx.member, ctx.now)
+    reply = delivery_reply(ctx.session, note, ctx.timezone)
+    reply.replace_original = True
+    return reply
+
+
+class CoachCommand:
+    name = "coach"
+    summary = "Coaching notes about an agent: write one in seconds, shared or private, and find them again"
+    usage = USAGE
+    examples = ("/coach @alice great save on the refund call #empathy ticket T-123", "/coach @alice missed the follow-up --private", "/coach history @alice 30d", "/coach mine")
+
+    def parse(self, words: list[str]) -> CoachRequest:
+        return parse_coach(words)
+
+    def authorize(self, ctx: Context, request: CoachRequest) -> None:
+        authorize_coach(ctx, request)
+
+    def execute(self, ctx: Context, request: CoachRequest) -> Reply:
+        return execute_coach(ctx, request)
+
+
+def register(router: Router) -> None:
+    router.register(CoachCommand())
+    router.register_action(Action(ACK_ACTION, parse_ack, authorize_ack, execute_ack))
+
+
+__all__ = ["CoachCommand", "delivery_reply", "register"]

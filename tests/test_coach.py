@@ -1,0 +1,114 @@
+"""Coaching notes through the router and the outbox: write, deliver, acknowledge, see (or not), edit, delete, audit."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from bot.dispatch import run_action, run_command
+from bot.render.slack import render_slack
+from bot.slack.notifier import SlackNotifier
+from bot.tick import run_tick
+from coaching.notes import NoteError, check_text
+from handlers.registry import build_router
+from store.database import Database
+from tests.fake_slack import FakeSlack
+from tests.helpers import apply_fixture_org
+
+ROUTER = build_router()
+T0 = datetime(2026, 12, 1, 10, 0, tzinfo=timezone.utc)
+
+
+def ask(db: Database, handle: str, text: str, at: datetime = T0) -> dict:  # type: ignore[type-arg]
+    reply = run_command(db, ROUTER, handle, text, now=at, platform="console")
+    return {"ok": reply.ok, "data": reply.data, "code": reply.error.code if reply.error else None, "error": reply.error.message if reply.error else None, "reply": reply}
+
+
+async def test_a_shared_note_reaches_the_agent_who_acknowledges_it(db: Database, slack: tuple[FakeSlack, SlackNotifier]) -> None:
+    fake, notifier = slack
+    apply_fixture_org(db)
+    out = ask(db, "bob", "/coach @alice great save on the refund call <!channel> #empathy #Ownership ticket T-123")
+    assert out["ok"], out["error"]
+    note = out["data"]["note"]
+    assert (note["agent"], note["author"], note["tags"], note["ticket"], note["private"]) == ("alice", "bob", ["empathy", "ownership"], "T-123", False)
+    assert note["text"] == "great save on the refund call <!channel>"  # stored intact
+    report = await run_tick(db, [notifier], T0 + timedelta(seconds=30), only="coaching")
+    # alice also has a Teams id; this process runs Slack only, so that copy is recorded as not reachable.
+    assert sorted((o.recipient, o.status) for o in report.outcomes if o.kind == "coach_note") == [
+        ("slack:user:U0123ABCD", "sent"), ("teams:user:8f0c2a1e-0000-4000-8000-000000000001", "skipped")
+    ]
+    dm = next(c.args for c in fake.of("chat.postMessage") if c.args["channel"] == "D0123ABCD")
+    assert "&lt;!channel&gt;" in json.dumps(dm["blocks"]) and "<!channel>" not in json.dumps(dm["blocks"])
+    button = next(e for b in dm["blocks"] if b["type"] == "actions" for e in b["elements"])
+    assert button["action_id"] == "coach.ack"
+    # Only alice acknowledges it; a forged or foreign click finds nothing.
+    assert run_action(db, ROUTER, "bob", "coach.ack", button["value"], now=T0, platform="slack").error.code == "not_found"  # type: ignore[union-attr]
+    reply = run_action(db, ROUTER, "alice", "coach.ack", button["value"], now=T0 + timedelta(minutes=5), platform="slack")
+    assert reply.ok and reply.replace_original and reply.data["note"]["acknowledged_at"] == (T0 + timedelta(minutes=5)).isoformat()
+    assert not any(b["type"] == "actions" for m in render_slack(reply) for b in m["blocks"])
+    assert ask(db, "alice", "/coach mine")["data"]["notes"][0]["acknowledged_at"] is not None
+
+
+def test_who_sees_what(db: Database) -> None:
+    apply_fixture_org(db)
+    shared = ask(db, "bob", "/coach @alice clear and kind with an angry customer")["data"]["note"]["id"]
+    private = ask(db, "bob", "/coach @alice watch the hold times --private")["data"]["note"]["id"]
+    ids = lambda out: [n["id"] for n in out["data"]["notes"]]  # noqa: E731
+    assert ids(ask(db, "alice", "/coach mine")) == [shared]  # the agent never sees a private note
+    assert ids(ask(db, "alice", "/coach history @alice")) == [shared]
+    assert ids(ask(db, "bob", "/coach history @alice")) == [private, shared]  # the author and lead
+    assert ids(ask(db, "root", "/coach history @alice")) == [private, shared]  # an admin
+    # Another team's manager and an agent of another team: refused, saying why, revealing nothing.
+    for handle in ("dana", "carol"):
+        refused = ask(db, handle, "/coach history @alice")
+        assert refused["code"] == "forbidden" and "Alice Smith" in refused["error"] and "note" in refused["error"]
+    assert ask(db, "carol", "/coach @alice nice one")["code"] == "forbidden"  # an agent writes no notes
+    assert ask(db, "bob", "/coach @carol nice one")["code"] == "forbidden"  # not bob's team
+    # Reading someone else's private note is on the record; the audit is for admins.
+    trail = ask(db, "root", "/coach audit @alice")["data"]["audit"]
+    assert [(a["note"], a["action"], a["by"]) for a in trail] == [(shared, "created", "bob"), (private, "created", "bob"), (private, "read", "root")]
+    assert ask(db, "bob", "/coach audit @alice")["code"] == "forbidden"
+
+
+def test_the_author_may_edit_or_delete_for_a_day_and_history_is_kept(db: Database) -> None:
+    apply_fixture_org(db)
+    number = ask(db, "bob", "/coach @alice first draft #tone")["data"]["note"]["id"]
+    edited = ask(db, "bob", f"/coach edit {number} the real note #empathy", T0 + timedelta(hours=2))
+    assert edited["ok"] and edited["data"]["note"]["text"] == "the real note" and edited["data"]["note"]["tags"] == ["empathy"]
+    late = ask(db, "bob", f"/coach edit {number} again", T0 + timedelta(hours=25))
+    stranger = ask(db, "root", f"/coach delete {number}", T0 + timedelta(hours=1))
+    missing = ask(db, "bob", "/coach delete 999", T0)
+    # The same answer whether the note is too old, someone else's or does not exist.
+    assert late["code"] == stranger["code"] == missing["code"] == "not_found"
+    assert late["error"] == stranger["error"] == missing["error"]
+    assert ask(db, "bob", f"/coach delete {number}", T0 + timedelta(hours=3))["ok"]
+    assert ask(db, "bob", "/coach history @alice")["data"]["notes"] == []
+    trail = ask(db, "root", "/coach audit @alice")["data"]["audit"]
+    assert [a["action"] for a in trail] == ["created", "edited", "deleted"]
+    assert json.loads(trail[1]["before"]) == {"text": "first draft", "tags": ["tone"]}
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("/coach @alice", "Write the note itself"),
+        ("/coach @alice nice #Bad!tag", "is not a tag"),
+        ("/coach @alice nice --share", "never shared in a channel"),
+        ("/coach @nobody nice one", "no member called"),
+        ("/coach history @alice last_week", "not a window"),
+        ("/coach delete x", "not a note number"),
+        ("/coach mine --private", "--private is for writing a note"),
+    ],
+)
+def test_bad_input_says_what_was_wrong(db: Database, text: str, problem: str) -> None:
+    apply_fixture_org(db)
+    out = ask(db, "bob", text)
+    assert not out["ok"] and out["code"] != "internal" and problem in out["error"], out["error"]
+
+
+def test_a_note_longer_than_the_limit_is_refused_with_the_limit() -> None:
+    with pytest.raises(NoteError) as refused:
+        check_text("x" * 10_000)
+    assert "10,000 characters long; at most 4,000" in str(refused.value)
