@@ -1,4 +1,4 @@
-"""Coaching messages the outbox sends: a shared note, to the agent it is about."""
+"""Coaching and QA messages the outbox sends: a shared note to its agent; a review's result, dispute and settlement."""
 
 from __future__ import annotations
 
@@ -7,25 +7,47 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from coaching.models import CoachingNote
+from coaching import qa
+from coaching.models import CoachingNote, QaReview
 from coaching.notes import DELIVERY
 from handlers.coach import delivery_reply
-from handlers.reply import Reply
+from handlers.qa import review_reply
+from handlers.reply import Reply, Section
 from store.org import Member, Org
 from store.outbox import Claimed
 
-KINDS = (DELIVERY,)
+KINDS = (DELIVERY, *qa.KINDS)
 
 
 class Skip(Exception):
-    """The note is gone, private now, or no longer the agent's to read."""
+    """The note or review is gone, or no longer this person's to read."""
+
+
+def _person(session: Session, recipient: str) -> Member | None:
+    platform, _, rest = recipient.partition(":")
+    ident = rest.partition(":")[2]
+    column = Member.slack_id if platform == "slack" else Member.teams_id
+    return session.scalar(select(Member).where(column == ident))
 
 
 def compose(session: Session, row: Claimed, now: datetime) -> Reply:
-    note = session.get(CoachingNote, int(row.subject.removeprefix("note-")) if row.subject.startswith("note-") else 0)
-    if note is None or note.deleted_at is not None or note.private:
-        raise Skip("the note was deleted before it was delivered")
-    agent = session.scalar(select(Member).where(Member.id == note.agent_id))
     org = session.get(Org, 1)
-    zone = agent.effective_timezone(org.timezone if org else "UTC") if agent else "UTC"
-    return delivery_reply(session, note, zone)
+    person = _person(session, row.recipient)
+    zone = person.effective_timezone(org.timezone if org else "UTC") if person else "UTC"
+    if row.kind == DELIVERY:
+        note = session.get(CoachingNote, int(row.subject.removeprefix("note-")) if row.subject.startswith("note-") else 0)
+        if note is None or note.deleted_at is not None or note.private:
+            raise Skip("the note was deleted before it was delivered")
+        return delivery_reply(session, note, zone)
+    review = session.get(QaReview, int(row.subject.removeprefix("review-")) if row.subject.startswith("review-") else 0)
+    if review is None or person is None:
+        raise Skip("the review or its reader is gone")
+    reply = review_reply(session, review, person, zone, dispute_button=row.kind == qa.RESULT)
+    if row.kind == qa.DISPUTED:
+        agent = session.get(Member, review.agent_id)
+        reply.blocks.insert(0, Section(f"{agent.name if agent else 'The agent'} disputes this review. Settle it: /qa resolve {review.id} accepted|partial|rejected"))
+    elif row.kind == qa.SETTLED:
+        reply.blocks.insert(0, Section("Your dispute is settled; the review is locked."))
+    else:
+        reply.blocks.insert(0, Section("A QA review of your ticket. If you disagree, dispute it (once) with a comment."))
+    return reply

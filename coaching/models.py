@@ -1,4 +1,4 @@
-"""What coaching keeps: notes about agents, and the audit trail of every change and every private read.
+"""What coaching keeps: notes about agents and their audit trail, QA reviews and their disputes.
 
 Nothing is deleted from chat: a deleted note keeps its row (`deleted_at`),
 and every edit keeps the text it replaced in the audit trail.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from store.base import Base, UTCSeconds
@@ -44,3 +44,42 @@ class CoachingAudit(Base):
     by_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
     action: Mapped[str] = mapped_column(String(16))  # created | edited | deleted | acknowledged | read
     before: Mapped[str | None] = mapped_column(Text)  # an edit: the text (and tags) it replaced
+
+
+class QaReview(Base):
+    """One ticket scored against a rubric version; `score` None when every category was `na`."""
+
+    __tablename__ = "qa_reviews"
+    __table_args__ = (Index("ix_qa_reviews_agent", "agent_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    ticket: Mapped[str] = mapped_column(String(200))
+    ticket_url: Mapped[str | None] = mapped_column(String(1000))
+    rubric_version: Mapped[int] = mapped_column(Integer)
+    scores: Mapped[dict[str, int | str]] = mapped_column(JSON)  # category key -> value on its scale, or "na"
+    comments: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)  # category key (or "" for the review) -> comment
+    score: Mapped[float | None] = mapped_column(Float)
+    passed: Mapped[bool | None] = mapped_column(Boolean)
+    state: Mapped[str] = mapped_column(String(16), default="open")  # open | disputed | locked
+    created_at: Mapped[datetime] = mapped_column(UTCSeconds)
+    locked_at: Mapped[datetime | None] = mapped_column(UTCSeconds)
+
+
+class QaDispute(Base):
+    """An agent's dispute of a review, and how it was settled (the review is locked then)."""
+
+    __tablename__ = "qa_disputes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("qa_reviews.id"), unique=True)  # one dispute per review
+    by_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    comment: Mapped[str] = mapped_column(Text)
+    proposed: Mapped[dict[str, int | str] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCSeconds)
+    resolved_by: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCSeconds)
+    outcome: Mapped[str | None] = mapped_column(String(16))  # accepted | partial | rejected
+    note: Mapped[str | None] = mapped_column(Text)
+    before: Mapped[dict[str, int | str] | None] = mapped_column(JSON)  # the scores the resolution replaced

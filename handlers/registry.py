@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers import coach, escalate, escalation, kpi, oncall, scorecard
+from handlers import coach, escalate, escalation, kpi, oncall, qa, scorecard
 from handlers.csbot import CsbotCommand
 from handlers.router import Router
 
@@ -16,4 +16,5 @@ def build_router() -> Router:
     escalation.register(router)
     oncall.register(router)
     coach.register(router)
+    qa.register(router)
     return router
