@@ -12,7 +12,7 @@ import difflib
 import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import MetaData, delete, func, insert, select
 from sqlalchemy.orm import Session
@@ -72,8 +72,41 @@ def seed_demo(
             if progress:
                 progress(done)
         refresh(session)  # the demo starts with every day counted (kpi.day_facts)
+        _coaching(session, now)
         members = len(spec.members)
     return SeedSummary(teams=len(spec.teams), members=members, tickets=done)
+
+
+# A few coaching notes and QA reviews, so `/coach` and `/qa` have something to show.
+_NOTES = (
+    ("katrin", "lena", "Great save on the double-charge call: calm, clear, and the refund went out the same hour. #empathy #ownership", False),
+    ("katrin", "lena", "Watch the hold times on long calls; offer a call-back instead. #efficiency", True),
+    ("katrin", "jonas", "Your macro for password resets is now the team's; thank you. #knowledge", False),
+    ("monica", "marcus", "Escalated the outage ticket at the right moment with everything tier 2 needed. #escalation", False),
+)
+_REVIEWS = (
+    ("katrin", "lena", "D-000123", {"accuracy": "2", "tone": "5", "policy": "pass", "resolution": "4"}, "Textbook."),
+    ("katrin", "jonas", "D-000456", {"accuracy": "1", "tone": "3", "policy": "pass", "resolution": "3"}, "Right answer, but check the refund policy link."),
+    ("monica", "marcus", "D-000789", {"accuracy": "0", "tone": "4", "policy": "fail", "resolution": "2"}, "The workaround given was wrong; see the KB article."),
+)
+
+
+def _coaching(session: Session, now: datetime) -> None:
+    from coaching import notes, qa
+    from store.qa_rubrics import current
+
+    people = {m.handle: m for m in session.scalars(select(Member))}
+    for n, (author, agent, text, private) in enumerate(_NOTES):
+        words = text.split()
+        body = " ".join(w for w in words if not w.startswith("#"))
+        tags = notes.check_tags([w for w in words if w.startswith("#")])
+        note = notes.add(session, people[author], people[agent], body, tags=tags, private=private, now=now - timedelta(days=6 - n))
+        note.acknowledged_at = None if private or n % 2 else note.created_at + timedelta(hours=2)
+    rubric = current(session)
+    if rubric is None:
+        return
+    for n, (reviewer, agent, ticket, scores, comment) in enumerate(_REVIEWS):
+        qa.create(session, people[reviewer], people[agent], rubric, scores, ticket=ticket, ticket_url=None, comments={"": comment}, now=now - timedelta(days=3 - n))
 
 
 def _delete_everything(session: Session) -> None:

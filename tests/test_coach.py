@@ -112,3 +112,14 @@ def test_a_note_longer_than_the_limit_is_refused_with_the_limit() -> None:
     with pytest.raises(NoteError) as refused:
         check_text("x" * 10_000)
     assert "10,000 characters long; at most 4,000" in str(refused.value)
+
+
+def test_the_demo_has_notes_a_rubric_and_reviews(db: Database) -> None:
+    from bot.demo import seed_demo
+
+    seed_demo(db, now=T0, tickets=200, days=14)
+    assert [n["private"] for n in ask(db, "katrin", "/coach history @lena")["data"]["notes"]] == [True, False]
+    assert [n["private"] for n in ask(db, "lena", "/coach mine")["data"]["notes"]] == [False]
+    review = ask(db, "lena", "/qa show 1")["data"]["review"]
+    assert (review["agent"], review["reviewer"], review["passed"]) == ("lena", "katrin", True)
+    assert ask(db, "lena", "/qa show 3")["code"] == "not_found"  # marcus's review, another team
