@@ -86,11 +86,21 @@ def changeable(note: CoachingNote | None, by: Member, now: datetime) -> Coaching
 
 
 def edit(session: Session, note: CoachingNote, by: Member, text: str, tags: Sequence[str], now: datetime) -> CoachingNote:
+    """Change the text and tags; an acknowledgement was of the old text, so the agent is asked again."""
     changeable(note, by, now)
     before = json.dumps({"text": note.text, "tags": note.tags}, ensure_ascii=False)
-    note.text, note.tags, note.edited_at = check_text(text), list(tags), now
+    note.text, note.tags, note.edited_at, note.acknowledged_at = check_text(text), list(tags), now, None
     _audit(session, note, by, "edited", now, before)
+    agent = session.get(Member, note.agent_id)
+    if agent is not None:
+        session.flush()
+        deliver(session, note, agent, now, occurrence=f"edit-{int(now.timestamp())}")
     return note
+
+
+def wrote_about(session: Session, author: Member, agent: Member) -> bool:
+    """Whether `author` wrote a note about `agent` (the author always sees their own notes)."""
+    return session.scalar(select(CoachingNote.id).where(CoachingNote.author_id == author.id, CoachingNote.agent_id == agent.id).limit(1)) is not None
 
 
 def delete(session: Session, note: CoachingNote, by: Member, now: datetime) -> CoachingNote:
@@ -128,11 +138,11 @@ def visible(session: Session, viewer: Member, agent: Member, *, since: datetime 
 DELIVERY = "coach_note"  # the outbox kind: a shared note, to its agent
 
 
-def deliver(session: Session, note: CoachingNote, agent: Member, now: datetime) -> int:
-    """Plan the shared note's message to its agent (a private note goes nowhere)."""
+def deliver(session: Session, note: CoachingNote, agent: Member, now: datetime, *, occurrence: str = "0") -> int:
+    """Plan the shared note's message to its agent (a private note goes nowhere); an edit is delivered again."""
     if note.private:
         return 0
-    rows = [Planned(DELIVERY, f"note-{note.id}", r, "0", now, now + timedelta(days=1)) for r in member_recipients(agent.slack_id, agent.teams_id)]
+    rows = [Planned(DELIVERY, f"note-{note.id}", r, occurrence, now, now + timedelta(days=1)) for r in member_recipients(agent.slack_id, agent.teams_id)]
     return plan(session, rows, now)
 
 

@@ -9,14 +9,15 @@ never reveals whether a note exists.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from coaching import notes
 from coaching.models import CoachingNote
-from coaching.visibility import oversees
+from coaching.visibility import may_see, oversees
 from handlers.args import UsageError, parse_args
 from handlers.context import Context, Forbidden, Invalid, NotFound
 from handlers.escalate import parse_ticket
@@ -65,6 +66,25 @@ def _number(word: str) -> int:
     return int(digits)
 
 
+_TICKET_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,9}-[0-9]+$")  # T-123: a ticket's key, never a tag
+
+
+def _is_reference(word: str) -> bool:
+    """A ticket after `ticket`: #123, T-123 or a URL (a bare number is more likely part of the sentence)."""
+    return parse_ticket(word) is not None and not word.isdigit()
+
+
+def _as_typed(raw: str, request: CoachRequest) -> str:
+    """The note's text as typed (quotes, backslashes, line breaks kept), without its tags, ticket and flags."""
+    text = raw
+    for tag in request.tags:
+        text = re.sub(rf"(?<!\S)#{re.escape(tag)}(?!\S)", "", text, count=1, flags=re.IGNORECASE)
+    if request.ticket:
+        text = re.sub(rf"(?<!\S)ticket\s+{re.escape(request.ticket)}(?!\S)", "", text, count=1, flags=re.IGNORECASE)
+    text = re.sub(r"(?<!\S)[-\u2013\u2014]{1,2}private(?!\S)", "", text, count=1, flags=re.IGNORECASE)
+    return "\n".join(line.strip() for line in text.strip().splitlines()).strip()
+
+
 def _note_parts(words: list[str]) -> tuple[str, tuple[str, ...], str | None]:
     """The note's text, its #tags and `ticket REF`, from the words after the agent (or the note number)."""
     text: list[str] = []
@@ -73,11 +93,11 @@ def _note_parts(words: list[str]) -> tuple[str, tuple[str, ...], str | None]:
     i = 0
     while i < len(words):
         word = words[i]
-        if word.lower() == "ticket" and i + 1 < len(words) and parse_ticket(words[i + 1]) is not None and ticket is None:
+        if word.lower() == "ticket" and i + 1 < len(words) and _is_reference(words[i + 1]) and ticket is None:
             ticket = words[i + 1]
             i += 2
             continue
-        if word.startswith("#") and len(word) > 1 and not word[1:].isdigit():
+        if word.startswith("#") and len(word) > 1 and not word[1:].isdigit() and not _TICKET_KEY.match(word[1:]):
             tags.append(word)
         else:
             text.append(word)
@@ -109,7 +129,7 @@ def parse_coach(words: list[str]) -> CoachRequest:
             raise UsageError("/coach history @agent [WINDOW] [#tag]")
         tag = next((w for w in rest[2:] if w.startswith("#")), None)
         window = next((w for w in rest[2:] if not w.startswith("#")), None)
-        if len(rest) > 4 or len([w for w in rest[2:] if w.startswith("#")]) > 1:
+        if len([w for w in rest[2:] if w.startswith("#")]) > 1 or len([w for w in rest[2:] if not w.startswith("#")]) > 1:
             raise UsageError("/coach history @agent [WINDOW] [#tag]: one window and one tag at most.")
         try:
             checked = notes.check_tags([tag])[0] if tag else None
@@ -144,7 +164,7 @@ def authorize_coach(ctx: Context, request: CoachRequest) -> None:
             raise Forbidden(f"You write coaching notes about the agents you look after: {agent.name} is not one of them (leads: their team's agents; managers: their team's, or every team's without one; admins: everyone).")
     elif request.verb == "history":
         agent = find_member(ctx, request.agent or "")
-        if me.id != agent.id and not oversees(me, agent):
+        if me.id != agent.id and not oversees(me, agent) and not notes.wrote_about(ctx.session, me, agent):
             raise Forbidden(f"Coaching notes about {agent.name} are for {agent.name} and those who look after them.")
     elif request.verb == "audit":
         ctx.require_role("admin", "read the coaching audit trail")
@@ -207,10 +227,16 @@ def _history(ctx: Context, agent: Member, request: CoachRequest) -> Reply:
 def _audit(ctx: Context, agent: Member) -> Reply:
     lines = []
     data = []
+    shown: list[CoachingNote] = []
     for entry, note in notes.trail(ctx.session, agent):
+        if not may_see(ctx.member, agent, author_id=note.author_id, private=note.private):
+            continue  # an admin's own private notes stay hidden from them, here too
+        if note.private and note not in shown:
+            shown.append(note)
         by = ctx.session.get(Member, entry.by_id)
         lines.append(f"{local_full(entry.at, ctx.timezone)} · note {note.id} · {entry.action} by {by.name if by else '?'}")
         data.append({"at": entry.at.isoformat(), "note": note.id, "action": entry.action, "by": by.handle if by else None, "before": entry.before})
+    notes.record_reads(ctx.session, ctx.member, shown, ctx.now)  # the trail shows replaced texts
     text = "\n".join(lines) if lines else "Nothing on record."
     return Reply(title=f"Coaching audit trail · {agent.name}", blocks=[Section(text), Note(f"Times in {ctx.timezone}.")], data={"audit": data})
 
@@ -291,6 +317,22 @@ def execute_ack(ctx: Context, request: CoachRequest) -> Reply:
     return reply
 
 
+def parse_text(words: list[str], raw: str) -> CoachRequest:
+    """As parse_coach, with the note's own text taken as typed where the raw text allows."""
+    request = parse_coach(words)
+    if request.verb not in ("note", "edit"):
+        return request
+    head, rest = (2, 2) if request.verb == "edit" else (1, 1)
+    parts = raw.split(None, rest)
+    if len(parts) <= head or [p.lower() for p in parts[:head]] != [w.lower() for w in words[:head]]:
+        return request  # a quoted agent name: the words are what we have
+    try:
+        text = notes.check_text(_as_typed(parts[head], request))
+    except notes.NoteError:
+        return request
+    return replace(request, text=text)
+
+
 class CoachCommand:
     name = "coach"
     summary = "Coaching notes about an agent: write one in seconds, shared or private, and find them again"
@@ -299,6 +341,9 @@ class CoachCommand:
 
     def parse(self, words: list[str]) -> CoachRequest:
         return parse_coach(words)
+
+    def parse_text(self, words: list[str], raw: str) -> CoachRequest:
+        return parse_text(words, raw)
 
     def authorize(self, ctx: Context, request: CoachRequest) -> None:
         authorize_coach(ctx, request)

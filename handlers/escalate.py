@@ -47,11 +47,11 @@ FORM_ACTION = "escalate.form"
 SHORTCUT_ACTION = "escalate_message"
 MAX_REASON = 2000
 MAX_SHOWN = 200  # a ticket reference as shown (and stored)
-_NUMBER = re.compile(r"^#?(\d{1,18})$")
-_KEYED = re.compile(r"^([A-Za-z][A-Za-z0-9]{0,9})-(\d{1,18})$")
+_NUMBER = re.compile(r"^#?([0-9]{1,18})$")
+_KEYED = re.compile(r"^([A-Za-z][A-Za-z0-9]{0,9})-([0-9]{1,18})$")
 _URL = re.compile(r"^https?://[^\s<>\"]{1,990}$")
 # A ticket reference somewhere in a message (the shortcut pre-fills the form with it).
-_IN_TEXT = re.compile(r"(https?://[^\s<>|\"]+|(?<![\w/])#\d{2,18}\b|\b[A-Z][A-Z0-9]{0,9}-\d{1,18}\b)")
+_IN_TEXT = re.compile(r"(https?://[^\s<>|\"]+|(?<![\w/])#[0-9]{2,18}\b|\b[A-Z][A-Z0-9]{0,9}-[0-9]{1,18}\b)")
 PRIORITY_SEVERITY = {"urgent": "sev1", "high": "sev2", "normal": "sev3", "low": "sev4"}
 
 

@@ -122,9 +122,12 @@ class Router:
         # A family that is itself about help (/csbot) answers `help` its own way.
         if rest and rest[0].lower() in HELP_WORDS and not getattr(family, "own_help", False):
             return help_reply(family)
+        # A family that keeps free text as typed (a coaching note) reads the raw text after its name too.
+        raw = text.strip().split(None, 1)[1] if len(text.strip().split(None, 1)) > 1 else ""
+        parse = (lambda: family.parse_text(rest, raw)) if hasattr(family, "parse_text") else (lambda: family.parse(rest))
         return self._run(
             ctx,
-            lambda: family.parse(rest),
+            parse,
             lambda request: family.authorize(ctx, request),
             lambda request: family.execute(ctx, request),
             usage=usage_text(family),

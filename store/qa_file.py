@@ -23,6 +23,9 @@ if TYPE_CHECKING:  # org_file imports this module when it reads a file
 QA_KEYS = ("pass", "hide_reviewer", "rubric")
 CATEGORY_KEYS = ("key", "name", "weight", "scale", "critical", "na")
 MAX_CATEGORIES = 30
+# Beyond these a weight or pass mark is a typo, and would not survive being written back as a number.
+MIN_WEIGHT, MAX_WEIGHT = Fraction(1, 1000), Fraction(1000)
+MIN_SHARE = Fraction(1, 100)
 
 
 @dataclass
@@ -55,8 +58,8 @@ def parse_qa(check: _Checker, doc: LineDict) -> QaSpec | None:
             mark = Fraction(text) if text is not None else None
         except (ValueError, ZeroDivisionError):
             mark = None
-        if mark is None or not 0 < mark <= 1:
-            check.add(section.key_lines["pass"], f"qa: pass {clip(section.value_texts.get('pass') or section['pass'])} must be a share above 0 and at most 1, e.g. pass: 0.8")
+        if mark is None or not MIN_SHARE <= mark <= 1:
+            check.add(section.key_lines["pass"], f"qa: pass {clip(section.value_texts.get('pass') or section['pass'])} must be a share from 0.01 to 1, e.g. pass: 0.8")
         else:
             spec.pass_mark = text or spec.pass_mark
     if "hide_reviewer" in section:
@@ -89,10 +92,13 @@ def parse_qa(check: _Checker, doc: LineDict) -> QaSpec | None:
         if "weight" in c:
             text = _number_text(c["weight"], c.value_texts.get("weight"))
             try:
-                weight(text if text is not None else repr(c["weight"]))
+                value = weight(text if text is not None else repr(c["weight"]))
+                if not MIN_WEIGHT <= value <= MAX_WEIGHT:
+                    raise RubricError("out of range")
                 category["weight"] = text
             except RubricError:
-                check.add(c.key_lines["weight"], f"{what}: weight {clip(c.value_texts.get('weight') or c['weight'])} must be a number above 0, e.g. weight: 2")
+                hint = " (without quotes)" if isinstance(c["weight"], str) else ""
+                check.add(c.key_lines["weight"], f"{what}: weight {clip(c.value_texts.get('weight') or c['weight'])} must be a number from 0.001 to 1000{hint}, e.g. weight: 2")
         if c.get("scale") is None:
             check.add(c.line, f"{what}: scale is required: LOW-HIGH (e.g. 0-2, 1-5) or pass-fail")
         else:

@@ -123,3 +123,30 @@ def test_the_demo_has_notes_a_rubric_and_reviews(db: Database) -> None:
     review = ask(db, "lena", "/qa show 1")["data"]["review"]
     assert (review["agent"], review["reviewer"], review["passed"]) == ("lena", "katrin", True)
     assert ask(db, "lena", "/qa show 3")["code"] == "not_found"  # marcus's review, another team
+
+
+def test_what_a_review_of_coach_found_stays_fixed(db: Database) -> None:
+    apply_fixture_org(db)
+    # The note is kept as typed: quotes, backslashes, line breaks; a number after "ticket" in a sentence is text.
+    typed = ask(db, "bob", '/coach @alice said "we can refund" at C:\\\\path\nthen fixed it #empathy ticket T-5 --private')
+    assert typed["data"]["note"]["text"] == 'said "we can refund" at C:\\\\path\nthen fixed it'
+    assert (typed["data"]["note"]["tags"], typed["data"]["note"]["ticket"], typed["data"]["note"]["private"]) == (["empathy"], "T-5", True)
+    sentence = ask(db, "bob", "/coach @alice closed the ticket 123 fast, see #T-77")["data"]["note"]
+    assert (sentence["text"], sentence["ticket"], sentence["tags"]) == ("closed the ticket 123 fast, see #T-77", None, [])
+    assert ask(db, "bob", "/coach history @alice 7d 30d")["code"] == "usage"
+    # An edit clears the acknowledgement and goes to the agent again.
+    shared = ask(db, "bob", "/coach @alice first version")["data"]["note"]["id"]
+    run_action(db, ROUTER, "alice", "coach.ack", json.dumps({"id": shared}), now=T0, platform="slack")
+    edited = ask(db, "bob", f"/coach edit {shared} second version", T0 + timedelta(hours=1))["data"]["note"]
+    assert edited["acknowledged_at"] is None
+    # The author still sees their notes after the agent has moved to a team they do not lead.
+    from store.org import Member
+
+    with db.sessions() as s, s.begin():
+        s.query(Member).filter(Member.handle == "alice").update({"team_id": None})
+    assert [n["id"] for n in ask(db, "bob", "/coach history @alice")["data"]["notes"]] == [shared, sentence["id"], typed["data"]["note"]["id"]]
+    # An admin's audit trail of themselves hides the private notes about them.
+    with db.sessions() as s, s.begin():
+        s.query(Member).filter(Member.handle == "alice").update({"role": "admin"})
+    trail = ask(db, "alice", "/coach audit @alice")["data"]["audit"]
+    assert typed["data"]["note"]["id"] not in [a["note"] for a in trail]
