@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from dataclasses import dataclass, field
@@ -96,3 +97,26 @@ def parse_args(words: list[str], *, switches: frozenset[str] = frozenset(), opti
             positional.append(word)
         i += 1
     return Args(positional, flags)
+
+
+DAMAGED_BUTTON = "That button's data is damaged; run the command again."
+
+
+def number_word(word: str, what: str) -> int:
+    """A record's number as typed (`12` or `#12`); UsageError saying `what` it should have been."""
+    digits = word.lstrip("#") if word.count("#") <= 1 else ""
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 9:
+        raise UsageError(f"{word!r} is not {what}.")
+    return int(digits)
+
+
+def button_id(value: str) -> tuple[int, dict[str, object]]:
+    """The record id in a button's value (`{"id": 12, …}`) and the whole value; UsageError when forged or damaged."""
+    try:
+        payload = json.loads(value)
+        number = payload["id"]
+        if not isinstance(number, int) or isinstance(number, bool) or not 0 < number < 10**9:
+            raise TypeError("id")
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
+        raise UsageError(DAMAGED_BUTTON) from None
+    return number, payload

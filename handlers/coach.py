@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -18,12 +18,11 @@ from sqlalchemy.orm import Session
 from coaching import notes
 from coaching.models import CoachingNote
 from coaching.visibility import may_see, oversees
-from handlers.args import UsageError, parse_args
+from handlers.args import UsageError, button_id, number_word, parse_args
 from handlers.context import Context, Forbidden, Invalid, NotFound
 from handlers.escalate import parse_ticket
 from handlers.escalation_views import local_full
 from handlers.kpi_lookup import find_member
-from handlers.kpi_request import DAMAGED_BUTTON
 from handlers.reply import Actions, Button, Reply, Section
 from handlers.reply import Context as Note
 from handlers.router import Action, Router
@@ -47,7 +46,6 @@ class CoachRequest:
     window: str | None = None
     tag: str | None = None
     number: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 USAGE = (
@@ -60,10 +58,7 @@ USAGE = (
 
 
 def _number(word: str) -> int:
-    digits = word.lstrip("#")
-    if not (digits.isascii() and digits.isdigit()) or len(digits) > 9:
-        raise UsageError(f"{word!r} is not a note number; /coach history shows them.")
-    return int(digits)
+    return number_word(word, "a note number; /coach history shows them")
 
 
 _TICKET_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,9}-[0-9]+$")  # T-123: a ticket's key, never a tag
@@ -289,13 +284,7 @@ def delivery_reply(session: Session, note: CoachingNote, zone: str) -> Reply:
 
 
 def parse_ack(value: str) -> CoachRequest:
-    try:
-        number = json.loads(value)["id"]
-        if not isinstance(number, int) or isinstance(number, bool) or not 0 < number < 10**9:
-            raise TypeError("id")
-    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
-        raise UsageError(DAMAGED_BUTTON) from None
-    return CoachRequest("ack", number=number)
+    return CoachRequest("ack", number=button_id(value)[0])
 
 
 def _ackable(ctx: Context, number: int | None) -> CoachingNote:

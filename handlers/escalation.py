@@ -13,7 +13,7 @@ from typing import Any
 
 from escalation import engine
 from escalation.models import Escalation
-from handlers.args import UsageError
+from handlers.args import UsageError, button_id
 from handlers.context import Context, FieldErrors, Invalid, NotFound
 from handlers.escalation_views import (
     ACK,
@@ -29,7 +29,6 @@ from handlers.escalation_views import (
     find_escalation,
     find_queue,
     page_reply,
-    parse_button,
     queue_named,
     queue_of,
     state_line,
@@ -191,7 +190,7 @@ def _age(ctx: Context, esc: Escalation) -> str:
 
 def _button(verb: str) -> Any:
     def parse(value: str) -> EscalationRequest:
-        number, payload = parse_button(value)
+        number, payload = button_id(value)
         if verb == "snooze":
             length = payload.get("for")
             if not isinstance(length, str) or length not in engine.SNOOZES:

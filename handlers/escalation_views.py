@@ -21,7 +21,6 @@ from escalation import engine
 from escalation.models import Escalation, EscalationEvent
 from handlers.args import UsageError
 from handlers.context import Context, Forbidden, NotFound
-from handlers.kpi_request import DAMAGED_BUTTON
 from handlers.reply import Actions, Button, Field, Fields, Reply, Section
 from handlers.reply import Context as Note
 from handlers.router import closest
@@ -246,18 +245,6 @@ def notice_reply(session: Session, esc: Escalation, event: EscalationEvent, zone
         blocks=[Section(event_line(session, event, zone)), Section(state_line(session, esc, zone))],
         data={"escalation": escalation_json(session, esc)},
     )
-
-
-def parse_button(value: str) -> tuple[int, dict[str, Any]]:
-    """A button's escalation id and the rest of its value; a forged or damaged value is a usage error."""
-    try:
-        payload = json.loads(value)
-        number = payload["id"]
-        if not isinstance(number, int) or isinstance(number, bool) or not 0 < number < 10**9:
-            raise TypeError("id")
-    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
-        raise UsageError(DAMAGED_BUTTON) from None
-    return number, payload
 
 
 def ticket_url_template() -> str | None:

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from handlers.args import UsageError, parse_args, split_words
+from handlers.args import DAMAGED_BUTTON, UsageError, parse_args, split_words
 from handlers.context import Context, Invalid
 from handlers.reply import Actions, Button
 from handlers.router import closest
@@ -20,7 +20,6 @@ TEAM_KINDS = ("team", "agents")
 TABLE_KINDS = ("teams", "agents")
 SHARE_ACTION = "kpi.share"
 PREVIOUS_ACTION = "kpi.previous"
-DAMAGED_BUTTON = "That button's data is damaged; run the command again."
 MAX_BACK = 120  # "Previous window" clicks one card remembers
 SORT_HELP = (
     "METRIC: tickets_created, tickets_solved, backlog, first_reply_median_s, first_reply_p90_s, first_reply_mean_s, "

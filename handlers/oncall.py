@@ -21,7 +21,7 @@ from escalation.ics import subscription_key
 from escalation.models import OncallOverride
 from escalation.oncall import now_and_next, queue_timeline, schedules_of
 from escalation.rotations import Schedule
-from handlers.args import UsageError
+from handlers.args import UsageError, number_word
 from handlers.context import Context, Forbidden, Invalid, NotFound
 from handlers.escalation_views import active_queues, find_queue, local_full, specialists, state_line
 from handlers.humanize import duration
@@ -88,10 +88,9 @@ def parse_oncall(words: list[str]) -> OncallRequest:
             raise UsageError("/oncall covers [QUEUE]")
         return OncallRequest("covers", rest[0] if rest else None)
     if verb == "uncover":
-        number = rest[0].lstrip("#") if len(rest) == 1 else ""
-        if not (number.isascii() and number.isdigit()) or len(number) > 9:
+        if len(rest) != 1:
             raise UsageError("/oncall uncover N, with N from /oncall covers.")
-        return OncallRequest("uncover", number=int(number))
+        return OncallRequest("uncover", number=number_word(rest[0], "a cover number; /oncall covers lists them"))
     if len(words) == 1:
         return OncallRequest("now", words[0])
     raise UsageError(f"Unknown /oncall subcommand {words[0]!r}.")

@@ -19,13 +19,12 @@ from coaching import qa
 from coaching.models import QaDispute, QaReview
 from coaching.rubric import RubricError, categories_text, rubric_of
 from coaching.visibility import may_see, oversees
-from handlers.args import UsageError, parse_args
+from handlers.args import DAMAGED_BUTTON, UsageError, button_id, number_word, parse_args
 from handlers.context import Context, FieldErrors, Forbidden, Invalid, NotFound
 from handlers.escalate import parse_ticket
 from handlers.escalation_views import local_full
 from handlers.humanize import percent
 from handlers.kpi_lookup import find_member, find_team
-from handlers.kpi_request import DAMAGED_BUTTON
 from handlers.reply import Actions, Button, Field, Fields, Form, FormField, Reply, Section, Table
 from handlers.reply import Context as Note
 from handlers.router import Action, Router
@@ -60,10 +59,7 @@ USAGE = (
 
 
 def _number(word: str) -> int:
-    digits = word.lstrip("#")
-    if not (digits.isascii() and digits.isdigit()) or len(digits) > 9:
-        raise UsageError(f"{word!r} is not a review number; /qa disputes and the review's message show them.")
-    return int(digits)
+    return number_word(word, "a review number; /qa disputes and the review's message show them")
 
 
 def _split(words: list[str]) -> tuple[dict[str, str], list[str], str]:
@@ -316,13 +312,7 @@ def _disputes(ctx: Context, team_text: str | None) -> Reply:
 
 
 def parse_dispute_button(value: str) -> QaRequest:
-    try:
-        number = json.loads(value)["id"]
-        if not isinstance(number, int) or isinstance(number, bool) or not 0 < number < 10**9:
-            raise TypeError("id")
-    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
-        raise UsageError(DAMAGED_BUTTON) from None
-    return QaRequest("dispute", number=number)
+    return QaRequest("dispute", number=button_id(value)[0])
 
 
 def execute_dispute_button(ctx: Context, request: QaRequest) -> Reply:
