@@ -87,6 +87,15 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--days", type=int, default=60, help="how many days from now (default 60, at most 366)")
     export.add_argument("--at", help="from this ISO 8601 time (default: now)")
 
+    exp = sub.add_parser("export", help="export data for people to read in a spreadsheet")
+    exp_sub = exp.add_subparsers(dest="export_cmd", required=True, metavar="KIND")
+    coaching = exp_sub.add_parser("coaching", help="coaching notes and QA reviews, for performance reviews (managers and admins)", allow_abbrev=False)
+    coaching.add_argument("--as", dest="handle", required=True, help="the manager or admin exporting (what they may see is exported)")
+    coaching.add_argument("--csv", required=True, metavar="FILE", help="the CSV file to write")
+    coaching.add_argument("--team", help="only this team's agents")
+    coaching.add_argument("--from", dest="start", metavar="DATE", help="first day (YYYY-MM-DD, org time zone; default: 90 days ago)")
+    coaching.add_argument("--to", dest="end", metavar="DATE", help="last day, included (default: today)")
+
     imp = sub.add_parser("import", help="import data from files")
     imp_sub = imp.add_subparsers(dest="import_cmd", required=True, metavar="KIND")
     tickets = imp_sub.add_parser("tickets", help="import a CSV export of tickets (upserted by source + id)")
@@ -585,8 +594,56 @@ def cmd_oncall(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
+    from datetime import date, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from sqlalchemy import select
+
+    from bot.dispatch import find_member
+    from coaching.export import rows
+    from store.org import Org, Team
+    from store.spreadsheet import write_csv
+
+    db = _open(settings)
+    try:
+        with db.sessions() as session:
+            viewer = find_member(session, args.handle)
+            if viewer is None:
+                raise BadInput(f"no active member has the handle {args.handle!r}")
+            if not viewer.at_least("manager"):
+                raise BadInput(f"the coaching export is for managers and admins; {viewer.handle} is a {viewer.role}")
+            org = session.get(Org, 1)
+            zone = ZoneInfo(org.timezone if org else "UTC")
+            try:
+                first = date.fromisoformat(args.start) if args.start else None
+                last = date.fromisoformat(args.end) if args.end else datetime.now(zone).date()
+            except ValueError as exc:
+                raise BadInput(f"--from/--to: {exc} (write YYYY-MM-DD)") from None
+            first = first or last - timedelta(days=89)
+            if last < first:
+                raise BadInput("--to is before --from")
+            team = None
+            if args.team:
+                team = session.scalar(select(Team).where(Team.key == args.team.lower()))
+                if team is None:
+                    raise BadInput(f"there is no team {args.team!r}")
+            start = datetime.combine(first, datetime.min.time(), zone)
+            end = datetime.combine(last + timedelta(days=1), datetime.min.time(), zone)
+            written = list(rows(session, viewer, start, end, team))
+    finally:
+        db.dispose()
+    try:
+        write_csv(Path(args.csv), written)
+    except OSError as exc:
+        raise BadInput(f"cannot write {args.csv}: {exc.strerror or exc}") from None
+    print(f"Wrote {args.csv}: {len(written) - 1} row(s) from {first} to {last}, what {viewer.handle} may see.")
+    return EXIT_OK
+
+
 COMMANDS = {
     "ask": cmd_ask,
+    "export": cmd_export,
     "oncall": cmd_oncall,
     "demo": cmd_demo,
     "org": cmd_org,

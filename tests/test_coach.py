@@ -150,3 +150,28 @@ def test_what_a_review_of_coach_found_stays_fixed(db: Database) -> None:
         s.query(Member).filter(Member.handle == "alice").update({"role": "admin"})
     trail = ask(db, "alice", "/coach audit @alice")["data"]["audit"]
     assert typed["data"]["note"]["id"] not in [a["note"] for a in trail]
+
+
+def test_the_coaching_export_holds_what_the_caller_may_see_and_is_safe_to_open(db: Database, db_url: str, tmp_path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    import csv
+
+    from bot.cli import main
+    from tests.helpers import in_clean_directory
+
+    apply_fixture_org(db)
+    ask(db, "bob", "/coach @alice =HYPERLINK(\"http://evil.example\") great call #empathy")
+    ask(db, "bob", "/coach @alice hold times --private")
+    in_clean_directory(tmp_path, monkeypatch, db_url)
+    out = tmp_path / "coaching.csv"
+    today = T0.date().isoformat()
+    assert main(["export", "coaching", "--as", "root", "--csv", str(out), "--from", today, "--to", today]) == 0
+    rows = list(csv.reader(out.open(encoding="utf-8")))
+    assert rows[0][:4] == ["type", "id", "created_at", "agent"] and len(rows) == 3
+    assert rows[1][9].startswith("'=HYPERLINK")  # a formula is shown, never run
+    assert [r[6] for r in rows[1:]] == ["no", "yes"]
+    # Another team's manager gets nothing of alice's; an agent gets no export at all.
+    assert main(["export", "coaching", "--as", "dana", "--csv", str(out), "--from", today, "--to", today]) == 0
+    assert len(list(csv.reader(out.open(encoding="utf-8")))) == 1
+    assert main(["export", "coaching", "--as", "alice", "--csv", str(out)]) == 2
+    assert "managers and admins" in capsys.readouterr().err
+    assert main(["export", "coaching", "--as", "root", "--csv", str(out), "--from", "2026-13-01"]) == 2

@@ -1,0 +1,57 @@
+"""The coaching export for performance reviews: notes and QA reviews the caller may see, as spreadsheet rows.
+
+What is in it follows the same privacy rules as chat (`coaching.visibility`):
+a manager gets their team's agents (every team's without a team), an admin
+everyone; private notes only where the caller may see them. Deleted notes
+are left out. Cells are made safe for spreadsheets by `store.spreadsheet`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from coaching.models import CoachingNote, QaReview
+from coaching.visibility import may_see
+from store.org import Member, Team
+
+COLUMNS = ("type", "id", "created_at", "agent", "team", "author", "private", "tags", "ticket", "text", "score", "passed", "state", "acknowledged_at")
+
+
+def rows(session: Session, viewer: Member, start: datetime, end: datetime, team: Team | None = None) -> Iterator[tuple[object, ...]]:
+    """The header, then one row per note and per review created in [start, end) that `viewer` may see."""
+    people = {m.id: m for m in session.scalars(select(Member))}
+    teams = {t.id: t.key for t in session.scalars(select(Team))}
+    yield COLUMNS
+
+    def keep(agent_id: int, author_id: int, private: bool) -> Member | None:
+        agent = people.get(agent_id)
+        if agent is None or (team is not None and agent.team_id != team.id):
+            return None
+        return agent if may_see(viewer, agent, author_id=author_id, private=private) else None
+
+    for note in session.scalars(
+        select(CoachingNote).where(CoachingNote.created_at >= start, CoachingNote.created_at < end, CoachingNote.deleted_at.is_(None)).order_by(CoachingNote.created_at, CoachingNote.id)
+    ):
+        agent = keep(note.agent_id, note.author_id, note.private)
+        if agent is None:
+            continue
+        author = people.get(note.author_id)
+        yield (
+            "note", note.id, note.created_at.isoformat(), agent.handle, teams.get(agent.team_id or -1, ""), author.handle if author else "",
+            "yes" if note.private else "no", " ".join(f"#{t}" for t in note.tags), note.ticket or "", note.text, "", "", "",
+            note.acknowledged_at.isoformat() if note.acknowledged_at else "",
+        )  # fmt: skip
+    for review in session.scalars(select(QaReview).where(QaReview.created_at >= start, QaReview.created_at < end).order_by(QaReview.created_at, QaReview.id)):
+        agent = keep(review.agent_id, review.reviewer_id, False)
+        if agent is None:
+            continue
+        reviewer = people.get(review.reviewer_id)
+        yield (
+            "qa_review", review.id, review.created_at.isoformat(), agent.handle, teams.get(agent.team_id or -1, ""), reviewer.handle if reviewer else "",
+            "no", "", review.ticket, review.comments.get("", ""), "" if review.score is None else round(review.score, 4),
+            "" if review.passed is None else ("yes" if review.passed else "no"), review.state, "",
+        )  # fmt: skip
