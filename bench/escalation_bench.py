@@ -25,10 +25,8 @@ import tempfile
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from urllib.parse import urlencode
 
 import aiohttp
-from slack_sdk.signature import SignatureVerifier
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -46,7 +44,7 @@ from store.database import Database, open_database  # noqa: E402
 from store.org import Member  # noqa: E402
 from store.org_file import apply_org, parse_org  # noqa: E402
 from store.queues import EscalationQueue  # noqa: E402
-from bench.serving import SECRET, pct, start_fake_slack, start_serve, stop  # noqa: E402
+from bench.serving import SECRET, command_request, pct, start_fake_slack, start_serve, stop  # noqa: E402
 
 T0 = datetime(2026, 12, 7, 9, 0, tzinfo=timezone.utc)
 PEOPLE = 60
@@ -152,26 +150,17 @@ async def escalate_bench(db_url: str, db: Database, requests: int) -> None:
     fresh(db)
     fake, fake_runner = await start_fake_slack()
     server, base = await start_serve(db_url, fake.base_url)
-    verifier = SignatureVerifier(SECRET)
     try:
         async with aiohttp.ClientSession() as http:
             await asyncio.sleep(3)  # the scheduler takes its lock and starts its jobs
             latencies: list[float] = []
             for n in range(requests):
-                body = urlencode(
-                    {
-                        "team_id": "T0001", "channel_id": "C0WORK", "user_id": "U0REQ0001", "command": "/escalate",
-                        "text": f"#{100000 + n} customer charged twice", "response_url": f"{fake.base_url}/response/e{n}", "trigger_id": f"{n}.1.1",
-                    }
+                body, headers = command_request(
+                    "/escalate", f"#{100000 + n} customer charged twice",
+                    user="U0REQ0001", channel="C0WORK", response_url=f"{fake.base_url}/response/e{n}", trigger=f"{n}.1.1",
                 )  # fmt: skip
-                stamp = str(int(time.time()))
-                headers = {
-                    "Content-Type": "application/x-www-form-urlencoded",
-                    "X-Slack-Request-Timestamp": stamp,
-                    "X-Slack-Signature": verifier.generate_signature(timestamp=stamp, body=body),
-                }
                 started = time.monotonic()
-                async with http.post(f"{base}/slack/events", data=body.encode(), headers=headers) as resp:
+                async with http.post(f"{base}/slack/events", data=body, headers=headers) as resp:
                     await resp.read()
                 marker = f"#{100000 + n}"
                 deadline = started + 10

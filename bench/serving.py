@@ -7,10 +7,13 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
+from urllib.parse import urlencode
 
 import aiohttp
 from aiohttp import web
+from slack_sdk.signature import SignatureVerifier
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -72,3 +75,17 @@ async def start_serve(db_url: str, slack_base: str) -> tuple[subprocess.Popen[by
 def stop(server: subprocess.Popen[bytes]) -> None:
     server.terminate()
     server.wait(timeout=30)
+
+
+def command_request(command: str, text: str, *, user: str, channel: str, response_url: str, trigger: str) -> tuple[bytes, dict[str, str]]:
+    """A slash command as Slack sends it: the form body and its signed headers (current timestamp)."""
+    body = urlencode(
+        {"team_id": "T0001", "channel_id": channel, "user_id": user, "command": command, "text": text, "response_url": response_url, "trigger_id": trigger}
+    )
+    stamp = str(int(time.time()))
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Slack-Request-Timestamp": stamp,
+        "X-Slack-Signature": SignatureVerifier(SECRET).generate_signature(timestamp=stamp, body=body),
+    }
+    return body.encode(), headers

@@ -19,23 +19,20 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlencode
 
 import aiohttp
-from slack_sdk.signature import SignatureVerifier
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.kpi_bench import build_database  # noqa: E402
-from bench.serving import SECRET, pct, start_fake_slack, start_serve, stop  # noqa: E402
+from bench.serving import command_request, pct, start_fake_slack, start_serve, stop  # noqa: E402
 
 async def run(args: argparse.Namespace, db_url: str) -> None:
     fake, fake_runner = await start_fake_slack()
     server, base = await start_serve(db_url, fake.base_url)
     try:
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=args.concurrency)) as http:
-            verifier = SignatureVerifier(SECRET)
             rng = random.Random(5)
             teams = [f"team-{t:02d}" for t in range(args.teams)]
             sent_at: dict[str, float] = {}
@@ -48,27 +45,14 @@ async def run(args: argparse.Namespace, db_url: str) -> None:
             async def worker() -> None:
                 while not queue.empty():
                     i = queue.get_nowait()
-                    body = urlencode(
-                        {
-                            "team_id": "T0001",
-                            "channel_id": "C0BENCH",
-                            "user_id": "UADMIN0001",
-                            "command": "/kpi",
-                            "text": f"team {rng.choice(teams)} 7d",
-                            "response_url": f"{fake.base_url}/response/r{i}",
-                            "trigger_id": f"{i}.1.1",
-                        }
-                    )
-                    stamp = str(int(time.time()))
-                    headers = {
-                        "Content-Type": "application/x-www-form-urlencoded",
-                        "X-Slack-Request-Timestamp": stamp,
-                        "X-Slack-Signature": verifier.generate_signature(timestamp=stamp, body=body),
-                    }
+                    body, headers = command_request(
+                        "/kpi", f"team {rng.choice(teams)} 7d",
+                        user="UADMIN0001", channel="C0BENCH", response_url=f"{fake.base_url}/response/r{i}", trigger=f"{i}.1.1",
+                    )  # fmt: skip
                     started = time.monotonic()
                     sent_at[f"/response/r{i}"] = started
                     try:
-                        async with http.post(f"{base}/slack/events", data=body.encode(), headers=headers) as resp:
+                        async with http.post(f"{base}/slack/events", data=body, headers=headers) as resp:
                             await resp.read()
                             if resp.status != 200:
                                 errors.append(f"HTTP {resp.status}")
