@@ -50,10 +50,16 @@ class QaReview(Base):
     """One ticket scored against a rubric version; `score` None when every category was `na`."""
 
     __tablename__ = "qa_reviews"
-    __table_args__ = (Index("ix_qa_reviews_agent", "agent_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_qa_reviews_agent", "agent_id", "created_at"),
+        Index("ix_qa_reviews_team", "team_id", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     agent_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    # The agent's team when the review was made: a review stays with that team's
+    # figures if the agent moves, as a ticket stays with its team.
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
     reviewer_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
     ticket: Mapped[str] = mapped_column(String(200))
     ticket_url: Mapped[str | None] = mapped_column(String(1000))

@@ -59,7 +59,7 @@ def create(
     scores = read_scores(rubric, given)
     result = score(rubric, scores)
     review = QaReview(
-        agent_id=agent.id, reviewer_id=reviewer.id, ticket=ticket, ticket_url=ticket_url, rubric_version=version.version,
+        agent_id=agent.id, team_id=agent.team_id, reviewer_id=reviewer.id, ticket=ticket, ticket_url=ticket_url, rubric_version=version.version,
         scores=dict(scores), comments=dict(comments), score=result.score, passed=result.passed, state="open", created_at=now,
     )  # fmt: skip
     session.add(review)

@@ -51,11 +51,13 @@ from handlers.kpi_tables import (
     columns_with,
     sort_note,
     statuses,
+    with_qa,
 )
 from handlers.reply import Context as Note
 from handlers.reply import Reply, Section, Table
 from handlers.router import Action, Router
-from kpi.definitions import BY_NAME, METRIC_NAMES, METRICS, judgement
+from kpi import qa_figures
+from kpi.definitions import BY_NAME, METRIC_NAMES, METRICS, judgement, shown
 from kpi.engine import (
     Metrics,
     Scope,
@@ -120,9 +122,9 @@ def _comparison(ctx: Context, scope: Scope, window: Window) -> tuple[Window, Met
     return compared, compute(ctx.session, scope, compared.start_utc, compared.until_utc)
 
 
-def _card_rows(metrics: Metrics, previous: Metrics | None, targets: dict[str, Any], like_for_like: bool) -> tuple[tuple[str, ...], ...]:
+def _card_rows(metrics: Metrics, previous: Metrics | None, targets: dict[str, Any], like_for_like: bool, qa: bool) -> tuple[tuple[str, ...], ...]:
     rows = []
-    for m in METRICS:
+    for m in shown(qa):
         target = targets.get(m.name)
         status = target_status(m.name, metrics[m.name], target)
         rows.append(
@@ -179,7 +181,7 @@ def execute_card(ctx: Context, request: KpiRequest, target: Target) -> Reply:
             *_card_notes(window, compared, previous, agent, target.timezone),
             Table(
                 ("Metric", "Value", "vs previous", "Target", "Status"),
-                _card_rows(metrics, previous, targets, window.like_for_like(compared)),
+                _card_rows(metrics, previous, targets, window.like_for_like(compared), qa_figures.in_use(ctx.session)),
             ),
             *buttons(ctx, request, shareable, window),
         ],
@@ -213,7 +215,7 @@ def _teams_table(ctx: Context, request: KpiRequest) -> Reply:
     items = [(t, by_team.get(t.id, empty)) for t in teams]
     if request.sort:
         items.sort(key=best_first(request.sort))
-    columns = columns_with(TEAMS_COLUMNS, request.sort)
+    columns = columns_with(with_qa(TEAMS_COLUMNS, qa_figures.in_use(ctx.session)), request.sort)
     rows = tuple((t.key, *(cell(m, metrics, t.targets) for m in columns)) for t, metrics in items)
     return Reply(
         title="KPIs by team",
@@ -257,7 +259,7 @@ def _agents_table(ctx: Context, request: KpiRequest, target: Target) -> Reply:
     items = [(a, by_agent[a.id]) for a in agents if a.active or any(by_agent[a.id][k] for k in _ACTIVITY)]
     if request.sort:
         items.sort(key=best_first(request.sort))
-    columns = columns_with(AGENTS_COLUMNS, request.sort)
+    columns = columns_with(with_qa(AGENTS_COLUMNS, qa_figures.in_use(ctx.session)), request.sort)
     targets = dict(team.targets)
     namesakes = Counter(fold(a.name) for a, _ in items)
     rows = tuple(

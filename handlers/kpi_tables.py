@@ -33,6 +33,11 @@ TEAMS_COLUMNS = (
 AGENTS_COLUMNS = tuple(name for name in TEAMS_COLUMNS if name != "tickets_created")
 
 
+def with_qa(columns: Sequence[str], qa: bool) -> tuple[str, ...]:
+    """`columns`, with the QA score where the organisation reviews tickets."""
+    return (*columns, "qa_score") if qa else tuple(columns)
+
+
 def columns_with(columns: Sequence[str], sort: str | None) -> tuple[str, ...]:
     """`columns`, plus the sort metric when it is not among them (the sort column is always visible)."""
     if sort is None or sort not in BY_NAME or sort in columns:

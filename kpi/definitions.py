@@ -28,6 +28,8 @@ class Metric:
     # A count of what happened in the window (created, solved): it grows with the
     # window's length, so it is judged only against a window as long.
     flow: bool = False
+    # "qa": shown only where the organisation reviews tickets (kpi.qa_figures.in_use).
+    group: str = "tickets"
 
 
 METRICS: tuple[Metric, ...] = (
@@ -44,7 +46,19 @@ METRICS: tuple[Metric, ...] = (
     Metric("reopen_rate", "Reopen rate", "rate", False, "n_reopen"),
     Metric("csat", "CSAT", "rate", True, "n_csat"),
     Metric("sla_attainment", "SLA attainment", "rate", True, "n_sla"),
+    # QA reviews (kpi.qa_figures), over the reviews made in the window. How many
+    # were made says how busy the reviewers were, not how well the agents did.
+    Metric("qa_score", "QA score", "rate", True, "qa_reviews", group="qa"),
+    Metric("qa_pass_rate", "QA pass rate", "rate", True, "qa_reviews", group="qa"),
+    Metric("qa_reviews", "QA reviews", "count", True, judged=False, flow=True, group="qa"),
 )
+
+
+
+def shown(qa: bool) -> tuple[Metric, ...]:
+    """The metrics a card lists: the QA ones only where the organisation reviews tickets."""
+    return METRICS if qa else tuple(m for m in METRICS if m.group != "qa")
+
 
 SAMPLE_NAMES: tuple[str, ...] = tuple(dict.fromkeys(m.sample for m in METRICS if m.sample))
 METRIC_NAMES: frozenset[str] = frozenset(m.name for m in METRICS)
@@ -77,6 +91,11 @@ ALIASES: dict[str, str] = {
     "reopen": "reopen_rate",
     "reopens": "reopen_rate",
     "sla": "sla_attainment",
+    "qa": "qa_score",
+    "qa-score": "qa_score",
+    "qa-pass": "qa_pass_rate",
+    "qa-pass-rate": "qa_pass_rate",
+    "qa-reviews": "qa_reviews",
 }
 
 

@@ -7,6 +7,8 @@ Definitions (also in the README):
 - resolution_*: over tickets solved in the window, solved_at - created_at.
 - one_touch_rate / reopen_rate / csat / sla_attainment: over tickets solved in the
   window whose field is known.
+- qa_score / qa_pass_rate / qa_reviews: over the QA reviews made in the
+  window that have a score (kpi.qa_figures).
 - n_*: each figure's sample size (kpi.definitions Metric.sample): how many
   tickets a median or a rate is over.
 The database returns exact integer seconds; order statistics are computed in
@@ -30,6 +32,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from kpi import qa_figures
 from kpi.day_facts import (
     CREATED,
     DAY_COUNTS,
@@ -76,8 +79,8 @@ SolvedRow = tuple[int, int | None, int | None, str | None, bool | None]
 
 
 def metrics_from(created: int, first_reply_s: Iterable[int], solved: Sequence[SolvedRow], backlog: int) -> Metrics:
-    """Every metric from the raw facts of one window (pure; shared by all queries)."""
-    return facts_from(created, first_reply_s, solved, backlog).metrics()
+    """Every metric from the raw facts of one window (pure; shared by all queries); no QA reviews."""
+    return {**facts_from(created, first_reply_s, solved, backlog).metrics(), **qa_figures.EMPTY}
 
 
 def compute(session: Session, scope: Scope, start: datetime, end: datetime) -> Metrics:
@@ -88,7 +91,8 @@ def compute(session: Session, scope: Scope, start: datetime, end: datetime) -> M
         facts = _from_days(session, s, e, team_id=scope.team_id, grouped=False)
     if facts is None:
         facts = _from_tickets(session, scope.condition(), s, e, by=None)
-    return facts.get(None, Facts()).metrics()
+    qa = qa_figures.tallies(session, qa_figures.condition(scope.team_id, scope.agent_id), start, end)
+    return {**facts.get(None, Facts()).metrics(), **qa[None].metrics()}
 
 
 def compute_by_team(session: Session, start: datetime, end: datetime) -> dict[int | None, Metrics]:
@@ -97,7 +101,8 @@ def compute_by_team(session: Session, start: datetime, end: datetime) -> dict[in
     facts = _from_days(session, s, e, team_id=None, grouped=True)
     if facts is None:
         facts = _from_tickets(session, [], s, e, by=T.team_id)
-    return {key: f.metrics() for key, f in facts.items()}
+    qa = qa_figures.tallies(session, [], start, end, by=qa_figures.R.team_id)
+    return {key: {**facts.get(key, Facts()).metrics(), **qa[key].metrics()} for key in facts.keys() | qa.keys()}
 
 
 def compute_by_agent(
@@ -111,7 +116,8 @@ def compute_by_agent(
     if not agent_ids:
         return {}
     facts = _from_tickets(session, [T.agent_id.in_(list(agent_ids))], to_epoch(start), to_epoch(end), by=T.agent_id, backlog=backlog)
-    return {a: facts.get(a, Facts()).metrics() for a in agent_ids}
+    qa = qa_figures.by_agent(session, agent_ids, start, end)
+    return {a: {**facts.get(a, Facts()).metrics(), **qa[a].metrics()} for a in agent_ids}
 
 
 def compute_series(session: Session, scope: Scope, bounds: Sequence[datetime]) -> list[Metrics]:
@@ -146,7 +152,8 @@ def compute_series(session: Session, scope: Scope, bounds: Sequence[datetime]) -
     for f in facts:
         open_before += f.created - f.solved
         f.backlog = open_before
-    return [f.metrics() for f in facts]
+    qa = qa_figures.series(session, qa_figures.condition(scope.team_id, scope.agent_id), bounds)
+    return [{**f.metrics(), **q.metrics()} for f, q in zip(facts, qa, strict=True)]
 
 
 def first_created_at(session: Session, scope: Scope) -> datetime | None:

@@ -27,7 +27,8 @@ from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
 from kpi.day_facts import CREATED, DAY_S, SOLVED, T
-from kpi.definitions import METRICS, judgement
+from kpi import qa_figures
+from kpi.definitions import judgement, shown
 from kpi.engine import Metrics, Scope, compute, compute_by_agent, compute_by_team, compute_series, metrics_from
 from kpi.targets import Status, target_status
 from kpi.windows import Window, parse_window
@@ -119,7 +120,7 @@ def team_day(session: Session, team: Team, day: date, *, now: datetime) -> Score
         day=day,
         window=window,
         metrics=metrics,
-        lines=_lines(metrics, previous, trailing, dict(team.targets)),
+        lines=_lines(metrics, previous, trailing, dict(team.targets), qa_figures.in_use(session)),
         backlog_by_age=backlog_by_age(session, team.id, window.until_utc, int(metrics["backlog"] or 0)),
         shout_outs=shout_outs(session, team, window),
         trend=_trend(daily),
@@ -143,7 +144,7 @@ def team_week(session: Session, team: Team, *, now: datetime) -> WeekScorecard:
         compared=compared,
         metrics=metrics,
         previous=previous,
-        lines=_lines(metrics, previous, None, dict(team.targets)),
+        lines=_lines(metrics, previous, None, dict(team.targets), qa_figures.in_use(session)),
         trend=_trend(daily),
     )
 
@@ -166,7 +167,7 @@ def org_day(session: Session, teams: Sequence[Team], day: date, *, now: datetime
     return [(team, *found[team.id]) for team in teams]
 
 
-def _lines(metrics: Metrics, previous: Metrics, trailing: dict[str, Any] | None, targets: dict[str, float]) -> tuple[Line, ...]:
+def _lines(metrics: Metrics, previous: Metrics, trailing: dict[str, Any] | None, targets: dict[str, float], qa: bool) -> tuple[Line, ...]:
     return tuple(
         Line(
             name=m.name,
@@ -179,7 +180,7 @@ def _lines(metrics: Metrics, previous: Metrics, trailing: dict[str, Any] | None,
             trailing=trailing[m.name] if trailing is not None else None,
             vs_trailing=judgement(m.name, metrics[m.name], trailing[m.name]) if trailing is not None else None,
         )
-        for m in METRICS
+        for m in shown(qa)
     )
 
 
@@ -196,7 +197,7 @@ def _trailing(session: Session, scope: Scope, team: Team, day: date, now: dateti
     last = day_window(days[0], team, now)
     pooled = compute(session, scope, first.start_utc, last.until_utc)
     out: dict[str, Any] = dict(pooled)
-    for name in ("tickets_created", "tickets_solved"):
+    for name in ("tickets_created", "tickets_solved", "qa_reviews"):
         out[name] = (pooled[name] or 0) / TRAILING_DAYS
     out["backlog"] = sum(daily[d]["backlog"] or 0 for d in days) / TRAILING_DAYS
     return out

@@ -69,7 +69,7 @@ class Measured(Protocol):
 # How a target of each unit must be written, for messages.
 UNIT_RULES = {
     "rate": "a rate between 0 and 1",
-    "count": "a non-negative whole number (of tickets)",
+    "count": "a non-negative whole number",
     "seconds": "a non-negative number of seconds",
 }
 # "90%" or "1h" written for a target: what the author meant is plain to see.

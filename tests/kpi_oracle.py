@@ -35,8 +35,18 @@ def _share(flags: list[bool]) -> float | None:
     return sum(flags) / len(flags) if flags else None
 
 
-def oracle(tickets: Iterable[T], start: datetime, end: datetime) -> dict[str, float | int | None]:
+@dataclass
+class R:
+    """A QA review as the oracle reads it."""
+
+    created_at: datetime
+    score: float | None
+    passed: bool | None
+
+
+def oracle(tickets: Iterable[T], start: datetime, end: datetime, reviews: Iterable[R] = ()) -> dict[str, float | int | None]:
     tickets = list(tickets)
+    scored = [r for r in reviews if start <= r.created_at < end and r.score is not None]
     created = [t for t in tickets if start <= t.created_at < end]
     solved = [t for t in tickets if t.solved_at is not None and start <= t.solved_at < end]
     fr = [(t.first_reply_at - t.created_at).total_seconds() for t in created if t.first_reply_at is not None]
@@ -61,6 +71,9 @@ def oracle(tickets: Iterable[T], start: datetime, end: datetime) -> dict[str, fl
         "n_reopen": sum(1 for t in solved if t.reopens is not None),
         "n_csat": sum(1 for t in solved if t.csat is not None),
         "n_sla": sum(1 for t in solved if t.sla_met is not None),
+        "qa_score": statistics.fmean(r.score for r in scored) if scored else None,  # type: ignore[misc]
+        "qa_pass_rate": _share([bool(r.passed) for r in scored]),
+        "qa_reviews": len(scored),
     }
 
 

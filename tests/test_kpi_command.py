@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.demo import seed_demo
+from coaching.models import QaReview
 from bot.dispatch import run_action, run_command
 from bot.render.slack import render_slack
 from bot.render.teams import render_adaptive_card
@@ -19,7 +20,7 @@ from kpi.windows import parse_window
 from store.database import Database
 from store.org import Member, Team
 from tests.helpers import apply_fixture_org, assert_no_traceback
-from tests.kpi_oracle import T, assert_same, oracle
+from tests.kpi_oracle import R, T, assert_same, oracle
 
 NOW = datetime(2026, 3, 9, 12, 0, tzinfo=timezone.utc)
 
@@ -54,6 +55,12 @@ def tickets_of(db: Database, **where: int) -> list[T]:
         return [T(t.created_at, t.first_reply_at, t.solved_at, t.replies, t.reopens, t.csat, t.sla_met) for t in rows]
 
 
+def reviews_of(db: Database, **where: int) -> list[R]:
+    """The QA reviews of the same scope (the demo has a few), for the QA figures."""
+    with db.sessions() as s:
+        return [R(r.created_at, r.score, r.passed) for r in s.scalars(select(QaReview).filter_by(**where))]
+
+
 def test_team_kpis_match_an_independent_computation_on_generated_data(demo_db: Database) -> None:
     lead = handles_by_role(demo_db)["lead"][0]
     for window in ("7d", "30d", "last-week", "month", "2026-02-01..2026-02-28", "yesterday"):
@@ -67,12 +74,12 @@ def test_team_kpis_match_an_independent_computation_on_generated_data(demo_db: D
         w = parse_window(window, NOW, team.timezone)
         assert data["window"] == w.to_json()
         assert data["window"]["so_far"] == (window == "month")  # March 9th: the month is still running
-        assert_same(data["metrics"], oracle(tickets, w.start_utc, w.until_utc))
+        assert_same(data["metrics"], oracle(tickets, w.start_utc, w.until_utc, reviews_of(demo_db, team_id=team.id)))
         prev = w.comparison()
         grace = min(timedelta(days=1), (prev.until_utc - prev.start_utc) / 30)  # a quiet start still counts
         if min(t.created_at for t in tickets) <= prev.start_utc + grace:
             assert data["compared_with"] == prev.to_json()
-            assert_same(data["previous"], oracle(tickets, prev.start_utc, prev.until_utc))
+            assert_same(data["previous"], oracle(tickets, prev.start_utc, prev.until_utc, reviews_of(demo_db, team_id=team.id)))
         else:  # the earlier window starts well before the team's first ticket
             assert data["previous"] is None and data["compared_with"] is None, window
         assert data["targets"] == {k: v for k, v in team.targets.items()}
@@ -85,11 +92,11 @@ def test_agent_and_org_scopes_match_the_oracle(demo_db: Database) -> None:
     reply = ask(demo_db, f"/kpi agent @{agent.handle} 30d", admin.handle)
     assert reply.ok and reply.data["scope"] == "agent" and reply.data["agent"] == agent.handle
     w = parse_window("30d", NOW, reply.data["window"]["timezone"])
-    assert_same(reply.data["metrics"], oracle(tickets_of(demo_db, agent_id=agent.id), w.start_utc, w.end_utc))
+    assert_same(reply.data["metrics"], oracle(tickets_of(demo_db, agent_id=agent.id), w.start_utc, w.end_utc, reviews_of(demo_db, agent_id=agent.id)))
     org = ask(demo_db, "/kpi org 30d", agent.handle)
     w = parse_window("30d", NOW, "UTC")
     assert org.data["scope"] == "org"
-    assert_same(org.data["metrics"], oracle(tickets_of(demo_db), w.start_utc, w.end_utc))
+    assert_same(org.data["metrics"], oracle(tickets_of(demo_db), w.start_utc, w.end_utc, reviews_of(demo_db)))
 
 
 def test_teams_table_and_sorting(demo_db: Database) -> None:
@@ -106,7 +113,7 @@ def test_teams_table_and_sorting(demo_db: Database) -> None:
     with demo_db.sessions() as s:
         team = s.scalar(select(Team).where(Team.key == rows[0]["team"]))
     w = parse_window("30d", NOW, "UTC")
-    assert_same(rows[0]["metrics"], oracle(tickets_of(demo_db, team_id=team.id), w.start_utc, w.end_utc))
+    assert_same(rows[0]["metrics"], oracle(tickets_of(demo_db, team_id=team.id), w.start_utc, w.end_utc, reviews_of(demo_db, team_id=team.id)))
     assert ask(demo_db, "/kpi teams --sort happiness", agent.handle).error.code == "usage"
 
 

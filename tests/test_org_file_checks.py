@@ -41,8 +41,8 @@ def parsed_target(metric: str, written: str) -> float:
 
 
 def test_the_units_checked_are_the_ones_the_kpis_define() -> None:
-    # Four rates, and every other metric a count or seconds: a new metric must land in one of them.
-    assert RATES == ["csat", "one_touch_rate", "reopen_rate", "sla_attainment"]
+    # Six rates, and every other metric a count or seconds: a new metric must land in one of them.
+    assert RATES == ["csat", "one_touch_rate", "qa_pass_rate", "qa_score", "reopen_rate", "sla_attainment"]
     assert sorted(RATES + COUNTS + SECONDS) == sorted(BY_NAME)
 
 
@@ -112,7 +112,7 @@ def test_a_count_target_is_a_non_negative_whole_number(metric: str) -> None:
     for written in ("12.5", "-1", "0.5"):
         problems = problems_of(with_target(metric, written))
         assert problems == [
-            f"org.yaml:{TARGETS_LINE}: team 'support-emea': target {metric} must be a non-negative whole number (of tickets), got {written}"
+            f"org.yaml:{TARGETS_LINE}: team 'support-emea': target {metric} must be a non-negative whole number, got {written}"
         ]
     assert problems_of(with_target(metric, '"12"'))[0].endswith("got '12' (text, not a number): write it without quotes")
     assert parsed_target(metric, "0") == 0
