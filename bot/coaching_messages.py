@@ -1,4 +1,5 @@
-"""Coaching and QA messages the outbox sends: a shared note to its agent; a review's result, dispute and settlement."""
+"""Coaching and QA messages the outbox sends: a shared note or session to its agent, a session's follow-up to both;
+a review's result, dispute and settlement."""
 
 from __future__ import annotations
 
@@ -7,16 +8,17 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from coaching import qa
-from coaching.models import CoachingNote, QaReview
+from coaching import qa, sessions
+from coaching.models import CoachingNote, CoachingSession, QaReview
 from coaching.notes import DELIVERY
 from handlers.coach import delivery_reply
+from handlers.coach_sessions import followup_reply, session_reply
 from handlers.qa import review_reply
 from handlers.reply import Reply, Section
 from store.org import Member, Org
 from store.outbox import Claimed
 
-KINDS = (DELIVERY, *qa.KINDS)
+KINDS = (DELIVERY, *sessions.KINDS, *qa.KINDS)
 
 
 class Skip(Exception):
@@ -39,6 +41,15 @@ def compose(session: Session, row: Claimed, now: datetime) -> Reply:
         if note is None or note.deleted_at is not None or note.private:
             raise Skip("the note was deleted before it was delivered")
         return delivery_reply(session, note, zone)
+    if row.kind in sessions.KINDS:
+        record = session.get(CoachingSession, int(row.subject.removeprefix("session-")) if row.subject.startswith("session-") else 0)
+        if record is None or person is None:
+            raise Skip("the session or its reader is gone")
+        if row.kind == sessions.FOLLOW_UP:
+            return followup_reply(session, record, person, zone, row.due_at)
+        reply = session_reply(session, record, person, zone, now)
+        reply.blocks.insert(0, Section("Your coaching session, as recorded. Tick off each action item when it is done."))
+        return reply
     review = session.get(QaReview, int(row.subject.removeprefix("review-")) if row.subject.startswith("review-") else 0)
     if review is None or person is None:
         raise Skip("the review or its reader is gone")

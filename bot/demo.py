@@ -8,6 +8,8 @@ so a DATABASE_URL left pointing at a real organisation is never emptied.
 
 from __future__ import annotations
 
+import random
+
 import difflib
 import itertools
 from collections.abc import Callable, Sequence
@@ -91,8 +93,18 @@ _REVIEWS = (
 )
 
 
+# Coaching sessions: (lead, agent, days ago, follow-up in days from now, strengths, opportunities, actions (text, due in days, done)).
+_SESSIONS = (
+    ("katrin", "lena", 14, 0, "Calm and clear with upset customers; the team copies her refund wording.", "Long holds on calls that need billing.",
+     (("Shadow Rachel's billing desk for an hour", -7, True), ("Offer a call-back instead of holding past 5 minutes", 0, False))),
+    ("monica", "marcus", 3, 11, "Escalates with everything tier 2 needs.", "First replies on chat run long in the afternoon.",
+     (("Use the chat macros for the first reply", 4, False), ("Review the afternoon queue with Monica on Friday", 3, False))),
+)
+
+
 def _coaching(session: Session, now: datetime) -> None:
-    from coaching import notes, qa
+    from coaching import notes, qa, sessions
+    from store.local_time import local_date
     from store.qa_rubrics import current
 
     people = {m.handle: m for m in session.scalars(select(Member))}
@@ -102,11 +114,31 @@ def _coaching(session: Session, now: datetime) -> None:
         tags = notes.check_tags([w for w in words if w.startswith("#")])
         note = notes.add(session, people[author], people[agent], body, tags=tags, private=private, now=now - timedelta(days=6 - n))
         note.acknowledged_at = None if private or n % 2 else note.created_at + timedelta(hours=2)
+    for lead, agent, ago, follow, strengths, opportunities, actions in _SESSIONS:
+        held = now - timedelta(days=ago)
+        today = local_date(now, people[agent].effective_timezone("UTC"))
+        items = [sessions.ActionItem(text, today + timedelta(days=due)) for text, due, _ in actions]
+        record = sessions.create(
+            session, people[lead], people[agent], strengths=strengths, opportunities=opportunities, actions=items, follow_up=today + timedelta(days=follow), now=held
+        )
+        for item, (_, _, done) in zip(sessions.items_of(session, record), actions, strict=True):
+            if done:
+                sessions.mark_done(session, item, people[agent], held + timedelta(days=3))
     rubric = current(session)
     if rubric is None:
         return
     for n, (reviewer, agent, ticket, scores, comment) in enumerate(_REVIEWS):
         qa.create(session, people[reviewer], people[agent], rubric, scores, ticket=ticket, ticket_url=None, comments={"": comment}, now=now - timedelta(days=3 - n))
+    # A month of reviews, two a week per agent of the two support teams, so the QA figures have something to say.
+    rng = random.Random(42)
+    leads = {m.team_id: m for m in people.values() if m.role == "lead" and m.team is not None and m.team.key in ("support-emea", "support-amer")}
+    agents = sorted((m for m in people.values() if m.role == "agent" and m.team_id in leads), key=lambda m: m.handle)
+    for week in range(4):
+        for agent in agents:
+            for k in range(2):
+                scores = {"accuracy": rng.choice("1222"), "tone": rng.choice("345"), "policy": rng.choice(["pass"] * 9 + ["fail"]), "resolution": rng.choice("345")}
+                at = now - timedelta(days=7 * week + 2 + 3 * k, hours=rng.randrange(8))
+                qa.create(session, leads[agent.team_id], agent, rubric, scores, ticket=f"D-{rng.randrange(10**6):06d}", ticket_url=None, comments={}, now=at)
 
 
 def _delete_everything(session: Session) -> None:

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot import coaching_messages, digests, escalations, kpi_alerts, oncall_notices
+from coaching.sessions import plan_followups
 from bot.chart_links import forget_expired
 from bot.notify import Notifier
 from bot.outbox_sender import Outcome, Sender
@@ -95,7 +96,9 @@ async def run_tick(
         report.planned += await _guarded(report, "oncall", oncall_notices.plan_oncall, db, now, catchup=catchup)
         kinds += oncall_notices.KINDS
     if "coaching" in jobs:
-        kinds += coaching_messages.KINDS  # planned by the commands themselves; sent here
+        # Notes, sessions and reviews are planned by the commands themselves; follow-ups here.
+        report.planned += await _guarded(report, "coaching", plan_followups, db, now, catchup=catchup)
+        kinds += coaching_messages.KINDS
     sender = make_sender(db, notifiers)
     report.outcomes = await sender.send_due(now, kinds=tuple(kinds))
     if "digests" in jobs:  # charts come with scorecards; the 5-second escalation pass need not write here

@@ -6,9 +6,9 @@ and every edit keeps the text it replaced in the audit trail.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from store.base import Base, UTCSeconds
@@ -89,3 +89,37 @@ class QaDispute(Base):
     outcome: Mapped[str | None] = mapped_column(String(16))  # accepted | partial | rejected
     note: Mapped[str | None] = mapped_column(Text)
     before: Mapped[dict[str, int | str] | None] = mapped_column(JSON)  # the scores the resolution replaced
+
+
+class CoachingSession(Base):
+    """A structured one-on-one: what went well, what to work on, the agreed actions and when to look again.
+
+    Always shared with the agent (a session is held with them); `follow_up` is
+    the local date on which both get a reminder with the KPIs since the session.
+    """
+
+    __tablename__ = "coaching_sessions"
+    __table_args__ = (Index("ix_coaching_sessions_agent", "agent_id", "created_at"), Index("ix_coaching_sessions_follow_up", "follow_up"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    agent_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    strengths: Mapped[str] = mapped_column(Text, default="")
+    opportunities: Mapped[str] = mapped_column(Text, default="")
+    follow_up: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCSeconds)
+
+
+class CoachingAction(Base):
+    """An action item agreed in a session, due on a local date, done once (by the agent or whoever coaches them)."""
+
+    __tablename__ = "coaching_actions"
+    __table_args__ = (Index("ix_coaching_actions_agent", "agent_id", "done_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("coaching_sessions.id"))
+    agent_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    text: Mapped[str] = mapped_column(Text)
+    due: Mapped[date] = mapped_column(Date)
+    done_at: Mapped[datetime | None] = mapped_column(UTCSeconds)
+    done_by: Mapped[int | None] = mapped_column(ForeignKey("members.id"))

@@ -15,10 +15,24 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from coaching import notes
+from coaching import notes, sessions
 from coaching.models import CoachingNote
 from coaching.visibility import may_see, oversees
 from handlers.args import UsageError, button_id, number_word, parse_args
+from handlers.coach_sessions import (
+    DONE_ACTION,
+    SESSION_FORM,
+    SESSION_USAGE,
+    SessionRequest,
+    authorize_session,
+    execute_session,
+    parse_done_button,
+    parse_session_form,
+    parse_session_words,
+    session_block,
+    session_json,
+)
+from handlers.coach_summary import SUMMARY_USAGE, SummaryRequest, authorize_summary, execute_summary, parse_summary
 from handlers.context import Context, Forbidden, Invalid, NotFound
 from handlers.escalate import parse_ticket
 from handlers.escalation_views import local_full
@@ -30,7 +44,7 @@ from kpi.windows import WindowError, parse_window
 from store.org import Member
 
 ACK_ACTION = "coach.ack"
-SUBCOMMANDS = ("history", "mine", "edit", "delete", "audit")
+SUBCOMMANDS = ("history", "mine", "edit", "delete", "audit", "session", "actions", "done", "summary")
 SHOWN_CHARS = 1500  # of a note's text in a listing; the rest is said to be there
 PRIVATE_ONLY = "Coaching is between an agent and those who look after them: its answers are never shared in a channel, so --share is refused."
 
@@ -53,7 +67,10 @@ USAGE = (
     "/coach history @agent [WINDOW] [#tag] — the notes you may see about an agent, newest first\n"
     "/coach mine [WINDOW] — the notes shared with you\n"
     "/coach edit N NOTE… [#tag …] · /coach delete N — your note, within 24 hours (both kept in the audit trail)\n"
-    "/coach audit @agent — who wrote, changed and read notes about an agent (admins)"
+    "/coach audit @agent — who wrote, changed and read notes about an agent (admins)\n"
+    f"{SESSION_USAGE}\n"
+    "/coach actions [@agent] — open action items and how many were done · /coach done N — tick one off\n"
+    f"{SUMMARY_USAGE}"
 )
 
 
@@ -105,7 +122,7 @@ def _note_parts(words: list[str]) -> tuple[str, tuple[str, ...], str | None]:
     return body, tuple(checked), ticket
 
 
-def parse_coach(words: list[str]) -> CoachRequest:
+def parse_coach(words: list[str]) -> CoachRequest | SessionRequest | SummaryRequest:
     args = parse_args(words, switches=frozenset({"private", "share"}))
     if args.flag("share"):
         raise UsageError(PRIVATE_ONLY)
@@ -113,8 +130,12 @@ def parse_coach(words: list[str]) -> CoachRequest:
     if not rest:
         raise UsageError("Say whom the note is about: /coach @agent what went well or what to work on.")
     verb = rest[0].lower()
-    if verb in ("mine", "history", "audit", "delete", "edit") and args.flag("private") and verb != "edit":
-        raise UsageError(f"--private is for writing a note, not for /coach {verb}.")
+    if verb in SUBCOMMANDS and args.flag("private") and verb != "edit":
+        raise UsageError(f"--private is for writing a note, not for /coach {verb}." + (" A session is always shared with its agent." if verb == "session" else ""))
+    if verb in ("session", "actions", "done"):
+        return parse_session_words(verb, rest)
+    if verb == "summary":
+        return parse_summary(rest)
     if verb == "mine":
         if len(rest) > 2:
             raise UsageError("/coach mine [WINDOW]")
@@ -150,8 +171,12 @@ def parse_coach(words: list[str]) -> CoachRequest:
     return CoachRequest("note", agent=rest[0], text=body, tags=tags, ticket=ticket, private=args.flag("private"))
 
 
-def authorize_coach(ctx: Context, request: CoachRequest) -> None:
+def authorize_coach(ctx: Context, request: CoachRequest | SessionRequest | SummaryRequest) -> None:
     """The one place /coach decides who may do what (the rules: coaching.visibility)."""
+    if isinstance(request, SessionRequest):
+        return authorize_session(ctx, request)
+    if isinstance(request, SummaryRequest):
+        return authorize_summary(ctx, request)
     me = ctx.member
     if request.verb == "note":
         agent = find_member(ctx, request.agent or "")
@@ -165,7 +190,11 @@ def authorize_coach(ctx: Context, request: CoachRequest) -> None:
         ctx.require_role("admin", "read the coaching audit trail")
 
 
-def execute_coach(ctx: Context, request: CoachRequest) -> Reply:
+def execute_coach(ctx: Context, request: CoachRequest | SessionRequest | SummaryRequest) -> Reply:
+    if isinstance(request, SessionRequest):
+        return execute_session(ctx, request)
+    if isinstance(request, SummaryRequest):
+        return execute_summary(ctx, request)
     if request.verb == "note":
         return _write(ctx, request)
     if request.verb in ("history", "mine"):
@@ -213,10 +242,16 @@ def _history(ctx: Context, agent: Member, request: CoachRequest) -> Reply:
         since, until = window.start, window.end
     found = notes.visible(ctx.session, ctx.member, agent, since=since, until=until, tag=request.tag)
     notes.record_reads(ctx.session, ctx.member, found, ctx.now)
+    # Sessions have no tags: a history filtered by tag is of notes only.
+    held = [] if request.tag else sessions.visible_sessions(ctx.session, ctx.member, agent, since=since, until=until)
     label = "Notes shared with you" if agent.id == ctx.member.id else f"Coaching notes · {agent.name}"
-    blocks: list[Any] = [_note_block(ctx.session, n, ctx.timezone) for n in found] or [Section("No notes" + (f" tagged #{request.tag}" if request.tag else "") + (" in this window." if request.window else " yet."))]
+    dated: list[tuple[Any, Any]] = [(n.created_at, _note_block(ctx.session, n, ctx.timezone)) for n in found]
+    dated += [(h.created_at, session_block(ctx.session, h, ctx.timezone, ctx.now)) for h in held]
+    blocks: list[Any] = [b for _, b in sorted(dated, key=lambda pair: pair[0], reverse=True)]
+    if not blocks:
+        blocks = [Section("No notes" + (f" tagged #{request.tag}" if request.tag else " or sessions") + (" in this window." if request.window else " yet."))]
     blocks.append(Note(f"Times in {ctx.timezone}. Private notes are marked 🔒; reading someone else's private note is recorded."))
-    return Reply(title=label, blocks=blocks, data={"notes": [note_json(ctx.session, n) for n in found]})
+    return Reply(title=label, blocks=blocks, data={"notes": [note_json(ctx.session, n) for n in found], "sessions": [session_json(ctx.session, h) for h in held]})
 
 
 def _audit(ctx: Context, agent: Member) -> Reply:
@@ -306,10 +341,10 @@ def execute_ack(ctx: Context, request: CoachRequest) -> Reply:
     return reply
 
 
-def parse_text(words: list[str], raw: str) -> CoachRequest:
+def parse_text(words: list[str], raw: str) -> CoachRequest | SessionRequest | SummaryRequest:
     """As parse_coach, with the note's own text taken as typed where the raw text allows."""
     request = parse_coach(words)
-    if request.verb not in ("note", "edit"):
+    if not isinstance(request, CoachRequest) or request.verb not in ("note", "edit"):
         return request
     head, rest = (2, 2) if request.verb == "edit" else (1, 1)
     parts = raw.split(None, rest)
@@ -344,6 +379,8 @@ class CoachCommand:
 def register(router: Router) -> None:
     router.register(CoachCommand())
     router.register_action(Action(ACK_ACTION, parse_ack, authorize_ack, execute_ack))
+    router.register_action(Action(DONE_ACTION, parse_done_button, authorize_session, execute_session))
+    router.register_action(Action(SESSION_FORM, parse_session_form, authorize_session, execute_session))
 
 
 __all__ = ["CoachCommand", "delivery_reply", "register"]

@@ -1,0 +1,113 @@
+"""`/coach summary [TEAM] [WINDOW]`: coaching at a glance for leads and above.
+
+Per agent: notes (shared and private) and sessions in the window, open and
+overdue action items, and how many agreed items were done; per tag, how often
+it was used. Only the agents the caller looks after are counted, and only the
+notes the caller may see (coaching.visibility), so a summary never tells a
+lead about another team.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import select
+
+from coaching import notes, sessions
+from coaching.visibility import oversees
+from handlers.args import UsageError
+from handlers.context import Context, Forbidden
+from handlers.kpi_lookup import find_team
+from handlers.reply import Reply, Section, Table
+from handlers.reply import Context as Note
+from kpi.windows import WindowError, parse_window
+from store.local_time import local_date
+from store.org import Member, Team
+
+SUMMARY_USAGE = "/coach summary [TEAM] [WINDOW] — notes, sessions, tags and open action items per agent (leads and above; default: those you look after, 30d)"
+
+
+@dataclass(frozen=True)
+class SummaryRequest:
+    team: str | None = None
+    window: str = "30d"
+
+
+def _is_window(word: str) -> bool:
+    try:
+        parse_window(word, datetime(2026, 1, 1, tzinfo=timezone.utc), "UTC")  # the shape only; the real window is read later
+    except WindowError:
+        return False
+    return True
+
+
+def parse_summary(rest: list[str]) -> SummaryRequest:
+    words = rest[1:]
+    if len(words) > 2:
+        raise UsageError(SUMMARY_USAGE)
+    windows = [w for w in words if _is_window(w)]
+    teams = [w for w in words if w not in windows]
+    if len(windows) > 1 or len(teams) > 1:
+        raise UsageError(f"One team and one window at most.\n{SUMMARY_USAGE}")
+    return SummaryRequest(team=teams[0] if teams else None, window=windows[0] if windows else "30d")
+
+
+def _team(ctx: Context, request: SummaryRequest) -> Team | None:
+    """The team asked for; None: everyone the caller looks after (a manager without a team, an admin)."""
+    if request.team is not None:
+        return find_team(ctx, request.team, command="/coach summary")
+    return ctx.member.team
+
+
+def authorize_summary(ctx: Context, request: SummaryRequest) -> None:
+    me = ctx.member
+    if me.role == "agent":
+        raise Forbidden("The coaching summary is for leads, managers and admins; /coach mine shows yours.")
+    team = _team(ctx, request)
+    if team is not None and not (me.role == "admin" or (me.role == "manager" and me.team_id is None) or me.team_id == team.id):
+        raise Forbidden(f"The coaching summary of {team.name} is for its leads, its managers, managers without a team, and admins.")
+
+
+def execute_summary(ctx: Context, request: SummaryRequest) -> Reply:
+    team = _team(ctx, request)
+    window = parse_window(request.window, ctx.now, team.timezone if team else ctx.timezone)
+    query = select(Member).where(Member.role == "agent", Member.active.is_(True))
+    if team is not None:
+        query = query.where(Member.team_id == team.id)
+    agents = [a for a in ctx.session.scalars(query.order_by(Member.name, Member.handle)) if oversees(ctx.member, a)]
+    ids = [a.id for a in agents]
+    done = sessions.completion(ctx.session, ids)
+    open_items = sessions.open_items(ctx.session, ids)
+    today = local_date(ctx.now, ctx.timezone)
+    tags: Counter[str] = Counter()
+    rows = []
+    data = []
+    for agent in agents:
+        seen = notes.visible(ctx.session, ctx.member, agent, since=window.start, until=window.end)
+        held = sessions.visible_sessions(ctx.session, ctx.member, agent, since=window.start, until=window.end)
+        for n in seen:
+            tags.update(n.tags)
+        private = sum(1 for n in seen if n.private)
+        mine = [i for i in open_items if i.agent_id == agent.id]
+        overdue = sum(1 for i in mine if i.due < today)
+        c = done[agent.id]
+        rows.append((agent.name, str(len(seen) - private), str(private), str(len(held)), str(len(mine)), str(overdue), f"{c.done}/{c.total} ({c.rate:.0%})" if c.rate is not None else "—"))
+        data.append({
+            "agent": agent.handle, "notes": len(seen) - private, "private_notes": private, "sessions": len(held),
+            "open_actions": len(mine), "overdue_actions": overdue, "actions_done": c.done, "actions_total": c.total, "completion_rate": c.rate,
+        })  # fmt: skip
+    blocks: list[Any] = [Note(f"Window: {window.label()} · {team.name if team else 'every agent you look after'}")]
+    if rows:
+        blocks.append(Table(("Agent", "Notes", "Private", "Sessions", "Open actions", "Overdue", "Actions done"), tuple(rows)))
+    else:
+        blocks.append(Section("No agents you look after here."))
+    blocks.append(Section("Tags: " + (" · ".join(f"#{t} {n}" for t, n in sorted(tags.items(), key=lambda tn: (-tn[1], tn[0]))) if tags else "none in this window")))
+    blocks.append(Note("Private notes are counted, never shown here; Actions done counts every item agreed with the agent."))
+    return Reply(
+        title=f"Coaching summary · {team.name if team else 'everyone you look after'}",
+        blocks=blocks,
+        data={"team": team.key if team else None, "window": window.to_json(), "agents": data, "tags": dict(sorted(tags.items()))},
+    )
