@@ -8,17 +8,18 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from coaching import qa, sessions
-from coaching.models import CoachingNote, CoachingSession, QaReview
+from coaching import calibration, qa, sessions
+from coaching.models import CoachingNote, CoachingSession, QaCalibration, QaReview
 from coaching.notes import DELIVERY
 from handlers.coach import delivery_reply
 from handlers.coach_sessions import followup_reply, session_reply
 from handlers.qa import review_reply
+from handlers.qa_calibration import calibration_reply
 from handlers.reply import Reply, Section
 from store.org import Member, Org
 from store.outbox import Claimed
 
-KINDS = (DELIVERY, *sessions.KINDS, *qa.KINDS)
+KINDS = (DELIVERY, *sessions.KINDS, *qa.KINDS, *calibration.KINDS)
 
 
 class Skip(Exception):
@@ -49,6 +50,16 @@ def compose(session: Session, row: Claimed, now: datetime) -> Reply:
             return followup_reply(session, record, person, zone, row.due_at)
         reply = session_reply(session, record, person, zone, now)
         reply.blocks.insert(0, Section("Your coaching session, as recorded. Tick off each action item when it is done."))
+        return reply
+    if row.kind in calibration.KINDS:
+        record = session.get(QaCalibration, int(row.subject.removeprefix("calibration-")) if row.subject.startswith("calibration-") else 0)
+        if record is None or person is None:
+            raise Skip("the calibration or its reader is gone")
+        if row.kind == calibration.ASKED and record.revealed_at is not None:
+            raise Skip("the calibration was revealed before the request went out")
+        reply = calibration_reply(session, record, person, zone)
+        asked = f"You are asked to score {record.ticket} blind for a QA calibration." if row.kind == calibration.ASKED else "Everyone has scored, or the deadline passed: here is the spread."
+        reply.blocks.insert(0, Section(asked))
         return reply
     review = session.get(QaReview, int(row.subject.removeprefix("review-")) if row.subject.startswith("review-") else 0)
     if review is None or person is None:

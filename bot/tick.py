@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot import coaching_messages, digests, escalations, kpi_alerts, oncall_notices
+from coaching.calibration import reveal_due
 from coaching.sessions import plan_followups
 from bot.chart_links import forget_expired
 from bot.notify import Notifier
@@ -98,6 +99,7 @@ async def run_tick(
     if "coaching" in jobs:
         # Notes, sessions and reviews are planned by the commands themselves; follow-ups here.
         report.planned += await _guarded(report, "coaching", plan_followups, db, now, catchup=catchup)
+        await _guarded(report, "coaching", reveal_due, db, now)  # its messages are planned with the reveal
         kinds += coaching_messages.KINDS
     sender = make_sender(db, notifiers)
     report.outcomes = await sender.send_due(now, kinds=tuple(kinds))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from store.base import Base, UTCSeconds
@@ -123,3 +123,37 @@ class CoachingAction(Base):
     due: Mapped[date] = mapped_column(Date)
     done_at: Mapped[datetime | None] = mapped_column(UTCSeconds)
     done_by: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+
+
+class QaCalibration(Base):
+    """Several reviewers score the same ticket blind; the scores are revealed when all have scored or at the deadline.
+
+    Kept apart from qa_reviews, so calibration scores can never count in a KPI.
+    """
+
+    __tablename__ = "qa_calibrations"
+    __table_args__ = (Index("ix_qa_calibrations_deadline", "revealed_at", "deadline"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket: Mapped[str] = mapped_column(String(200))
+    ticket_url: Mapped[str | None] = mapped_column(String(1000))
+    created_by: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    rubric_version: Mapped[int] = mapped_column(Integer)
+    deadline: Mapped[datetime] = mapped_column(UTCSeconds)
+    created_at: Mapped[datetime] = mapped_column(UTCSeconds)
+    revealed_at: Mapped[datetime | None] = mapped_column(UTCSeconds)
+
+
+class QaCalibrationScore(Base):
+    """One reviewer's blind scores for a calibration (`scored_at` None until they score)."""
+
+    __tablename__ = "qa_calibration_scores"
+    __table_args__ = (UniqueConstraint("calibration_id", "reviewer_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    calibration_id: Mapped[int] = mapped_column(ForeignKey("qa_calibrations.id"))
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    scores: Mapped[dict[str, int | str] | None] = mapped_column(JSON)
+    comments: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    score: Mapped[float | None] = mapped_column(Float)
+    scored_at: Mapped[datetime | None] = mapped_column(UTCSeconds)

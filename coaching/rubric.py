@@ -109,6 +109,13 @@ def score(rubric: Rubric, scores: Mapping[str, Score]) -> Result:
     return Result(float(result), result >= rubric.pass_mark, tuple(critical), per)
 
 
+def shown(category: Category, value: Score) -> str:
+    """A value as people write it: `pass`/`fail` on a pass-fail scale, else the number (or `na`)."""
+    if value == "na":
+        return "na"
+    return ("pass" if value else "fail") if category.scale.text == "pass-fail" else str(value)
+
+
 def categories_text(categories: Sequence[Category]) -> str:
     """`accuracy (0-2, critical), tone (1-5), policy (pass-fail)`: how to score, for usage messages."""
     return ", ".join(f"{c.key} ({c.scale.text}{', critical' if c.critical else ''}{'' if c.na_allowed else ', no na'})" for c in categories)

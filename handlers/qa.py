@@ -27,6 +27,17 @@ from handlers.humanize import percent
 from handlers.kpi_lookup import find_member, find_team
 from handlers.reply import Actions, Button, Field, Fields, Form, FormField, Reply, Section, Table
 from handlers.reply import Context as Note
+from handlers.qa_calibration import (
+    CALIBRATE_USAGE,
+    SCORE_BUTTON,
+    SCORE_FORM,
+    CalibrationRequest,
+    authorize_calibration,
+    execute_calibration,
+    parse_calibration,
+    parse_score_button,
+    parse_score_form,
+)
 from handlers.router import Action, Router
 from store.org import Member
 from store.qa_rubrics import QaRubricVersion, current
@@ -54,7 +65,8 @@ USAGE = (
     "/qa show N — a review\n"
     "/qa dispute N COMMENT… [key=value …] — dispute your review (once), with the scores you propose if you like\n"
     "/qa resolve N accepted|partial|rejected [key=value …] [-- NOTE…] — settle a dispute (the reviewer or the agent's lead); the review is then locked\n"
-    "/qa disputes [TEAM] — open disputes you can settle"
+    "/qa disputes [TEAM] — open disputes you can settle\n"
+    f"{CALIBRATE_USAGE}"
 )
 
 
@@ -84,14 +96,21 @@ def _split(words: list[str]) -> tuple[dict[str, str], list[str], str]:
     return pairs, rest, comment
 
 
-def parse_qa(words: list[str]) -> QaRequest:
-    args = parse_args(words, switches=frozenset({"share"}))
+def parse_qa(words: list[str]) -> QaRequest | CalibrationRequest:
+    args = parse_args(words, switches=frozenset({"share"}), options=frozenset({"by"}))
     if args.flag("share"):
         raise UsageError(PRIVATE_ONLY)
     rest = list(args.words)
     if not rest:
         raise UsageError("Say whose ticket you review: /qa @agent T-123 accuracy=2 tone=4 policy=pass")
     verb = rest[0].lower()
+    by = args.option("by")
+    if verb in ("calibrate", "calibration", "calibrations"):
+        pairs, text, comment = _split(rest[1:]) if verb == "calibration" else ({}, rest[1:], "")
+        number = _number(text[0]) if verb == "calibration" and text else None
+        return parse_calibration(verb, [rest[0], *text], by, pairs, comment, number)
+    if by:
+        raise UsageError("--by sets a calibration's deadline: /qa calibrate TICKET @reviewer … --by YYYY-MM-DD")
     if verb == "show":
         if len(rest) != 2:
             raise UsageError("/qa show N")
@@ -138,8 +157,10 @@ def _review(ctx: Context, number: int | None) -> QaReview:
     return review
 
 
-def authorize_qa(ctx: Context, request: QaRequest) -> None:
+def authorize_qa(ctx: Context, request: QaRequest | CalibrationRequest) -> None:
     """The one place /qa decides who may do what."""
+    if isinstance(request, CalibrationRequest):
+        return authorize_calibration(ctx, request)
     me = ctx.member
     if request.verb == "review":
         agent = find_member(ctx, request.agent or "")
@@ -158,7 +179,9 @@ def authorize_qa(ctx: Context, request: QaRequest) -> None:
         ctx.require_role("lead", "list open disputes")
 
 
-def execute_qa(ctx: Context, request: QaRequest) -> Reply:
+def execute_qa(ctx: Context, request: QaRequest | CalibrationRequest) -> Reply:
+    if isinstance(request, CalibrationRequest):
+        return execute_calibration(ctx, request)
     if request.verb == "review":
         return _create(ctx, request)
     if request.verb == "disputes":
@@ -348,7 +371,7 @@ class QaCommand:
     usage = USAGE
     examples = ("/qa @alice T-123 accuracy=2 tone=4 policy=pass -- clear and kind", "/qa @alice T-123", "/qa dispute 7 the refund policy allows this", "/qa resolve 7 partial tone=5")
 
-    def parse(self, words: list[str]) -> QaRequest:
+    def parse(self, words: list[str]) -> QaRequest | CalibrationRequest:
         return parse_qa(words)
 
     def authorize(self, ctx: Context, request: QaRequest) -> None:
@@ -363,6 +386,8 @@ def register(router: Router) -> None:
     router.register_action(Action(REVIEW_FORM, parse_review_form, authorize_qa, execute_review_form))
     router.register_action(Action(DISPUTE_ACTION, parse_dispute_button, authorize_qa, execute_dispute_button, once_per_click=False))
     router.register_action(Action(DISPUTE_FORM, parse_dispute_form, authorize_qa, execute_qa))
+    router.register_action(Action(SCORE_BUTTON, parse_score_button, authorize_calibration, execute_calibration))
+    router.register_action(Action(SCORE_FORM, parse_score_form, authorize_calibration, execute_calibration))
 
 
 __all__ = ["QaCommand", "register", "review_reply"]
