@@ -1,4 +1,4 @@
-"""The coaching export for performance reviews: notes and QA reviews the caller may see, as spreadsheet rows.
+"""The coaching export for performance reviews: notes, sessions and QA reviews the caller may see, as spreadsheet rows.
 
 What is in it follows the same privacy rules as chat (`coaching.visibility`):
 a manager gets their team's agents (every team's without a team), an admin
@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from coaching.models import CoachingNote, QaReview
+from coaching.models import CoachingAction, CoachingNote, CoachingSession, QaReview
 from coaching.visibility import may_see
 from store.org import Member, Team
 
@@ -44,6 +44,20 @@ def rows(session: Session, viewer: Member, start: datetime, end: datetime, team:
             "note", note.id, note.created_at.isoformat(), agent.handle, teams.get(agent.team_id or -1, ""), author.handle if author else "",
             "yes" if note.private else "no", " ".join(f"#{t}" for t in note.tags), note.ticket or "", note.text, "", "", "",
             note.acknowledged_at.isoformat() if note.acknowledged_at else "",
+        )  # fmt: skip
+    for held in session.scalars(select(CoachingSession).where(CoachingSession.created_at >= start, CoachingSession.created_at < end).order_by(CoachingSession.created_at, CoachingSession.id)):
+        agent = keep(held.agent_id, held.author_id, False)
+        if agent is None:
+            continue
+        author = people.get(held.author_id)
+        items = session.scalars(select(CoachingAction).where(CoachingAction.session_id == held.id).order_by(CoachingAction.id)).all()
+        lines = ([f"Strengths: {held.strengths}"] if held.strengths else []) + ([f"Opportunities: {held.opportunities}"] if held.opportunities else [])
+        lines += [f"Action: {i.text} (due {i.due.isoformat()}; {'done ' + i.done_at.isoformat() if i.done_at else 'open'})" for i in items]
+        text = "\n".join([*lines, f"Follow-up: {held.follow_up.isoformat()}"])
+        done = sum(1 for i in items if i.done_at)
+        yield (
+            "session", held.id, held.created_at.isoformat(), agent.handle, teams.get(agent.team_id or -1, ""), author.handle if author else "",
+            "no", "", "", text, "", "", f"{done} of {len(items)} actions done", "",
         )  # fmt: skip
     for review in session.scalars(select(QaReview).where(QaReview.created_at >= start, QaReview.created_at < end).order_by(QaReview.created_at, QaReview.id)):
         agent = keep(review.agent_id, review.reviewer_id, False)

@@ -118,9 +118,6 @@ class CsbotTeamsBot(TeamsActivityHandler):
         conversation_type = turn_context.activity.conversation.conversation_type or "personal"
         sender = turn_context.activity.from_property
         aad = getattr(sender, "aad_object_id", None)
-        if reply.form is not None:
-            await turn_context.send_activity(_card_message(form_card(reply.form)))
-            return
         if conversation_type != "personal" and reply.visibility == "ephemeral":
             # Never answer a private question in front of the channel, even when the 1:1 chat fails.
             delivery = await self.notifier.to_user(aad, reply, who=aad) if aad else None
@@ -129,6 +126,9 @@ class CsbotTeamsBot(TeamsActivityHandler):
                 return
             log.warning("private answer for %s could not go to a 1:1 chat: %s", aad, delivery.error if delivery else "no Entra id")
             await send_reply(turn_context, Reply(title=COULD_NOT_SEND_PRIVATELY))
+            return
+        if reply.form is not None:
+            await turn_context.send_activity(_card_message(form_card(reply.form)))
             return
         await send_reply(turn_context, reply, self.notifier.links)
 

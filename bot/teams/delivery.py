@@ -18,6 +18,7 @@ from bot.chart_links import ChartLinks
 from bot.notify import Address, Delivery, MemberAddress, Sent, TeamAddress
 from bot.render.teams import card_attachment, render_adaptive_card
 from bot.teams import refs
+from bot.teams.forms import form_card
 from handlers.reply import Reply
 from store.clock import Clock
 from store.database import Database
@@ -26,7 +27,11 @@ log = logging.getLogger(__name__)
 
 
 def card_activities(reply: Reply) -> list[Activity]:
-    """One message activity per Adaptive Card (long replies are split by the renderer)."""
+    """One message activity per Adaptive Card (long replies are split by the renderer); a form is its own card."""
+    if reply.form is not None:
+        activity = MessageFactory.attachment(card_attachment(form_card(reply.form)))
+        activity.summary = (reply.title or reply.form.title)[:200]
+        return [activity]
     activities = []
     for card in render_adaptive_card(reply):
         activity = MessageFactory.attachment(card_attachment(card))
