@@ -244,7 +244,7 @@ def _history(ctx: Context, agent: Member, request: CoachRequest) -> Reply:
     notes.record_reads(ctx.session, ctx.member, found, ctx.now)
     # Sessions have no tags: a history filtered by tag is of notes only.
     held = [] if request.tag else sessions.visible_sessions(ctx.session, ctx.member, agent, since=since, until=until)
-    label = "Notes shared with you" if agent.id == ctx.member.id else f"Coaching notes · {agent.name}"
+    label = "Shared with you" if agent.id == ctx.member.id else f"Coaching · {agent.name}"
     dated: list[tuple[Any, Any]] = [(n.created_at, _note_block(ctx.session, n, ctx.timezone)) for n in found]
     dated += [(h.created_at, session_block(ctx.session, h, ctx.timezone, ctx.now)) for h in held]
     blocks: list[Any] = [b for _, b in sorted(dated, key=lambda pair: pair[0], reverse=True)]

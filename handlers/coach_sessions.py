@@ -126,7 +126,7 @@ def _form(agent: Member, today: str, values: dict[str, str] | None = None) -> Re
     return Reply(
         title=f"Coaching session · {agent.name}",
         blocks=[Section(f"Record the one-on-one with {agent.name}: it is shared with them, and on the follow-up date you both get a reminder with their KPIs since.")],
-        form=Form(f"Session with {agent.name}"[:24], "Save session", SESSION_FORM, fields, context=json.dumps({"agent": agent.handle})),
+        form=Form("Coaching session", "Save session", SESSION_FORM, fields, context=json.dumps({"agent": agent.handle})),
     )
 
 
