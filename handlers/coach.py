@@ -359,7 +359,7 @@ def parse_text(words: list[str], raw: str) -> CoachRequest | SessionRequest | Su
 
 class CoachCommand:
     name = "coach"
-    summary = "Coaching notes about an agent: write one in seconds, shared or private, and find them again"
+    summary = "Coaching notes (shared or private), one-on-one sessions with action items, follow-ups, summaries"
     usage = USAGE
     examples = ("/coach @alice great save on the refund call #empathy ticket T-123", "/coach @alice missed the follow-up --private", "/coach history @alice 30d", "/coach mine")
 

@@ -367,7 +367,7 @@ def parse_dispute_form(value: str) -> QaRequest:
 
 class QaCommand:
     name = "qa"
-    summary = "QA reviews: score a ticket against the rubric, dispute a review, settle a dispute"
+    summary = "QA reviews against the rubric, disputes, and blind calibration of reviewers"
     usage = USAGE
     examples = ("/qa @alice T-123 accuracy=2 tone=4 policy=pass -- clear and kind", "/qa @alice T-123", "/qa dispute 7 the refund policy allows this", "/qa resolve 7 partial tone=5")
 
