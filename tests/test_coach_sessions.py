@@ -206,3 +206,17 @@ async def test_a_reminder_missed_beyond_the_catch_up_is_skipped(db: Database, sl
     assert sorted((o.recipient, o.status) for o in report.outcomes if o.kind == "coach_followup" and o.recipient.startswith("slack")) == [
         ("slack:user:U0123ABCD", "sent"), ("slack:user:U0123ABCE", "sent")
     ]
+
+
+async def test_hostile_session_text_is_kept_as_typed_and_sent_escaped(db: Database, slack: tuple[FakeSlack, SlackNotifier]) -> None:
+    fake, notifier = slack
+    apply_fixture_org(db)
+    hostile = "<!channel> <@U0123ABCF> *bold* <https://evil.example|click>"
+    out = ask(db, "bob", f'/coach session @alice strengths="{hostile}" actions="ping <!here> by 2026-12-05" follow_up=14d')
+    assert out["ok"], out["error"]
+    assert out["data"]["session"]["strengths"] == hostile and out["data"]["session"]["actions"][0]["text"] == "ping <!here>"
+    await run_tick(db, [notifier], T0 + timedelta(minutes=1), only="coaching")
+    sent = json.dumps(next(c.args for c in fake.of("chat.postMessage") if c.args["channel"] == "D0123ABCD"))
+    for live in ("<!channel>", "<!here>", "<@U0123ABCF>", "<https://evil"):
+        assert live not in sent, live
+    assert "&lt;!channel&gt;" in sent
