@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -133,6 +134,22 @@ def visible(session: Session, viewer: Member, agent: Member, *, since: datetime 
         query = query.where(CoachingNote.created_at < until)
     notes = [n for n in session.scalars(query.order_by(CoachingNote.created_at.desc(), CoachingNote.id.desc())) if may_see(viewer, agent, author_id=n.author_id, private=n.private)]
     return [n for n in notes if tag is None or tag in n.tags]
+
+
+def counts(session: Session, agent_ids: Sequence[int], since: datetime, until: datetime) -> dict[int, tuple[int, int, Counter[str]]]:
+    """Per agent: shared notes, private notes and tag uses in [since, until), deleted notes left out.
+
+    For someone who may see every note about these agents (they look after them).
+    """
+    found: dict[int, tuple[int, int, Counter[str]]] = {}
+    stmt = select(CoachingNote.agent_id, CoachingNote.private, CoachingNote.tags).where(
+        CoachingNote.agent_id.in_(list(agent_ids)), CoachingNote.deleted_at.is_(None), CoachingNote.created_at >= since, CoachingNote.created_at < until
+    )
+    for agent_id, private, tags in session.execute(stmt):
+        shared, hidden, used = found.get(agent_id, (0, 0, Counter()))
+        used.update(tags or [])
+        found[agent_id] = (shared + (not private), hidden + bool(private), used)
+    return found
 
 
 DELIVERY = "coach_note"  # the outbox kind: a shared note, to its agent

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
 from coaching.models import CoachingAction, CoachingSession
@@ -161,6 +161,29 @@ def completion(session: Session, agent_ids: Sequence[int]) -> dict[int, Completi
     stmt = select(CoachingAction.agent_id, func.count(CoachingAction.done_at), func.count()).where(CoachingAction.agent_id.in_(list(agent_ids))).group_by(CoachingAction.agent_id)
     found = {a: Completion(int(done), int(total)) for a, done, total in session.execute(stmt)}
     return {a: found.get(a, Completion(0, 0)) for a in agent_ids}
+
+
+def open_counts(session: Session, agent_ids: Sequence[int], today: date) -> dict[int, tuple[int, int]]:
+    """Per agent: open action items, and how many of them are overdue (due before `today`)."""
+    overdue = func.count(case((CoachingAction.due < today, 1)))
+    stmt = (
+        select(CoachingAction.agent_id, func.count(), overdue)
+        .where(CoachingAction.agent_id.in_(list(agent_ids)), CoachingAction.done_at.is_(None))
+        .group_by(CoachingAction.agent_id)
+    )
+    found = {a: (int(n), int(late)) for a, n, late in session.execute(stmt)}
+    return {a: found.get(a, (0, 0)) for a in agent_ids}
+
+
+def held_counts(session: Session, agent_ids: Sequence[int], since: datetime, until: datetime) -> dict[int, int]:
+    """Per agent: sessions held in [since, until)."""
+    stmt = (
+        select(CoachingSession.agent_id, func.count())
+        .where(CoachingSession.agent_id.in_(list(agent_ids)), CoachingSession.created_at >= since, CoachingSession.created_at < until)
+        .group_by(CoachingSession.agent_id)
+    )
+    found = {a: int(n) for a, n in session.execute(stmt)}
+    return {a: found.get(a, 0) for a in agent_ids}
 
 
 def open_items(session: Session, agent_ids: Sequence[int]) -> list[CoachingAction]:

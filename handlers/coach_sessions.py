@@ -38,6 +38,7 @@ SESSION_USAGE = '/coach session @agent [strengths=… opportunities=… actions=
 # What "did it work?" compares: the figures a lead coaches on.
 COMPARED = ("tickets_solved", "first_reply_median_s", "resolution_median_s", "csat", "reopen_rate", "sla_attainment", "qa_score")
 MOST_BUTTONS = 5
+MOST_LISTED = 5  # open items per agent when listing several agents
 
 
 @dataclass(frozen=True)
@@ -267,17 +268,22 @@ def _actions(ctx: Context, request: SessionRequest) -> Reply:
         agents += [a for a in ctx.session.scalars(select(Member).where(Member.id.in_(wrote))) if a not in agents]
     ids = [a.id for a in agents]
     done = sessions.completion(ctx.session, ids)
-    items = sessions.open_items(ctx.session, ids)
+    by_agent: dict[int, list[CoachingAction]] = {}
+    for item in sessions.open_items(ctx.session, ids):
+        by_agent.setdefault(item.agent_id, []).append(item)
     today = local_date(ctx.now, ctx.timezone)
     blocks: list[Any] = []
     data = []
     for agent in agents:
-        mine = [i for i in items if i.agent_id == agent.id]
+        mine = by_agent.get(agent.id, [])
         c = done[agent.id]
         if listing and not c.total:
             continue
         rate = f"{c.done} of {c.total} done ({c.rate:.0%})" if c.rate is not None else "no action items agreed yet"
-        lines = [f"{agent.name} · completion: {rate}"] + ([_item_line(i, ctx.timezone, today) for i in mine] or ["No open action items."])
+        shown = mine if len(agents) == 1 else mine[:MOST_LISTED]  # the most urgent first
+        lines = [f"{agent.name} · completion: {rate}"] + ([_item_line(i, ctx.timezone, today) for i in shown] or ["No open action items."])
+        if len(shown) < len(mine):
+            lines.append(f"… and {len(mine) - len(shown)} more: /coach actions @{agent.handle}")
         blocks.append(Section("\n".join(lines)))
         data.append({"agent": agent.handle, "open": [{**item_json(i), "overdue": i.due < today} for i in mine], "done": c.done, "total": c.total, "completion_rate": c.rate})
     if not blocks:

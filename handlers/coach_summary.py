@@ -79,25 +79,26 @@ def execute_summary(ctx: Context, request: SummaryRequest) -> Reply:
         query = query.where(Member.team_id == team.id)
     agents = [a for a in ctx.session.scalars(query.order_by(Member.name, Member.handle)) if oversees(ctx.member, a)]
     ids = [a.id for a in agents]
+    # Everyone listed is looked after by the caller, who may therefore see all
+    # their notes (private ones too) and sessions: counting in the database is
+    # the same as counting what `notes.visible` would list, agent by agent.
     done = sessions.completion(ctx.session, ids)
-    open_items = sessions.open_items(ctx.session, ids)
-    today = local_date(ctx.now, ctx.timezone)
+    pending = sessions.open_counts(ctx.session, ids, local_date(ctx.now, ctx.timezone))
+    held = sessions.held_counts(ctx.session, ids, window.start, window.end)
+    written = notes.counts(ctx.session, ids, window.start, window.end)
     tags: Counter[str] = Counter()
+    for _, _, used in written.values():
+        tags.update(used)
     rows = []
     data = []
     for agent in agents:
-        seen = notes.visible(ctx.session, ctx.member, agent, since=window.start, until=window.end)
-        held = sessions.visible_sessions(ctx.session, ctx.member, agent, since=window.start, until=window.end)
-        for n in seen:
-            tags.update(n.tags)
-        private = sum(1 for n in seen if n.private)
-        mine = [i for i in open_items if i.agent_id == agent.id]
-        overdue = sum(1 for i in mine if i.due < today)
+        shared, private, _ = written.get(agent.id, (0, 0, Counter()))
+        open_now, overdue = pending[agent.id]
         c = done[agent.id]
-        rows.append((agent.name, str(len(seen) - private), str(private), str(len(held)), str(len(mine)), str(overdue), f"{c.done}/{c.total} ({c.rate:.0%})" if c.rate is not None else "—"))
+        rows.append((agent.name, str(shared), str(private), str(held[agent.id]), str(open_now), str(overdue), f"{c.done}/{c.total} ({c.rate:.0%})" if c.rate is not None else "—"))
         data.append({
-            "agent": agent.handle, "notes": len(seen) - private, "private_notes": private, "sessions": len(held),
-            "open_actions": len(mine), "overdue_actions": overdue, "actions_done": c.done, "actions_total": c.total, "completion_rate": c.rate,
+            "agent": agent.handle, "notes": shared, "private_notes": private, "sessions": held[agent.id],
+            "open_actions": open_now, "overdue_actions": overdue, "actions_done": c.done, "actions_total": c.total, "completion_rate": c.rate,
         })  # fmt: skip
     blocks: list[Any] = [Note(f"Window: {window.label()} · {team.name if team else 'every agent you look after'}")]
     if rows:
