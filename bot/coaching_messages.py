@@ -57,7 +57,7 @@ def compose(session: Session, row: Claimed, now: datetime) -> Reply:
             raise Skip("the calibration or its reader is gone")
         if row.kind == calibration.ASKED and record.revealed_at is not None:
             raise Skip("the calibration was revealed before the request went out")
-        reply = calibration_reply(session, record, person, zone)
+        reply = calibration_reply(session, record, person, zone, now)
         asked = f"You are asked to score {record.ticket} blind for a QA calibration." if row.kind == calibration.ASKED else "Everyone has scored, or the deadline passed: here is the spread."
         reply.blocks.insert(0, Section(asked))
         return reply

@@ -85,29 +85,42 @@ def compose_all(
     a few queries each) here, where starting a process would cost more.
     `heavy` None: every kind is.
     """
-    firsts: dict[tuple[str, str, str], Claimed] = {}
+    firsts: dict[tuple[str, ...], Claimed] = {}
     for row in rows:
-        firsts.setdefault((row.kind, row.subject, row.occurrence), row)
+        firsts.setdefault(_shared_by(row), row)
     light = [r for r in firsts.values() if heavy is not None and r.kind not in heavy]
     jobs = [r for r in firsts.values() if heavy is None or r.kind in heavy]
-    done: dict[tuple[str, str, str], Reply | Exception] = {}
+    done: dict[tuple[str, ...], Reply | Exception] = {}
     for row in light:
-        done[(row.kind, row.subject, row.occurrence)] = _compose_here(db, composers[row.kind], row, now)
+        done[_shared_by(row)] = _compose_here(db, composers[row.kind], row, now)
     workers = min(os.cpu_count() or 1, len(jobs) // max(1, parallel_from // 2) or 1)
     if len(jobs) < parallel_from or workers < 2:
         for row in jobs:
-            done[(row.kind, row.subject, row.occurrence)] = _compose_here(db, composers[row.kind], row, now)
+            done[_shared_by(row)] = _compose_here(db, composers[row.kind], row, now)
     else:
         url = db.engine.url.render_as_string(hide_password=False)
         context = multiprocessing.get_context("spawn")  # never fork a process with an event loop and open connections
         with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_open_worker, initargs=(url,)) as pool:
-            futures = {(r.kind, r.subject, r.occurrence): pool.submit(_compose_in_worker, composers[r.kind], r, now) for r in jobs}
+            futures = {_shared_by(r): pool.submit(_compose_in_worker, composers[r.kind], r, now) for r in jobs}
             for key, future in futures.items():
                 try:
                     done[key] = future.result()
                 except Exception as exc:  # noqa: BLE001 (handed to the row it belongs to)
                     done[key] = exc
-    return {row.id: done[(row.kind, row.subject, row.occurrence)] for row in rows}
+    return {row.id: done[_shared_by(row)] for row in rows}
+
+
+def _shared_by(row: Claimed) -> tuple[str, ...]:
+    """Which rows share one composed message.
+
+    A channel post is the same for everyone, so a team's Slack and Teams posts
+    share one. A direct message is composed for its reader: what a person may
+    see (their own blind scores, an agent's figures, a hidden reviewer) differs
+    from one reader to the next, even for the same subject.
+    """
+    if ":user:" in row.recipient:
+        return (row.kind, row.subject, row.occurrence, row.recipient)
+    return (row.kind, row.subject, row.occurrence)
 
 
 def _compose_here(db: Database, composer: Composer, row: Claimed, now: datetime) -> Reply | Exception:

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from coaching.models import QaCalibration, QaCalibrationScore
@@ -73,11 +73,17 @@ def entry_of(session: Session, record: QaCalibration, member: Member) -> QaCalib
 
 def submit(session: Session, record: QaCalibration, reviewer: Member, given: Mapping[str, str], comments: Mapping[str, str], now: datetime) -> bool:
     """Score blind, once, before the reveal (RubricError lists problems with the scores); True when this revealed it."""
+    # The calibration's row is locked first, so of two last scores at once the
+    # second waits and then sees the first: one of them reveals, never neither.
+    session.execute(select(QaCalibration.id).where(QaCalibration.id == record.id).with_for_update())
+    session.refresh(record)
     entry = entry_of(session, record, reviewer)
     if entry is None:
         raise CalibrationError(f"You are not one of calibration {record.id}'s reviewers.")
-    if record.revealed_at is not None or now >= record.deadline:
+    if record.revealed_at is not None:
         raise CalibrationError(f"Calibration {record.id} is closed: its scores were revealed.")
+    if now >= record.deadline:
+        raise CalibrationError(f"Calibration {record.id} is closed: its deadline passed.")
     rubric = rubric_for(session, record)
     scores = read_scores(rubric, given)
     won = session.execute(
@@ -115,10 +121,13 @@ def reveal(session: Session, record: QaCalibration, now: datetime) -> bool:
 
 
 def reveal_due(db: Database, now: datetime) -> int:
-    """The sweep: reveal every calibration whose deadline has passed."""
+    """The sweep: reveal every calibration whose deadline has passed, or that everyone has scored."""
     done = 0
     with db.sessions() as session, session.begin():
-        due = session.scalars(select(QaCalibration).where(QaCalibration.revealed_at.is_(None), QaCalibration.deadline <= now))
+        waiting = select(QaCalibrationScore.calibration_id).where(QaCalibrationScore.scored_at.is_(None))
+        due = session.scalars(
+            select(QaCalibration).where(QaCalibration.revealed_at.is_(None), or_(QaCalibration.deadline <= now, QaCalibration.id.not_in(waiting)))
+        )
         for record in list(due):
             done += reveal(session, record, now)
     return done

@@ -186,17 +186,20 @@ def held_counts(session: Session, agent_ids: Sequence[int], since: datetime, unt
     return {a: found.get(a, 0) for a in agent_ids}
 
 
-def open_items(session: Session, agent_ids: Sequence[int]) -> list[CoachingAction]:
-    return list(
-        session.scalars(
-            select(CoachingAction).where(CoachingAction.agent_id.in_(list(agent_ids)), CoachingAction.done_at.is_(None)).order_by(CoachingAction.due, CoachingAction.id)
-        )
+def items_with_authors(session: Session, agent_ids: Sequence[int]) -> list[tuple[CoachingAction, int]]:
+    """Every action item of these agents, with the author of its session (who may always see it)."""
+    stmt = (
+        select(CoachingAction, CoachingSession.author_id)
+        .join(CoachingSession, CoachingSession.id == CoachingAction.session_id)
+        .where(CoachingAction.agent_id.in_(list(agent_ids)))
     )
+    return [(item, author_id) for item, author_id in session.execute(stmt)]
 
 
 def before_after(session: Session, record: CoachingSession, until: datetime) -> tuple[datetime, datetime, Metrics, Metrics]:
     """The agent's KPIs from the session to `until`, and over the same span just before the session."""
-    span = max(until - record.created_at, timedelta(0))
+    until = max(until, record.created_at)
+    span = until - record.created_at
     start = record.created_at - span
     scope = Scope(agent_id=record.agent_id)
     return start, until, compute(session, scope, start, record.created_at), compute(session, scope, record.created_at, until)

@@ -110,6 +110,42 @@ def number_word(word: str, what: str) -> int:
     return int(digits)
 
 
+def form_submission(value: str) -> tuple[str, dict[str, str]]:
+    """A submitted form's context and field values ({"context": str, "values": {name: text}}).
+
+    UsageError when forged or damaged, and when a value cannot be text (a NUL
+    or a lone surrogate: what a typed command is refused for, a form is too).
+    """
+    try:
+        payload = json.loads(value)
+        context, values = payload.get("context") or "", payload["values"]
+        if not isinstance(context, str) or not isinstance(values, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in values.items()):
+            raise TypeError("values")
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
+        raise UsageError(DAMAGED_BUTTON) from None
+    if any(_NOT_TEXT.search(text) for text in (context, *values, *values.values())):
+        raise UsageError("The form has characters that cannot be text (a NUL or a broken character); write it again.")
+    return context, values
+
+
+def form_number(context: str) -> int:
+    """A record number a form carries as its context (`"12"`); UsageError when forged."""
+    if not (context.isascii() and context.isdigit()) or not 0 < int(context) < 10**9:
+        raise UsageError(DAMAGED_BUTTON)
+    return int(context)
+
+
+def form_context(context: str, *keys: str) -> dict[str, str]:
+    """A form's JSON context with text `keys` ({"agent": "alice"}); UsageError when forged."""
+    try:
+        found = json.loads(context)
+        if not all(isinstance(found[k], str) for k in keys):
+            raise TypeError("context")
+    except (ValueError, KeyError, TypeError, RecursionError):
+        raise UsageError(DAMAGED_BUTTON) from None
+    return {k: found[k] for k in keys}
+
+
 def button_id(value: str) -> tuple[int, dict[str, object]]:
     """The record id in a button's value (`{"id": 12, …}`) and the whole value; UsageError when forged or damaged."""
     try:

@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 
 from coaching import sessions
 from coaching.models import CoachingAction, CoachingSession
-from coaching.visibility import oversees
-from handlers.args import DAMAGED_BUTTON, UsageError, button_id, number_word
+from coaching.visibility import may_see, oversees
+from handlers.args import DAMAGED_BUTTON, UsageError, button_id, form_context, form_submission, number_word
 from handlers.context import Context, FieldErrors, Forbidden, Invalid, NotFound
 from handlers.escalation_views import local_full
 from handlers.humanize import change, with_sample
@@ -132,14 +132,8 @@ def _form(agent: Member, today: str, values: dict[str, str] | None = None) -> Re
 
 
 def parse_session_form(value: str) -> SessionRequest:
-    try:
-        payload = json.loads(value)
-        context, values = json.loads(payload["context"]), payload["values"]
-        agent = context["agent"]
-        if not isinstance(agent, str) or not isinstance(values, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in values.items()):
-            raise TypeError("values")
-    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
-        raise UsageError(DAMAGED_BUTTON) from None
+    context, values = form_submission(value)
+    agent = form_context(context, "agent")["agent"]
     unknown = set(values) - set(KEYS.values())
     if unknown:
         raise UsageError(DAMAGED_BUTTON)
@@ -165,6 +159,9 @@ def _record(ctx: Context, request: SessionRequest) -> Reply:
             follow_up = sessions.read_date(got["follow_up"], today, "The follow-up date")
         except sessions.SessionError as exc:
             problems["follow_up"] = str(exc)
+        if follow_up is not None and follow_up <= today:
+            problems["follow_up"] = "The follow-up reminder comes at 09:00 on that day, with the figures since today: give tomorrow or a later date."
+            follow_up = None
     items: list[sessions.ActionItem] = []
     if follow_up is not None:
         try:
@@ -267,10 +264,18 @@ def _actions(ctx: Context, request: SessionRequest) -> Reply:
         wrote = select(CoachingSession.agent_id).where(CoachingSession.author_id == me.id)
         agents += [a for a in ctx.session.scalars(select(Member).where(Member.id.in_(wrote))) if a not in agents]
     ids = [a.id for a in agents]
-    done = sessions.completion(ctx.session, ids)
+    # Only items of sessions the caller may see: an author who no longer looks
+    # after the agent sees their own sessions' items, not the others'.
+    people = {a.id: a for a in agents}
+    visible = [i for i, author_id in sessions.items_with_authors(ctx.session, ids) if may_see(me, people[i.agent_id], author_id=author_id)]
+    totals = {a: [0, 0] for a in ids}  # done, all
     by_agent: dict[int, list[CoachingAction]] = {}
-    for item in sessions.open_items(ctx.session, ids):
-        by_agent.setdefault(item.agent_id, []).append(item)
+    for item in sorted(visible, key=lambda i: (i.due, i.id)):
+        totals[item.agent_id][0] += item.done_at is not None
+        totals[item.agent_id][1] += 1
+        if item.done_at is None:
+            by_agent.setdefault(item.agent_id, []).append(item)
+    done = {a: sessions.Completion(*totals[a]) for a in ids}
     today = local_date(ctx.now, ctx.timezone)
     blocks: list[Any] = []
     data = []
@@ -335,11 +340,17 @@ def before_after_table(before: Metrics, after: Metrics) -> Table:
 def followup_reply(session: Session, record: CoachingSession, reader: Member, zone: str, due: datetime) -> Reply:
     """The reminder on the follow-up date: the session, its action items, and the agent's KPIs since against before."""
     agent = session.get(Member, record.agent_id)
-    start, until, before, after = sessions.before_after(session, record, due)
-    whose = "your" if agent is not None and reader.id == agent.id else f"{agent.name if agent else 'the agent'}'s"
     reply = session_reply(session, record, reader, zone, due)
     reply.title = f"Follow-up · coaching session {record.id} · {agent.name if agent else '?'}"
-    reply.blocks.insert(0, Section(f"Today is the follow-up of your session of {local_full(record.created_at, zone)}. Did it work? Here are {whose} figures since, against the same span before it."))
+    intro = f"Today is the follow-up of your session of {local_full(record.created_at, zone)}."
+    # The figures follow /kpi agent's rule: the agent, and whoever looks after them
+    # now (an author who has since moved team gets the session, not the figures).
+    if agent is None or not (reader.id == agent.id or oversees(reader, agent)):
+        reply.blocks.insert(0, Section(intro))
+        return reply
+    start, until, before, after = sessions.before_after(session, record, due)
+    whose = "your" if reader.id == agent.id else f"{agent.name}'s"
+    reply.blocks.insert(0, Section(f"{intro} Did it work? Here are {whose} figures since, against the same span before it."))
     reply.blocks.insert(2, before_after_table(before, after))
     reply.blocks.insert(3, Note(f"Before: {local_full(start, zone)} – {local_full(record.created_at, zone)} · since: {local_full(record.created_at, zone)} – {local_full(until, zone)}"))
     reply.data["before"], reply.data["after"] = before, after

@@ -38,7 +38,9 @@ class SummaryRequest:
 
 def _is_window(word: str) -> bool:
     try:
-        parse_window(word, datetime(2026, 1, 1, tzinfo=timezone.utc), "UTC")  # the shape only; the real window is read later
+        # The shape only (the window itself is read with the clock later): at a
+        # moment far ahead (within the days csbot answers for), every window has begun.
+        parse_window(word, datetime(2099, 6, 30, 12, tzinfo=timezone.utc), "UTC")
     except WindowError:
         return False
     return True
@@ -73,7 +75,10 @@ def authorize_summary(ctx: Context, request: SummaryRequest) -> None:
 
 def execute_summary(ctx: Context, request: SummaryRequest) -> Reply:
     team = _team(ctx, request)
-    window = parse_window(request.window, ctx.now, team.timezone if team else ctx.timezone)
+    try:
+        window = parse_window(request.window, ctx.now, team.timezone if team else ctx.timezone)
+    except WindowError as exc:
+        raise UsageError(str(exc)) from None
     query = select(Member).where(Member.role == "agent", Member.active.is_(True))
     if team is not None:
         query = query.where(Member.team_id == team.id)

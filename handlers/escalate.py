@@ -19,7 +19,7 @@ from urllib.parse import quote
 from sqlalchemy import select
 
 from escalation import engine
-from handlers.args import UsageError
+from handlers.args import UsageError, form_submission
 from handlers.context import Context, FieldErrors, Invalid, NotFound
 from handlers.escalation_views import (
     active_queues,
@@ -268,12 +268,12 @@ def _ticket_facts(ticket: Ticket, ctx: Context) -> str:
 
 
 def parse_form(value: str) -> EscalateRequest:
+    text, values = form_submission(value)
     try:
-        payload = json.loads(value)
-        values, context = payload["values"], json.loads(payload.get("context") or "{}")
-        if not isinstance(values, dict) or not all(isinstance(v, str) for v in values.values()) or not isinstance(context, dict):
-            raise TypeError("values")
-    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
+        context = json.loads(text or "{}")
+        if not isinstance(context, dict):
+            raise TypeError("context")
+    except (ValueError, TypeError, RecursionError):
         raise UsageError(DAMAGED_BUTTON) from None
     errors: dict[str, str] = {}
     ticket = parse_ticket(values.get("ticket", ""))

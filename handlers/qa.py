@@ -19,7 +19,7 @@ from coaching import qa
 from coaching.models import QaDispute, QaReview
 from coaching.rubric import RubricError, categories_text, rubric_of
 from coaching.visibility import may_see, oversees
-from handlers.args import DAMAGED_BUTTON, UsageError, button_id, number_word, parse_args
+from handlers.args import DAMAGED_BUTTON, UsageError, button_id, form_context, form_number, form_submission, number_word, parse_args
 from handlers.context import Context, FieldErrors, Forbidden, Invalid, NotFound
 from handlers.escalate import parse_ticket
 from handlers.escalation_views import local_full
@@ -238,14 +238,8 @@ def _review_form(version: QaRubricVersion, agent: Member, ticket: str) -> Reply:
 
 
 def parse_review_form(value: str) -> QaRequest:
-    try:
-        payload = json.loads(value)
-        context, values = json.loads(payload["context"]), payload["values"]
-        agent, ticket = context["agent"], context["ticket"]
-        if not all(isinstance(v, str) for v in (agent, ticket)) or not isinstance(values, dict) or not all(isinstance(v, str) for v in values.values()):
-            raise TypeError("values")
-    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
-        raise UsageError(DAMAGED_BUTTON) from None
+    context, values = form_submission(value)
+    agent, ticket = form_context(context, "agent", "ticket").values()
     scores = {k: v.strip() for k, v in values.items() if not k.endswith("_comment") and k != "comment"}
     empty = [k for k, v in scores.items() if not v]
     if empty:
@@ -349,20 +343,13 @@ def execute_dispute_button(ctx: Context, request: QaRequest) -> Reply:
 
 
 def parse_dispute_form(value: str) -> QaRequest:
-    try:
-        payload = json.loads(value)
-        context, values = payload["context"], payload["values"]
-        if not isinstance(context, str) or not (context.isascii() and context.isdigit()) or len(context) > 9 or not isinstance(values, dict):
-            raise TypeError("context")
-        if not all(isinstance(v, str) for v in values.values()):
-            raise TypeError("values")
-    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
-        raise UsageError(DAMAGED_BUTTON) from None
+    context, values = form_submission(value)
+    number = form_number(context)
     comment = values.get("comment", "").strip()
     if not comment:
         raise FieldErrors({"comment": "A dispute needs a comment: say what you think is wrong."})
     proposed = {k: v.strip() for k, v in values.items() if k != "comment" and v.strip()}
-    return QaRequest("dispute", number=int(context), scores=proposed, comment=comment)
+    return QaRequest("dispute", number=number, scores=proposed, comment=comment)
 
 
 class QaCommand:

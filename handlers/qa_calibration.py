@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -22,7 +22,7 @@ from coaching import calibration
 from coaching.models import QaCalibration, QaCalibrationScore
 from coaching.rubric import RubricError, categories_text, shown
 from coaching.sessions import SessionError, read_date
-from handlers.args import DAMAGED_BUTTON, UsageError, button_id
+from handlers.args import UsageError, button_id, form_number, form_submission
 from handlers.context import Context, FieldErrors, Invalid, NotFound
 from handlers.escalate import parse_ticket
 from handlers.escalation_views import local_full
@@ -70,6 +70,8 @@ def parse_calibration(verb: str, rest: list[str], by: str | None, pairs: dict[st
         return CalibrationRequest("calibrations")
     if number is None or len(rest) != 2:
         raise UsageError(CALIBRATE_USAGE)
+    if comment and not pairs:
+        raise UsageError("A comment comes with your scores: /qa calibration N accuracy=2 tone=4 -- COMMENT")
     return CalibrationRequest("calibration", number=number, scores=pairs, comment=comment)
 
 
@@ -98,11 +100,15 @@ def execute_calibration(ctx: Context, request: CalibrationRequest) -> Reply:
     if request.verb == "calibrations":
         return _list(ctx)
     record = _visible(ctx, request.number)
+    if record.revealed_at is None and ctx.now >= record.deadline:
+        calibration.reveal(ctx.session, record, ctx.now)  # the deadline passed before the sweep came by
     if request.ask_form:
+        if record.revealed_at is not None:
+            raise Invalid(f"Calibration {record.id} is closed: its scores were revealed.")
         return _form(ctx.session, record)
     if request.scores:
         return _score(ctx, record, request)
-    return calibration_reply(ctx.session, record, ctx.member, ctx.timezone)
+    return calibration_reply(ctx.session, record, ctx.member, ctx.timezone, ctx.now)
 
 
 def _start(ctx: Context, request: CalibrationRequest) -> Reply:
@@ -127,7 +133,7 @@ def _start(ctx: Context, request: CalibrationRequest) -> Reply:
         record = calibration.start(ctx.session, ctx.member, reviewers, version, ticket=ref.shown, ticket_url=ref.url, deadline=deadline, now=ctx.now)
     except calibration.CalibrationError as exc:
         raise UsageError(f"{exc}\n{CALIBRATE_USAGE}") from None
-    reply = calibration_reply(ctx.session, record, ctx.member, ctx.timezone)
+    reply = calibration_reply(ctx.session, record, ctx.member, ctx.timezone, ctx.now)
     reply.blocks.insert(0, Section(f"Calibration {record.id} started: each reviewer is asked to score {record.ticket} blind by {local_full(deadline, ctx.timezone)}."))
     return reply
 
@@ -142,7 +148,7 @@ def _score(ctx: Context, record: QaCalibration, request: CalibrationRequest) -> 
         raise Invalid(f"{exc}\nScore each of: {categories_text(calibration.rubric_for(ctx.session, record).categories)}; na where it does not apply.") from None
     except calibration.CalibrationError as exc:
         raise Invalid(str(exc)) from None
-    reply = calibration_reply(ctx.session, record, ctx.member, ctx.timezone)
+    reply = calibration_reply(ctx.session, record, ctx.member, ctx.timezone, ctx.now)
     reply.blocks.insert(0, Section("Scored. Everyone has now scored: here is the spread." if revealed else "Scored blind. You see the others' scores once all have scored or the deadline passes."))
     return reply
 
@@ -163,6 +169,10 @@ def _status_line(session: Session, record: QaCalibration, viewer: Member, zone: 
     return f"Calibration {record.id} · {record.ticket} · {state}{todo}"
 
 
+def clip(text: str, most: int) -> str:
+    return text if len(text) <= most else f"{text[:most]}…"
+
+
 def calibration_json(session: Session, record: QaCalibration, viewer: Member) -> dict[str, Any]:
     found = calibration.entries(session, record)
     people = {e.reviewer_id: session.get(Member, e.reviewer_id) for e in found}
@@ -176,12 +186,18 @@ def calibration_json(session: Session, record: QaCalibration, viewer: Member) ->
         "reviewers": [{"reviewer": people[e.reviewer_id].handle if people[e.reviewer_id] else None, "scored": e.scored_at is not None} for e in found],
         "mine": dict(mine.scores) if mine is not None and mine.scores is not None else None,
         # Blind until revealed: nobody's scores but your own.
-        "scores": {people[e.reviewer_id].handle: {"scores": dict(e.scores), "score": e.score} for e in found if e.scores is not None and people[e.reviewer_id]} if record.revealed_at else None,
+        "scores": {
+            people[e.reviewer_id].handle: {"scores": dict(e.scores), "score": e.score, "comment": e.comments.get("", "")}
+            for e in found
+            if e.scores is not None and people[e.reviewer_id]
+        }
+        if record.revealed_at
+        else None,
         "spread": [{"key": s.key, "values": s.values, "spread": s.spread} for s in calibration.spreads(session, record)] if record.revealed_at else None,
     }
 
 
-def calibration_reply(session: Session, record: QaCalibration, viewer: Member, zone: str) -> Reply:
+def calibration_reply(session: Session, record: QaCalibration, viewer: Member, zone: str, now: datetime | None = None) -> Reply:
     data = calibration_json(session, record, viewer)
     blocks: list[Any] = [Section(_status_line(session, record, viewer, zone))]
     entry = calibration.entry_of(session, record, viewer)
@@ -191,7 +207,7 @@ def calibration_reply(session: Session, record: QaCalibration, viewer: Member, z
         if data["mine"] is not None:
             rubric = calibration.rubric_for(session, record)
             blocks.append(Section("Your scores: " + " · ".join(f"{c.key}={shown(c, data['mine'][c.key])}" for c in rubric.categories if c.key in data["mine"])))
-        elif entry is not None:
+        elif entry is not None and record.deadline > (now or record.created_at):
             blocks.append(Actions((Button("Score it", SCORE_BUTTON, json.dumps({"id": record.id}), "primary"),)))
         blocks.append(Note("Blind: nobody sees another's scores until all have scored or the deadline passes."))
     else:
@@ -203,6 +219,9 @@ def calibration_reply(session: Session, record: QaCalibration, viewer: Member, z
         ]
         rows.append(("Score", *(percent(data["scores"][h]["score"]) if data["scores"][h]["score"] is not None else "—" for h in handles), ""))
         blocks.append(Table(("Category", *handles, "Spread"), tuple(rows)))
+        said = [f"{h}: {clip(data['scores'][h]['comment'], 300)}" for h in handles if data["scores"][h]["comment"]]
+        if said:
+            blocks.append(Section("Comments\n" + "\n".join(said)))
         missing = [r["reviewer"] for r in data["reviewers"] if not r["scored"]]
         if missing:
             blocks.append(Note(f"Did not score before the deadline: {', '.join(m or '?' for m in missing)}."))
@@ -227,13 +246,8 @@ def parse_score_button(value: str) -> CalibrationRequest:
 
 
 def parse_score_form(value: str) -> CalibrationRequest:
-    try:
-        payload = json.loads(value)
-        number, values = int(payload["context"]), payload["values"]
-        if not isinstance(values, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in values.items()) or number < 1:
-            raise TypeError("values")
-    except (ValueError, KeyError, TypeError, AttributeError, RecursionError, OverflowError):
-        raise UsageError(DAMAGED_BUTTON) from None
+    context, values = form_submission(value)
+    number = form_number(context)
     scores = {k: v.strip() for k, v in values.items() if k != "comment"}
     empty = [k for k, v in scores.items() if not v]
     if empty or not scores:
