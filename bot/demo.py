@@ -103,7 +103,7 @@ _SESSIONS = (
 
 
 def _coaching(session: Session, now: datetime) -> None:
-    from coaching import notes, qa, sessions
+    from coaching import calibration, notes, qa, sessions
     from store.local_time import local_date
     from store.qa_rubrics import current
 
@@ -128,7 +128,16 @@ def _coaching(session: Session, now: datetime) -> None:
     if rubric is None:
         return
     for n, (reviewer, agent, ticket, scores, comment) in enumerate(_REVIEWS):
-        qa.create(session, people[reviewer], people[agent], rubric, scores, ticket=ticket, ticket_url=None, comments={"": comment}, now=now - timedelta(days=3 - n))
+        review = qa.create(session, people[reviewer], people[agent], rubric, scores, ticket=ticket, ticket_url=None, comments={"": comment}, now=now - timedelta(days=3 - n))
+        if agent == "jonas":  # an open dispute for /qa disputes
+            qa.dispute(session, review, people[agent], "The policy link was in my macro; I checked it.", {"accuracy": "2"}, now - timedelta(days=1))
+    # A calibration the three leads have scored, so its spread can be seen (/qa calibration 1).
+    blind = calibration.start(
+        session, people["katrin"], [people["katrin"], people["monica"], people["rachel"]], rubric, ticket="D-004242", ticket_url=None, deadline=now + timedelta(days=2), now=now - timedelta(days=2)
+    )
+    for n, (lead, scores) in enumerate((("katrin", "2 4 pass 4"), ("monica", "1 4 pass 3"), ("rachel", "2 5 fail 4"))):
+        values = dict(zip(("accuracy", "tone", "policy", "resolution"), scores.split(), strict=True))
+        calibration.submit(session, blind, people[lead], values, {}, now - timedelta(days=1, hours=n))
     # A month of reviews, two a week per agent of the two support teams, so the QA figures have something to say.
     rng = random.Random(42)
     leads = {m.team_id: m for m in people.values() if m.role == "lead" and m.team is not None and m.team.key in ("support-emea", "support-amer")}
