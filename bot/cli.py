@@ -620,6 +620,8 @@ def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
                 last = date.fromisoformat(args.end) if args.end else datetime.now(zone).date()
             except ValueError as exc:
                 raise BadInput(f"--from/--to: {exc} (write YYYY-MM-DD)") from None
+            if not all(date(1970, 1, 2) <= d <= date(2099, 12, 30) for d in (first, last) if d is not None):
+                raise BadInput("--from/--to: give dates from 1970-01-02 to 2099-12-30")
             first = first or last - timedelta(days=89)
             if last < first:
                 raise BadInput("--to is before --from")

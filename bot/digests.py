@@ -27,6 +27,7 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from bot.notify import Address, MemberAddress, TeamAddress, member_addresses, team_addresses
+from coaching.visibility import sees_pooled_qa
 from handlers.context import Context
 from handlers.kpi import execute_card, resolve
 from handlers.kpi_request import KpiRequest
@@ -232,7 +233,7 @@ def _subscribed(session: Session, org: Org | None, member: Member, what: str, da
     team = session.scalar(select(Team).where(Team.key == what, Team.active.is_(True)))
     if team is None:
         raise Skip(f"team {what} is no longer in the organisation")
-    return team_card(session, team, day, now=now)
+    return team_card(session, team, day, now=now, qa=sees_pooled_qa(member, team.id))
 
 
 def _late(reply: Reply, row: Claimed, now: datetime, zone: str) -> Reply:

@@ -68,14 +68,15 @@ def plan_alerts(db: Database, now: datetime, *, platforms: set[str], every_minut
                 kind = "alert" if change.kind == "fired" else "alert_recovered"
                 rows = [
                     Planned(kind, f"{team.key}:{change.state.metric}", str(a), change.state.day, at, at + catchup)
-                    for a in _addresses(session, team, platforms)
+                    for a in _addresses(session, team, platforms, channel=BY_NAME[change.state.metric].group != "qa")
                 ]
                 planned += plan(session, rows, now)
     return planned
 
 
-def _addresses(session: Session, team: Team, platforms: set[str]) -> list[Address]:
-    found = team_addresses(TeamAddress(team.key, team.slack_channel, team.teams_channel))
+def _addresses(session: Session, team: Team, platforms: set[str], *, channel: bool = True) -> list[Address]:
+    """The team's channel (not for QA alerts: a pooled QA score can be one agent's review) and its leads."""
+    found = team_addresses(TeamAddress(team.key, team.slack_channel, team.teams_channel)) if channel else []
     leads = session.scalars(select(Member).where(Member.team_id == team.id, Member.role == "lead", Member.active.is_(True)).order_by(Member.handle))
     for lead in leads:
         found += member_addresses(MemberAddress(lead.handle, lead.slack_id, lead.teams_id, lead.email))

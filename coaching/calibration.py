@@ -17,6 +17,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from coaching.models import QaCalibration, QaCalibrationScore
+from coaching.qa import check_comments
 from coaching.rubric import Rubric, read_scores, rubric_of, score
 from store.database import Database
 from store.org import Member
@@ -84,6 +85,7 @@ def submit(session: Session, record: QaCalibration, reviewer: Member, given: Map
         raise CalibrationError(f"Calibration {record.id} is closed: its scores were revealed.")
     if now >= record.deadline:
         raise CalibrationError(f"Calibration {record.id} is closed: its deadline passed.")
+    check_comments(comments)
     rubric = rubric_for(session, record)
     scores = read_scores(rubric, given)
     won = session.execute(

@@ -55,6 +55,7 @@ def create(
     now: datetime,
 ) -> QaReview:
     """Score the ticket (RubricError lists every problem with the scores) and tell the agent."""
+    check_comments(comments)
     rubric = rubric_of(version)
     scores = read_scores(rubric, given)
     result = score(rubric, scores)
@@ -66,6 +67,13 @@ def create(
     session.flush()
     _tell(session, RESULT, review, [agent], now)
     return review
+
+
+def check_comments(comments: Mapping[str, str]) -> None:
+    """Each comment (the review's own under "", a category's under its key) at most MAX_COMMENT characters."""
+    for key, text in comments.items():
+        if len(text) > MAX_COMMENT:
+            raise QaError(f"The {'comment' if not key else key + ' comment'} is {len(text):,} characters long; at most {MAX_COMMENT:,}.")
 
 
 def leads_of(session: Session, agent: Member) -> list[Member]:

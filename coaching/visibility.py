@@ -35,3 +35,26 @@ def may_see(viewer: Member, subject: Member, *, author_id: int | None = None, pr
     if viewer.id == subject.id:
         return not private
     return oversees(viewer, subject)
+
+
+def may_coach(viewer: Member, agent: Member) -> bool:
+    """Whether `viewer` may write a note, hold a session or review a ticket about `agent`.
+
+    Coaching and QA are about agents (their reviews make the QA figures): not
+    about a lead, a manager or an admin, and never about yourself.
+    """
+    return agent.role == "agent" and viewer.id != agent.id and oversees(viewer, agent)
+
+
+def sees_pooled_qa(viewer: Member | None, team_id: int | None) -> bool:
+    """Whether `viewer` may see QA figures pooled over a team (`team_id`) or the organisation (None).
+
+    A team's QA score over a day with one review is that review, so pooled QA
+    figures are for those who look after every agent in them, never for a
+    channel (`viewer` None) or a fellow agent.
+    """
+    if viewer is None:
+        return False
+    if viewer.role == "admin" or (viewer.role == "manager" and viewer.team_id is None):
+        return True
+    return team_id is not None and viewer.role in ("lead", "manager") and viewer.team_id == team_id

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from coaching import notes, sessions
 from coaching.models import CoachingNote
-from coaching.visibility import may_see, oversees
+from coaching.visibility import may_coach, may_see, oversees
 from handlers.args import UsageError, button_id, number_word, parse_args
 from handlers.coach_sessions import (
     DONE_ACTION,
@@ -65,7 +65,7 @@ class CoachRequest:
 USAGE = (
     "/coach @agent NOTE… [#tag …] [ticket T-123] [--private] — a note about an agent (shared with them unless --private)\n"
     "/coach history @agent [WINDOW] [#tag] — the notes you may see about an agent, newest first\n"
-    "/coach mine [WINDOW] — the notes shared with you\n"
+    "/coach mine [WINDOW] — the notes and sessions shared with you\n"
     "/coach edit N NOTE… [#tag …] · /coach delete N — your note, within 24 hours (both kept in the audit trail)\n"
     "/coach audit @agent — who wrote, changed and read notes about an agent (admins)\n"
     f"{SESSION_USAGE}\n"
@@ -180,8 +180,8 @@ def authorize_coach(ctx: Context, request: CoachRequest | SessionRequest | Summa
     me = ctx.member
     if request.verb == "note":
         agent = find_member(ctx, request.agent or "")
-        if not oversees(me, agent):
-            raise Forbidden(f"You write coaching notes about the agents you look after: {agent.name} is not one of them (leads: their team's agents; managers: their team's, or every team's without one; admins: everyone).")
+        if not may_coach(me, agent):
+            raise Forbidden(f"You write coaching notes about the agents you look after: {agent.name} is not one of them (leads: their team's agents; managers: their team's, or every team's without one; admins: every agent; never yourself).")
     elif request.verb == "history":
         agent = find_member(ctx, request.agent or "")
         if me.id != agent.id and not oversees(me, agent) and not notes.wrote_about(ctx.session, me, agent):

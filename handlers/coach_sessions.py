@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from coaching import sessions
 from coaching.models import CoachingAction, CoachingSession
-from coaching.visibility import may_see, oversees
+from coaching.visibility import may_coach, may_see, oversees
 from handlers.args import DAMAGED_BUTTON, UsageError, button_id, form_context, form_submission, number_word
 from handlers.context import Context, FieldErrors, Forbidden, Invalid, NotFound
 from handlers.escalation_views import local_full
@@ -49,6 +49,7 @@ class SessionRequest:
     number: int | None = None
     form: bool = False  # from the form: problems go back to its fields
     button: bool = False
+    keep: bool = False  # a Done button on a follow-up: answer beside it, keep the figures it shows
 
 
 def _fields(words: list[str]) -> dict[str, str]:
@@ -102,7 +103,7 @@ def authorize_session(ctx: Context, request: SessionRequest) -> None:
     me = ctx.member
     if request.verb == "session":
         agent = find_member(ctx, request.agent or "")
-        if not oversees(me, agent):
+        if not may_coach(me, agent):
             raise Forbidden(f"You hold coaching sessions with the agents you look after: {agent.name} is not one of them.")
     elif request.verb == "actions" and request.agent:
         agent = find_member(ctx, request.agent)
@@ -233,18 +234,19 @@ def session_block(session: Session, record: CoachingSession, zone: str, now: dat
     return Section("\n".join(lines))
 
 
-def done_buttons(session: Session, record: CoachingSession) -> list[Actions]:
+def done_buttons(session: Session, record: CoachingSession, *, keep: bool = False) -> list[Actions]:
     open_items = [i for i in sessions.items_of(session, record) if i.done_at is None][:MOST_BUTTONS]
     if not open_items:
         return []
-    return [Actions(tuple(Button(f"Done: [{i.id}]", DONE_ACTION, json.dumps({"id": i.id})) for i in open_items))]
+    value = (lambda i: json.dumps({"id": i.id, "keep": 1})) if keep else (lambda i: json.dumps({"id": i.id}))
+    return [Actions(tuple(Button(f"Done: [{i.id}]", DONE_ACTION, value(i)) for i in open_items))]
 
 
-def session_reply(session: Session, record: CoachingSession, viewer: Member, zone: str, now: datetime | None = None) -> Reply:
+def session_reply(session: Session, record: CoachingSession, viewer: Member, zone: str, now: datetime | None = None, *, keep: bool = False) -> Reply:
     agent = session.get(Member, record.agent_id)
     return Reply(
         title=f"Coaching session {record.id} · {agent.name if agent else '?'}",
-        blocks=[session_block(session, record, zone, now), *done_buttons(session, record)],
+        blocks=[session_block(session, record, zone, now), *done_buttons(session, record, keep=keep)],
         data={"session": session_json(session, record)},
     )
 
@@ -301,7 +303,7 @@ def _done(ctx: Context, request: SessionRequest) -> Reply:
     item, record, agent = _item(ctx, request.number)
     first = sessions.mark_done(ctx.session, item, ctx.member, ctx.now)
     reply = session_reply(ctx.session, record, ctx.member, ctx.timezone, ctx.now)
-    if request.button:
+    if request.button and not request.keep:
         reply.replace_original = True
     else:
         reply.blocks.insert(0, Section(f"Action item {item.id} is done." if first else f"Action item {item.id} was already done."))
@@ -310,7 +312,8 @@ def _done(ctx: Context, request: SessionRequest) -> Reply:
 
 
 def parse_done_button(value: str) -> SessionRequest:
-    return SessionRequest("done", number=button_id(value)[0], button=True)
+    number, payload = button_id(value)
+    return SessionRequest("done", number=number, button=True, keep=payload.get("keep") == 1)
 
 
 def execute_session(ctx: Context, request: SessionRequest) -> Reply:
@@ -340,7 +343,7 @@ def before_after_table(before: Metrics, after: Metrics) -> Table:
 def followup_reply(session: Session, record: CoachingSession, reader: Member, zone: str, due: datetime) -> Reply:
     """The reminder on the follow-up date: the session, its action items, and the agent's KPIs since against before."""
     agent = session.get(Member, record.agent_id)
-    reply = session_reply(session, record, reader, zone, due)
+    reply = session_reply(session, record, reader, zone, due, keep=True)
     reply.title = f"Follow-up · coaching session {record.id} · {agent.name if agent else '?'}"
     intro = f"Today is the follow-up of your session of {local_full(record.created_at, zone)}."
     # The figures follow /kpi agent's rule: the agent, and whoever looks after them

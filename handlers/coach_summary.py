@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import select
@@ -23,7 +22,7 @@ from handlers.context import Context, Forbidden
 from handlers.kpi_lookup import find_team
 from handlers.reply import Reply, Section, Table
 from handlers.reply import Context as Note
-from kpi.windows import WindowError, parse_window
+from kpi.windows import WindowError, looks_like_window, parse_window
 from store.local_time import local_date
 from store.org import Member, Team
 
@@ -36,21 +35,12 @@ class SummaryRequest:
     window: str = "30d"
 
 
-def _is_window(word: str) -> bool:
-    try:
-        # The shape only (the window itself is read with the clock later): at a
-        # moment far ahead (within the days csbot answers for), every window has begun.
-        parse_window(word, datetime(2099, 6, 30, 12, tzinfo=timezone.utc), "UTC")
-    except WindowError:
-        return False
-    return True
-
-
 def parse_summary(rest: list[str]) -> SummaryRequest:
     words = rest[1:]
     if len(words) > 2:
         raise UsageError(SUMMARY_USAGE)
-    windows = [w for w in words if _is_window(w)]
+    # A window's form decides; whether it is a valid window is said when it is read.
+    windows = [w for w in words if looks_like_window(w)]
     teams = [w for w in words if w not in windows]
     if len(windows) > 1 or len(teams) > 1:
         raise UsageError(f"One team and one window at most.\n{SUMMARY_USAGE}")

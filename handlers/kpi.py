@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from coaching.visibility import sees_pooled_qa
 from handlers.context import Context, Forbidden
 from handlers.kpi_escalations import execute_escalation_kpis
 from handlers.kpi_alerts import SNOOZE_ACTION, authorize_snooze, execute_alerts, execute_snooze, parse_snooze
@@ -92,6 +93,8 @@ def authorize_kpi(ctx: Context, request: KpiRequest) -> None:
     if request.kind in ("alerts", "escalations"):
         return  # team and queue figures, open to every member
     target = resolve(ctx, request)
+    if request.kind == "teams" and request.sort in qa_figures.QA_NAMES and not sees_pooled_qa(ctx.member, None):
+        raise Forbidden(QA_POOLED)
     if request.kind == "agents" and target is not None and target.team is not None:
         require(team_table_refusal(ctx.member, target.team))
         if request.share:
@@ -169,6 +172,12 @@ def execute_card(ctx: Context, request: KpiRequest, target: Target) -> Reply:
     window = window_for(ctx, request, target.timezone)
     metrics = compute(ctx.session, target.scope, window.start_utc, window.until_utc)
     compared, previous = _comparison(ctx, target.scope, window)
+    # An agent's own QA figures go with their card (its rules are checked above);
+    # pooled ones only to those who look after the whole team, never to a channel.
+    qa = target.agent is not None or (sees_pooled_qa(ctx.member, target.team.id if request.kind == "team" and target.team else None) and not request.share)
+    if not qa:
+        metrics = qa_figures.hidden(metrics)
+        previous = qa_figures.hidden(previous) if previous is not None else None
     # A team is measured against its targets, and an agent against their team's.
     targets = dict(target.team.targets) if target.team is not None and request.kind != "org" else {}
     kind = "team" if request.kind == "team" else "agent" if target.agent is not None else "org"
@@ -181,7 +190,7 @@ def execute_card(ctx: Context, request: KpiRequest, target: Target) -> Reply:
             *_card_notes(window, compared, previous, agent, target.timezone),
             Table(
                 ("Metric", "Value", "vs previous", "Target", "Status"),
-                _card_rows(metrics, previous, targets, window.like_for_like(compared), qa_figures.in_use(ctx.session)),
+                _card_rows(metrics, previous, targets, window.like_for_like(compared), qa and qa_figures.in_use(ctx.session)),
             ),
             *buttons(ctx, request, shareable, window),
         ],
@@ -203,6 +212,9 @@ def execute_card(ctx: Context, request: KpiRequest, target: Target) -> Reply:
     )
 
 
+QA_POOLED = "QA figures pooled over a team are for those who look after all its agents (its leads and managers, managers without a team, admins): one review can be the whole figure."
+
+
 # ---------------------------------------------------------------- tables
 
 
@@ -212,10 +224,11 @@ def _teams_table(ctx: Context, request: KpiRequest) -> Reply:
     by_team = compute_by_team(ctx.session, window.start_utc, window.until_utc)
     teams = ctx.session.scalars(select(Team).where(Team.active.is_(True)).order_by(Team.key)).all()
     empty = metrics_from(0, [], [], 0)
-    items = [(t, by_team.get(t.id, empty)) for t in teams]
+    qa = sees_pooled_qa(ctx.member, None) and not request.share
+    items = [(t, by_team.get(t.id, empty) if qa else qa_figures.hidden(by_team.get(t.id, empty))) for t in teams]
     if request.sort:
         items.sort(key=best_first(request.sort))
-    columns = columns_with(with_qa(TEAMS_COLUMNS, qa_figures.in_use(ctx.session)), request.sort)
+    columns = columns_with(with_qa(TEAMS_COLUMNS, qa and qa_figures.in_use(ctx.session)), request.sort)
     rows = tuple((t.key, *(cell(m, metrics, t.targets) for m in columns)) for t, metrics in items)
     return Reply(
         title="KPIs by team",

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from coaching.visibility import sees_pooled_qa
 from handlers.args import UsageError
 from handlers.context import Context, Forbidden, NotFound
 from handlers.humanize import duration, metric_value, with_sample
@@ -53,6 +54,8 @@ def execute_alerts(ctx: Context, team_text: str | None) -> Reply:
         day = ctx.now.astimezone(ZoneInfo(team.timezone)).date()
         states = {s.metric: s for s in ctx.session.scalars(select(AlertState).where(AlertState.team_id == team.id, AlertState.day == day.isoformat()))}
         for rule in rules(team):
+            if BY_NAME[rule.metric].group == "qa" and not sees_pooled_qa(ctx.member, team.id):
+                continue  # a pooled QA score can be one agent's review
             reading = read(ctx.session, team, rule, ctx.now)
             state = states.get(rule.metric)
             status = _status(ctx, team, rule, reading, state)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from coaching import qa
 from coaching.models import QaDispute, QaReview
 from coaching.rubric import RubricError, categories_text, rubric_of
-from coaching.visibility import may_see, oversees
+from coaching.visibility import may_coach, may_see, oversees
 from handlers.args import DAMAGED_BUTTON, UsageError, button_id, form_context, form_number, form_submission, number_word, parse_args
 from handlers.context import Context, FieldErrors, Forbidden, Invalid, NotFound
 from handlers.escalate import parse_ticket
@@ -97,10 +97,12 @@ def _split(words: list[str]) -> tuple[dict[str, str], list[str], str]:
 
 
 def parse_qa(words: list[str]) -> QaRequest | CalibrationRequest:
-    args = parse_args(words, switches=frozenset({"share"}), options=frozenset({"by"}))
+    # What follows `--` is a comment, flags and all ("asked to --share it").
+    cut = words.index("--") if "--" in words else len(words)
+    args = parse_args(words[:cut], switches=frozenset({"share"}), options=frozenset({"by"}))
     if args.flag("share"):
         raise UsageError(PRIVATE_ONLY)
-    rest = list(args.words)
+    rest = list(args.words) + words[cut:]
     if not rest:
         raise UsageError("Say whose ticket you review: /qa @agent T-123 accuracy=2 tone=4 policy=pass")
     verb = rest[0].lower()
@@ -164,8 +166,8 @@ def authorize_qa(ctx: Context, request: QaRequest | CalibrationRequest) -> None:
     me = ctx.member
     if request.verb == "review":
         agent = find_member(ctx, request.agent or "")
-        if not oversees(me, agent):
-            raise Forbidden(f"You review the agents you look after: {agent.name} is not one of them.")
+        if not may_coach(me, agent):
+            raise Forbidden(f"You review the agents you look after: {agent.name} is not one of them (and never yourself).")
     elif request.verb == "dispute":
         review = _review(ctx, request.number)
         if review.agent_id != me.id:
@@ -217,6 +219,8 @@ def _create(ctx: Context, request: QaRequest) -> Reply:
         review = qa.create(ctx.session, ctx.member, agent, version, request.scores, ticket=ref.shown, ticket_url=ref.url, comments=comments, now=ctx.now)
     except RubricError as exc:
         raise Invalid(f"{exc}\nScore each of: {categories_text(rubric_of(version).categories)}; na where it does not apply.") from None
+    except qa.QaError as exc:
+        raise Invalid(str(exc)) from None
     reply = review_reply(ctx.session, review, ctx.member, ctx.timezone)
     reply.blocks.insert(0, Section(f"Review {review.id} saved; {agent.name} is told, and may dispute it."))
     return reply

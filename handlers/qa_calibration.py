@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from coaching import calibration
 from coaching.models import QaCalibration, QaCalibrationScore
+from coaching.qa import QaError
 from coaching.rubric import RubricError, categories_text, shown
 from coaching.sessions import SessionError, read_date
 from handlers.args import UsageError, button_id, form_number, form_submission
@@ -146,7 +147,7 @@ def _score(ctx: Context, record: QaCalibration, request: CalibrationRequest) -> 
         if request.form:
             raise FieldErrors({line.split(":", 1)[0].strip(): line for line in str(exc).splitlines() if ":" in line} or {"": str(exc)}) from None
         raise Invalid(f"{exc}\nScore each of: {categories_text(calibration.rubric_for(ctx.session, record).categories)}; na where it does not apply.") from None
-    except calibration.CalibrationError as exc:
+    except (calibration.CalibrationError, QaError) as exc:
         raise Invalid(str(exc)) from None
     reply = calibration_reply(ctx.session, record, ctx.member, ctx.timezone, ctx.now)
     reply.blocks.insert(0, Section("Scored. Everyone has now scored: here is the spread." if revealed else "Scored blind. You see the others' scores once all have scored or the deadline passes."))

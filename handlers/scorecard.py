@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from handlers.args import UsageError, parse_args
+from coaching.visibility import sees_pooled_qa
 from handlers.context import Context, Invalid
 from handlers.humanize import NONE, change, duration, metric_value, percent, with_sample
 from handlers.kpi import STATUS_LABEL, authorize_kpi, execute_kpi
@@ -122,9 +123,9 @@ def local_day(request: ScorecardRequest, now: datetime, zone: str) -> date:
 # ---------------------------------------------------------------- one team's day
 
 
-def team_card(session: Session, team: Team, day: date, *, now: datetime, chart: bool = True, share: bool = False) -> Reply:
-    """The scorecard reply for `team`'s local `day` (also what the morning digest posts)."""
-    card = team_day(session, team, day, now=now)
+def team_card(session: Session, team: Team, day: date, *, now: datetime, chart: bool = True, share: bool = False, qa: bool = False) -> Reply:
+    """The scorecard reply for `team`'s local `day` (also what the morning digest posts); `qa`: with the pooled QA figures."""
+    card = team_day(session, team, day, now=now, qa=qa and not share)
     blocks: list[Any] = [
         Note(f"{_day_label(card.window)} · {team.timezone} · against the team's targets · compared with the day before and the 7 days before"),
         Table(("Metric", "Value", "Target", "Status", "vs day before", "vs 7-day avg"), tuple(_line_row(line) for line in card.lines)),
@@ -262,9 +263,9 @@ def _alt_text(trend: tuple[TrendPoint, ...], targets: dict[str, float]) -> str:
 # ---------------------------------------------------------------- last week
 
 
-def week_card(session: Session, team: Team, *, now: datetime, chart: bool = True, share: bool = False) -> Reply:
+def week_card(session: Session, team: Team, *, now: datetime, chart: bool = True, share: bool = False, qa: bool = False) -> Reply:
     """Last full local week (Monday to Sunday) of `team` against the week before."""
-    card = team_week(session, team, now=now)
+    card = team_week(session, team, now=now, qa=qa and not share)
     rows = tuple(
         (
             BY_NAME[line.name].label,
@@ -347,9 +348,10 @@ def execute_scorecard(ctx: Context, request: ScorecardRequest) -> Reply:
     if request.kind == "org":
         return org_card(ctx.session, local_day(request, now, ctx.org_timezone), now=now, org_name=ctx.org.name if ctx.org else "Organisation", share=request.share)
     team = find_team(ctx, request.target, command=f"/scorecard{' week' if request.kind == 'week' else ''}")
+    qa = sees_pooled_qa(ctx.member, team.id)
     if request.kind == "week":
-        return week_card(ctx.session, team, now=now, share=request.share)
-    return team_card(ctx.session, team, local_day(request, now, team.timezone), now=now, share=request.share)
+        return week_card(ctx.session, team, now=now, share=request.share, qa=qa)
+    return team_card(ctx.session, team, local_day(request, now, team.timezone), now=now, share=request.share, qa=qa)
 
 
 def parse_day_button(value: str) -> ScorecardRequest:

@@ -52,6 +52,11 @@ class Tally:
 EMPTY: dict[str, float | int | None] = Tally().metrics()
 
 
+def hidden(metrics: dict[str, float | int | None]) -> dict[str, float | int | None]:
+    """`metrics` without its QA figures (None), for a reader who may not see them pooled."""
+    return {**metrics, **dict.fromkeys(QA_NAMES)}
+
+
 def condition(team_id: int | None, agent_id: int | None) -> list[ColumnElement[bool]]:
     """The reviews of one agent, one team, or everyone (both None)."""
     if agent_id is not None:

@@ -104,31 +104,39 @@ def day_window(day: date, team: Team, now: datetime) -> Window:
     return parse_window(day.isoformat(), now, team.timezone)
 
 
-def team_day(session: Session, team: Team, day: date, *, now: datetime) -> Scorecard:
-    """The scorecard of `team` for its local `day` (raises kpi.windows.WindowError for a day not begun)."""
+def team_day(session: Session, team: Team, day: date, *, now: datetime, qa: bool = False) -> Scorecard:
+    """The scorecard of `team` for its local `day` (raises kpi.windows.WindowError for a day not begun).
+
+    With `qa` False (a channel, or a reader who does not look after the whole
+    team) the pooled QA figures are left out: one review can be the whole figure.
+    """
     scope = Scope(team_id=team.id)
     window = day_window(day, team, now)
     days = [day - timedelta(days=n) for n in range(TREND_DAYS - 1, -1, -1)]
     windows = [day_window(d, team, now) for d in days]
     bounds = [w.start_utc for w in windows] + [window.until_utc]
     daily = dict(zip(days, compute_series(session, scope, bounds), strict=True))
+    if not qa:
+        daily = {d: qa_figures.hidden(m) for d, m in daily.items()}
     metrics = daily[day]
     previous = daily[day - timedelta(days=1)]
     trailing = _trailing(session, scope, team, day, now, daily)
+    if not qa:
+        trailing = qa_figures.hidden(trailing)
     return Scorecard(
         team=team.key,
         day=day,
         window=window,
         metrics=metrics,
-        lines=_lines(metrics, previous, trailing, dict(team.targets), qa_figures.in_use(session)),
+        lines=_lines(metrics, previous, trailing, dict(team.targets), qa and qa_figures.in_use(session)),
         backlog_by_age=backlog_by_age(session, team.id, window.until_utc, int(metrics["backlog"] or 0)),
         shout_outs=shout_outs(session, team, window),
         trend=_trend(daily),
     )
 
 
-def team_week(session: Session, team: Team, *, now: datetime) -> WeekScorecard:
-    """Last full local week (Monday to Sunday) of `team` against the week before."""
+def team_week(session: Session, team: Team, *, now: datetime, qa: bool = False) -> WeekScorecard:
+    """Last full local week (Monday to Sunday) of `team` against the week before (`qa`: as team_day)."""
     scope = Scope(team_id=team.id)
     window = parse_window("last-week", now, team.timezone)
     compared = window.previous()
@@ -138,13 +146,15 @@ def team_week(session: Session, team: Team, *, now: datetime) -> WeekScorecard:
     daily = dict(zip(days, compute_series(session, scope, bounds), strict=True))
     metrics = compute(session, scope, window.start_utc, window.until_utc)
     previous = compute(session, scope, compared.start_utc, compared.until_utc)
+    if not qa:
+        metrics, previous = qa_figures.hidden(metrics), qa_figures.hidden(previous)
     return WeekScorecard(
         team=team.key,
         window=window,
         compared=compared,
         metrics=metrics,
         previous=previous,
-        lines=_lines(metrics, previous, None, dict(team.targets), qa_figures.in_use(session)),
+        lines=_lines(metrics, previous, None, dict(team.targets), qa and qa_figures.in_use(session)),
         trend=_trend(daily),
     )
 

@@ -309,6 +309,11 @@ _DASHED_RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:[-\u2013\u2014~]|to)(\d{4}-\
 _WORDY = re.compile(r"^(last|this|past|prev|previous)[-_ ]?(\d*)[-_ ]?(day|days|d|week|weeks|w|month|months)$", re.ASCII)
 
 
+def looks_like_window(text: str) -> bool:
+    """Whether `text` has a window's form (`7d`, `month`, a date or a range), whether or not it is a valid one."""
+    return _has_window_form(_normalise(text)) or meant_as_window(text)
+
+
 def meant_as_window(text: str) -> bool:
     """Whether `text` is not a window but was surely meant as one (so "not a window" is the answer)."""
     spec = _normalise(text)

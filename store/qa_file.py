@@ -84,6 +84,8 @@ def parse_qa(check: _Checker, doc: LineDict) -> QaSpec | None:
         if key is not None:
             if not SLUG.match(key):
                 check.add(c.key_lines["key"], f"{what}: key must be a lowercase slug (letters, digits, hyphens)")
+            elif key == "comment":
+                check.add(c.key_lines["key"], f"{what}: 'comment' is the name of a review's own comment; call the category something else, e.g. key: communication")
             elif key in seen:
                 check.add(c.key_lines["key"], f"{what}: duplicate category key (first on line {seen[key]})")
             else:

@@ -175,3 +175,5 @@ def test_the_coaching_export_holds_what_the_caller_may_see_and_is_safe_to_open(d
     assert main(["export", "coaching", "--as", "alice", "--csv", str(out)]) == 2
     assert "managers and admins" in capsys.readouterr().err
     assert main(["export", "coaching", "--as", "root", "--csv", str(out), "--from", "2026-13-01"]) == 2
+    assert main(["export", "coaching", "--as", "root", "--csv", str(out), "--from", "0001-01-01", "--to", "9999-12-31"]) == 2
+    assert "1970-01-02 to 2099-12-30" in capsys.readouterr().err

@@ -157,3 +157,99 @@ async def test_each_reader_gets_their_own_message_never_anothers_blind_scores(db
     assert "Your scores" in to["D0123ABCE"] and "accuracy=0" in to["D0123ABCE"]  # bob's own
     assert "Your scores" not in to["D0123ABCD"] and "accuracy=0" not in to["D0123ABCD"]  # alice: blind
     assert "qa.calibration" in to["D0123ABCD"]  # and her Score it button
+
+
+# ---------------------------------------------------------------- the second review
+
+
+def test_pooled_qa_figures_are_for_those_who_look_after_the_whole_team(db: Database) -> None:
+    apply(db, FIXTURE)
+    ask(db, "bob", "/qa @alice T-1 accuracy=0 tone=2 policy=fail", T0 - timedelta(hours=1))  # the team's only review: alice's result
+    later = T0 + timedelta(minutes=1)
+    qa_keys = ("qa_score", "qa_pass_rate", "qa_reviews")
+    for handle, text in (("alice", "/kpi team support-emea today"), ("carol", "/kpi team support-emea today"), ("carol", "/kpi org today"),
+                         ("bob", "/kpi team today --share"), ("bob", "/kpi org today"), ("dana", "/kpi team support-emea today")):  # fmt: skip
+        out = ask(db, handle, text, later)
+        assert out["ok"], (handle, text, out)
+        assert all(out["data"]["metrics"][k] is None for k in qa_keys), (handle, text)
+        assert "QA score" not in str(out["reply"].blocks), (handle, text)
+    for handle in ("alice", "carol", "bob"):
+        rows = ask(db, handle, "/kpi teams today", later)["data"]["rows"]
+        assert all(r["metrics"][k] is None for r in rows for k in qa_keys), handle
+    assert ask(db, "carol", "/kpi teams today --sort qa", later)["code"] == "forbidden"
+    # Those who look after the whole team see them; the agent sees her own.
+    for handle, text in (("bob", "/kpi team today"), ("root", "/kpi org today"), ("root", "/kpi teams today --sort qa"), ("alice", "/kpi me today")):
+        out = ask(db, handle, text, later)
+        metrics = out["data"]["metrics"] if "metrics" in out["data"] else next(r["metrics"] for r in out["data"]["rows"] if r["team"] == "support-emea")
+        assert metrics["qa_reviews"] == 1 and metrics["qa_score"] == 0.0, (handle, text)
+    # The scorecard: without QA in the channel and for a fellow agent, with it for the lead.
+    assert "qa_score" not in json.dumps([str(b) for b in ask(db, "alice", "/scorecard support-emea today", later)["reply"].blocks])
+    assert ask(db, "alice", "/scorecard support-emea today", later)["data"]["metrics"]["qa_score"] is None
+    assert ask(db, "bob", "/scorecard support-emea today --share", later)["data"]["metrics"]["qa_score"] is None
+    assert ask(db, "bob", "/scorecard support-emea today", later)["data"]["metrics"]["qa_score"] == 0.0
+
+
+def test_a_qa_alert_goes_to_the_leads_never_the_channel(db: Database) -> None:
+    from bot.kpi_alerts import plan_alerts
+
+    text = FIXTURE.replace("    targets: {first_reply_median_s: 3600, csat: 0.9, reopen_rate: 0.05}",
+                           "    targets: {first_reply_median_s: 3600}\n    alerts:\n      qa_score: {below: 0.8, window: 1d}")  # fmt: skip
+    apply(db, text)
+    ask(db, "bob", "/qa @alice T-1 accuracy=0 tone=2 policy=fail", T0 - timedelta(hours=1))
+    plan_alerts(db, T0 + timedelta(minutes=10), platforms={"slack", "teams"}, every_minutes=10, catchup=timedelta(hours=6))
+    with db.sessions() as s:
+        recipients = [r for r, in s.execute(select(OutboxRow.recipient).where(OutboxRow.kind == "alert"))]
+    assert recipients and not any(":channel:" in r for r in recipients), recipients
+    assert "slack:user:U0123ABCE" in recipients  # bob, the lead
+    assert "qa_score" not in json.dumps(ask(db, "alice", "/kpi alerts")["data"]) and "qa_score" in json.dumps(ask(db, "bob", "/kpi alerts")["data"])
+
+
+def test_only_agents_are_coached_and_reviewed_and_never_by_themselves(db: Database) -> None:
+    apply(db, FIXTURE)
+    for text in ("/qa @bob T-1 accuracy=2 tone=4 policy=pass", "/qa @root T-2 accuracy=2 tone=4 policy=pass", "/qa @dana T-3 accuracy=2 tone=4 policy=pass",
+                 "/coach @bob kind words", "/coach @root note to self", "/coach session @root strengths=x follow_up=14d"):  # fmt: skip
+        assert ask(db, "root", text)["code"] == "forbidden", text
+    assert ask(db, "root", "/qa @alice T-4 accuracy=2 tone=4 policy=pass")["ok"]
+
+
+def test_a_done_button_on_a_follow_up_keeps_the_figures(db: Database) -> None:
+    from bot.coaching_messages import compose
+    from store.outbox import Claimed
+
+    apply(db, FIXTURE)
+    ask(db, "bob", '/coach session @alice actions="one; two" follow_up=2026-12-15')
+    due = datetime(2026, 12, 15, 8, 0, tzinfo=timezone.utc)
+    with db.sessions() as s:
+        reply = compose(s, Claimed(1, "coach_followup", "session-1", "slack:user:U0123ABCD", "2026-12-15", due, "c", False), due)
+    button = next(b for block in reply.blocks if hasattr(block, "buttons") for b in block.buttons)
+    clicked = run_action(db, ROUTER, "alice", button.action_id, button.value, now=due, platform="slack")
+    assert clicked.ok and not clicked.replace_original and "is done" in str(clicked.blocks[0])
+    shared = run_action(db, ROUTER, "alice", "coach.done", json.dumps({"id": 2}), now=due, platform="slack")
+    assert shared.ok and shared.replace_original  # the session's own message is updated in place
+
+
+def test_flags_after_the_comment_separator_are_words(db: Database) -> None:
+    apply(db, FIXTURE)
+    out = ask(db, "bob", "/qa @alice T-1 accuracy=2 tone=4 policy=pass -- customer asked to --share it --by friday")
+    assert out["ok"], out
+    number = ask(db, "bob", "/qa calibrate T-2 @bob @dana")["data"]["calibration"]["id"]
+    assert ask(db, "bob", f"/qa calibration {number} accuracy=2 tone=4 policy=pass -- he wrote --by mistake")["ok"]
+    assert ask(db, "bob", "/qa show 1 --share")["code"] == "usage"  # before the separator it is still a flag
+
+
+def test_impossible_summary_windows_are_said_to_be_windows(db: Database) -> None:
+    apply(db, FIXTURE)
+    for window in ("99999d", "9999-12-31", "2026-12-01..2026-11-01", "last_week"):
+        out = ask(db, "bob", f"/coach summary {window}")
+        assert out["code"] == "usage" and "no team called" not in out["error"], (window, out["error"])
+
+
+def test_comments_are_bounded(db: Database) -> None:
+    apply(db, FIXTURE)
+    long = "x" * 2001
+    review = act(db, "bob", "qa.review_form", json.dumps({"context": json.dumps({"agent": "alice", "ticket": "T-1"}),
+                                                          "values": {"accuracy": "2", "accuracy_comment": long, "tone": "4", "policy": "pass"}}))  # fmt: skip
+    assert review["code"] in ("invalid", "usage") or review["data"].get("field_errors"), review
+    number = ask(db, "bob", "/qa calibrate T-2 @bob @dana")["data"]["calibration"]["id"]
+    out = ask(db, "bob", f"/qa calibration {number} accuracy=2 tone=4 policy=pass -- {long}")
+    assert out["code"] == "invalid" and "at most 2,000" in out["error"]

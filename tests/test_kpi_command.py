@@ -93,10 +93,13 @@ def test_agent_and_org_scopes_match_the_oracle(demo_db: Database) -> None:
     assert reply.ok and reply.data["scope"] == "agent" and reply.data["agent"] == agent.handle
     w = parse_window("30d", NOW, reply.data["window"]["timezone"])
     assert_same(reply.data["metrics"], oracle(tickets_of(demo_db, agent_id=agent.id), w.start_utc, w.end_utc, reviews_of(demo_db, agent_id=agent.id)))
-    org = ask(demo_db, "/kpi org 30d", agent.handle)
+    org = ask(demo_db, "/kpi org 30d", admin.handle)
     w = parse_window("30d", NOW, "UTC")
     assert org.data["scope"] == "org"
     assert_same(org.data["metrics"], oracle(tickets_of(demo_db), w.start_utc, w.end_utc, reviews_of(demo_db)))
+    # An agent gets the same figures without the pooled QA ones (one review can be the whole figure).
+    pooled = ask(demo_db, "/kpi org 30d", agent.handle).data["metrics"]
+    assert pooled == {**org.data["metrics"], "qa_score": None, "qa_pass_rate": None, "qa_reviews": None}
 
 
 def test_teams_table_and_sorting(demo_db: Database) -> None:
@@ -113,7 +116,11 @@ def test_teams_table_and_sorting(demo_db: Database) -> None:
     with demo_db.sessions() as s:
         team = s.scalar(select(Team).where(Team.key == rows[0]["team"]))
     w = parse_window("30d", NOW, "UTC")
-    assert_same(rows[0]["metrics"], oracle(tickets_of(demo_db, team_id=team.id), w.start_utc, w.end_utc, reviews_of(demo_db, team_id=team.id)))
+    expected = oracle(tickets_of(demo_db, team_id=team.id), w.start_utc, w.end_utc, reviews_of(demo_db, team_id=team.id))
+    assert_same(rows[0]["metrics"], {**expected, "qa_score": None, "qa_pass_rate": None, "qa_reviews": None})  # an agent: no pooled QA
+    admin = handles_by_role(demo_db)["admin"][0]
+    by_admin = {r["team"]: r["metrics"] for r in ask(demo_db, "/kpi teams 30d --sort csat", admin.handle).data["rows"]}
+    assert_same(by_admin[team.key], expected)
     assert ask(demo_db, "/kpi teams --sort happiness", agent.handle).error.code == "usage"
 
 

@@ -73,6 +73,7 @@ def test_org_show_gives_the_rubric_back(db: Database) -> None:
         ("scale: 1-5}", "scale: 5-1}"),
         ("scale: 1-5}", "scale: one-to-five}"),
         ("key: tone,", "key: accuracy,"),
+        ("key: tone,", "key: comment,"),  # the name of a review's own comment field
         ("pass: 0.8", "pass: 1.5"),
         ("pass: 0.8", "pass: 1.0e-400"),
         ("weight: 3,", "weight: 1.0e+5000,"),

@@ -48,7 +48,7 @@ def add(db: Database, org: dict[str, int], rows: list[dict]) -> None:  # type: i
 def scorecard(db: Database, day: date = DAY):  # type: ignore[no-untyped-def]
     with db.sessions() as s:
         team = s.scalar(select(Team).where(Team.key == "support-emea"))
-        return team_day(s, team, day, now=NOW)
+        return team_day(s, team, day, now=NOW, qa=True)  # as its lead sees it
 
 
 def test_the_days_numbers_are_exactly_what_kpi_team_gives_for_that_date(db: Database, org: dict[str, int]) -> None:
