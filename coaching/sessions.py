@@ -14,13 +14,14 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import ColumnElement, and_, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from coaching.models import CoachingAction, CoachingSession
-from coaching.visibility import may_see
+from coaching.visibility import may_see, oversees
 from kpi.engine import Metrics, Scope, compute
 from store.database import Database
 from store.local_time import at_local, local_date
@@ -186,14 +187,46 @@ def held_counts(session: Session, agent_ids: Sequence[int], since: datetime, unt
     return {a: found.get(a, 0) for a in agent_ids}
 
 
-def items_with_authors(session: Session, agent_ids: Sequence[int]) -> list[tuple[CoachingAction, int]]:
-    """Every action item of these agents, with the author of its session (who may always see it)."""
+class ItemRow(NamedTuple):
+    """An action item as listings read it (a plain row: an admin's list can hold thousands)."""
+
+    id: int
+    session_id: int
+    agent_id: int
+    text: str
+    due: date
+    done_at: datetime | None
+
+
+def _visible_items(viewer: Member, agents: Sequence[Member]) -> ColumnElement[bool]:
+    """The items `viewer` may see of `agents`: all of those they are or look after, else their own sessions' only."""
+    whole = [a.id for a in agents if a.id == viewer.id or oversees(viewer, a)]
+    own = [a.id for a in agents if a.id not in whole]
+    return or_(CoachingAction.agent_id.in_(whole), and_(CoachingAction.agent_id.in_(own), CoachingSession.author_id == viewer.id))
+
+
+def visible_completion(session: Session, viewer: Member, agents: Sequence[Member]) -> dict[int, Completion]:
+    """Per agent: items done, of all agreed, among the sessions `viewer` may see."""
     stmt = (
-        select(CoachingAction, CoachingSession.author_id)
+        select(CoachingAction.agent_id, func.count(CoachingAction.done_at), func.count())
         .join(CoachingSession, CoachingSession.id == CoachingAction.session_id)
-        .where(CoachingAction.agent_id.in_(list(agent_ids)))
+        .where(_visible_items(viewer, agents))
+        .group_by(CoachingAction.agent_id)
     )
-    return [(item, author_id) for item, author_id in session.execute(stmt)]
+    found = {a: Completion(int(done), int(total)) for a, done, total in session.execute(stmt)}
+    return {a.id: found.get(a.id, Completion(0, 0)) for a in agents}
+
+
+def visible_open_items(session: Session, viewer: Member, agents: Sequence[Member]) -> list[ItemRow]:
+    """The open items `viewer` may see of `agents`, most urgent first."""
+    c = CoachingAction
+    stmt = (
+        select(c.id, c.session_id, c.agent_id, c.text, c.due, c.done_at)
+        .join(CoachingSession, CoachingSession.id == c.session_id)
+        .where(_visible_items(viewer, agents), c.done_at.is_(None))
+        .order_by(c.due, c.id)
+    )
+    return [ItemRow(*row) for row in session.execute(stmt)]
 
 
 def before_after(session: Session, record: CoachingSession, until: datetime) -> tuple[datetime, datetime, Metrics, Metrics]:

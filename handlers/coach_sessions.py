@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from coaching import sessions
 from coaching.models import CoachingAction, CoachingSession
-from coaching.visibility import may_coach, may_see, oversees
+from coaching.visibility import may_coach, oversees
 from handlers.args import DAMAGED_BUTTON, UsageError, button_id, form_context, form_submission, number_word
 from handlers.context import Context, FieldErrors, Forbidden, Invalid, NotFound
 from handlers.escalation_views import local_full
@@ -204,7 +204,7 @@ def session_json(session: Session, record: CoachingSession) -> dict[str, Any]:
     }
 
 
-def item_json(item: CoachingAction) -> dict[str, Any]:
+def item_json(item: CoachingAction | sessions.ItemRow) -> dict[str, Any]:
     return {"id": item.id, "session": item.session_id, "text": item.text, "due": item.due.isoformat(), "done_at": item.done_at.isoformat() if item.done_at else None}
 
 
@@ -212,7 +212,7 @@ def _clip(text: str, most: int = 1500) -> str:
     return text if len(text) <= most else f"{text[:most]}… ({len(text) - most:,} more characters)"
 
 
-def _item_line(item: CoachingAction, zone: str, today: Any) -> str:
+def _item_line(item: CoachingAction | sessions.ItemRow, zone: str, today: Any) -> str:
     if item.done_at:
         return f"✓ [{item.id}] {item.text} · done {local_full(item.done_at, zone)}"
     late = " · ⚠️ overdue" if item.due < today else ""
@@ -265,19 +265,12 @@ def _actions(ctx: Context, request: SessionRequest) -> Reply:
         agents = [a for a in ctx.session.scalars(select(Member).where(Member.role == "agent", Member.active.is_(True)).order_by(Member.name)) if oversees(me, a)]
         wrote = select(CoachingSession.agent_id).where(CoachingSession.author_id == me.id)
         agents += [a for a in ctx.session.scalars(select(Member).where(Member.id.in_(wrote))) if a not in agents]
-    ids = [a.id for a in agents]
     # Only items of sessions the caller may see: an author who no longer looks
     # after the agent sees their own sessions' items, not the others'.
-    people = {a.id: a for a in agents}
-    visible = [i for i, author_id in sessions.items_with_authors(ctx.session, ids) if may_see(me, people[i.agent_id], author_id=author_id)]
-    totals = {a: [0, 0] for a in ids}  # done, all
-    by_agent: dict[int, list[CoachingAction]] = {}
-    for item in sorted(visible, key=lambda i: (i.due, i.id)):
-        totals[item.agent_id][0] += item.done_at is not None
-        totals[item.agent_id][1] += 1
-        if item.done_at is None:
-            by_agent.setdefault(item.agent_id, []).append(item)
-    done = {a: sessions.Completion(*totals[a]) for a in ids}
+    done = sessions.visible_completion(ctx.session, me, agents)
+    by_agent: dict[int, list[sessions.ItemRow]] = {}
+    for item in sessions.visible_open_items(ctx.session, me, agents):
+        by_agent.setdefault(item.agent_id, []).append(item)
     today = local_date(ctx.now, ctx.timezone)
     blocks: list[Any] = []
     data = []
