@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -117,13 +117,12 @@ def authorize_session(ctx: Context, request: SessionRequest) -> None:
 # ---------------------------------------------------------------- recording a session
 
 
-def _form(agent: Member, today: str, values: dict[str, str] | None = None) -> Reply:
-    values = values or {}
+def _form(agent: Member, tomorrow: str) -> Reply:
     fields = (
-        FormField("strengths", "Strengths: what went well", multiline=True, optional=True, initial=values.get("strengths", "")),
-        FormField("opportunities", "Opportunities: what to work on", multiline=True, optional=True, initial=values.get("opportunities", "")),
-        FormField("actions", "Action items, one per line; end one with 'by YYYY-MM-DD' to give it its own due date", multiline=True, optional=True, initial=values.get("actions", "")),
-        FormField("follow_up", "Follow-up date (YYYY-MM-DD or 14d)", initial=values.get("follow_up", "14d"), placeholder=today),
+        FormField("strengths", "Strengths: what went well", multiline=True, optional=True),
+        FormField("opportunities", "Opportunities: what to work on", multiline=True, optional=True),
+        FormField("actions", "Action items, one per line; end one with 'by YYYY-MM-DD' to give it its own due date", multiline=True, optional=True),
+        FormField("follow_up", "Follow-up date (YYYY-MM-DD or 14d; tomorrow or later)", initial="14d", placeholder=tomorrow),
     )
     return Reply(
         title=f"Coaching session · {agent.name}",
@@ -147,7 +146,7 @@ def _record(ctx: Context, request: SessionRequest) -> Reply:
     agent = find_member(ctx, request.agent or "")
     today = local_date(ctx.now, ctx.timezone)
     if not request.fields:
-        return _form(agent, today.isoformat())
+        return _form(agent, (today + timedelta(days=1)).isoformat())
     if not agent.active:
         raise Invalid(f"{agent.name} is no longer active.")
     got = request.fields
