@@ -40,7 +40,14 @@ _BY = re.compile(r"\s+(?:by|due)\s+(\S+)\s*$", re.IGNORECASE)
 
 
 class SessionError(ValueError):
-    """The session cannot be recorded as given; the message says what was wrong and how to say it."""
+    """The session cannot be recorded as given; the message says what was wrong and how to say it.
+
+    `field` names the part at fault (strengths, opportunities, actions, follow_up), so a form can show it there.
+    """
+
+    def __init__(self, message: str, field: str = "actions") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -99,7 +106,7 @@ def read_actions(text: str, follow_up: date, today: date) -> list[ActionItem]:
 def check_text(text: str, what: str) -> str:
     text = text.strip()
     if len(text) > MAX_TEXT:
-        raise SessionError(f"{what} is {len(text):,} characters long; at most {MAX_TEXT:,}.")
+        raise SessionError(f"{what} is {len(text):,} characters long; at most {MAX_TEXT:,}.", what.lower())
     return text
 
 

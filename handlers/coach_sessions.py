@@ -175,7 +175,7 @@ def _record(ctx: Context, request: SessionRequest) -> Reply:
                 ctx.session, ctx.member, agent, strengths=got.get("strengths", ""), opportunities=got.get("opportunities", ""), actions=items, follow_up=follow_up, now=ctx.now
             )
         except sessions.SessionError as exc:
-            problems["strengths" if "Strengths" in str(exc) else "opportunities" if "Opportunities" in str(exc) else "actions"] = str(exc)
+            problems[exc.field] = str(exc)
     if problems:
         if request.form:
             raise FieldErrors(problems)
