@@ -18,12 +18,12 @@ from sqlalchemy.orm import Session
 
 from bot import metrics, wake
 from handlers.context import Context
-from handlers.reply import Reply, error_reply
+from handlers.reply import Reply, Section, error_reply
 from handlers.router import Router
 from store.busy import BUSY_MESSAGE, describe, is_busy
 from store.database import Database
 from store.org import Member, Org
-from store.processed import ProcessedRequest
+from store.processed import ProcessedRequest, request_key
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,21 @@ class UnknownMember(Exception):
 
 
 class AlreadyProcessed(Exception):
-    """This request (a platform retry, a double click) was handled before."""
+    """This very request (a platform's retry, a replayed delivery) was handled before."""
+
+
+MAX_LABEL = 75  # Slack's limit for a button's text
+
+
+def already_handled(label: str | None = None) -> Reply:
+    """What a repeated delivery of one click answers: it acted once, and nothing was done again.
+
+    A click that changes nothing still gets an answer, or the person is left
+    wondering whether it worked.
+    """
+    name = " ".join((label or "").split())[:MAX_LABEL]
+    what = f"Your click on “{name}”" if name else "That click"
+    return Reply(blocks=[Section(f"{what} was already handled, so nothing was done again.")], data={"already_handled": True})
 
 
 def find_member(session: Session, handle: str) -> Member | None:
@@ -57,7 +71,7 @@ def _run(
             if once is not None:
                 # Claimed in the same transaction as the effect: a failed command
                 # releases the claim, a committed one keeps every retry out.
-                session.add(ProcessedRequest(key=once[:255], platform=platform, processed_at=now))
+                session.add(ProcessedRequest(key=request_key(once), platform=platform, processed_at=now))
                 try:
                     session.flush()
                 except IntegrityError:

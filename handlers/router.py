@@ -52,8 +52,11 @@ class Action:
     parse: Callable[[str], Any]
     authorize: Callable[[Context, Any], None]
     execute: Callable[[Context, Any], Reply]
-    # Guarded actions have one effect per (button, person): a double click does
-    # nothing. Read-only ones (show the previous window) may be clicked again.
+    # An action with an effect acts once per click: a platform's retried
+    # delivery of that click does nothing more (and is told so), while another
+    # button, or the same one pressed again, is another click. Read-only ones
+    # (show the previous window, open a form) are not claimed on Slack, where
+    # a repeated delivery simply answers again.
     once_per_click: bool = True
 
 
@@ -97,6 +100,7 @@ class Router:
         return sorted(self._actions)
 
     def once_per_click(self, action_id: str) -> bool:
+        """Whether a click on `action_id` is claimed so a repeated delivery acts once (unknown ids: yes)."""
         action = self._actions.get(action_id)
         return action.once_per_click if action is not None else True
 

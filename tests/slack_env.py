@@ -14,7 +14,7 @@ import json
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 import aiohttp
@@ -70,6 +70,7 @@ class Env:
     slack: FakeSlack
     base: str  # csbot's base URL
     slack_base: str  # the fake Slack's base URL
+    clicks: list[int] = field(default_factory=lambda: [0])
 
     def sign(self, body: str, ts: int | None = None) -> dict[str, str]:
         stamp = str(ts if ts is not None else int(time.time()))
@@ -107,7 +108,15 @@ class Env:
     async def command(self, command: str, text: str, user: str = "U0123ABCD", n: int = 1) -> tuple[int, str, float]:
         return await self.post(self.command_body(command, text, user, n), "application/x-www-form-urlencoded")
 
-    def click_payload(self, button: dict, user: str = "U0123ABCD", message_ts: str = "1700000000.000100", n: int = 9) -> dict:  # type: ignore[type-arg]
+    def action_ts(self) -> str:
+        """A new click's stamp: Slack gives every click its own `action_ts`."""
+        self.clicks[0] += 1
+        return f"{int(time.time())}.{self.clicks[0]:06d}"
+
+    def click_payload(
+        self, button: dict, user: str = "U0123ABCD", message_ts: str = "1700000000.000100", n: int = 9, action_ts: str | None = None  # type: ignore[type-arg]
+    ) -> dict:  # type: ignore[type-arg]
+        """A block_actions payload for a click on `button`: a new click unless `action_ts` names an earlier one."""
         return {
             "type": "block_actions",
             "team": {"id": "T0001", "domain": "acme"},
@@ -125,16 +134,29 @@ class Env:
                     "text": {"type": "plain_text", "text": button["text"]["text"]},
                     "value": button["value"],
                     "type": "button",
-                    "action_ts": "1700000001.000200",
+                    "action_ts": action_ts or self.action_ts(),
                 }
             ],
         }
 
     async def click(
-        self, button: dict, user: str = "U0123ABCD", message_ts: str = "1700000000.000100", n: int = 9, ts: int | None = None  # type: ignore[type-arg]
+        self,
+        button: dict,  # type: ignore[type-arg]
+        user: str = "U0123ABCD",
+        message_ts: str = "1700000000.000100",
+        n: int = 9,
+        ts: int | None = None,
+        action_ts: str | None = None,
     ) -> tuple[int, str, float]:
-        body = urlencode({"payload": json.dumps(self.click_payload(button, user, message_ts, n))})
-        return await self.post(body, "application/x-www-form-urlencoded", self.sign(body, ts))
+        return await self.deliver(self.click_payload(button, user, message_ts, n, action_ts), ts=ts)
+
+    async def deliver(self, payload: dict, ts: int | None = None, retry: int | None = None) -> tuple[int, str, float]:  # type: ignore[type-arg]
+        """Post an interactivity payload, signed now (or at `ts`); `retry` adds Slack's retry headers."""
+        body = urlencode({"payload": json.dumps(payload)})
+        headers = self.sign(body, ts)
+        if retry is not None:
+            headers |= {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"}
+        return await self.post(body, "application/x-www-form-urlencoded", headers)
 
     def event_body(self, event: dict, event_id: str) -> str:  # type: ignore[type-arg]
         return json.dumps(

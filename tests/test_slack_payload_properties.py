@@ -67,6 +67,7 @@ def bases(env: Env) -> dict[str, dict[str, Any]]:
             "message": {"type": "message", "user": "U0CUSTOMR", "ts": "1700000000.000900", "text": "refund stuck"},
             "response_url": f"{env.slack_base}/response/sc",
             "trigger_id": "13345224609.738474920.8088930838d88f008e0",
+            "action_ts": "1700000000.000901",
         },
         "submission": {
             "type": "view_submission",
@@ -84,9 +85,9 @@ def bases(env: Env) -> dict[str, dict[str, Any]]:
 PATHS: dict[str, list[tuple[Any, ...]]] = {
     "command": [("command",), ("text",), ("user_id",), ("channel_id",), ("trigger_id",), ("team_id",), ("user",), ("type",), ("ssl_check",)],
     "click": [("type",), ("user",), ("user", "id"), ("team",), ("channel",), ("container",), ("container", "message_ts"), ("message",),
-              ("actions",), ("actions", 0), ("actions", 0, "action_id"), ("actions", 0, "value"), ("trigger_id",), ("response_urls",),
+              ("actions",), ("actions", 0), ("actions", 0, "action_id"), ("actions", 0, "value"), ("actions", 0, "action_ts"), ("actions", 0, "text"), ("trigger_id",), ("response_urls",),
               ("enterprise",), ("authorizations",), ("is_enterprise_install",), ("view",)],
-    "shortcut": [("callback_id",), ("message",), ("message", "ts"), ("message", "user"), ("message", "text"), ("channel",), ("channel", "id"), ("user",)],
+    "shortcut": [("callback_id",), ("action_ts",), ("message",), ("message", "ts"), ("message", "user"), ("message", "text"), ("channel",), ("channel", "id"), ("user",)],
     "submission": [("view",), ("view", "callback_id"), ("view", "id"), ("view", "private_metadata"), ("view", "state"), ("view", "state", "values"),
                    ("view", "state", "values", "topic"), ("view", "state", "values", "topic", "value"), ("view", "state", "values", "topic", "value", "value"),
                    ("user",), ("team",), ("response_urls",)],
@@ -147,6 +148,8 @@ async def env(db: Database, caplog: pytest.LogCaptureFixture) -> AsyncIterator[E
 # yet), and a stranger submitting a modal without inputs (empty "errors").
 @example(change=("shortcut", [(("channel",), "<!channel>")]))
 @example(change=("shortcut", [(("callback_id",), "feedback.submit")]))
+@example(change=("shortcut", [(("action_ts",), {"id": 1})]))
+@example(change=("click", [(("actions", 0, "action_ts"), ["x"]), (("actions", 0, "text"), "Share")]))
 @example(change=("submission", [(("response_urls",), [{}, {}])]))
 @example(change=("submission", [(("user",), "U0STRANGE"), (("view", "state", "values"), {})]))
 @example(change=("mention", [(("event", "text"), "<@UBOT> feedback")]))

@@ -81,9 +81,12 @@ async def test_a_replayed_click_answers_once(env: Env, caplog: pytest.LogCapture
     headers = env.sign(body)
     for _ in range(2):
         assert (await env.post(body, FORM, headers))[0] == 200
-    await env.wait_for("response_url", 2)
+    answers = await env.wait_for("response_url", 3)
     await replay_logged(caplog)
-    assert len(env.slack.of("response_url")) == 2  # the command's answer and one click's
+    # The command's answer, the click's, and the replay's: it did nothing, and says so.
+    assert len(env.slack.of("response_url")) == 3
+    assert "KPIs · Support EMEA" in answers[1].args["text"] + answers[2].args["text"]
+    assert "was already handled" in answers[1].args["text"] + answers[2].args["text"]
 
 
 async def test_a_replay_sent_to_another_replica_is_ignored_too(env: Env, caplog: pytest.LogCaptureFixture) -> None:

@@ -75,13 +75,16 @@ async def test_personal_chat_answers_in_place_and_buttons_round_trip(env: Env) -
     assert await env.post(click) in (200, 201)
     previous = env.connector.messages()[-1]
     assert "KPIs · Support EMEA" in env.card_texts(previous) and env.card_texts(previous) != env.card_texts(answer)
-    # Sharing posts once however often it is clicked; looking back may be repeated.
-    await env.post(env.activity(None, where="personal", value=actions["Share in channel"], reply_to="m1"))
+    # A retried delivery of one Share click shares once, and says so; each click is a click of its own.
+    share = env.activity(None, where="personal", value=actions["Share in channel"], reply_to="m1")
+    await env.post(share)
     sent = len(env.connector.sent)
+    await env.post(share)
+    assert len(env.connector.sent) == sent + 1 and "already handled" in env.card_texts(env.connector.sent[-1])
     await env.post(env.activity(None, where="personal", value=actions["Share in channel"], reply_to="m1"))
-    assert len(env.connector.sent) == sent
+    assert len(env.connector.sent) == sent + 2 and "KPIs · Support EMEA" in env.card_texts(env.connector.sent[-1])
     await env.post(env.activity(None, where="personal", value=actions["Previous window"], reply_to="m1"))
-    assert len(env.connector.sent) == sent + 1
+    assert len(env.connector.sent) == sent + 3
     assert_valid(env.connector.cards())
 
 

@@ -1,8 +1,13 @@
 """The Teams activity handler: messages and card actions through the shared router.
 
 Every activity's conversation is remembered for proactive messages. Text has
-the bot's @mention stripped and people's @mentions turned into @handles; a
-replayed activity id, or a second click on the same card, has no effect.
+the bot's @mention stripped and people's @mentions turned into @handles.
+
+Each activity is claimed by its own identity (`activity_key`): Teams gives
+every message, card click and invoke a new id, and a retried or replayed
+delivery the same one, so a retry acts once (and still gets an answer)
+while another button on the same card, or the same button pressed again
+later, acts again.
 """
 
 from __future__ import annotations
@@ -13,13 +18,14 @@ import json
 import logging
 import re
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from botbuilder.core import InvokeResponse, MessageFactory, TurnContext
 from botbuilder.core.teams import TeamsActivityHandler, TeamsInfo
 from botbuilder.schema import Activity, AdaptiveCardInvokeResponse, ChannelAccount, Mention
 
-from bot.dispatch import AlreadyProcessed, UnknownMember, run_action, run_command
+from bot.dispatch import AlreadyProcessed, UnknownMember, already_handled, run_action, run_command
 from bot.render.teams import card_attachment, render_adaptive_card
 from bot.render.text import render_text
 from bot.teams import refs
@@ -30,6 +36,7 @@ from handlers.reply import Reply
 from handlers.router import Router
 from store.clock import Clock
 from store.database import Database
+from store.processed import request_key
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +57,28 @@ COULD_NOT_SEND_PRIVATELY = (
 )
 _AT = re.compile(r"<at>(.*?)</at>", re.IGNORECASE | re.DOTALL)
 HIT_TTL_S, MISS_TTL_S = 600.0, 60.0
+
+
+def activity_key(activity: Activity) -> str:
+    """One delivery's identity: the activity id within its conversation.
+
+    Teams ids are unique within a conversation (channel message ids are
+    timestamps), so the conversation is part of the key; the card the button
+    was on and the action id are not, or a second button on it would be
+    taken for a retry of the first.
+    """
+    conversation = activity.conversation.id if activity.conversation is not None and activity.conversation.id else "-"
+    return request_key("teams", "activity", str(conversation), str(activity.id or "-"))
+
+
+@dataclass
+class _Outcome:
+    """A card action's answer. `acted` is False when nothing was run: the
+    clicker is not a member, or this delivery repeats one already acted on;
+    the reply then only says so."""
+
+    reply: Reply
+    acted: bool = True
 
 
 class CsbotTeamsBot(TeamsActivityHandler):
@@ -105,11 +134,14 @@ class CsbotTeamsBot(TeamsActivityHandler):
         text = html.unescape(re.sub(r"<[^>]+>", " ", text))
         return " ".join(text.split())
 
-    async def _not_a_member(self, turn_context: TurnContext) -> None:
+    def _not_a_member_reply(self, turn_context: TurnContext) -> Reply:
         sender = turn_context.activity.from_property
         aad = getattr(sender, "aad_object_id", None)
         title = NOT_A_MEMBER.format(aad=aad) if isinstance(aad, str) and _GUID.fullmatch(aad) else NOT_A_MEMBER_NO_ID
-        await send_reply(turn_context, Reply(blocks=[], title=title))
+        return Reply(blocks=[], title=title)
+
+    async def _not_a_member(self, turn_context: TurnContext) -> None:
+        await send_reply(turn_context, self._not_a_member_reply(turn_context))
 
     # ------------------------------------------------------------ answering
 
@@ -148,7 +180,7 @@ class CsbotTeamsBot(TeamsActivityHandler):
         try:
             reply = await asyncio.to_thread(
                 run_command, self.db, self.router, handle, text, now=self.clock(), platform="teams",
-                once=f"teams:activity:{activity.id}",
+                once=activity_key(activity),
             )
         except AlreadyProcessed:
             log.info("ignored replayed activity %s", activity.id)
@@ -158,36 +190,35 @@ class CsbotTeamsBot(TeamsActivityHandler):
             return
         await self._answer(turn_context, reply)
 
-    async def _run_action(self, turn_context: TurnContext, value: dict[str, Any]) -> Reply | None:
+    async def _run_action(self, turn_context: TurnContext, value: dict[str, Any]) -> _Outcome:
         activity = turn_context.activity
         handle = await self._handle_of(turn_context, activity.from_property)
         if handle is None:
-            await self._not_a_member(turn_context)
-            return None
+            return _Outcome(self._not_a_member_reply(turn_context), acted=False)
         action_id = str(value.get("action_id"))
         if FORM_MARK in value:
             payload = json.dumps({"context": value.get(FORM_MARK) or "", "values": answers(None, value)})
         else:
             payload = str(value.get("value", ""))
-        where = activity.reply_to_id or activity.id
         try:
-            return await asyncio.to_thread(
+            reply = await asyncio.to_thread(
                 run_action, self.db, self.router, handle, action_id, payload, now=self.clock(), platform="teams",
-                once=(
-                    f"teams:action:{action_id}:{where}:{activity.from_property.id}"
-                    if FORM_MARK not in value and self.router.once_per_click(action_id)
-                    else f"teams:activity:{activity.id}"  # a replayed activity still has one effect
-                ),
+                # Every click is claimed, read-only ones too: a replayed activity is answered once in full.
+                once=activity_key(activity),
             )
         except AlreadyProcessed:
-            log.info("ignored repeated %s on %s", action_id, where)
+            log.info("repeated delivery of activity %s (%s) answered, not acted on", activity.id, action_id)
+            return _Outcome(already_handled(), acted=False)
         except UnknownMember:
-            await self._not_a_member(turn_context)
-        return None
+            return _Outcome(self._not_a_member_reply(turn_context), acted=False)
+        return _Outcome(reply)
 
     async def _card_action(self, turn_context: TurnContext, value: dict[str, Any]) -> None:
-        reply = await self._run_action(turn_context, value)
-        if reply is None:
+        outcome = await self._run_action(turn_context, value)
+        reply = outcome.reply
+        if not outcome.acted:
+            # Nothing private in it: said where the button was, never in place of the card.
+            await send_reply(turn_context, reply)
             return
         errors = reply.data.get("field_errors") if not reply.ok else None
         if errors and FORM_MARK in value:
@@ -212,9 +243,13 @@ class CsbotTeamsBot(TeamsActivityHandler):
         if turn_context.activity.name != "adaptiveCard/action":
             return await super().on_invoke_activity(turn_context)
         data = (value_of(turn_context.activity).get("action") or {}).get("data") or {}
-        reply = await self._run_action(turn_context, data) if data.get("action_id") else None
-        if reply is None:
-            reply = Reply(title="Nothing to do: that was already handled.")
+        if not data.get("action_id"):
+            return _invoke_message("That button carries nothing csbot can act on; type the command instead.")
+        outcome = await self._run_action(turn_context, data)
+        if not outcome.acted:
+            # A message beside the card: the card the first delivery answered with stays.
+            return _invoke_message(render_text(outcome.reply))
+        reply = outcome.reply
         card = AdaptiveCardInvokeResponse(
             status_code=200, type="application/vnd.microsoft.card.adaptive", value=render_adaptive_card(reply)[0]
         )
@@ -231,9 +266,8 @@ class CsbotTeamsBot(TeamsActivityHandler):
             data = value.get("data") if isinstance(value.get("data"), dict) else {}
             if not data.get("action_id"):
                 return _task_message("That form could not be read; type the command instead (e.g. escalate #12345 what is wrong).")
-            reply = await self._run_action(turn_context, data)
-            if reply is None:
-                return _task_message("Nothing to do: that was already handled.")
+            outcome = await self._run_action(turn_context, data)
+            reply = outcome.reply
             errors = reply.data.get("field_errors") if not reply.ok else None
             if errors and reply.form is None and FORM_MARK in data:
                 return _task_message("Some answers need another look: " + "; ".join(str(e) for e in errors.values()))
@@ -249,9 +283,7 @@ class CsbotTeamsBot(TeamsActivityHandler):
             "author": author.get("displayName") if isinstance(author.get("displayName"), str) else None,
             "permalink": message.get("linkToMessage") if isinstance(message.get("linkToMessage"), str) else None,
         }
-        reply = await self._run_action(turn_context, {"action_id": command, "value": json.dumps(payload)})
-        if reply is None:
-            return _task_message("Nothing to do: that was already handled.")
+        reply = (await self._run_action(turn_context, {"action_id": command, "value": json.dumps(payload)})).reply
         if reply.form is None:
             return _task_message(render_text(reply)[:1000])
         card = card_attachment(form_card(reply.form))
@@ -286,6 +318,12 @@ MESSAGE_ACTION_IDS = frozenset(str(a["id"]) for a in MESSAGE_ACTIONS)
 def _task_message(text: str) -> InvokeResponse:
     """A dialog's closing answer: Teams shows it as a short message box."""
     return InvokeResponse(status=200, body={"task": {"type": "message", "value": text}})
+
+
+def _invoke_message(text: str) -> InvokeResponse:
+    """An Action.Execute answer Teams shows as a message, leaving the card as it is."""
+    # A plain body: botbuilder's AdaptiveCardInvokeResponse takes only an object as its value.
+    return InvokeResponse(status=200, body={"statusCode": 200, "type": "application/vnd.microsoft.activity.message", "value": text[:1000]})
 
 
 def _plain(content: Any) -> str:
