@@ -172,6 +172,7 @@ def _exit_code(reply: Any) -> int:
 
 def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
     from bot.chart_files import write_charts
+    from bot.console import shared_note
     from bot.dispatch import UnknownMember, run_command
     from bot.render.text import render_text
     from handlers.registry import build_router
@@ -191,7 +192,7 @@ def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
             out["chart_files"] = [str(p) for p in charts]
         print(json.dumps(out, ensure_ascii=False, indent=2))
     else:
-        print(render_text(reply) + "".join(f"\nChart saved to {p}" for p in charts))
+        print(render_text(reply) + "".join(f"\nChart saved to {p}" for p in charts) + shared_note(reply))
     return _exit_code(reply)
 
 

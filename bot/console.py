@@ -1,4 +1,11 @@
-"""The local console: chat with csbot in a terminal, or feed it commands on stdin."""
+"""The local console: chat with csbot in a terminal, or feed it commands on stdin.
+
+`:click N` presses button N of the message that shows buttons last, as a
+chat shows it: an answer that replaces the clicked message (a page that
+becomes "Acknowledged") brings its own buttons, a new answer with buttons
+is the latest message with buttons, and an answer without any leaves the
+clicked message and its buttons where they were, which the console repeats.
+"""
 
 from __future__ import annotations
 
@@ -17,12 +24,22 @@ from store.clock import Clock
 from store.database import Database
 
 BANNER = """csbot console — type a command such as /kpi team or /csbot help.
-  :as HANDLE   speak as another member      :click N   press button N of the last reply
+  :as HANDLE   speak as another member      :click N   press button N of the last reply with buttons
   :quit        leave (or Ctrl-D)"""
+# What a chat does with an answer shared in the channel, and what the console does instead.
+SHARED_NOTE = (
+    "↗ Shared in the channel: in Slack or Teams this answer is posted for everyone in the conversation where it was asked. "
+    "Here there is no channel, so only you see it."
+)
 
 
 def _buttons(reply: Reply) -> list[Button]:
     return [b for block in reply.blocks if isinstance(block, Actions) for b in block.buttons]
+
+
+def shared_note(reply: Reply) -> str:
+    """The line that says where a shared answer went ("" for an answer only the asker sees)."""
+    return f"\n\n{SHARED_NOTE}" if reply.ok and reply.visibility == "channel" else ""
 
 
 class Console:
@@ -57,14 +74,25 @@ class Console:
             self._show(run_command(self.db, self.router, self.handle, line, now=self.clock(), platform="console"))
         return True
 
-    def _show(self, reply: Reply) -> None:
-        self.last = reply
+    def _show(self, reply: Reply, *, clicked: Reply | None = None) -> None:
+        """Print `reply`; `clicked` is the message whose button it answers, if any."""
         if reply.form is not None:
-            self._fill(reply.form)
+            if clicked is None:
+                self.last = reply
+            self._fill(reply.form, clicked)
             return
-        self.say(with_chart_files(reply, self.chart_dir))
+        text = with_chart_files(reply, self.chart_dir) + shared_note(reply)
+        if clicked is None or reply.replace_original or _buttons(reply):
+            self.last = reply
+        else:
+            # As in a chat, the clicked message is still there with its buttons.
+            self.last = clicked
+            text += "\n\nThe message you clicked keeps its buttons: " + "  ".join(
+                f"[{n}] {b.label}" for n, b in enumerate(_buttons(clicked), start=1)
+            )
+        self.say(text)
 
-    def _fill(self, form: Form) -> None:
+    def _fill(self, form: Form, clicked: Reply | None = None) -> None:
         """Ask each field on the next input lines, then submit; ask again for fields with errors."""
         self.say(f"{form.title} — answer each question (an empty line leaves an optional one blank).")
         values: dict[str, str] = {}
@@ -82,7 +110,7 @@ class Console:
             reply = run_action(self.db, self.router, self.handle, form.action_id, value, now=self.clock(), platform="console")
             errors = reply.data.get("field_errors") if not reply.ok else None
             if not errors:
-                self._show(reply)
+                self._show(reply, clicked=clicked)
                 return
             self.say("\n".join(f"{name}: {problem}" for name, problem in errors.items()))
             pending = [f for f in form.fields if f.name in errors]
@@ -109,9 +137,8 @@ class Console:
             self.say(f"Type :click 1 … :click {len(buttons)}.")
             return
         button = buttons[int(which) - 1]
-        self._show(
-            run_action(self.db, self.router, self.handle, button.action_id, button.value, now=self.clock(), platform="console")
-        )
+        reply = run_action(self.db, self.router, self.handle, button.action_id, button.value, now=self.clock(), platform="console")
+        self._show(reply, clicked=self.last)
 
     def run(self, lines: Iterable[str]) -> None:
         self._lines = iter(lines)

@@ -58,6 +58,10 @@ def test_ask_json_shape_and_exit_codes(db_url: str, tmp_path: Path) -> None:
     assert out["ok"] is True and "error" not in out
     assert out["data"]["window"] == {"start": "2026-03-01T00:00:00+01:00", "end": "2026-03-08T00:00:00+01:00", "timezone": "Europe/Berlin", "so_far": False, "until": "2026-03-08T00:00:00+01:00"}
     assert out["blocks"][0] == {"type": "header", "text": "KPIs · Support EMEA (support-emea)"}
+    # As text, a shared answer says where it would have gone.
+    shared = csbot(["ask", "/kpi team --share", "--as", "alice"], db_url, tmp_path)
+    assert shared.returncode == 0 and shared.stdout.rstrip().endswith("Here there is no channel, so only you see it.")
+    assert "Shared in the channel" not in csbot(["ask", "/kpi team", "--as", "alice"], db_url, tmp_path).stdout
     r = csbot(["ask", "/csbot help", "--as", "mallory"], db_url, tmp_path)
     assert r.returncode == 2 and "no active member" in r.stderr
     r = csbot(["ask", "/csbot help", "--as", "alice", "--at", "last tuesday"], db_url, tmp_path)
