@@ -157,9 +157,15 @@ def state_line(session: Session, esc: Escalation, zone: str) -> str:
     if esc.repage and esc.next_action_at:
         return f"Snoozed: pages {paged} again at {local(esc.next_action_at, zone)}."
     levels = esc.policy["levels"]
-    last_level = esc.level + 1 >= len(levels) and esc.loop >= esc.policy.get("repeat", 0)
-    after = "gives up" if last_level else f"level {(esc.level + 1) % len(levels) + 1} follows"
-    return f"Paging {paged} (level {esc.level + 1}); {after} at {local(esc.next_action_at, zone)} unless acknowledged."
+    rounds = esc.policy.get("repeat", 0) + 1
+    where = f"level {esc.level + 1}" + (f", round {esc.loop + 1}" if esc.loop else "")
+    if esc.level + 1 < len(levels):
+        after = f"level {esc.level + 2} follows"
+    elif esc.loop + 1 < rounds:
+        after = f"level 1 of round {esc.loop + 2} follows"
+    else:
+        after = "gives up"
+    return f"Paging {paged} ({where}); {after} at {local(esc.next_action_at, zone)} unless acknowledged."
 
 
 def _fields(session: Session, esc: Escalation, zone: str) -> Fields:
