@@ -28,7 +28,7 @@ from handlers.humanize import duration
 from handlers.kpi_lookup import find_member
 from handlers.reply import Reply, Section, Table
 from handlers.reply import Context as Note
-from handlers.router import Router
+from handlers.router import Router, closest
 from store.engine import lock_for_write
 from store.org import Member
 from store.queues import EscalationQueue
@@ -39,6 +39,7 @@ DEFAULT_SPAN, MAX_SPAN = timedelta(days=14), timedelta(days=366)
 MAX_COVER = timedelta(days=90)
 MAX_AHEAD = timedelta(days=366)  # covers are for the year ahead
 MAX_DATE = "2099-12-31"
+SUBCOMMANDS = ("schedule", "gaps", "cover", "covers", "uncover")
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,9 @@ def parse_oncall(words: list[str]) -> OncallRequest:
         return OncallRequest("uncover", number=number_word(rest[0], "a cover number; /oncall covers lists them"))
     if len(words) == 1:
         return OncallRequest("now", words[0])
-    raise UsageError(f"Unknown /oncall subcommand {words[0]!r}.")
+    guesses = closest(verb, SUBCOMMANDS)
+    hint = f" Did you mean {' or '.join(guesses)}?" if guesses else ""
+    raise UsageError(f"Unknown /oncall subcommand {words[0]!r}.{hint} Subcommands: {', '.join(SUBCOMMANDS)}, or a queue alone.")
 
 
 def _queue_and_schedule(ctx: Context, text: str) -> tuple[EscalationQueue, Schedule]:
@@ -106,7 +109,9 @@ def _queue_and_schedule(ctx: Context, text: str) -> tuple[EscalationQueue, Sched
         return queue, schedules[0]
     found = next((s for s in schedules if s.key == key.lower()), None)
     if found is None:
-        raise NotFound(f"{queue.name} has no schedule {key!r}; its schedules: {', '.join(s.key for s in schedules)}.")
+        guesses = closest(key, [s.key for s in schedules])
+        hint = f" Did you mean {' or '.join(guesses)}?" if guesses else ""
+        raise NotFound(f"{queue.name} has no schedule {key!r}.{hint} Its schedules: {', '.join(s.key for s in schedules)}.")
     return queue, found
 
 
