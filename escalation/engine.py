@@ -403,6 +403,9 @@ def reassign(session: Session, esc: Escalation, by: Member, now: datetime, *, me
         return event
     if member is None:
         raise Conflict("Reassign to a member or a queue.")
+    if esc.state == "acknowledged" and esc.owner_id == member.id:
+        # Not a handover: no timeline line, no page, no edits, nobody told.
+        raise Conflict(f"{member.name} already owns {esc.label}; nothing changed.")
     if not member_recipients(member):
         raise Conflict(f"{member.name} has no Slack or Teams id, so csbot cannot page them; reassign to someone it can reach.")
     wait = timedelta(seconds=esc.policy["levels"][esc.level]["wait_s"])

@@ -258,7 +258,7 @@ def _form(verb: str) -> Any:
 def _form_execute(ctx: Context, request: EscalationRequest) -> Reply:
     try:
         return execute_escalation(ctx, request)
-    except NotFound as exc:
+    except (NotFound, Invalid) as exc:
         if request.verb == "reassign":
             raise FieldErrors({"to": str(exc)}) from None
         raise

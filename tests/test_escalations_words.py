@@ -102,3 +102,33 @@ def test_did_you_mean_for_subcommands_filters_snoozes_schedules_and_queues(db: D
     assert ask(db, "alice", "/escalate #5 refund stuck", T0)["ok"]
     out = ask(db, who, text, T0 + timedelta(minutes=1))
     assert not out["ok"] and said in out["error"], out
+
+
+def test_reassigning_to_the_current_owner_says_so_and_changes_nothing(db: Database) -> None:
+    from escalation.models import EscalationEvent
+    from store.outbox import OutboxRow
+
+    setup(db)
+    assert ask(db, "alice", "/escalate #6 refund stuck", T0)["ok"]
+    assert ask(db, "dana", "/escalation ack ESC-1", T0 + timedelta(minutes=1))["ok"]
+
+    def state() -> tuple[int, int, int]:
+        with db.sessions() as s:
+            esc = s.get(Escalation, 1)
+            assert esc is not None
+            events = s.scalar(select(func.count()).select_from(EscalationEvent)) or 0
+            return events, s.scalar(select(func.count()).select_from(OutboxRow)) or 0, esc.version
+
+    before = state()
+    again = ask(db, "lena", "/escalation reassign ESC-1 @dana", T0 + timedelta(minutes=2))
+    assert not again["ok"] and "Dana Specialist already owns ESC-1; nothing changed." in again["error"]
+    herself = ask(db, "dana", "/escalation reassign ESC-1 dana", T0 + timedelta(minutes=2))
+    assert not herself["ok"] and "already owns" in herself["error"]
+    form = json.dumps({"context": "1", "values": {"to": "@dana"}})
+    clicked = run_action(db, ROUTER, "lena", "esc.reassign_form", form, now=T0 + timedelta(minutes=2), platform="slack")
+    assert not clicked.ok and "already owns" in clicked.data["field_errors"]["to"]
+    assert state() == before
+    shown = ask(db, "lena", "/escalation ESC-1", T0 + timedelta(minutes=3))["data"]["escalation"]
+    assert (shown["state"], shown["owner"]) == ("acknowledged", "dana") and [e["event"] for e in shown["timeline"]] == ["created", "paged", "acknowledged"]
+    # Someone else is a handover as before.
+    assert ask(db, "lena", "/escalation reassign ESC-1 @eli", T0 + timedelta(minutes=4))["ok"]
