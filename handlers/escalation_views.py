@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from escalation import engine
 from escalation.models import Escalation, EscalationEvent
+from escalation.queue_people import specialists
 from handlers.args import UsageError
 from handlers.context import Context, Forbidden, NotFound
 from handlers.reply import Actions, Button, Field, Fields, Reply, Section
@@ -74,12 +75,6 @@ def queue_of(session: Session, esc: Escalation) -> EscalationQueue:
     queue = session.get(EscalationQueue, esc.queue_id)
     assert queue is not None
     return queue
-
-
-def specialists(queue: EscalationQueue) -> set[str]:
-    """Everyone the queue's schedules or policy name: the people who answer its escalations."""
-    found = {h for s in queue.schedules for layer in s["layers"] for h in layer["members"]}
-    return found | {t.split(":", 1)[1] for level in queue.policy.get("levels", []) for t in level["notify"] if t.startswith("member:")}
 
 
 def authorize_act(ctx: Context, esc: Escalation, verb: str) -> None:
