@@ -230,7 +230,7 @@ def execute_escalate(ctx: Context, request: EscalateRequest) -> Reply:
         # form holds everything as typed, with the likeliest queue filled in.
         word, guesses = unsure
         note = (
-            f"{word!r} is not a queue: did you mean {' or '.join(guesses)}? Check the queue (empty: csbot routes the ticket) "
+            f"{word!r} is not a queue: did you mean {', '.join(guesses)}? Check the queue (empty: csbot routes the ticket) "
             "and escalate; nothing is opened until you do."
         )
         return _form(ctx, request, reason=reason, queue=guesses[0] if len(guesses) == 1 else "", severity=severity or "", note=note)

@@ -97,7 +97,7 @@ def parse_escalation(words: list[str]) -> EscalationRequest:
 
 
 def _did_you_mean(guesses: list[str]) -> str:
-    return f" Did you mean {' or '.join(guesses)}?" if guesses else ""
+    return f" Did you mean {', '.join(guesses)}?" if guesses else ""
 
 
 def authorize_escalation(ctx: Context, request: EscalationRequest) -> None:

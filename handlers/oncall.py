@@ -98,7 +98,7 @@ def parse_oncall(words: list[str]) -> OncallRequest:
     if len(words) == 1:
         return OncallRequest("now", words[0])
     guesses = closest(verb, SUBCOMMANDS)
-    hint = f" Did you mean {' or '.join(guesses)}?" if guesses else ""
+    hint = f" Did you mean {', '.join(guesses)}?" if guesses else ""
     raise UsageError(f"Unknown /oncall subcommand {words[0]!r}.{hint} Subcommands: {', '.join(SUBCOMMANDS)}, or a queue alone.")
 
 
@@ -113,7 +113,7 @@ def _queue_and_schedule(ctx: Context, text: str) -> tuple[EscalationQueue, Sched
     found = next((s for s in schedules if s.key == key.lower()), None)
     if found is None:
         guesses = closest(key, [s.key for s in schedules])
-        hint = f" Did you mean {' or '.join(guesses)}?" if guesses else ""
+        hint = f" Did you mean {', '.join(guesses)}?" if guesses else ""
         raise NotFound(f"{queue.name} has no schedule {key!r}.{hint} Its schedules: {', '.join(s.key for s in schedules)}.")
     return queue, found
 
