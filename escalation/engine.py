@@ -278,12 +278,16 @@ def _noted(session: Session, esc: Escalation, queue: EscalationQueue, event: Esc
 
 
 def _shown_of(session: Session, labels: Sequence[str]) -> dict[str, list[tuple[int, str]]]:
-    """The pages and status messages already in the outbox (sent, or still to be) of each escalation."""
+    """The pages and status messages of each escalation that may be on someone's screen already.
+
+    A row still pending is composed when it is sent, from the escalation as it is then, so it needs
+    no edit; one being sent now (claimed, sending) may have been composed before this change.
+    """
     found: dict[str, list[tuple[int, str]]] = {label: [] for label in labels}
     for start in range(0, len(labels), 500):
         rows = session.execute(
             select(OutboxRow.subject, OutboxRow.id, OutboxRow.recipient)
-            .where(OutboxRow.subject.in_(labels[start : start + 500]), OutboxRow.kind.in_((PAGE, STATUS)), OutboxRow.status.notin_(("failed", "skipped")))
+            .where(OutboxRow.subject.in_(labels[start : start + 500]), OutboxRow.kind.in_((PAGE, STATUS)), OutboxRow.status.notin_(("pending", "failed", "skipped")))
             .order_by(OutboxRow.id)
         ).all()
         for subject, row_id, recipient in rows:
@@ -294,7 +298,8 @@ def _shown_of(session: Session, labels: Sequence[str]) -> dict[str, list[tuple[i
 def _edit_copies(session: Session, esc: Escalation, event: EscalationEvent, now: datetime) -> None:
     """Every page of the escalation and its status message, edited in place to show its state after `event`.
 
-    Pages planned in this transaction are not in the outbox yet: they are composed when sent, so they show it anyway.
+    Those not sent yet (planned in this transaction, or waiting in the outbox) are composed when
+    they are sent, so they show it anyway.
     """
     known = session.info.get(_SHOWN)
     shown = known[esc.label] if known is not None and esc.label in known else _shown_of(session, [esc.label])[esc.label]
