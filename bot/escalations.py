@@ -81,23 +81,28 @@ def compose(session: Session, row: Claimed, now: datetime) -> Reply:
     esc = _escalation(session, row)
     zone = _zone(session, row.recipient)
     if row.kind == engine.PAGE:
-        reply = page_reply(session, esc, zone)
-        if esc.state == "open" and row.recipient.split(":")[1] == "channel":
-            reply.blocks.insert(0, Section("Nobody has acknowledged this yet: can anyone here take it?"))
-        return reply
+        return _page(session, esc, row.recipient, zone)
     if row.kind == engine.STATUS:
         return status_reply(session, esc, zone)
     if row.kind == engine.EDIT:
         target = session.get(OutboxRow, _edited_row_id(row))
         if target is None:
             raise Skip("the message to edit is gone")
-        return status_reply(session, esc, zone) if target.kind == engine.STATUS else page_reply(session, esc, zone)
+        return status_reply(session, esc, zone) if target.kind == engine.STATUS else _page(session, esc, target.recipient, zone)
     event = session.get(EscalationEvent, int(row.occurrence.removeprefix("e")))
     if event is None:
         raise Skip("the timeline event is gone")
     if row.kind == engine.NOTICE:
         return notice_reply(session, esc, event, zone)
     return Reply(blocks=[Section(event_line(session, event, zone))], visibility="channel")
+
+
+def _page(session: Session, esc: Escalation, recipient: str, zone: str) -> Reply:
+    """A page as its recipient sees it now; in a channel, while nobody owns it, asking for a taker."""
+    reply = page_reply(session, esc, zone)
+    if esc.state == "open" and recipient.split(":")[1] == "channel":
+        reply.blocks.insert(0, Section("Nobody has acknowledged this yet: can anyone here take it?"))
+    return reply
 
 
 def _edited_row_id(row: Claimed) -> int:

@@ -132,7 +132,11 @@ def _event(session: Session, esc: Escalation, now: datetime, what: str, by: Memb
 # Messages planned in this transaction, written to the outbox together by `_write_outbox`
 # (a sweep of a thousand escalations writes them in a few statements, not thousands).
 _PENDING = "escalation_outbox"
-Occurrence = str | EscalationEvent  # an event stands for "e{its id}", known once it is flushed
+# An event stands for "e{its id}", an (event, outbox row) pair for "{event id}:{row id}" (an edit
+# of that row after that event): both known once the events are flushed, all at once.
+Occurrence = str | EscalationEvent | tuple[EscalationEvent, int]
+# A sweep reads which pages and status messages each due escalation has once, for all of them.
+_SHOWN = "escalation_shown"
 
 
 def _plan(session: Session, esc: Escalation, kind: str, recipients: Sequence[str], occurrence: Occurrence, now: datetime) -> None:
@@ -146,12 +150,17 @@ def _write_outbox(session: Session) -> None:
     if not pending:
         return
     session.flush()
-    rows = [
-        Planned(kind, subject, recipient, (f"e{o.id}" if isinstance(o, EscalationEvent) else o)[:32], now, now + PAGE_EXPIRY)
-        for kind, subject, recipient, o, now in pending
-    ]
+    rows = [Planned(kind, subject, recipient, _occurrence(o)[:32], now, now + PAGE_EXPIRY) for kind, subject, recipient, o, now in pending]
     for start in range(0, len(rows), 500):
         plan(session, rows[start : start + 500], rows[start].due_at)
+
+
+def _occurrence(o: Occurrence) -> str:
+    if isinstance(o, EscalationEvent):
+        return f"e{o.id}"
+    if isinstance(o, tuple):
+        return f"{o[0].id}:{o[1]}"
+    return o
 
 
 @dataclass(frozen=True)
@@ -194,8 +203,13 @@ def _lookup(session: Session, queue: EscalationQueue, entry: str, now: datetime)
     return _Target(handle, tuple(recipients)), None
 
 
-def _page_level(session: Session, esc: Escalation, queue: EscalationQueue, now: datetime, *, again: str | None = None, suffix: str | None = None) -> None:
-    """Page the current level's targets; a level with nobody reachable falls through to the next (said in the timeline)."""
+def _page_level(
+    session: Session, esc: Escalation, queue: EscalationQueue, now: datetime, *, again: str | None = None, suffix: str | None = None
+) -> EscalationEvent | None:
+    """Page the current level's targets; a level with nobody reachable falls through to the next (said in the timeline).
+
+    Returns the "paged" event, or None when nobody could be paged and the escalation is exhausted.
+    """
     levels = esc.policy["levels"]
     nobody = 0
     for _ in range(len(levels) * (esc.policy.get("repeat", 0) + 1)):
@@ -226,7 +240,7 @@ def _page_level(session: Session, esc: Escalation, queue: EscalationQueue, now: 
             esc.version += 1
             event = _event(session, esc, now, "repaged" if again else "paged", None, targets=handles, note=f"{where}" + (f"; not reached: {'; '.join(missing)}" if missing else ""))
             _noted(session, esc, queue, event, now)
-            return
+            return event
         event = _event(session, esc, now, "nobody", None, note=f"{where}: nobody reachable ({'; '.join(missing) or 'no targets'}); moving on")
         _noted(session, esc, queue, event, now)
         again = None
@@ -235,6 +249,7 @@ def _page_level(session: Session, esc: Escalation, queue: EscalationQueue, now: 
         if nobody >= len(levels) or not _next_level(esc):
             break
     _exhaust(session, esc, queue, now, reached=nobody < len(levels) or bool(esc.paged))
+    return None
 
 
 def _next_level(esc: Escalation) -> bool:
@@ -262,18 +277,40 @@ def _noted(session: Session, esc: Escalation, queue: EscalationQueue, event: Esc
     _plan(session, esc, NOTE, queue_recipients(queue), event, now)
 
 
+def _shown_of(session: Session, labels: Sequence[str]) -> dict[str, list[tuple[int, str]]]:
+    """The pages and status messages of each escalation that may be on someone's screen already.
+
+    A row still pending is composed when it is sent, from the escalation as it is then, so it needs
+    no edit; one being sent now (claimed, sending) may have been composed before this change.
+    """
+    found: dict[str, list[tuple[int, str]]] = {label: [] for label in labels}
+    for start in range(0, len(labels), 500):
+        rows = session.execute(
+            select(OutboxRow.subject, OutboxRow.id, OutboxRow.recipient)
+            .where(OutboxRow.subject.in_(labels[start : start + 500]), OutboxRow.kind.in_((PAGE, STATUS)), OutboxRow.status.notin_(("pending", "failed", "skipped")))
+            .order_by(OutboxRow.id)
+        ).all()
+        for subject, row_id, recipient in rows:
+            found[subject].append((row_id, recipient))
+    return found
+
+
+def _edit_copies(session: Session, esc: Escalation, event: EscalationEvent, now: datetime) -> None:
+    """Every page of the escalation and its status message, edited in place to show its state after `event`.
+
+    Those not sent yet (planned in this transaction, or waiting in the outbox) are composed when
+    they are sent, so they show it anyway.
+    """
+    known = session.info.get(_SHOWN)
+    shown = known[esc.label] if known is not None and esc.label in known else _shown_of(session, [esc.label])[esc.label]
+    for row_id, recipient in shown:
+        _plan(session, esc, EDIT, [recipient], (event, row_id), now)
+
+
 def _changed(session: Session, esc: Escalation, queue: EscalationQueue, event: EscalationEvent, now: datetime) -> None:
     """After a change of state: every page and the status message edited in place, the thread told, the requester told."""
     _noted(session, esc, queue, event, now)
-    shown = session.execute(
-        select(OutboxRow.id, OutboxRow.recipient).where(
-            OutboxRow.subject == esc.label, OutboxRow.kind.in_((PAGE, STATUS)), OutboxRow.status.notin_(("failed", "skipped"))
-        )
-    ).all()
-    if shown:
-        session.flush()  # the edit rows are named by the event's id
-        for row_id, recipient in shown:
-            _plan(session, esc, EDIT, [recipient], f"{event.id}:{row_id}", now)
+    _edit_copies(session, esc, event, now)
     if event.event in TOLD:
         requester = session.get(Member, esc.requester_id)
         if requester is not None and (event.by_id is None or event.by_id != requester.id):
@@ -371,6 +408,9 @@ def reassign(session: Session, esc: Escalation, by: Member, now: datetime, *, me
         return event
     if member is None:
         raise Conflict("Reassign to a member or a queue.")
+    if esc.state == "acknowledged" and esc.owner_id == member.id:
+        # Not a handover: no timeline line, no page, no edits, nobody told.
+        raise Conflict(f"{member.name} already owns {esc.label}; nothing changed.")
     if not member_recipients(member):
         raise Conflict(f"{member.name} has no Slack or Teams id, so csbot cannot page them; reassign to someone it can reach.")
     wait = timedelta(seconds=esc.policy["levels"][esc.level]["wait_s"])
@@ -410,16 +450,22 @@ def due(session: Session, now: datetime, limit: int = 1000) -> list[Escalation]:
 
 
 def advance(session: Session, esc: Escalation, now: datetime) -> None:
-    """The due step of one escalation: page again after a snooze, else the next level (or round), else exhausted."""
+    """The due step of one escalation: page again after a snooze, else the next level (or round), else exhausted.
+
+    Whatever it does, the pages already sent and the status message are edited to say so
+    (an earlier level's page must not go on saying "level 2 follows at 10:52").
+    """
     queue = _queue(session, esc)
     if esc.repage:
         esc.repage = False
-        _page_level(session, esc, queue, now, again=f"s{esc.snoozes}")
-        return
-    if not _next_level(esc):
+        paged = _page_level(session, esc, queue, now, again=f"s{esc.snoozes}")
+    elif not _next_level(esc):
         _exhaust(session, esc, queue, now)
         return
-    _page_level(session, esc, queue, now)
+    else:
+        paged = _page_level(session, esc, queue, now)
+    if paged is not None:  # (an exhausted escalation's copies were edited by _exhaust)
+        _edit_copies(session, esc, paged, now)
 
 
 class Stuck(Exception):
@@ -438,17 +484,18 @@ def sweep(session: Session, now: datetime, limit: int = 1000, *, skip: Collectio
     so it never holds up the others.
     """
     moved = 0
-    for esc in due(session, now, limit + len(skip)):
-        if esc.id in skip:
-            continue
-        try:
-            advance(session, esc, now)
-        except Exception as exc:
-            raise Stuck(esc.id) from exc
-        moved += 1
-        if moved >= limit:
-            break
-    _write_outbox(session)
+    batch = [esc for esc in due(session, now, limit + len(skip)) if esc.id not in skip][:limit]
+    session.info[_SHOWN] = _shown_of(session, [esc.label for esc in batch])
+    try:
+        for esc in batch:
+            try:
+                advance(session, esc, now)
+            except Exception as exc:
+                raise Stuck(esc.id) from exc
+            moved += 1
+        _write_outbox(session)
+    finally:
+        session.info.pop(_SHOWN, None)
     return moved
 
 

@@ -1,7 +1,9 @@
 """A queue's on-call timeline as iCalendar (RFC 5545), for `csbot oncall export` and calendar subscriptions.
 
 One event per person per stretch on call (the effective timeline: layers,
-hours and covers applied; a person's back-to-back shifts are one event).
+hours and covers applied; a person's back-to-back shifts are one event),
+whole even where the window cuts it: the stretch in progress is shown from
+its start, and named by it.
 Times are UTC (`…Z`), so no VTIMEZONE is needed and every calendar shows
 them in its reader's zone. UIDs are stable for the same stretch, so a
 subscribed calendar updates events instead of duplicating them.
@@ -16,7 +18,7 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy.orm import Session
 
-from escalation.oncall import Interval, queue_timeline, schedules_of
+from escalation.oncall import Interval, queue_timeline, schedules_of, stretch_of
 from store.chart_images import app_key
 from store.queues import EscalationQueue
 
@@ -87,7 +89,9 @@ def queue_calendar(session: Session, queue: EscalationQueue, schedule: str | Non
     events: list[tuple[str, Interval]] = []
     for s in schedules_of(queue):
         if schedule is None or s.key == schedule:
-            events += [(s.key, piece) for piece in queue_timeline(session, queue, s, start, end) if piece.handles]
+            # Each event is a whole stretch, even the one in progress at `start`: its UID (from its start)
+            # is then the same in every export, and a subscribed calendar updates it rather than adding another.
+            events += [(s.key, stretch_of(session, queue, s, piece, start, end)) for piece in queue_timeline(session, queue, s, start, end) if piece.handles]
     events.sort(key=lambda e: (e[1].start, e[0]))
     return calendar(queue, events, names, now)
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from escalation.models import OncallOverride
@@ -163,6 +163,53 @@ def now_and_next(session: Session, queue: EscalationQueue, schedule: Schedule, a
     until = current.end if len(pieces) > 1 else None
     following = next((p for p in pieces[1:] if p.handles and p.handles[0] != handle), None)
     return Now(schedule.key, handle, until, following.handles[0] if following else None, following.start if following else None)
+
+
+# How far `stretch_of` looks past a clipped piece for the stretch's true bounds: a week first
+# (most stretches are shorter), then further; never more than MAX_REACH ahead or MAX_BACK back.
+FIRST_REACH = timedelta(days=8)
+MAX_REACH, MAX_BACK = timedelta(days=366), timedelta(days=2 * 366)
+
+
+def _earliest(session: Session, queue: EscalationQueue, schedule: Schedule) -> datetime:
+    """Before this instant nobody was ever on call for the schedule (its layers' first shifts, its first cover)."""
+    firsts = [handoff(layer, schedule.timezone, 0) for layer in schedule.layers]
+    cover = session.scalar(
+        select(func.min(OncallOverride.start_at)).where(
+            OncallOverride.queue_id == queue.id, OncallOverride.schedule == schedule.key, OncallOverride.removed_at.is_(None)
+        )
+    )
+    return min([*firsts, *([cover] if cover is not None else [])], default=datetime.max.replace(tzinfo=timezone.utc))
+
+
+def stretch_of(session: Session, queue: EscalationQueue, schedule: Schedule, piece: Interval, start: datetime, end: datetime) -> Interval:
+    """The whole stretch on call that `piece`, of a timeline clipped to [start, end), is part of.
+
+    A stretch in progress at `start` began before it, and one at `end` goes
+    on after it: its true bounds are what name it (a calendar event's UID),
+    whatever window it is seen through.
+    """
+    first, last = piece.start, piece.end
+    if piece.handles and first == start:
+        limit = min(MAX_BACK, max(start - _earliest(session, queue, schedule), timedelta(0)))
+        reach = min(FIRST_REACH, limit)
+        while reach > timedelta(0):
+            held = queue_timeline(session, queue, schedule, start - reach, start + timedelta(seconds=1))[-1]
+            first = held.start
+            if held.start > start - reach or reach >= limit:  # its beginning is found, or nothing is earlier
+                break
+            reach = min(reach * 4, limit)
+    if piece.handles and last == end:
+        reach = FIRST_REACH
+        while True:
+            held = queue_timeline(session, queue, schedule, end - timedelta(seconds=1), end + reach)[0]
+            if held.end < end + reach:
+                last = held.end
+                break
+            if reach >= MAX_REACH:  # no end in sight: it ends, as far as anyone can tell, with the window
+                break
+            reach = min(reach * 4, MAX_REACH)
+    return Interval(first, last, piece.handles)
 
 
 def who_is_on_call(session: Session, queue: EscalationQueue, schedule: Schedule, at: datetime) -> str | None:

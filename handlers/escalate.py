@@ -21,6 +21,7 @@ from sqlalchemy import select
 from escalation import engine
 from handlers.args import UsageError, form_submission
 from handlers.context import Context, FieldErrors, Invalid, NotFound
+from handlers.escalate_words import SEVERITY_HELP, read_leading, severity_at
 from handlers.escalation_views import (
     active_queues,
     escalation_json,
@@ -36,7 +37,7 @@ from handlers.kpi_lookup import find_member
 from handlers.kpi_request import DAMAGED_BUTTON
 from handlers.reply import Actions, Form, FormField, Reply, Section
 from handlers.reply import Context as Note
-from handlers.router import Action, Router
+from handlers.router import Action, Router, closest
 from kpi.tickets import Ticket
 from store.engine import lock_for_write
 from store.org import Member, Org
@@ -217,16 +218,22 @@ def execute_escalate(ctx: Context, request: EscalateRequest) -> Reply:
         except NotFound as exc:
             raise FieldErrors({"queue": str(exc)}) from None
     severity: str | None = request.severity
+    unsure: tuple[str, list[str]] | None = None
     if request.reason is None:
-        for _ in range(2):
-            if words and words[0].lower() in SEVERITIES and severity is None:
-                severity = words.pop(0).lower()
-            elif words and queue is None and (named := queue_named(ctx.session, words[0])) is not None:
-                queue = named
-                words.pop(0)
+        leading = read_leading(words, request.ticket.shown, active_queues(ctx.session), lambda word: queue_named(ctx.session, word))
+        queue, severity, words, unsure = leading.queue, leading.severity, leading.reason, leading.unsure_queue
     reason = " ".join(words).strip() if request.reason is None else request.reason
     if not reason:
         return _form(ctx, request, queue=queue.key if queue else "", severity=severity or "")
+    if unsure is not None:
+        # "biling refund stuck": a misspelt queue, or the reason's first word? Asked, not guessed: the
+        # form holds everything as typed, with the likeliest queue filled in.
+        word, guesses = unsure
+        note = (
+            f"{word!r} is not a queue: did you mean {', '.join(guesses)}? Check the queue (empty: csbot routes the ticket) "
+            "and escalate; nothing is opened until you do."
+        )
+        return _form(ctx, request, reason=reason, queue=guesses[0] if len(guesses) == 1 else "", severity=severity or "", note=note)
     if len(reason) > MAX_REASON:
         raise Invalid(f"The reason is {len(reason):,} characters long; at most {MAX_REASON:,}. Put the details in the ticket.")
     ticket = _ticket_row(ctx, request.ticket)
@@ -280,8 +287,13 @@ def parse_form(value: str) -> EscalateRequest:
     if ticket is None:
         errors["ticket"] = "Write the ticket as #12345, T-123 or its URL."
     queue, severity, reason = (values.get(k, "").strip() for k in ("queue", "severity", "reason"))
-    if severity and severity.lower() not in SEVERITIES:
-        errors["severity"] = "One of sev1, sev2, sev3, sev4 (or leave it empty)."
+    if severity:
+        found = severity_at(severity.split())
+        if found is not None and found.severity is not None and found.width == len(severity.split()):
+            severity = found.severity  # "SEV-2" is sev2
+        else:
+            guess = found.suggestion if found is not None else next(iter(closest(severity, SEVERITIES)), None)
+            errors["severity"] = f"One of {SEVERITY_HELP}, or leave it empty." + (f" Did you mean {guess}?" if guess else "")
     if not reason:
         errors["reason"] = "Say what is wrong, so the specialist can start."
     elif len(reason) > MAX_REASON:
@@ -300,7 +312,8 @@ class EscalateCommand:
     usage = (
         "/escalate TICKET [QUEUE] [sev1|sev2|sev3|sev4] REASON… — page the on-call specialist now\n"
         "  TICKET: #12345, T-123 or the ticket's URL; QUEUE: one of /oncall's queues (else routed);\n"
-        "  severity from the ticket's priority when not given, else sev3\n"
+        "  severity from the ticket's priority when not given, else sev3 (also SEV-2, sev 2);\n"
+        "  a reason that starts with a word like a queue or a severity: put the reason in \"quotes\"\n"
         "/escalate — a form asks for each part"
     )
     examples = ("/escalate #12345 customer charged twice", "/escalate T-123 billing sev2 refund stuck for 3 days", "/escalate")

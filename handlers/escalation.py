@@ -23,6 +23,7 @@ from handlers.escalation_views import (
     RESOLVE_FORM,
     SNOOZE,
     STATE_ICONS,
+    active_queues,
     authorize_act,
     escalation_json,
     escalation_number,
@@ -38,7 +39,7 @@ from handlers.humanize import duration
 from handlers.kpi_lookup import NotAWindow, find_member
 from handlers.reply import Actions, Form, FormField, Reply, Section, Table
 from handlers.reply import Context as Note
-from handlers.router import Action, Router
+from handlers.router import Action, Router, closest
 from store.engine import lock_for_write
 from store.org import Member
 
@@ -82,7 +83,8 @@ def parse_escalation(words: list[str]) -> EscalationRequest:
         if verb == "ack" and rest:
             raise UsageError("/escalation ack takes only the escalation.")
         if verb == "snooze" and (len(rest) != 1 or rest[0].lower() not in engine.SNOOZES):
-            raise UsageError("Snooze for 15m or 1h, e.g. /escalation snooze ESC-12 15m.")
+            guesses = closest(rest[0], engine.SNOOZES) if len(rest) == 1 else []
+            raise UsageError("Snooze for 15m or 1h, e.g. /escalation snooze ESC-12 15m." + _did_you_mean(guesses))
         if verb == "reassign" and len(rest) != 1:
             raise UsageError("Reassign to one @member or one queue, e.g. /escalation reassign ESC-12 @dana.")
         if verb in ("resolve", "cancel") and len(" ".join(rest)) > MAX_NOTE:
@@ -90,7 +92,12 @@ def parse_escalation(words: list[str]) -> EscalationRequest:
         return EscalationRequest(verb, words[1], rest)
     if escalation_number(words[0]) is not None and len(words) == 1:
         return EscalationRequest("show", words[0])
-    raise UsageError(f"Unknown /escalation subcommand {words[0]!r}.")
+    subcommands = ("list", *VERBS)
+    raise UsageError(f"Unknown /escalation subcommand {words[0]!r}.{_did_you_mean(closest(first, subcommands))} Subcommands: {', '.join(subcommands)}, or ESC-n alone.")
+
+
+def _did_you_mean(guesses: list[str]) -> str:
+    return f" Did you mean {', '.join(guesses)}?" if guesses else ""
 
 
 def authorize_escalation(ctx: Context, request: EscalationRequest) -> None:
@@ -170,7 +177,10 @@ def _list(ctx: Context, which: str) -> Reply:
         found = [e for e in engine.open_for(ctx.session) if me.id in (e.owner_id, e.requester_id) or (e.state == "open" and me.handle in e.paged)]
         label = "Your open escalations"
     else:
-        queue = find_queue(ctx, which)
+        queue = queue_named(ctx.session, which)
+        if queue is None:
+            keys = [q.key for q in active_queues(ctx.session)]
+            raise NotFound(f"{which!r} is not a filter or a queue.{_did_you_mean(closest(which, ['open', 'mine', *keys]))} List open, mine or one of the queues: {', '.join(keys) or 'none set up'}.")
         found, label = engine.open_for(ctx.session, queue_ids=[queue.id]), f"Open escalations · {queue.name}"
     rows: list[tuple[str, ...]] = []
     for esc in found:
@@ -248,7 +258,7 @@ def _form(verb: str) -> Any:
 def _form_execute(ctx: Context, request: EscalationRequest) -> Reply:
     try:
         return execute_escalation(ctx, request)
-    except NotFound as exc:
+    except (NotFound, Invalid) as exc:
         if request.verb == "reassign":
             raise FieldErrors({"to": str(exc)}) from None
         raise

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from escalation import engine
 from escalation.models import Escalation, EscalationEvent
+from escalation.queue_people import specialists
 from handlers.args import UsageError
 from handlers.context import Context, Forbidden, NotFound
 from handlers.reply import Actions, Button, Field, Fields, Reply, Section
@@ -74,12 +75,6 @@ def queue_of(session: Session, esc: Escalation) -> EscalationQueue:
     queue = session.get(EscalationQueue, esc.queue_id)
     assert queue is not None
     return queue
-
-
-def specialists(queue: EscalationQueue) -> set[str]:
-    """Everyone the queue's schedules or policy name: the people who answer its escalations."""
-    found = {h for s in queue.schedules for layer in s["layers"] for h in layer["members"]}
-    return found | {t.split(":", 1)[1] for level in queue.policy.get("levels", []) for t in level["notify"] if t.startswith("member:")}
 
 
 def authorize_act(ctx: Context, esc: Escalation, verb: str) -> None:
@@ -157,9 +152,15 @@ def state_line(session: Session, esc: Escalation, zone: str) -> str:
     if esc.repage and esc.next_action_at:
         return f"Snoozed: pages {paged} again at {local(esc.next_action_at, zone)}."
     levels = esc.policy["levels"]
-    last_level = esc.level + 1 >= len(levels) and esc.loop >= esc.policy.get("repeat", 0)
-    after = "gives up" if last_level else f"level {(esc.level + 1) % len(levels) + 1} follows"
-    return f"Paging {paged} (level {esc.level + 1}); {after} at {local(esc.next_action_at, zone)} unless acknowledged."
+    rounds = esc.policy.get("repeat", 0) + 1
+    where = f"level {esc.level + 1}" + (f", round {esc.loop + 1}" if esc.loop else "")
+    if esc.level + 1 < len(levels):
+        after = f"level {esc.level + 2} follows"
+    elif esc.loop + 1 < rounds:
+        after = f"level 1 of round {esc.loop + 2} follows"
+    else:
+        after = "gives up"
+    return f"Paging {paged} ({where}); {after} at {local(esc.next_action_at, zone)} unless acknowledged."
 
 
 def _fields(session: Session, esc: Escalation, zone: str) -> Fields:

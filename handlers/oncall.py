@@ -2,8 +2,9 @@
 
 Times are shown in the caller's zone; covers given as dates or times
 without an offset are read in the schedule's own zone, where its shifts
-are defined. Anyone may look; a lead (or above) may cover for anyone, a
-queue's specialist for themselves (a swap is two covers).
+are defined. Anyone may look; a queue's leads (escalation.queue_people),
+managers and admins may put anyone on call for it, a queue's specialist
+themselves (a swap is two covers).
 """
 
 from __future__ import annotations
@@ -17,18 +18,20 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from escalation.engine import member_recipients
 from escalation.ics import subscription_key
 from escalation.models import OncallOverride
 from escalation.oncall import now_and_next, queue_timeline, schedules_of
+from escalation.queue_people import may_arrange, queue_leads, specialists
 from escalation.rotations import Schedule
 from handlers.args import UsageError, number_word
 from handlers.context import Context, Forbidden, Invalid, NotFound
-from handlers.escalation_views import active_queues, find_queue, local_full, specialists, state_line
+from handlers.escalation_views import active_queues, find_queue, local_full, state_line
 from handlers.humanize import duration
 from handlers.kpi_lookup import find_member
 from handlers.reply import Reply, Section, Table
 from handlers.reply import Context as Note
-from handlers.router import Router
+from handlers.router import Router, closest
 from store.engine import lock_for_write
 from store.org import Member
 from store.queues import EscalationQueue
@@ -39,6 +42,7 @@ DEFAULT_SPAN, MAX_SPAN = timedelta(days=14), timedelta(days=366)
 MAX_COVER = timedelta(days=90)
 MAX_AHEAD = timedelta(days=366)  # covers are for the year ahead
 MAX_DATE = "2099-12-31"
+SUBCOMMANDS = ("schedule", "gaps", "cover", "covers", "uncover")
 
 
 @dataclass(frozen=True)
@@ -93,7 +97,9 @@ def parse_oncall(words: list[str]) -> OncallRequest:
         return OncallRequest("uncover", number=number_word(rest[0], "a cover number; /oncall covers lists them"))
     if len(words) == 1:
         return OncallRequest("now", words[0])
-    raise UsageError(f"Unknown /oncall subcommand {words[0]!r}.")
+    guesses = closest(verb, SUBCOMMANDS)
+    hint = f" Did you mean {', '.join(guesses)}?" if guesses else ""
+    raise UsageError(f"Unknown /oncall subcommand {words[0]!r}.{hint} Subcommands: {', '.join(SUBCOMMANDS)}, or a queue alone.")
 
 
 def _queue_and_schedule(ctx: Context, text: str) -> tuple[EscalationQueue, Schedule]:
@@ -106,7 +112,9 @@ def _queue_and_schedule(ctx: Context, text: str) -> tuple[EscalationQueue, Sched
         return queue, schedules[0]
     found = next((s for s in schedules if s.key == key.lower()), None)
     if found is None:
-        raise NotFound(f"{queue.name} has no schedule {key!r}; its schedules: {', '.join(s.key for s in schedules)}.")
+        guesses = closest(key, [s.key for s in schedules])
+        hint = f" Did you mean {', '.join(guesses)}?" if guesses else ""
+        raise NotFound(f"{queue.name} has no schedule {key!r}.{hint} Its schedules: {', '.join(s.key for s in schedules)}.")
     return queue, found
 
 
@@ -114,16 +122,25 @@ def authorize_oncall(ctx: Context, request: OncallRequest) -> None:
     if request.verb == "cover":
         queue = find_queue(ctx, (request.queue or "").partition("/")[0])
         member = find_member(ctx, request.member or "")
-        if ctx.member.at_least("lead") or (member.id == ctx.member.id and ctx.member.handle in specialists(queue)):
+        if may_arrange(ctx.session, ctx.member, queue) or (member.id == ctx.member.id and ctx.member.handle in specialists(queue)):
             return
-        raise Forbidden(f"Leads and above may put anyone on call; the specialists of {queue.name} may cover for themselves.")
+        raise Forbidden(f"{_who_arranges(ctx, queue)}; its specialists may cover for themselves.")
     if request.verb == "uncover":
         cover = ctx.session.get(OncallOverride, request.number)
         if cover is None or cover.removed_at is not None:
             raise NotFound(f"There is no cover {request.number} in force; /oncall covers lists them.")
-        if ctx.member.at_least("lead") or ctx.member.id in (cover.created_by, cover.member_id):
+        queue = ctx.session.get(EscalationQueue, cover.queue_id)
+        assert queue is not None
+        if ctx.member.id in (cover.created_by, cover.member_id) or may_arrange(ctx.session, ctx.member, queue):
             return
-        raise Forbidden("Only the person covering, whoever added the cover, or a lead may remove it.")
+        raise Forbidden(f"{_who_arranges(ctx, queue)}; besides them only the person covering and whoever added the cover may remove it.")
+
+
+def _who_arranges(ctx: Context, queue: EscalationQueue) -> str:
+    """Who may put anyone on call for the queue, by name, so the caller knows whom to ask."""
+    leads = queue_leads(ctx.session, queue)
+    who = f"its leads ({', '.join('@' + h for h in leads)}), managers and admins" if leads else "managers and admins (it has no leads)"
+    return f"Who is on call for {queue.name} is arranged by {who}"
 
 
 def execute_oncall(ctx: Context, request: OncallRequest) -> Reply:
@@ -244,14 +261,13 @@ def _cover(ctx: Context, request: OncallRequest) -> Reply:
     ctx.session.flush()
     text = f"Cover {cover.id}: {member.name} is on call for {queue.name} / {schedule.key} from {_when(ctx, start)} until {_when(ctx, end)}."
     blocks: list[Any] = [Section(text)]
-    if not (member.slack_id or member.teams_id):
-        blocks.append(Section(f"⚠️ {member.name} has no Slack or Teams id: csbot cannot page them, so escalations in this cover go straight to the policy's next level."))
+    data: dict[str, Any] = {"cover": _cover_json(ctx, cover, queue, member)}
+    if not member_recipients(member):
+        warning = f"{member.name} has no Slack or Teams id: csbot cannot page them, so escalations during this cover go straight to the policy's next level."
+        blocks.append(Section(f"⚠️ {warning}"))
+        data["warnings"] = [warning]
     blocks.append(Note(f"Times in {ctx.timezone}. Remove it with /oncall uncover {cover.id}."))
-    return Reply(
-        title="Cover added",
-        blocks=blocks,
-        data={"cover": _cover_json(ctx, cover, queue, member)},
-    )
+    return Reply(title="Cover added", blocks=blocks, data=data)
 
 
 def _cover_json(ctx: Context, cover: OncallOverride, queue: EscalationQueue, member: Member) -> dict[str, Any]:

@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # org_file imports this module when it reads a file
     from store.org_file import _Checker
 
 SECTION_KEYS = ("default_queue", "queues", "routes")
-QUEUE_KEYS = ("key", "name", "channels", "schedules", "policy")
+QUEUE_KEYS = ("key", "name", "channels", "leads", "schedules", "policy")
 SCHEDULE_KEYS = ("key", "timezone", "layers")
 LAYER_KEYS = ("members", "shift", "start", "hours")
 POLICY_KEYS = ("repeat", "levels")
@@ -45,6 +45,9 @@ class QueueSpec:
     schedules: list[dict[str, Any]] = field(default_factory=list)
     # {repeat: n, levels: [{notify: ["schedule:KEY" | "member:HANDLE" | "channel"], how: all|round_robin, wait_s: n}]}
     policy: dict[str, Any] = field(default_factory=dict)
+    # Who may put anyone on call for the queue besides managers and admins; None: the leads of
+    # the teams whose members are on its schedules (escalation.queue_people).
+    leads: list[str] | None = None
 
 
 @dataclass
@@ -55,7 +58,9 @@ class EscalationSpec:
     routes: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {"default_queue": self.default_queue, "routes": self.routes}
+        """What the org row keeps of the section besides the queues themselves (routing, and the leads the file names)."""
+        leads = {q.key: q.leads for q in self.queues if q.leads is not None}
+        return {"default_queue": self.default_queue, "routes": self.routes, **({"leads": leads} if leads else {})}
 
 
 def parse_escalation(check: _Checker, doc: LineDict, handles: Collection[str], team_keys: Collection[str] | None) -> EscalationSpec:
@@ -123,6 +128,8 @@ def _queues(check: _Checker, section: LineDict, handles: Collection[str]) -> lis
                 check.unknown_keys(channels, PLATFORMS, f"{what}: channels")
                 spec.slack_channel = check.text(channels, "slack", f"{what}: channels", max_len=64)
                 spec.teams_channel = check.text(channels, "teams", f"{what}: channels", max_len=256)
+        if "leads" in q:
+            spec.leads = _leads(check, q, what, handles)
         spec.schedules = _schedules(check, q, what, handles)
         if q.get("policy") is None:
             check.add(q.line, f"{what}: a policy with at least one level is required, e.g. policy: {{levels: [{{notify: [schedule:primary], wait: 10m}}]}}")
@@ -130,6 +137,22 @@ def _queues(check: _Checker, section: LineDict, handles: Collection[str]) -> lis
             spec.policy = _policy(check, q, what, spec, handles)
         queues.append(spec)
     return queues
+
+
+def _leads(check: _Checker, q: LineDict, what: str, handles: Collection[str]) -> list[str]:
+    """`leads: [lena, raj]`: members of this file; `leads: []` leaves the queue to managers and admins."""
+    raw = q["leads"]
+    if isinstance(raw, LineList) and not raw:
+        return []
+    found = _texts(check, q, "leads", what)
+    leads: list[str] = []
+    for handle in found or []:
+        handle = handle.lstrip("@").lower()
+        if handle not in handles:
+            check.add(q.key_lines["leads"], f"{what}: leads: unknown member {clip(handle)} (not in this file's members)")
+        elif handle not in leads:
+            leads.append(handle)
+    return leads
 
 
 def _schedules(check: _Checker, q: LineDict, what: str, handles: Collection[str]) -> list[dict[str, Any]]:

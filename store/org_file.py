@@ -900,6 +900,8 @@ def escalation_document(routing: dict[str, Any] | None, queues: list[EscalationQ
         channels = {k: v for k, v in (("slack", q.slack_channel), ("teams", q.teams_channel)) if v}
         if channels:
             item["channels"] = channels
+        if routing and q.key in (routing.get("leads") or {}):
+            item["leads"] = list(routing["leads"][q.key])
         if q.schedules:
             item["schedules"] = [
                 {"key": s["key"], "timezone": s["timezone"], "layers": [{k: v for k, v in layer.items() if v is not None} for layer in s["layers"]]}

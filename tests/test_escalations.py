@@ -126,10 +126,11 @@ async def test_escalate_pages_then_moves_up_then_ack_then_resolve(db: Database, 
     # gus acknowledges from the page: one owner, paging stops, every copy of the page is edited, alice is told.
     reply = run_action(db, ROUTER, "gus", "esc.ack", json.dumps({"id": 1}), now=T0 + timedelta(minutes=12), platform="slack")
     assert reply.ok and reply.replace_original and reply.data["escalation"]["owner"] == "gus"
+    before = len(fake.calls)
     report = await run_tick(db, [notifier], T0 + timedelta(minutes=12))
-    edited = {c.args["channel"] for c in fake.calls if c.method == "chat.update"}
-    assert edited == {"DDANA", "DGUS", "CBILL"}
-    assert all("Acknowledged by Gus Dayshift" in c.args["text"] or "Acknowledged" in json.dumps(c.args["blocks"]) for c in fake.calls if c.method == "chat.update")
+    updates = [c for c in fake.calls[before:] if c.method == "chat.update"]
+    assert {c.args["channel"] for c in updates} == {"DDANA", "DGUS", "CBILL"}
+    assert all("Acknowledged by Gus Dayshift" in c.args["text"] or "Acknowledged" in json.dumps(c.args["blocks"]) for c in updates)
     told = [p for p in posts(fake) if p["channel"] == "DALICE"]
     assert told and "acknowledged" in told[-1]["text"].lower()
     # Level 3 never comes.
@@ -224,9 +225,16 @@ async def test_snooze_repages_the_same_level_after(db: Database, slack: tuple[Fa
     # Level 2 would have come at +10m; the snooze holds everything until +62m, then dana is paged again.
     quiet = await run_tick(db, [notifier], T0 + timedelta(minutes=30))
     assert not [o for o in quiet.outcomes if o.kind == "esc_page"]
+    snoozed = [c.args for c in fake.calls if c.method == "chat.update"]
+    assert {c["channel"] for c in snoozed} == {"DDANA", "CBILL"} and all("Snoozed: pages @dana again at" in json.dumps(c["blocks"]) for c in snoozed)
+    before = len(fake.calls)
     again = await run_tick(db, [notifier], T0 + timedelta(minutes=62))
     assert [o.recipient for o in again.outcomes if o.kind == "esc_page"] == ["slack:user:UDANA"]
     assert [e for e, _ in events(db, 1)][-2:] == ["snoozed", "repaged"]
+    # The snooze is over: the first page and the status message no longer say "Snoozed".
+    woke = [c.args for c in fake.calls[before:] if c.method == "chat.update"]
+    assert {c["channel"] for c in woke} == {"DDANA", "CBILL"}
+    assert all("Paging @dana (level 1); level 2 follows at" in json.dumps(c["blocks"]) and "Snoozed" not in json.dumps(c["blocks"]) for c in woke)
 
 
 async def test_reassign_to_a_member_and_to_a_queue(db: Database, slack: tuple[FakeSlack, SlackNotifier]) -> None:

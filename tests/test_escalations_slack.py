@@ -157,3 +157,80 @@ async def test_in_serve_a_command_wakes_the_sweep_so_the_page_does_not_wait_for_
     finally:
         await runner.cleanup()
         await slack_runner.cleanup()
+
+
+ROUNDS = """
+escalation:
+  queues:
+    - key: billing
+      name: Billing specialists
+      channels: {slack: C0BILL}
+      schedules:
+        - key: primary
+          timezone: Europe/Berlin
+          layers:
+            - {members: [carol], shift: 1d, start: "2026-01-01T00:00"}
+      policy:
+        repeat: 1
+        levels:
+          - {notify: [schedule:primary], wait: 10m}
+          - {notify: [member:bob], wait: 10m}
+"""
+
+
+def shown_now(env: Env, channel: str) -> list[str]:
+    """What each message csbot posted in a conversation says now (after every chat.update)."""
+    return [str(m["text"]) for m in env.slack.history.get(channel, [])]
+
+
+def latest_blocks(env: Env, channel: str, ts: str) -> str:
+    """The blocks a message shows now: its last chat.update, else what was posted."""
+    edits = [c.args for c in env.slack.of("chat.update") if c.args["channel"] == channel and c.args["ts"] == ts]
+    if edits:
+        return json.dumps(edits[-1]["blocks"])
+    posted = [c.args for c in env.slack.of("chat.postMessage") if c.args["channel"] == channel]
+    ts_of = {m["ts"]: i for i, m in enumerate(env.slack.history.get(channel, []))}
+    return json.dumps(posted[ts_of[ts]]["blocks"])
+
+
+async def test_a_timeout_to_the_next_level_and_the_next_round_edits_every_page_and_the_status_message(db: Database) -> None:
+    async with running_slack(db) as env:
+        with db.sessions() as s, s.begin():
+            apply_org(s, parse_org((Path(__file__).parent / "fixtures" / "org.yaml").read_text() + ROUNDS, METRIC_NAMES))
+        notifier = SlackNotifier(make_client(SlackSettings("xoxb-test-token", "s" * 32, None, f"{env.slack_base}/api/")))
+        try:
+            await env.command("/escalate", "#4711 customer charged twice")
+            await env.wait_for("response_url")
+            now = datetime.now(timezone.utc)
+            await run_tick(env.db, [notifier], now)
+            carol, bob, channel = "D0123ABCF", "D0123ABCE", "C0BILL"
+            (status_ts,) = [m["ts"] for m in env.slack.history[channel] if "ESC-1" in str(m["text"])][:1]
+            (carol_ts,) = [m["ts"] for m in env.slack.history[carol]]
+            assert "Paging @carol (level 1); level 2 follows" in latest_blocks(env, channel, status_ts)
+
+            # Level 1's wait runs out: bob is paged, and carol's page and the status say so.
+            report = await run_tick(env.db, [notifier], now + timedelta(minutes=10, seconds=5))
+            assert {o.status for o in report.outcomes if o.kind == "esc_edit"} == {"sent"}
+            (bob_ts,) = [m["ts"] for m in env.slack.history[bob]]
+            for where, ts in ((channel, status_ts), (carol, carol_ts), (bob, bob_ts)):
+                shown = latest_blocks(env, where, ts)
+                assert "Paging @bob (level 2); level 1 of round 2 follows" in shown and "Paging @carol" not in shown, (where, shown)
+            assert not any("Paging @carol" in t for t in shown_now(env, channel) + shown_now(env, carol))
+
+            # Level 2's wait runs out: the levels run again (round 2), carol is paged anew and every copy says so.
+            await run_tick(env.db, [notifier], now + timedelta(minutes=20, seconds=10))
+            carol_again = [m["ts"] for m in env.slack.history[carol] if m["ts"] != carol_ts]
+            assert len(carol_again) == 1
+            for where, ts in ((channel, status_ts), (carol, carol_ts), (bob, bob_ts), (carol, carol_again[0])):
+                shown = latest_blocks(env, where, ts)
+                assert "Paging @carol (level 1, round 2); level 2 follows" in shown and "@bob (level 2)" not in shown, (where, shown)
+
+            # The last level of the last round runs out: every copy says it gave up, without buttons.
+            await run_tick(env.db, [notifier], now + timedelta(minutes=30, seconds=15))
+            await run_tick(env.db, [notifier], now + timedelta(minutes=40, seconds=20))
+            for where, ts in ((channel, status_ts), (carol, carol_ts), (bob, bob_ts), (carol, carol_again[0])):
+                shown = latest_blocks(env, where, ts)
+                assert "Nobody acknowledged" in shown and "esc.ack" not in shown, (where, shown)
+        finally:
+            if notifier.client.session is not None:
+                await notifier.client.session.close()

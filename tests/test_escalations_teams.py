@@ -142,3 +142,30 @@ def test_the_app_package_has_the_message_action_and_the_slack_manifest_the_short
     assert (action["id"], action["type"], action["context"], action["fetchTask"]) == ("escalate_message", "action", ["message"], True)
     slack = yaml.safe_load((Path(__file__).parent.parent / "manifest.yml").read_text())
     assert [(s["callback_id"], s["type"]) for s in slack["features"]["shortcuts"]] == [("escalate_message", "message")]
+
+
+async def test_a_timeout_to_the_next_level_edits_the_earlier_page_and_the_status_card(env: Env) -> None:
+    await env.post(env.activity("csbot whoami", who="alice", where="personal"))
+    await env.post(env.activity("csbot whoami", who="alice", where="channel"))
+    await env.post(env.activity("escalate #4711 customer charged twice", who="carol", where="personal"))
+    teams = notifier(env)
+    now = datetime.now(timezone.utc)
+    first = await run_tick(env.db, [teams], now)
+    page_id = next(o for o in first.outcomes if o.kind == "esc_page" and o.recipient.startswith("teams:")).message_ids[0]
+    status_id = next(o for o in first.outcomes if o.kind == "esc_status").message_ids[0]
+
+    def shown(activity_id: str) -> str:
+        edits = [s for s in env.connector.of("update") if s.activity_id == activity_id]
+        return env.card_texts(edits[-1]) if edits else ""
+
+    assert shown(page_id) == ""  # nothing edited yet
+    # Level 1's wait runs out: the channel is paged, and alice's page and the status card say so, in place.
+    report = await run_tick(env.db, [teams], now + timedelta(minutes=10, seconds=5))
+    assert ("esc_page", "sent") in {(o.kind, o.status) for o in report.outcomes if o.recipient.startswith("teams:channel")}
+    for activity_id in (page_id, status_id):
+        assert "Paging the queue channel (level 2); gives up" in shown(activity_id) and "level 2 follows" not in shown(activity_id)
+    # The channel page itself, edited when the escalation ends, says it gave up.
+    channel_page = next(o for o in report.outcomes if o.kind == "esc_page" and o.recipient.startswith("teams:channel")).message_ids[0]
+    await run_tick(env.db, [teams], now + timedelta(minutes=20, seconds=10))
+    for activity_id in (page_id, status_id, channel_page):
+        assert "Nobody acknowledged" in shown(activity_id)

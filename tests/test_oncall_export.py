@@ -38,7 +38,9 @@ def expected(db: Database, queue_key: str, schedule: str | None, start: datetime
         assert queue is not None
         for sched in schedules_of(queue):
             if schedule in (None, sched.key):
-                out += [(p.start, p.end, f"On call: {names[p.handles[0]]} ({queue_key}/{sched.key})") for p in queue_timeline(s, queue, sched, start, end) if p.handles]
+                # Whole stretches that overlap the window (read from a month either side: every stretch here is shorter).
+                wide = queue_timeline(s, queue, sched, start - timedelta(days=30), end + timedelta(days=30))
+                out += [(p.start, p.end, f"On call: {names[p.handles[0]]} ({queue_key}/{sched.key})") for p in wide if p.handles and p.end > start and p.start < end]
     return sorted(out)
 
 
@@ -57,7 +59,7 @@ def test_export_writes_one_event_per_stretch_on_call_matching_the_schedule(db: D
     assert any("Gus Dayshift (billing/primary)" in summary and start == datetime(2026, 12, 13, 19, 0, tzinfo=UTC) for start, _, summary in got)
     # The weekly primary hands over on Monday at 09:00 Berlin time (and takes over again when gus's cover ends at 12:00).
     primary = [e for e in got if "/primary" in e[2] and "Gus" not in e[2]]
-    assert all(start.astimezone(BERLIN).strftime("%a %H:%M") in ("Mon 09:00", "Mon 10:00", "Mon 12:00") or start == T0 for start, _, _ in primary)
+    assert all(start.astimezone(BERLIN).strftime("%a %H:%M") in ("Mon 09:00", "Mon 12:00") for start, _, _ in primary)
 
     assert main(["oncall", "export", "billing/secondary", "--ics", "-", "--days", "3", "--at", T0.isoformat()]) == 0
     text = capsys.readouterr().out
@@ -90,3 +92,32 @@ async def test_calendar_subscription_link_serves_the_same_and_refuses_a_wrong_ke
     got = sorted(events_of(text))
     assert got and got == expected(db, "billing", None, T0 - timedelta(days=7), T0 + timedelta(days=60))
     assert ORG  # the org the calendar was built from
+
+
+def uids(text: str) -> dict[tuple[datetime, str], str]:
+    cal = icalendar.Calendar.from_ical(text)
+    return {(e.decoded("DTSTART"), str(e.get("SUMMARY"))): str(e.get("UID")) for e in cal.walk("VEVENT")}
+
+
+def test_the_stretch_in_progress_keeps_its_start_and_uid_in_every_export(db: Database, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    setup(db)
+    in_clean_directory(tmp_path, monkeypatch, db_url)
+    seen = []
+    for hours in (0, 3, 50):  # Monday 10:00 in Berlin, 13:00, and Wednesday noon: all inside dana's week
+        assert main(["oncall", "export", "billing/primary", "--ics", "-", "--days", "14", "--at", (T0 + timedelta(hours=hours)).isoformat()]) == 0
+        seen.append(uids(capsys.readouterr().out))
+    dana = [next((start, uid) for (start, summary), uid in found.items() if "Dana" in summary) for found in seen]
+    # Dana's week began on Monday at 09:00 Berlin time, before any of these exports: that is its start and its name.
+    assert {start for start, _ in dana} == {datetime(2026, 12, 7, 8, 0, tzinfo=UTC)}
+    assert len({uid for _, uid in dana}) == 1
+    # The stretches after it are the same events too.
+    shared = set(seen[0]) & set(seen[1])
+    assert len(shared) >= 2 and all(seen[0][k] == seen[1][k] for k in shared)
+    # The last stretch runs past the window's end: shown whole, ending at its handoff (Monday 09:00 Berlin).
+    last_end = max(end for _, end, _ in events_of(ics_text(db_url, capsys)))
+    assert last_end.astimezone(BERLIN).strftime("%a %H:%M") == "Mon 09:00"
+
+
+def ics_text(db_url: str, capsys: pytest.CaptureFixture[str]) -> str:
+    assert main(["oncall", "export", "billing/primary", "--ics", "-", "--days", "10", "--at", T0.isoformat()]) == 0
+    return capsys.readouterr().out
