@@ -34,6 +34,7 @@ from store.escalation_file import EscalationSpec, parse_escalation
 from store.qa_file import QaSpec, parse_qa, qa_document
 from store.qa_rubrics import QaRubricVersion, latest
 from store.local_time import DAY_NAMES, weekdays
+from store.name_characters import unwanted_character
 from store.org import ROLES, Member, Org, Team
 from store.queues import EscalationQueue
 from store.quoting import clip
@@ -147,7 +148,10 @@ class _Checker:
 
         Only text is text: YAML reads an unquoted 0777 as 511, 0x1F as 31 and
         yes as true, so an id written that way would be stored as something
-        else. The message quotes back what was written.
+        else. The message quotes back what was written. Every field read here
+        is a name or an id, so none may hold a character `store.name_characters`
+        refuses (a line break, an escape, a bidirectional override, …), however
+        the file wrote it (`"Agent\\r\\nOne"` is decoded before it is checked).
         """
         if key not in m or m[key] is None:
             if required:
@@ -161,6 +165,10 @@ class _Checker:
             written = m.value_texts.get(key) or str(value)
             example = json.dumps(written if len(written) <= 40 else written[:40] + "…", ensure_ascii=False)
             self.add(m.key_lines[key], f"{what}: '{key}' must be text: quote it, e.g. {key}: {example}")
+            return None
+        unwanted = unwanted_character(value)
+        if unwanted is not None:
+            self.add(m.key_lines[key], f"{what}: '{key}' holds {unwanted}; names and ids are one line of visible text: remove it")
             return None
         value = value.strip()
         if required and not value:
