@@ -26,7 +26,8 @@ import unicodedata
 UNWANTED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 # Text made only of these has none of them (the one format character below
 # U+0600 is the soft hyphen, U+00AD): most names are, and are checked by one
-# regular-expression search instead of a look-up per character.
+# regular-expression search instead of a look-up per character (printable
+# ASCII, most names of all, by two string methods before that).
 _ALL_WANTED = re.compile(r"[\x20-\x7e\xa0-\xac\xae-\u05ff]*")
 # Controls have no Unicode name; these are named as people know them.
 _KNOWN = {
@@ -56,7 +57,7 @@ def unwanted_character(text: str) -> str | None:
     `"Agent\\r\\nOne"` gives `a line break (carriage return, U+000D)`; U+202E
     gives `an invisible formatting character (RIGHT-TO-LEFT OVERRIDE, U+202E)`.
     """
-    if _ALL_WANTED.fullmatch(text):
+    if (text.isascii() and text.isprintable()) or _ALL_WANTED.fullmatch(text):
         return None
     for char in text:
         if is_unwanted(char):
@@ -84,7 +85,7 @@ def clean_name(text: str) -> str:
     `"Agent\\r\\nOne"` is `Agent One`; `"Ali\\u200bce"` is `Alice`. A name
     that had none of them is returned as it is.
     """
-    if _ALL_WANTED.fullmatch(text) or not any(is_unwanted(char) for char in text):
+    if unwanted_character(text) is None:
         return text
     kept = []
     for char in text:
