@@ -260,6 +260,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_org(settings: Settings, args: argparse.Namespace) -> int:
     from kpi.definitions import BY_NAME
+    from kpi.team_history import tickets_per_team
     from store.org_file import OrgFileError, apply_org, dump_org, org_document, read_org, sweeping_changes
 
     if args.org_cmd == "show":
@@ -274,15 +275,12 @@ def cmd_org(settings: Settings, args: argparse.Namespace) -> int:
     try:
         spec = read_org(Path(args.file), BY_NAME, source=args.file, default_timezone=settings.timezone)
     except OrgFileError as exc:
-        print(f"{args.file} was refused; nothing was changed. {len(exc.problems)} problem(s):", file=sys.stderr)
-        for problem in exc.problems:
-            print(f"  {problem}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return _org_refused(args.file, exc.problems)
     db = _open(settings)
     try:
         with db.sessions() as session, session.begin():
             # Judged in the same transaction as the writes, against the rows they change.
-            sweeping = sweeping_changes(session, spec)
+            sweeping = sweeping_changes(session, spec, tickets=tickets_per_team)
             reasons = sweeping.reasons()
             if reasons and not args.force and not args.dry_run:
                 session.rollback()
@@ -292,7 +290,11 @@ def cmd_org(settings: Settings, args: argparse.Namespace) -> int:
                 if sweeping.deactivated:
                     print(f"  it would deactivate: {_some(sweeping.deactivated)}", file=sys.stderr)
                 return EXIT_BAD_INPUT
-            result = apply_org(session, spec)
+            try:
+                result = apply_org(session, spec)
+            except OrgFileError as exc:  # what only the database can tell (a rename onto a key in use)
+                session.rollback()
+                return _org_refused(args.file, exc.problems)
             if args.dry_run:
                 session.rollback()
         prefix = "Dry run, nothing written. Would have: " if args.dry_run else ""
@@ -307,6 +309,21 @@ def cmd_org(settings: Settings, args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT if reasons and not args.force else EXIT_OK
     finally:
         db.dispose()
+
+
+def _no_team(session: Any, key: str) -> str:
+    """Why no team is called `key`: renamed (and to what), or there is none."""
+    from store.team_renames import renamed_team
+
+    renamed = renamed_team(session, key)
+    return f"team {key!r} is now called {renamed.key!r}" if renamed is not None else f"there is no team {key!r}"
+
+
+def _org_refused(file: str, problems: list[str]) -> int:
+    print(f"{file} was refused; nothing was changed. {len(problems)} problem(s):", file=sys.stderr)
+    for problem in problems:
+        print(f"  {problem}", file=sys.stderr)
+    return EXIT_BAD_INPUT
 
 
 def _some(items: list[str], shown: int = 10) -> str:
@@ -430,7 +447,7 @@ def cmd_post(settings: Settings, args: argparse.Namespace) -> int:
             else:
                 team = session.scalar(select(Team).where(Team.key == args.target.lower(), Team.active.is_(True)))
                 if team is None:
-                    raise BadInput(f"there is no team {args.target!r} (csbot org show lists them)")
+                    raise BadInput(_no_team(session, args.target) + " (csbot org show lists them)")
                 address = TeamAddress(team.key, team.slack_channel, team.teams_channel)
 
         async def send() -> list[Any]:
@@ -630,7 +647,7 @@ def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
             if args.team:
                 team = session.scalar(select(Team).where(Team.key == args.team.lower()))
                 if team is None:
-                    raise BadInput(f"there is no team {args.team!r}")
+                    raise BadInput(_no_team(session, args.team))
             start = datetime.combine(first, datetime.min.time(), zone)
             end = datetime.combine(last + timedelta(days=1), datetime.min.time(), zone)
             written = list(rows(session, viewer, start, end, team))

@@ -27,6 +27,7 @@ from handlers.reply import Context as Note
 from kpi.alerts import AlertState, Reading, Rule, read, rules
 from kpi.definitions import BY_NAME
 from store.org import Member, Team
+from store.team_renames import renamed_team
 
 SNOOZE_ACTION = "alerts.snooze"
 
@@ -137,7 +138,8 @@ def parse_snooze(value: str) -> SnoozeRequest:
 
 
 def _team(ctx: Context, key: str) -> Team:
-    team = ctx.session.scalar(select(Team).where(Team.key == key))
+    # An alert posted before the org file renamed its team still snoozes that team.
+    team = ctx.session.scalar(select(Team).where(Team.key == key)) or renamed_team(ctx.session, key)
     if team is None:
         raise NotFound(f"There is no team {key!r} any more.")
     return team

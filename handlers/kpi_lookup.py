@@ -21,6 +21,7 @@ from handlers.router import closest
 from kpi.engine import Scope
 from kpi.windows import meant_as_window, not_a_window
 from store.org import Member, Team
+from store.team_renames import renamed_team
 
 # Slack sends a mention in command text as <@U123ABC> or <@U123ABC|name>.
 _SLACK_MENTION = re.compile(r"^<@([A-Z0-9]+)(?:\|[^>]*)?>$")
@@ -56,7 +57,11 @@ class NotAWindow(UsageError):
 
 
 def find_team(ctx: Context, text: str | None, *, command: str = "/kpi team") -> Team:
-    """The active team called `text` (key or name), else the caller's own team."""
+    """The active team called `text` (key or name), else the caller's own team.
+
+    A key the org file renamed (`renamed_from:`) is answered with the team's
+    new key, so whoever still types the old one learns it.
+    """
     if text is None:
         if ctx.member.team is None:
             raise NotFound(f"You are not on a team, so say which: {command} TEAM (see /csbot teams).")
@@ -66,6 +71,11 @@ def find_team(ctx: Context, text: str | None, *, command: str = "/kpi team") -> 
     for team in teams:
         if fold(team.key) == wanted or fold(team.name) == wanted:
             return team
+    renamed = renamed_team(ctx.session, text)
+    if renamed is not None:
+        if renamed.active:
+            raise NotFound(f"Team {text.strip()!r} is now called {renamed.key} ({renamed.name}): {command} {renamed.key}")
+        raise NotFound(f"Team {text.strip()!r} was renamed {renamed.key}, which is no longer active.")
     if meant_as_window(text):
         # `/kpi team 1w`: the person meant a window, not a team called "1w".
         raise NotAWindow(not_a_window(text))

@@ -27,6 +27,7 @@ from kpi.tickets import (
     Ticket,
     TicketEvent,
 )
+from store.name_characters import clean_name, unwanted_character
 from store.quoting import clip
 
 EVENT_TYPES = ("created", "agent_replied", "status_changed", "solved", "reopened", "rated", "assigned")
@@ -81,8 +82,12 @@ def _time(value: Any, name: str, problems: list[str]) -> datetime | None:
     return parsed.astimezone(timezone.utc).replace(microsecond=0)
 
 
-def _text(value: Any, name: str, limit: int, problems: list[str]) -> str | None:
-    """Non-empty text of at most `limit` characters without NUL bytes (PostgreSQL cannot store them)."""
+def _text(value: Any, name: str, limit: int, problems: list[str], *, kind: str = "text") -> str | None:
+    """Non-empty text of at most `limit` characters without NUL bytes (PostgreSQL cannot store them).
+
+    An `id` holding a character no id may (store.name_characters) is refused;
+    a `name` is cleaned of them, as the helpdesk's own data cannot be fixed here.
+    """
     if not isinstance(value, str) or not value.strip():
         problems.append(f"{name}: must be non-empty text")
         return None
@@ -92,6 +97,14 @@ def _text(value: Any, name: str, limit: int, problems: list[str]) -> str | None:
     if "\0" in value:
         problems.append(f"{name}: contains a NUL character")
         return None
+    if kind == "id" and (unwanted := unwanted_character(value)) is not None:
+        problems.append(f"{name}: holds {unwanted}; an id must be one line of visible text")
+        return None
+    if kind == "name":
+        value = clean_name(value)
+        if not value.strip():
+            problems.append(f"{name}: has no visible characters")
+            return None
     return value.strip()
 
 
@@ -100,11 +113,11 @@ def parse_event(payload: Any) -> TicketEventIn:
     if not isinstance(payload, dict):
         raise EventError(["the body must be a JSON object"])
     problems: list[str] = []
-    event_id = _text(payload.get("id"), "id", TicketEvent.__table__.c.event_id.type.length, problems)
+    event_id = _text(payload.get("id"), "id", TicketEvent.__table__.c.event_id.type.length, problems, kind="id")
     kind = payload.get("type")
     if not isinstance(kind, str) or kind not in EVENT_TYPES:
         problems.append(f"type: must be one of {', '.join(EVENT_TYPES)}")
-    source = _text(payload.get("source", "webhook"), "source", TicketEvent.__table__.c.source.type.length, problems)
+    source = _text(payload.get("source", "webhook"), "source", TicketEvent.__table__.c.source.type.length, problems, kind="id")
     ticket = payload.get("ticket")
     fields: dict[str, Any] = {}
     external_id = None
@@ -114,10 +127,10 @@ def parse_event(payload: Any) -> TicketEventIn:
         external_id = ticket.get("external_id")
         if isinstance(external_id, int) and not isinstance(external_id, bool):
             external_id = str(external_id)
-        external_id = _text(external_id, "ticket.external_id", MAX_LENGTH["external_id"], problems)
+        external_id = _text(external_id, "ticket.external_id", MAX_LENGTH["external_id"], problems, kind="id")
         for key in ("subject", "team", "agent", "channel"):
             if ticket.get(key) is not None:
-                value = _text(ticket[key], f"ticket.{key}", MAX_LENGTH[key], problems)
+                value = _text(ticket[key], f"ticket.{key}", MAX_LENGTH[key], problems, kind="text" if key == "subject" else "name")
                 if value is not None:
                     fields[key] = value
         if ticket.get("priority") is not None:

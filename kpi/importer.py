@@ -35,6 +35,7 @@ from kpi.tickets import Ticket
 from store.busy import is_conflict
 from store.database import Database
 from store.engine import begin_write, write_transaction
+from store.name_characters import unwanted_character
 from store.org import Member, Team
 from store.quoting import clip
 from store.spreadsheet import write_csv
@@ -459,6 +460,8 @@ def import_tickets(
     result = ImportResult()
     if not source.strip() or len(source) > SOURCE_MAX or "\0" in source:
         raise ImportRefused([f"source: {source[:40]!r} must be a name of 1 to {SOURCE_MAX} characters"])
+    if (unwanted := unwanted_character(source)) is not None:
+        raise ImportRefused([f"source: {source[:40]!r} holds {unwanted}; an id must be one line of visible text"])
     try:
         _check_encoding(path)
         delimiter = _delimiter(path, mapping)

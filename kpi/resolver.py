@@ -23,6 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from store.org import Member, Org, Team
+from store.team_renames import former_keys
 
 HANDLE_MAX = Member.__table__.c.handle.type.length
 TEAM_KEY_MAX = Team.__table__.c.key.type.length
@@ -83,6 +84,9 @@ class OrgResolver:
             self.teams.setdefault(t.key.lower(), t.id)
             self.teams.setdefault(t.name.lower(), t.id)
             self.team_keys.add(t.key)
+        # A key the org file renamed still reaches its team (a helpdesk keeps sending it), after any team's own key or name.
+        for old_key, team_id in former_keys(session):
+            self.teams.setdefault(old_key, team_id)
         for m in session.scalars(select(Member)):
             for name in (m.handle, m.name, m.email):
                 if name:

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from kpi.mapping import Mapping
 from kpi.tickets import EARLIEST_EPOCH, LATEST_EPOCH, PRIORITIES, STATUSES, Ticket
+from store.name_characters import clean_name, unwanted_character
 from store.org import Member, Team
 from store.quoting import clip
 
@@ -156,6 +157,18 @@ class RowParser:
             return None
         return text
 
+    @classmethod
+    def _name(cls, value: Any, name: str, problems: list[str]) -> str | None:
+        """A name within its column's size, cleaned of what no name may hold (store.name_characters)."""
+        text = cls._text(value, name, problems)
+        if text is None:
+            return None
+        cleaned = clean_name(text)
+        if not cleaned.strip():
+            problems.append(f"{name}: has no visible characters")
+            return None
+        return cleaned
+
     def parse(self, row: list[str]) -> tuple[ParsedRow | None, list[str]]:
         """The ticket values of `row`, or None with every reason it was rejected."""
         problems: list[str] = []
@@ -167,6 +180,8 @@ class RowParser:
                 problems.append("external_id: missing")
         else:
             external_id = self._text(external_id, "external_id", problems)
+            if external_id is not None and (unwanted := unwanted_character(external_id)) is not None:
+                problems.append(f"external_id: holds {unwanted}; an id must be one line of visible text")
         created = self._time(get("created_at"), "created_at", problems)
         if created is None and "created_at" not in cells and not problems:
             problems.append("created_at: missing")
@@ -215,7 +230,7 @@ class RowParser:
                 priority = text
             values["priority"] = priority
         if "channel" in bound:
-            channel = self._text(get("channel"), "channel", problems)
+            channel = self._name(get("channel"), "channel", problems)
             values["channel"] = channel.strip().lower() if channel is not None else None
         if "first_reply_at" in bound or "first_reply_minutes" in bound:
             values["first_reply_at"] = first_reply
@@ -245,8 +260,8 @@ class RowParser:
                     problems.append(f"sla_met: unknown value {_quote(sla)} (expected true/false, yes/no or 1/0)")
                     sla = None
             values["sla_met"] = sla
-        team = self._text(get("team"), "team", problems)
-        agent = self._text(get("agent"), "agent", problems)
+        team = self._name(get("team"), "team", problems)
+        agent = self._name(get("agent"), "agent", problems)
         if problems:
             return None, problems
         return ParsedRow(values, team, agent), []

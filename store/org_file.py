@@ -6,9 +6,12 @@ The file is read with the one safe loader (`store.yaml_file`): no aliases, no
 duplicate keys, bounded size and depth; every text field must be written as
 text, so an id such as `0777` is never silently read as the number 511.
 Members and teams missing from the file are deactivated, never deleted, so
-their history (tickets, notes, reviews) stays attached to them.
-`sweeping_changes` says beforehand when applying a file would deactivate
-most members or leave no admin, so the CLI can ask for --force.
+their history (tickets, notes, reviews) stays attached to them; a team whose
+key changes says so (`renamed_from: OLD`), and keeps its history under the new
+key (`store.team_renames`). `sweeping_changes` says beforehand when applying a
+file would deactivate most members, leave no admin, or deactivate a team with
+tickets while a new one appears (a rename without `renamed_from`), so the CLI
+can ask for --force.
 """
 
 from __future__ import annotations
@@ -34,9 +37,11 @@ from store.escalation_file import EscalationSpec, parse_escalation
 from store.qa_file import QaSpec, parse_qa, qa_document
 from store.qa_rubrics import QaRubricVersion, latest
 from store.local_time import DAY_NAMES, weekdays
+from store.name_characters import unwanted_character
 from store.org import ROLES, Member, Org, Team
 from store.queues import EscalationQueue
 from store.quoting import clip
+from store.team_renames import rename_team
 from store.yaml_file import LineDict, LineList, YamlFileError
 from store.zones import is_zone
 
@@ -50,7 +55,7 @@ PLATFORMS = ("slack", "teams")
 
 TOP_KEYS = ("org", "teams", "members", "escalation", "qa")
 ORG_KEYS = ("name", "timezone", "digest")
-TEAM_KEYS = ("key", "name", "timezone", "channels", "digest", "targets", "alerts")
+TEAM_KEYS = ("key", "renamed_from", "name", "timezone", "channels", "digest", "targets", "alerts")
 ALERT_KEYS = ("above", "below", "window", "min_n", "for")
 # How far back an alert's window may reach, and how long `for` may wait.
 MAX_ALERT_WINDOW_S, MAX_ALERT_FOR_S = 31 * 86400, 86400
@@ -107,6 +112,8 @@ class TeamSpec:
     targets: dict[str, float] = field(default_factory=dict)
     # metric -> {"direction": "above"|"below", "threshold": n, "window_s": s, "min_n": n, "for_s": s}
     alerts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    renamed_from: str | None = None  # the key this team had before (its history moves with it)
+    renamed_from_line: int = 0
 
 
 @dataclass
@@ -131,6 +138,7 @@ class OrgSpec:
     digest_days: str | None = None
     escalation: EscalationSpec = field(default_factory=EscalationSpec)
     qa: QaSpec | None = None  # None: the file has no `qa:` section
+    source: str = "org.yaml"  # how problems found when applying name the file
 
 
 class _Checker:
@@ -147,7 +155,10 @@ class _Checker:
 
         Only text is text: YAML reads an unquoted 0777 as 511, 0x1F as 31 and
         yes as true, so an id written that way would be stored as something
-        else. The message quotes back what was written.
+        else. The message quotes back what was written. Every field read here
+        is a name or an id, so none may hold a character `store.name_characters`
+        refuses (a line break, an escape, a bidirectional override, …), however
+        the file wrote it (`"Agent\\r\\nOne"` is decoded before it is checked).
         """
         if key not in m or m[key] is None:
             if required:
@@ -161,6 +172,10 @@ class _Checker:
             written = m.value_texts.get(key) or str(value)
             example = json.dumps(written if len(written) <= 40 else written[:40] + "…", ensure_ascii=False)
             self.add(m.key_lines[key], f"{what}: '{key}' must be text: quote it, e.g. {key}: {example}")
+            return None
+        unwanted = unwanted_character(value)
+        if unwanted is not None:
+            self.add(m.key_lines[key], f"{what}: '{key}' holds {unwanted}; names and ids are one line of visible text: remove it")
             return None
         value = value.strip()
         if required and not value:
@@ -304,14 +319,15 @@ def parse_org(
     readable = raw_teams is None or (
         isinstance(raw_teams, LineList) and all(isinstance(t, LineDict) and isinstance(t.get("key"), str) for t in raw_teams)
     )
-    members = _parse_members(doc, check, {t.key for t in teams} if readable else None)
+    renames = {t.renamed_from: t for t in teams if t.renamed_from}
+    members = _parse_members(doc, check, {t.key for t in teams} if readable else None, renames)
     escalation = EscalationSpec()
     if doc.get("escalation") is not None:
         escalation = parse_escalation(check, doc, {m.handle for m in members}, {t.key for t in teams} if readable else None)
     qa = parse_qa(check, doc) if doc.get("qa") is not None else None
     if check.problems:
         raise OrgFileError(check.problems)
-    return OrgSpec(org_name, org_tz, teams, members, org_digest[0], org_digest[1], escalation, qa)
+    return OrgSpec(org_name, org_tz, teams, members, org_digest[0], org_digest[1], escalation, qa, source)
 
 
 def _digest(check: _Checker, m: _LineDict, what: str, keys: tuple[str, ...]) -> tuple[str | None, str | None, str | None]:
@@ -395,6 +411,15 @@ def _parse_teams(doc: _LineDict, check: _Checker, target_names: Collection[str] 
                 seen[key] = t.key_lines["key"]
         tz = _timezone(check, t, what, required=True)
         spec = TeamSpec(key=key or "", name=name or "", timezone=tz or "UTC")
+        if "renamed_from" in t and t["renamed_from"] is not None:
+            spec.renamed_from = check.text(t, "renamed_from", what, max_len=64)
+            spec.renamed_from_line = t.key_lines["renamed_from"]
+            if spec.renamed_from is not None and not SLUG.match(spec.renamed_from):
+                check.add(spec.renamed_from_line, f"{what}: renamed_from must be a team key (a lowercase slug), not {clip(spec.renamed_from)}")
+                spec.renamed_from = None
+            elif spec.renamed_from is not None and spec.renamed_from == key:
+                check.add(spec.renamed_from_line, f"{what}: renamed_from is the team's own key")
+                spec.renamed_from = None
         if "channels" in t and t["channels"] is not None:
             channels = check.mapping(t["channels"], t.key_lines["channels"], f"{what}: channels")
             if channels is not None:
@@ -423,7 +448,32 @@ def _parse_teams(doc: _LineDict, check: _Checker, target_names: Collection[str] 
         if "alerts" in t and t["alerts"] is not None:
             spec.alerts = _alerts(check, t, what, target_names)
         teams.append(spec)
+    _check_renames(check, teams, seen)
     return teams
+
+
+def _check_renames(check: _Checker, teams: list[TeamSpec], listed: Mapping[str, int]) -> None:
+    """A team is renamed from a key no team of the file has, and by one team only.
+
+    A key both listed and renamed from would make the file mean two things
+    (the history goes to the new key, and the old key stays a team), and a
+    swap (a from b, b from a) is the same mistake twice.
+    """
+    claimed: dict[str, TeamSpec] = {}
+    for spec in teams:
+        old = spec.renamed_from
+        if old is None:
+            continue
+        what = f"team {spec.key!r}"
+        if old in listed:
+            check.add(spec.renamed_from_line, f"{what}: renamed_from {old!r} is a team this file lists (line {listed[old]}); a team is either renamed or listed")
+            spec.renamed_from = None
+        elif old in claimed:
+            first = claimed[old]
+            check.add(spec.renamed_from_line, f"{what}: renamed_from {old!r} is already claimed by team {first.key!r} (line {first.renamed_from_line})")
+            spec.renamed_from = None
+        else:
+            claimed[old] = spec
 
 
 def _duration_s(value: Any) -> int | None:
@@ -556,8 +606,11 @@ def _target_problem(metric: str, unit: str | None, value: Any, written: str | No
     return None
 
 
-def _parse_members(doc: _LineDict, check: _Checker, team_keys: set[str] | None) -> list[MemberSpec]:
-    """The members; `team_keys` None means the teams could not all be read, so team names are not checked."""
+def _parse_members(doc: _LineDict, check: _Checker, team_keys: set[str] | None, renames: Mapping[str, TeamSpec]) -> list[MemberSpec]:
+    """The members; `team_keys` None means the teams could not all be read, so team names are not checked.
+
+    `renames` maps a key teams are renamed from to the team: a member left on the old key is told the new one.
+    """
     members: list[MemberSpec] = []
     seen: dict[str, dict[str, tuple[str, int]]] = {"handle": {}, "email": {}, "slack_id": {}, "teams_id": {}}
     for index, m in _items(doc, "members", check, MEMBER_KEYS):
@@ -575,7 +628,10 @@ def _parse_members(doc: _LineDict, check: _Checker, team_keys: set[str] | None) 
             check.add(m.key_lines["handle"], f"{what}: handle must be a lowercase slug (letters, digits, hyphens)")
         if email is not None and not EMAIL.match(email):
             check.add(m.key_lines["email"], f"{what}: {clip(email)} is not an email address")
-        if team is not None and team_keys is not None and team not in team_keys:
+        if team is not None and team_keys is not None and team in renames:
+            new = renames[team]
+            check.add(m.key_lines["team"], f"{what}: team {team!r} is now called {new.key!r} (renamed_from on line {new.renamed_from_line}); write team: {new.key}")
+        elif team is not None and team_keys is not None and team not in team_keys:
             check.add(m.key_lines["team"], f"{what}: unknown team {clip(team)}" + _known(team_keys))
         if role not in ROLES:
             check.add(m.key_lines.get("role", m.line), f"{what}: unknown role {clip(role)} (one of: {', '.join(ROLES)})")
@@ -618,16 +674,18 @@ class ApplyResult:
     updated: list[str] = field(default_factory=list)
     deactivated: list[str] = field(default_factory=list)
     reactivated: list[str] = field(default_factory=list)
+    renamed: list[str] = field(default_factory=list)  # "team support-amer → support-na"
 
     @property
     def changed(self) -> bool:
-        return bool(self.created or self.updated or self.deactivated or self.reactivated)
+        return bool(self.created or self.updated or self.deactivated or self.reactivated or self.renamed)
 
     def summary(self) -> str:
         if not self.changed:
             return "No changes: the database already matches the file."
         parts = []
         for label, items in (
+            ("renamed", self.renamed),
             ("created", self.created),
             ("updated", self.updated),
             ("reactivated", self.reactivated),
@@ -650,6 +708,10 @@ class SweepingChanges:
     active: int  # active members now
     deactivated: list[str]  # handles of active members the file no longer lists
     admins_lost: list[str]  # "root (deactivated)", "jo (now agent)": when no active admin would be left
+    # Teams with tickets the file would deactivate (key, tickets) while it creates others: most
+    # likely a key changed without `renamed_from`, which would leave the history on the old key.
+    teams_replaced: list[tuple[str, int]] = field(default_factory=list)
+    teams_created: list[str] = field(default_factory=list)
 
     def reasons(self) -> list[str]:
         """What applying would do that needs confirming, each a verb phrase ("deactivate 12 of 20 active
@@ -659,14 +721,38 @@ class SweepingChanges:
             out.append(f"deactivate {len(self.deactivated)} of {self.active} active members")
         if self.admins_lost:
             out.append(f"leave no active admin: {', '.join(self.admins_lost)}")
+        if self.teams_replaced and self.teams_created:
+            out.append(self._replacing())
         return out
 
+    def _replacing(self) -> str:
+        old = [f"{key} ({n:,} ticket{'s' if n != 1 else ''})" for key, n in self.teams_replaced]
+        olds = f"team {old[0]}" if len(old) == 1 else f"teams {_few(old)}"
+        news = f"team {self.teams_created[0]}" if len(self.teams_created) == 1 else f"teams {_few(self.teams_created)}"
+        if len(old) == 1 and len(self.teams_created) == 1:
+            was, new = self.teams_replaced[0][0], self.teams_created[0]
+            hint = f"if {new} is {was} under a new key, add `renamed_from: {was}` to team {new} to keep its history"
+        else:
+            hint = "if a new team is an old one under a new key, add `renamed_from: OLD-KEY` to it to keep its history"
+        return f"deactivate {olds} while creating {news}: {hint}"
 
-def sweeping_changes(session: Session, spec: OrgSpec) -> SweepingChanges:
+
+def _few(items: list[str], shown: int = 10) -> str:
+    more = len(items) - shown
+    return ", ".join(items[:shown]) + (f" and {more} more" if more > 0 else "")
+
+
+TicketCounter = Callable[[Session, Collection[int]], Mapping[int, int]]
+
+
+def sweeping_changes(session: Session, spec: OrgSpec, *, tickets: TicketCounter | None = None) -> SweepingChanges:
     """Compare `spec` with the database: who would be deactivated, and whether an active admin would remain.
 
     Every member the file lists is active after applying it (a listed
     inactive member is reactivated), so the file alone says who remains.
+    `tickets` (team ids -> how many tickets each has; kpi.team_history has
+    it) lets this also find teams with history the file would deactivate
+    while it creates new ones.
     """
     active = {m.handle: m.role for m in session.scalars(select(Member).where(Member.active.is_(True)).order_by(Member.handle))}
     listed = {ms.handle: ms.role for ms in spec.members}
@@ -676,7 +762,17 @@ def sweeping_changes(session: Session, spec: OrgSpec) -> SweepingChanges:
         for handle, role in active.items():
             if role == "admin":
                 admins_lost.append(f"{handle} (deactivated)" if handle not in listed else f"{handle} (now {listed[handle]})")
-    return SweepingChanges(active=len(active), deactivated=deactivated, admins_lost=admins_lost)
+    found = SweepingChanges(active=len(active), deactivated=deactivated, admins_lost=admins_lost)
+    if tickets is not None:
+        teams = {t.key: t for t in session.scalars(select(Team).order_by(Team.key))}
+        renamed = {ts.renamed_from: ts.key for ts in spec.teams if ts.renamed_from in teams and ts.key not in teams}
+        wanted = {ts.key for ts in spec.teams}
+        found.teams_created = [ts.key for ts in spec.teams if ts.key not in teams and ts.key not in renamed.values()]
+        going = [t for key, t in teams.items() if t.active and key not in wanted and key not in renamed]
+        if found.teams_created and going:
+            counts = tickets(session, [t.id for t in going])
+            found.teams_replaced = [(t.key, counts[t.id]) for t in going if counts.get(t.id)]
+    return found
 
 
 def _assign(obj: Any, values: dict[str, Any]) -> bool:
@@ -726,9 +822,15 @@ def _sync(
 def apply_org(session: Session, spec: OrgSpec, *, now: datetime | None = None) -> ApplyResult:
     """Make the database match `spec`. Call inside a transaction.
 
-    `now` (default: the system clock) stamps members this deactivates.
+    `now` (default: the system clock) stamps members this deactivates and
+    teams this renames. OrgFileError, before anything is written, when a
+    rename cannot be done (see `_rename_problems`).
     """
     now = now or system_clock()
+    teams = {t.key: t for t in session.scalars(select(Team))}
+    problems = _rename_problems(spec, teams)
+    if problems:
+        raise OrgFileError(problems)
     result = ApplyResult()
     org = session.get(Org, 1)
     org_values = {
@@ -744,7 +846,7 @@ def apply_org(session: Session, spec: OrgSpec, *, now: datetime | None = None) -
     elif _assign(org, org_values):
         result.updated.append("org")
 
-    teams = {t.key: t for t in session.scalars(select(Team))}
+    _rename_teams(session, spec, teams, result, now)
     team_values = [
         (
             ts.key,
@@ -818,6 +920,30 @@ def apply_org(session: Session, spec: OrgSpec, *, now: datetime | None = None) -
     _sync(session, queues, queue_values, EscalationQueue, "queue", result, now)
     _apply_qa(session, spec.qa, result, now)
     return result
+
+
+def _rename_problems(spec: OrgSpec, teams: Mapping[str, Team]) -> list[str]:
+    """Renames the database cannot take: onto a key another team has (two histories cannot be one)."""
+    problems = []
+    for ts in spec.teams:
+        if ts.renamed_from is not None and ts.renamed_from in teams and ts.key in teams:
+            problems.append(
+                f"{spec.source}:{ts.renamed_from_line}: team {ts.key!r}: renamed_from {ts.renamed_from!r}, but both teams exist and "
+                "csbot does not merge two teams' history; give the team another key, or remove renamed_from to keep them apart"
+            )
+    return problems
+
+
+def _rename_teams(session: Session, spec: OrgSpec, teams: dict[str, Team], result: ApplyResult, now: datetime) -> None:
+    """Give each team the file renames its new key, in `teams` too. A rename already done is nothing to do
+    (the new key exists, the old one does not), and so is one whose old key csbot never had."""
+    for ts in spec.teams:
+        if ts.renamed_from is None or ts.key in teams or ts.renamed_from not in teams:
+            continue
+        team = teams.pop(ts.renamed_from)
+        rename_team(session, team, ts.key, now)
+        teams[ts.key] = team
+        result.renamed.append(f"team {ts.renamed_from} → {ts.key}")
 
 
 def _apply_qa(session: Session, qa: QaSpec | None, result: ApplyResult, now: datetime) -> None:

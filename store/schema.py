@@ -24,6 +24,7 @@ def metadata() -> MetaData:
     import store.qa_rubrics  # noqa: F401
     import store.queues  # noqa: F401
     import store.subscriptions  # noqa: F401
+    import store.team_renames  # noqa: F401
     from store.base import Base
 
     return Base.metadata

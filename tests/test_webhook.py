@@ -245,9 +245,14 @@ async def test_an_unknown_team_and_agent_are_created_as_an_import_creates_them_a
 
 async def test_the_created_line_quotes_what_the_sender_wrote(server: str, db: Database, caplog: pytest.LogCaptureFixture) -> None:
     forged = "T-9\n2026-03-02 INFO csbot: all good"
+    # An id that would forge a log line is refused outright (store.name_characters), naming the field.
+    status, body = await post(server, ev("e1", "created", "2026-03-02T09:00:00Z", ticket={"external_id": forged}))
+    assert status == 400 and body["problems"] == ["ticket.external_id: holds a line break (U+000A); an id must be one line of visible text"]
     with caplog.at_level(logging.INFO, logger="bot.webhooks"):
-        status, _ = await post(server, ev("e1", "created", "2026-03-02T09:00:00Z", ticket={"external_id": forged, "team": "Evil\nTeam", "agent": "x" * 150}))
+        status, _ = await post(server, ev("e1", "created", "2026-03-02T09:00:00Z", ticket={"external_id": "T-9 'quoted'", "team": "Evil\nTeam", "agent": "x" * 150}))
     assert status == 200
     [line] = created_lines(caplog)
-    assert "\n" not in line and "team 'evil-team'" in line and "'T-9\\n2026-03-02 INFO csbot: all good'" in line
+    assert "\n" not in line and "team 'evil-team'" in line and "\"T-9 'quoted'\"" in line
     assert len(line) < 400  # the 150-character name as its handle, clipped
+    with db.sessions() as s:
+        assert s.scalar(select(Team.name).where(Team.key == "evil-team")) == "Evil Team"  # the name cleaned
