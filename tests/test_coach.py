@@ -169,6 +169,8 @@ def test_the_coaching_export_holds_what_the_caller_may_see_and_is_safe_to_open(d
     assert rows[0][:4] == ["type", "id", "created_at", "agent"] and len(rows) == 3
     assert rows[1][9].startswith("'=HYPERLINK")  # a formula is shown, never run
     assert [r[6] for r in rows[1:]] == ["no", "yes"]
+    # The private note's text went into the file: a read by root, on the record (the shared one is not).
+    assert [(a["note"], a["action"], a["by"]) for a in ask(db, "root", "/coach audit @alice")["data"]["audit"] if a["action"] == "read"] == [(int(rows[2][1]), "read", "root")]
     # Another team's manager gets nothing of alice's; an agent gets no export at all.
     assert main(["export", "coaching", "--as", "dana", "--csv", str(out), "--from", today, "--to", today]) == 0
     assert len(list(csv.reader(out.open(encoding="utf-8")))) == 1
