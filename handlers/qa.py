@@ -355,6 +355,13 @@ def parse_review_form(value: str) -> QaRequest:
     return QaRequest("review", agent=agent, ticket=ticket, scores=scores, comment=comment, comments=comments, again=again)
 
 
+def _at_fields(exc: Invalid, request: QaRequest) -> FieldErrors | None:
+    """Problems with a form's scores under their fields (`tone: 9 is outside 1-5` under tone)."""
+    lines = str(exc).splitlines()
+    errors = {line.split(":", 1)[0].strip(): line for line in lines if ":" in line and line.split(":", 1)[0].strip() in request.scores}
+    return FieldErrors(errors) if errors else None
+
+
 def execute_review_form(ctx: Context, request: QaRequest) -> Reply:
     try:
         return execute_qa(ctx, request)
@@ -363,11 +370,15 @@ def execute_review_form(ctx: Context, request: QaRequest) -> Reply:
         reviewer = ctx.session.get(Member, exc.earlier[-1].reviewer_id)
         raise FieldErrors({"comment": f"Reviewed meanwhile: review {exc.earlier[-1].id} by {(reviewer.name if reviewer else '?')[:40]}. To save yours too, begin the comment with --again."}) from None
     except Invalid as exc:
-        lines = str(exc).splitlines()
-        errors = {line.split(":", 1)[0].strip(): line for line in lines if ":" in line and line.split(":", 1)[0].strip() in request.scores}
-        if errors:
-            raise FieldErrors(errors) from None
-        raise
+        raise _at_fields(exc, request) or exc from None
+
+
+def execute_dispute_form(ctx: Context, request: QaRequest) -> Reply:
+    """The dispute form: a proposed score that is off its scale goes back to its field, the comment kept."""
+    try:
+        return execute_qa(ctx, request)
+    except Invalid as exc:
+        raise _at_fields(exc, request) or exc from None
 
 
 def _disputes(ctx: Context, team_text: str | None) -> Reply:
@@ -439,7 +450,7 @@ def register(router: Router) -> None:
     router.register(QaCommand())
     router.register_action(Action(REVIEW_FORM, parse_review_form, authorize_qa, execute_review_form))
     router.register_action(Action(DISPUTE_ACTION, parse_dispute_button, authorize_qa, execute_dispute_button, once_per_click=False))
-    router.register_action(Action(DISPUTE_FORM, parse_dispute_form, authorize_qa, execute_qa))
+    router.register_action(Action(DISPUTE_FORM, parse_dispute_form, authorize_qa, execute_dispute_form))
     router.register_action(Action(SCORE_BUTTON, parse_score_button, authorize_calibration, execute_calibration))
     router.register_action(Action(SCORE_FORM, parse_score_form, authorize_calibration, execute_calibration))
 

@@ -25,7 +25,7 @@ from tests import test_coaching_privacy as matrix
 from tests.adaptive_cards import assert_valid
 from tests.fake_slack import FakeSlack
 from tests.teams_env import start_env
-from tests.test_qa import T0, ask, setup
+from tests.test_qa import T0, ask, click, setup
 
 # bob's review of alice: accuracy 1 of 0-2 (weight 3), tone 4 of 1-5 (1), policy pass (2): (1.5 + 0.75 + 2) / 6.
 REVIEW = "/qa @alice T-1 accuracy=1 tone=4 policy=pass -- the refund link was missing"
@@ -178,3 +178,15 @@ def test_the_proposal_is_seen_by_whoever_may_see_the_review_and_nobody_else(db: 
         listed = matrix.ask(db, viewer, "/qa disputes", later)
         assert ("tone 4 \\u2192 5" in listed["body"]) == (viewer in settles), viewer
         assert [d["proposed"] for d in listed["data"].get("disputes", [])] == ([{"accuracy": 2, "tone": 5}] if viewer in settles else []), viewer
+
+
+def test_the_dispute_form_keeps_the_comment_and_shows_a_bad_proposal_under_its_field(db: Database) -> None:
+    setup(db)
+    number = ask(db, "bob", REVIEW)["data"]["review"]["id"]
+    form = click(db, "alice", "qa.dispute", json.dumps({"id": number}))["reply"].form
+    assert form is not None and "given: 1" in next(f.label for f in form.fields if f.name == "accuracy")
+    values = {"comment": "the link was in my macro", "accuracy": "3", "tone": "", "policy": "pas"}
+    bad = click(db, "alice", "qa.dispute_form", json.dumps({"context": form.context, "values": values}))
+    assert bad["data"]["field_errors"] == {"accuracy": "accuracy: 3 is outside 0-2", "policy": "policy: 'pas' is not pass or fail — did you mean pass?"}
+    good = click(db, "alice", "qa.dispute_form", json.dumps({"context": form.context, "values": {**values, "accuracy": "2", "policy": ""}}))
+    assert good["ok"] and good["data"]["review"]["dispute"]["proposed_change"]["categories"] == [{"category": "accuracy", "from": 1, "to": 2}]
