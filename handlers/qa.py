@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from coaching import qa
 from coaching.models import QaDispute, QaReview
-from coaching.rubric import RubricError, categories_text, rubric_of, shown
+from coaching.rubric import Rubric, RubricError, categories_text, rubric_of, shown
 from coaching.visibility import may_coach, may_see, oversees
 from handlers.args import DAMAGED_BUTTON, UsageError, button_id, form_context, form_number, form_submission, number_word, parse_args
 from handlers.context import Context, FieldErrors, Forbidden, Invalid, NotFound
@@ -385,15 +385,22 @@ def _disputes(ctx: Context, team_text: str | None) -> Reply:
     team = find_team(ctx, team_text, command="/qa disputes") if team_text else None
     rows = []
     data = []
-    for record, review in ctx.session.execute(
-        select(QaDispute, QaReview).join(QaReview, QaReview.id == QaDispute.review_id).where(QaDispute.resolved_at.is_(None)).order_by(QaDispute.created_at)
-    ).all():
-        agent = ctx.session.get(Member, review.agent_id)
-        if agent is None or (team is not None and agent.team_id != team.id):
-            continue
+    rubrics: dict[int, Rubric] = {}  # by version: one read each, however many disputes
+    query = (
+        select(QaDispute, QaReview, Member)
+        .join(QaReview, QaReview.id == QaDispute.review_id)
+        .join(Member, Member.id == QaReview.agent_id)
+        .where(QaDispute.resolved_at.is_(None))
+        .order_by(QaDispute.created_at, QaDispute.id)
+    )
+    if team is not None:
+        query = query.where(Member.team_id == team.id)
+    for record, review, agent in ctx.session.execute(query).all():
         if ctx.member.id != review.reviewer_id and not oversees(ctx.member, agent):
             continue
-        row, item = dispute_row(ctx.session, review, record, ctx.timezone)
+        if review.rubric_version not in rubrics:
+            rubrics[review.rubric_version] = qa.rubric_for(ctx.session, review)
+        row, item = dispute_row(review, record, agent, rubrics[review.rubric_version], ctx.timezone)
         rows.append(row)
         data.append(item)
     blocks: list[Any] = [Table(DISPUTE_COLUMNS, tuple(rows))] if rows else [Section("No open disputes you can settle.")]

@@ -147,15 +147,13 @@ def review_reply(session: Session, review: QaReview, viewer: Member, zone: str, 
     return Reply(title=f"QA review {review.id} · {review.ticket}", blocks=blocks, data={"review": data})
 
 
-def dispute_row(session: Session, review: QaReview, record: QaDispute, zone: str) -> tuple[tuple[str, ...], dict[str, Any]]:
+def dispute_row(review: QaReview, record: QaDispute, agent: Member, rubric: Rubric, zone: str) -> tuple[tuple[str, ...], dict[str, Any]]:
     """One open dispute as `/qa disputes` lists it: the review's result now and what the agent proposes."""
-    rubric = qa.rubric_for(session, review)
-    agent = session.get(Member, review.agent_id)
     now = "no score" if review.score is None else f"{percent(review.score)} {'passed' if review.passed else 'did not pass'}"
     offered = proposal(rubric, review, record)
-    row = (str(review.id), agent.name if agent else "?", review.ticket, local_full(record.created_at, zone), now, proposal_text(rubric, review, record), record.comment[:200])
+    row = (str(review.id), agent.name, review.ticket, local_full(record.created_at, zone), now, proposal_text(rubric, review, record), record.comment[:200])
     data = {
-        "review": review.id, "agent": agent.handle if agent else None, "ticket": review.ticket, "comment": record.comment,
+        "review": review.id, "agent": agent.handle, "ticket": review.ticket, "comment": record.comment,
         "scores": dict(review.scores), "score": review.score, "passed": review.passed,
         "proposed": dict(record.proposed) if record.proposed else None, "proposed_change": change_json(offered) if offered else None,
     }  # fmt: skip
