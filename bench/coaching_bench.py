@@ -8,7 +8,10 @@ private), 20,800 QA reviews and 4,800 sessions with two action items each,
 then times, through the router as people ask them (p50 / p95 of 20 runs):
 the QA figures on `/kpi team` and `/kpi agents`, `/coach history`, `/coach
 summary` for a lead and for an admin (every agent), `/coach actions` for an
-admin, and one follow-up planning pass of the tick. The issue names no target;
+admin, a disputed review with its proposal (`/qa show`), an admin's `/qa
+disputes` (one open dispute per agent), saving a review (whose earlier reviews
+of the agent are checked for the same ticket), and one follow-up planning pass
+of the tick. The issue names no target;
 we hold these to 300 ms p95, what a slash command must answer within to feel
 instant (Slack itself allows 3 s).
 """
@@ -29,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.serving import pct  # noqa: E402
 from bot.dispatch import run_command  # noqa: E402
-from coaching.models import CoachingAction, CoachingNote, CoachingSession, QaReview  # noqa: E402
+from coaching.models import CoachingAction, CoachingNote, CoachingSession, QaDispute, QaReview  # noqa: E402
 from coaching.sessions import plan_followups  # noqa: E402
 from handlers.registry import build_router  # noqa: E402
 from kpi.definitions import BY_NAME  # noqa: E402
@@ -80,6 +83,12 @@ def seed(db: Database) -> None:
                     s.add(QaReview(agent_id=agent.id, team_id=agent.team_id, reviewer_id=lead.id, ticket=f"T-{week}-{k}", rubric_version=1, scores={},
                                    comments={}, score=score, passed=score >= 0.8, state="open", created_at=at + timedelta(hours=k)))  # fmt: skip
             s.flush()
+            # One open dispute per agent, with the scores they propose (`/qa disputes`, `/qa show`).
+            disputed = QaReview(agent_id=agent.id, team_id=agent.team_id, reviewer_id=lead.id, ticket="T-DISPUTED", rubric_version=1, scores={"accuracy": 1, "tone": 3},
+                                comments={}, score=0.625, passed=False, state="disputed", created_at=T0 - timedelta(days=2))  # fmt: skip
+            s.add(disputed)
+            s.flush()
+            s.add(QaDispute(review_id=disputed.id, by_id=agent.id, comment="the link was in my macro", proposed={"accuracy": 2, "tone": 3}, created_at=T0 - timedelta(days=1)))
             for month in range(24):
                 at = T0 - timedelta(days=15 * month + 1)
                 record = CoachingSession(author_id=lead.id, agent_id=agent.id, strengths="good", opportunities="more", follow_up=(at + timedelta(days=14)).date(), created_at=at)
@@ -126,6 +135,12 @@ def main() -> None:
         timed("/coach summary (a lead: 10 agents, 30d)", ask("lead3", "/coach summary"))
         timed("/coach summary (an admin: 200 agents, 30d)", ask("boss", "/coach summary"))
         timed("/coach actions (an admin: 200 agents)", ask("boss", "/coach actions"))
+        with db.sessions() as s:
+            disputed = s.query(QaReview.id).join(Member, Member.id == QaReview.agent_id).filter(Member.handle == "a3x4", QaReview.ticket == "T-DISPUTED").scalar()
+        timed("/qa show N (disputed, with a proposal)", ask("lead3", f"/qa show {disputed}"))
+        timed("/qa disputes (an admin: 200 open disputes)", ask("boss", "/qa disputes"))
+        made = iter(range(10**6))
+        timed("/qa @agent TICKET … (a new review, 104 earlier checked)", lambda: ask("lead3", f"/qa @a3x4 N-{next(made)} accuracy=2 tone=4")())
         timed("follow-up planning pass (4,800 sessions)", lambda: plan_followups(db, T0 + timedelta(days=1), catchup=timedelta(hours=6)))
         db.dispose()
 

@@ -613,13 +613,13 @@ def cmd_oncall(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
-    from datetime import date, datetime, timedelta
+    from datetime import date, datetime, timedelta, timezone
     from zoneinfo import ZoneInfo
 
     from sqlalchemy import select
 
     from bot.dispatch import find_member
-    from coaching.export import rows
+    from coaching.export import record_exported_reads, rows
     from store.org import Org, Team
     from store.spreadsheet import write_csv
 
@@ -651,12 +651,14 @@ def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
             start = datetime.combine(first, datetime.min.time(), zone)
             end = datetime.combine(last + timedelta(days=1), datetime.min.time(), zone)
             written = list(rows(session, viewer, start, end, team))
+        try:
+            write_csv(Path(args.csv), written)
+        except OSError as exc:
+            raise BadInput(f"cannot write {args.csv}: {exc.strerror or exc}") from None
+        with db.sessions() as session, session.begin():
+            record_exported_reads(session, viewer.id, written, datetime.now(timezone.utc))  # exported private notes are read
     finally:
         db.dispose()
-    try:
-        write_csv(Path(args.csv), written)
-    except OSError as exc:
-        raise BadInput(f"cannot write {args.csv}: {exc.strerror or exc}") from None
     print(f"Wrote {args.csv}: {len(written) - 1} row(s) from {first} to {last}, what {viewer.handle} may see.")
     return EXIT_OK
 

@@ -13,7 +13,8 @@ from coaching.models import CoachingNote, CoachingSession, QaCalibration, QaRevi
 from coaching.notes import DELIVERY
 from handlers.coach import delivery_reply
 from handlers.coach_sessions import followup_reply, session_reply
-from handlers.qa import review_reply
+from handlers.qa_scores import change_text
+from handlers.qa_views import dispute_of, proposal_text, review_reply, settlement
 from handlers.qa_calibration import calibration_reply
 from handlers.reply import Reply, Section
 from store.org import Member, Org
@@ -65,11 +66,22 @@ def compose(session: Session, row: Claimed, now: datetime) -> Reply:
     if review is None or person is None:
         raise Skip("the review or its reader is gone")
     reply = review_reply(session, review, person, zone, dispute_button=row.kind == qa.RESULT)
-    if row.kind == qa.DISPUTED:
+    record = dispute_of(session, review)
+    rubric = qa.rubric_for(session, review)
+    if row.kind == qa.DISPUTED and record is not None:
         agent = session.get(Member, review.agent_id)
-        reply.blocks.insert(0, Section(f"{agent.name if agent else 'The agent'} disputes this review. Settle it: /qa resolve {review.id} accepted|partial|rejected"))
-    elif row.kind == qa.SETTLED:
-        reply.blocks.insert(0, Section("Your dispute is settled; the review is locked."))
+        reply.blocks.insert(
+            0,
+            Section(
+                f"{agent.name if agent else 'The agent'} disputes this review, proposing {proposal_text(rubric, review, record)}. "
+                f"Settle it: /qa resolve {review.id} accepted|partial|rejected"
+                + (" (accepted takes the proposed scores)." if record.proposed else " (nothing to accept as proposed: partial with the scores you agree on, or rejected).")
+            ),
+        )
+    elif row.kind == qa.SETTLED and record is not None:
+        change = settlement(rubric, review, record)
+        what = change_text(change) if change else "the scores stay as they are"
+        reply.blocks.insert(0, Section(f"Your dispute is settled ({record.outcome}): {what}. The review is locked."))
     else:
         reply.blocks.insert(0, Section("A QA review of your ticket. If you disagree, dispute it (once) with a comment."))
     return reply

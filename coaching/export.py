@@ -8,13 +8,14 @@ are left out. Cells are made safe for spreadsheets by `store.spreadsheet`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from coaching.models import CoachingAction, CoachingNote, CoachingSession, QaReview
+from coaching.notes import record_reads
 from coaching.visibility import may_see
 from store.org import Member, Team
 
@@ -69,3 +70,17 @@ def rows(session: Session, viewer: Member, start: datetime, end: datetime, team:
             "no", "", review.ticket, review.comments.get("", ""), "" if review.score is None else round(review.score, 4),
             "" if review.passed is None else ("yes" if review.passed else "no"), review.state, "",
         )  # fmt: skip
+
+
+def record_exported_reads(session: Session, viewer_id: int, written: Sequence[Sequence[object]], now: datetime) -> int:
+    """Put the private notes an export wrote (someone else's) on the record as read by `viewer_id`; how many.
+
+    An export shows a note's text as a history does, so it is a read as a history is.
+    """
+    viewer = session.get(Member, viewer_id)
+    ids = [int(str(r[1])) for r in written[1:] if r[0] == "note" and r[6] == "yes"]
+    if viewer is None or not ids:
+        return 0
+    found = list(session.scalars(select(CoachingNote).where(CoachingNote.id.in_(ids)).order_by(CoachingNote.id)))
+    record_reads(session, viewer, found, now)
+    return sum(1 for n in found if n.author_id != viewer.id)

@@ -10,13 +10,15 @@ dispute to the reviewer and the agent's leads, the settlement to the agent.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from coaching.models import QaDispute, QaReview
-from coaching.rubric import Rubric, Score, read_scores, rubric_of, score
+from coaching.rubric import Category, Rubric, Score, read_scores, rubric_of, score
+from store.engine import lock_for_write
 from store.org import Member
 from store.outbox import Planned, member_recipients, plan
 from store.qa_rubrics import QaRubricVersion
@@ -29,6 +31,38 @@ MAX_COMMENT = 2000
 
 class QaError(ValueError):
     """The review cannot be made or changed as asked; the message says why."""
+
+
+class AlreadyReviewed(QaError):
+    """The agent's ticket has a review already; a second one is saved only when asked for again."""
+
+    def __init__(self, earlier: Sequence[QaReview]) -> None:
+        super().__init__(f"This ticket was reviewed for this agent already (review {', '.join(str(r.id) for r in earlier)}).")
+        self.earlier = list(earlier)
+
+
+@dataclass(frozen=True)
+class ScoreChange:
+    """What replacing one set of a review's scores with another changes: the categories, the score, passing."""
+
+    categories: tuple[tuple[Category, Score, Score], ...]  # (category, from, to) for each category that changes
+    score_before: float | None
+    score_after: float | None
+    passed_before: bool | None
+    passed_after: bool | None
+
+
+def compare(rubric: Rubric, before: Mapping[str, Score], after: Mapping[str, Score]) -> ScoreChange:
+    """The change from `before` to `after` (both complete, as a review keeps them), scored with the review's rubric."""
+    changed = tuple((c, before.get(c.key, "na"), after.get(c.key, "na")) for c in rubric.categories if before.get(c.key, "na") != after.get(c.key, "na"))
+    old, new = score(rubric, before), score(rubric, after)
+    return ScoreChange(changed, old.score, new.score, old.passed, new.passed)
+
+
+def earlier_reviews(session: Session, agent: Member, ticket: str) -> list[QaReview]:
+    """The reviews of `ticket` (as shown, `T-123`, `#42`) for `agent`, oldest first."""
+    query = select(QaReview).where(QaReview.agent_id == agent.id, QaReview.ticket == ticket).order_by(QaReview.id)
+    return list(session.scalars(query))
 
 
 def rubric_for(session: Session, review: QaReview) -> Rubric:
@@ -53,12 +87,25 @@ def create(
     ticket_url: str | None,
     comments: Mapping[str, str],
     now: datetime,
+    again: bool = False,
 ) -> QaReview:
-    """Score the ticket (RubricError lists every problem with the scores) and tell the agent."""
+    """Score the ticket (RubricError lists every problem with the scores) and tell the agent.
+
+    A ticket reviewed for the agent already is refused (AlreadyReviewed) unless
+    `again`: two reviews of one ticket both count in the agent's QA figures, so a
+    second one is a decision, never a slip of a repeated command.
+    """
     check_comments(comments)
     rubric = rubric_of(version)
     scores = read_scores(rubric, given)
     result = score(rubric, scores)
+    # Two reviewers saving the same ticket at once: the second waits for the
+    # first (SQLite's write lock; the agent's row on PostgreSQL) and then sees it.
+    lock_for_write(session)
+    session.execute(select(Member.id).where(Member.id == agent.id).with_for_update())
+    earlier = earlier_reviews(session, agent, ticket)
+    if earlier and not again:
+        raise AlreadyReviewed(earlier)
     review = QaReview(
         agent_id=agent.id, team_id=agent.team_id, reviewer_id=reviewer.id, ticket=ticket, ticket_url=ticket_url, rubric_version=version.version,
         scores=dict(scores), comments=dict(comments), score=result.score, passed=result.passed, state="open", created_at=now,
@@ -93,6 +140,8 @@ def dispute(session: Session, review: QaReview, by: Member, comment: str, propos
     if proposed:
         rubric = rubric_for(session, review)
         checked = dict(read_scores(rubric, {**{k: str(v) for k, v in review.scores.items()}, **proposed}))
+        if checked == dict(review.scores):
+            raise QaError("The scores you propose are the review's own: propose the ones you think are right, or dispute with a comment only.")
     won = session.execute(
         update(QaReview).where(QaReview.id == review.id, QaReview.state == "open").values(state="disputed").execution_options(synchronize_session=False)
     ).rowcount

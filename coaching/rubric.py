@@ -17,7 +17,9 @@ from fractions import Fraction
 from store.qa_rubrics import QaRubricVersion
 from store.rubric_spec import PASS_FAIL, RubricError, Scale, weight
 
-__all__ = ["NA", "PASS_FAIL", "Category", "Result", "Rubric", "RubricError", "Scale", "categories_text", "read_scores", "rubric_of", "score", "weight"]
+__all__ = [
+    "NA", "PASS_FAIL", "Category", "Problem", "Result", "Rubric", "RubricError", "Scale", "ScoreError", "categories_text", "read_scores", "rubric_of", "score", "weight",
+]  # fmt: skip
 
 NA = "na"
 
@@ -46,6 +48,23 @@ Score = int | str  # a value on the category's scale, or "na"
 
 
 @dataclass(frozen=True)
+class Problem:
+    """One problem with typed scores; `word` should have been one of `choices` (a category key, pass or fail)."""
+
+    text: str
+    word: str = ""
+    choices: tuple[str, ...] = ()
+
+
+class ScoreError(RubricError):
+    """Every problem with a set of typed scores, one per line; `problems` lets a handler suggest what was meant."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        super().__init__("\n".join(p.text for p in problems))
+        self.problems = tuple(problems)
+
+
+@dataclass(frozen=True)
 class Result:
     score: float | None  # 0..1; None when every category is `na`
     passed: bool | None
@@ -56,32 +75,34 @@ class Result:
 def read_scores(rubric: Rubric, given: Mapping[str, str]) -> dict[str, Score]:
     """Typed scores (`{"accuracy": "2", "policy": "na"}`) checked against the rubric.
 
-    Every problem is reported at once (RubricError, one per line): an unknown
+    Every problem is reported at once (ScoreError, one per line): an unknown
     category (with the known ones), a value off its scale, `na` where the
     category does not allow it, a category left out.
     """
-    problems: list[str] = []
+    keys = tuple(c.key for c in rubric.categories)
+    problems: list[Problem] = []
     out: dict[str, Score] = {}
     for key, text in given.items():
         category = rubric.category(key.strip().lower())
         if category is None:
-            problems.append(f"unknown category {key!r}; the rubric has {', '.join(c.key for c in rubric.categories)}")
+            problems.append(Problem(f"unknown category {key!r} (the rubric has {', '.join(keys)})", key, keys))
             continue
         if text.strip().lower() == NA:
             if not category.na_allowed:
-                problems.append(f"{category.key} cannot be na: score it {category.scale.text}")
+                problems.append(Problem(f"{category.key} cannot be na: score it {category.scale.text}"))
                 continue
             out[category.key] = NA
             continue
         try:
             out[category.key] = category.scale.read(text)
         except RubricError as exc:
-            problems.append(f"{category.key}: {exc}")
+            words = ("pass", "fail", *((NA,) if category.na_allowed else ())) if category.scale.text == PASS_FAIL else ()
+            problems.append(Problem(f"{category.key}: {exc}", text.strip(), words))
     missing = [c.key for c in rubric.categories if c.key not in out and c.key not in {k.strip().lower() for k in given}]
     if missing:
-        problems.append(f"score every category (na where it does not apply): missing {', '.join(missing)}")
+        problems.append(Problem(f"score every category (na where it does not apply): missing {', '.join(missing)}"))
     if problems:
-        raise RubricError("\n".join(problems))
+        raise ScoreError(problems)
     return out
 
 

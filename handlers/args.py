@@ -90,8 +90,11 @@ def parse_args(words: list[str], *, switches: frozenset[str] = frozenset(), opti
                     raise UsageError(f"--{name} needs a value.")
                 flags[name] = value
             else:
+                from handlers.router import closest  # the router imports this module: at call time, no cycle
+
                 known = sorted(f"--{n}" for n in switches | options)
-                hint = f" Known here: {', '.join(known)}." if known else ""
+                near = closest(word.partition("=")[0], known, n=1)
+                hint = (f" Did you mean {near[0]}?" if near else "") + (f" Known here: {', '.join(known)}." if known else "")
                 raise UsageError(f"Unknown option {word!r}.{hint}")
         else:
             positional.append(word)

@@ -32,15 +32,15 @@ from handlers.coach_sessions import (
     session_block,
     session_json,
 )
-from handlers.coach_summary import SUMMARY_USAGE, SummaryRequest, authorize_summary, execute_summary, parse_summary
+from handlers.coach_summary import SUMMARY_USAGE, SummaryRequest, authorize_summary, execute_summary, listed_until, parse_summary
 from handlers.context import Context, Forbidden, Invalid, NotFound
 from handlers.escalate import parse_ticket
 from handlers.escalation_views import local_full
 from handlers.kpi_lookup import find_member
 from handlers.reply import Actions, Button, Reply, Section
 from handlers.reply import Context as Note
-from handlers.router import Action, Router
-from kpi.windows import WindowError, parse_window
+from handlers.router import Action, Router, closest
+from kpi.windows import WindowError, looks_like_window, parse_window
 from store.org import Member
 
 ACK_ACTION = "coach.ack"
@@ -60,6 +60,7 @@ class CoachRequest:
     window: str | None = None
     tag: str | None = None
     number: int | None = None
+    meant: str | None = None  # the subcommand the first word is close to, should it name no member (`/coach histroy @a`)
 
 
 USAGE = (
@@ -122,6 +123,18 @@ def _note_parts(words: list[str]) -> tuple[str, tuple[str, ...], str | None]:
     return body, tuple(checked), ticket
 
 
+def _meant(word: str) -> str | None:
+    """The subcommand a first word that is none (and no @mention) is close to: `histroy` → history."""
+    if word.startswith(("@", "<@")) or word.lower() in SUBCOMMANDS:
+        return None
+    near = closest(word, SUBCOMMANDS, n=1)
+    return near[0] if near else None
+
+
+def not_a_subcommand(word: str, meant: str) -> UsageError:
+    return UsageError(f"{word!r} is neither a /coach subcommand nor a member. Did you mean /coach {meant}?")
+
+
 def parse_coach(words: list[str]) -> CoachRequest | SessionRequest | SummaryRequest:
     args = parse_args(words, switches=frozenset({"private", "share"}))
     if args.flag("share"):
@@ -129,8 +142,34 @@ def parse_coach(words: list[str]) -> CoachRequest | SessionRequest | SummaryRequ
     rest = list(args.words)
     if not rest:
         raise UsageError("Say whom the note is about: /coach @agent what went well or what to work on.")
+    meant = _meant(rest[0])
+    try:
+        request = _parse_words(rest, args.flag("private"))
+    except UsageError:
+        if meant is not None:  # `/coach sumary`: a subcommand mistyped, not a note about someone
+            raise not_a_subcommand(rest[0], meant) from None
+        raise
+    return replace(request, meant=meant) if isinstance(request, CoachRequest) and request.verb == "note" else request
+
+
+def _history_words(words: list[str]) -> tuple[str | None, str | None]:
+    """The window and the #tag after `/coach history @agent`, in either order; a bare word that is no window but could be a tag is asked about."""
+    tags = [w for w in words if w.startswith("#")]
+    others = [w for w in words if not w.startswith("#")]
+    if len(tags) > 1 or len(others) > 1:
+        raise UsageError("/coach history @agent [WINDOW] [#tag]: one window and one tag at most.")
+    if others and not looks_like_window(others[0]) and notes.TAG.match(f"#{others[0].lower()}"):
+        raise UsageError(f"{others[0]!r} is not a window. Did you mean the tag #{others[0].lower()}? /coach history @agent [WINDOW] [#tag]")
+    try:
+        tag = notes.check_tags(tags)[0] if tags else None
+    except notes.NoteError as exc:
+        raise UsageError(str(exc)) from None
+    return (others[0] if others else None), tag
+
+
+def _parse_words(rest: list[str], private: bool) -> CoachRequest | SessionRequest | SummaryRequest:
     verb = rest[0].lower()
-    if verb in SUBCOMMANDS and args.flag("private") and verb != "edit":
+    if verb in SUBCOMMANDS and private and verb != "edit":
         raise UsageError(f"--private is for writing a note, not for /coach {verb}." + (" A session is always shared with its agent." if verb == "session" else ""))
     if verb in ("session", "actions", "done"):
         return parse_session_words(verb, rest)
@@ -143,15 +182,8 @@ def parse_coach(words: list[str]) -> CoachRequest | SessionRequest | SummaryRequ
     if verb == "history":
         if len(rest) < 2:
             raise UsageError("/coach history @agent [WINDOW] [#tag]")
-        tag = next((w for w in rest[2:] if w.startswith("#")), None)
-        window = next((w for w in rest[2:] if not w.startswith("#")), None)
-        if len([w for w in rest[2:] if w.startswith("#")]) > 1 or len([w for w in rest[2:] if not w.startswith("#")]) > 1:
-            raise UsageError("/coach history @agent [WINDOW] [#tag]: one window and one tag at most.")
-        try:
-            checked = notes.check_tags([tag])[0] if tag else None
-        except notes.NoteError as exc:
-            raise UsageError(str(exc)) from None
-        return CoachRequest("history", agent=rest[1], window=window, tag=checked)
+        window, tag = _history_words(rest[2:])
+        return CoachRequest("history", agent=rest[1], window=window, tag=tag)
     if verb == "audit":
         if len(rest) != 2:
             raise UsageError("/coach audit @agent")
@@ -164,11 +196,11 @@ def parse_coach(words: list[str]) -> CoachRequest | SessionRequest | SummaryRequ
         if len(rest) < 3:
             raise UsageError("/coach edit N NOTE… [#tag …]: the whole new text (and tags) of your note.")
         body, tags, ticket = _note_parts(rest[2:])
-        if ticket is not None or args.flag("private"):
+        if ticket is not None or private:
             raise UsageError("An edit changes a note's text and tags; its ticket and privacy stay as they were.")
         return CoachRequest("edit", number=_number(rest[1]), text=body, tags=tags)
     body, tags, ticket = _note_parts(rest[1:])
-    return CoachRequest("note", agent=rest[0], text=body, tags=tags, ticket=ticket, private=args.flag("private"))
+    return CoachRequest("note", agent=rest[0], text=body, tags=tags, ticket=ticket, private=private)
 
 
 def authorize_coach(ctx: Context, request: CoachRequest | SessionRequest | SummaryRequest) -> None:
@@ -179,7 +211,12 @@ def authorize_coach(ctx: Context, request: CoachRequest | SessionRequest | Summa
         return authorize_summary(ctx, request)
     me = ctx.member
     if request.verb == "note":
-        agent = find_member(ctx, request.agent or "")
+        try:
+            agent = find_member(ctx, request.agent or "")
+        except NotFound:
+            if request.meant is not None:
+                raise not_a_subcommand(request.agent or "", request.meant) from None
+            raise
         if not may_coach(me, agent):
             raise Forbidden(f"You write coaching notes about the agents you look after: {agent.name} is not one of them (leads: their team's agents; managers: their team's, or every team's without one; admins: every agent; never yourself).")
     elif request.verb == "history":
@@ -239,7 +276,7 @@ def _history(ctx: Context, agent: Member, request: CoachRequest) -> Reply:
             window = parse_window(request.window, ctx.now, ctx.timezone)
         except WindowError as exc:
             raise UsageError(str(exc)) from None
-        since, until = window.start, window.end
+        since, until = window.start, listed_until(window, ctx.now)
     found = notes.visible(ctx.session, ctx.member, agent, since=since, until=until, tag=request.tag)
     notes.record_reads(ctx.session, ctx.member, found, ctx.now)
     # Sessions have no tags: a history filtered by tag is of notes only.
@@ -254,19 +291,34 @@ def _history(ctx: Context, agent: Member, request: CoachRequest) -> Reply:
     return Reply(title=label, blocks=blocks, data={"notes": [note_json(ctx.session, n) for n in found], "sessions": [session_json(ctx.session, h) for h in held]})
 
 
+def _replaced(before: str | None) -> str | None:
+    """The text an edit replaced, from its audit line (`{"text": …, "tags": […]}`)."""
+    try:
+        found = json.loads(before) if before else None
+    except ValueError:
+        return None
+    return found.get("text") if isinstance(found, dict) and isinstance(found.get("text"), str) else None
+
+
 def _audit(ctx: Context, agent: Member) -> Reply:
     lines = []
     data = []
-    shown: list[CoachingNote] = []
+    # Only what shows a note's text is a read: the replaced text of an edit.
+    # The other lines (who wrote, changed, read, when) show none.
+    read: list[CoachingNote] = []
     for entry, note in notes.trail(ctx.session, agent):
         if not may_see(ctx.member, agent, author_id=note.author_id, private=note.private):
             continue  # an admin's own private notes stay hidden from them, here too
-        if note.private and note not in shown:
-            shown.append(note)
         by = ctx.session.get(Member, entry.by_id)
-        lines.append(f"{local_full(entry.at, ctx.timezone)} · note {note.id} · {entry.action} by {by.name if by else '?'}")
+        line = f"{local_full(entry.at, ctx.timezone)} · note {note.id} · {entry.action} by {by.name if by else '?'}"
+        replaced = _replaced(entry.before) if entry.action == "edited" else None
+        if replaced is not None:
+            line += f" · it read: {_shown(replaced)}"
+            if note not in read:
+                read.append(note)
+        lines.append(line)
         data.append({"at": entry.at.isoformat(), "note": note.id, "action": entry.action, "by": by.handle if by else None, "before": entry.before})
-    notes.record_reads(ctx.session, ctx.member, shown, ctx.now)  # the trail shows replaced texts
+    notes.record_reads(ctx.session, ctx.member, read, ctx.now)
     text = "\n".join(lines) if lines else "Nothing on record."
     return Reply(title=f"Coaching audit trail · {agent.name}", blocks=[Section(text), Note(f"Times in {ctx.timezone}.")], data={"audit": data})
 

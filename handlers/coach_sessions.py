@@ -10,6 +10,7 @@ read and tick off what is `coaching.visibility`'s rule set, checked in
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,6 +28,7 @@ from handlers.humanize import change, with_sample
 from handlers.kpi_lookup import find_member
 from handlers.reply import Actions, Button, Form, FormField, Reply, Section, Table
 from handlers.reply import Context as Note
+from handlers.router import closest
 from kpi.definitions import BY_NAME
 from kpi.engine import Metrics
 from store.local_time import local_date
@@ -37,6 +39,7 @@ KEYS = {"strengths": "strengths", "opportunities": "opportunities", "actions": "
 SESSION_USAGE = '/coach session @agent [strengths=… opportunities=… actions="item by YYYY-MM-DD; item" follow_up=YYYY-MM-DD|14d] (no fields: a form asks)'
 # What "did it work?" compares: the figures a lead coaches on.
 COMPARED = ("tickets_solved", "first_reply_median_s", "resolution_median_s", "csat", "reopen_rate", "sla_attainment", "qa_score")
+_NAME = re.compile(r"[A-Za-z][A-Za-z_-]{2,}")  # a word that could be a part's name, before its =
 MOST_BUTTONS = 5
 MOST_LISTED = 5  # open items per agent when listing several agents
 
@@ -63,10 +66,14 @@ def _fields(words: list[str]) -> dict[str, str]:
             if key in found:
                 raise UsageError(f"{key} is given twice. {SESSION_USAGE}")
             found[key] = value
-        elif key is None:
+            continue
+        # `stregths=…` is a part's name mistyped, never words of the part before it.
+        near = closest(name, KEYS, n=1) if eq and _NAME.fullmatch(name) else []
+        if near:
+            raise UsageError(f"{name}= is not a part of a session. Did you mean {KEYS[near[0]]}=?\n{SESSION_USAGE}")
+        if key is None:
             raise UsageError(f"Give the session's parts as key=value ({', '.join(sorted(set(KEYS.values())))}), got {word[:60]!r}.\n{SESSION_USAGE}")
-        else:
-            found[key] = f"{found[key]} {word}".strip()
+        found[key] = f"{found[key]} {word}".strip()
     return found
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -22,7 +23,7 @@ from handlers.context import Context, Forbidden
 from handlers.kpi_lookup import find_team
 from handlers.reply import Reply, Section, Table
 from handlers.reply import Context as Note
-from kpi.windows import WindowError, looks_like_window, parse_window
+from kpi.windows import Window, WindowError, looks_like_window, parse_window
 from store.local_time import local_date
 from store.org import Member, Team
 
@@ -35,8 +36,26 @@ class SummaryRequest:
     window: str = "30d"
 
 
+def listed_until(window: Window, now: datetime) -> datetime:
+    """Where a listing or count over `window` stops, exclusive.
+
+    Times are kept in whole seconds, so a window that reaches `now` ends one
+    second after it: what was written this very second is in it.
+    """
+    if window.until >= now:
+        return now.replace(microsecond=0) + timedelta(seconds=1)
+    return window.until
+
+
 def parse_summary(rest: list[str]) -> SummaryRequest:
     words = rest[1:]
+    tags = [w for w in words if w.startswith("#")]
+    if tags:
+        # A tag is not a team: every tag's use is in the summary already.
+        raise UsageError(
+            f"{tags[0]!r} is a tag, not a team: the summary counts every tag (under the table). "
+            f"For the notes with it: /coach history @agent {tags[0]}.\n{SUMMARY_USAGE}"
+        )
     if len(words) > 2:
         raise UsageError(SUMMARY_USAGE)
     # A window's form decides; whether it is a valid window is said when it is read.
@@ -79,8 +98,9 @@ def execute_summary(ctx: Context, request: SummaryRequest) -> Reply:
     # the same as counting what `notes.visible` would list, agent by agent.
     done = sessions.completion(ctx.session, ids)
     pending = sessions.open_counts(ctx.session, ids, local_date(ctx.now, ctx.timezone))
-    held = sessions.held_counts(ctx.session, ids, window.start, window.end)
-    written = notes.counts(ctx.session, ids, window.start, window.end)
+    until = listed_until(window, ctx.now)
+    held = sessions.held_counts(ctx.session, ids, window.start, until)
+    written = notes.counts(ctx.session, ids, window.start, until)
     tags: Counter[str] = Counter()
     for _, _, used in written.values():
         tags.update(used)

@@ -13,11 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from coaching import qa
 from coaching.models import QaDispute, QaReview
-from coaching.rubric import RubricError, categories_text, rubric_of
+from coaching.rubric import Rubric, RubricError, categories_text, rubric_of, shown
 from coaching.visibility import may_coach, may_see, oversees
 from handlers.args import DAMAGED_BUTTON, UsageError, button_id, form_context, form_number, form_submission, number_word, parse_args
 from handlers.context import Context, FieldErrors, Forbidden, Invalid, NotFound
@@ -25,7 +24,9 @@ from handlers.escalate import parse_ticket
 from handlers.escalation_views import local_full
 from handlers.humanize import percent
 from handlers.kpi_lookup import find_member, find_team
-from handlers.reply import Actions, Button, Field, Fields, Form, FormField, Reply, Section, Table
+from handlers.qa_scores import change_text, problems_text
+from handlers.qa_views import DISPUTE_ACTION, DISPUTE_COLUMNS, dispute_row, proposal_text, review_reply, settlement
+from handlers.reply import Form, FormField, Reply, Section, Table
 from handlers.reply import Context as Note
 from handlers.qa_calibration import (
     CALIBRATE_USAGE,
@@ -38,11 +39,11 @@ from handlers.qa_calibration import (
     parse_score_button,
     parse_score_form,
 )
-from handlers.router import Action, Router
+from handlers.router import Action, Router, closest
 from store.org import Member
 from store.qa_rubrics import QaRubricVersion, current
 
-DISPUTE_ACTION, DISPUTE_FORM, REVIEW_FORM = "qa.dispute", "qa.dispute_form", "qa.review_form"
+DISPUTE_FORM, REVIEW_FORM = "qa.dispute_form", "qa.review_form"
 PRIVATE_ONLY = "QA reviews are between an agent and those who look after them: answers are never shared in a channel, so --share is refused."
 NOT_SET_UP = "QA is not set up: an admin adds a rubric under `qa:` in the organisation file."
 
@@ -58,16 +59,22 @@ class QaRequest:
     outcome: str | None = None
     team: str | None = None
     comments: dict[str, str] = field(default_factory=dict)
+    again: bool = False  # a second review of a ticket already reviewed for the agent, on purpose
+    meant: str | None = None  # the subcommand the first word is close to, should it name no member (`/qa shwo 4`)
 
 
 USAGE = (
-    "/qa @agent TICKET [key=value …] [-- COMMENT…] — score a ticket against the rubric (no scores: a form asks)\n"
+    "/qa @agent TICKET [key=value …] [--again] [-- COMMENT…] — score a ticket against the rubric (no scores: a form asks; --again: a second review of it)\n"
     "/qa show N — a review\n"
     "/qa dispute N COMMENT… [key=value …] — dispute your review (once), with the scores you propose if you like\n"
     "/qa resolve N accepted|partial|rejected [key=value …] [-- NOTE…] — settle a dispute (the reviewer or the agent's lead); the review is then locked\n"
     "/qa disputes [TEAM] — open disputes you can settle\n"
     f"{CALIBRATE_USAGE}"
 )
+VERBS = ("show", "dispute", "resolve", "disputes", "calibrate", "calibration", "calibrations")
+# What people type for each outcome; the stored word is the first.
+OUTCOME_WORDS = {"accepted": "accepted", "accept": "accepted", "partial": "partial", "partially": "partial", "partly": "partial", "rejected": "rejected", "reject": "rejected"}
+RESOLVE_USAGE = "/qa resolve N accepted|partial|rejected [key=value …] [-- NOTE…]"
 
 
 def _number(word: str) -> int:
@@ -96,10 +103,31 @@ def _split(words: list[str]) -> tuple[dict[str, str], list[str], str]:
     return pairs, rest, comment
 
 
+def _outcome(word: str) -> str:
+    found = OUTCOME_WORDS.get(word.lower())
+    if found is None:
+        near = closest(word, qa.OUTCOMES, n=1)
+        hint = f" Did you mean {near[0]}?" if near else ""
+        raise UsageError(f"{word!r} is not how a dispute is settled: accepted, partial or rejected.{hint}\n{RESOLVE_USAGE}")
+    return found
+
+
+def _meant(word: str) -> str | None:
+    """The subcommand a first word that is none (and no @mention) is close to: `shwo` → show."""
+    if word.startswith(("@", "<@")) or word.lower() in VERBS:
+        return None
+    near = closest(word, VERBS, n=1)
+    return near[0] if near else None
+
+
+def not_a_verb(word: str, meant: str) -> UsageError:
+    return UsageError(f"{word!r} is neither a /qa subcommand nor a member. Did you mean /qa {meant}?")
+
+
 def parse_qa(words: list[str]) -> QaRequest | CalibrationRequest:
     # What follows `--` is a comment, flags and all ("asked to --share it").
     cut = words.index("--") if "--" in words else len(words)
-    args = parse_args(words[:cut], switches=frozenset({"share"}), options=frozenset({"by"}))
+    args = parse_args(words[:cut], switches=frozenset({"share", "again"}), options=frozenset({"by"}))
     if args.flag("share"):
         raise UsageError(PRIVATE_ONLY)
     rest = list(args.words) + words[cut:]
@@ -107,6 +135,8 @@ def parse_qa(words: list[str]) -> QaRequest | CalibrationRequest:
         raise UsageError("Say whose ticket you review: /qa @agent T-123 accuracy=2 tone=4 policy=pass")
     verb = rest[0].lower()
     by = args.option("by")
+    if args.flag("again") and verb in VERBS:
+        raise UsageError("--again saves a second review of a ticket already reviewed: /qa @agent TICKET key=value … --again")
     if verb in ("calibrate", "calibration", "calibrations"):
         pairs, text, comment = _split(rest[1:]) if verb == "calibration" else ({}, rest[1:], "")
         number = _number(text[0]) if verb == "calibration" and text else None
@@ -127,12 +157,23 @@ def parse_qa(words: list[str]) -> QaRequest | CalibrationRequest:
         pairs, text, comment = _split(rest[2:])
         return QaRequest("dispute", number=_number(rest[1]), scores=pairs, comment=" ".join([*text, comment]).strip())
     if verb == "resolve":
-        if len(rest) < 3 or rest[2].lower() not in qa.OUTCOMES:
-            raise UsageError("/qa resolve N accepted|partial|rejected [key=value …] [-- NOTE…]")
+        if len(rest) < 3:
+            raise UsageError(RESOLVE_USAGE)
+        outcome = _outcome(rest[2])
         pairs, text, comment = _split(rest[3:])
         if text:
             raise UsageError(f"Unexpected {' '.join(text)!r}: scores are key=value, and a note goes after --.")
-        return QaRequest("resolve", number=_number(rest[1]), outcome=rest[2].lower(), scores=pairs, comment=comment)
+        return QaRequest("resolve", number=_number(rest[1]), outcome=outcome, scores=pairs, comment=comment)
+    meant = _meant(rest[0])
+    try:
+        return _parse_review(rest, again=args.flag("again"), meant=meant)
+    except UsageError:
+        if meant is not None:  # `/qa disputs`, `/qa calibrat T-1 @a @b`: a subcommand mistyped, not a review
+            raise not_a_verb(rest[0], meant) from None
+        raise
+
+
+def _parse_review(rest: list[str], *, again: bool, meant: str | None) -> QaRequest:
     if len(rest) < 2:
         raise UsageError("Name the ticket: /qa @agent T-123 [key=value …]")
     if parse_ticket(rest[1]) is None:
@@ -140,7 +181,7 @@ def parse_qa(words: list[str]) -> QaRequest | CalibrationRequest:
     pairs, text, comment = _split(rest[2:])
     if text:
         raise UsageError(f"Unexpected {' '.join(text)!r}: scores are key=value (e.g. tone=4), and a comment goes after --.")
-    return QaRequest("review", agent=rest[0], ticket=rest[1], scores=pairs, comment=comment)
+    return QaRequest("review", agent=rest[0], ticket=rest[1], scores=pairs, comment=comment, again=again, meant=meant)
 
 
 def _rubric(ctx: Context) -> QaRubricVersion:
@@ -159,13 +200,23 @@ def _review(ctx: Context, number: int | None) -> QaReview:
     return review
 
 
+def _agent(ctx: Context, request: QaRequest) -> Member:
+    """The agent a review is about; a first word that names nobody but is close to a subcommand is taken as that typo."""
+    try:
+        return find_member(ctx, request.agent or "")
+    except NotFound:
+        if request.meant is not None:
+            raise not_a_verb(request.agent or "", request.meant) from None
+        raise
+
+
 def authorize_qa(ctx: Context, request: QaRequest | CalibrationRequest) -> None:
     """The one place /qa decides who may do what."""
     if isinstance(request, CalibrationRequest):
         return authorize_calibration(ctx, request)
     me = ctx.member
     if request.verb == "review":
-        agent = find_member(ctx, request.agent or "")
+        agent = _agent(ctx, request)
         if not may_coach(me, agent):
             raise Forbidden(f"You review the agents you look after: {agent.name} is not one of them (and never yourself).")
     elif request.verb == "dispute":
@@ -191,18 +242,41 @@ def execute_qa(ctx: Context, request: QaRequest | CalibrationRequest) -> Reply:
     review = _review(ctx, request.number)
     if request.verb == "show":
         return review_reply(ctx.session, review, ctx.member, ctx.timezone)
+    rubric = qa.rubric_for(ctx.session, review)
+    agent = ctx.session.get(Member, review.agent_id)
     try:
         if request.verb == "dispute":
-            qa.dispute(ctx.session, review, ctx.member, request.comment, request.scores or None, ctx.now)
-            done = "Disputed: the reviewer and your lead are told; the review is settled by one of them."
+            record = qa.dispute(ctx.session, review, ctx.member, request.comment, request.scores or None, ctx.now)
+            done = f"Disputed, proposing {proposal_text(rubric, review, record)}: the reviewer and your lead are told; one of them settles it."
         else:
-            qa.settle(ctx.session, review, ctx.member, request.outcome or "", request.scores or None, request.comment, ctx.now)
-            done = f"Settled ({request.outcome}); the review is locked and the agent is told."
-    except (qa.QaError, RubricError) as exc:
+            record = qa.settle(ctx.session, review, ctx.member, request.outcome or "", request.scores or None, request.comment, ctx.now)
+            change = settlement(rubric, review, record)
+            what = change_text(change) if change else "the scores stay as they are"
+            done = f"Settled ({request.outcome}): {what}. The review is locked and {agent.name if agent else 'the agent'} is told."
+    except RubricError as exc:
+        raise Invalid(problems_text(exc)) from None
+    except qa.QaError as exc:
         raise Invalid(str(exc)) from None
     reply = review_reply(ctx.session, review, ctx.member, ctx.timezone)
     reply.blocks.insert(0, Section(done))
     return reply
+
+
+class ReviewedBefore(Invalid):
+    """The ticket has a review for the agent already, and a second one was not asked for."""
+
+    def __init__(self, message: str, earlier: list[QaReview]) -> None:
+        super().__init__(message)
+        self.earlier = earlier
+
+
+def _earlier_text(ctx: Context, earlier: list[QaReview]) -> str:
+    """`review 4 by Bob Jones, 2026-12-01 11:00, 85.0% passed` for the latest earlier review (and how many before it)."""
+    last = earlier[-1]
+    reviewer = ctx.session.get(Member, last.reviewer_id)
+    result = "no score" if last.score is None else f"{percent(last.score)} {'passed' if last.passed else 'did not pass'}"
+    more = f" (and {len(earlier) - 1} before it)" if len(earlier) > 1 else ""
+    return f"review {last.id} by {reviewer.name if reviewer else '?'}, {local_full(last.created_at, ctx.timezone)}, {result}{more}"
 
 
 def _create(ctx: Context, request: QaRequest) -> Reply:
@@ -211,121 +285,127 @@ def _create(ctx: Context, request: QaRequest) -> Reply:
     ref = parse_ticket(request.ticket or "")
     assert ref is not None
     if not request.scores:
-        return _review_form(version, agent, ref.shown)
+        return _review_form(ctx, version, agent, ref.shown, request.again)
     if len(request.comment) > qa.MAX_COMMENT:
         raise Invalid(f"The comment is {len(request.comment):,} characters long; at most {qa.MAX_COMMENT:,}.")
     comments = {**request.comments, **({"": request.comment} if request.comment else {})}
     try:
-        review = qa.create(ctx.session, ctx.member, agent, version, request.scores, ticket=ref.shown, ticket_url=ref.url, comments=comments, now=ctx.now)
+        review = qa.create(
+            ctx.session, ctx.member, agent, version, request.scores, ticket=ref.shown, ticket_url=ref.url, comments=comments, now=ctx.now, again=request.again
+        )
     except RubricError as exc:
-        raise Invalid(f"{exc}\nScore each of: {categories_text(rubric_of(version).categories)}; na where it does not apply.") from None
+        raise Invalid(f"{problems_text(exc)}\nScore each of: {categories_text(rubric_of(version).categories)}; na where it does not apply.") from None
+    except qa.AlreadyReviewed as exc:
+        raise ReviewedBefore(
+            f"{agent.name}'s {ref.shown} has a review already: {_earlier_text(ctx, exc.earlier)}. A second review counts in "
+            f"{agent.name}'s QA figures as well: to save it, run the same command with --again.",
+            exc.earlier,
+        ) from None
     except qa.QaError as exc:
         raise Invalid(str(exc)) from None
+    earlier = [r for r in qa.earlier_reviews(ctx.session, agent, ref.shown) if r.id != review.id]
     reply = review_reply(ctx.session, review, ctx.member, ctx.timezone)
-    reply.blocks.insert(0, Section(f"Review {review.id} saved; {agent.name} is told, and may dispute it."))
+    second = f" {ref.shown} now has {len(earlier) + 1} reviews for {agent.name}, and each counts in the QA figures; the one before: {_earlier_text(ctx, earlier)}." if earlier else ""
+    reply.blocks.insert(0, Section(f"Review {review.id} saved; {agent.name} is told, and may dispute it.{second}"))
     return reply
 
 
-def _review_form(version: QaRubricVersion, agent: Member, ticket: str) -> Reply:
+AGAIN_WORDS = ("again", "yes")
+
+
+def _review_form(ctx: Context, version: QaRubricVersion, agent: Member, ticket: str, again: bool) -> Reply:
     rubric = rubric_of(version)
+    earlier = [] if again else qa.earlier_reviews(ctx.session, agent, ticket)
     fields = []
+    if earlier:
+        # The form asks first: a second review is a decision, made before the scoring.
+        label = f"{agent.name}'s {ticket} has a review already ({_earlier_text(ctx, earlier)}). Type again to save a second one"
+        fields.append(FormField("again", label, placeholder="again"))
     for c in rubric.categories:
         fields.append(FormField(c.key, f"{c.name} ({c.scale.text}{', critical' if c.critical else ''}{', or na' if c.na_allowed else ''})"))
         fields.append(FormField(f"{c.key}_comment", f"{c.name}: comment", optional=True))
     fields.append(FormField("comment", "Comment on the review", multiline=True, optional=True))
-    context = json.dumps({"agent": agent.handle, "ticket": ticket})
+    context = json.dumps({"agent": agent.handle, "ticket": ticket, **({"again": True} if again else {})})
+    intro = f"Score {ticket} against rubric v{version.version}." + (f" {agent.name}'s {ticket} has a review already: {_earlier_text(ctx, earlier)}." if earlier else "")
     return Reply(
         title=f"QA review · {agent.name} · {ticket}",
-        blocks=[Section(f"Score {ticket} against rubric v{version.version}.")],
-        form=Form(f"QA review of {ticket}", "Save review", REVIEW_FORM, tuple(fields), context=context),
+        blocks=[Section(intro)],
+        form=Form(f"QA review of {ticket}" + (" (again)" if earlier or again else ""), "Save review", REVIEW_FORM, tuple(fields), context=context),
     )
 
 
 def parse_review_form(value: str) -> QaRequest:
     context, values = form_submission(value)
     agent, ticket = form_context(context, "agent", "ticket").values()
-    scores = {k: v.strip() for k, v in values.items() if not k.endswith("_comment") and k != "comment"}
+    again = json.loads(context).get("again") is True
+    if "again" in values:
+        if values["again"].strip().lower() not in AGAIN_WORDS:
+            raise FieldErrors({"again": "Type again to save a second review of this ticket, or cancel."})
+        again = True
+    comment = values.get("comment", "").strip()
+    if comment.split(maxsplit=1)[:1] == ["--again"]:  # said in the comment when the ticket was reviewed while the form was open
+        comment, again = comment.removeprefix("--again").strip(), True
+    scores = {k: v.strip() for k, v in values.items() if not k.endswith("_comment") and k not in ("comment", "again")}
     empty = [k for k, v in scores.items() if not v]
     if empty:
         raise FieldErrors({k: "Score it, or write na where it does not apply." for k in empty})
     comments = {k.removesuffix("_comment"): v.strip() for k, v in values.items() if k.endswith("_comment") and v.strip()}
     if parse_ticket(ticket) is None:
         raise UsageError(DAMAGED_BUTTON)
-    return QaRequest("review", agent=agent, ticket=ticket, scores=scores, comment=values.get("comment", "").strip(), comments=comments)
+    return QaRequest("review", agent=agent, ticket=ticket, scores=scores, comment=comment, comments=comments, again=again)
+
+
+def _at_fields(exc: Invalid, request: QaRequest) -> FieldErrors | None:
+    """Problems with a form's scores under their fields (`tone: 9 is outside 1-5` under tone)."""
+    lines = str(exc).splitlines()
+    errors = {line.split(":", 1)[0].strip(): line for line in lines if ":" in line and line.split(":", 1)[0].strip() in request.scores}
+    return FieldErrors(errors) if errors else None
 
 
 def execute_review_form(ctx: Context, request: QaRequest) -> Reply:
     try:
         return execute_qa(ctx, request)
+    except ReviewedBefore as exc:
+        # Saved by someone else while this form was open (else the form would have asked).
+        reviewer = ctx.session.get(Member, exc.earlier[-1].reviewer_id)
+        raise FieldErrors({"comment": f"Reviewed meanwhile: review {exc.earlier[-1].id} by {(reviewer.name if reviewer else '?')[:40]}. To save yours too, begin the comment with --again."}) from None
     except Invalid as exc:
-        lines = str(exc).splitlines()
-        errors = {line.split(":", 1)[0].strip(): line for line in lines if ":" in line and line.split(":", 1)[0].strip() in request.scores}
-        if errors:
-            raise FieldErrors(errors) from None
-        raise
+        raise _at_fields(exc, request) or exc from None
 
 
-def review_json(session: Session, review: QaReview, viewer: Member) -> dict[str, Any]:
-    agent, reviewer = session.get(Member, review.agent_id), session.get(Member, review.reviewer_id)
-    hidden = viewer.id == review.agent_id and qa.rubric_for(session, review).hide_reviewer
-    return {
-        "id": review.id,
-        "agent": agent.handle if agent else None,
-        "reviewer": None if hidden or reviewer is None else reviewer.handle,
-        "ticket": review.ticket,
-        "rubric_version": review.rubric_version,
-        "scores": dict(review.scores),
-        "score": review.score,
-        "passed": review.passed,
-        "state": review.state,
-        "created_at": review.created_at.isoformat(),
-    }
-
-
-def review_reply(session: Session, review: QaReview, viewer: Member, zone: str, *, dispute_button: bool = False) -> Reply:
-    data = review_json(session, review, viewer)
-    rubric = qa.rubric_for(session, review)
-    agent = session.get(Member, review.agent_id)
-    rows = []
-    for c in rubric.categories:
-        value = review.scores.get(c.key, "na")
-        shown = "na" if value == "na" else ("pass" if value else "fail") if c.scale.text == "pass-fail" else f"{value} of {c.scale.text}"
-        rows.append((c.name, shown, review.comments.get(c.key, "")))
-    result = "no score (every category na)" if review.score is None else f"{percent(review.score)} · {'passed' if review.passed else 'did not pass'} (pass {percent(float(rubric.pass_mark))})"
-    fields = [Field("Agent", agent.name if agent else "?"), Field("Ticket", review.ticket), Field("Result", result), Field("State", review.state)]
-    if data["reviewer"]:
-        reviewer = session.get(Member, review.reviewer_id)
-        fields.insert(1, Field("Reviewer", reviewer.name if reviewer else "?"))
-    blocks: list[Any] = [Fields(tuple(fields)), Table(("Category", "Score", "Comment"), tuple(rows))]
-    if review.comments.get(""):
-        blocks.append(Section(review.comments[""]))
-    record = session.scalar(select(QaDispute).where(QaDispute.review_id == review.id))
-    if record is not None:
-        line = f"Disputed {local_full(record.created_at, zone)}: {record.comment}"
-        if record.outcome:
-            line += f"\nSettled {record.outcome} {local_full(record.resolved_at, zone)}" + (f": {record.note}" if record.note else "")
-        blocks.append(Section(line))
-    if dispute_button and review.state == "open":
-        blocks.append(Actions((Button("Dispute", DISPUTE_ACTION, json.dumps({"id": review.id})),)))
-    blocks.append(Note(f"Rubric v{review.rubric_version}; times in {zone}."))
-    return Reply(title=f"QA review {review.id} · {review.ticket}", blocks=blocks, data={"review": data})
+def execute_dispute_form(ctx: Context, request: QaRequest) -> Reply:
+    """The dispute form: a proposed score that is off its scale goes back to its field, the comment kept."""
+    try:
+        return execute_qa(ctx, request)
+    except Invalid as exc:
+        raise _at_fields(exc, request) or exc from None
 
 
 def _disputes(ctx: Context, team_text: str | None) -> Reply:
     team = find_team(ctx, team_text, command="/qa disputes") if team_text else None
     rows = []
     data = []
-    for record, review in ctx.session.execute(
-        select(QaDispute, QaReview).join(QaReview, QaReview.id == QaDispute.review_id).where(QaDispute.resolved_at.is_(None)).order_by(QaDispute.created_at)
-    ).all():
-        agent = ctx.session.get(Member, review.agent_id)
-        if agent is None or (team is not None and agent.team_id != team.id):
-            continue
+    rubrics: dict[int, Rubric] = {}  # by version: one read each, however many disputes
+    query = (
+        select(QaDispute, QaReview, Member)
+        .join(QaReview, QaReview.id == QaDispute.review_id)
+        .join(Member, Member.id == QaReview.agent_id)
+        .where(QaDispute.resolved_at.is_(None))
+        .order_by(QaDispute.created_at, QaDispute.id)
+    )
+    if team is not None:
+        query = query.where(Member.team_id == team.id)
+    for record, review, agent in ctx.session.execute(query).all():
         if ctx.member.id != review.reviewer_id and not oversees(ctx.member, agent):
             continue
-        rows.append((str(review.id), agent.name, review.ticket, local_full(record.created_at, ctx.timezone), record.comment[:200]))
-        data.append({"review": review.id, "agent": agent.handle, "ticket": review.ticket, "comment": record.comment})
-    blocks: list[Any] = [Table(("Review", "Agent", "Ticket", "Disputed", "Comment"), tuple(rows))] if rows else [Section("No open disputes you can settle.")]
+        if review.rubric_version not in rubrics:
+            rubrics[review.rubric_version] = qa.rubric_for(ctx.session, review)
+        row, item = dispute_row(review, record, agent, rubrics[review.rubric_version], ctx.timezone)
+        rows.append(row)
+        data.append(item)
+    blocks: list[Any] = [Table(DISPUTE_COLUMNS, tuple(rows))] if rows else [Section("No open disputes you can settle.")]
+    if rows:
+        blocks.append(Note("Settle one: /qa resolve N accepted (the proposed scores) | partial key=value … | rejected; /qa show N for the whole review."))
     return Reply(title="Open QA disputes" + (f" · {team.name}" if team else ""), blocks=blocks, data={"disputes": data})
 
 
@@ -342,7 +422,8 @@ def execute_dispute_button(ctx: Context, request: QaRequest) -> Reply:
         raise Invalid(f"Review {review.id} is {review.state}: it can be disputed once, while it is open.")
     rubric = qa.rubric_for(ctx.session, review)
     fields = [FormField("comment", "Why do you dispute it?", multiline=True)]
-    fields += [FormField(c.key, f"{c.name}: the score you propose ({c.scale.text})", optional=True) for c in rubric.categories]
+    # Each label says the score given, so the agent proposes against what they dispute.
+    fields += [FormField(c.key, f"{c.name}: the score you propose ({c.scale.text}; given: {shown(c, review.scores.get(c.key, 'na'))})", optional=True) for c in rubric.categories]
     return Reply(title=f"Dispute review {review.id}", form=Form(f"Dispute review {review.id}", "Dispute", DISPUTE_FORM, tuple(fields), context=str(review.id)))
 
 
@@ -376,7 +457,7 @@ def register(router: Router) -> None:
     router.register(QaCommand())
     router.register_action(Action(REVIEW_FORM, parse_review_form, authorize_qa, execute_review_form))
     router.register_action(Action(DISPUTE_ACTION, parse_dispute_button, authorize_qa, execute_dispute_button, once_per_click=False))
-    router.register_action(Action(DISPUTE_FORM, parse_dispute_form, authorize_qa, execute_qa))
+    router.register_action(Action(DISPUTE_FORM, parse_dispute_form, authorize_qa, execute_dispute_form))
     router.register_action(Action(SCORE_BUTTON, parse_score_button, authorize_calibration, execute_calibration))
     router.register_action(Action(SCORE_FORM, parse_score_form, authorize_calibration, execute_calibration))
 

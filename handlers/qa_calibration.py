@@ -29,6 +29,7 @@ from handlers.escalate import parse_ticket
 from handlers.escalation_views import local_full
 from handlers.humanize import percent
 from handlers.kpi_lookup import find_member
+from handlers.qa_scores import problems_text
 from handlers.reply import Actions, Button, Form, FormField, Reply, Section, Table
 from handlers.reply import Context as Note
 from store.local_time import at_local, local_date
@@ -144,9 +145,10 @@ def _score(ctx: Context, record: QaCalibration, request: CalibrationRequest) -> 
     try:
         revealed = calibration.submit(ctx.session, record, ctx.member, request.scores, comments, ctx.now)
     except RubricError as exc:
+        told = problems_text(exc)
         if request.form:
-            raise FieldErrors({line.split(":", 1)[0].strip(): line for line in str(exc).splitlines() if ":" in line} or {"": str(exc)}) from None
-        raise Invalid(f"{exc}\nScore each of: {categories_text(calibration.rubric_for(ctx.session, record).categories)}; na where it does not apply.") from None
+            raise FieldErrors({line.split(":", 1)[0].strip(): line for line in told.splitlines() if ":" in line} or {"": told}) from None
+        raise Invalid(f"{told}\nScore each of: {categories_text(calibration.rubric_for(ctx.session, record).categories)}; na where it does not apply.") from None
     except (calibration.CalibrationError, QaError) as exc:
         raise Invalid(str(exc)) from None
     reply = calibration_reply(ctx.session, record, ctx.member, ctx.timezone, ctx.now)

@@ -169,6 +169,8 @@ def test_the_coaching_export_holds_what_the_caller_may_see_and_is_safe_to_open(d
     assert rows[0][:4] == ["type", "id", "created_at", "agent"] and len(rows) == 3
     assert rows[1][9].startswith("'=HYPERLINK")  # a formula is shown, never run
     assert [r[6] for r in rows[1:]] == ["no", "yes"]
+    # The private note's text went into the file: a read by root, on the record (the shared one is not).
+    assert [(a["note"], a["action"], a["by"]) for a in ask(db, "root", "/coach audit @alice")["data"]["audit"] if a["action"] == "read"] == [(int(rows[2][1]), "read", "root")]
     # Another team's manager gets nothing of alice's; an agent gets no export at all.
     assert main(["export", "coaching", "--as", "dana", "--csv", str(out), "--from", today, "--to", today]) == 0
     assert len(list(csv.reader(out.open(encoding="utf-8")))) == 1
@@ -177,3 +179,34 @@ def test_the_coaching_export_holds_what_the_caller_may_see_and_is_safe_to_open(d
     assert main(["export", "coaching", "--as", "root", "--csv", str(out), "--from", "2026-13-01"]) == 2
     assert main(["export", "coaching", "--as", "root", "--csv", str(out), "--from", "0001-01-01", "--to", "9999-12-31"]) == 2
     assert "1970-01-02 to 2099-12-30" in capsys.readouterr().err
+
+
+def test_an_audit_records_only_the_reads_that_showed_a_note(db: Database) -> None:
+    apply_fixture_org(db)
+    private = ask(db, "bob", "/coach @alice first words --private")["data"]["note"]["id"]
+    actions = lambda: [(a["action"], a["by"]) for a in ask(db, "root", "/coach audit @alice", T0 + timedelta(hours=3))["data"]["audit"]]  # noqa: E731
+    # Auditing shows who did what, not the note: however often, no read is recorded.
+    assert actions() == [("created", "bob")]
+    assert actions() == [("created", "bob")]
+    # Reading it is.
+    assert ask(db, "root", "/coach history @alice", T0 + timedelta(hours=1))["ok"]
+    assert actions() == [("created", "bob"), ("read", "root")]
+    # An edit keeps the replaced text, which the audit shows: that is a read of the note, and on the record.
+    assert ask(db, "bob", f"/coach edit {private} better words", T0 + timedelta(hours=2))["ok"]
+    shown = ask(db, "root", "/coach audit @alice", T0 + timedelta(hours=3))
+    assert "it read: first words" in shown["reply"].blocks[0].text
+    assert [(a["action"], a["by"]) for a in shown["data"]["audit"]] == [("created", "bob"), ("read", "root"), ("edited", "bob")]
+    assert actions() == [("created", "bob"), ("read", "root"), ("edited", "bob"), ("read", "root")]
+
+
+def test_a_note_written_and_listed_in_the_same_second_is_listed(db: Database) -> None:
+    apply_fixture_org(db)
+    for at in (T0, T0 + timedelta(microseconds=400_000)):
+        written = ask(db, "bob", "/coach @alice just now #fresh", at)["data"]["note"]["id"]
+        for handle, text in (("bob", "/coach history @alice 7d #fresh"), ("bob", "/coach history @alice today"), ("alice", "/coach mine 1d")):
+            listed = [n["id"] for n in ask(db, handle, text, at + timedelta(microseconds=100_000))["data"]["notes"]]
+            assert written in listed, (at, text)
+        summary = ask(db, "bob", "/coach summary 7d", at + timedelta(microseconds=100_000))["data"]
+        assert summary["tags"]["fresh"] == (1 if at == T0 else 2)
+    # A moment before it was written, it is not there yet.
+    assert ask(db, "bob", "/coach history @alice 7d #fresh", T0 - timedelta(seconds=1))["data"]["notes"] == []

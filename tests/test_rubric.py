@@ -57,7 +57,7 @@ def test_the_pass_mark_is_inclusive_and_exact() -> None:
         ({"accuracy": "2", "tone": "0", "policy": "pass"}, "tone: 0 is outside 1-5"),
         ({"accuracy": "2", "tone": "4", "policy": "maybe"}, "policy: 'maybe' is not pass or fail"),
         ({"accuracy": "2", "tone": "four", "policy": "pass"}, "tone: 'four' is not a whole number from 1 to 5"),
-        ({"accuracy": "2", "tone": "4", "policy": "pass", "empathy": "2"}, "unknown category 'empathy'; the rubric has accuracy, tone, policy"),
+        ({"accuracy": "2", "tone": "4", "policy": "pass", "empathy": "2"}, "unknown category 'empathy' (the rubric has accuracy, tone, policy)"),
         ({"accuracy": "2", "tone": "4"}, "missing policy"),
     ],
 )
