@@ -40,7 +40,7 @@ from handlers.kpi_lookup import find_member
 from handlers.reply import Actions, Button, Reply, Section
 from handlers.reply import Context as Note
 from handlers.router import Action, Router
-from kpi.windows import WindowError, parse_window
+from kpi.windows import WindowError, is_window, parse_window
 from store.org import Member
 
 ACK_ACTION = "coach.ack"
@@ -137,15 +137,16 @@ def parse_coach(words: list[str]) -> CoachRequest | SessionRequest | SummaryRequ
     if verb == "summary":
         return parse_summary(rest)
     if verb == "mine":
-        if len(rest) > 2:
+        if len(rest) > 5:
             raise UsageError("/coach mine [WINDOW]")
-        return CoachRequest("mine", window=rest[1] if len(rest) == 2 else None)
+        return CoachRequest("mine", window=" ".join(rest[1:]) or None)  # a window of one or more words: `last week`
     if verb == "history":
         if len(rest) < 2:
             raise UsageError("/coach history @agent [WINDOW] [#tag]")
         tag = next((w for w in rest[2:] if w.startswith("#")), None)
-        window = next((w for w in rest[2:] if not w.startswith("#")), None)
-        if len([w for w in rest[2:] if w.startswith("#")]) > 1 or len([w for w in rest[2:] if not w.startswith("#")]) > 1:
+        # The words that are not the tag say one window, of one or more words (`since monday`).
+        window = " ".join(w for w in rest[2:] if not w.startswith("#")) or None
+        if len([w for w in rest[2:] if w.startswith("#")]) > 1 or (window is not None and " " in window and not is_window(window)):
             raise UsageError("/coach history @agent [WINDOW] [#tag]: one window and one tag at most.")
         try:
             checked = notes.check_tags([tag])[0] if tag else None
