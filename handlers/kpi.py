@@ -11,6 +11,7 @@ window before the scope's first ticket.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -283,7 +284,7 @@ def execute_card(ctx: Context, request: KpiRequest, target: Target) -> Reply:
 QA_POOLED = "QA figures pooled over a team are for those who look after all its agents (its leads and managers, managers without a team, admins): one review can be the whole figure."
 
 
-def _qa_sort_limit(teams: list[Team] | Any, seen: set[int], share: bool) -> str:
+def _qa_sort_limit(teams: Sequence[Team], seen: set[int], share: bool) -> str:
     """Why a table sorted by QA shows only some teams' QA figures, and how it is sorted instead."""
     if share:
         return "QA figures are never posted in a channel, so this table is sorted by team."

@@ -232,6 +232,8 @@ def test_coach_history_and_mine_take_natural_windows(org_db: Database) -> None:
         ("/kpi team support-emea novmber", "Did you mean november?"),
         ("/kpi team emea sinse monday", "Did you mean since monday?"),
         ("/kpi org since", "'since' is not a window"),
+        ("/kpi team last 9999999 days", "'last 9999999 days' is not a window"),
+        ('/kpi team "last week"', "without them, last week is a window: /kpi team last week"),
         ("/csbot whoam", "Did you mean /csbot whoami?"),
         ("/csbot teasm", "Did you mean /csbot teams?"),
         ("/csbot help kip", "Did you mean /kpi?"),
