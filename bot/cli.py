@@ -620,6 +620,7 @@ def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
 
     from bot.dispatch import find_member
     from coaching.export import record_exported_reads, rows
+    from handlers.humanize import a_or_an
     from store.org import Org, Team
     from store.spreadsheet import write_csv
 
@@ -630,7 +631,7 @@ def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
             if viewer is None:
                 raise BadInput(f"no active member has the handle {args.handle!r}")
             if not viewer.at_least("manager"):
-                raise BadInput(f"the coaching export is for managers and admins; {viewer.handle} is a {viewer.role}")
+                raise BadInput(f"the coaching export is for managers and admins; {viewer.handle} is {a_or_an(viewer.role)}")
             org = session.get(Org, 1)
             zone = ZoneInfo(org.timezone if org else "UTC")
             try:

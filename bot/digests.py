@@ -233,7 +233,7 @@ def _subscribed(session: Session, org: Org | None, member: Member, what: str, da
     team = session.scalar(select(Team).where(Team.key == what, Team.active.is_(True)))
     if team is None:
         raise Skip(f"team {what} is no longer in the organisation")
-    return team_card(session, team, day, now=now, qa=sees_pooled_qa(member, team.id))
+    return team_card(session, team, day, now=now, qa=sees_pooled_qa(member, team.id), viewer=member)
 
 
 def _late(reply: Reply, row: Claimed, now: datetime, zone: str) -> Reply:

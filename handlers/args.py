@@ -46,6 +46,46 @@ def split_words(text: str) -> list[str]:
         raise UsageError('A quote is not closed: put a " at the end of the quoted words.') from None
 
 
+class Literal(str):
+    """A word typed in quotes, in whole or in part: meant as it is (a name), never as a keyword."""
+
+
+def mark_quoted(raw: str, words: list[str]) -> list[str]:
+    """`words` (split_words of `raw`), the ones typed in quotes as Literal.
+
+    A quoted word is meant literally: `/kpi team "November"` is the team, not the
+    month. When `raw` does not split into `words`, they come back unmarked.
+    """
+    folded = raw.translate(_QUOTE_FOLD).translate(_SPACE_FOLD)
+    found: list[tuple[str, bool]] = []
+    text, quoted, started, inside, i = "", False, False, False, 0
+    while i < len(folded):
+        ch = folded[i]
+        if inside:
+            if ch == "\\" and i + 1 < len(folded) and folded[i + 1] in '"\\':
+                text, i = text + folded[i + 1], i + 1
+            elif ch == '"':
+                inside = False
+            else:
+                text += ch
+        elif ch == '"':
+            inside = quoted = started = True
+        elif ch == "\\" and i + 1 < len(folded):
+            text, started, i = text + folded[i + 1], True, i + 1
+        elif ch.isspace():
+            if started:
+                found.append((text, quoted))
+            text, quoted, started = "", False, False
+        else:
+            text, started = text + ch, True
+        i += 1
+    if started:
+        found.append((text, quoted))
+    if [w for w, _ in found] != words:
+        return list(words)
+    return [Literal(w) if q else w for w, q in found]
+
+
 @dataclass
 class Args:
     """Positional words and `--flags` of one command, after the command name."""

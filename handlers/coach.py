@@ -40,7 +40,7 @@ from handlers.kpi_lookup import find_member
 from handlers.reply import Actions, Button, Reply, Section
 from handlers.reply import Context as Note
 from handlers.router import Action, Router, closest
-from kpi.windows import WindowError, looks_like_window, parse_window
+from kpi.windows import WindowError, is_window, looks_like_window, parse_window
 from store.org import Member
 
 ACK_ACTION = "coach.ack"
@@ -156,15 +156,17 @@ def _history_words(words: list[str]) -> tuple[str | None, str | None]:
     """The window and the #tag after `/coach history @agent`, in either order; a bare word that is no window but could be a tag is asked about."""
     tags = [w for w in words if w.startswith("#")]
     others = [w for w in words if not w.startswith("#")]
-    if len(tags) > 1 or len(others) > 1:
+    # The words that are not the tag say one window, of one or more words (`since monday`).
+    window = " ".join(others) or None
+    if len(tags) > 1 or (len(others) > 1 and not is_window(window or "")):
         raise UsageError("/coach history @agent [WINDOW] [#tag]: one window and one tag at most.")
-    if others and not looks_like_window(others[0]) and notes.TAG.match(f"#{others[0].lower()}"):
+    if len(others) == 1 and not looks_like_window(others[0]) and notes.TAG.match(f"#{others[0].lower()}"):
         raise UsageError(f"{others[0]!r} is not a window. Did you mean the tag #{others[0].lower()}? /coach history @agent [WINDOW] [#tag]")
     try:
         tag = notes.check_tags(tags)[0] if tags else None
     except notes.NoteError as exc:
         raise UsageError(str(exc)) from None
-    return (others[0] if others else None), tag
+    return window, tag
 
 
 def _parse_words(rest: list[str], private: bool) -> CoachRequest | SessionRequest | SummaryRequest:
@@ -176,9 +178,9 @@ def _parse_words(rest: list[str], private: bool) -> CoachRequest | SessionReques
     if verb == "summary":
         return parse_summary(rest)
     if verb == "mine":
-        if len(rest) > 2:
+        if len(rest) > 5:
             raise UsageError("/coach mine [WINDOW]")
-        return CoachRequest("mine", window=rest[1] if len(rest) == 2 else None)
+        return CoachRequest("mine", window=" ".join(rest[1:]) or None)  # a window of one or more words: `last week`
     if verb == "history":
         if len(rest) < 2:
             raise UsageError("/coach history @agent [WINDOW] [#tag]")

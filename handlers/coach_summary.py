@@ -21,6 +21,7 @@ from coaching.visibility import oversees
 from handlers.args import UsageError
 from handlers.context import Context, Forbidden
 from handlers.kpi_lookup import find_team
+from handlers.window_words import split_window
 from handlers.reply import Reply, Section, Table
 from handlers.reply import Context as Note
 from kpi.windows import Window, WindowError, looks_like_window, parse_window
@@ -56,14 +57,13 @@ def parse_summary(rest: list[str]) -> SummaryRequest:
             f"{tags[0]!r} is a tag, not a team: the summary counts every tag (under the table). "
             f"For the notes with it: /coach history @agent {tags[0]}.\n{SUMMARY_USAGE}"
         )
-    if len(words) > 2:
+    if len(words) > 8:
         raise UsageError(SUMMARY_USAGE)
-    # A window's form decides; whether it is a valid window is said when it is read.
-    windows = [w for w in words if looks_like_window(w)]
-    teams = [w for w in words if w not in windows]
-    if len(windows) > 1 or len(teams) > 1:
+    # A window's form decides (`last week`, `2026-02-30`); whether it is a valid window is said when it is read.
+    split = split_window(words, names_first=False)
+    if any(looks_like_window(w) for w in split.words):
         raise UsageError(f"One team and one window at most.\n{SUMMARY_USAGE}")
-    return SummaryRequest(team=teams[0] if teams else None, window=windows[0] if windows else "30d")
+    return SummaryRequest(team=" ".join(split.words) or None, window=split.window or "30d")
 
 
 def _team(ctx: Context, request: SummaryRequest) -> Team | None:

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from handlers.humanize import a_or_an
 from store.org import Member, Org
 
 
@@ -50,4 +51,4 @@ class Context:
     def require_role(self, role: str, doing: str) -> None:
         """Refuse unless the caller's role is `role` or above."""
         if not self.member.at_least(role):
-            raise Forbidden(f"Only a {role} or above may {doing}; you are signed in as {self.member.role}.")
+            raise Forbidden(f"Only {a_or_an(role)} or above may {doing}; you are signed in as {a_or_an(self.member.role)}.")

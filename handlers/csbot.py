@@ -47,7 +47,9 @@ class CsbotCommand:
             if len(words) > 1:
                 raise UsageError(f"/csbot {verb} takes no arguments.")
             return CsbotRequest(verb)
-        raise UsageError(f"Unknown /csbot subcommand {words[0]!r}.")
+        suggestions = closest(verb, ["help", "whoami", "teams"])
+        hint = f" Did you mean {' or '.join('/csbot ' + v for v in suggestions)}?" if suggestions else ""
+        raise UsageError(f"Unknown /csbot subcommand {words[0]!r}.{hint}")
 
     def authorize(self, ctx: Context, request: CsbotRequest) -> None:
         # Everything here is open to every member: it shows nothing private.

@@ -75,3 +75,8 @@ def with_sample(name: str, value: float | None, n: int | None) -> str:
     if BY_NAME[name].sample is None or n is None or value is None:
         return text  # no value, nothing it is over
     return f"{text} (n={n:,})"
+
+
+def a_or_an(word: str) -> str:
+    """`word` with its indefinite article: `an admin`, `an agent`, `a lead`, `a manager`."""
+    return f"{'an' if word[:1].lower() in 'aeiou' else 'a'} {word}"

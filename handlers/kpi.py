@@ -11,14 +11,16 @@ window before the scope's first ticket.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import replace
-from datetime import timedelta
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 
 from coaching.visibility import sees_pooled_qa
-from handlers.context import Context, Forbidden
+from handlers.args import UsageError, mark_quoted
+from handlers.context import Context, Forbidden, Invalid, NotFound
 from handlers.kpi_escalations import execute_escalation_kpis
 from handlers.kpi_alerts import SNOOZE_ACTION, authorize_snooze, execute_alerts, execute_snooze, parse_snooze
 from handlers.humanize import change, metric_value, with_sample
@@ -65,14 +67,37 @@ from kpi.engine import (
     compute,
     compute_by_agent,
     compute_by_team,
+    first_activity_at,
     first_created_at,
     metrics_from,
 )
 from kpi.targets import target_status
 from kpi.windows import WINDOW_HELP, Window
+from store.local_time import local_date
 from store.org import Member, Team
 
 STATUS_LABEL = {"met": "✅ met", "at_risk": "⚠️ at risk", "missed": "❌ missed"}
+
+
+def settle(ctx: Context, request: KpiRequest) -> KpiRequest:
+    """`request`, or the one its words meant when a window was taken out of a name.
+
+    `/kpi team shift today` asks about the team "Shift" today, unless there is
+    no such team and there is one called "Shift Today": then that team, over
+    the default window. A name found as typed always wins.
+    """
+    if request.whole is None or request.kind not in ("team", "agents", "agent"):
+        return request
+    find = find_member if request.kind == "agent" else find_team
+    try:
+        find(ctx, request.target)
+        return request
+    except NotFound:
+        try:
+            find(ctx, request.whole)
+        except (NotFound, Invalid, UsageError):
+            return request
+        return replace(request, target=request.whole, window=None, whole=None)
 
 
 def resolve(ctx: Context, request: KpiRequest) -> Target | None:
@@ -92,9 +117,9 @@ def authorize_kpi(ctx: Context, request: KpiRequest) -> None:
     """The one place /kpi decides who sees what (typed commands and button clicks alike)."""
     if request.kind in ("alerts", "escalations"):
         return  # team and queue figures, open to every member
+    request = settle(ctx, request)
     target = resolve(ctx, request)
-    if request.kind == "teams" and request.sort in qa_figures.QA_NAMES and not sees_pooled_qa(ctx.member, None):
-        raise Forbidden(QA_POOLED)
+    # `/kpi teams --sort qa` is answered for everyone: sorted by the QA figures the caller may see (_teams_table).
     if request.kind == "agents" and target is not None and target.team is not None:
         require(team_table_refusal(ctx.member, target.team))
         if request.share:
@@ -144,11 +169,51 @@ def _card_rows(metrics: Metrics, previous: Metrics | None, targets: dict[str, An
     return tuple(rows)
 
 
+def length_note(window: Window, compared: Window) -> str:
+    """Why counts are compared without a verdict: the two windows differ in length."""
+    if window.so_far:
+        return f"The earlier window ({compared.name()}, {compared.days} days) is shorter than this one so far: counts are compared without a verdict."
+    return f"{window.name()} has {window.days} days and {compared.name()} {compared.days}: counts (created, solved) are compared without a verdict."
+
+
+@dataclass(frozen=True)
+class DataStart:
+    """Where a scope's data starts, for windows that end before it (or a scope that has none)."""
+
+    first: datetime | None  # the first ticket or QA review; None: none at all
+    label: str
+    timezone: str
+
+    def before(self, window: Window) -> bool:
+        """Whether `window` ends before any data of the scope (a scope with none at all has no "before")."""
+        return self.first is not None and window.until_utc <= self.first
+
+    def said(self) -> str:
+        if self.first is None:
+            return f"There are no tickets and no QA reviews for {self.label} yet; tickets arrive by import (csbot import tickets) or the ticket webhook."
+        day = local_date(self.first, self.timezone).isoformat()
+        return f"There is no data for {self.label} in this window: it starts on {day} ({self.timezone}). Ask about a window from then, e.g. since {day}."
+
+
+def data_start(ctx: Context, scope: Scope, label: str, timezone: str) -> DataStart:
+    return DataStart(first_activity_at(ctx.session, scope), label, timezone)
+
+
+def _no_data_reply(title: str, window: Window, start: DataStart, data: dict[str, Any], request: KpiRequest) -> Reply:
+    """The answer for a window that ends before any data: what it is and where the data starts, never a card of zeros."""
+    return Reply(
+        title=title,
+        blocks=[Note(f"Window: {window.label()}"), Section(start.said())],
+        visibility="channel" if request.share else "ephemeral",
+        data={**data, "window": window.to_json(), "no_data": True, "data_starts": start.first.isoformat() if start.first else None, "sort": request.sort},
+    )
+
+
 def _card_notes(window: Window, compared: Window, previous: Metrics | None, agent: Member | None, timezone: str) -> list[Note]:
     against = f"compared with {compared.label()}" if previous is not None else "no earlier data to compare with"
     notes = [Note(f"Window: {window.label()} · {against}")]
     if previous is not None and not window.like_for_like(compared):
-        notes.append(Note("The earlier window is shorter than this one so far: counts are compared without a verdict."))
+        notes.append(Note(length_note(window, compared)))
     if agent is not None and (inactive := inactive_note(agent, timezone)):
         notes.append(Note(inactive))
     return notes
@@ -170,6 +235,11 @@ def execute_card(ctx: Context, request: KpiRequest, target: Target) -> Reply:
     elif request.kind in ("me", "agent") and target.agent is not None:
         request = replace(request, kind="agent", target=target.agent.handle)
     window = window_for(ctx, request, target.timezone)
+    kind = "team" if request.kind == "team" else "agent" if target.agent is not None else "org"
+    title = f"KPIs · {target.label}" + (f" ({target.team.key})" if kind == "team" and target.team else "")
+    start = data_start(ctx, target.scope, target.label, target.timezone)
+    if start.before(window):
+        return _no_data_reply(title, window, start, {"scope": kind, "team": target.team.key if kind == "team" and target.team else None, "agent": target.agent.handle if target.agent else None, "metrics": None}, request)
     metrics = compute(ctx.session, target.scope, window.start_utc, window.until_utc)
     compared, previous = _comparison(ctx, target.scope, window)
     # An agent's own QA figures go with their card (its rules are checked above);
@@ -180,14 +250,13 @@ def execute_card(ctx: Context, request: KpiRequest, target: Target) -> Reply:
         previous = qa_figures.hidden(previous) if previous is not None else None
     # A team is measured against its targets, and an agent against their team's.
     targets = dict(target.team.targets) if target.team is not None and request.kind != "org" else {}
-    kind = "team" if request.kind == "team" else "agent" if target.agent is not None else "org"
     shareable = target.agent is None or target.agent.id == ctx.member.id
-    title = f"KPIs · {target.label}" + (f" ({target.team.key})" if kind == "team" and target.team else "")
     agent = target.agent
     return Reply(
         title=title,
         blocks=[
             *_card_notes(window, compared, previous, agent, target.timezone),
+            *([Section(start.said())] if start.first is None else []),
             Table(
                 ("Metric", "Value", "vs previous", "Target", "Status"),
                 _card_rows(metrics, previous, targets, window.like_for_like(compared), qa and qa_figures.in_use(ctx.session)),
@@ -215,25 +284,48 @@ def execute_card(ctx: Context, request: KpiRequest, target: Target) -> Reply:
 QA_POOLED = "QA figures pooled over a team are for those who look after all its agents (its leads and managers, managers without a team, admins): one review can be the whole figure."
 
 
+def _qa_sort_limit(teams: Sequence[Team], seen: set[int], share: bool) -> str:
+    """Why a table sorted by QA shows only some teams' QA figures, and how it is sorted instead."""
+    if share:
+        return "QA figures are never posted in a channel, so this table is sorted by team."
+    if not seen:
+        return f"{QA_POOLED} You look after no team's agents, so this table is sorted by team."
+    mine = ", ".join(t.key for t in teams if t.id in seen)
+    return (
+        f"The QA column shows {mine} only: pooled QA figures are for those who look after a team's agents (one review "
+        "can be the whole figure). Those come first, best first; the other teams follow by key."
+    )
+
+
 # ---------------------------------------------------------------- tables
 
 
 def _teams_table(ctx: Context, request: KpiRequest) -> Reply:
     # One window in the org's time zone for every team, so rows compare like for like.
     window = window_for(ctx, request, ctx.org_timezone)
+    start = data_start(ctx, Scope(), ctx.org.name if ctx.org else "the organisation", ctx.org_timezone)
+    if start.before(window):
+        return _no_data_reply("KPIs by team", window, start, {"scope": "org", "team": None, "agent": None, "rows": []}, request)
     by_team = compute_by_team(ctx.session, window.start_utc, window.until_utc)
     teams = ctx.session.scalars(select(Team).where(Team.active.is_(True)).order_by(Team.key)).all()
-    empty = metrics_from(0, [], [], 0)
-    qa = sees_pooled_qa(ctx.member, None) and not request.share
-    items = [(t, by_team.get(t.id, empty) if qa else qa_figures.hidden(by_team.get(t.id, empty))) for t in teams]
-    if request.sort:
-        items.sort(key=best_first(request.sort))
-    columns = columns_with(with_qa(TEAMS_COLUMNS, qa and qa_figures.in_use(ctx.session)), request.sort)
+    empty_metrics = metrics_from(0, [], [], 0)
+    # Pooled QA figures row by row: each team's for those who look after its agents, none in a channel.
+    seen = set() if request.share else {t.id for t in teams if sees_pooled_qa(ctx.member, t.id)}
+    items = [(t, by_team.get(t.id, empty_metrics) if t.id in seen else qa_figures.hidden(by_team.get(t.id, empty_metrics))) for t in teams]
+    sort, limited = request.sort, None
+    if sort in qa_figures.QA_NAMES and len(seen) < len(teams):
+        limited = _qa_sort_limit(teams, seen, request.share)
+        sort = sort if seen else None
+    if sort:
+        items.sort(key=best_first(sort))  # teams whose QA the caller may not see have none: they come last, by key
+    columns = columns_with(with_qa(TEAMS_COLUMNS, bool(seen) and qa_figures.in_use(ctx.session)), sort)
     rows = tuple((t.key, *(cell(m, metrics, t.targets) for m in columns)) for t, metrics in items)
     return Reply(
         title="KPIs by team",
         blocks=[
-            Note(f"Window: {window.label()} · {sort_note(request.sort, 'team')} · each team against its own targets"),
+            Note(f"Window: {window.label()} · {sort_note(sort, 'team')} · each team against its own targets"),
+            *([Note(limited)] if limited else []),
+            *([Section(start.said())] if start.first is None else []),
             Table(("Team", *(BY_NAME[m].label for m in columns)), rows),
             Note(LEGEND),
             *buttons(ctx, request, True, window),
@@ -244,13 +336,28 @@ def _teams_table(ctx: Context, request: KpiRequest) -> Reply:
             "team": None,
             "agent": None,
             "window": window.to_json(),
-            "sort": request.sort,
+            "sort": sort,
+            "sort_limited": limited,
             "rows": [{"team": t.key, "metrics": metrics, "status": statuses(metrics, t.targets)} for t, metrics in items],
         },
     )
 
 
 _ACTIVITY = ("tickets_created", "tickets_solved", "backlog")
+UNASSIGNED = "Unassigned (no agent)"
+
+
+def _reconciled(team: Team, total: Metrics, rows: list[Metrics]) -> str:
+    """The team's solved and open tickets, and whether the rows add up to them (and why not, when not)."""
+    solved, backlog = int(total["tickets_solved"] or 0), int(total["backlog"] or 0)
+    summed = (sum(int(m["tickets_solved"] or 0) for m in rows), sum(int(m["backlog"] or 0) for m in rows))
+    said = f"{team.name} in all: {solved:,} solved, {backlog:,} open at the end of the window"
+    if summed == (solved, backlog):
+        return f"{said}; the rows add up to it."
+    return (
+        f"{said}; the rows add up to {summed[0]:,} solved and {summed[1]:,} open: the difference is tickets of members "
+        "not listed here (leads, agents who moved teams, agents you do not look after)."
+    )
 
 
 def _agent_label(agent: Member, namesake: bool) -> str:
@@ -264,6 +371,10 @@ def _agents_table(ctx: Context, request: KpiRequest, target: Target) -> Reply:
     assert team is not None  # resolve() gives /kpi agents a team
     request = replace(request, target=team.key)
     window = window_for(ctx, request, team.timezone)
+    title = f"Agents · {team.name} ({team.key})"
+    start = data_start(ctx, Scope(team_id=team.id), team.name, team.timezone)
+    if start.before(window):
+        return _no_data_reply(title, window, start, {"scope": "agents", "team": team.key, "agent": None, "rows": [], "unassigned": None}, request)
     agents = ctx.session.scalars(select(Member).where(Member.team_id == team.id, Member.role == "agent")).all()
     agents = sorted((a for a in agents if may_see_agent(ctx.member, a)), key=lambda a: (fold(a.name), a.handle))
     by_agent = compute_by_agent(ctx.session, [a.id for a in agents], window.start_utc, window.until_utc)
@@ -278,15 +389,23 @@ def _agents_table(ctx: Context, request: KpiRequest, target: Target) -> Reply:
     rows = tuple(
         (_agent_label(a, namesakes[fold(a.name)] > 1), *(cell(m, metrics, targets) for m in columns)) for a, metrics in items
     )
+    # The team's tickets nobody is assigned: last, whatever the sort, so the rows add up to the team.
+    unassigned = compute(ctx.session, Scope(team_id=team.id, unassigned=True), window.start_utc, window.until_utc)
+    if any(unassigned[k] for k in _ACTIVITY):
+        rows += ((UNASSIGNED, *(cell(m, unassigned, targets) for m in columns)),)
+    team_total = compute(ctx.session, Scope(team_id=team.id), window.start_utc, window.until_utc)
     blocks: list[Any] = [
         Note(f"Window: {window.label()} · {sort_note(request.sort, 'name')} · against the team's targets"),
         Table(("Agent", *(BY_NAME[m].label for m in columns)), rows),
+        Note(_reconciled(team, team_total, [m for _, m in items] + [unassigned])),
         Note(LEGEND),
     ]
+    if start.first is None:
+        blocks.insert(1, Section(start.said()))
     if not items:
         blocks.insert(1, Section(f"{team.name} has no agents (role agent) in the organisation file."))
     return Reply(
-        title=f"Agents · {team.name} ({team.key})",
+        title=title,
         blocks=[*blocks, *buttons(ctx, request, False, window)],
         visibility="ephemeral",
         data={
@@ -306,6 +425,8 @@ def _agents_table(ctx: Context, request: KpiRequest, target: Target) -> Reply:
                 }
                 for a, metrics in items
             ],
+            "unassigned": {"metrics": unassigned, "status": statuses(unassigned, targets)},
+            "team_total": {k: team_total[k] for k in ("tickets_solved", "backlog")},
         },
     )
 
@@ -315,6 +436,7 @@ def execute_kpi(ctx: Context, request: KpiRequest) -> Reply:
         return execute_alerts(ctx, request.target)
     if request.kind == "escalations":
         return execute_escalation_kpis(ctx, request)
+    request = settle(ctx, request)
     target = resolve(ctx, request)
     if target is None:
         return _teams_table(ctx, request)
@@ -336,23 +458,30 @@ class KpiCommand:
         "/kpi alerts [TEAM] — the team's KPI alerts and where they stand today\n"
         "/kpi escalations [QUEUE] [WINDOW] — escalations opened: how fast owned and resolved, how many ran out\n"
         "Add --share to post the answer in the channel.\n"
-        f"WINDOW: {WINDOW_HELP}. Default 7d; a window still running is shown so far.\n"
+        f"WINDOW: {WINDOW_HELP}. Default 7d; a window still running is shown so far. It may come before or after "
+        "the team; quote a name that holds window words: \"Week Shift\".\n"
         f"{SORT_HELP}. Sorted best first."
     )
     examples = (
         "/kpi team",
+        "/kpi team support-emea last week",
         '/kpi team "Support EMEA" 30d',
-        "/kpi agents support-emea week --sort frt",
-        "/kpi agent @alice last-week",
-        "/kpi me month",
+        "/kpi agents support-emea since monday --sort frt",
+        "/kpi agent @alice last month",
+        "/kpi me this month",
         "/kpi teams 30d --sort csat",
-        "/kpi org 2026-03-01..2026-03-31",
+        "/kpi org november",
+        "/kpi org 2026-03-01 to 2026-03-31",
         "/kpi alerts support-emea",
         "/kpi escalations billing 30d",
     )
 
     def parse(self, words: list[str]) -> KpiRequest:
         return parse_kpi(words)
+
+    def parse_text(self, words: list[str], raw: str) -> KpiRequest:
+        # The raw text says which words were quoted: `/kpi team "November"` is a team.
+        return parse_kpi(mark_quoted(raw, words))
 
     def authorize(self, ctx: Context, request: KpiRequest) -> None:
         authorize_kpi(ctx, request)

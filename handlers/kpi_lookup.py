@@ -17,9 +17,10 @@ from sqlalchemy import func, select
 
 from handlers.args import UsageError
 from handlers.context import Context, Forbidden, Invalid, NotFound
+from handlers.humanize import a_or_an
 from handlers.router import closest
 from kpi.engine import Scope
-from kpi.windows import meant_as_window, not_a_window
+from kpi.windows import is_window, meant_as_window, not_a_window
 from store.org import Member, Team
 from store.team_renames import renamed_team
 
@@ -82,6 +83,8 @@ def find_team(ctx: Context, text: str | None, *, command: str = "/kpi team") -> 
     by_label = {t.key: t.key for t in teams} | {t.name: t.key for t in teams}
     suggestions = list(dict.fromkeys(by_label[c] for c in closest(text, list(by_label))))
     hint = f" Did you mean {', '.join(suggestions)}?" if suggestions else " /csbot teams lists them."
+    if is_window(text):
+        hint += f" (In quotes it is a name; without them, {text} is a window: {command} {text}.)"
     raise NotFound(f"There is no team called {text!r}.{hint}")
 
 
@@ -126,7 +129,7 @@ def agent_refusal(viewer: Member, agent: Member) -> str | None:
     if viewer.id == agent.id or viewer.role == "admin":
         return None
     if agent.role != "agent":
-        return f"{agent.name} is a {agent.role}, not an agent; /kpi agent shows agents (and yourself: /kpi me)."
+        return f"{agent.name} is {a_or_an(agent.role)}, not an agent; /kpi agent shows agents (and yourself: /kpi me)."
     if viewer.role == "agent":
         return (
             "Agent figures are private: you can see your own (/kpi me); "

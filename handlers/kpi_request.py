@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from handlers.args import DAMAGED_BUTTON, UsageError, parse_args, split_words
+from handlers.args import DAMAGED_BUTTON, Literal, UsageError, mark_quoted, parse_args, split_words
 from handlers.context import Context, Invalid
 from handlers.reply import Actions, Button
 from handlers.router import closest
+from handlers.window_words import literal_positions, split_window
 from kpi.definitions import ALIASES, METRIC_NAMES, metric_named
-from kpi.windows import WINDOW_HELP, NotStarted, Window, WindowError, check_supported, is_window, meant_as_window, not_a_window, parse_window
+from kpi.windows import (
+    WINDOW_HELP,
+    NotStarted,
+    Window,
+    WindowError,
+    check_supported,
+    find_window,
+    is_window,
+    looks_like_window,
+    meant_as_window,
+    not_a_window,
+    parse_window,
+)
 
 KINDS = ("team", "agents", "agent", "me", "teams", "org", "alerts", "escalations")
 # Kinds whose one optional word names a team: `/kpi team 1w` may be a team called "1w".
@@ -27,35 +39,26 @@ SORT_HELP = (
     "or " + ", ".join(ALIASES) + "; or name (alphabetical, the default)"
 )
 _BY_NAME = ("name", "team", "agent")
-# Words people put between two dates to mean a span: `2026-11-01 – 2026-11-30`.
-_JOINERS = frozenset({"-", "\u2013", "\u2014", "to", "..", "~"})
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
-
-
-def _two_windows(rest: list[str], last: str) -> str:
-    """The answer to two windows in one question (`2026-11-01 2026-11-30`, `week 30d`)."""
-    words = [w for w in rest if w.lower() not in _JOINERS]
-    first = words[-1] if words else rest[-1]
-    if _ISO_DATE.match(first) and _ISO_DATE.match(last):
-        return f"That is two windows, {first} and {last}; for the days between them ask for {first}..{last}."
-    return f"That is two windows, {first} and {last}; ask for one at a time. Windows: {WINDOW_HELP}."
-
 
 @dataclass(frozen=True)
 class KpiRequest:
     kind: str  # team | agents | agent | me | teams | org
     target: str | None  # team key/name or member handle/mention
-    window: str | None
+    window: str | None  # canonical window text (kpi.windows.canonical)
     sort: str | None = None  # a metric name, or None for alphabetical
     share: bool = False
     at: datetime | None = None  # "now" of the original question (buttons keep it)
     back: int = 0  # windows before the asked one (Previous window button)
+    # All the words, when a window was taken out of the target's: a team called
+    # "Shift Today" typed without quotes is still found (handlers.kpi.settle).
+    whole: str | None = None
 
     def text(self) -> str:
         """The command that asks this again (what buttons carry)."""
         parts = ["/kpi", self.kind]
-        if self.target and self.kind in ("team", "agent", "agents"):
-            parts.append(f'"{self.target}"' if " " in self.target else self.target)
+        if self.target and self.kind in ("team", "agent", "agents", "escalations"):
+            literal = " " in self.target or is_window(self.target) or meant_as_window(self.target)
+            parts.append(f'"{self.target}"' if literal else self.target)
         parts.append(self.window or "7d")
         if self.sort:
             parts += ["--sort", self.sort]
@@ -71,51 +74,60 @@ def _sort(text: str | None, kind: str) -> str | None:
         return None
     metric = metric_named(text)
     if metric is None:
-        suggestions = closest(text.lower(), sorted(METRIC_NAMES | set(ALIASES)))
-        raise UsageError(f"Cannot sort by {text!r}. Try {', '.join(suggestions) or 'csat, frt, sla or reopen'}.")
+        suggestions = closest(text.lower(), sorted(METRIC_NAMES | set(ALIASES) | set(_BY_NAME)))
+        hint = f"Did you mean {' or '.join(suggestions)}?" if suggestions else "Try csat, frt, sla, reopen or name."
+        raise UsageError(f"Cannot sort by {text!r}. {hint}")
     return metric
 
 
+def _unknown_kind(kind: str) -> UsageError:
+    suggestions = closest(kind, KINDS)
+    hint = f" Did you mean {' or '.join('/kpi ' + k for k in suggestions)}?" if suggestions else ""
+    return UsageError(f"/kpi {kind} is not something I know.{hint} Use team, agents, agent, me, teams, org, alerts or escalations.")
+
+
 def parse_kpi(words: list[str]) -> KpiRequest:
+    """The request `words` ask (after `/kpi`); words typed in quotes (args.Literal) are names, never windows."""
     args = parse_args(words, switches=frozenset({"share"}), options=frozenset({"sort"}))
     rest = list(args.words)
-    kind = rest.pop(0).lower() if rest else "team"
+    first = rest.pop(0) if rest else "team"
+    kind = first.lower()
     if kind not in KINDS:
-        if is_window(kind) or meant_as_window(kind):  # `/kpi 30d` means my team over 30 days
-            rest.insert(0, kind)
-            kind = "team"
-        else:
-            raise UsageError(f"/kpi {kind} is not something I know; use team, agents, agent, me, teams, org, alerts or escalations.")
+        if isinstance(first, Literal) or not (looks_like_window(kind) or (rest and looks_like_window(f"{kind} {rest[0]}"))):
+            raise _unknown_kind(first)
+        rest.insert(0, first)  # `/kpi 30d`, `/kpi last week`: my team over that window
+        kind = "team"
     if kind == "alerts":
         if args.flag("share") or args.option("sort"):
             raise UsageError("/kpi alerts takes only a team: /kpi alerts [TEAM].")
-        if rest and (is_window(rest[-1]) or meant_as_window(rest[-1])):
+        found = find_window(rest, literal=literal_positions(rest))
+        if (found is not None and found.stop == len(rest)) or (rest and not isinstance(rest[-1], Literal) and meant_as_window(rest[-1])):
             raise UsageError("/kpi alerts shows today's alerts; it takes a team, not a window.")
         return KpiRequest("alerts", " ".join(rest) or None, None)
     if kind == "escalations":
         if args.option("sort"):
             raise UsageError("/kpi escalations takes a queue and a window: /kpi escalations [QUEUE] [WINDOW].")
-        window = rest.pop() if rest and is_window(rest[-1]) else None
-        if rest and meant_as_window(rest[-1]):
-            raise UsageError(not_a_window(rest[-1]))
-        if len(rest) > 1:
+        split = split_window(rest, names_first=False)
+        if len(split.words) > 1:
             raise UsageError("/kpi escalations takes one queue: /kpi escalations [QUEUE] [WINDOW].")
-        return KpiRequest("escalations", rest[0] if rest else None, window, None, args.flag("share"))
-    window = rest.pop() if rest and is_window(rest[-1]) else None
-    if window is not None and rest and (is_window(rest[-1]) or rest[-1].lower() in _JOINERS):
-        raise UsageError(_two_windows(rest, window))
-    # A mistyped window after a name is surely a window; alone after `team` it may be a team's name.
-    if window is None and rest and meant_as_window(rest[-1]) and (kind not in TEAM_KINDS or len(rest) > 1):
-        raise UsageError(not_a_window(rest[-1]))
+        return KpiRequest("escalations", split.words[0] if split.words else None, split.window, None, args.flag("share"))
+    split = split_window(rest, names_first=kind in TEAM_KINDS, needs_name=kind == "agent")
     target: str | None = None
+    whole = split.whole
     if kind in ("team", "agent", "agents"):
-        # Forgive an unquoted team name with spaces: everything but the window.
-        target = " ".join(rest) if rest else None
+        # Forgive an unquoted name with spaces: everything but the window.
+        target = " ".join(split.words) if split.words else None
         if kind == "agent" and not target:
+            if len(rest) == 1 and rest[0].isalpha():
+                # `/kpi agent may`: a person's name that is also a window, and no one else named.
+                return KpiRequest("agent", rest[0], None, None, args.flag("share"))
             raise UsageError("Say whose figures: /kpi agent @handle [WINDOW].")
-    elif rest:
-        raise UsageError(_two_windows(rest[:1], window or "7d") if is_window(rest[0]) else not_a_window(rest[0]))
-    return KpiRequest(kind, target, window, _sort(args.option("sort"), kind), args.flag("share"))
+    elif split.words:
+        extra = " ".join(split.words)
+        raise UsageError(not_a_window(extra) if meant_as_window(extra) or is_window(extra) else f"/kpi {kind} takes only a window, and {extra!r} is not one. Windows: {WINDOW_HELP}.")
+    else:
+        whole = None
+    return KpiRequest(kind, target, split.window, _sort(args.option("sort"), kind), args.flag("share"), whole=whole if target else None)
 
 
 def window_for(ctx: Context, request: KpiRequest, timezone: str) -> Window:
@@ -168,7 +180,7 @@ def parse_button(value: str, *, share: bool) -> KpiRequest:
         # bool is an int to Python; JSON true is not a count of clicks.
         if not isinstance(text, str) or not isinstance(at_text, str) or type(back) is not int:
             raise TypeError("a field has the wrong type")
-        words = split_words(text)
+        words = mark_quoted(text, split_words(text))
         if not words or words[0].lower() != "/kpi":
             raise ValueError("not a /kpi command")
         request = parse_kpi(words[1:])

@@ -21,13 +21,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from handlers.args import UsageError, parse_args
+from handlers.args import UsageError, mark_quoted, parse_args
 from coaching.visibility import sees_pooled_qa
 from handlers.context import Context, Invalid
 from handlers.humanize import NONE, change, duration, metric_value, percent, with_sample
 from handlers.kpi import STATUS_LABEL, authorize_kpi, execute_kpi
-from handlers.kpi_lookup import find_team
+from handlers.kpi_lookup import find_team, team_table_refusal
 from handlers.kpi_request import DAMAGED_BUTTON, KpiRequest
+from handlers.window_words import split_window
 from handlers.kpi_tables import LEGEND, cell, statuses
 from escalation.engine import open_for_team
 from handlers.escalation_views import STATE_ICONS, queue_of
@@ -36,8 +37,8 @@ from handlers.reply import Context as Note
 from handlers.router import Action, Router
 from kpi.definitions import BY_NAME, METRIC_NAMES
 from kpi.scorecard import AGE_BUCKETS, Line, Scorecard, TrendPoint, WeekScorecard, day_window, org_day, team_day, team_week
-from kpi.windows import FIRST_DAY, NotStarted, Window, WindowError, is_window, parse_window
-from store.org import Team
+from kpi.windows import FIRST_DAY, NotStarted, Window, WindowError, parse_window
+from store.org import Member, Team
 from store.subscriptions import ME, ORG, Subscription
 
 AGENTS_ACTION = "scorecard.agents"
@@ -49,7 +50,7 @@ DEFAULT_TIME = "09:00"
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$", re.ASCII)
 # What a time written another way looks like (9h30, 9.30, 9am), to say how to write it.
 _TIMEISH = re.compile(r"^\d{1,2}(?:[.hH]\d{0,2})?(?:am|pm)?$", re.ASCII | re.IGNORECASE)
-DAY_HELP = "DATE: yesterday (the default), today (so far) or YYYY-MM-DD"
+DAY_HELP = "DATE: yesterday (the default), today (so far), a day of the week (friday, last monday) or YYYY-MM-DD"
 # The org roll-up's columns: the figures a manager scans first.
 ORG_COLUMNS = ("tickets_created", "tickets_solved", "backlog", "first_reply_median_s", "csat", "sla_attainment")
 AGE_LABELS = {"under_1d": "< 1 day", "1d_to_3d": "1–3 days", "over_3d": "> 3 days"}
@@ -78,11 +79,14 @@ def parse_scorecard(words: list[str]) -> ScorecardRequest:
         kind = rest.pop(0).lower()
     if kind in SUBSCRIPTION_KINDS:
         return _parse_subscription(kind, rest, args.flag("share"))
-    day = rest.pop() if rest and is_window(rest[-1]) and kind != "week" else None
+    split = split_window(rest)
+    if split.window == "last-week" and kind == "team":
+        kind = "week"  # `/scorecard support-emea last week` is the week's scorecard
+    elif kind == "week" and split.window is not None:
+        raise UsageError("/scorecard week is always last week against the week before; it takes a team, not a date.")
+    day, rest = (split.window if kind != "week" else None), split.words
     if kind == "org" and rest:
         raise UsageError(f"/scorecard org takes only a date, not {' '.join(rest)!r}. {DAY_HELP}.")
-    if kind == "week" and rest and is_window(rest[-1]):
-        raise UsageError("/scorecard week is always last week against the week before; it takes a team, not a date.")
     target = " ".join(rest) if rest else None
     return ScorecardRequest(kind, target if kind != "org" else None, day, args.flag("share"))
 
@@ -123,8 +127,13 @@ def local_day(request: ScorecardRequest, now: datetime, zone: str) -> date:
 # ---------------------------------------------------------------- one team's day
 
 
-def team_card(session: Session, team: Team, day: date, *, now: datetime, chart: bool = True, share: bool = False, qa: bool = False) -> Reply:
-    """The scorecard reply for `team`'s local `day` (also what the morning digest posts); `qa`: with the pooled QA figures."""
+def team_card(
+    session: Session, team: Team, day: date, *, now: datetime, chart: bool = True, share: bool = False, qa: bool = False, viewer: Member | None = None
+) -> Reply:
+    """The scorecard reply for `team`'s local `day` (also what the morning digest posts); `qa`: with the pooled QA figures.
+
+    `viewer`: the one person it is for (None: a channel), who is offered the Agents button only when they may see the table.
+    """
     card = team_day(session, team, day, now=now, qa=qa and not share)
     blocks: list[Any] = [
         Note(f"{_day_label(card.window)} · {team.timezone} · against the team's targets · compared with the day before and the 7 days before"),
@@ -141,7 +150,8 @@ def team_card(session: Session, team: Team, day: date, *, now: datetime, chart: 
         blocks.append(Section(f"Open escalations ({len(lines)})\n" + "\n".join(lines)))
     if not team.slack_channel and not team.teams_channel and team.digest_time:
         blocks.append(Note(f"{team.name} has no Slack or Teams channel in the organisation file, so its daily scorecard is not posted anywhere."))
-    blocks.append(Actions(_buttons(team, day, now)))
+    if found := _buttons(team, day, now, agents=viewer is None or team_table_refusal(viewer, team) is None):
+        blocks.append(Actions(found))  # never an empty row: Slack refuses one
     data = _card_data(card, team)
     data["open_escalations"] = [
         {"id": e.label, "ticket": e.ticket, "queue": queue_of(session, e).key, "state": e.state, "age_s": int((now - e.created_at).total_seconds())} for e in escalations
@@ -190,9 +200,9 @@ def _shout_out(s: Any) -> str:
     return f"• {label}: {s.name} ({duration(s.value)} over {s.sample} replies)"
 
 
-def _buttons(team: Team, day: date, now: datetime) -> tuple[Button, ...]:
+def _buttons(team: Team, day: date, now: datetime, *, agents: bool = True) -> tuple[Button, ...]:
     value = json.dumps({"team": team.key, "day": day.isoformat(), "at": now.isoformat()}, separators=(",", ":"))
-    found = [Button("Agents", AGENTS_ACTION, value)]
+    found = [Button("Agents", AGENTS_ACTION, value)] if agents else []
     if day > FIRST_DAY:
         before = json.dumps({"team": team.key, "day": (day - timedelta(days=1)).isoformat(), "at": now.isoformat()}, separators=(",", ":"))
         found.append(Button("Previous day", PREVIOUS_DAY_ACTION, before))
@@ -351,7 +361,8 @@ def execute_scorecard(ctx: Context, request: ScorecardRequest) -> Reply:
     qa = sees_pooled_qa(ctx.member, team.id)
     if request.kind == "week":
         return week_card(ctx.session, team, now=now, share=request.share, qa=qa)
-    return team_card(ctx.session, team, local_day(request, now, team.timezone), now=now, share=request.share, qa=qa)
+    viewer = None if request.share else ctx.member
+    return team_card(ctx.session, team, local_day(request, now, team.timezone), now=now, share=request.share, qa=qa, viewer=viewer)
 
 
 def parse_day_button(value: str) -> ScorecardRequest:
@@ -469,6 +480,10 @@ class ScorecardCommand:
 
     def parse(self, words: list[str]) -> ScorecardRequest:
         return parse_scorecard(words)
+
+    def parse_text(self, words: list[str], raw: str) -> ScorecardRequest:
+        # The raw text says which words were quoted: `/scorecard "Monday Crew"` is a team, never a day.
+        return parse_scorecard(mark_quoted(raw, words))
 
     def authorize(self, ctx: Context, request: ScorecardRequest) -> None:
         authorize_scorecard(ctx, request)

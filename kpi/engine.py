@@ -57,18 +57,27 @@ _MOST_RANGES = 64
 
 @dataclass(frozen=True)
 class Scope:
-    """Whose tickets: one team, one agent, or everyone (both ids None)."""
+    """Whose tickets: one team, one agent, or everyone (both ids None).
+
+    `unassigned` with a team: the team's tickets that have no agent (the row
+    that makes /kpi agents add up to the team).
+    """
 
     team_id: int | None = None
     agent_id: int | None = None
+    unassigned: bool = False
 
     @property
     def kind(self) -> str:
+        if self.unassigned:
+            return "unassigned"
         return "agent" if self.agent_id is not None else "team" if self.team_id is not None else "org"
 
     def condition(self) -> list[ColumnElement[bool]]:
         if self.agent_id is not None:
             return [T.agent_id == self.agent_id]
+        if self.unassigned:
+            return [T.agent_id.is_(None), T.team_id == self.team_id]
         if self.team_id is not None:
             return [T.team_id == self.team_id]
         return []
@@ -87,10 +96,12 @@ def compute(session: Session, scope: Scope, start: datetime, end: datetime) -> M
     """All metrics for `scope` over [start, end) (aware datetimes)."""
     s, e = to_epoch(start), to_epoch(end)
     facts = None
-    if scope.agent_id is None:
+    if scope.agent_id is None and not scope.unassigned:
         facts = _from_days(session, s, e, team_id=scope.team_id, grouped=False)
     if facts is None:
         facts = _from_tickets(session, scope.condition(), s, e, by=None)
+    if scope.unassigned:
+        return {**facts.get(None, Facts()).metrics(), **qa_figures.EMPTY}  # a review is always of an agent
     qa = qa_figures.tallies(session, qa_figures.condition(scope.team_id, scope.agent_id), start, end)
     return {**facts.get(None, Facts()).metrics(), **qa[None].metrics()}
 
@@ -163,6 +174,19 @@ def first_created_at(session: Session, scope: Scope) -> datetime | None:
     compare with (the change would be "everything is new").
     """
     return session.scalar(select(func.min(T.created_at)).where(*scope.condition()))
+
+
+def first_activity_at(session: Session, scope: Scope) -> datetime | None:
+    """When the scope's first ticket or QA review was made; None when it has neither.
+
+    A window that ends before this has no data at all: the answer says so
+    rather than showing a card of zeros.
+    """
+    firsts = [first_created_at(session, scope)]
+    if not scope.unassigned:
+        firsts.append(session.scalar(select(func.min(qa_figures.R.created_at)).where(*qa_figures.condition(scope.team_id, scope.agent_id))))
+    known = [f for f in firsts if f is not None]
+    return min(known) if known else None
 
 
 # ---------------------------------------------------------------- from tickets

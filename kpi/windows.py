@@ -1,4 +1,11 @@
-"""Time windows for KPI questions: `7d`, `week`, `last-month`, `2026-03-01..2026-03-31`, …
+"""Time windows for KPI questions, as people say them: `7d`, `last week`, `this month`,
+`november`, `since monday`, `2026-11-01 to 2026-11-15`, `2026-03-01..2026-03-31`, …
+
+Every phrase has one canonical form (`last week` is `last-week`, `2026-11-01 to
+2026-11-15` is `2026-11-01..2026-11-15`, `nov 2025` is `2025-11`), which is what
+a request keeps and a button carries; both resolve to the same window.
+Relative names (`november`, `monday`, `since monday`) mean the most recent such
+month or day that has started, resolved at the moment asked about.
 
 A window is [start, end) computed on the wall clock of a time zone (the
 team's, the agent's or the org's), then turned into UTC instants. Days are
@@ -26,8 +33,9 @@ from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 WINDOW_HELP = (
-    "today, yesterday, 7d, 30d, 90d (any number of days: 365d, 1000d), week, last-week, month, last-month, "
-    "YYYY-MM-DD, or YYYY-MM-DD..YYYY-MM-DD (end date included)"
+    "today, yesterday, this week, last week, this month, last month, a month (november, nov 2025, 2025-11), "
+    "a day of the week (monday, last friday), since monday, since 2026-11-01, 7d, 30d, 90d (any number of days: 365d; "
+    "last 30 days), YYYY-MM-DD, or YYYY-MM-DD to YYYY-MM-DD (also YYYY-MM-DD..YYYY-MM-DD; end date included)"
 )
 DEFAULT_WINDOW = "7d"
 KEYWORDS = ("today", "yesterday", "week", "last-week", "month", "last-month")
@@ -75,7 +83,7 @@ class Window:
     start: datetime  # aware, in `timezone`
     end: datetime  # aware, in `timezone`; exclusive
     timezone: str
-    kind: str  # rolling | day | week | month | range
+    kind: str  # rolling | day | week | month | range | since (a weekday to today: compared a week back)
     # Where measuring stops when the window is still running ("so far"): the
     # moment asked about, or the same elapsed span of a comparison window.
     cut: datetime | None = None
@@ -104,10 +112,21 @@ class Window:
     def so_far(self) -> bool:
         return self.running
 
-    def label(self) -> str:
+    @property
+    def days(self) -> int:
+        """How many calendar days the window spans (a rolling one: its length in days)."""
+        return _local_days(self.start, self.end)
+
+    def name(self) -> str:
+        """What the window is called: `November 2026` for a month, else its days (`2026-11-01 – 2026-11-15`)."""
+        if self.kind == "month":
+            return f"{MONTHS[self.start.month - 1].capitalize()} {self.start.year}"
         last = (self.end - timedelta(microseconds=1)).date() if self.kind != "rolling" else self.end.date()
         first = self.start.date()
-        when = first.isoformat() if first == last else f"{first.isoformat()} – {last.isoformat()}"
+        return first.isoformat() if first == last else f"{first.isoformat()} – {last.isoformat()}"
+
+    def label(self) -> str:
+        when = self.name()
         if self.kind == "rolling":
             return f"{self.spec} ({self.start:%Y-%m-%d %H:%M} – {self.end:%Y-%m-%d %H:%M} {self.timezone})"
         if self.cut is not None:
@@ -154,6 +173,12 @@ class Window:
         if self.kind == "rolling":
             start = _wall(self.start.replace(tzinfo=None) - timedelta(days=days), tz)
             return Window(self.spec, start, self.start, self.timezone, "rolling")
+        if self.kind == "since":
+            # `since tuesday` on a Thursday: Tuesday to Thursday of the week before, not
+            # the weekend just before (support traffic has a weekly rhythm).
+            first = self.start.date() - timedelta(days=7)
+            end = first + timedelta(days=days)
+            return _days_window(_range_spec(first, end), first, end, tz, "since")
         first = self.start.date() - timedelta(days=days)
         return _days_window(_range_spec(first, self.start.date()), first, self.start.date(), tz, self.kind)
 
@@ -214,26 +239,139 @@ def check_supported(window: Window) -> Window:
 
 
 def _has_window_form(spec: str) -> bool:
+    """Whether one normalised word is a window in its canonical form."""
     return bool(
-        spec in ("today", "yesterday", "week", "last-week", "month", "last-month")
+        spec in KEYWORDS
         or _DAYS.match(spec)
         or _RANGE.match(spec)
         or _DATE.match(spec)
+        or _YEAR_MONTH.match(spec)
     )
+
+
+# ---------------------------------------------------------------- phrases as people say them
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december")
+_WEEKDAY_WORDS = {name: i for i, name in enumerate(WEEKDAYS)} | {
+    "mon": 0, "tue": 1, "tues": 1, "wed": 2, "weds": 2, "thu": 3, "thur": 3, "thurs": 3, "fri": 4, "sat": 5, "sun": 6,
+}  # fmt: skip
+_MONTH_WORDS = {name: i + 1 for i, name in enumerate(MONTHS)} | {
+    "jan": 1, "feb": 2, "mar": 3, "apr": 4, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "sept": 9, "oct": 10, "nov": 11, "dec": 12,
+}  # fmt: skip
+_YEAR_MONTH = re.compile(r"^(\d{4})-(\d{2})$", re.ASCII)
+_YEAR = re.compile(r"^\d{4}$", re.ASCII)
+_COUNT_WORD = re.compile(r"^\d{1,6}$", re.ASCII)
+# What people put between two dates to mean the days from one to the other.
+RANGE_JOINERS = frozenset({"to", "-", "\u2013", "\u2014", "~", "..", "until", "till", "through", "thru"})
+# One word holding two dates: `2026-11-01–2026-11-30`, `2026-11-01-2026-11-30`, `2026-11-01to2026-11-30`.
+_JOINED_RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:[-\u2013\u2014~]|to)(\d{4}-\d{2}-\d{2})$", re.ASCII)
+# Words a window phrase starts with, never a window alone (`since` what?).
+LEADING_WORDS = frozenset({"since", "from", "between", "last", "this", "past"})
+MAX_PHRASE_WORDS = 4  # `from 2026-11-01 to 2026-11-15`, `between … and …`
+
+
+def _word(word: str) -> str | None:
+    """The canonical form of a one-word window, or None."""
+    if word in ("this-week", "this-month"):
+        return word.removeprefix("this-")
+    if _has_window_form(word):
+        return word
+    if word in _WEEKDAY_WORDS:
+        return WEEKDAYS[_WEEKDAY_WORDS[word]]
+    if word in _MONTH_WORDS:
+        return MONTHS[_MONTH_WORDS[word] - 1]
+    if m := _JOINED_RANGE.match(word):
+        return f"{m.group(1)}..{m.group(2)}"
+    return None
+
+
+def _anchored(spec: str) -> bool:
+    """Whether `since SPEC` means something: a window that starts on a whole day (not 7d, not a range)."""
+    return not (_DAYS.match(spec) or _RANGE.match(spec) or spec.startswith("since "))
+
+
+def _phrase(words: tuple[str, ...]) -> str | None:
+    """The canonical form of a window said in normalised `words`, or None when they are not one."""
+    n = len(words)
+    if n == 1:
+        return _word(words[0])
+    head, rest = words[0], words[1:]
+    if head in ("this", "last") and n == 2 and rest[0] in ("week", "month"):
+        return rest[0] if head == "this" else f"last-{rest[0]}"
+    if head == "last" and n == 2 and rest[0] in _WEEKDAY_WORDS:
+        return f"last {WEEKDAYS[_WEEKDAY_WORDS[rest[0]]]}"
+    if n == 2 and head in _MONTH_WORDS and _YEAR.match(rest[0]):
+        return f"{rest[0]}-{_MONTH_WORDS[head]:02d}"  # `nov 2025` is 2025-11
+    if n == 3 and head in ("last", "past") and _COUNT_WORD.match(rest[0]) and rest[1] in ("day", "days", "week", "weeks"):
+        return f"{int(rest[0]) * (7 if rest[1].startswith('week') else 1)}d"  # `last 30 days` is 30d
+    if n == 3 and _DATE.match(head) and rest[0] in RANGE_JOINERS and _DATE.match(rest[1]):
+        return f"{head}..{rest[1]}"
+    if n == 4 and ((head == "from" and rest[1] in RANGE_JOINERS) or (head == "between" and rest[1] == "and")):
+        if _DATE.match(rest[0]) and _DATE.match(rest[2]):
+            return f"{rest[0]}..{rest[2]}"
+    if head in ("since", "from") and n <= 3:
+        inner = _phrase(rest)
+        if inner in ("today", "week", "month"):
+            return inner  # `since today` is today, `since this week` the week so far
+        if inner is not None and _anchored(inner):
+            return f"since {inner}"
+    return None
+
+
+def canonical(text: str) -> str | None:
+    """The canonical form of the window `text` says (`Last  Week` → `last-week`), or None when it says none."""
+    words = tuple(_normalise(text).split())
+    if not words or len(words) > MAX_PHRASE_WORDS:
+        return None
+    return _phrase(words)
 
 
 def is_window(text: str) -> bool:
     """Whether `text` has the form of a window (it may still be refused, e.g. 2026-02-30)."""
-    return _has_window_form(_normalise(text))
+    return canonical(text) is not None
+
+
+@dataclass(frozen=True)
+class Found:
+    """A window phrase among a command's words: `words[first:stop]` say `spec`."""
+
+    spec: str
+    first: int
+    stop: int
+
+
+def find_window(words: list[str], *, literal: frozenset[int] = frozenset()) -> Found | None:
+    """The window phrase that ends `words`, else the one that starts them; the longest one.
+
+    `/kpi team emea last week` and `/kpi team last week emea` both name the team
+    "emea". A word in `literal` (typed in quotes) or holding a space (a quoted
+    name) is never part of a window, so `"Week Shift"` and `"November"` stay names.
+    """
+
+    def says(first: int, stop: int) -> str | None:
+        if any(i in literal or len(words[i].split()) != 1 for i in range(first, stop)):
+            return None
+        return canonical(" ".join(words[first:stop]))
+
+    n = len(words)
+    for size in range(min(MAX_PHRASE_WORDS, n), 0, -1):
+        if (spec := says(n - size, n)) is not None:
+            return Found(spec, n - size, n)
+    for size in range(min(MAX_PHRASE_WORDS, n - 1), 0, -1):
+        if (spec := says(0, size)) is not None:
+            return Found(spec, 0, size)
+    return None
 
 
 def parse_window(text: str | None, now: datetime, tz_name: str) -> Window:
     """Resolve `text` (default 7d) to a window ending at or around `now` in `tz_name`.
 
-    Raises WindowError, naming the valid forms, for text that is not a window
-    and for windows outside the supported days (see check_supported), and
-    NotStarted for a window that starts after `now` (it has no figures yet).
-    A window still running at `now` is cut there ("so far").
+    `text` is any form of WINDOW_HELP, natural phrases included. Raises
+    WindowError, naming the valid forms, for text that is not a window and for
+    windows outside the supported days (see check_supported), and NotStarted
+    for a window that starts after `now` (it has no figures yet). A window
+    still running at `now` is cut there ("so far").
     """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
@@ -242,7 +380,7 @@ def parse_window(text: str | None, now: datetime, tz_name: str) -> Window:
         # At its very first instant a window holds nothing yet either: no card of zeros.
         local_now = now.astimezone(window.start.tzinfo)
         raise NotStarted(
-            f"{window.spec} has not started yet: it starts {window.start:%Y-%m-%d %H:%M} and it is "
+            f"{window.name()} has not started yet: it starts {window.start:%Y-%m-%d %H:%M} and it is "
             f"{local_now:%Y-%m-%d %H:%M} now ({window.timezone}). Ask about a window up to now."
         )
     if window.end_utc > now:
@@ -251,12 +389,29 @@ def parse_window(text: str | None, now: datetime, tz_name: str) -> Window:
 
 
 def _resolve(text: str | None, now: datetime, tz: ZoneInfo) -> Window:
-    spec = _normalise(text or DEFAULT_WINDOW)
-    if not _has_window_form(spec):
+    spec = canonical(text or DEFAULT_WINDOW)
+    if spec is None:
         raise WindowError(f"{text!r} is not a window. Use {WINDOW_HELP}.")
     if not _EARLIEST_NOW <= now < _LATEST_NOW:
         raise _refuse(f"{now.isoformat()} is outside the days csbot answers for, {FIRST_DAY} to {LAST_DAY}.")
     local_now = now.astimezone(tz)
+    if spec.startswith("since "):
+        return _since(spec, _resolve_one(spec.removeprefix("since "), local_now, tz), local_now.date(), tz)
+    return _resolve_one(spec, local_now, tz)
+
+
+def _since(spec: str, anchor: Window, today: date, tz: ZoneInfo) -> Window:
+    """From the start of `anchor` to the end of today: `since monday`, `since 2026-11-01`, `since last week`."""
+    first = anchor.start.date()
+    if first > today or anchor.end >= _midnight(today + timedelta(days=1), tz):
+        return anchor  # not started yet (refused as such), or already up to today: `since today` is today
+    end = today + timedelta(days=1)
+    # From a weekday: compared with the same days a week before, while they fit in a week.
+    kind = "since" if spec.removeprefix("since ").removeprefix("last ") in WEEKDAYS and (end - first).days <= 7 else "range"
+    return _days_window(spec if kind == "since" else _range_spec(first, end), first, end, tz, kind)
+
+
+def _resolve_one(spec: str, local_now: datetime, tz: ZoneInfo) -> Window:
     today = local_now.date()
     if m := _DAYS.match(spec):
         days = int(m.group(1))
@@ -280,21 +435,44 @@ def _resolve(text: str | None, now: datetime, tz: ZoneInfo) -> Window:
         first = today.replace(day=1)
         if spec == "last-month":
             first = (first - timedelta(days=1)).replace(day=1)
-        nxt = (first + timedelta(days=32)).replace(day=1)
-        return _days_window(f"{first:%Y-%m}", first, nxt, tz, "month")
+        return _month(first, tz)
+    if spec.removeprefix("last ") in WEEKDAYS:
+        # The most recent such day that has started (today on that day); `last friday`: the one before today.
+        back = (today.weekday() - WEEKDAYS.index(spec.removeprefix("last "))) % 7
+        if spec.startswith("last ") and back == 0:
+            back = 7
+        day = today - timedelta(days=back)
+        return _days_window(day.isoformat(), day, day + timedelta(days=1), tz, "day")
+    if spec in MONTHS:
+        # The most recent such month that has started: in December, `november` is this year's.
+        month = MONTHS.index(spec) + 1
+        return _month(date(today.year if month <= today.month else today.year - 1, month, 1), tz)
+    if m := _YEAR_MONTH.match(spec):
+        year, month = int(m.group(1)), int(m.group(2))
+        if not 1 <= month <= 12:
+            raise _refuse(f"{spec!r} is not a real month (YYYY-MM).")
+        if not FIRST_DAY.year <= year <= LAST_DAY.year:
+            raise _refuse(f"{spec} is outside the days csbot answers for, {FIRST_DAY} to {LAST_DAY}.")
+        return _month(date(year, month, 1), tz)
     if m := _RANGE.match(spec):
         first, last = _parse_date(m.group(1)), _parse_date(m.group(2))
         if last < first:
             raise _refuse(f"{spec}: the end date is before the start date.")
         return _days_window(_range_spec(first, last + timedelta(days=1)), first, last + timedelta(days=1), tz, "range")
-    day = _parse_date(spec)  # the one form left (_has_window_form)
+    day = _parse_date(spec)  # the one form left (_phrase)
     return _days_window(day.isoformat(), day, day + timedelta(days=1), tz, "day")
 
 
+def _month(first: date, tz: ZoneInfo) -> Window:
+    nxt = (first + timedelta(days=32)).replace(day=1)
+    return _days_window(f"{first:%Y-%m}", first, nxt, tz, "month")
+
+
 # Text that was meant as a window but is not one: `1w`, `7days`, `-5d`, `30`,
-# `2026-11`, `2026/11/01`, `11/01`, `last_week`, `this-month`, `a..b`.
+# `2026/11/01`, `11/01`, `last_week`, `a..b`, `since`.
 _MEANT = re.compile(
-    r"^([-+]?\d+[-_ ]?[a-z]*|\d{4}[-/.]\S*|\d{1,2}[/.]\d{1,2}([/.]\d{2,4})?|(last|this|next|past|prev|previous)[-_ ]?\S*|\S*\.\.\S*)$",
+    r"^([-+]?\d+[-_ ]?[a-z]*|\d{4}[-/.]\S*|\d{1,2}[/.]\d{1,2}([/.]\d{2,4})?|(last|this|next|past|prev|previous)[-_ ]?\S*|\S*\.\.\S*"
+    r"|since|from|between|until|till)$",
     re.ASCII,
 )
 _UNIT_DAYS = {
@@ -302,28 +480,59 @@ _UNIT_DAYS = {
     "mo": 30, "mos": 30, "month": 30, "months": 30, "y": 365, "yr": 365, "year": 365, "years": 365,
 }  # fmt: skip
 _COUNT = re.compile(r"^[-+]?(\d{1,6})[-_ ]?([a-z]*)$", re.ASCII)
-_MONTH = re.compile(r"^(\d{4})[-/.](\d{1,2})$", re.ASCII)
+_MONTH_ONLY = re.compile(r"^(\d{4})[-/.](\d{1,2})$", re.ASCII)
 _SLASHED_DATE = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$", re.ASCII)
-# Two dates joined the way people write a span: `2026-11-01–2026-11-30`, `2026-11-01-2026-11-30`.
-_DASHED_RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:[-\u2013\u2014~]|to)(\d{4}-\d{2}-\d{2})$", re.ASCII)
 _WORDY = re.compile(r"^(last|this|past|prev|previous)[-_ ]?(\d*)[-_ ]?(day|days|d|week|weeks|w|month|months)$", re.ASCII)
+# The words window phrases are made of, for correcting a misspelt one (`last weak`, `novmber`).
+_VOCABULARY = (*KEYWORDS, *WEEKDAYS, *MONTHS, "since", "from", "between", "and", "to", "until", "last", "this", "past", "day", "days", "weeks")
+_WINDOWISH = re.compile(r"^(\d+|\d{4}[-/.]\S*|\S*\.\.\S*)$", re.ASCII)
 
 
 def looks_like_window(text: str) -> bool:
-    """Whether `text` has a window's form (`7d`, `month`, a date or a range), whether or not it is a valid one."""
-    return _has_window_form(_normalise(text)) or meant_as_window(text)
+    """Whether `text` has a window's form (`7d`, `last week`, a date or a range), whether or not it is a valid one."""
+    return is_window(text) or meant_as_window(text)
 
 
 def meant_as_window(text: str) -> bool:
     """Whether `text` is not a window but was surely meant as one (so "not a window" is the answer)."""
-    spec = _normalise(text)
-    if _has_window_form(spec):
+    if is_window(text):
         return False
-    return bool(_MEANT.match(spec)) or window_suggestion(text) is not None
+    words = _normalise(text).split()
+    if len(words) > 1:
+        # `next week`, `since 2026/11/01`, `from 1 to 2`: a leading word and window words only.
+        if words[0] in LEADING_WORDS | {"next"} and len(words) <= MAX_PHRASE_WORDS:
+            if all(w in _VOCABULARY or w in RANGE_JOINERS or w in _WEEKDAY_WORDS or w in _MONTH_WORDS or _WINDOWISH.match(w) for w in words[1:]):
+                return True
+        return window_suggestion(text) is not None
+    return bool(_MEANT.match(_normalise(text))) or window_suggestion(text) is not None
+
+
+def _corrected(word: str) -> str:
+    """`word`, or the window word it is a slip for (`weak` → `week`, `novmber` → `november`)."""
+    if word in _VOCABULARY or word in _WEEKDAY_WORDS or word in _MONTH_WORDS or _WINDOWISH.match(word) or word in RANGE_JOINERS:
+        return word
+    close = difflib.get_close_matches(word, _VOCABULARY, n=1, cutoff=0.75)
+    if not close:
+        return word
+    # A day or month name only for a slip of a letter in a long word, never for a
+    # person's name (`marc` is not March, `augustin` not August).
+    name = close[0] in WEEKDAYS or close[0] in MONTHS
+    if not name or (len(word) >= 5 and word[0] == close[0][0] and abs(len(close[0]) - len(word)) <= 1 and not close[0].startswith(word)):
+        return close[0]
+    return word
+
+
+def phrase_slip(text: str) -> str | None:
+    """The window phrase `text` says with a word or two misspelt (`last weak` → `last week`), if it is one."""
+    words = _normalise(text).split()
+    if not 0 < len(words) <= MAX_PHRASE_WORDS:
+        return None
+    fixed = tuple(_corrected(w) for w in words)
+    return " ".join(fixed) if fixed != tuple(words) and _phrase(fixed) is not None else None
 
 
 def window_suggestion(text: str) -> str | None:
-    """The window a mistyped one most likely meant (`1w` → `7d`, `last_week` → `last-week`), if any."""
+    """The window a mistyped one most likely meant (`1w` → `7d`, `last weak` → `last week`), if any."""
     spec = _normalise(text)
     if m := _COUNT.match(spec):
         n, unit = int(m.group(1)), m.group(2)
@@ -333,15 +542,11 @@ def window_suggestion(text: str) -> str | None:
                 return None  # no window reaches back that far
             return f"{days}d" + (" or week" if days == 7 else "")
         return None
-    if m := _MONTH.match(spec):
+    if m := _MONTH_ONLY.match(spec):
         year, month = int(m.group(1)), int(m.group(2))
         if 1 <= month <= 12 and FIRST_DAY.year <= year <= LAST_DAY.year:
-            first = date(year, month, 1)
-            last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
-            return f"{first}..{last}"
+            return f"{year}-{month:02d}"  # `2026/11`, `2026-1`
         return None
-    if m := _DASHED_RANGE.match(spec):
-        return f"{m.group(1)}..{m.group(2)}"
     if m := _SLASHED_DATE.match(spec):
         try:
             return date(int(m.group(1)), int(m.group(2)), int(m.group(3))).isoformat()
@@ -356,6 +561,8 @@ def window_suggestion(text: str) -> str | None:
         if which == "this":
             return {"week": "week", "month": "month", "day": "today"}[kind]
         return {"week": "last-week", "month": "last-month", "day": "yesterday"}[kind]
+    if slip := phrase_slip(spec):
+        return slip
     close = difflib.get_close_matches(spec.replace("_", "-").replace(" ", "-"), KEYWORDS, n=1, cutoff=0.75)
     return close[0] if close else None
 

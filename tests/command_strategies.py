@@ -88,6 +88,28 @@ def _valid_range(draw: st.DrawFn) -> str:
     return f"{first.isoformat()}..{last.isoformat()}"
 
 
+# Windows as people say them (kpi.windows.canonical), each with a canonical form.
+NATURAL_WINDOWS = (
+    "last week", "this week", "last month", "this month", "Last Week", "since monday", "since friday", "since last week",
+    "since yesterday", "since today", "since november", "monday", "sunday", "last friday", "last monday", "november",
+    "nov", "dec", "january", "past 7 days", "last 30 days", "last 2 weeks", "this-week", "this-month", "tue",
+)  # fmt: skip
+
+
+@st.composite
+def _natural_dated(draw: st.DrawFn) -> str:
+    """Natural phrases with dates in them: `since D`, `D to D`, `from D to D`, `between D and D`, `nov 2025`, `2025-11`."""
+    first = draw(_supported_days)
+    last = min(first + timedelta(days=draw(st.integers(0, 400))), LAST_SUPPORTED)
+    month = draw(st.sampled_from(("jan", "february", "mar", "sept", "november", "dec")))
+    return draw(
+        st.sampled_from(
+            (f"since {first}", f"{first} to {last}", f"{first} - {last}", f"{first} \u2013 {last}", f"from {first} to {last}",
+             f"between {first} and {last}", f"{first} until {last}", f"{month} {first.year}", f"{first:%Y-%m}", f"since {first:%Y-%m}")
+        )
+    )  # fmt: skip
+
+
 def valid_windows() -> st.SearchStrategy[str]:
     """Every form the README lists, with values inside what csbot accepts."""
     return st.one_of(
@@ -96,6 +118,8 @@ def valid_windows() -> st.SearchStrategy[str]:
         st.integers(1, 730).map(lambda n: f"{n}d"),
         _supported_days.map(date.isoformat),
         _valid_range(),
+        st.sampled_from(NATURAL_WINDOWS),
+        _natural_dated(),
     )
 
 
@@ -113,7 +137,8 @@ NEAR_MISS_WINDOWS = (
     "2026-03-10..2026-03-01", "1900-01-01..2100-01-01", "0001-01-01..0001-01-03", "9999-12-25..9999-12-31",
     "1969-12-01..1970-01-31", "2099-12-01..2100-01-31", "2026-03-01..", "..2026-03-01", "2026-03-01...2026-03-02",
     "2026-03-01..2026-03-01", "2024-02-28..2026-02-28", "2024-03-01..2026-02-28",
-    "last-year", "last-weeks", "lastweek", "last week", "this-week", "tomorrow", "week-1", "month-",
+    "last-year", "last-weeks", "lastweek", "last weak", "since", "since 7d", "since forever", "next week", "novmber",
+    "tomorrow", "week-1", "month-", "2026-13", "1969-12", "2100-01", "from 2026-03-01 to", "between 2026-03-01 2026-03-05",
 )
 
 

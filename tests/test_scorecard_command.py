@@ -115,10 +115,13 @@ def test_previous_day_button_shows_the_day_before_and_agents_button_keeps_agent_
     before = run_action(db, ROUTER, "alice", PREVIOUS_DAY_ACTION, values[PREVIOUS_DAY_ACTION], now=NOW, platform="test")
     assert before.ok and before.data["day"] == "2026-03-09"
     assert before.data["metrics"] == ask(db, "alice", "/kpi team support-emea 2026-03-09").data["metrics"]
-    # The agent who clicks sees no one's table; the lead sees it, privately, for that day.
-    refused = run_action(db, ROUTER, "alice", AGENTS_ACTION, values[AGENTS_ACTION], now=NOW, platform="test")
+    # An agent is offered no Agents button (the table is not theirs to see), and the click is refused anyway;
+    # the lead is offered it and sees the table, privately, for that day.
+    assert AGENTS_ACTION not in values
+    leads = buttons(ask(db, "bob", "/scorecard"))
+    refused = run_action(db, ROUTER, "alice", AGENTS_ACTION, leads[AGENTS_ACTION], now=NOW, platform="test")
     assert refused.error is not None and refused.error.code == "forbidden"
-    table = run_action(db, ROUTER, "bob", AGENTS_ACTION, values[AGENTS_ACTION], now=NOW, platform="test")
+    table = run_action(db, ROUTER, "bob", AGENTS_ACTION, leads[AGENTS_ACTION], now=NOW, platform="test")
     assert table.ok and table.visibility == "ephemeral" and table.data["scope"] == "agents"
     assert table.data["window"]["start"].startswith("2026-03-10")
     assert [r["agent"] for r in table.data["rows"]] == ["alice"]
