@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -34,10 +35,25 @@ from handlers.escalation_views import STATE_ICONS, queue_of
 from handlers.reply import Actions, Button, Chart, Field, Fields, Reply, Section, Table
 from handlers.reply import Context as Note
 from handlers.router import Action, Router
+from kpi import qa_figures
 from kpi.definitions import BY_NAME, METRIC_NAMES
-from kpi.scorecard import AGE_BUCKETS, Line, Scorecard, TrendPoint, WeekScorecard, day_window, org_day, team_day, team_week
+from kpi.engine import Scope
+from kpi.scorecard import (
+    AGE_BUCKETS,
+    DaysOff,
+    Line,
+    Scorecard,
+    TrendPoint,
+    WeekScorecard,
+    day_window,
+    days_off,
+    org_day,
+    org_days_off,
+    team_day,
+    team_week,
+)
 from kpi.windows import FIRST_DAY, NotStarted, Window, WindowError, is_window, parse_window
-from store.org import Team
+from store.org import Member, Team
 from store.subscriptions import ME, ORG, Subscription
 
 AGENTS_ACTION = "scorecard.agents"
@@ -123,14 +139,32 @@ def local_day(request: ScorecardRequest, now: datetime, zone: str) -> date:
 # ---------------------------------------------------------------- one team's day
 
 
-def team_card(session: Session, team: Team, day: date, *, now: datetime, chart: bool = True, share: bool = False, qa: bool = False) -> Reply:
-    """The scorecard reply for `team`'s local `day` (also what the morning digest posts); `qa`: with the pooled QA figures."""
+def team_card(
+    session: Session,
+    team: Team,
+    day: date,
+    *,
+    now: datetime,
+    chart: bool = True,
+    share: bool = False,
+    qa: bool = False,
+    summarised: Sequence[date] = (),
+) -> Reply:
+    """The scorecard reply for `team`'s local `day` (also what the morning digest posts); `qa`: with the pooled QA figures.
+
+    `summarised`: the days off after `day` that a scheduled post sums up (the
+    weekend, when Monday's post shows Friday), by their volume.
+    """
     card = team_day(session, team, day, now=now, qa=qa and not share)
+    off = days_off(session, Scope(team_id=team.id), summarised, team.timezone, now=now) if summarised else None
     blocks: list[Any] = [
         Note(f"{_day_label(card.window)} · {team.timezone} · against the team's targets · compared with the day before and the 7 days before"),
         Table(("Metric", "Value", "Target", "Status", "vs day before", "vs 7-day avg"), tuple(_line_row(line) for line in card.lines)),
         Fields(_volume_fields(card)),
     ]
+    if off is not None:
+        blocks.insert(0, Note(last_working_day_note(day, off.days)))
+        blocks.append(Section(days_off_line(off)))
     if card.shout_outs:
         blocks.append(Section("Shout-outs 🎉\n" + "\n".join(_shout_out(s) for s in card.shout_outs)))
     if chart:
@@ -143,6 +177,7 @@ def team_card(session: Session, team: Team, day: date, *, now: datetime, chart: 
         blocks.append(Note(f"{team.name} has no Slack or Teams channel in the organisation file, so its daily scorecard is not posted anywhere."))
     blocks.append(Actions(_buttons(team, day, now)))
     data = _card_data(card, team)
+    data["days_off"] = off.to_json() if off is not None else None
     data["open_escalations"] = [
         {"id": e.label, "ticket": e.ticket, "queue": queue_of(session, e).key, "state": e.state, "age_s": int((now - e.created_at).total_seconds())} for e in escalations
     ]
@@ -152,6 +187,36 @@ def team_card(session: Session, team: Team, day: date, *, now: datetime, chart: 
         visibility="channel" if share else "ephemeral",
         data=data,
     )
+
+
+def days_off_label(days: Sequence[date]) -> str:
+    """`Weekend · Sat 05 Dec – Sun 06 Dec (not working days)`: which days off a post sums up."""
+    if [d.weekday() for d in days] == [5, 6]:
+        name = "Weekend"
+    else:
+        name = f"{days[0]:%A}" if len(days) == 1 else "Days off"
+    span = f"{days[0]:%a %d %b}" + (f" – {days[-1]:%a %d %b}" if len(days) > 1 else "")
+    return f"{name} · {span} (not {'a working day' if len(days) == 1 else 'working days'})"
+
+
+def days_off_line(off: DaysOff) -> str:
+    """The volume of the days off, in one line."""
+    end = f"{off.days[-1]:%A}" + (" so far" if off.window.so_far else "")
+    return (
+        f"{days_off_label(off.days)}: {off.created:,} created, {off.solved:,} solved; "
+        f"backlog {off.backlog:,} at the end of {end}"
+    )
+
+
+def last_working_day_note(day: date, days: Sequence[date]) -> str:
+    """Why a scheduled post shows an earlier day than the day before."""
+    if [d.weekday() for d in days] == [5, 6]:
+        which = "the weekend's volume is"
+    elif len(days) == 1:
+        which = f"{days[0]:%A}'s volume is"
+    else:
+        which = f"the volume of the {len(days)} days off since is"
+    return f"{day:%A} was the last working day before this post; {which} summed up below."
 
 
 def _day_label(window: Window) -> str:
@@ -304,10 +369,27 @@ def _week_data(card: WeekScorecard, team: Team) -> dict[str, Any]:
 # ---------------------------------------------------------------- the org's day
 
 
-def org_card(session: Session, day: date, *, now: datetime, org_name: str, share: bool = False) -> Reply:
-    """One row per active team: its own local `day`, key KPIs with their status against its targets."""
+def org_card(
+    session: Session,
+    day: date,
+    *,
+    now: datetime,
+    org_name: str,
+    share: bool = False,
+    viewer: Member | None = None,
+    summarised: Sequence[date] = (),
+) -> Reply:
+    """One row per active team: its own local `day`, key KPIs with their status against its targets.
+
+    Each team's pooled QA figures are in the data only for a `viewer` who may
+    see them for that team (as `/kpi team`), never when shared in a channel.
+    `summarised`: the days off after `day` a scheduled post sums up, team by team.
+    """
     teams = session.scalars(select(Team).where(Team.active.is_(True)).order_by(Team.key)).all()
-    rows = org_day(session, teams, day, now=now)
+    rows = [
+        (team, window, metrics if not share and sees_pooled_qa(viewer, team.id) else qa_figures.hidden(metrics))
+        for team, window, metrics in org_day(session, teams, day, now=now)
+    ]
     table = tuple((team.key, *(cell(m, metrics, team.targets) for m in ORG_COLUMNS)) for team, _window, metrics in rows)
     zones = sorted({team.timezone for team in teams})
     blocks: list[Any] = [
@@ -317,6 +399,12 @@ def org_card(session: Session, day: date, *, now: datetime, org_name: str, share
     ]
     if not teams:
         blocks.insert(1, Section("The organisation has no active teams yet."))
+    off = org_days_off(session, teams, summarised, now=now) if summarised and teams else []
+    if summarised:
+        blocks.insert(0, Note(last_working_day_note(day, summarised)))
+    if off:
+        blocks.append(Section(f"{days_off_label(summarised)}, in each team's own days:"))
+        blocks.append(Table(("Team", "Created", "Solved", f"Backlog at the end of {summarised[-1]:%A}"), tuple((t.key, f"{o.created:,}", f"{o.solved:,}", f"{o.backlog:,}") for t, o in off)))
     return Reply(
         title=f"Scorecard · {org_name} · {day:%a %d %b %Y}",
         blocks=blocks,
@@ -328,6 +416,7 @@ def org_card(session: Session, day: date, *, now: datetime, org_name: str, share
                 {"team": team.key, "window": window.to_json(), "metrics": metrics, "status": statuses(metrics, team.targets)}
                 for team, window, metrics in rows
             ],
+            "days_off": {"days": [d.isoformat() for d in summarised], "rows": [{"team": t.key, **o.to_json()} for t, o in off]} if summarised else None,
         },
     )
 
@@ -346,7 +435,8 @@ def execute_scorecard(ctx: Context, request: ScorecardRequest) -> Reply:
     if request.kind in SUBSCRIPTION_KINDS:
         return execute_subscription(ctx, request)
     if request.kind == "org":
-        return org_card(ctx.session, local_day(request, now, ctx.org_timezone), now=now, org_name=ctx.org.name if ctx.org else "Organisation", share=request.share)
+        day = local_day(request, now, ctx.org_timezone)
+        return org_card(ctx.session, day, now=now, org_name=ctx.org.name if ctx.org else "Organisation", share=request.share, viewer=ctx.member)
     team = find_team(ctx, request.target, command=f"/scorecard{' week' if request.kind == 'week' else ''}")
     qa = sees_pooled_qa(ctx.member, team.id)
     if request.kind == "week":
