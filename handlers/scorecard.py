@@ -310,19 +310,38 @@ def trend_chart(team: Team, trend: tuple[TrendPoint, ...], title: str) -> Chart:
 
 
 def _alt_text(trend: tuple[TrendPoint, ...], targets: dict[str, float]) -> str:
-    """What the chart shows, in words, for screen readers and text-only surfaces."""
+    """What the chart shows, in words, for screen readers and text-only surfaces.
+
+    Each line is read as what it is: its first and last day (with their
+    dates, since a day without a value leaves a gap), its range, and on how
+    many of its days it met its target.
+    """
+    if not trend:
+        return "No days to show."
     created = sum(p.created for p in trend)
     solved = sum(p.solved for p in trend)
-    frt = [p.first_reply_median_s for p in trend if p.first_reply_median_s is not None]
-    csat = [p.csat for p in trend if p.csat is not None]
-    parts = [f"{len(trend)} days: {created:,} created, {solved:,} solved"]
+    span = f"{trend[0].day:%d %b} – {trend[-1].day:%d %b %Y}"
+    parts = [f"{len(trend)} days, {span}: {created:,} created, {solved:,} solved"]
+    frt = [(p.day, p.first_reply_median_s) for p in trend if p.first_reply_median_s is not None]
     if frt:
-        goal = f" (target {duration(targets['first_reply_median_s'])})" if "first_reply_median_s" in targets else ""
-        parts.append(f"daily first-reply median from {duration(frt[0])} to {duration(frt[-1])}{goal}")
+        goal = targets.get("first_reply_median_s")
+        met = f", at or under the {duration(goal)} target on {sum(v <= goal for _, v in frt)} of {len(frt)} days" if goal is not None else ""
+        parts.append(f"daily first-reply median {_series_words(frt, duration)}{met}")
+    csat = [(p.day, p.csat) for p in trend if p.csat is not None]
     if csat:
-        goal = f" (target {percent(targets['csat'])})" if "csat" in targets else ""
-        parts.append(f"CSAT from {percent(csat[0])} to {percent(csat[-1])}{goal}")
+        goal = targets.get("csat")
+        met = f", at or above the {percent(goal)} target on {sum(v >= goal for _, v in csat)} of {len(csat)} days" if goal is not None else ""
+        parts.append(f"daily CSAT {_series_words(csat, percent)}{met}")
     return "; ".join(parts)
+
+
+def _series_words(points: list[tuple[date, float]], show: Any) -> str:
+    """`54m 48s on 01 Nov → 57m 20s on 30 Nov (lowest 41m 2s, highest 1h 12m)`: first → last, then the range."""
+    (first_day, first), (last_day, last) = points[0], points[-1]
+    values = [v for _, v in points]
+    if len(points) == 1:
+        return f"{show(first)} on {first_day:%d %b} (the only day with one)"
+    return f"{show(first)} on {first_day:%d %b} → {show(last)} on {last_day:%d %b} (lowest {show(min(values))}, highest {show(max(values))})"
 
 
 # ---------------------------------------------------------------- last week

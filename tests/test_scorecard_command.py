@@ -12,7 +12,10 @@ from PIL import Image
 from sqlalchemy import insert, select
 
 from bot.dispatch import run_action, run_command
-from handlers.reply import Actions, Chart, Reply
+from bot.render.text import render_text
+from handlers.humanize import duration, percent
+from handlers.reply import Actions, Chart, Reply, Table
+from kpi.definitions import BY_NAME
 from handlers.registry import build_router
 from handlers.scorecard import AGENTS_ACTION, PREVIOUS_DAY_ACTION
 from handlers.scorecard_chart import SIZE_PX, trend_png
@@ -90,6 +93,40 @@ def test_the_chart_is_a_png_of_the_promised_size_with_something_drawn(db: Databa
     image = Image.open(io.BytesIO(chart(reply).png))
     assert image.format == "PNG" and image.size == SIZE_PX
     assert "30 days" in chart(reply).alt_text and "target" in chart(reply).alt_text
+
+
+def test_the_charts_words_say_first_and_last_day_the_range_and_the_days_on_target(db: Database, org: dict[str, int]) -> None:
+    reply = ask(db, "alice", "/scorecard support-emea 2026-03-10")
+    alt = chart(reply).alt_text
+    frt = [(date.fromisoformat(p["day"]), p["first_reply_median_s"]) for p in reply.data["trend"] if p["first_reply_median_s"] is not None]
+    csat = [(date.fromisoformat(p["day"]), p["csat"]) for p in reply.data["trend"] if p["csat"] is not None]
+    values = [v for _, v in frt]
+    assert min(values) < frt[0][1] or max(values) > frt[-1][1] or min(values) < frt[-1][1]  # the range says more than the ends
+    (first_day, first), (last_day, last) = frt[0], frt[-1]
+    expected = (
+        f"daily first-reply median {duration(first)} on {first_day:%d %b} → {duration(last)} on {last_day:%d %b} "
+        f"(lowest {duration(min(values))}, highest {duration(max(values))}), "
+        f"at or under the 1h target on {sum(v <= 3600 for v in values)} of {len(values)} days"
+    )
+    assert expected in alt, alt
+    assert f"daily CSAT {percent(csat[0][1])} on {csat[0][0]:%d %b} → {percent(csat[-1][1])} on {csat[-1][0]:%d %b}" in alt
+    assert f"at or above the 90.0% target on {sum(v >= 0.9 for _, v in csat)} of {len(csat)} days" in alt
+    assert " from " not in alt  # "from X to Y" read as a range when it was the first and last day
+    # The answer only its asker sees carries no file: it says the same words.
+    assert expected in render_text(reply)
+
+
+def test_counts_against_the_7_day_average_are_rounded_not_cut(db: Database, org: dict[str, int]) -> None:
+    reply = ask(db, "alice", "/scorecard support-emea 2026-03-10")
+    (table,) = [b for b in reply.blocks if isinstance(b, Table)]
+    rows = {row[0]: row for row in table.rows}
+    created, trailing = reply.data["metrics"]["tickets_created"], reply.data["trailing_7d"]["tickets_created"]
+    assert (created, round(trailing, 3)) == (3, 4.857)  # 34 tickets over the 7 days before
+    assert rows["Tickets created"][-1] == "▼ 2"  # 1.857 fewer is 2, as 1m 51.4s is 1m 51s; never "▼ 1"
+    for name, value in reply.data["metrics"].items():
+        average = reply.data["trailing_7d"].get(name)
+        if name in BY_NAME and BY_NAME[name].unit == "count" and value is not None and average is not None and round(abs(value - average)):
+            assert rows[BY_NAME[name].label][-1].split()[1] == f"{round(abs(value - average)):,}", name
 
 
 def _plotted_colours(png: bytes) -> set[tuple[int, ...]]:
