@@ -121,6 +121,7 @@ def _parser() -> argparse.ArgumentParser:
     tick.add_argument("--at", help="as if it were this ISO 8601 time (default: now)")
     tick.add_argument("--only", metavar="JOB", help="run only this job (digests, alerts, escalations, oncall or coaching)")
     tick.add_argument("--json", action="store_true", help="print what was done as one JSON object")
+    tick.add_argument("--verbose", action="store_true", help="one line per message handled (default: summed up by kind)")
 
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_cmd", required=True, metavar="ACTION")
@@ -499,7 +500,7 @@ def cmd_tick(settings: Settings, args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"ok": True, **report.to_json()}, ensure_ascii=False, indent=2))
     else:
-        print("\n".join(report.lines()))
+        print("\n".join(report.lines(verbose=args.verbose)))
     failed = [o for o in report.outcomes if o.status == "failed"]
     return EXIT_INTERNAL if failed else EXIT_OK
 

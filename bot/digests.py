@@ -52,15 +52,26 @@ KINDS = ("scorecard", "scorecard_week", "scorecard_org", "subscription")
 WORKING_DAYS = "mon-fri"
 
 
+@dataclass(frozen=True)
+class Unplanned:
+    """One message recorded as skipped when planned: what, to whom, and the reason in general words."""
+
+    kind: str
+    recipient: str  # the address, or the team or person with none
+    reason: str  # the same words for every message skipped for it, so they can be counted together
+
+
 @dataclass
 class Planning:
     """What one planning pass did."""
 
     planned: int = 0
     skipped: list[str] = field(default_factory=list)  # one line per occurrence recorded as skipped
+    unplanned: list[Unplanned] = field(default_factory=list)  # the same, to be summed up
 
-    def skip(self, line: str) -> None:
+    def skip(self, line: str, what: Unplanned) -> None:
         self.skipped.append(line)
+        self.unplanned.append(what)
 
 
 @dataclass(frozen=True)
@@ -167,11 +178,18 @@ def _plan(
             row = Planned(o.kind, o.subject, recipient, o.day.isoformat(), o.due, o.due + catchup)
             if not o.addresses:
                 plan(session, [row], now, skipped="nowhere to send it: no channel or chat identity on a configured platform")
-                report.skip(f"{o.kind} {o.subject} {o.day}: not reachable ({o.nobody.split(':', 2)[2]} has no channel or chat identity on a configured platform)")
+                who = o.nobody.split(":", 2)[2]
+                report.skip(
+                    f"{o.kind} {o.subject} {o.day}: not reachable ({who} has no channel or chat identity on a configured platform)",
+                    Unplanned(o.kind, o.nobody, "not reachable: no channel or chat identity on a configured platform"),
+                )
             elif now - o.due > catchup:
                 hours = int(catchup.total_seconds() // 3600)
                 plan(session, [row], now, skipped=f"missed: due at {o.due.isoformat()}, more than {hours} h (DIGEST_CATCHUP_HOURS) before csbot ran")
-                report.skip(f"{o.kind} {o.subject} {o.day} to {recipient}: missed by more than {hours} h")
+                report.skip(
+                    f"{o.kind} {o.subject} {o.day} to {recipient}: missed by more than {hours} h",
+                    Unplanned(o.kind, recipient, f"missed by more than {hours} h (DIGEST_CATCHUP_HOURS)"),
+                )
             else:
                 fresh.append(row)
     report.planned = plan(session, fresh, now)
