@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -24,17 +24,17 @@ from sqlalchemy.orm import Session
 
 from handlers.args import UsageError, parse_args
 from coaching.visibility import sees_pooled_qa
-from handlers.context import Context, Invalid
+from handlers.context import Context, Invalid, NotFound
 from handlers.humanize import NONE, change, duration, metric_value, percent, with_sample
 from handlers.kpi import STATUS_LABEL, authorize_kpi, execute_kpi
-from handlers.kpi_lookup import find_team
+from handlers.kpi_lookup import NotAWindow, find_team
 from handlers.kpi_request import DAMAGED_BUTTON, KpiRequest
 from handlers.kpi_tables import LEGEND, cell, statuses
 from escalation.engine import open_for_team
 from handlers.escalation_views import STATE_ICONS, queue_of
 from handlers.reply import Actions, Button, Chart, Field, Fields, Reply, Section, Table
 from handlers.reply import Context as Note
-from handlers.router import Action, Router
+from handlers.router import Action, Router, closest
 from kpi import qa_figures
 from kpi.definitions import BY_NAME, METRIC_NAMES
 from kpi.engine import Scope
@@ -66,6 +66,8 @@ _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$", re.ASCII)
 # What a time written another way looks like (9h30, 9.30, 9am), to say how to write it.
 _TIMEISH = re.compile(r"^\d{1,2}(?:[.hH]\d{0,2})?(?:am|pm)?$", re.ASCII | re.IGNORECASE)
 DAY_HELP = "DATE: yesterday (the default), today (so far) or YYYY-MM-DD"
+DAY_WORDS = ("yesterday", "today")
+SWITCHES = frozenset({"share"})
 # The org roll-up's columns: the figures a manager scans first.
 ORG_COLUMNS = ("tickets_created", "tickets_solved", "backlog", "first_reply_median_s", "csat", "sla_attainment")
 AGE_LABELS = {"under_1d": "< 1 day", "1d_to_3d": "1–3 days", "over_3d": "> 3 days"}
@@ -87,8 +89,12 @@ class ScorecardRequest:
 
 
 def parse_scorecard(words: list[str]) -> ScorecardRequest:
-    args = parse_args(words, switches=frozenset({"share"}))
+    args = parse_args(words, switches=SWITCHES)
     rest = list(args.words)
+    for word in rest:
+        # `-share` or `—-share`: an option typed with one dash is never a team (keys are slugs).
+        if word.startswith("-") and (meant := _close(word.lstrip("-"), SWITCHES)):
+            raise UsageError(f"{word!r} is not an option here. Did you mean --{meant}?")
     kind = "team"
     if rest and rest[0].lower() in KINDS:
         kind = rest.pop(0).lower()
@@ -96,11 +102,56 @@ def parse_scorecard(words: list[str]) -> ScorecardRequest:
         return _parse_subscription(kind, rest, args.flag("share"))
     day = rest.pop() if rest and is_window(rest[-1]) and kind != "week" else None
     if kind == "org" and rest:
-        raise UsageError(f"/scorecard org takes only a date, not {' '.join(rest)!r}. {DAY_HELP}.")
+        meant = _close(rest[-1], DAY_WORDS) if len(rest) == 1 else None
+        hint = f" Did you mean /scorecard org {meant}?" if meant else ""
+        raise UsageError(f"/scorecard org takes only a date, not {' '.join(rest)!r}.{hint} {DAY_HELP}.")
     if kind == "week" and rest and is_window(rest[-1]):
         raise UsageError("/scorecard week is always last week against the week before; it takes a team, not a date.")
     target = " ".join(rest) if rest else None
     return ScorecardRequest(kind, target if kind != "org" else None, day, args.flag("share"))
+
+
+def _close(word: str, vocabulary: Iterable[str]) -> str | None:
+    """The word of `vocabulary` that `word` is a typo of, if any.
+
+    Only one starting with the same letter: a team called `emea` is not a typo
+    of `week`, and suggesting a subcommand for every unknown team would mislead.
+    """
+    found = [c for c in closest(word.lower(), vocabulary) if c[:1] == word[:1].lower()]
+    return found[0] if found else None
+
+
+def _meant(request: ScorecardRequest) -> list[str]:
+    """What a `/scorecard` naming no team may have meant: a subcommand, or a day word, mistyped."""
+    words = (request.target or "").split()
+    share = " --share" if request.share else ""
+    out = []
+    if request.kind == "team" and words and (kind := _close(words[0], (*KINDS, "help"))):
+        out.append(" ".join(["/scorecard", kind, *words[1:]]) + share)
+    if request.kind == "team" and len(words) > 1 and (day := _close(words[-1], DAY_WORDS)):
+        out.append(" ".join(["/scorecard", *words[:-1], day]) + share)
+    return out
+
+
+def _find_team(ctx: Context, request: ScorecardRequest) -> Team:
+    """The team a /scorecard names; when there is none, what it may have meant instead."""
+    try:
+        return find_team(ctx, request.target, command=f"/scorecard{' week' if request.kind == 'week' else ''}")
+    except (NotFound, NotAWindow) as exc:
+        # `wek` reads as a mistyped window to /kpi; here it is a mistyped subcommand.
+        meant = _meant(request)
+        if isinstance(exc, NotAWindow) and request.kind == "week":
+            raise NotFound(f"There is no team called {request.target!r}, and /scorecard week takes no date: it is always last week. /csbot teams lists the teams.") from None
+        if not meant:
+            raise
+        raise NotFound(_no_such_team(str(exc) if isinstance(exc, NotFound) else None, request.target or "", " or ".join(meant))) from None
+
+
+def _no_such_team(found: str | None, text: str, meant: str) -> str:
+    """find_team's answer (`found`, with any teams it suggests) and what else `text` may have meant."""
+    if found and "Did you mean" in found:
+        return f"{found} Or did you mean {meant}?"
+    return f"There is no team called {text!r}. Did you mean {meant}? (/csbot teams lists the teams.)"
 
 
 def _parse_subscription(kind: str, rest: list[str], share: bool) -> ScorecardRequest:
@@ -456,7 +507,7 @@ def execute_scorecard(ctx: Context, request: ScorecardRequest) -> Reply:
     if request.kind == "org":
         day = local_day(request, now, ctx.org_timezone)
         return org_card(ctx.session, day, now=now, org_name=ctx.org.name if ctx.org else "Organisation", share=request.share, viewer=ctx.member)
-    team = find_team(ctx, request.target, command=f"/scorecard{' week' if request.kind == 'week' else ''}")
+    team = _find_team(ctx, request)
     qa = sees_pooled_qa(ctx.member, team.id)
     if request.kind == "week":
         return week_card(ctx.session, team, now=now, share=request.share, qa=qa)
@@ -496,14 +547,20 @@ def execute_agents(ctx: Context, request: ScorecardRequest) -> Reply:
 # ---------------------------------------------------------------- subscriptions
 
 
-def _subject(ctx: Context, target: str) -> tuple[str, str]:
+def _subject(ctx: Context, target: str, kind: str = "subscribe") -> tuple[str, str]:
     """(what is stored, how it reads) for `target`: org, me, or a team by key or name."""
     word = target.strip().lower()
     if word == ORG:
         return ORG, "the org scorecard"
     if word in (ME, "mine", "myself"):
         return ME, "your own day (only you see it)"
-    team = find_team(ctx, target, command="/scorecard subscribe")
+    try:
+        team = find_team(ctx, target, command=f"/scorecard {kind}")
+    except NotFound as exc:
+        meant = _close(word, (ORG, ME))
+        if meant is None:
+            raise
+        raise NotFound(_no_such_team(str(exc), target, f"/scorecard {kind} {meant}")) from None
     return team.key, f"{team.name}'s scorecard"
 
 
@@ -511,7 +568,7 @@ def execute_subscription(ctx: Context, request: ScorecardRequest) -> Reply:
     mine = ctx.session.scalars(select(Subscription).where(Subscription.member_id == ctx.member.id).order_by(Subscription.subject)).all()
     if request.kind == "subscriptions":
         return _subscriptions_reply(ctx, list(mine))
-    subject, label = _subject(ctx, request.target or "")
+    subject, label = _subject(ctx, request.target or "", request.kind)
     existing = next((s for s in mine if s.subject == subject), None)
     zone = ctx.timezone
     if request.kind == "unsubscribe":

@@ -224,6 +224,38 @@ def test_bad_requests_say_what_was_wrong(db: Database, org: dict[str, int], text
     assert says in reply.error.message or says in "\n".join(getattr(b, "text", "") for b in reply.blocks), reply.error.message
 
 
+@pytest.mark.parametrize(
+    ("text", "code", "says"),
+    [
+        ("/scorecard --shar", "usage", "Did you mean --share?"),
+        ("/scorecard support-emea --sahre", "usage", "Did you mean --share?"),
+        ("/scorecard -share", "usage", "Did you mean --share?"),
+        ("/scorecard wek support-emea", "not_found", "you mean /scorecard week support-emea?"),
+        ("/scorecard wek", "not_found", "Did you mean /scorecard week?"),
+        ("/scorecard ogr --share", "not_found", "Did you mean /scorecard org --share?"),
+        ("/scorecard subscirbe me 08:30", "not_found", "you mean /scorecard subscribe me 08:30?"),
+        ("/scorecard unsubscrbe support-emea", "not_found", "you mean /scorecard unsubscribe support-emea?"),
+        ("/scorecard subscriptons", "not_found", "Did you mean /scorecard subscriptions?"),
+        ("/scorecard hlep", "not_found", "Did you mean /scorecard help?"),
+        ("/scorecard support-emea yesterdya", "not_found", "Or did you mean /scorecard support-emea yesterday?"),
+        ("/scorecard org yesterdya", "usage", "Did you mean /scorecard org yesterday?"),
+        ("/scorecard subscribe orgg", "not_found", "Did you mean /scorecard subscribe org?"),
+        ("/scorecard unsubscribe mee", "not_found", "Did you mean /scorecard unsubscribe me?"),
+        ("/scorecard week wek", "not_found", "takes no date"),
+    ],
+)
+def test_a_mistyped_subcommand_option_or_day_word_gets_a_did_you_mean(db: Database, org: dict[str, int], text: str, code: str, says: str) -> None:
+    reply = ask(db, "dana", text)
+    assert reply.error is not None and reply.error.code == code, (text, reply.error)
+    assert says in reply.error.message, reply.error.message
+
+
+def test_a_team_like_no_subcommand_is_not_offered_one(db: Database, org: dict[str, int]) -> None:
+    # `emea` is close to `week` by letters, but a mistyped team is far likelier: only teams are offered.
+    reply = ask(db, "dana", "/scorecard emea")
+    assert reply.error is not None and reply.error.message == "There is no team called 'emea'. Did you mean support-emea?"
+
+
 def test_today_is_the_day_so_far(db: Database, org: dict[str, int]) -> None:
     reply = ask(db, "alice", "/scorecard today")
     assert reply.ok and reply.data["window"]["so_far"] is True
