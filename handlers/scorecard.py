@@ -585,7 +585,7 @@ def execute_subscription(ctx: Context, request: ScorecardRequest) -> Reply:
     else:
         existing.time = at
     ctx.session.flush()
-    blocks: list[Any] = [Section(f"You will get {label} by direct message at {at} ({zone}), Monday to Friday: the day before's figures.")]
+    blocks: list[Any] = [Section(f"You will get {label} by direct message at {at} ({zone}), Monday to Friday: the working day before's figures (on Monday, Friday's, with the weekend summed up).")]
     if not ctx.member.slack_id and not ctx.member.teams_id:
         blocks.append(Note("You have no Slack or Teams id in the organisation file, so csbot cannot message you yet: ask an admin to add yours."))
     return Reply(title="Subscribed", blocks=blocks, data={"subscription": {"subject": subject, "time": at, "timezone": zone, "days": "mon-fri"}})

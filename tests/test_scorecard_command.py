@@ -275,6 +275,7 @@ def test_a_team_with_a_digest_but_no_channel_is_told_its_scorecard_goes_nowhere(
 def test_subscribe_list_change_and_unsubscribe(db: Database, org: dict[str, int]) -> None:
     reply = ask(db, "alice", "/scorecard subscribe me 8:30")
     assert reply.ok and reply.data["subscription"] == {"subject": "me", "time": "08:30", "timezone": "Europe/Berlin", "days": "mon-fri"}
+    assert "on Monday, Friday's, with the weekend summed up" in reply.blocks[0].text  # type: ignore[union-attr]
     assert ask(db, "alice", '/scorecard subscribe "Support Americas"').data["subscription"]["time"] == "08:30"  # that team's digest time
     assert ask(db, "alice", "/scorecard subscribe support-emea 07:15").ok
     listed = ask(db, "alice", "/scorecard subscriptions").data["subscriptions"]

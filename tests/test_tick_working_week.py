@@ -164,3 +164,25 @@ async def test_a_working_week_mon_fri_daily_org_and_subscriptions(db: Database, 
     assert [title(p) for p in alex][5] == "Your day · Alex Agent · Fri 04 Dec 2026"
     assert weekend_line(created, solved) in words(alex[5])
     assert len(alex) == 7
+
+
+# ---------------------------------------------------------------- which day a post covers
+
+
+MON_FRI, DAILY, MON_WED_FRI = [0, 1, 2, 3, 4], list(range(7)), [0, 2, 4]
+
+
+def test_which_day_a_post_covers_and_which_days_off_it_sums_up() -> None:
+    from store.working_days import Coverage, coverage
+
+    monday, tuesday, wednesday = date(2026, 12, 7), date(2026, 12, 8), date(2026, 12, 9)
+    friday, saturday, sunday = date(2026, 12, 4), date(2026, 12, 5), date(2026, 12, 6)
+    assert coverage(monday, MON_FRI) == Coverage(friday, (saturday, sunday))
+    assert coverage(tuesday, MON_FRI) == Coverage(monday)
+    assert coverage(monday, DAILY) == Coverage(sunday)
+    assert coverage(wednesday, MON_WED_FRI) == Coverage(monday, (tuesday,))
+    # Closed days (what a holiday calendar will pass): Friday closed, Monday's post is Thursday's with three days off.
+    assert coverage(monday, MON_FRI, closed={friday}) == Coverage(date(2026, 12, 3), (friday, saturday, sunday))
+    # A shutdown longer than the look-back: the day before, nothing summed up, rather than a month-old day.
+    everything = {monday - timedelta(days=n) for n in range(1, 60)}
+    assert coverage(monday, MON_FRI, closed=everything) == Coverage(sunday)
