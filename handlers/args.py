@@ -93,7 +93,7 @@ def parse_args(words: list[str], *, switches: frozenset[str] = frozenset(), opti
                 from handlers.router import closest  # the router imports this module
 
                 known = sorted(f"--{n}" for n in switches | options)
-                meant = closest(name, sorted(switches | options), n=1)
+                meant = closest(name, sorted(switches | options), n=1) if name else []
                 hint = f" Did you mean --{meant[0]}?" if meant else ""
                 hint += f" Known here: {', '.join(known)}." if known else ""
                 raise UsageError(f"Unknown option {word!r}.{hint}")

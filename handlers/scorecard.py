@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
@@ -117,7 +118,8 @@ def _close(word: str, vocabulary: Iterable[str]) -> str | None:
     Only one starting with the same letter: a team called `emea` is not a typo
     of `week`, and suggesting a subcommand for every unknown team would mislead.
     """
-    found = [c for c in closest(word.lower(), vocabulary) if c[:1] == word[:1].lower()]
+    word = unicodedata.normalize("NFKC", word).lower()  # `ｗｅｋ` from a full-width keyboard
+    found = [c for c in closest(word, vocabulary) if c[:1] == word[:1]]
     return found[0] if found else None
 
 

@@ -242,6 +242,7 @@ def test_bad_requests_say_what_was_wrong(db: Database, org: dict[str, int], text
         ("/scorecard subscribe orgg", "not_found", "Did you mean /scorecard subscribe org?"),
         ("/scorecard unsubscribe mee", "not_found", "Did you mean /scorecard unsubscribe me?"),
         ("/scorecard week wek", "not_found", "takes no date"),
+        ("/scorecard ｗｅｋ", "not_found", "Did you mean /scorecard week?"),
     ],
 )
 def test_a_mistyped_subcommand_option_or_day_word_gets_a_did_you_mean(db: Database, org: dict[str, int], text: str, code: str, says: str) -> None:
