@@ -74,22 +74,15 @@ class TickReport:
         groups: dict[tuple[str, str], list[tuple[str, str | None, bool]]] = {}
         for o in self.outcomes:
             groups.setdefault((o.status, o.kind), []).append((o.recipient, o.error, o.late))
-        for u in self.unplanned:
-            groups.setdefault(("not planned", u.kind), []).append((u.recipient, u.reason, False))
-        order = {status: n for n, status in enumerate((*STATUS_ORDER, "not planned"))}
+        order = {status: n for n, status in enumerate(STATUS_ORDER)}
         out = []
         for (status, kind), items in sorted(groups.items(), key=lambda g: (order.get(g[0][0], len(order)), g[0][1])):
-            # Destinations, not people: one person reachable on Slack and Teams is two.
-            where = len({r for r, _, _ in items})
-            late = sum(1 for _, _, was_late in items if was_late)
-            line = f"  {status}: {kind} × {len(items):,} to {where:,} destination{'' if where == 1 else 's'}"
-            line += f", {late:,} late" if late else ""
-            reasons = Counter(why for _, why, _ in items if why)
-            if reasons:
-                named = [f"{why} ({n:,})" if len(reasons) > 1 else why for why, n in reasons.most_common(REASONS_SHOWN)]
-                rest = len(reasons) - REASONS_SHOWN
-                line += ": " + "; ".join(named) + (f"; and {rest:,} other reason{'' if rest == 1 else 's'}" if rest > 0 else "")
-            out.append(line)
+            out.append(_summary_line(status, kind, items))
+        # Digests recorded as skipped when planned (nowhere to send them, or missed) never reach the sender.
+        planned: dict[str, list[tuple[str, str | None, bool]]] = {}
+        for u in self.unplanned:
+            planned.setdefault(u.kind, []).append((u.recipient, u.reason, False))
+        out += [_summary_line("skipped", kind, items) for kind, items in sorted(planned.items())]
         return out
 
     def to_json(self) -> dict[str, object]:
@@ -101,6 +94,31 @@ class TickReport:
             "deliveries": [o.to_json() for o in self.outcomes],
             "seconds": round(self.seconds, 3),
         }
+
+
+def _summary_line(status: str, kind: str, items: list[tuple[str, str | None, bool]]) -> str:
+    """`skipped: qa_review × 326 to 40 destinations: <reason> (163); <reason> (163)`."""
+    line = f"  {status}: {kind} × {len(items):,} {_whom({r for r, _, _ in items})}"
+    late = sum(1 for _, _, was_late in items if was_late)
+    line += f", {late:,} late" if late else ""
+    reasons = Counter(why for _, why, _ in items if why)
+    if reasons:
+        named = [f"{why} ({n:,})" if len(reasons) > 1 else why for why, n in reasons.most_common(REASONS_SHOWN)]
+        rest = len(reasons) - REASONS_SHOWN
+        line += ": " + "; ".join(named) + (f"; and {rest:,} other reason{'' if rest == 1 else 's'}" if rest > 0 else "")
+    return line
+
+
+def _whom(recipients: set[str]) -> str:
+    """`to 40 destinations` (a channel or a direct message on one platform: one person on Slack and
+    Teams is two), or `for 3 teams` when they had nowhere to be sent."""
+    if recipients and all(r.startswith("none:") for r in recipients):
+        teams = sum(1 for r in recipients if r.startswith("none:team:"))
+        people = len(recipients) - teams
+        parts = [f"{teams:,} team{'' if teams == 1 else 's'}"] if teams else []
+        parts += [f"{people:,} {'person' if people == 1 else 'people'}"] if people else []
+        return "for " + " and ".join(parts)
+    return f"to {len(recipients):,} destination{'' if len(recipients) == 1 else 's'}"
 
 
 async def run_tick(
