@@ -6,9 +6,10 @@ at or before now, on one of its days, in its own time zone (so 09:00 is
 the team's working days: the morning's post is the last working day's
 scorecard, with the volume of the days off since summed up (a `mon-fri`
 Monday: Friday's, with the weekend; a `daily` team: always yesterday's); with
-`weekly: mon`, Monday's also brings last week's. `org.digest` sends the org roll-up to every manager and admin by
-direct message, and each personal subscription its scorecard to its member
-on working days (Monday to Friday) at their time in their own zone.
+`weekly: mon`, Monday's also brings last week's. `org.digest` sends the org
+roll-up to every manager and admin by direct message, and each personal
+subscription its scorecard to its member on working days (Monday to Friday)
+at their time in their own zone; both follow the working week the same way.
 
 Each occurrence becomes outbox rows (store.outbox), one per destination, so
 planning the same moment twice, or from two processes, plans nothing twice.
