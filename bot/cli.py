@@ -15,6 +15,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from dotenv import load_dotenv
+
 from bot.config import ConfigError, Settings, load_settings
 
 EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT = 0, 1, 2
@@ -116,11 +118,13 @@ def _parser() -> argparse.ArgumentParser:
     package.add_argument("--out", default="csbot-teams.zip", help="the zip to write (default csbot-teams.zip)")
     package.add_argument("--version", default="1.0.0", help="the app version (bump it for each upload)")
     package.add_argument("--domain", action="append", default=[], help="a host name the app may open (repeatable)")
+    package.add_argument("--app-id", help="the Azure Bot's Microsoft App ID (default: MicrosoftAppId); nothing else is needed")
 
     tick = sub.add_parser("tick", help="run every scheduled job that is due once (scorecards, KPI alerts), then exit; for cron", allow_abbrev=False)
     tick.add_argument("--at", help="as if it were this ISO 8601 time (default: now)")
     tick.add_argument("--only", metavar="JOB", help="run only this job (digests, alerts, escalations, oncall or coaching)")
     tick.add_argument("--json", action="store_true", help="print what was done as one JSON object")
+    tick.add_argument("--verbose", action="store_true", help="one line per message handled (default: summed up by kind)")
 
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_cmd", required=True, metavar="ACTION")
@@ -471,20 +475,20 @@ def cmd_post(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK if all(d.ok for d in deliveries) else EXIT_INTERNAL
 
 
-def cmd_teams(settings: Settings, args: argparse.Namespace) -> int:
+def cmd_teams(settings: Settings | None, args: argparse.Namespace) -> int:
+    """The Teams app package: it names the bot by its app id and needs nothing else (no secret, no database)."""
     from bot.teams.package import build_package
     from handlers.registry import build_router
 
-    if settings.teams is None or not settings.teams.app_id:
-        raise BadInput("set MicrosoftAppId (the Azure Bot's app id) first: the package names the bot by it")
+    app_id = (args.app_id or os.environ.get("MicrosoftAppId", "")).strip()
+    if not app_id:
+        raise BadInput("say which bot the package is for: set MicrosoftAppId (the Azure Bot's app id) or pass --app-id")
     try:
-        manifest = build_package(
-            Path(args.out), bot_id=settings.teams.app_id, router=build_router(), version=args.version, valid_domains=args.domain
-        )
+        manifest = build_package(Path(args.out), bot_id=app_id, router=build_router(), version=args.version, valid_domains=args.domain)
     except ValueError as exc:
         raise BadInput(str(exc)) from None
     commands = ", ".join(c["title"] for c in manifest["bots"][0]["commandLists"][0]["commands"])
-    print(f"Wrote {args.out} (manifest {manifest['manifestVersion']}, bot {settings.teams.app_id}, commands: {commands}).")
+    print(f"Wrote {args.out} (manifest {manifest['manifestVersion']}, bot {app_id}, commands: {commands}).")
     return EXIT_OK
 
 
@@ -517,7 +521,7 @@ def cmd_tick(settings: Settings, args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"ok": True, **report.to_json()}, ensure_ascii=False, indent=2))
     else:
-        print("\n".join(report.lines()))
+        print("\n".join(report.lines(verbose=args.verbose)))
     failed = [o for o in report.outcomes if o.status == "failed"]
     return EXIT_INTERNAL if failed else EXIT_OK
 
@@ -679,21 +683,31 @@ COMMANDS = {
 }
 
 
+# Commands that read no settings but their own: the rest of the configuration,
+# however incomplete (a Teams bot's app id without its password yet), cannot stop them.
+WITHOUT_SETTINGS = frozenset({"teams"})
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    try:
-        settings = load_settings()
-    except ConfigError as exc:
-        print(f"csbot: configuration error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if settings.log_level != "DEBUG":
+    settings: Settings | None = None
+    if args.cmd in WITHOUT_SETTINGS:
+        load_dotenv(Path.cwd() / ".env", override=False)  # as load_settings does
+    else:
+        try:
+            settings = load_settings()
+        except ConfigError as exc:
+            print(f"csbot: configuration error: {exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+    log_level = settings.log_level if settings else "INFO"
+    logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if log_level != "DEBUG":
         # Alembic narrates every migration step at INFO, and APScheduler every run of
         # every job (several a minute); keep the console and the log readable.
         logging.getLogger("alembic").setLevel(logging.WARNING)
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
     try:
-        return COMMANDS[args.cmd](settings, args)
+        return COMMANDS[args.cmd](settings, args)  # type: ignore[arg-type] (None only for WITHOUT_SETTINGS)
     except BadInput as exc:
         print(f"csbot: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -2,11 +2,14 @@
 
 Due, for a team with `digest: {time, days}`: the latest of its digest times
 at or before now, on one of its days, in its own time zone (so 09:00 is
-09:00 local on both sides of a daylight-saving change). The morning's post
-is yesterday's scorecard; with `weekly: mon`, Monday's also brings last
-week's. `org.digest` sends the org roll-up to every manager and admin by
-direct message, and each personal subscription its scorecard to its member
-on working days (Monday to Friday) at their time in their own zone.
+09:00 local on both sides of a daylight-saving change). The digest's days are
+the team's working days: the morning's post is the last working day's
+scorecard, with the volume of the days off since summed up (a `mon-fri`
+Monday: Friday's, with the weekend; a `daily` team: always yesterday's); with
+`weekly: mon`, Monday's also brings last week's. `org.digest` sends the org
+roll-up to every manager and admin by direct message, and each personal
+subscription its scorecard to its member on working days (Monday to Friday)
+at their time in their own zone; both follow the working week the same way.
 
 Each occurrence becomes outbox rows (store.outbox), one per destination, so
 planning the same moment twice, or from two processes, plans nothing twice.
@@ -33,7 +36,10 @@ from handlers.kpi import execute_card, resolve
 from handlers.kpi_request import KpiRequest
 from handlers.reply import Context as Note
 from handlers.reply import Reply
-from handlers.scorecard import org_card, team_card, week_card
+from handlers.reply import Section
+from handlers.scorecard import days_off_line, last_working_day_note, org_card, team_card, week_card
+from kpi.engine import Scope
+from kpi.scorecard import days_off
 from store.database import Database
 from store.engine import write_transaction
 from store.local_time import latest_occurrence
@@ -41,9 +47,19 @@ from store.org import Member, Org, Team
 from store.org_file import DAY_NAMES, weekdays
 from store.outbox import LATE_AFTER, Claimed, OutboxRow, Planned, plan
 from store.subscriptions import ME, ORG, Subscription
+from store.working_days import Coverage, coverage
 
 KINDS = ("scorecard", "scorecard_week", "scorecard_org", "subscription")
 WORKING_DAYS = "mon-fri"
+
+
+@dataclass(frozen=True)
+class Unplanned:
+    """One message recorded as skipped when planned: what, to whom, and the reason in general words."""
+
+    kind: str
+    recipient: str  # the address, or the team or person with none
+    reason: str  # the same words for every message skipped for it, so they can be counted together
 
 
 @dataclass
@@ -52,9 +68,11 @@ class Planning:
 
     planned: int = 0
     skipped: list[str] = field(default_factory=list)  # one line per occurrence recorded as skipped
+    unplanned: list[Unplanned] = field(default_factory=list)  # the same, to be summed up
 
-    def skip(self, line: str) -> None:
+    def skip(self, line: str, what: Unplanned) -> None:
         self.skipped.append(line)
+        self.unplanned.append(what)
 
 
 @dataclass(frozen=True)
@@ -161,11 +179,18 @@ def _plan(
             row = Planned(o.kind, o.subject, recipient, o.day.isoformat(), o.due, o.due + catchup)
             if not o.addresses:
                 plan(session, [row], now, skipped="nowhere to send it: no channel or chat identity on a configured platform")
-                report.skip(f"{o.kind} {o.subject} {o.day}: not reachable ({o.nobody.split(':', 2)[2]} has no channel or chat identity on a configured platform)")
+                who = o.nobody.split(":", 2)[2]
+                report.skip(
+                    f"{o.kind} {o.subject} {o.day}: not reachable ({who} has no channel or chat identity on a configured platform)",
+                    Unplanned(o.kind, o.nobody, "not reachable: no channel or chat identity on a configured platform"),
+                )
             elif now - o.due > catchup:
                 hours = int(catchup.total_seconds() // 3600)
                 plan(session, [row], now, skipped=f"missed: due at {o.due.isoformat()}, more than {hours} h (DIGEST_CATCHUP_HOURS) before csbot ran")
-                report.skip(f"{o.kind} {o.subject} {o.day} to {recipient}: missed by more than {hours} h")
+                report.skip(
+                    f"{o.kind} {o.subject} {o.day} to {recipient}: missed by more than {hours} h",
+                    Unplanned(o.kind, recipient, f"missed by more than {hours} h (DIGEST_CATCHUP_HOURS)"),
+                )
             else:
                 fresh.append(row)
     report.planned = plan(session, fresh, now)
@@ -179,16 +204,21 @@ class Skip(Exception):
 
 
 def compose(session: Session, row: Claimed, now: datetime) -> Reply:
-    """The message for a claimed digest row, as of `now`."""
-    occurrence = date.fromisoformat(row.occurrence)
-    yesterday = occurrence - timedelta(days=1)
+    """The message for a claimed digest row, as of `now`.
+
+    The row's occurrence is the day it is posted; which day it shows, and
+    which days off it sums up, is store.working_days' answer for the digest's
+    days (a `mon-fri` Monday: Friday, with the weekend).
+    """
+    posted = date.fromisoformat(row.occurrence)
     org = session.get(Org, 1)
     if row.kind in ("scorecard", "scorecard_week"):
         team = session.scalar(select(Team).where(Team.key == row.subject, Team.active.is_(True)))
         if team is None:
             raise Skip(f"team {row.subject} is no longer in the organisation")
         if row.kind == "scorecard":
-            reply = team_card(session, team, yesterday, now=now, share=True)
+            covers = coverage(posted, weekdays(team.digest_days or WORKING_DAYS))
+            reply = team_card(session, team, covers.day, now=now, share=True, summarised=covers.summarised)
         else:
             reply = week_card(session, team, now=row.due_at, share=True)
         return _late(reply, row, now, team.timezone)
@@ -196,12 +226,14 @@ def compose(session: Session, row: Claimed, now: datetime) -> Reply:
         member = _member(session, row.subject)
         if not member.at_least("manager"):
             raise Skip(f"{member.handle} is no longer a manager or admin")
-        return _late(_org(session, org, yesterday, now), row, now, org.timezone if org else "UTC")
+        covers = coverage(posted, weekdays((org.digest_days if org else None) or WORKING_DAYS))
+        return _late(_org(session, org, member, covers, now), row, now, org.timezone if org else "UTC")
     if row.kind == "subscription":
         handle, _, what = row.subject.partition(":")
         member = _member(session, handle)
         zone = member.effective_timezone(org.timezone if org else "UTC")
-        return _late(_subscribed(session, org, member, what, yesterday, now), row, now, zone)
+        covers = coverage(posted, weekdays(WORKING_DAYS))
+        return _late(_subscribed(session, org, member, what, covers, now), row, now, zone)
     raise Skip(f"not a digest: {row.kind}")
 
 
@@ -212,28 +244,35 @@ def _member(session: Session, handle: str) -> Member:
     return member
 
 
-def _org(session: Session, org: Org | None, day: date, now: datetime) -> Reply:
-    return org_card(session, day, now=now, org_name=org.name if org else "Organisation")
+def _org(session: Session, org: Org | None, reader: Member, covers: Coverage, now: datetime) -> Reply:
+    # A direct message to one reader: the QA figures they may see, team by team, as /scorecard org shows them.
+    name = org.name if org else "Organisation"
+    return org_card(session, covers.day, now=now, org_name=name, viewer=reader, summarised=covers.summarised)
 
 
-def _subscribed(session: Session, org: Org | None, member: Member, what: str, day: date, now: datetime) -> Reply:
+def _subscribed(session: Session, org: Org | None, member: Member, what: str, covers: Coverage, now: datetime) -> Reply:
     if what == ORG:
         if not member.at_least("manager"):
             raise Skip(f"{member.handle} is no longer a manager or admin, and the org scorecard is for them")
-        return _org(session, org, day, now)
+        return _org(session, org, member, covers, now)
     if what == ME:
         # The member's own figures for their day: /kpi me for that date, for their eyes only.
         ctx = Context(session=session, member=member, now=now, org=org, platform="digest")
-        request = KpiRequest("me", None, day.isoformat())
+        request = KpiRequest("me", None, covers.day.isoformat())
         target = resolve(ctx, request)
         assert target is not None
         reply = execute_card(ctx, request, target)
-        reply.title = f"Your day · {member.name} · {day:%a %d %b %Y}"
+        reply.title = f"Your day · {member.name} · {covers.day:%a %d %b %Y}"
+        if covers.summarised:
+            off = days_off(session, Scope(agent_id=member.id), covers.summarised, target.timezone, now=now)
+            reply.blocks.insert(0, Note(last_working_day_note(covers.day, covers.summarised)))
+            reply.blocks.append(Section(days_off_line(off)))
+            reply.data["days_off"] = off.to_json()
         return reply
     team = session.scalar(select(Team).where(Team.key == what, Team.active.is_(True)))
     if team is None:
         raise Skip(f"team {what} is no longer in the organisation")
-    return team_card(session, team, day, now=now, qa=sees_pooled_qa(member, team.id), viewer=member)
+    return team_card(session, team, covers.day, now=now, qa=sees_pooled_qa(member, team.id), viewer=member, summarised=covers.summarised)
 
 
 def _late(reply: Reply, row: Claimed, now: datetime, zone: str) -> Reply:

@@ -224,7 +224,7 @@ class Scheduler:
             metrics.DELIVERIES.labels(outcome.kind, outcome.status).inc()
             if outcome.late:
                 metrics.LATE_DELIVERIES.labels(outcome.kind).inc()
-        for line in report.lines()[1:]:
+        for line in report.lines(verbose=True)[1:]:  # the log keeps each message
             log.info("scheduled: %s", line.strip())
         if only == "escalations":
             metrics.ESCALATIONS_OVERDUE.set(await asyncio.to_thread(escalations.overdue, self.db, self.clock(), self.escalation_sweep_s))

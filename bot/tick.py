@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -29,6 +30,12 @@ log = logging.getLogger(__name__)
 JOBS = ("digests", "alerts", "escalations", "oncall", "coaching")
 
 
+# How many different reasons a summary line names before it counts the rest.
+REASONS_SHOWN = 3
+# The order statuses are summed up in: what went out, then what did not.
+STATUS_ORDER = ("sent", "retrying", "failed", "skipped")
+
+
 @dataclass
 class TickReport:
     at: datetime
@@ -37,21 +44,45 @@ class TickReport:
     skipped: list[str] = field(default_factory=list)
     outcomes: list[Outcome] = field(default_factory=list)
     seconds: float = 0.0
+    unplanned: list[digests.Unplanned] = field(default_factory=list)  # digests recorded as skipped when planned
+    job_failures: list[str] = field(default_factory=list)  # a job whose planning failed (also in `skipped`)
 
     @property
     def lags(self) -> list[float]:
         """Seconds after its due time each message sent in this pass went out."""
         return [o.lag_s for o in self.outcomes if o.status == "sent" and o.lag_s is not None]
 
-    def lines(self) -> list[str]:
-        """What the pass did, one line per message, for people."""
+    def lines(self, *, verbose: bool = False) -> list[str]:
+        """What the pass did, for people: summed up by status and kind (how many, to how many
+        destinations, why not), or with `verbose` one line per message."""
         out = [f"Tick at {self.at.isoformat()} ({', '.join(self.jobs)}): {len(self.outcomes)} message(s) handled, {self.planned} newly due."]
+        if verbose:
+            for o in self.outcomes:
+                detail = f" ({', '.join(o.message_ids)})" if o.message_ids else ""
+                late = " late" if o.late else ""
+                why = f": {o.error}" if o.error else f" [{o.note}]" if o.note else ""
+                out.append(f"  {o.status}{late}: {o.kind} {o.subject} {o.occurrence} → {o.recipient}{detail}{why}")
+            out += [f"  skipped: {line}" for line in self.skipped]
+            return out
+        out += self._summary()
+        out += [f"  {line}" for line in self.job_failures]
+        if self.outcomes or self.unplanned:
+            out.append("  (each message: csbot tick --verbose, or --json)")
+        return out
+
+    def _summary(self) -> list[str]:
+        groups: dict[tuple[str, str], list[tuple[str, str | None, bool]]] = {}
         for o in self.outcomes:
-            detail = f" ({', '.join(o.message_ids)})" if o.message_ids else ""
-            late = " late" if o.late else ""
-            why = f": {o.error}" if o.error else f" [{o.note}]" if o.note else ""
-            out.append(f"  {o.status}{late}: {o.kind} {o.subject} {o.occurrence} → {o.recipient}{detail}{why}")
-        out += [f"  skipped: {line}" for line in self.skipped]
+            groups.setdefault((o.status, o.kind), []).append((o.recipient, o.error, o.late))
+        order = {status: n for n, status in enumerate(STATUS_ORDER)}
+        out = []
+        for (status, kind), items in sorted(groups.items(), key=lambda g: (order.get(g[0][0], len(order)), g[0][1])):
+            out.append(_summary_line(status, kind, items))
+        # Digests recorded as skipped when planned (nowhere to send them, or missed) never reach the sender.
+        planned: dict[str, list[tuple[str, str | None, bool]]] = {}
+        for u in self.unplanned:
+            planned.setdefault(u.kind, []).append((u.recipient, u.reason, False))
+        out += [_summary_line("skipped", kind, items) for kind, items in sorted(planned.items())]
         return out
 
     def to_json(self) -> dict[str, object]:
@@ -63,6 +94,31 @@ class TickReport:
             "deliveries": [o.to_json() for o in self.outcomes],
             "seconds": round(self.seconds, 3),
         }
+
+
+def _summary_line(status: str, kind: str, items: list[tuple[str, str | None, bool]]) -> str:
+    """`skipped: qa_review × 326 to 40 destinations: <reason> (163); <reason> (163)`."""
+    line = f"  {status}: {kind} × {len(items):,} {_whom({r for r, _, _ in items})}"
+    late = sum(1 for _, _, was_late in items if was_late)
+    line += f", {late:,} late" if late else ""
+    reasons = Counter(why for _, why, _ in items if why)
+    if reasons:
+        named = [f"{why} ({n:,})" if len(reasons) > 1 else why for why, n in reasons.most_common(REASONS_SHOWN)]
+        rest = len(reasons) - REASONS_SHOWN
+        line += ": " + "; ".join(named) + (f"; and {rest:,} other reason{'' if rest == 1 else 's'}" if rest > 0 else "")
+    return line
+
+
+def _whom(recipients: set[str]) -> str:
+    """`to 40 destinations` (a channel or a direct message on one platform: one person on Slack and
+    Teams is two), or `for 3 teams` when they had nowhere to be sent."""
+    if recipients and all(r.startswith("none:") for r in recipients):
+        teams = sum(1 for r in recipients if r.startswith("none:team:"))
+        people = len(recipients) - teams
+        parts = [f"{teams:,} team{'' if teams == 1 else 's'}"] if teams else []
+        parts += [f"{people:,} {'person' if people == 1 else 'people'}"] if people else []
+        return "for " + " and ".join(parts)
+    return f"to {len(recipients):,} destination{'' if len(recipients) == 1 else 's'}"
 
 
 async def run_tick(
@@ -84,6 +140,7 @@ async def run_tick(
         planning = await asyncio.to_thread(digests.plan_digests, db, now, platforms=platforms, catchup=catchup)
         report.planned += planning.planned
         report.skipped += planning.skipped
+        report.unplanned += planning.unplanned
         kinds += digests.KINDS
     if "alerts" in jobs:
         report.planned += await asyncio.to_thread(
@@ -118,6 +175,7 @@ async def _guarded(report: TickReport, job: str, plan: Callable[..., int], *args
             raise
         log.exception("the %s job failed; the other jobs go on", job)
         report.skipped.append(f"{job}: failed ({type(exc).__name__}); see the log")
+        report.job_failures.append(f"{job}: failed ({type(exc).__name__}); see the log")
         return 0
 
 

@@ -130,11 +130,12 @@ def parse_args(words: list[str], *, switches: frozenset[str] = frozenset(), opti
                     raise UsageError(f"--{name} needs a value.")
                 flags[name] = value
             else:
-                from handlers.router import closest  # the router imports this module: at call time, no cycle
+                from handlers.router import closest  # the router imports this module
 
                 known = sorted(f"--{n}" for n in switches | options)
-                near = closest(word.partition("=")[0], known, n=1)
-                hint = (f" Did you mean {near[0]}?" if near else "") + (f" Known here: {', '.join(known)}." if known else "")
+                meant = closest(name, sorted(switches | options), n=1) if name else []
+                hint = f" Did you mean --{meant[0]}?" if meant else ""
+                hint += f" Known here: {', '.join(known)}." if known else ""
                 raise UsageError(f"Unknown option {word!r}.{hint}")
         else:
             positional.append(word)

@@ -43,7 +43,7 @@ def metric_value(name: str, value: float | None) -> str:
         return duration(value)
     if unit == "rate":
         return percent(value)
-    return f"{int(value):,}"
+    return f"{round(value):,}"
 
 
 def change(name: str, value: float | None, previous: float | None, *, judged: bool = True) -> str:
@@ -61,8 +61,9 @@ def change(name: str, value: float | None, previous: float | None, *, judged: bo
     elif unit == "rate":
         size = f"{abs(delta) * 100:.1f} pts"
     else:
-        size = f"{abs(int(delta)):,}"
-    if delta == 0 or size in ("0s", "0.0 pts"):
+        # Rounded as durations are: a count against an average (73 vs 64.29) is ▲ 9, not ▲ 8.
+        size = f"{round(abs(delta)):,}"
+    if delta == 0 or size in ("0s", "0.0 pts", "0"):
         return "= same"  # a change too small to show is no change to a reader
     arrow = "▲" if delta > 0 else "▼"
     verdict = judgement(name, value, previous) if judged else None

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -23,10 +25,10 @@ from sqlalchemy.orm import Session
 
 from handlers.args import UsageError, mark_quoted, parse_args
 from coaching.visibility import sees_pooled_qa
-from handlers.context import Context, Invalid
+from handlers.context import Context, Invalid, NotFound
 from handlers.humanize import NONE, change, duration, metric_value, percent, with_sample
 from handlers.kpi import STATUS_LABEL, authorize_kpi, execute_kpi
-from handlers.kpi_lookup import find_team, team_table_refusal
+from handlers.kpi_lookup import NotAWindow, find_team, team_table_refusal
 from handlers.kpi_request import DAMAGED_BUTTON, KpiRequest
 from handlers.window_words import split_window
 from handlers.kpi_tables import LEGEND, cell, statuses
@@ -34,10 +36,25 @@ from escalation.engine import open_for_team
 from handlers.escalation_views import STATE_ICONS, queue_of
 from handlers.reply import Actions, Button, Chart, Field, Fields, Reply, Section, Table
 from handlers.reply import Context as Note
-from handlers.router import Action, Router
+from handlers.router import Action, Router, closest
+from kpi import qa_figures
 from kpi.definitions import BY_NAME, METRIC_NAMES
-from kpi.scorecard import AGE_BUCKETS, Line, Scorecard, TrendPoint, WeekScorecard, day_window, org_day, team_day, team_week
-from kpi.windows import FIRST_DAY, NotStarted, Window, WindowError, parse_window
+from kpi.engine import Scope
+from kpi.scorecard import (
+    AGE_BUCKETS,
+    DaysOff,
+    Line,
+    Scorecard,
+    TrendPoint,
+    WeekScorecard,
+    day_window,
+    days_off,
+    org_day,
+    org_days_off,
+    team_day,
+    team_week,
+)
+from kpi.windows import FIRST_DAY, NotStarted, Window, WindowError, is_window, parse_window
 from store.org import Member, Team
 from store.subscriptions import ME, ORG, Subscription
 
@@ -51,6 +68,8 @@ _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$", re.ASCII)
 # What a time written another way looks like (9h30, 9.30, 9am), to say how to write it.
 _TIMEISH = re.compile(r"^\d{1,2}(?:[.hH]\d{0,2})?(?:am|pm)?$", re.ASCII | re.IGNORECASE)
 DAY_HELP = "DATE: yesterday (the default), today (so far), a day of the week (friday, last monday) or YYYY-MM-DD"
+DAY_WORDS = ("yesterday", "today")
+SWITCHES = frozenset({"share"})
 # The org roll-up's columns: the figures a manager scans first.
 ORG_COLUMNS = ("tickets_created", "tickets_solved", "backlog", "first_reply_median_s", "csat", "sla_attainment")
 AGE_LABELS = {"under_1d": "< 1 day", "1d_to_3d": "1–3 days", "over_3d": "> 3 days"}
@@ -72,8 +91,12 @@ class ScorecardRequest:
 
 
 def parse_scorecard(words: list[str]) -> ScorecardRequest:
-    args = parse_args(words, switches=frozenset({"share"}))
+    args = parse_args(words, switches=SWITCHES)
     rest = list(args.words)
+    for word in rest:
+        # `-share` or `—-share`: an option typed with one dash is never a team (keys are slugs).
+        if word.startswith("-") and (meant := _close(word.lstrip("-"), SWITCHES)):
+            raise UsageError(f"{word!r} is not an option here. Did you mean --{meant}?")
     kind = "team"
     if rest and rest[0].lower() in KINDS:
         kind = rest.pop(0).lower()
@@ -86,9 +109,55 @@ def parse_scorecard(words: list[str]) -> ScorecardRequest:
         raise UsageError("/scorecard week is always last week against the week before; it takes a team, not a date.")
     day, rest = (split.window if kind != "week" else None), split.words
     if kind == "org" and rest:
-        raise UsageError(f"/scorecard org takes only a date, not {' '.join(rest)!r}. {DAY_HELP}.")
+        meant = _close(rest[-1], DAY_WORDS) if len(rest) == 1 else None
+        hint = f" Did you mean /scorecard org {meant}?" if meant else ""
+        raise UsageError(f"/scorecard org takes only a date, not {' '.join(rest)!r}.{hint} {DAY_HELP}.")
     target = " ".join(rest) if rest else None
     return ScorecardRequest(kind, target if kind != "org" else None, day, args.flag("share"))
+
+
+def _close(word: str, vocabulary: Iterable[str]) -> str | None:
+    """The word of `vocabulary` that `word` is a typo of, if any.
+
+    Only one starting with the same letter: a team called `emea` is not a typo
+    of `week`, and suggesting a subcommand for every unknown team would mislead.
+    """
+    word = unicodedata.normalize("NFKC", word).lower()  # `ｗｅｋ` from a full-width keyboard
+    found = [c for c in closest(word, vocabulary) if c[:1] == word[:1]]
+    return found[0] if found else None
+
+
+def _meant(request: ScorecardRequest) -> list[str]:
+    """What a `/scorecard` naming no team may have meant: a subcommand, or a day word, mistyped."""
+    words = (request.target or "").split()
+    share = " --share" if request.share else ""
+    out = []
+    if request.kind == "team" and words and (kind := _close(words[0], (*KINDS, "help"))):
+        out.append(" ".join(["/scorecard", kind, *words[1:]]) + share)
+    if request.kind == "team" and len(words) > 1 and (day := _close(words[-1], DAY_WORDS)):
+        out.append(" ".join(["/scorecard", *words[:-1], day]) + share)
+    return out
+
+
+def _find_team(ctx: Context, request: ScorecardRequest) -> Team:
+    """The team a /scorecard names; when there is none, what it may have meant instead."""
+    try:
+        return find_team(ctx, request.target, command=f"/scorecard{' week' if request.kind == 'week' else ''}")
+    except (NotFound, NotAWindow) as exc:
+        # `wek` reads as a mistyped window to /kpi; here it is a mistyped subcommand.
+        meant = _meant(request)
+        if isinstance(exc, NotAWindow) and request.kind == "week":
+            raise NotFound(f"There is no team called {request.target!r}, and /scorecard week takes no date: it is always last week. /csbot teams lists the teams.") from None
+        if not meant:
+            raise
+        raise NotFound(_no_such_team(str(exc) if isinstance(exc, NotFound) else None, request.target or "", " or ".join(meant))) from None
+
+
+def _no_such_team(found: str | None, text: str, meant: str) -> str:
+    """find_team's answer (`found`, with any teams it suggests) and what else `text` may have meant."""
+    if found and "Did you mean" in found:
+        return f"{found} Or did you mean {meant}?"
+    return f"There is no team called {text!r}. Did you mean {meant}? (/csbot teams lists the teams.)"
 
 
 def _parse_subscription(kind: str, rest: list[str], share: bool) -> ScorecardRequest:
@@ -128,18 +197,33 @@ def local_day(request: ScorecardRequest, now: datetime, zone: str) -> date:
 
 
 def team_card(
-    session: Session, team: Team, day: date, *, now: datetime, chart: bool = True, share: bool = False, qa: bool = False, viewer: Member | None = None
+    session: Session,
+    team: Team,
+    day: date,
+    *,
+    now: datetime,
+    chart: bool = True,
+    share: bool = False,
+    qa: bool = False,
+    viewer: Member | None = None,
+    summarised: Sequence[date] = (),
 ) -> Reply:
     """The scorecard reply for `team`'s local `day` (also what the morning digest posts); `qa`: with the pooled QA figures.
 
     `viewer`: the one person it is for (None: a channel), who is offered the Agents button only when they may see the table.
+    `summarised`: the days off after `day` that a scheduled post sums up (the
+    weekend, when Monday's post shows Friday), by their volume.
     """
     card = team_day(session, team, day, now=now, qa=qa and not share)
+    off = days_off(session, Scope(team_id=team.id), summarised, team.timezone, now=now) if summarised else None
     blocks: list[Any] = [
         Note(f"{_day_label(card.window)} · {team.timezone} · against the team's targets · compared with the day before and the 7 days before"),
         Table(("Metric", "Value", "Target", "Status", "vs day before", "vs 7-day avg"), tuple(_line_row(line) for line in card.lines)),
         Fields(_volume_fields(card)),
     ]
+    if off is not None:
+        blocks.insert(0, Note(last_working_day_note(day, off.days)))
+        blocks.append(Section(days_off_line(off)))
     if card.shout_outs:
         blocks.append(Section("Shout-outs 🎉\n" + "\n".join(_shout_out(s) for s in card.shout_outs)))
     if chart:
@@ -153,6 +237,7 @@ def team_card(
     if found := _buttons(team, day, now, agents=viewer is None or team_table_refusal(viewer, team) is None):
         blocks.append(Actions(found))  # never an empty row: Slack refuses one
     data = _card_data(card, team)
+    data["days_off"] = off.to_json() if off is not None else None
     data["open_escalations"] = [
         {"id": e.label, "ticket": e.ticket, "queue": queue_of(session, e).key, "state": e.state, "age_s": int((now - e.created_at).total_seconds())} for e in escalations
     ]
@@ -162,6 +247,36 @@ def team_card(
         visibility="channel" if share else "ephemeral",
         data=data,
     )
+
+
+def days_off_label(days: Sequence[date]) -> str:
+    """`Weekend · Sat 05 Dec – Sun 06 Dec (not working days)`: which days off a post sums up."""
+    if [d.weekday() for d in days] == [5, 6]:
+        name = "Weekend"
+    else:
+        name = f"{days[0]:%A}" if len(days) == 1 else "Days off"
+    span = f"{days[0]:%a %d %b}" + (f" – {days[-1]:%a %d %b}" if len(days) > 1 else "")
+    return f"{name} · {span} (not {'a working day' if len(days) == 1 else 'working days'})"
+
+
+def days_off_line(off: DaysOff) -> str:
+    """The volume of the days off, in one line."""
+    end = f"{off.days[-1]:%A}" + (" so far" if off.window.so_far else "")
+    return (
+        f"{days_off_label(off.days)}: {off.created:,} created, {off.solved:,} solved; "
+        f"backlog {off.backlog:,} at the end of {end}"
+    )
+
+
+def last_working_day_note(day: date, days: Sequence[date]) -> str:
+    """Why a scheduled post shows an earlier day than the day before."""
+    if [d.weekday() for d in days] == [5, 6]:
+        which = "the weekend's volume is"
+    elif len(days) == 1:
+        which = f"{days[0]:%A}'s volume is"
+    else:
+        which = f"the volume of the {len(days)} days off since is"
+    return f"{day:%A} was the last working day before this post; {which} summed up below."
 
 
 def _day_label(window: Window) -> str:
@@ -255,19 +370,38 @@ def trend_chart(team: Team, trend: tuple[TrendPoint, ...], title: str) -> Chart:
 
 
 def _alt_text(trend: tuple[TrendPoint, ...], targets: dict[str, float]) -> str:
-    """What the chart shows, in words, for screen readers and text-only surfaces."""
+    """What the chart shows, in words, for screen readers and text-only surfaces.
+
+    Each line is read as what it is: its first and last day (with their
+    dates, since a day without a value leaves a gap), its range, and on how
+    many of its days it met its target.
+    """
+    if not trend:
+        return "No days to show."
     created = sum(p.created for p in trend)
     solved = sum(p.solved for p in trend)
-    frt = [p.first_reply_median_s for p in trend if p.first_reply_median_s is not None]
-    csat = [p.csat for p in trend if p.csat is not None]
-    parts = [f"{len(trend)} days: {created:,} created, {solved:,} solved"]
+    span = f"{trend[0].day:%d %b} – {trend[-1].day:%d %b %Y}"
+    parts = [f"{len(trend)} days, {span}: {created:,} created, {solved:,} solved"]
+    frt = [(p.day, p.first_reply_median_s) for p in trend if p.first_reply_median_s is not None]
     if frt:
-        goal = f" (target {duration(targets['first_reply_median_s'])})" if "first_reply_median_s" in targets else ""
-        parts.append(f"daily first-reply median from {duration(frt[0])} to {duration(frt[-1])}{goal}")
+        goal = targets.get("first_reply_median_s")
+        met = f", at or under the {duration(goal)} target on {sum(v <= goal for _, v in frt)} of {len(frt)} days" if goal is not None else ""
+        parts.append(f"daily first-reply median {_series_words(frt, duration)}{met}")
+    csat = [(p.day, p.csat) for p in trend if p.csat is not None]
     if csat:
-        goal = f" (target {percent(targets['csat'])})" if "csat" in targets else ""
-        parts.append(f"CSAT from {percent(csat[0])} to {percent(csat[-1])}{goal}")
+        goal = targets.get("csat")
+        met = f", at or above the {percent(goal)} target on {sum(v >= goal for _, v in csat)} of {len(csat)} days" if goal is not None else ""
+        parts.append(f"daily CSAT {_series_words(csat, percent)}{met}")
     return "; ".join(parts)
+
+
+def _series_words(points: list[tuple[date, float]], show: Any) -> str:
+    """`54m 48s on 01 Nov → 57m 20s on 30 Nov (lowest 41m 2s, highest 1h 12m)`: first → last, then the range."""
+    (first_day, first), (last_day, last) = points[0], points[-1]
+    values = [v for _, v in points]
+    if len(points) == 1:
+        return f"{show(first)} on {first_day:%d %b} (the only day with one)"
+    return f"{show(first)} on {first_day:%d %b} → {show(last)} on {last_day:%d %b} (lowest {show(min(values))}, highest {show(max(values))})"
 
 
 # ---------------------------------------------------------------- last week
@@ -314,10 +448,27 @@ def _week_data(card: WeekScorecard, team: Team) -> dict[str, Any]:
 # ---------------------------------------------------------------- the org's day
 
 
-def org_card(session: Session, day: date, *, now: datetime, org_name: str, share: bool = False) -> Reply:
-    """One row per active team: its own local `day`, key KPIs with their status against its targets."""
+def org_card(
+    session: Session,
+    day: date,
+    *,
+    now: datetime,
+    org_name: str,
+    share: bool = False,
+    viewer: Member | None = None,
+    summarised: Sequence[date] = (),
+) -> Reply:
+    """One row per active team: its own local `day`, key KPIs with their status against its targets.
+
+    Each team's pooled QA figures are in the data only for a `viewer` who may
+    see them for that team (as `/kpi team`), never when shared in a channel.
+    `summarised`: the days off after `day` a scheduled post sums up, team by team.
+    """
     teams = session.scalars(select(Team).where(Team.active.is_(True)).order_by(Team.key)).all()
-    rows = org_day(session, teams, day, now=now)
+    rows = [
+        (team, window, metrics if not share and sees_pooled_qa(viewer, team.id) else qa_figures.hidden(metrics))
+        for team, window, metrics in org_day(session, teams, day, now=now)
+    ]
     table = tuple((team.key, *(cell(m, metrics, team.targets) for m in ORG_COLUMNS)) for team, _window, metrics in rows)
     zones = sorted({team.timezone for team in teams})
     blocks: list[Any] = [
@@ -327,6 +478,12 @@ def org_card(session: Session, day: date, *, now: datetime, org_name: str, share
     ]
     if not teams:
         blocks.insert(1, Section("The organisation has no active teams yet."))
+    off = org_days_off(session, teams, summarised, now=now) if summarised and teams else []
+    if summarised:
+        blocks.insert(0, Note(last_working_day_note(day, summarised)))
+    if off:
+        blocks.append(Section(f"{days_off_label(summarised)}, in each team's own days:"))
+        blocks.append(Table(("Team", "Created", "Solved", f"Backlog at the end of {summarised[-1]:%A}"), tuple((t.key, f"{o.created:,}", f"{o.solved:,}", f"{o.backlog:,}") for t, o in off)))
     return Reply(
         title=f"Scorecard · {org_name} · {day:%a %d %b %Y}",
         blocks=blocks,
@@ -338,6 +495,7 @@ def org_card(session: Session, day: date, *, now: datetime, org_name: str, share
                 {"team": team.key, "window": window.to_json(), "metrics": metrics, "status": statuses(metrics, team.targets)}
                 for team, window, metrics in rows
             ],
+            "days_off": {"days": [d.isoformat() for d in summarised], "rows": [{"team": t.key, **o.to_json()} for t, o in off]} if summarised else None,
         },
     )
 
@@ -356,8 +514,9 @@ def execute_scorecard(ctx: Context, request: ScorecardRequest) -> Reply:
     if request.kind in SUBSCRIPTION_KINDS:
         return execute_subscription(ctx, request)
     if request.kind == "org":
-        return org_card(ctx.session, local_day(request, now, ctx.org_timezone), now=now, org_name=ctx.org.name if ctx.org else "Organisation", share=request.share)
-    team = find_team(ctx, request.target, command=f"/scorecard{' week' if request.kind == 'week' else ''}")
+        day = local_day(request, now, ctx.org_timezone)
+        return org_card(ctx.session, day, now=now, org_name=ctx.org.name if ctx.org else "Organisation", share=request.share, viewer=ctx.member)
+    team = _find_team(ctx, request)
     qa = sees_pooled_qa(ctx.member, team.id)
     if request.kind == "week":
         return week_card(ctx.session, team, now=now, share=request.share, qa=qa)
@@ -398,14 +557,20 @@ def execute_agents(ctx: Context, request: ScorecardRequest) -> Reply:
 # ---------------------------------------------------------------- subscriptions
 
 
-def _subject(ctx: Context, target: str) -> tuple[str, str]:
+def _subject(ctx: Context, target: str, kind: str = "subscribe") -> tuple[str, str]:
     """(what is stored, how it reads) for `target`: org, me, or a team by key or name."""
     word = target.strip().lower()
     if word == ORG:
         return ORG, "the org scorecard"
     if word in (ME, "mine", "myself"):
         return ME, "your own day (only you see it)"
-    team = find_team(ctx, target, command="/scorecard subscribe")
+    try:
+        team = find_team(ctx, target, command=f"/scorecard {kind}")
+    except NotFound as exc:
+        meant = _close(word, (ORG, ME))
+        if meant is None:
+            raise
+        raise NotFound(_no_such_team(str(exc), target, f"/scorecard {kind} {meant}")) from None
     return team.key, f"{team.name}'s scorecard"
 
 
@@ -413,7 +578,7 @@ def execute_subscription(ctx: Context, request: ScorecardRequest) -> Reply:
     mine = ctx.session.scalars(select(Subscription).where(Subscription.member_id == ctx.member.id).order_by(Subscription.subject)).all()
     if request.kind == "subscriptions":
         return _subscriptions_reply(ctx, list(mine))
-    subject, label = _subject(ctx, request.target or "")
+    subject, label = _subject(ctx, request.target or "", request.kind)
     existing = next((s for s in mine if s.subject == subject), None)
     zone = ctx.timezone
     if request.kind == "unsubscribe":
@@ -430,7 +595,7 @@ def execute_subscription(ctx: Context, request: ScorecardRequest) -> Reply:
     else:
         existing.time = at
     ctx.session.flush()
-    blocks: list[Any] = [Section(f"You will get {label} by direct message at {at} ({zone}), Monday to Friday: the day before's figures.")]
+    blocks: list[Any] = [Section(f"You will get {label} by direct message at {at} ({zone}), Monday to Friday: the working day before's figures (on Monday, Friday's, with the weekend summed up).")]
     if not ctx.member.slack_id and not ctx.member.teams_id:
         blocks.append(Note("You have no Slack or Teams id in the organisation file, so csbot cannot message you yet: ask an admin to add yours."))
     return Reply(title="Subscribed", blocks=blocks, data={"subscription": {"subject": subject, "time": at, "timezone": zone, "days": "mon-fri"}})

@@ -14,6 +14,9 @@ Decisions where the spec leaves room:
   would weigh a day with 1 rating like a day with 100).
 - Backlog by age: the tickets open at the end of the day, by how long they
   had been open then (< 1 day, 1–3 days, > 3 days).
+- Days off (the weekend before Monday's post, which shows Friday): their
+  volume only, created and solved over all of them and the backlog at the end
+  of the last, each team in its own local days.
 """
 
 from __future__ import annotations
@@ -99,9 +102,65 @@ class WeekScorecard:
     trend: tuple[TrendPoint, ...]  # the 30 days that end with the week
 
 
+@dataclass(frozen=True)
+class DaysOff:
+    """The volume of the days off a scheduled post sums up (the weekend, on Monday's post of Friday)."""
+
+    days: tuple[date, ...]  # consecutive local days, in order
+    window: Window  # from the first one's start to the last one's end (or now, while it runs)
+    created: int
+    solved: int
+    backlog: int  # open at the end of the last day
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "days": [d.isoformat() for d in self.days],
+            "window": self.window.to_json(),
+            "tickets_created": self.created,
+            "tickets_solved": self.solved,
+            "backlog": self.backlog,
+        }
+
+
 def day_window(day: date, team: Team, now: datetime) -> Window:
     """The team's local day, as `/kpi team TEAM YYYY-MM-DD` reads it."""
-    return parse_window(day.isoformat(), now, team.timezone)
+    return local_day_window(day, team.timezone, now)
+
+
+def local_day_window(day: date, zone: str, now: datetime) -> Window:
+    """The local `day` in `zone`, as `/kpi … YYYY-MM-DD` reads it."""
+    return parse_window(day.isoformat(), now, zone)
+
+
+def days_window(days: Sequence[date], zone: str, now: datetime) -> Window:
+    """The local days `days` (consecutive, in order) as one window in `zone`."""
+    first, last = local_day_window(days[0], zone, now), local_day_window(days[-1], zone, now)
+    spec = f"{days[0].isoformat()}..{days[-1].isoformat()}"
+    return Window(spec, first.start, last.end, zone, "range", cut=last.cut, running=last.running)
+
+
+def _days_off(days: Sequence[date], window: Window, metrics: Metrics) -> DaysOff:
+    return DaysOff(tuple(days), window, int(metrics["tickets_created"] or 0), int(metrics["tickets_solved"] or 0), int(metrics["backlog"] or 0))
+
+
+def days_off(session: Session, scope: Scope, days: Sequence[date], zone: str, *, now: datetime) -> DaysOff:
+    """The volume of `scope` over the local `days` in `zone` (a team's, or one agent's own)."""
+    window = days_window(days, zone, now)
+    return _days_off(days, window, compute(session, scope, window.start_utc, window.until_utc))
+
+
+def org_days_off(session: Session, teams: Sequence[Team], days: Sequence[date], *, now: datetime) -> list[tuple[Team, DaysOff]]:
+    """Each team's volume over its own local `days`, in the order given (one query per time zone)."""
+    by_zone: dict[str, list[Team]] = {}
+    for team in teams:
+        by_zone.setdefault(team.timezone, []).append(team)
+    found: dict[int, DaysOff] = {}
+    for zone, members in by_zone.items():
+        window = days_window(days, zone, now)
+        figures = compute_by_team(session, window.start_utc, window.until_utc)
+        for team in members:
+            found[team.id] = _days_off(days, window, figures.get(team.id) or metrics_from(0, [], [], 0))
+    return [(team, found[team.id]) for team in teams]
 
 
 def team_day(session: Session, team: Team, day: date, *, now: datetime, qa: bool = False) -> Scorecard:

@@ -12,7 +12,10 @@ from PIL import Image
 from sqlalchemy import insert, select
 
 from bot.dispatch import run_action, run_command
-from handlers.reply import Actions, Chart, Reply
+from bot.render.text import render_text
+from handlers.humanize import duration, percent
+from handlers.reply import Actions, Chart, Reply, Table
+from kpi.definitions import BY_NAME
 from handlers.registry import build_router
 from handlers.scorecard import AGENTS_ACTION, PREVIOUS_DAY_ACTION
 from handlers.scorecard_chart import SIZE_PX, trend_png
@@ -92,6 +95,40 @@ def test_the_chart_is_a_png_of_the_promised_size_with_something_drawn(db: Databa
     assert "30 days" in chart(reply).alt_text and "target" in chart(reply).alt_text
 
 
+def test_the_charts_words_say_first_and_last_day_the_range_and_the_days_on_target(db: Database, org: dict[str, int]) -> None:
+    reply = ask(db, "alice", "/scorecard support-emea 2026-03-10")
+    alt = chart(reply).alt_text
+    frt = [(date.fromisoformat(p["day"]), p["first_reply_median_s"]) for p in reply.data["trend"] if p["first_reply_median_s"] is not None]
+    csat = [(date.fromisoformat(p["day"]), p["csat"]) for p in reply.data["trend"] if p["csat"] is not None]
+    values = [v for _, v in frt]
+    assert min(values) < frt[0][1] or max(values) > frt[-1][1] or min(values) < frt[-1][1]  # the range says more than the ends
+    (first_day, first), (last_day, last) = frt[0], frt[-1]
+    expected = (
+        f"daily first-reply median {duration(first)} on {first_day:%d %b} → {duration(last)} on {last_day:%d %b} "
+        f"(lowest {duration(min(values))}, highest {duration(max(values))}), "
+        f"at or under the 1h target on {sum(v <= 3600 for v in values)} of {len(values)} days"
+    )
+    assert expected in alt, alt
+    assert f"daily CSAT {percent(csat[0][1])} on {csat[0][0]:%d %b} → {percent(csat[-1][1])} on {csat[-1][0]:%d %b}" in alt
+    assert f"at or above the 90.0% target on {sum(v >= 0.9 for _, v in csat)} of {len(csat)} days" in alt
+    assert " from " not in alt  # "from X to Y" read as a range when it was the first and last day
+    # The answer only its asker sees carries no file: it says the same words.
+    assert expected in render_text(reply)
+
+
+def test_counts_against_the_7_day_average_are_rounded_not_cut(db: Database, org: dict[str, int]) -> None:
+    reply = ask(db, "alice", "/scorecard support-emea 2026-03-10")
+    (table,) = [b for b in reply.blocks if isinstance(b, Table)]
+    rows = {row[0]: row for row in table.rows}
+    created, trailing = reply.data["metrics"]["tickets_created"], reply.data["trailing_7d"]["tickets_created"]
+    assert (created, round(trailing, 3)) == (3, 4.857)  # 34 tickets over the 7 days before
+    assert rows["Tickets created"][-1] == "▼ 2"  # 1.857 fewer is 2, as 1m 51.4s is 1m 51s; never "▼ 1"
+    for name, value in reply.data["metrics"].items():
+        average = reply.data["trailing_7d"].get(name)
+        if name in BY_NAME and BY_NAME[name].unit == "count" and value is not None and average is not None and round(abs(value - average)):
+            assert rows[BY_NAME[name].label][-1].split()[1] == f"{round(abs(value - average)):,}", name
+
+
 def _plotted_colours(png: bytes) -> set[tuple[int, ...]]:
     """The colours inside the top panel's plotting area (bars live there)."""
     image = Image.open(io.BytesIO(png)).convert("RGB")
@@ -156,7 +193,9 @@ def test_the_org_rollup_is_for_managers_and_admins_with_each_team_on_its_own_day
     assert reply.ok
     rows = {r["team"]: r for r in reply.data["rows"]}
     assert set(rows) == {"support-emea", "support-amer"}
-    assert rows["support-emea"]["metrics"] == ask(db, "root", "/kpi team support-emea 2026-03-10").data["metrics"]
+    # Exactly /kpi team's figures for the same reader (Dana manages Support Americas, so not EMEA's pooled QA).
+    assert rows["support-emea"]["metrics"] == ask(db, "dana", "/kpi team support-emea 2026-03-10").data["metrics"]
+    assert rows["support-amer"]["metrics"] == ask(db, "dana", "/kpi team support-amer 2026-03-10").data["metrics"]
     assert rows["support-amer"]["window"]["timezone"] == "America/New_York"
     assert rows["support-amer"]["window"]["start"].startswith("2026-03-10T00:00:00-04:00")  # DST began on the 8th
 
@@ -188,6 +227,39 @@ def test_bad_requests_say_what_was_wrong(db: Database, org: dict[str, int], text
     assert says in reply.error.message or says in "\n".join(getattr(b, "text", "") for b in reply.blocks), reply.error.message
 
 
+@pytest.mark.parametrize(
+    ("text", "code", "says"),
+    [
+        ("/scorecard --shar", "usage", "Did you mean --share?"),
+        ("/scorecard support-emea --sahre", "usage", "Did you mean --share?"),
+        ("/scorecard -share", "usage", "Did you mean --share?"),
+        ("/scorecard wek support-emea", "not_found", "you mean /scorecard week support-emea?"),
+        ("/scorecard wek", "not_found", "Did you mean /scorecard week?"),
+        ("/scorecard ogr --share", "not_found", "Did you mean /scorecard org --share?"),
+        ("/scorecard subscirbe me 08:30", "not_found", "you mean /scorecard subscribe me 08:30?"),
+        ("/scorecard unsubscrbe support-emea", "not_found", "you mean /scorecard unsubscribe support-emea?"),
+        ("/scorecard subscriptons", "not_found", "Did you mean /scorecard subscriptions?"),
+        ("/scorecard hlep", "not_found", "Did you mean /scorecard help?"),
+        ("/scorecard support-emea yesterdya", "not_found", "Or did you mean /scorecard support-emea yesterday?"),
+        ("/scorecard org yesterdya", "usage", "Did you mean /scorecard org yesterday?"),
+        ("/scorecard subscribe orgg", "not_found", "Did you mean /scorecard subscribe org?"),
+        ("/scorecard unsubscribe mee", "not_found", "Did you mean /scorecard unsubscribe me?"),
+        ("/scorecard week wek", "not_found", "takes no date"),
+        ("/scorecard ｗｅｋ", "not_found", "Did you mean /scorecard week?"),
+    ],
+)
+def test_a_mistyped_subcommand_option_or_day_word_gets_a_did_you_mean(db: Database, org: dict[str, int], text: str, code: str, says: str) -> None:
+    reply = ask(db, "dana", text)
+    assert reply.error is not None and reply.error.code == code, (text, reply.error)
+    assert says in reply.error.message, reply.error.message
+
+
+def test_a_team_like_no_subcommand_is_not_offered_one(db: Database, org: dict[str, int]) -> None:
+    # `emea` is close to `week` by letters, but a mistyped team is far likelier: only teams are offered.
+    reply = ask(db, "dana", "/scorecard emea")
+    assert reply.error is not None and reply.error.message == "There is no team called 'emea'. Did you mean support-emea?"
+
+
 def test_today_is_the_day_so_far(db: Database, org: dict[str, int]) -> None:
     reply = ask(db, "alice", "/scorecard today")
     assert reply.ok and reply.data["window"]["so_far"] is True
@@ -207,6 +279,7 @@ def test_a_team_with_a_digest_but_no_channel_is_told_its_scorecard_goes_nowhere(
 def test_subscribe_list_change_and_unsubscribe(db: Database, org: dict[str, int]) -> None:
     reply = ask(db, "alice", "/scorecard subscribe me 8:30")
     assert reply.ok and reply.data["subscription"] == {"subject": "me", "time": "08:30", "timezone": "Europe/Berlin", "days": "mon-fri"}
+    assert "on Monday, Friday's, with the weekend summed up" in reply.blocks[0].text  # type: ignore[union-attr]
     assert ask(db, "alice", '/scorecard subscribe "Support Americas"').data["subscription"]["time"] == "08:30"  # that team's digest time
     assert ask(db, "alice", "/scorecard subscribe support-emea 07:15").ok
     listed = ask(db, "alice", "/scorecard subscriptions").data["subscriptions"]

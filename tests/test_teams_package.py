@@ -199,3 +199,46 @@ def test_bad_version_and_domains_are_refused(tmp_path: Path) -> None:
         build(tmp_path, valid_domains=["https://csbot.example.com"])
     with pytest.raises(ValueError, match="at most 16"):
         build(tmp_path, valid_domains=[f"h{i}.example.com" for i in range(17)])
+
+
+# ---------------------------------------------------------------- csbot teams package, as an admin runs it
+
+
+def _package(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, str, Path]:
+    """`csbot teams package` in a clean directory, with only `env` set (no .env, no database)."""
+    import os
+    import subprocess
+    import sys
+
+    work = tmp_path / "work"
+    work.mkdir(exist_ok=True)
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("CSBOT_", "SLACK_", "Microsoft", "TEAMS_", "DIGEST_")) and k != "DATABASE_URL"}
+    out = work / "app.zip"
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "teams", "package", "--out", str(out), *args],
+        env={**clean, **(env or {})}, cwd=work, capture_output=True, text=True, timeout=60,
+        check=False,
+    )  # fmt: skip
+    return done.returncode, done.stdout + done.stderr, out
+
+
+def test_the_package_needs_only_the_app_id(tmp_path: Path) -> None:
+    # No password, tenant or type: the package names the bot and nothing else.
+    code, said, out = _package(tmp_path, env={"MicrosoftAppId": BOT_ID})
+    assert code == 0, said
+    assert json.loads(zipfile.ZipFile(out).read("manifest.json"))["id"] == BOT_ID
+    assert f"bot {BOT_ID}" in said
+
+
+def test_the_app_id_can_be_given_on_the_command_line_and_other_settings_do_not_matter(tmp_path: Path) -> None:
+    # Settings the package does not use, even wrong ones, do not stop it.
+    code, said, out = _package(tmp_path, "--app-id", BOT_ID, env={"SLACK_BOT_TOKEN": "not-a-token", "MicrosoftAppType": "Nonsense"})
+    assert code == 0, said
+    assert json.loads(zipfile.ZipFile(out).read("manifest.json"))["bots"][0]["botId"] == BOT_ID
+
+
+def test_without_an_app_id_or_with_a_bad_one_it_says_what_to_do(tmp_path: Path) -> None:
+    code, said, out = _package(tmp_path)
+    assert code == 2 and "MicrosoftAppId" in said and "--app-id" in said and not out.exists()
+    code, said, out = _package(tmp_path, "--app-id", "my-bot")
+    assert code == 2 and "is not a GUID" in said and not out.exists()

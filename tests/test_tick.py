@@ -18,7 +18,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.digests import plan_digests
 from bot.notify import Address, Sent
@@ -327,7 +327,7 @@ async def test_csbot_tick_at_posts_each_scorecard_once_at_its_local_time(db: Dat
     again = await asyncio.to_thread(_tick, db, base, "--at", "2026-12-01T08:00:00Z")
     assert again.returncode == 0 and "0 message(s) handled" in again.stdout
     assert len(posts(fake, "CBER")) == 1 and posts(fake, "CNYC") == []
-    ny = await asyncio.to_thread(_tick, db, base, "--at", "2026-12-01T14:00:00Z", "--only", "digests")
+    ny = await asyncio.to_thread(_tick, db, base, "--at", "2026-12-01T14:00:00Z", "--only", "digests", "--verbose")
     assert ny.returncode == 0 and "sent: scorecard newyork 2026-12-01 → slack:channel:CNYC" in ny.stdout
     assert len(posts(fake, "CNYC")) == 1 and len(posts(fake, "CKOL")) == 1
     bad = await asyncio.to_thread(_tick, db, base, "--only", "nothing")
@@ -416,3 +416,49 @@ async def test_weekly_mon_adds_last_weeks_scorecard_on_monday_only(db: Database,
     assert "week of 23 Nov 2026" in week["text"]
     report = await run_tick(db, [notifier], monday + timedelta(days=1))
     assert [o.kind for o in report.outcomes] == ["scorecard"]
+
+
+def test_a_fresh_demos_first_tick_is_summed_up_by_kind_with_each_message_behind_verbose(db: Database, tmp_path: Path) -> None:
+    from bot.demo import seed_demo
+
+    now = datetime(2026, 12, 2, 9, 30, tzinfo=UTC)  # a Wednesday: every team's scorecard and the org roll-up are due
+    seed_demo(db, now=now - timedelta(hours=1), tickets=300, days=20)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CSBOT_", "SLACK_", "Microsoft", "TEAMS_", "DIGEST_")) and k != "DATABASE_URL"}
+    env["DATABASE_URL"] = db.engine.url.render_as_string(hide_password=False)
+
+    def tick(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "bot.cli", "tick", "--at", now.isoformat(), *args], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+
+    # Neither Slack nor Teams is configured, as in a fresh demo: everything due is "not reachable".
+    summary = tick()
+    assert summary.returncode == 0, summary.stderr
+    lines = summary.stdout.splitlines()
+    with db.sessions() as s:
+        handled = s.scalars(select(OutboxRow).where(OutboxRow.status == "skipped")).all()
+    assert len(handled) > 40
+    by_kind: dict[str, list[OutboxRow]] = {}
+    for row in handled:
+        by_kind.setdefault(row.kind, []).append(row)
+    # One line per kind and status, however many messages: what, how many, to how many, and why.
+    assert len(lines) <= 2 + len(by_kind) + 2, summary.stdout
+    for kind, rows_of_kind in by_kind.items():
+        recipients = {r.recipient for r in rows_of_kind}
+        if all(r.startswith("none:team:") for r in recipients):
+            whom = f"for {len(recipients)} team"  # nowhere to send it: counted by team or person
+        elif all(r.startswith("none:user:") for r in recipients):
+            whom = f"for {len(recipients)} pe"
+        else:
+            whom = f"to {len(recipients)} destination"
+        (line,) = [x for x in lines if x.startswith(f"  skipped: {kind} × ")]
+        assert f"{kind} × {len(rows_of_kind)} {whom}" in line, line
+        assert "not reachable" in line
+    assert lines[-1].strip() == "(each message: csbot tick --verbose, or --json)"
+    assert not any("→" in x for x in lines)
+
+    # The details are one --verbose away: a line per message (the next morning's).
+    now += timedelta(days=1)
+    detailed = tick("--verbose")
+    assert detailed.returncode == 0, detailed.stderr
+    with db.sessions() as s:
+        new = s.scalar(select(func.count()).select_from(OutboxRow).where(OutboxRow.status == "skipped")) - len(handled)  # type: ignore[operator]
+    assert new >= 5 and sum(1 for x in detailed.stdout.splitlines() if x.startswith("  skipped: ")) == new, detailed.stdout
