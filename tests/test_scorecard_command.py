@@ -240,7 +240,7 @@ def test_bad_requests_say_what_was_wrong(db: Database, org: dict[str, int], text
         ("/scorecard unsubscrbe support-emea", "not_found", "you mean /scorecard unsubscribe support-emea?"),
         ("/scorecard subscriptons", "not_found", "Did you mean /scorecard subscriptions?"),
         ("/scorecard hlep", "not_found", "Did you mean /scorecard help?"),
-        ("/scorecard support-emea yesterdya", "not_found", "Or did you mean /scorecard support-emea yesterday?"),
+        ("/scorecard support-emea yesterdya", "usage", "'yesterdya' is not a window. Did you mean yesterday?"),
         ("/scorecard org yesterdya", "usage", "Did you mean /scorecard org yesterday?"),
         ("/scorecard subscribe orgg", "not_found", "Did you mean /scorecard subscribe org?"),
         ("/scorecard unsubscribe mee", "not_found", "Did you mean /scorecard unsubscribe me?"),
