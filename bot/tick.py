@@ -55,7 +55,7 @@ class TickReport:
     def lines(self, *, verbose: bool = False) -> list[str]:
         """What the pass did, for people: summed up by status and kind (how many, to how many
         destinations, why not), or with `verbose` one line per message."""
-        out = [f"Tick at {self.at.isoformat()} ({', '.join(self.jobs)}): {len(self.outcomes)} message(s) handled, {self.planned} newly due."]
+        out = [f"Tick at {self.at.isoformat()} ({', '.join(self.jobs)}): {len(self.outcomes) + len(self.unplanned)} message(s) handled, {self.planned} newly due."]
         if verbose:
             for o in self.outcomes:
                 detail = f" ({', '.join(o.message_ids)})" if o.message_ids else ""

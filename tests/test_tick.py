@@ -441,6 +441,8 @@ def test_a_fresh_demos_first_tick_is_summed_up_by_kind_with_each_message_behind_
         by_kind.setdefault(row.kind, []).append(row)
     # One line per kind and status, however many messages: what, how many, to how many, and why.
     assert len(lines) <= 2 + len(by_kind) + 2, summary.stdout
+    # The headline counts every message the lines below sum up, digests skipped when planned included.
+    assert f": {len(handled)} message(s) handled," in lines[0], lines[0]
     for kind, rows_of_kind in by_kind.items():
         recipients = {r.recipient for r in rows_of_kind}
         if all(r.startswith("none:team:") for r in recipients):
