@@ -141,8 +141,12 @@ def plan(session: Session, rows: list[Planned], now: datetime, *, skipped: str |
         for r in rows
     ]
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(OutboxRow).values(values).on_conflict_do_nothing(index_elements=["kind", "subject", "recipient", "occurrence"])
-    return int(session.execute(stmt).rowcount or 0)
+    stmt = insert(OutboxRow).on_conflict_do_nothing(index_elements=["kind", "subject", "recipient", "occurrence"]).returning(OutboxRow.id)
+    # Executed with a list of parameter sets, not `.values(list)`: SQLAlchemy then compiles the
+    # statement once and batches the rows itself ("insertmanyvalues"), where a multi-row VALUES
+    # clause was compiled anew with every row's parameters (four fifths of a 1,000-escalation
+    # sweep). RETURNING names the rows that were new; the conflicting ones return nothing.
+    return len(session.execute(stmt, values).all())
 
 
 def _claimable(now: datetime) -> Any:
