@@ -31,12 +31,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Boolean, Index, Integer, String, Text, UniqueConstraint, and_, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import Boolean, Index, Integer, String, Text, UniqueConstraint, and_, or_, select, text, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from store.base import Base, UTCSeconds
+from store.base import Base, UTCSeconds, to_epoch
 
 CLAIM_LEASE = timedelta(minutes=2)
 # Longer than any send takes, Slack's rate-limit waits included: a slow send
@@ -140,13 +139,41 @@ def plan(session: Session, rows: list[Planned], now: datetime, *, skipped: str |
         }
         for r in rows
     ]
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(OutboxRow).on_conflict_do_nothing(index_elements=["kind", "subject", "recipient", "occurrence"]).returning(OutboxRow.id)
+    if session.get_bind().dialect.name == "postgresql":
+        return _plan_postgresql(session, values)
+    table = OutboxRow.__table__
+    stmt = sqlite_insert(table).on_conflict_do_nothing(index_elements=_UNIQUE).returning(table.c.id)
     # Executed with a list of parameter sets, not `.values(list)`: SQLAlchemy then compiles the
     # statement once and batches the rows itself ("insertmanyvalues"), where a multi-row VALUES
     # clause was compiled anew with every row's parameters (four fifths of a 1,000-escalation
     # sweep). RETURNING names the rows that were new; the conflicting ones return nothing.
     return len(session.execute(stmt, values).all())
+
+
+_UNIQUE = ["kind", "subject", "recipient", "occurrence"]
+# The columns `plan` writes, with their PostgreSQL types for the arrays `_plan_postgresql` sends.
+_PLANNED_COLUMNS = {
+    "kind": "varchar", "subject": "varchar", "recipient": "varchar", "occurrence": "varchar",
+    "due_at": "bigint", "expires_at": "bigint", "status": "varchar", "attempts": "integer",
+    "next_attempt_at": "bigint", "late": "boolean", "error": "text", "created_at": "bigint",
+}
+_PLAN_POSTGRESQL = text(
+    f"INSERT INTO {OutboxRow.__tablename__} ({', '.join(_PLANNED_COLUMNS)}) "
+    f"SELECT * FROM unnest({', '.join(f'CAST(:{c} AS {t}[])' for c, t in _PLANNED_COLUMNS.items())}) "
+    f"ON CONFLICT ({', '.join(_UNIQUE)}) DO NOTHING RETURNING id"
+)
+
+
+def _plan_postgresql(session: Session, values: list[dict[str, Any]]) -> int:
+    """One INSERT … SELECT FROM unnest(one array per column): twelve parameters however many
+    rows, where a batched VALUES list made psycopg rewrite a statement with 12,000
+    placeholders per thousand rows (over a second for a sweep's 3,000 pages)."""
+    columns: dict[str, list[Any]] = {c: [] for c in _PLANNED_COLUMNS}
+    for row in values:
+        for c in _PLANNED_COLUMNS:
+            value = row[c]
+            columns[c].append(to_epoch(value) if isinstance(value, datetime) else value)
+    return len(session.execute(_PLAN_POSTGRESQL, columns).all())
 
 
 def _claimable(now: datetime) -> Any:
