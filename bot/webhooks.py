@@ -67,7 +67,7 @@ def verify(secret: str | None, timestamp: str | None, signature: str | None, bod
 
 
 def _apply(db: Database, payload: object, now: datetime) -> Applied:
-    event = parse_event(payload)
+    event = parse_event(payload, now=now)
     # SQLite: the write lock first, so concurrent events on one ticket apply one
     # after the other (PostgreSQL locks the ticket's row). A concurrent delivery
     # of the same event, or a first event of the same new ticket, may win the
@@ -134,6 +134,16 @@ def tickets_webhook(db: Database, secret: str | None, clock: Clock):  # type: ig
         if not applied.duplicate:
             await asyncio.to_thread(_count_days, db)
         # A busy database propagates to bot.web's middleware: 503 with Retry-After.
-        return web.json_response({"ok": True, "duplicate": applied.duplicate, "ticket": applied.external_id})
+        # `stale`: 1 when the event was older than what the ticket held for a
+        # field it sets; `superseded` names those fields, kept at their later values.
+        return web.json_response(
+            {
+                "ok": True,
+                "duplicate": applied.duplicate,
+                "ticket": applied.external_id,
+                "stale": int(applied.stale),
+                "superseded": list(applied.superseded),
+            }
+        )
 
     return handler
