@@ -27,6 +27,7 @@ from datetime import datetime, timezone
 
 from aiohttp import web
 
+from bot.json_text import surrogate_problem
 from bot.refusals import refusals
 from bot.request_body import Refused, read_body
 from kpi.day_facts import refresh_database
@@ -126,6 +127,9 @@ def tickets_webhook(db: Database, secret: str | None, clock: Clock):  # type: ig
             payload = json.loads(body)
         except (ValueError, RecursionError):  # not UTF-8, not JSON, or nested past the parser's depth
             return _refuse(request, 400, "body is not JSON")
+        # Before anything reads it: a lone surrogate cannot be stored or logged.
+        if (surrogate := surrogate_problem(payload)) is not None:
+            return _refuse(request, 400, "invalid event", problems=[surrogate])
         try:
             applied = await asyncio.to_thread(_apply, db, payload, clock().astimezone(timezone.utc))
         except EventError as exc:
