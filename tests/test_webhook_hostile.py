@@ -129,6 +129,7 @@ def _cases() -> list[tuple[str, bytes, Headers, int]]:
         ("priority is a number", event_bytes(ticket={"external_id": "T-1", "priority": 1})),
         # A lone surrogate ("\ud800" as a JSON escape) in any string, key or value: 400, not 500.
         *((f"lone surrogate in {where}", surrogate_event(where)) for where in SURROGATE_FIELDS),
+        ("a surrogate's bytes (not UTF-8) in team", GOOD.replace(b"support-emea", b"support\xed\xa0\x80")),
     ]
     return [
         ("no headers", GOOD, lambda body: {}, 401),
