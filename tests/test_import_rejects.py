@@ -99,3 +99,24 @@ def test_the_cli_caps_the_created_teams_line_like_the_agents_line(tmp_path: Path
     for line in (teams, agents):
         assert line.endswith("… and 15 more (csbot org show lists them)") and line.count(",") == 29
     assert "45 teams created" in r.stdout
+
+
+def test_a_crash_leaves_no_partial_rejects_and_a_rerun_writes_them_all(db: Database, tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("external_id,created_at\n" + "".join(f"{i},{'nope' if i % 2 else '2026-03-02T09:00:00Z'}\n" for i in range(12)))
+    earlier = tmp_path / "t.rejects.csv"
+    earlier.write_text("row,reason\n99,from an earlier run\n")
+
+    class Boom(Exception):
+        pass
+
+    def progress(done: int) -> None:
+        raise Boom  # the process dies after the first batch committed
+
+    with pytest.raises(Boom):
+        import_tickets(db, path, Mapping.default(), source="csv", batch_rows=2, progress=progress)
+    assert count(db) == 2 and not (tmp_path / "t.rejects.csv.partial").exists()
+    assert earlier.read_text() == "row,reason\n99,from an earlier run\n"  # whole until a run finishes
+    result = import_tickets(db, path, Mapping.default(), source="csv", batch_rows=2)
+    assert count(db) == 6 and result.rejected_count == 6
+    assert [int(r[0]) for r in rejects_rows(earlier)] == [3, 5, 7, 9, 11, 13]
