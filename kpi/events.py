@@ -2,9 +2,13 @@
 
 Each event is applied once: its id is stored with a unique constraint in the
 same transaction as the change, so a retried delivery finds it and changes
-nothing. Events may arrive out of order: the first reply keeps the earliest
-reply time and solved_at the latest solve. A team or agent the org does not
-know is created as an import creates it (kpi.resolver), and reported.
+nothing. Events may arrive out of order: a ticket ends as if they had arrived
+in event order (`at`, then life-cycle rank, then id). Replies and reopens
+count whenever they arrive and the first reply is the earliest; every other
+field keeps the value of its latest event, remembered per field in
+kpi.field_times, so a late event is recorded as stale and leaves it alone.
+A team or agent the org does not know is created as an import creates it
+(kpi.resolver), and reported.
 """
 
 from __future__ import annotations
