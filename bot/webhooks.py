@@ -9,10 +9,13 @@ CSBOT_WEBHOOK_SECRET, and sends:
 Anything unsigned, mis-signed or stale gets 401 and touches nothing; with no
 secret configured every request gets 401 (fail closed). The signature is
 checked on the raw bytes before anything is parsed; a body that is not a
-JSON event is 400, a body over 256 KB 413, and a database that cannot take
+JSON event (or holds a lone surrogate, named by its field, or is dated
+more than 10 minutes ahead of the clock) is 400, a body over 256 KB 413, and a database that cannot take
 the write in CSBOT_DB_TIMEOUT_S 503 with Retry-After, so the helpdesk
 retries and nothing is lost. An event that names a team or agent the org does
 not know creates it, as an import does, and logs one INFO line naming it.
+An event older than what the ticket holds for a field it sets is stored and
+leaves that field alone (kpi.events); the answer says `"stale": 1`.
 """
 
 from __future__ import annotations
