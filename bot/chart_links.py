@@ -83,7 +83,7 @@ def chart_endpoint(db: Database, clock: Clock):  # type: ignore[no-untyped-def]
         token = name.removesuffix(".png")
         exp, sig = request.query.get("exp", ""), request.query.get("sig", "")
         png = None
-        if name.endswith(".png") and 20 <= len(token) <= 64 and exp.isascii() and exp.isdigit() and len(exp) <= 12 and len(sig) == 64:
+        if name.endswith(".png") and 20 <= len(token) <= 64 and exp.isascii() and exp.isdigit() and len(exp) <= 12 and len(sig) == 64 and sig.isascii():
             if int(exp) >= clock().timestamp():
                 png = await asyncio.to_thread(find, token, int(exp), sig)
         if png is None:

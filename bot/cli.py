@@ -336,6 +336,12 @@ def _some(items: list[str], shown: int = 10) -> str:
     return ", ".join(items[:shown]) + (f" and {more} more" if more > 0 else "")
 
 
+def _capped(names: list[str], shown: int = 30) -> str:
+    """At most `shown` names for one line, then how many more (`csbot org show` lists them all)."""
+    more = len(names) - shown
+    return ", ".join(names[:shown]) + (f" … and {more:,} more (csbot org show lists them)" if more > 0 else "")
+
+
 def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     from bot.progress import Progress, count_lines
     from kpi.importer import ImportRefused, import_tickets
@@ -373,27 +379,30 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     except ImportRefused as exc:
         if progress:
             progress.done()
-        print(f"{args.file} was refused; nothing was written. {len(exc.problems):,} problem(s):", file=sys.stderr)
+        print(f"{args.file} was refused; nothing was written. {exc.total:,} problem(s):", file=sys.stderr)
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
+        if exc.rejects_file is not None:
+            print(f"Refused rows saved to {exc.rejects_file}", file=sys.stderr)
         if args.json:
-            print_json(False, f"{args.file} was refused; nothing was written", {"problems": exc.problems})
+            data = {"problems": exc.problems, "problem_count": exc.total, "rejects_file": str(exc.rejects_file) if exc.rejects_file else None}
+            print_json(False, f"{args.file} was refused; nothing was written", data)
         return EXIT_BAD_INPUT
     finally:
         db.dispose()
     if progress:
         progress.done()
-    for r in result.rejected[:20]:
+    for r in result.rejected:  # the first few; every one is in the rejects file
         print(f"  row {r.row}: {'; '.join(r.reasons)}", file=sys.stderr)
-    if len(result.rejected) > 20:
-        print(f"  … and {len(result.rejected) - 20:,} more", file=sys.stderr)
+    if result.rejected_count > len(result.rejected):
+        print(f"  … and {result.rejected_count - len(result.rejected):,} more", file=sys.stderr)
     if result.rejects_file:
         print(f"Rejected rows saved to {result.rejects_file}", file=sys.stderr)
+    # Both lists capped: a file naming 6,000 new teams made one 74 KB line (--json keeps them all).
     if result.teams_created:
-        print(f"Teams created: {', '.join(result.teams_created)}", file=sys.stderr)
+        print(f"Teams created: {_capped(result.teams_created)}", file=sys.stderr)
     if result.agents_created:
-        shown = ", ".join(result.agents_created[:30]) + (" …" if len(result.agents_created) > 30 else "")
-        print(f"Agents created: {shown}", file=sys.stderr)
+        print(f"Agents created: {_capped(result.agents_created)}", file=sys.stderr)
     summary = f"Imported {args.file} (source {source}): {result.summary()}"
     if args.json:
         print_json(True, summary, {"file": args.file, "source": source, **result.as_data()})

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot import metrics, wake
+from bot.json_text import has_surrogate
 from handlers.context import Context
 from handlers.reply import Reply, Section, error_reply
 from handlers.router import Router
@@ -52,6 +53,10 @@ def already_handled(label: str | None = None) -> Reply:
 
 def find_member(session: Session, handle: str) -> Member | None:
     handle = handle.strip().lstrip("@").lower()
+    if "\0" in handle or has_surrogate(handle):
+        # No handle holds either, and no database takes them in a query (`csbot ask --as`
+        # gets undecodable argument bytes as surrogates): nobody has this handle.
+        return None
     return session.scalar(select(Member).where(func.lower(Member.handle) == handle, Member.active.is_(True)))
 
 

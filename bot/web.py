@@ -22,6 +22,7 @@ from bot.oncall_calendar import ROUTE as CALENDAR_ROUTE
 from bot.oncall_calendar import calendar_endpoint
 from bot.notify import Notifier
 from bot.refusals import refusals
+from bot.url_text import unreadable_part
 from bot.request_body import MAX_BODY
 from bot.webhooks import tickets_webhook
 from handlers.registry import build_router
@@ -80,6 +81,18 @@ async def last_resort(request: web.Request, handler: Handler) -> web.StreamRespo
         return web.json_response({"ok": False, "error": f"internal error (ref {ref})"}, status=500)
 
 
+@web.middleware
+async def readable_url(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A URL whose %-escapes are not UTF-8 (bot.url_text) is refused before any route reads it."""
+    part = unreadable_part(request.raw_path)
+    if part is not None:
+        reason = f"{part} is not UTF-8 text"
+        resource = request.match_info.route.resource
+        refusals.refused(resource.canonical if resource is not None else "http", reason, request.remote)
+        return web.json_response({"ok": False, "error": reason}, status=400)
+    return await handler(request)
+
+
 class MalformedHttpFilter(logging.Filter):
     """aiohttp answers a request it cannot parse (a header over 8 KB, broken chunks)
     with 400 before any route runs, and logs it as an ERROR with a traceback: for a
@@ -115,7 +128,7 @@ def create_app(
         logging.getLogger("aiohttp.server").addFilter(_MALFORMED_HTTP)
     # No route takes compressed bodies (every signature is over the bytes as
     # sent), and a corrupt gzip body would otherwise fail inside the route.
-    app = web.Application(client_max_size=MAX_BODY, middlewares=[last_resort], handler_args={"auto_decompress": False})
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[last_resort, readable_url], handler_args={"auto_decompress": False})
     app[DB_KEY] = db
     app[CLOCK_KEY] = clock
     app[SWEEP_KEY] = settings.escalation_sweep_seconds

@@ -9,10 +9,13 @@ CSBOT_WEBHOOK_SECRET, and sends:
 Anything unsigned, mis-signed or stale gets 401 and touches nothing; with no
 secret configured every request gets 401 (fail closed). The signature is
 checked on the raw bytes before anything is parsed; a body that is not a
-JSON event is 400, a body over 256 KB 413, and a database that cannot take
+JSON event (or holds a lone surrogate, named by its field, or is dated
+more than 10 minutes ahead of the clock) is 400, a body over 256 KB 413, and a database that cannot take
 the write in CSBOT_DB_TIMEOUT_S 503 with Retry-After, so the helpdesk
 retries and nothing is lost. An event that names a team or agent the org does
 not know creates it, as an import does, and logs one INFO line naming it.
+An event older than what the ticket holds for a field it sets is stored and
+leaves that field alone (kpi.events); the answer says `"stale": 1`.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from datetime import datetime, timezone
 
 from aiohttp import web
 
+from bot.json_text import surrogate_problem
 from bot.refusals import refusals
 from bot.request_body import Refused, read_body
 from kpi.day_facts import refresh_database
@@ -67,7 +71,7 @@ def verify(secret: str | None, timestamp: str | None, signature: str | None, bod
 
 
 def _apply(db: Database, payload: object, now: datetime) -> Applied:
-    event = parse_event(payload)
+    event = parse_event(payload, now=now)
     # SQLite: the write lock first, so concurrent events on one ticket apply one
     # after the other (PostgreSQL locks the ticket's row). A concurrent delivery
     # of the same event, or a first event of the same new ticket, may win the
@@ -126,6 +130,9 @@ def tickets_webhook(db: Database, secret: str | None, clock: Clock):  # type: ig
             payload = json.loads(body)
         except (ValueError, RecursionError):  # not UTF-8, not JSON, or nested past the parser's depth
             return _refuse(request, 400, "body is not JSON")
+        # Before anything reads it: a lone surrogate cannot be stored or logged.
+        if (surrogate := surrogate_problem(payload)) is not None:
+            return _refuse(request, 400, "invalid event", problems=[surrogate])
         try:
             applied = await asyncio.to_thread(_apply, db, payload, clock().astimezone(timezone.utc))
         except EventError as exc:
@@ -134,6 +141,16 @@ def tickets_webhook(db: Database, secret: str | None, clock: Clock):  # type: ig
         if not applied.duplicate:
             await asyncio.to_thread(_count_days, db)
         # A busy database propagates to bot.web's middleware: 503 with Retry-After.
-        return web.json_response({"ok": True, "duplicate": applied.duplicate, "ticket": applied.external_id})
+        # `stale`: 1 when the event was older than what the ticket held for a
+        # field it sets; `superseded` names those fields, kept at their later values.
+        return web.json_response(
+            {
+                "ok": True,
+                "duplicate": applied.duplicate,
+                "ticket": applied.external_id,
+                "stale": int(applied.stale),
+                "superseded": list(applied.superseded),
+            }
+        )
 
     return handler

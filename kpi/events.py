@@ -2,20 +2,25 @@
 
 Each event is applied once: its id is stored with a unique constraint in the
 same transaction as the change, so a retried delivery finds it and changes
-nothing. Events may arrive out of order: the first reply keeps the earliest
-reply time and solved_at the latest solve. A team or agent the org does not
-know is created as an import creates it (kpi.resolver), and reported.
+nothing. Events may arrive out of order: a ticket ends as if they had arrived
+in event order (`at`, then life-cycle rank, then id). Replies and reopens
+count whenever they arrive and the first reply is the earliest; every other
+field keeps the value of its latest event, remembered per field in
+kpi.field_times, so a late event is recorded as stale and leaves it alone.
+A team or agent the org does not know is created as an import creates it
+(kpi.resolver), and reported.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kpi.field_times import TicketFieldTime
 from kpi.resolver import OrgResolver
 from kpi.ticket_rows import MAX_LENGTH
 from kpi.tickets import (
@@ -30,6 +35,8 @@ from kpi.tickets import (
 from store.name_characters import clean_name, unwanted_character
 from store.quoting import clip
 
+# How far ahead of csbot's clock an event's time may be (the sender's clock may run a little fast).
+MAX_AHEAD = timedelta(minutes=10)
 EVENT_TYPES = ("created", "agent_replied", "status_changed", "solved", "reopened", "rated", "assigned")
 
 
@@ -61,6 +68,9 @@ class Applied:
     # What the event named that the org did not have, created as an import creates it (kpi.resolver).
     teams_created: tuple[str, ...] = ()  # team keys
     agents_created: tuple[str, ...] = ()  # member handles
+    # Older than what the ticket held for a field it sets (see apply_event).
+    stale: bool = False
+    superseded: tuple[str, ...] = ()  # the fields it left alone
 
 
 def _time(value: Any, name: str, problems: list[str]) -> datetime | None:
@@ -108,8 +118,13 @@ def _text(value: Any, name: str, limit: int, problems: list[str], *, kind: str =
     return value.strip()
 
 
-def parse_event(payload: Any) -> TicketEventIn:
-    """Validate a webhook body; EventError lists everything wrong with it."""
+def parse_event(payload: Any, *, now: datetime | None = None) -> TicketEventIn:
+    """Validate a webhook body; EventError lists everything wrong with it.
+
+    With `now`, an event (or creation time) more than MAX_AHEAD ahead of it is
+    refused: a field keeps its latest event's value, so a mistyped year would
+    pin it for good.
+    """
     if not isinstance(payload, dict):
         raise EventError(["the body must be a JSON object"])
     problems: list[str] = []
@@ -143,6 +158,13 @@ def parse_event(payload: Any) -> TicketEventIn:
     at = _time(payload.get("at"), "at", problems)
     if payload.get("at") is None:
         problems.append("at: the time of the event (ISO 8601 with offset) is required")
+    if now is not None:
+        for name, when in (("at", at), ("ticket.created_at", fields.get("created_at"))):
+            if when is not None and when > now + MAX_AHEAD:
+                problems.append(
+                    f"{name}: {when.isoformat()} is more than {MAX_AHEAD.seconds // 60} minutes ahead of csbot's clock"
+                    f" ({now.replace(microsecond=0).isoformat()}); an event cannot come from the future"
+                )
     rating = None
     if kind == "rated":
         raw = payload.get("rating")
@@ -175,67 +197,185 @@ def parse_event(payload: Any) -> TicketEventIn:
     )
 
 
+# Same-`at` tie-break: the life-cycle order below, then the event id. A reply
+# and a solve stamped with the same second count as reply, then solve; a solve
+# and a reopen in the same second leave the ticket open.
+LIFECYCLE = ("created", "assigned", "agent_replied", "status_changed", "solved", "reopened", "rated")
+_RANK = {kind: rank for rank, kind in enumerate(LIFECYCLE)}
+# Fields an event may set, each keeping the value of its latest event.
+_TICKET_FIELDS = ("subject", "priority", "channel", "team", "agent")
+
+OrderKey = tuple[datetime, int, str]
+
+
+def event_order(event: TicketEventIn) -> OrderKey:
+    """The order in which events count: by `at`, then life-cycle rank, then id."""
+    return (event.at, _RANK[event.type], event.event_id)
+
+
+class _Fields:
+    """The ticket's field times (kpi.field_times) while one event is applied."""
+
+    def __init__(self, session: Session, ticket: Ticket, event: TicketEventIn) -> None:
+        self.session = session
+        self.ticket = ticket
+        self.key = event_order(event)
+        self.rows: dict[str, TicketFieldTime] = {}
+        if ticket.id is not None:
+            rows = session.scalars(select(TicketFieldTime).where(TicketFieldTime.ticket_id == ticket.id))
+            self.rows = {row.field: row for row in rows}
+        self.set: list[str] = []
+        self.superseded: list[str] = []
+        self.pending: list[TicketFieldTime] = []  # rows this event adds
+
+    def newer(self, field: str, value: str | None = None) -> bool:
+        """True (and the event recorded as the field's latest) when this event is newer than the one that set it."""
+        row = self.rows.get(field)
+        if row is not None and self.key <= (row.at, row.rank, row.event_id):
+            self.superseded.append(field)
+            return False
+        self._put(field, value)
+        self.set.append(field)
+        return True
+
+    def earliest(self, field: str) -> None:
+        """Record the event's time for `field` if it is the earliest so far (order-free)."""
+        row = self.rows.get(field)
+        if row is None or self.key < (row.at, row.rank, row.event_id):
+            self._put(field, None)
+
+    def latest(self, field: str) -> None:
+        """Record the event's time for `field` if it is the latest so far (order-free)."""
+        row = self.rows.get(field)
+        if row is None or self.key > (row.at, row.rank, row.event_id):
+            self._put(field, None)
+
+    def _put(self, field: str, value: str | None) -> None:
+        at, rank, event_id = self.key
+        row = self.rows.get(field)
+        if row is None:
+            row = TicketFieldTime(field=field)
+            self.rows[field] = row
+            self.pending.append(row)
+        row.at, row.rank, row.event_id, row.value = at, rank, event_id, value
+
+    def save(self) -> None:
+        for row in self.pending:
+            row.ticket_id = self.ticket.id
+            self.session.add(row)
+
+
 def apply_event(session: Session, event: TicketEventIn, *, now: datetime) -> Applied:
-    """Apply `event` inside the caller's transaction (once per event id)."""
+    """Apply `event` inside the caller's transaction (once per event id).
+
+    Whatever order events arrive in, the ticket ends as if they had arrived in
+    event order (event_order): counters (replies, reopens) count every event,
+    the first reply is the earliest, and every other field keeps the value of
+    its latest event; an older event for a field is recorded as stale and
+    leaves that field alone.
+    """
     seen = session.scalar(
         select(TicketEvent).where(TicketEvent.source == event.source, TicketEvent.event_id == event.event_id)
     )
     if seen is not None:
         ticket = session.get(Ticket, seen.ticket_id)
-        return Applied(True, seen.ticket_id, ticket.external_id if ticket else event.external_id)
+        return Applied(True, seen.ticket_id, ticket.external_id if ticket else event.external_id, stale=bool(seen.stale))
     ticket = session.scalar(
         select(Ticket).where(Ticket.source == event.source, Ticket.external_id == event.external_id).with_for_update()
     )
     resolver = OrgResolver(session)
+    hint = event.fields.get("created_at") or event.at
     if ticket is None:
-        created = event.fields.get("created_at") or event.at
-        ticket = Ticket(source=event.source, external_id=event.external_id, created_at=created, status="new")
-        session.add(ticket)
-    if event.type == "created":
-        # A `created` that arrives after a reply still knows when the ticket began;
-        # never later than anything that happened to it.
-        created = event.fields.get("created_at") or event.at
-        later = [t for t in (ticket.first_reply_at, ticket.solved_at) if t is not None]
-        ticket.created_at = min([created, *later])
+        ticket = Ticket(source=event.source, external_id=event.external_id, created_at=hint, status="new")
+    fields = _Fields(session, ticket, event)
     for key in ("subject", "priority", "channel"):
-        if key in event.fields:
+        if key in event.fields and fields.newer(key):
             setattr(ticket, key, event.fields[key])
-    if "team" in event.fields:
+    # A stale event creates no team or agent: it names what the ticket no longer has.
+    if "team" in event.fields and fields.newer("team"):
         ticket.team_id = resolver.team(session, event.fields["team"])
-    if "agent" in event.fields:
+    if "agent" in event.fields and fields.newer("agent"):
         ticket.agent_id = resolver.agent(session, event.fields["agent"], ticket.team_id)
-    _apply_kind(ticket, event)
+    _apply_kind(ticket, event, fields)
+    _settle(ticket, fields, hint)
+    if ticket.id is None:
+        session.add(ticket)
     session.flush()
+    fields.save()
+    stale = bool(fields.superseded)
     session.add(
         TicketEvent(
-            source=event.source, event_id=event.event_id, ticket_id=ticket.id, type=event.type, occurred_at=event.at, received_at=now
+            source=event.source,
+            event_id=event.event_id,
+            ticket_id=ticket.id,
+            type=event.type,
+            occurred_at=event.at,
+            received_at=now,
+            stale=stale,
         )
     )
     session.flush()
-    return Applied(False, ticket.id, ticket.external_id, tuple(resolver.teams_created), tuple(resolver.agents_created))
+    return Applied(
+        False,
+        ticket.id,
+        ticket.external_id,
+        tuple(resolver.teams_created),
+        tuple(resolver.agents_created),
+        stale=stale,
+        superseded=tuple(fields.superseded),
+    )
 
 
-def _apply_kind(ticket: Ticket, event: TicketEventIn) -> None:
-    at = max(event.at, ticket.created_at)  # a clock-skewed event never predates its ticket
-    if event.type == "agent_replied":
+def _apply_kind(ticket: Ticket, event: TicketEventIn, fields: _Fields) -> None:
+    if event.type == "created":
+        created = event.fields.get("created_at") or event.at
+        fields.newer("created_at", created.isoformat())
+        fields.newer("status", "new")
+    elif event.type == "agent_replied":
         ticket.replies = (ticket.replies or 0) + 1
-        if ticket.first_reply_at is None or at < ticket.first_reply_at:
-            ticket.first_reply_at = at
-        if ticket.status == "new":
-            ticket.status = "open"
+        if ticket.first_reply_at is None or event.at < ticket.first_reply_at:
+            ticket.first_reply_at = event.at
+        fields.latest("replied")
     elif event.type == "solved" or (event.type == "status_changed" and event.status == "solved"):
-        if ticket.solved_at is None or at > ticket.solved_at:
-            ticket.solved_at = at
-        ticket.status = "solved"
+        fields.newer("solved_at")
+        fields.newer("status", "solved")
     elif event.type == "status_changed" and event.status == "closed":
         # Helpdesks close solved tickets days later: that is not a new solve.
-        if ticket.solved_at is None:
-            ticket.solved_at = at
-        ticket.status = "closed"
+        fields.earliest("closed_at")
+        fields.newer("status", "closed")
     elif event.type == "status_changed":
-        ticket.status = event.status or ticket.status
+        fields.newer("status", event.status)
     elif event.type == "reopened":
+        # The reopen happened whenever it arrives: it counts; whether the
+        # ticket is open now is for the latest status event to say.
         ticket.reopens = (ticket.reopens or 0) + 1
-        ticket.status = "open"
+        fields.newer("status", "open")
     elif event.type == "rated":
-        ticket.csat = event.rating
+        if fields.newer("csat"):
+            ticket.csat = event.rating
+
+
+def _settle(ticket: Ticket, fields: _Fields, hint: datetime) -> None:
+    """Derive the ticket's times and status from its field times, the same whatever the arrival order."""
+    rows = fields.rows
+    if "solved_at" in rows:
+        ticket.solved_at = rows["solved_at"].at
+    elif "closed_at" in rows:
+        # A close stands for the solve only while no solve is known (an
+        # imported solve time, or an earlier close, stays).
+        closed = rows["closed_at"].at
+        ticket.solved_at = closed if ticket.solved_at is None else min(ticket.solved_at, closed)
+    status = rows.get("status")
+    explicit = status.value if status is not None and status.value else ticket.status
+    replied = rows.get("replied")
+    # A reply opens a ticket that was new when it was sent.
+    if explicit == "new" and replied is not None and (status is None or replied.at >= status.at):
+        explicit = "open"
+    ticket.status = explicit
+    if "created_at" in rows and rows["created_at"].value:
+        base = datetime.fromisoformat(rows["created_at"].value)
+    else:
+        # No `created` event yet: the earliest time any event said the ticket existed.
+        base = min(ticket.created_at, hint)
+    # Never later than anything that happened to it (a clock-skewed reply or solve).
+    ticket.created_at = min([base, *(t for t in (ticket.first_reply_at, ticket.solved_at) if t is not None)])

@@ -28,6 +28,7 @@ from sqlalchemy import table as sql_table
 from sqlalchemy.orm import Session
 
 from kpi.day_facts import refresh_database
+from kpi.import_rejects import Reject, RejectsFile, rejects_path
 from kpi.mapping import REQUIRED, Mapping, header_key
 from kpi.resolver import OrgResolver
 from kpi.ticket_rows import ParsedRow, RowParser, utc_text
@@ -38,7 +39,6 @@ from store.engine import begin_write, write_transaction
 from store.name_characters import unwanted_character
 from store.org import Member, Team
 from store.quoting import clip
-from store.spreadsheet import write_csv
 
 BATCH_ROWS = 10_000
 # Spreadsheet exports can hold very long cells (descriptions); allow them.
@@ -46,18 +46,17 @@ csv.field_size_limit(16 * 1024 * 1024)
 
 
 class ImportRefused(Exception):
-    """The file cannot be imported at all (missing columns, or --strict with bad rows)."""
+    """The file cannot be imported at all (missing columns, or --strict with bad rows).
 
-    def __init__(self, problems: list[str]) -> None:
+    `problems` lists at most KEPT bad rows (and a line saying how many more);
+    `total` counts them all, and `rejects_file` holds every one.
+    """
+
+    def __init__(self, problems: list[str], *, total: int | None = None, rejects_file: Path | None = None) -> None:
         super().__init__("\n".join(problems))
         self.problems = problems
-
-
-@dataclass
-class Reject:
-    row: int  # 1-based line number in the file (the header is line 1)
-    reasons: list[str]
-    values: list[str]
+        self.total = len(problems) if total is None else total
+        self.rejects_file = rejects_file
 
 
 @dataclass
@@ -72,7 +71,8 @@ class ImportResult:
     unchanged: int = 0
     merged: int = 0
     merged_tickets: int = 0
-    rejected: list[Reject] = field(default_factory=list)
+    rejected: list[Reject] = field(default_factory=list)  # the first KEPT rejected rows, by row
+    rejected_count: int = 0  # every rejected row (all of them are in rejects_file)
     teams_created: list[str] = field(default_factory=list)
     agents_created: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -83,7 +83,7 @@ class ImportResult:
     def summary(self) -> str:
         line = (
             f"{self.rows:,} rows: {self.inserted:,} inserted, {self.updated:,} updated, {self.unchanged:,} unchanged, "
-            f"{len(self.rejected):,} rejected, "
+            f"{self.rejected_count:,} rejected, "
         )
         if self.merged:
             tickets = "ticket" if self.merged_tickets == 1 else "tickets"
@@ -107,7 +107,9 @@ class ImportResult:
             "unchanged": self.unchanged,
             "merged": self.merged,
             "merged_tickets": self.merged_tickets,
-            "rejected": len(self.rejected),
+            "rejected": self.rejected_count,
+            # The first few, as the summary shows them; every one is in rejects_file.
+            "first_rejected": [{"row": r.row, "reasons": list(r.reasons)} for r in self.rejected],
             "teams_created": list(self.teams_created),
             "agents_created": list(self.agents_created),
             "seconds": round(self.seconds, 3),
@@ -478,29 +480,41 @@ def import_tickets(
     parser = RowParser(mapping, bound)
 
     if strict:
-        rejects = sorted(_validate_all(db, path, delimiter, parser, source, batch_rows), key=lambda r: r.row)
-        if rejects:
-            result.rejected = rejects
-            raise ImportRefused([f"row {r.row}: {'; '.join(r.reasons)}" for r in rejects])
+        _refuse_bad_rows(db, path, header, delimiter, parser, source, batch_rows)
 
     with db.sessions() as session:
         baseline = session.scalar(select(func.max(Ticket.id))) or 0
         resolver = OrgResolver(session)
     counted = _Counted(baseline)
-    batch: dict[str, ParsedRow] = {}
-    for parsed in _parsed_rows(path, delimiter, parser, result):
-        # Within a batch the last row of a ticket wins; across batches the later batch does.
-        earlier = batch.pop(parsed.values["external_id"], None)
-        if earlier is not None:
-            parsed.rows = earlier.rows + 1
-        batch[parsed.values["external_id"]] = parsed
-        if len(batch) >= batch_rows:
-            _write_batch(db, resolver, batch, parser, source, counted, result)
-            batch = {}
-            if progress:
-                progress(result.rows)
-    if batch:
-        _write_batch(db, resolver, batch, parser, source, counted, result)
+    rejects = RejectsFile(path, header)
+    try:
+        batch: dict[str, ParsedRow] = {}
+        for parsed in _parsed_rows(path, delimiter, parser, result, rejects):
+            if parsed is None:
+                if rejects.crowded:
+                    # The open batch's rows come before the waiting rejects: write it now.
+                    if batch:
+                        _write_batch(db, resolver, batch, parser, source, counted, result, rejects)
+                        batch = {}
+                    rejects.settle()
+                continue
+            # Within a batch the last row of a ticket wins; across batches the later batch does.
+            earlier = batch.pop(parsed.values["external_id"], None)
+            if earlier is not None:
+                parsed.rows = earlier.rows + 1
+            batch[parsed.values["external_id"]] = parsed
+            if len(batch) >= batch_rows:
+                _write_batch(db, resolver, batch, parser, source, counted, result, rejects)
+                batch = {}
+                if progress:
+                    progress(result.rows)
+        if batch:
+            _write_batch(db, resolver, batch, parser, source, counted, result, rejects)
+        result.rejects_file = rejects.finish()
+    except BaseException:
+        rejects.discard()
+        raise
+    result.rejected, result.rejected_count = rejects.first, rejects.count
     result.teams_created = list(resolver.teams_created)
     result.agents_created = list(resolver.agents_created)
     if progress:
@@ -515,28 +529,29 @@ def import_tickets(
         with db.engine.connect() as conn:
             conn = conn.execution_options(isolation_level="AUTOCOMMIT")
             conn.exec_driver_sql("VACUUM (ANALYZE) tickets" if db.backend == "postgresql" else "ANALYZE tickets")
-    if result.rejected:
-        result.rejected.sort(key=lambda r: r.row)
-        result.rejects_file = _write_rejects(path, header, result.rejected)
-    else:
+    if not result.rejected_count:
         _remove_stale_rejects(path, result)
     result.seconds = time.perf_counter() - started
     return result
 
 
-def _parsed_rows(path: Path, delimiter: str, parser: RowParser, result: ImportResult) -> Iterator[ParsedRow]:
-    """The file's good rows, counting every row and recording the bad ones in `result`."""
+def _parsed_rows(
+    path: Path, delimiter: str, parser: RowParser, result: ImportResult, rejects: RejectsFile
+) -> Iterator[ParsedRow | None]:
+    """The file's rows, counted in `result`: each good row parsed, None for a bad one (added to `rejects`)."""
     for line, cells, error in _records(path, delimiter):
         if error is not None:
             result.rows += 1
-            result.rejected.append(Reject(line, [error], cells))
+            rejects.add(Reject(line, [error], cells))
+            yield None
             continue
         if not any(cell.strip() for cell in cells):
             continue  # blank lines are not rows
         result.rows += 1
         parsed, reasons = parser.parse(cells)
         if parsed is None:
-            result.rejected.append(Reject(line, reasons, cells))
+            rejects.add(Reject(line, reasons, cells))
+            yield None
             continue
         parsed.line, parsed.raw = line, cells
         yield parsed
@@ -562,30 +577,50 @@ def _check_encoding(path: Path) -> None:
             raise ImportRefused([f"{path}: the file ends in the middle of a UTF-8 character"]) from None
 
 
+def _refuse_bad_rows(
+    db: Database, path: Path, header: list[str], delimiter: str, parser: RowParser, source: str, chunk: int
+) -> None:
+    """--strict: ImportRefused listing the first rows it would refuse, with every one in the rejects file."""
+    rejects = RejectsFile(path, header)
+    try:
+        _validate_all(db, path, delimiter, parser, source, chunk, rejects)
+        rejects_file = rejects.finish()
+    except BaseException:
+        rejects.discard()
+        raise
+    if rejects_file is None:
+        return
+    problems = [f"row {r.row}: {'; '.join(r.reasons)}" for r in rejects.first]
+    if rejects.count > len(rejects.first):
+        problems.append(f"… and {rejects.count - len(rejects.first):,} more rows; every refused row is in {rejects_file}")
+    raise ImportRefused(problems, total=rejects.count, rejects_file=rejects_file)
+
+
 def _validate_all(
-    db: Database, path: Path, delimiter: str, parser: RowParser, source: str, chunk: int
-) -> Iterator[Reject]:
-    """Every row --strict would refuse: bad in itself, or at odds with the stored ticket."""
+    db: Database, path: Path, delimiter: str, parser: RowParser, source: str, chunk: int, rejects: RejectsFile
+) -> None:
+    """Add to `rejects` every row --strict would refuse: bad in itself, or at odds with the stored ticket."""
     scratch = ImportResult()
     rows: list[ParsedRow] = []
 
-    def stored_conflicts() -> Iterator[Reject]:
+    def stored_conflicts() -> None:
         with db.sessions() as session:
             conflicts = _stored_conflicts(session, source, rows, parser.updated_columns)
         for parsed in rows:
             if parsed.values["external_id"] in conflicts:
-                yield Reject(parsed.line, [conflicts[parsed.values["external_id"]]], parsed.raw or [])
+                rejects.add(Reject(parsed.line, [conflicts[parsed.values["external_id"]]], parsed.raw or []))
+        rows.clear()
+        rejects.settle()
 
-    for parsed in _parsed_rows(path, delimiter, parser, scratch):
-        yield from scratch.rejected
-        scratch.rejected.clear()
+    for parsed in _parsed_rows(path, delimiter, parser, scratch, rejects):
+        if parsed is None:
+            if rejects.crowded:
+                stored_conflicts()
+            continue
         rows.append(parsed)
         if len(rows) >= chunk:
-            yield from stored_conflicts()
-            rows = []
-    yield from scratch.rejected
-    if rows:
-        yield from stored_conflicts()
+            stored_conflicts()
+    stored_conflicts()
 
 
 def _kept_times(updated: list[str]) -> list[str]:
@@ -762,6 +797,7 @@ def _write_batch(
     source: str,
     counted: _Counted,
     result: ImportResult,
+    rejects: RejectsFile,
 ) -> None:
     with_team, with_agent = "team_id" in parser.columns, "agent_id" in parser.columns
     if with_team or with_agent:
@@ -769,14 +805,17 @@ def _write_batch(
     for attempt in range(1, BATCH_ATTEMPTS + 1):
         try:
             with _batch_session(db) as session:
-                rejects, written = _write_rows(session, resolver, batch, parser, source)
+                refused, written = _write_rows(session, resolver, batch, parser, source)
         except Exception as exc:
             if attempt < BATCH_ATTEMPTS and is_conflict(exc):
                 continue
             raise
         break
-    result.rejected.extend(rejects)
+    for reject in refused:
+        rejects.add(reject)
     counted.count(written, batch, result)
+    # No row of an unwritten batch comes before the waiting rejects now.
+    rejects.settle()
 
 
 def _create_names(
@@ -888,19 +927,9 @@ def _unwritten(
 STORED_CONFLICT = "created_at is after a first reply or solve stored for this ticket that the file has no column to change"
 
 
-def _rejects_path(path: Path) -> Path:
-    return path.with_name(path.stem + ".rejects.csv")
-
-
-def _write_rejects(path: Path, header: list[str], rejects: list[Reject]) -> Path:
-    return write_csv(
-        _rejects_path(path), [["row", "reason", *header], *([r.row, "; ".join(r.reasons), *r.values] for r in rejects)]
-    )
-
-
 def _remove_stale_rejects(path: Path, result: ImportResult) -> None:
     """Remove the rejects file an earlier run of this file left: this run rejected nothing, so it is out of date."""
-    stale = _rejects_path(path)
+    stale = rejects_path(path)
     if not stale.is_file():
         return
     try:

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -84,3 +85,6 @@ class TicketEvent(Base):
     type: Mapped[str] = mapped_column(String(32))
     occurred_at: Mapped[datetime] = mapped_column(UTCSeconds)
     received_at: Mapped[datetime] = mapped_column(UTCSeconds)
+    # Older (by `at`) than what the ticket already held for a field it sets:
+    # recorded so a replay is still recognised, and that field left alone.
+    stale: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())

@@ -15,6 +15,7 @@ def metadata() -> MetaData:
     import escalation.models  # noqa: F401
     import kpi.alerts  # noqa: F401
     import kpi.day_facts  # noqa: F401
+    import kpi.field_times  # noqa: F401
     import kpi.tickets  # noqa: F401  (registers the tickets table)
     import store.chart_images  # noqa: F401
     import store.conversations  # noqa: F401

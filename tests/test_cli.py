@@ -170,3 +170,15 @@ def test_version_falls_back_to_pyproject_without_package_metadata(monkeypatch: p
     with pytest.raises(SystemExit) as info:
         main(["--version"])
     assert info.value.code == 0 and capsys.readouterr().out == f"csbot {pyproject}\n"
+
+
+def test_ask_with_bytes_that_are_not_text_is_bad_input_not_a_crash(db_url: str, tmp_path: Path) -> None:
+    # Undecodable argument bytes (a lone surrogate's UTF-8, \xed\xa0\x80) reach Python as surrogates.
+    csbot(["org", "apply", str(FIXTURES / "org.yaml")], db_url, tmp_path)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CSBOT_") and k != "DATABASE_URL"} | {"DATABASE_URL": db_url}
+    bad = b"\xed\xa0\x80"
+    for argv in ([b"/kpi team " + bad, b"--as", b"alice"], [b"/kpi team", b"--as", b"al" + bad], [b"/kpi team", b"--as", b"alice", b"--at", b"2026" + bad],
+                 [b"/kpi team", b"--as", b"al\x00"[:2] + bad, b"--json"]):
+        r = subprocess.run([sys.executable.encode(), b"-m", b"bot.cli", b"ask", *argv], env=env, cwd=tmp_path, capture_output=True, timeout=120)
+        assert r.returncode == 2, (argv, r.stderr)
+        assert b"Traceback" not in r.stderr + r.stdout

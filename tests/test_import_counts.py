@@ -55,7 +55,7 @@ def updates_written(db: Database) -> Iterator[list[int]]:
 
 def accounted(result: ImportResult) -> int:
     """Every row is a ticket inserted, updated or unchanged, a rejected row, or one more row of a merged ticket."""
-    return result.inserted + result.updated + result.unchanged + len(result.rejected) + result.merged - result.merged_tickets
+    return result.inserted + result.updated + result.unchanged + result.rejected_count + result.merged - result.merged_tickets
 
 
 @pytest.mark.parametrize("batch_rows", [10_000, 2])

@@ -192,7 +192,7 @@ def test_any_file_imports_or_is_refused_and_the_rest_lands(
         assert refused.problems and all(isinstance(p, str) and p for p in refused.problems)
     else:
         assert result.rows == sum(1 for row in rows if any(cell.strip() for cell in row))  # blank lines are not rows
-        assert result.inserted + result.updated + len(result.rejected) <= result.rows  # several rows may merge
+        assert result.inserted + result.updated + result.rejected_count <= result.rows  # several rows may merge
         assert all(r.reasons and r.row >= 2 for r in result.rejected)
         assert not (strict and result.rejected)
     _stored_tickets_are_readable(scratch_db)

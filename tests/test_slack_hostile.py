@@ -219,6 +219,24 @@ SIGNED_MALFORMED = [
     Case("oversized, signed", lambda base: b"text=" + CANARY.encode() + b"x" * MAX_BODY, signed, 413),
 ]
 
+def with_surrogate(payload: dict[str, object]) -> str:
+    """`payload` as JSON with a lone surrogate escaped in front of the canary (`\\ud800` on the wire)."""
+    return json.dumps(payload).replace(CANARY, "\\ud800" + CANARY)
+
+
+# A lone surrogate in every kind of request Slack sends, each refused naming its field.
+SURROGATES = [
+    Case("surrogate bytes in a slash command's text", lambda base: urlencode(command(base, text="x")).replace("text=x", "text=%ED%A0%80").encode(), signed, 400),
+    Case("surrogate escape in a button value", lambda base: urlencode({"payload": with_surrogate(click(base))}).encode(), signed, 400),
+    Case("surrogate escape in a view submission", lambda base: urlencode({"payload": with_surrogate(submission(base))}).encode(), signed, 400),
+    Case("surrogate escape in a shortcut's message", lambda base: urlencode({"payload": with_surrogate(shortcut(base))}).encode(), signed, 400),
+    Case("surrogate escape in an event", lambda base: with_surrogate(event(base)).encode(), signed, 400, JSON),
+    Case("surrogate escape in a mention", lambda base: with_surrogate(event(base, event=mention())).encode(), signed, 400, JSON),
+]
+SURROGATE_FIELDS = ["form field text", "payload.actions[0].value", "payload.view.state.values.topic.value.value",
+                    "payload.message.text", "payload.event.event_ts", "payload.event.text"]
+
+
 WRONG_TYPES = [
     Case("actions: null", lambda base: as_form(click(base, actions=None)), signed, 400),
     Case("actions: [1]", lambda base: as_form(click(base, actions=[1])), signed, 400),
@@ -300,10 +318,17 @@ async def check_refused(env: Env, caplog: pytest.LogCaptureFixture, case: Case) 
     return [f"{case}: {p}" for p in problems]
 
 
-@pytest.mark.parametrize("cases", [STRANGERS, SIGNED_MALFORMED, WRONG_TYPES], ids=["strangers", "signed-malformed", "wrong-types"])
+@pytest.mark.parametrize("cases", [STRANGERS, SIGNED_MALFORMED, WRONG_TYPES, SURROGATES], ids=["strangers", "signed-malformed", "wrong-types", "surrogates"])
 async def test_bad_requests_are_refused_and_change_nothing(env: Env, caplog: pytest.LogCaptureFixture, cases: list[Case]) -> None:
     problems = [p for case in cases for p in await check_refused(env, caplog, case)]
     assert problems == []
+
+
+async def test_a_lone_surrogate_is_refused_naming_its_field(env: Env) -> None:
+    for case, field in zip(SURROGATES, SURROGATE_FIELDS, strict=True):
+        body = case.body(env.slack_base)
+        status, answer = await env.post_bytes(body, {**signed(body), "Content-Type": case.content_type})
+        assert status == 400 and field in answer and "\\ud800" not in answer, (case.name, answer)
 
 
 async def test_slacks_ssl_check_is_answered_and_does_nothing(env: Env, caplog: pytest.LogCaptureFixture) -> None:

@@ -238,6 +238,14 @@ def malformed_bodies(env: Env) -> dict[str, bytes]:
         "channelData.tenant 'x'": js(mutate(msg, channelData={"tenant": "x"})),
         "channelData.team 5": js(mutate(msg, channelData={"team": 5})),
         "timestamp garbage": js(mutate(msg, timestamp="yesterday-ish")),
+        # A lone surrogate ("\ud800" as a JSON escape) in any string.
+        "surrogate in text": js(mutate(msg, text="kpi team \ud800")),
+        "surrogate in from.name": js(mutate(msg, from__name="Alice \ud800")),
+        "surrogate in a mention": js(mutate(msg, entities=[{"type": "mention", "text": "<at>\udfff</at>", "mentioned": {"id": "29:1dana"}}])),
+        "surrogate in a card's value": js(mutate(card, value={"action_id": "kpi.window", "value": "\ud800"})),
+        "surrogate in an invoke": js(mutate(invoke, value={"action": {"type": "Action.Execute", "data": {"x": "\ud800"}}})),
+        "surrogate in a key": js(mutate(msg, channelData={"\ud800": 1})),
+        "surrogate bytes (not UTF-8)": b'{"type": "message", "text": "\xed\xa0\x80"}',
         "replyToId 5": js(mutate(card, replyToId=5)),
         "attachments 'x'": js(mutate(msg, attachments="x")),
         "deliveryMode expectReplies": js(mutate(msg, deliveryMode="expectReplies")),
@@ -294,6 +302,16 @@ async def test_signed_but_malformed_bodies_get_400(secured: Secured, caplog: pyt
         result = await attempt(secured.env, caplog, body, secured.bearer())
         assert result.status == 400, name
         assert len(result.lines) == 1, (name, result.lines)
+
+
+async def test_a_lone_surrogate_is_refused_naming_its_field(secured: Secured, caplog: pytest.LogCaptureFixture) -> None:
+    bodies = malformed_bodies(secured.env)
+    named = {"surrogate in text": "text", "surrogate in from.name": "from.name", "surrogate in a mention": "entities[0].text",
+             "surrogate in a card's value": "value.value", "surrogate in an invoke": "value.action.data.x",
+             "surrogate in a key": "a key in channelData", "surrogate bytes (not UTF-8)": "text holds a lone surrogate"}
+    for name, field in named.items():
+        status, _, answer = await secured.env.post_raw(bodies[name], secured.bearer())
+        assert status == 400 and field in answer, (name, answer)
 
 
 async def test_signed_activities_csbot_does_not_handle_are_ignored(secured: Secured, caplog: pytest.LogCaptureFixture) -> None:

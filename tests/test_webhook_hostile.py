@@ -64,6 +64,32 @@ def event_bytes(**changes: object) -> bytes:
 
 
 GOOD = event_bytes()
+SURROGATE_FIELDS = ("id", "type", "source", "at", "rating", "status", "ticket.external_id", "ticket.subject", "ticket.team",
+                    "ticket.agent", "ticket.channel", "ticket.priority", "ticket.created_at", "a key", "ticket.a key")
+
+
+def surrogate_event(where: str) -> bytes:
+    """The good event with a lone surrogate escaped into `where` (json.dumps writes it as \\ud800)."""
+    event = json.loads(GOOD)
+    event.update(type="rated", rating="good", status="solved")
+    target, name = (event["ticket"], where[7:]) if where.startswith("ticket.") else (event, where)
+    if name == "a key":
+        target["x\ud800"] = "1"
+    else:
+        target[name] = f"{target.get(name) or 'x'}\ud800"
+    return json.dumps(event).encode()
+
+
+async def test_a_lone_surrogate_names_its_field(server: str, db: Database) -> None:
+    before = table_counts(db)
+    for where in SURROGATE_FIELDS:
+        body = surrogate_event(where)
+        status, _, answer = await send(server, body, signed(body))
+        problems = json.loads(answer)["problems"]
+        assert status == 400 and len(problems) == 1 and "lone surrogate" in problems[0], where
+        named = {"a key": "a key in the body", "ticket.a key": "a key in ticket"}.get(where, where)
+        assert problems[0].startswith(named + ":"), (where, problems)
+    assert table_counts(db) == before
 Headers = Callable[[bytes], dict[str, str]]
 
 
@@ -101,6 +127,9 @@ def _cases() -> list[tuple[str, bytes, Headers, int]]:
         ("status is a list", event_bytes(type="status_changed", status=["solved"])),
         ("type is a list", event_bytes(type=["created"])),
         ("priority is a number", event_bytes(ticket={"external_id": "T-1", "priority": 1})),
+        # A lone surrogate ("\ud800" as a JSON escape) in any string, key or value: 400, not 500.
+        *((f"lone surrogate in {where}", surrogate_event(where)) for where in SURROGATE_FIELDS),
+        ("a surrogate's bytes (not UTF-8) in team", GOOD.replace(b"support-emea", b"support\xed\xa0\x80")),
     ]
     return [
         ("no headers", GOOD, lambda body: {}, 401),

@@ -12,6 +12,8 @@ import json
 from typing import Any
 from urllib.parse import parse_qsl
 
+from bot.json_text import has_surrogate
+
 JSON_TYPE = "application/json"
 FORM_TYPE = "application/x-www-form-urlencoded"
 # A slash command form has a dozen fields; far more is not Slack.
@@ -31,9 +33,15 @@ def _json(text: str, what: str) -> Any:
 
 def _form(text: str) -> dict[str, str]:
     try:
-        pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=True, errors="strict", max_num_fields=MAX_FORM_FIELDS)
-    except ValueError:  # also UnicodeDecodeError (a %-escape that is not UTF-8) and too many fields
+        # surrogateescape keeps a %-escape that is not UTF-8 (%ED%A0%80, a lone
+        # surrogate's bytes) as surrogates, so the refusal can name its field.
+        pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=True, errors="surrogateescape", max_num_fields=MAX_FORM_FIELDS)
+    except ValueError:  # a malformed pair, too many fields
         raise Malformed("body is not a form") from None
+    for name, value in pairs:
+        if has_surrogate(name) or has_surrogate(value):
+            shown = name if name.isascii() and name.isidentifier() else "a field name"
+            raise Malformed(f"form field {shown} is not UTF-8 text")
     fields = dict(pairs)
     if len(fields) != len(pairs):
         # Bolt would keep the last, a proxy might keep the first: refuse rather than guess.

@@ -18,6 +18,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from bot.json_text import has_surrogate, lone_surrogate
+
 # Deep enough for any real payload (a view's state, a rich-text message), far
 # below what would make a recursive reader overflow.
 MAX_DEPTH = 48
@@ -286,11 +288,8 @@ def _scan(body: Any) -> str | None:
         for text in strings:
             if "\x00" in text:
                 return "a string holds a NUL character"
-            if not text.isascii():
-                try:
-                    text.encode("utf-8")
-                except UnicodeEncodeError:
-                    return "a string holds an unpaired surrogate"
+            if has_surrogate(text):
+                return f"{lone_surrogate(body, 'payload')} holds an unpaired surrogate"
     return None
 
 

@@ -20,6 +20,8 @@ from urllib.parse import urlsplit
 from botbuilder.schema import Activity, Mention
 from botbuilder.schema.teams import TeamsChannelData
 
+from bot.json_text import lone_surrogate
+
 HANDLED_TYPES = frozenset({"message", "invoke", "conversationUpdate", "installationUpdate"})
 HANDLED_INVOKES = frozenset({"adaptiveCard/action", "composeExtension/fetchTask", "composeExtension/submitAction"})
 # A message action's message text, as Teams sends it (HTML): longer is not a chat message.
@@ -52,6 +54,9 @@ def read_activity(body: bytes) -> Activity | None:
         raise MalformedActivity("body is not JSON") from None
     if not isinstance(wire, dict):
         raise MalformedActivity("body is not a JSON object")
+    # Before any field is read: a lone surrogate ("\ud800") can be neither stored nor sent on.
+    if (where := lone_surrogate(wire)) is not None:
+        raise MalformedActivity(f"{where} holds a lone surrogate")
     kind = wire.get("type")
     if not isinstance(kind, str) or not kind:
         raise MalformedActivity("type is missing or not a string")
