@@ -17,7 +17,6 @@ not know creates it, as an import does, and logs one INFO line naming it.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import json
@@ -27,6 +26,7 @@ from datetime import datetime, timezone
 
 from aiohttp import web
 
+from bot.chat_work import run_chat
 from bot.refusals import refusals
 from bot.request_body import Refused, read_body
 from kpi.day_facts import refresh_database
@@ -127,12 +127,12 @@ def tickets_webhook(db: Database, secret: str | None, clock: Clock):  # type: ig
         except (ValueError, RecursionError):  # not UTF-8, not JSON, or nested past the parser's depth
             return _refuse(request, 400, "body is not JSON")
         try:
-            applied = await asyncio.to_thread(_apply, db, payload, clock().astimezone(timezone.utc))
+            applied = await run_chat(_apply, db, payload, clock().astimezone(timezone.utc))
         except EventError as exc:
             return _refuse(request, 400, "invalid event", problems=exc.problems)
         _log_created(applied)
         if not applied.duplicate:
-            await asyncio.to_thread(_count_days, db)
+            await run_chat(_count_days, db)
         # A busy database propagates to bot.web's middleware: 503 with Retry-After.
         return web.json_response({"ok": True, "duplicate": applied.duplicate, "ticket": applied.external_id})
 

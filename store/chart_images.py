@@ -32,6 +32,28 @@ class AppKey(Base):
     value: Mapped[str] = mapped_column(String(128))
 
 
+def read_app_key(session: Session, name: str) -> str | None:
+    """The key called `name` if it has been made, without making it (a read, for anonymous routes)."""
+    return session.scalar(select(AppKey.value).where(AppKey.name == name))
+
+
+class KnownKey:
+    """One app key, read from the database until found and then kept: a key is made once and never changes.
+
+    Anonymous routes check a link's signature against it in memory, so a forged
+    link costs no database work at all.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.value: str | None = None
+
+    def read(self, session: Session) -> str | None:
+        if self.value is None:
+            self.value = read_app_key(session, self.name)
+        return self.value
+
+
 def app_key(session: Session, name: str) -> str:
     """The key called `name`, made (64 random hex digits) the first time any replica asks."""
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
