@@ -217,6 +217,12 @@ def serve(settings: Settings, *, host: str, port: int) -> None:
 
     app.on_cleanup.append(_close_db)
     log.info("csbot serving on http://%s:%d (database: %s)", host, port, db.backend)
+    warn_if_metrics_exposed(settings, host)
+    web.run_app(app, host=host, port=port, print=None, access_log=None)
+
+
+def warn_if_metrics_exposed(settings: Settings, host: str) -> None:
+    """One warning at start when /metrics, without a token, listens beyond this machine."""
     metrics_host = settings.metrics_host if settings.metrics_port is not None else host
     if not settings.metrics_token and not _is_loopback(metrics_host):
         log.warning(
@@ -224,7 +230,6 @@ def serve(settings: Settings, *, host: str, port: int) -> None:
             "(with CSBOT_METRICS_HOST left at 127.0.0.1) to serve it on a private port",
             metrics_host,
         )
-    web.run_app(app, host=host, port=port, print=None, access_log=None)
 
 
 def _is_loopback(host: str | None) -> bool:
