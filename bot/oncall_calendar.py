@@ -53,7 +53,7 @@ def calendar_endpoint(db: Database, clock: Clock) -> Callable[[web.Request], Awa
             return queue_calendar(session, queue, None, now - PAST, now + timedelta(days=DEFAULT_DAYS), names, now)
 
     async def find(queue_key: str, key: str) -> str | None:
-        value = secret.value or await run_anonymous(read_secret)
+        value = secret.value or (None if secret.known_missing else await run_anonymous(read_secret))
         if value is None or not hmac.compare_digest(key_for(value, queue_key), key):
             return None  # no link was ever made, or a forged one
         at, text = built.get(queue_key, (0.0, None))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import time
 from datetime import datetime
 
 from sqlalchemy import Integer, LargeBinary, String, select
@@ -44,13 +45,25 @@ class KnownKey:
     link costs no database work at all.
     """
 
+    # Until the key is made, "no key" is believed this long: a flood of forged links to a
+    # csbot that has never made one must not cost a read per request either.
+    MISSING_FOR_S = 1.0
+
     def __init__(self, name: str) -> None:
         self.name = name
         self.value: str | None = None
+        self._missing_at = float("-inf")
+
+    @property
+    def known_missing(self) -> bool:
+        """True when the key was looked for less than MISSING_FOR_S ago and was not there."""
+        return self.value is None and time.monotonic() - self._missing_at < self.MISSING_FOR_S
 
     def read(self, session: Session) -> str | None:
         if self.value is None:
             self.value = read_app_key(session, self.name)
+            if self.value is None:
+                self._missing_at = time.monotonic()
         return self.value
 
 
