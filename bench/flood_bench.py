@@ -119,6 +119,8 @@ async def run(args: argparse.Namespace, db_url: str) -> None:
         print(f"no flood: command ack p50 {pct(acks, 0.5):.0f} / p95 {pct(acks, 0.95):.0f} ms, answer p50 {pct(answers, 0.5):.0f} / p95 {pct(answers, 0.95):.0f} ms, "
               f"/escalate to DM p50 {pct(dms, 0.5):.0f} / p95 {pct(dms, 0.95):.0f} ms")  # fmt: skip
         for i, route in enumerate(ROUTES, start=1):
+            if args.routes and not any(route.startswith(r) for r in args.routes.split(",")):
+                continue
             seconds = args.seconds
             flooder = subprocess.Popen(
                 [sys.executable, __file__, "--flood", base, route, str(args.clients), str(seconds)], stdout=subprocess.PIPE, cwd=ROOT
@@ -154,6 +156,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=5.0, help="seconds of flood before measuring")
     parser.add_argument("--commands", type=int, default=40, help="signed /oncall commands per route")
     parser.add_argument("--pages", type=int, default=20, help="/escalate commands per route")
+    parser.add_argument("--routes", help="comma-separated route names to flood (default: all): healthz,metrics,ics,charts")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database_url or f"sqlite:///{tmp}/bench.db"

@@ -31,6 +31,7 @@ ANONYMOUS_THREADS = 2
 RUNNING = 4
 WAITING = 32
 RETRY_AFTER_S = 1
+BUSY_BODY = b'{"ok": false, "error": "busy; retry later"}'
 
 REFUSED = Counter(
     "csbot_anonymous_refused", "Anonymous GETs answered 503 at once because too many were already waiting", ["route"], registry=REGISTRY
@@ -79,9 +80,7 @@ class Gate:
             if self._slots.locked() and self._queued >= self.waiting:
                 REFUSED.labels(route).inc()
                 refusals.refused(route, "too many anonymous requests waiting", request.remote)
-                return web.json_response(
-                    {"ok": False, "error": "busy; retry later"}, status=503, headers={"Retry-After": str(RETRY_AFTER_S)}
-                )
+                return web.Response(body=BUSY_BODY, status=503, content_type="application/json", headers={"Retry-After": str(RETRY_AFTER_S)})
             self._queued += 1
             try:
                 await self._slots.acquire()

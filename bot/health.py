@@ -51,11 +51,17 @@ class StatusCache:
     _running: asyncio.Future[Status] | None = field(default=None, repr=False)
 
     async def current(self) -> Status:
-        """The last status if it is fresh, else a new one (one probe for every caller waiting on it)."""
+        """The last status if it is fresh, else a new one (one probe for every caller waiting on it).
+
+        While a probe runs, callers get the previous status (at most a second or
+        two old) rather than waiting: only the first request of the process waits.
+        """
         if self._status is not None and self.monotonic() - self._at < self.refresh_s:
             return self._status
         if self._running is None:
             self._running = asyncio.ensure_future(self._refresh())
+        if self._status is not None:
+            return self._status
         # Shielded: a caller that hangs up must not cancel the probe the others wait on.
         return await asyncio.shield(self._running)
 
