@@ -60,6 +60,30 @@ async def run_anonymous(fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
+class SharedRead:
+    """A value read once from the database on the anonymous pool, by one request while the others go on without it.
+
+    For the keys that sign calendar and chart links (store.chart_images.KnownKey):
+    until the key is known, at most one request at a time reads it; the rest are
+    answered as if there were none (404, as for any link that cannot be checked).
+    """
+
+    def __init__(self, read: Callable[[], str | None], known: Callable[[], str | None], missing: Callable[[], bool]) -> None:
+        self._read, self._known, self._missing = read, known, missing
+        self._reading = False
+
+    async def get(self) -> str | None:
+        value = self._known()
+        if value is not None or self._missing() or self._reading:
+            return value
+        self._reading = True
+        try:
+            return await run_anonymous(self._read)
+        finally:
+            self._reading = False
+
+
+
 class Gate:
     """At most `running` anonymous requests at work and `waiting` queued; the rest refused at once.
 

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from aiohttp import web
 from sqlalchemy import delete, select
 
-from bot.anonymous import run_anonymous
+from bot.anonymous import SharedRead, run_anonymous
 from bot.refusals import refusals
 from handlers.reply import Chart, Reply
 from store.chart_images import ChartImage, KnownKey, app_key
@@ -82,6 +82,8 @@ def chart_endpoint(db: Database, clock: Clock) -> Callable[[web.Request], Awaita
         with db.sessions() as session:
             return signing.read(session)
 
+    shared = SharedRead(read_key, lambda: signing.value, lambda: signing.known_missing)
+
     def find(token: str) -> bytes | None:
         with db.sessions() as session:
             return session.scalar(select(ChartImage.png).where(ChartImage.token == token, ChartImage.expires_at >= clock()))
@@ -93,7 +95,7 @@ def chart_endpoint(db: Database, clock: Clock) -> Callable[[web.Request], Awaita
         png = None
         if name.endswith(".png") and 20 <= len(token) <= 64 and exp.isascii() and exp.isdigit() and len(exp) <= 12 and len(sig) == 64:
             if int(exp) >= clock().timestamp():
-                key = signing.value or (None if signing.known_missing else await run_anonymous(read_key))
+                key = await shared.get()
                 if key is not None and hmac.compare_digest(_signature(key, token, int(exp)), sig):
                     png = await run_anonymous(find, token)
         if png is None:

@@ -21,7 +21,7 @@ from datetime import timedelta
 from aiohttp import web
 from sqlalchemy import select
 
-from bot.anonymous import run_anonymous
+from bot.anonymous import SharedRead, run_anonymous
 from bot.refusals import refusals
 from escalation.ics import DEFAULT_DAYS, KEY_NAME, PAST, key_for, queue_calendar
 from store.chart_images import KnownKey
@@ -52,8 +52,10 @@ def calendar_endpoint(db: Database, clock: Clock) -> Callable[[web.Request], Awa
             names = {m.handle: m.name for m in session.scalars(select(Member))}
             return queue_calendar(session, queue, None, now - PAST, now + timedelta(days=DEFAULT_DAYS), names, now)
 
+    shared = SharedRead(read_secret, lambda: secret.value, lambda: secret.known_missing)
+
     async def find(queue_key: str, key: str) -> str | None:
-        value = secret.value or (None if secret.known_missing else await run_anonymous(read_secret))
+        value = await shared.get()
         if value is None or not hmac.compare_digest(key_for(value, queue_key), key):
             return None  # no link was ever made, or a forged one
         at, text = built.get(queue_key, (0.0, None))
