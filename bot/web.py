@@ -10,6 +10,7 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import logging
+import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -42,6 +43,7 @@ SWEEP_KEY = web.AppKey("escalation_sweep_s", int)
 STATUS_KEY = web.AppKey("status", StatusCache)
 GATE_KEY = web.AppKey("anonymous_gate", Gate)
 METRICS_TOKEN_KEY = web.AppKey("metrics_token", str)  # type: ignore[arg-type]
+SWITCH_INTERVAL_S = 0.001
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -209,6 +211,9 @@ def create_app(
 
 
 def serve(settings: Settings, *, host: str, port: int) -> None:
+    # Chat threads (bot/chat_work.py) give up the GIL at every database call; while the event
+    # loop is busy answering a flood, each call would wait the default 5 ms to get it back.
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     db = open_database(settings.database_url, timeout_s=settings.db_timeout_s)
     app = create_app(db, settings, schedule=True)
 
