@@ -19,9 +19,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
 
 from aiohttp import web
-from prometheus_client import Counter
 
-from bot.metrics import REGISTRY
+from bot.metrics import ANONYMOUS_REFUSED
 from bot.refusals import refusals
 
 P = ParamSpec("P")
@@ -33,9 +32,6 @@ WAITING = 32
 RETRY_AFTER_S = 1
 BUSY_BODY = b'{"ok": false, "error": "busy; retry later"}'
 
-REFUSED = Counter(
-    "csbot_anonymous_refused", "Anonymous GETs answered 503 at once because too many were already waiting", ["route"], registry=REGISTRY
-)
 
 _lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
@@ -102,7 +98,7 @@ class Gate:
 
         async def guarded(request: web.Request) -> web.StreamResponse:
             if self._slots.locked() and self._queued >= self.waiting:
-                REFUSED.labels(route).inc()
+                ANONYMOUS_REFUSED.labels(route).inc()
                 refusals.refused(route, "too many anonymous requests waiting", request.remote)
                 return web.Response(body=BUSY_BODY, status=503, content_type="application/json", headers={"Retry-After": str(RETRY_AFTER_S)})
             self._queued += 1

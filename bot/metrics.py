@@ -31,6 +31,9 @@ OUTBOX_STALE = Gauge(
     "Outbox rows held by a lease that looks abandoned: expired and not taken over, or claimed by a process on this host that is gone",
     registry=REGISTRY,
 )
+ANONYMOUS_REFUSED = Counter(
+    "csbot_anonymous_refused", "Anonymous GETs answered 503 at once because too many were already waiting", ["route"], registry=REGISTRY
+)
 COMMANDS = Counter("csbot_commands", "Chat commands and button clicks handled, by surface, command and outcome", ["surface", "command", "outcome"], registry=REGISTRY)
 COMMAND_SECONDS = Histogram(
     "csbot_command_seconds", "Time to answer a chat command or click, by surface", ["surface"], registry=REGISTRY,

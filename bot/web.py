@@ -1,8 +1,10 @@
 """The csbot aiohttp application (`csbot serve`).
 
-Routes: `GET /healthz`, `POST /webhooks/tickets`, `POST /slack/events` (plus
-Socket Mode) when Slack is configured and `POST /api/messages` when Teams is,
-so one process serves every surface.
+Routes: `GET /healthz`, `GET /metrics` (or on its own port), `POST /webhooks/tickets`,
+`POST /slack/events` (plus Socket Mode) when Slack is configured and
+`POST /api/messages` when Teams is, so one process serves every surface.
+Anonymous GETs go through one gate (bot/anonymous.py); chat work runs on its
+own pool (bot/chat_work.py).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ SWEEP_KEY = web.AppKey("escalation_sweep_s", int)
 STATUS_KEY = web.AppKey("status", StatusCache)
 GATE_KEY = web.AppKey("anonymous_gate", Gate)
 METRICS_TOKEN_KEY = web.AppKey("metrics_token", str)  # type: ignore[arg-type]
+# How often the interpreter lets another thread take the GIL (default 5 ms); see serve().
 SWITCH_INTERVAL_S = 0.001
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
