@@ -46,7 +46,7 @@ async def start_fake_slack() -> tuple[FakeSlack, web.AppRunner]:
     return fake, runner
 
 
-async def start_serve(db_url: str, slack_base: str) -> tuple[subprocess.Popen[bytes], str]:
+async def start_serve(db_url: str, slack_base: str, extra_env: dict[str, str] | None = None) -> tuple[subprocess.Popen[bytes], str]:
     """`csbot serve` in its own process, on `db_url`, its Slack API at `slack_base`; returns once /healthz answers."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CSBOT_", "SLACK_"))}
@@ -57,7 +57,7 @@ async def start_serve(db_url: str, slack_base: str) -> tuple[subprocess.Popen[by
         "SLACK_BOT_TOKEN": "xoxb-bench",
         "SLACK_SIGNING_SECRET": SECRET,
         "SLACK_API_URL": f"{slack_base}/api/",
-    }
+    } | (extra_env or {})
     server = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve"], env=env, cwd=ROOT)
     base = f"http://127.0.0.1:{port}"
     async with aiohttp.ClientSession() as http:

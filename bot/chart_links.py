@@ -14,15 +14,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
 from aiohttp import web
 from sqlalchemy import delete, select
 
+from bot.anonymous import SharedRead, run_anonymous
 from bot.refusals import refusals
 from handlers.reply import Chart, Reply
-from store.chart_images import AppKey, ChartImage, app_key
+from store.chart_images import ChartImage, KnownKey, app_key
 from store.clock import Clock
 from store.database import Database
 from store.engine import write_transaction
@@ -67,15 +69,23 @@ def forget_expired(db: Database, now: datetime) -> int:
         return int(session.execute(delete(ChartImage).where(ChartImage.expires_at < now)).rowcount or 0)
 
 
-def chart_endpoint(db: Database, clock: Clock):  # type: ignore[no-untyped-def]
-    """GET /charts/{token}.png: the image for a valid, unexpired link; 404 for anything else, saying nothing more."""
-    import asyncio
+def chart_endpoint(db: Database, clock: Clock) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """GET /charts/{token}.png: the image for a valid, unexpired link; 404 for anything else, saying nothing more.
 
-    def find(token: str, expires: int, signature: str) -> bytes | None:
+    An anonymous route: the signing key is read once and kept, so a forged
+    link is refused from memory; a signed one is a single read, on the
+    anonymous pool (bot/anonymous.py).
+    """
+    signing = KnownKey(KEY_NAME)
+
+    def read_key() -> str | None:
         with db.sessions() as session:
-            key = session.scalar(select(AppKey.value).where(AppKey.name == KEY_NAME))
-            if key is None or not hmac.compare_digest(_signature(key, token, expires), signature):
-                return None
+            return signing.read(session)
+
+    shared = SharedRead(read_key, lambda: signing.value, lambda: signing.known_missing)
+
+    def find(token: str) -> bytes | None:
+        with db.sessions() as session:
             return session.scalar(select(ChartImage.png).where(ChartImage.token == token, ChartImage.expires_at >= clock()))
 
     async def handler(request: web.Request) -> web.Response:
@@ -85,7 +95,9 @@ def chart_endpoint(db: Database, clock: Clock):  # type: ignore[no-untyped-def]
         png = None
         if name.endswith(".png") and 20 <= len(token) <= 64 and exp.isascii() and exp.isdigit() and len(exp) <= 12 and len(sig) == 64 and sig.isascii():
             if int(exp) >= clock().timestamp():
-                png = await asyncio.to_thread(find, token, int(exp), sig)
+                key = await shared.get()
+                if key is not None and hmac.compare_digest(_signature(key, token, int(exp)), sig):
+                    png = await run_anonymous(find, token)
         if png is None:
             refusals.refused("/charts", "unknown, expired or unsigned chart link", request.remote)
             return web.Response(status=404, text="not found")

@@ -85,6 +85,10 @@ class Settings:
     ticket_url_template: str | None = None
     # csbot's public HTTPS address (the one Teams reaches): charts in Teams cards are served from it.
     public_url: str | None = None
+    # GET /metrics on its own listener (then not on the public port), and/or behind a bearer token.
+    metrics_host: str | None = None
+    metrics_port: int | None = None
+    metrics_token: str | None = None
 
 
 def _database_url(env: Mapping[str, str]) -> str:
@@ -250,7 +254,28 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         escalation_sweep_seconds=_int(env, "ESCALATION_SWEEP_SECONDS", 5, low=1, high=300),
         ticket_url_template=_ticket_url_template(env),
         public_url=_public_url(env),
+        **_metrics(env),
     )
+
+
+def _metrics(env: Mapping[str, str]) -> dict[str, object]:
+    """Where /metrics is served and whether it needs a token.
+
+    Neither set: on the public port, open (serve warns when that port is not
+    on a loopback address). CSBOT_METRICS_PORT: only on that port, bound to
+    CSBOT_METRICS_HOST (default 127.0.0.1). CSBOT_METRICS_TOKEN: wherever it
+    is served, only with `Authorization: Bearer <token>`.
+    """
+    host = env.get("CSBOT_METRICS_HOST", "").strip()
+    port = _int(env, "CSBOT_METRICS_PORT", 0, low=1, high=65535) if env.get("CSBOT_METRICS_PORT", "").strip() else None
+    if host and port is None:
+        raise ConfigError("CSBOT_METRICS_HOST", "only used with CSBOT_METRICS_PORT (the port /metrics is served on)")
+    if port is not None and port == _int(env, "CSBOT_PORT", 3000, low=1, high=65535):
+        raise ConfigError("CSBOT_METRICS_PORT", f"{port} is CSBOT_PORT too; pick another port, or unset it to serve /metrics on the public port")
+    token = _secret(env, "CSBOT_METRICS_TOKEN")
+    if token is not None and (not token.isascii() or any(c.isspace() for c in token)):
+        raise ConfigError("CSBOT_METRICS_TOKEN", "must be printable ASCII without spaces (it is sent in an Authorization header)")
+    return {"metrics_host": (host or "127.0.0.1") if port is not None else None, "metrics_port": port, "metrics_token": token}
 
 
 def _ticket_url_template(env: Mapping[str, str]) -> str | None:

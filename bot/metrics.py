@@ -25,6 +25,15 @@ JOB_SECONDS = Histogram(
 ESCALATIONS_OVERDUE = Gauge(
     "csbot_escalations_overdue", "Open escalations whose next step is late by more than two sweep intervals (the sweep is not running)", registry=REGISTRY
 )
+OUTBOX_HELD = Gauge("csbot_outbox_held", "Outbox rows claimed or being sent (held by a lease)", registry=REGISTRY)
+OUTBOX_STALE = Gauge(
+    "csbot_outbox_stale_leases",
+    "Outbox rows held by a lease that looks abandoned: expired and not taken over, or claimed by a process on this host that is gone",
+    registry=REGISTRY,
+)
+ANONYMOUS_REFUSED = Counter(
+    "csbot_anonymous_refused", "Anonymous GETs answered 503 at once because too many were already waiting", ["route"], registry=REGISTRY
+)
 COMMANDS = Counter("csbot_commands", "Chat commands and button clicks handled, by surface, command and outcome", ["surface", "command", "outcome"], registry=REGISTRY)
 COMMAND_SECONDS = Histogram(
     "csbot_command_seconds", "Time to answer a chat command or click, by surface", ["surface"], registry=REGISTRY,

@@ -18,11 +18,13 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from bot.chat_work import run_chat
 from bot.notify import Address, Notifier, Sent
 from handlers.reply import Reply
+from store.claimants import Claimant, is_abandoned, this_process
 from store.database import Database, open_database
 from store.engine import write_transaction
-from store.outbox import LATE_AFTER, Claimed, claim_due, record_failure, record_sent, record_skip, start_sending
+from store.outbox import LATE_AFTER, Claimed, claim_due, record_failure, record_sent, record_skip, release_abandoned, start_sending
 
 log = logging.getLogger(__name__)
 
@@ -158,6 +160,9 @@ class Sender:
     edits: Mapping[str, Callable[[Session, Claimed], list[str]]] = field(default_factory=dict)
     # Kinds worth composing in worker processes when many are due (charts); None: all.
     heavy: Collection[str] | None = None
+    # This process, as named in its claims (store.claimants).
+    claimant: Claimant = field(default_factory=this_process)
+    _released: bool = field(default=False, repr=False)
 
     async def send_due(self, now: datetime, *, kinds: tuple[str, ...] | None = None, limit: int = 1000) -> list[Outcome]:
         """Send every row due at `now` (of `kinds`); one Outcome per row handled.
@@ -166,10 +171,16 @@ class Sender:
         not wait for each other's round trips). Rows that answer in a thread or
         edit a message go in a second wave, once what they refer to is posted.
         """
-        claimed = await asyncio.to_thread(self._claim, now, kinds, limit)
+        if not self._released:
+            # Rows an earlier incarnation of this process (or another csbot on this host) held when
+            # it died are taken back now, not when their lease ends (up to 10 minutes for a page).
+            # Each pass makes its Sender, so this also runs at the first pass after a restart.
+            await run_chat(self.release_abandoned, now)
+            self._released = True
+        claimed = await run_chat(self._claim, now, kinds, limit)
         if not claimed:
             return []
-        composed = await asyncio.to_thread(compose_all, self.db, claimed, now, self.composers, heavy=self.heavy)
+        composed = await run_chat(compose_all, self.db, claimed, now, self.composers, heavy=self.heavy)
         outcomes: dict[int, Outcome] = {}
         gate = asyncio.Semaphore(SEND_AT_ONCE)
 
@@ -182,10 +193,21 @@ class Sender:
         await asyncio.gather(*(one(r) for r in claimed if r.id in later))
         return [outcomes[r.id] for r in claimed]
 
+    def release_abandoned(self, now: datetime) -> dict[str, int]:
+        """End the leases held by earlier incarnations of this process on this host (blocking); how many, by status."""
+        with write_transaction(self.db.sessions) as session:
+            released = release_abandoned(session, now, lambda by: is_abandoned(by, self.claimant))
+        if any(released.values()):
+            log.warning(
+                "took back %d claimed and %d sending outbox rows from a crashed earlier run of csbot on this host",
+                released["claimed"], released["sending"],
+            )  # fmt: skip
+        return released
+
     def _claim(self, now: datetime, kinds: tuple[str, ...] | None, limit: int) -> list[Claimed]:
         kinds = tuple(k for k in (kinds or tuple(self.composers)) if k in self.composers)
         with write_transaction(self.db.sessions) as session:
-            return claim_due(session, now, kinds=kinds, limit=limit)
+            return claim_due(session, now, kinds=kinds, limit=limit, claimed_by=str(self.claimant))
 
     def _write(self, step: Callable[[Session], object]) -> object:
         with write_transaction(self.db.sessions) as session:
@@ -201,16 +223,16 @@ class Sender:
             # Every replica runs with the same settings: a platform missing here is missing
             # everywhere, and retrying would only fill the log. Recorded, as digests are.
             why = f"not reachable: {address.platform.title()} is not configured" if address else f"not a recipient: {row.recipient}"
-            await asyncio.to_thread(self._write, lambda s: record_skip(s, row, why))
+            await run_chat(self._write, lambda s: record_skip(s, row, why))
             return outcome("skipped", error=why)
         if isinstance(reply, self.skips):
             why = str(reply)
-            await asyncio.to_thread(self._write, lambda s: record_skip(s, row, why))
+            await run_chat(self._write, lambda s: record_skip(s, row, why))
             return outcome("skipped", error=why)
         if isinstance(reply, Exception):  # a bug composing one row must not stop the others
             log.error("composing %s %s %s failed", row.kind, row.subject, row.occurrence, exc_info=reply)
             why = f"could not compose: {type(reply).__name__}: {reply}"
-            status = await asyncio.to_thread(self._write, lambda s: record_failure(s, row, now, why))
+            status = await run_chat(self._write, lambda s: record_failure(s, row, now, why))
             return outcome("retrying" if status == "pending" else "failed", error=why)
         if row.kind in self.edits:
             return await self._edit(row, now, notifier, address, reply, outcome)
@@ -219,29 +241,29 @@ class Sender:
             found = await notifier.find_sent(address, key_of(row))
             if found:
                 log.warning("%s %s to %s: found the post of an interrupted attempt; recorded it instead of posting again", row.kind, row.subject, row.recipient)
-                await asyncio.to_thread(self._write, lambda s: record_sent(s, row, now, list(found), "recovered after an interrupted send"))
+                await run_chat(self._write, lambda s: record_sent(s, row, now, list(found), "recovered after an interrupted send"))
                 return outcome("sent", message_ids=found, note="recovered after an interrupted send")
             if found is None:
                 log.warning("%s %s to %s: an earlier attempt was interrupted and %s cannot tell whether it posted; posting again", row.kind, row.subject, row.recipient, address.platform)
-        if not await asyncio.to_thread(self._write, lambda s: start_sending(s, row, now)):
+        if not await run_chat(self._write, lambda s: start_sending(s, row, now)):
             return outcome("failed", error="another worker took this message over")
-        thread = await asyncio.to_thread(self._thread, row) if row.kind in self.threads else None
+        thread = await run_chat(self._thread, row) if row.kind in self.threads else None
         sent = await self._send(notifier, address, row, reply, thread)
         if sent.error and not sent.message_ids:
-            status = await asyncio.to_thread(self._write, lambda s: record_failure(s, row, now, sent.error or "failed"))
+            status = await run_chat(self._write, lambda s: record_failure(s, row, now, sent.error or "failed"))
             return outcome("retrying" if status == "pending" else "failed", error=sent.error)
         late = now - row.due_at > LATE_AFTER
-        await asyncio.to_thread(self._write, lambda s: record_sent(s, row, now, list(sent.message_ids), sent.note))
+        await run_chat(self._write, lambda s: record_sent(s, row, now, list(sent.message_ids), sent.note))
         return outcome("sent", late=late, message_ids=sent.message_ids, note=sent.note, lag_s=(now - row.due_at).total_seconds())
 
     async def _edit(self, row: Claimed, now: datetime, notifier: Notifier, address: Address, reply: Reply, outcome: Callable[..., Outcome]) -> Outcome:
         """Edit messages in place; an edit is idempotent, so an interrupted one is simply made again."""
-        targets = await asyncio.to_thread(self._edit_targets, row)
+        targets = await run_chat(self._edit_targets, row)
         if not targets:
             why = "the message to edit was never posted (when it is, it shows the latest state)"
-            await asyncio.to_thread(self._write, lambda s: record_skip(s, row, why))
+            await run_chat(self._write, lambda s: record_skip(s, row, why))
             return outcome("skipped", error=why)
-        if not await asyncio.to_thread(self._write, lambda s: start_sending(s, row, now)):
+        if not await run_chat(self._write, lambda s: start_sending(s, row, now)):
             return outcome("failed", error="another worker took this message over")
         errors = []
         for message_id in targets:
@@ -252,9 +274,9 @@ class Sender:
             if sent.error:
                 errors.append(sent.error)
         if errors:
-            status = await asyncio.to_thread(self._write, lambda s: record_failure(s, row, now, errors[0]))
+            status = await run_chat(self._write, lambda s: record_failure(s, row, now, errors[0]))
             return outcome("retrying" if status == "pending" else "failed", error=errors[0])
-        await asyncio.to_thread(self._write, lambda s: record_sent(s, row, now, targets))
+        await run_chat(self._write, lambda s: record_sent(s, row, now, targets))
         return outcome("sent", message_ids=tuple(targets), lag_s=(now - row.due_at).total_seconds())
 
     def _edit_targets(self, row: Claimed) -> list[str]:

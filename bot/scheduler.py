@@ -35,6 +35,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Connection, func, select
 
+from bot.chat_work import run_chat
 from bot import metrics
 from bot.notify import Notifier
 from bot import escalations, wake
@@ -167,12 +168,12 @@ class Scheduler:
         wake.unregister()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
-        await asyncio.to_thread(self.leadership.release)
+        await run_chat(self.leadership.release)
         metrics.SCHEDULER_LEADER.set(0)
 
     async def _check_leader(self) -> None:
         try:
-            leader = await asyncio.to_thread(self.leadership.hold)
+            leader = await run_chat(self.leadership.hold)
         except Exception as exc:  # noqa: BLE001 (the database is away: not the leader until it is back)
             log.warning("cannot check the scheduler lock: %s", type(exc).__name__)
             leader = False
@@ -184,7 +185,7 @@ class Scheduler:
     async def reschedule(self) -> None:
         """Add a cron job for each digest time now in the database, and remove those no longer there."""
         try:
-            triggers = await asyncio.to_thread(digest_triggers, self.db)
+            triggers = await run_chat(digest_triggers, self.db)
         except Exception:  # noqa: BLE001 (kept as they were; the sweep still runs every minute)
             log.exception("could not read the digest times")
             return
@@ -227,6 +228,6 @@ class Scheduler:
         for line in report.lines(verbose=True)[1:]:  # the log keeps each message
             log.info("scheduled: %s", line.strip())
         if only == "escalations":
-            metrics.ESCALATIONS_OVERDUE.set(await asyncio.to_thread(escalations.overdue, self.db, self.clock(), self.escalation_sweep_s))
+            metrics.ESCALATIONS_OVERDUE.set(await run_chat(escalations.overdue, self.db, self.clock(), self.escalation_sweep_s))
         if report.lags:
             metrics.SCHEDULER_LAG.set(max(report.lags))

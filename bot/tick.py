@@ -7,7 +7,6 @@ due. Later features add their jobs here.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections import Counter
@@ -17,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot import coaching_messages, digests, escalations, kpi_alerts, oncall_notices
+from bot.chat_work import run_chat
 from coaching.calibration import reveal_due
 from coaching.sessions import plan_followups
 from bot.chart_links import forget_expired
@@ -137,13 +137,13 @@ async def run_tick(
     platforms = {n.platform for n in notifiers}
     kinds: list[str] = []
     if "digests" in jobs:
-        planning = await asyncio.to_thread(digests.plan_digests, db, now, platforms=platforms, catchup=catchup)
+        planning = await run_chat(digests.plan_digests, db, now, platforms=platforms, catchup=catchup)
         report.planned += planning.planned
         report.skipped += planning.skipped
         report.unplanned += planning.unplanned
         kinds += digests.KINDS
     if "alerts" in jobs:
-        report.planned += await asyncio.to_thread(
+        report.planned += await run_chat(
             kpi_alerts.plan_alerts, db, now, platforms=platforms, every_minutes=alert_minutes, catchup=catchup
         )
         kinds += kpi_alerts.KINDS
@@ -161,7 +161,7 @@ async def run_tick(
     sender = make_sender(db, notifiers)
     report.outcomes = await sender.send_due(now, kinds=tuple(kinds))
     if "digests" in jobs:  # charts come with scorecards; the 5-second escalation pass need not write here
-        await asyncio.to_thread(forget_expired, db, now)
+        await run_chat(forget_expired, db, now)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -169,7 +169,7 @@ async def run_tick(
 async def _guarded(report: TickReport, job: str, plan: Callable[..., int], *args: Any, **kw: Any) -> int:
     """Run one job's planning; a failure is logged and reported, and the other jobs and the sending still run."""
     try:
-        return await asyncio.to_thread(plan, *args, **kw)
+        return await run_chat(plan, *args, **kw)
     except Exception as exc:  # noqa: BLE001 (what is already in the outbox must still go out)
         if is_busy(exc):
             raise

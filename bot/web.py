@@ -1,14 +1,19 @@
 """The csbot aiohttp application (`csbot serve`).
 
-Routes: `GET /healthz`, `POST /webhooks/tickets`, `POST /slack/events` (plus
-Socket Mode) when Slack is configured and `POST /api/messages` when Teams is,
-so one process serves every surface.
+Routes: `GET /healthz`, `GET /metrics` (or on its own port), `POST /webhooks/tickets`,
+`POST /slack/events` (plus Socket Mode) when Slack is configured and
+`POST /api/messages` when Teams is, so one process serves every surface.
+Anonymous GETs go through one gate (bot/anonymous.py); chat work runs on its
+own pool (bot/chat_work.py).
 """
 
 from __future__ import annotations
 
-import asyncio
+import hmac
+import ipaddress
 import logging
+import sys
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -16,7 +21,9 @@ from datetime import timedelta
 from aiohttp import http_exceptions, web
 
 from bot.config import Settings
-from bot import escalations, metrics
+from bot import metrics
+from bot.anonymous import Gate
+from bot.health import REFRESH_S, StatusCache
 from bot.metrics import exposition
 from bot.oncall_calendar import ROUTE as CALENDAR_ROUTE
 from bot.oncall_calendar import calendar_endpoint
@@ -36,26 +43,18 @@ log = logging.getLogger(__name__)
 DB_KEY = web.AppKey("db", Database)
 CLOCK_KEY = web.AppKey("clock", Clock)  # type: ignore[arg-type]
 SWEEP_KEY = web.AppKey("escalation_sweep_s", int)
+STATUS_KEY = web.AppKey("status", StatusCache)
+GATE_KEY = web.AppKey("anonymous_gate", Gate)
+METRICS_TOKEN_KEY = web.AppKey("metrics_token", str)  # type: ignore[arg-type]
+# How often the interpreter lets another thread take the GIL (default 5 ms); see serve().
+SWITCH_INTERVAL_S = 0.001
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 async def healthz(request: web.Request) -> web.Response:
-    # The probe runs blocking driver calls; keep them off the event loop.
-    db_status = await asyncio.to_thread(request.app[DB_KEY].health)
-    if detail := db_status.pop("detail", None):
-        # The driver's message names hosts and users: the log gets it, callers do not.
-        log.warning("health check: %s", detail)
-    status = 200 if db_status["ok"] else 503
-    body: dict[str, object] = {"status": "ok" if db_status["ok"] else "unavailable", "database": db_status}
-    if db_status["ok"]:
-        # Escalations whose step is late by two sweeps: pages are not going out. The process
-        # still answers (200), so a load balancer keeps it; monitoring reads "degraded".
-        sweep_s = request.app[SWEEP_KEY]
-        late = await asyncio.to_thread(escalations.overdue, request.app[DB_KEY], request.app[CLOCK_KEY](), sweep_s)
-        body["escalations"] = {"overdue": late, "sweep_seconds": sweep_s}
-        if late:
-            body["status"] = "degraded"
-    return web.json_response(body, status=status)
+    # From the status cache: a thousand probes a second cost one database probe a second.
+    status = await request.app[STATUS_KEY].current()
+    return web.Response(body=status.body, status=status.http_status, content_type="application/json")
 
 
 @web.middleware
@@ -110,14 +109,55 @@ class MalformedHttpFilter(logging.Filter):
 _MALFORMED_HTTP = MalformedHttpFilter()
 
 
-async def metrics_endpoint(request: web.Request) -> web.Response:
-    try:
-        late = await asyncio.to_thread(escalations.overdue, request.app[DB_KEY], request.app[CLOCK_KEY](), request.app[SWEEP_KEY])
-        metrics.ESCALATIONS_OVERDUE.set(late)
-    except Exception as exc:  # noqa: BLE001 (the other figures are still worth reading)
-        log.warning("cannot count overdue escalations: %s", type(exc).__name__)
-    body, content_type = exposition()
-    return web.Response(body=body, headers={"Content-Type": content_type})
+def metrics_endpoint(status: StatusCache, token: str | None) -> Handler:
+    """GET /metrics: Prometheus' text, behind `Authorization: Bearer <token>` when a token is set."""
+    expected = f"Bearer {token}".encode() if token else None
+    last: list[tuple[float, bytes, str]] = []
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        if expected is not None and not hmac.compare_digest(request.headers.get("Authorization", "").encode(), expected):
+            refusals.refused("/metrics", "missing or wrong bearer token", request.remote)
+            return web.json_response({"ok": False, "error": "unauthorized"}, status=401, headers={"WWW-Authenticate": 'Bearer realm="csbot metrics"'})
+        current = await status.current()
+        if last and time.monotonic() - last[0][0] < REFRESH_S:
+            _, body, content_type = last[0]  # scrapers read every few seconds; a flood gets this second's text
+        else:
+            if current.overdue is not None:
+                metrics.ESCALATIONS_OVERDUE.set(current.overdue)
+            if current.leases is not None:
+                metrics.OUTBOX_HELD.set(current.leases.held)
+                metrics.OUTBOX_STALE.set(current.leases.stale)
+            body, content_type = exposition()
+            last[:] = [(time.monotonic(), body, content_type)]
+        return web.Response(body=body, headers={"Content-Type": content_type})
+
+    return handler
+
+
+def metrics_app(status: StatusCache, gate: Gate, token: str | None) -> web.Application:
+    """The app of the separate metrics listener (CSBOT_METRICS_PORT): /metrics only."""
+    app = web.Application(middlewares=[last_resort])
+    app.router.add_get("/metrics", gate.guard("/metrics", metrics_endpoint(status, token)))
+    return app
+
+
+def _metrics_listener(app: web.Application, host: str, port: int) -> None:
+    """Serve the metrics app on host:port for as long as `app` runs."""
+    runners: list[web.AppRunner] = []
+
+    async def start(_app: web.Application) -> None:
+        runner = web.AppRunner(metrics_app(app[STATUS_KEY], app[GATE_KEY], app[METRICS_TOKEN_KEY]), access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, host, port).start()
+        runners.append(runner)
+        log.info("metrics on http://%s:%d/metrics", host, port)
+
+    async def stop(_app: web.Application) -> None:
+        for runner in runners:
+            await runner.cleanup()
+
+    app.on_startup.append(start)
+    app.on_cleanup.append(stop)
 
 
 def create_app(
@@ -132,9 +172,16 @@ def create_app(
     app[DB_KEY] = db
     app[CLOCK_KEY] = clock
     app[SWEEP_KEY] = settings.escalation_sweep_seconds
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/metrics", metrics_endpoint)
-    app.router.add_get(CALENDAR_ROUTE, calendar_endpoint(db, clock))
+    app[STATUS_KEY] = status = StatusCache(db, clock, settings.escalation_sweep_seconds)
+    # One gate for every anonymous route: a flood of one cannot add to a flood of another.
+    app[GATE_KEY] = gate = Gate()
+    app[METRICS_TOKEN_KEY] = settings.metrics_token
+    app.router.add_get("/healthz", gate.guard("/healthz", healthz))
+    if settings.metrics_port is None:
+        app.router.add_get("/metrics", gate.guard("/metrics", metrics_endpoint(status, settings.metrics_token)))
+    else:
+        _metrics_listener(app, settings.metrics_host or "127.0.0.1", settings.metrics_port)
+    app.router.add_get(CALENDAR_ROUTE, gate.guard("/oncall", calendar_endpoint(db, clock)))
     app.router.add_post("/webhooks/tickets", tickets_webhook(db, settings.webhook_secret, clock))
     if not settings.webhook_secret:
         log.warning("CSBOT_WEBHOOK_SECRET is not set: POST /webhooks/tickets refuses every request")
@@ -145,7 +192,7 @@ def create_app(
         from bot.chart_links import ROUTE as CHARTS, ChartLinks, chart_endpoint
 
         links = ChartLinks(db, settings.public_url, clock)
-        app.router.add_get(CHARTS, chart_endpoint(db, clock))
+        app.router.add_get(CHARTS, gate.guard("/charts", chart_endpoint(db, clock)))
     if settings.slack is not None:
         from bot.slack.app import SlackBot
         from bot.slack.app import mount as mount_slack
@@ -180,6 +227,9 @@ def create_app(
 
 
 def serve(settings: Settings, *, host: str, port: int) -> None:
+    # Chat threads (bot/chat_work.py) give up the GIL at every database call; while the event
+    # loop is busy answering a flood, each call would wait the default 5 ms to get it back.
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     db = open_database(settings.database_url, timeout_s=settings.db_timeout_s)
     app = create_app(db, settings, schedule=True)
 
@@ -188,4 +238,25 @@ def serve(settings: Settings, *, host: str, port: int) -> None:
 
     app.on_cleanup.append(_close_db)
     log.info("csbot serving on http://%s:%d (database: %s)", host, port, db.backend)
+    warn_if_metrics_exposed(settings, host)
     web.run_app(app, host=host, port=port, print=None, access_log=None)
+
+
+def warn_if_metrics_exposed(settings: Settings, host: str) -> None:
+    """One warning at start when /metrics, without a token, listens beyond this machine."""
+    metrics_host = settings.metrics_host if settings.metrics_port is not None else host
+    if not settings.metrics_token and not _is_loopback(metrics_host):
+        log.warning(
+            "GET /metrics is open to anyone who can reach %s; set CSBOT_METRICS_TOKEN, or CSBOT_METRICS_PORT "
+            "(with CSBOT_METRICS_HOST left at 127.0.0.1) to serve it on a private port",
+            metrics_host,
+        )
+
+
+def _is_loopback(host: str | None) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host or "").is_loopback
+    except ValueError:
+        return False

@@ -20,7 +20,6 @@ leaves that field alone (kpi.events); the answer says `"stale": 1`.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import json
@@ -30,6 +29,7 @@ from datetime import datetime, timezone
 
 from aiohttp import web
 
+from bot.chat_work import run_chat
 from bot.json_text import surrogate_problem
 from bot.refusals import refusals
 from bot.request_body import Refused, read_body
@@ -134,12 +134,12 @@ def tickets_webhook(db: Database, secret: str | None, clock: Clock):  # type: ig
         if (surrogate := surrogate_problem(payload)) is not None:
             return _refuse(request, 400, "invalid event", problems=[surrogate])
         try:
-            applied = await asyncio.to_thread(_apply, db, payload, clock().astimezone(timezone.utc))
+            applied = await run_chat(_apply, db, payload, clock().astimezone(timezone.utc))
         except EventError as exc:
             return _refuse(request, 400, "invalid event", problems=exc.problems)
         _log_created(applied)
         if not applied.duplicate:
-            await asyncio.to_thread(_count_days, db)
+            await run_chat(_count_days, db)
         # A busy database propagates to bot.web's middleware: 503 with Retry-After.
         # `stale`: 1 when the event was older than what the ticket held for a
         # field it sets; `superseded` names those fields, kept at their later values.

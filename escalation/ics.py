@@ -98,4 +98,9 @@ def queue_calendar(session: Session, queue: EscalationQueue, schedule: str | Non
 
 def subscription_key(session: Session, queue_key: str) -> str:
     """The key in a queue's calendar link: whoever has it may read that queue's on-call calendar, nothing else."""
-    return hmac.new(app_key(session, KEY_NAME).encode(), f"oncall:{queue_key}".encode(), hashlib.sha256).hexdigest()[:40]
+    return key_for(app_key(session, KEY_NAME), queue_key)
+
+
+def key_for(secret: str, queue_key: str) -> str:
+    """The calendar key of `queue_key` under the app's `secret` (no database: a forged key is refused from memory)."""
+    return hmac.new(secret.encode(), f"oncall:{queue_key}".encode(), hashlib.sha256).hexdigest()[:40]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import time
 from datetime import datetime
 
 from sqlalchemy import Integer, LargeBinary, String, select
@@ -30,6 +31,40 @@ class AppKey(Base):
 
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     value: Mapped[str] = mapped_column(String(128))
+
+
+def read_app_key(session: Session, name: str) -> str | None:
+    """The key called `name` if it has been made, without making it (a read, for anonymous routes)."""
+    return session.scalar(select(AppKey.value).where(AppKey.name == name))
+
+
+class KnownKey:
+    """One app key, read from the database until found and then kept: a key is made once and never changes.
+
+    Anonymous routes check a link's signature against it in memory, so a forged
+    link costs no database work at all.
+    """
+
+    # Until the key is made, "no key" is believed this long: a flood of forged links to a
+    # csbot that has never made one must not cost a read per request either.
+    MISSING_FOR_S = 1.0
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.value: str | None = None
+        self._missing_at = float("-inf")
+
+    @property
+    def known_missing(self) -> bool:
+        """True when the key was looked for less than MISSING_FOR_S ago and was not there."""
+        return self.value is None and time.monotonic() - self._missing_at < self.MISSING_FOR_S
+
+    def read(self, session: Session) -> str | None:
+        if self.value is None:
+            self.value = read_app_key(session, self.name)
+            if self.value is None:
+                self._missing_at = time.monotonic()
+        return self.value
 
 
 def app_key(session: Session, name: str) -> str:

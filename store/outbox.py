@@ -21,12 +21,19 @@ two workers never both own a row:
   (Slack: csbot's own recent messages carry the row's key), and records it
   instead of sending again. Where the platform cannot be asked (Teams), it
   is sent again: a rare duplicate rather than a lost message.
+
+A claim names its process (`claimed_by`, store.claimants). When csbot
+restarts after a crash, it ends at once the leases its earlier incarnation
+held on the same host (`release_abandoned`) instead of waiting them out;
+`lease_report` counts rows held by leases that look abandoned, for /healthz
+and /metrics.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -67,6 +74,8 @@ class OutboxRow(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCSeconds)
     claim: Mapped[str | None] = mapped_column(String(32))
+    # Which process holds the lease (store.claimants): a restarted process takes its own rows back at once.
+    claimed_by: Mapped[str | None] = mapped_column(String(160))
     lease_until: Mapped[datetime | None] = mapped_column(UTCSeconds)
     late: Mapped[bool] = mapped_column(Boolean, default=False)
     sent_at: Mapped[datetime | None] = mapped_column(UTCSeconds)
@@ -183,10 +192,13 @@ def _claimable(now: datetime) -> Any:
     )
 
 
-def claim_due(session: Session, now: datetime, *, kinds: tuple[str, ...] | None = None, limit: int = 100) -> list[Claimed]:
+def claim_due(
+    session: Session, now: datetime, *, kinds: tuple[str, ...] | None = None, limit: int = 100, claimed_by: str | None = None
+) -> list[Claimed]:
     """Claim up to `limit` rows due at `now` (each by compare-and-set; rows another worker won are skipped).
 
-    Commit right after, so other workers see the claims.
+    `claimed_by` names the claiming process (store.claimants). Commit right
+    after, so other workers see the claims.
     """
     where = [_claimable(now)]
     if kinds is not None:
@@ -200,7 +212,7 @@ def claim_due(session: Session, now: datetime, *, kinds: tuple[str, ...] | None 
         won = session.execute(
             update(OutboxRow)
             .where(OutboxRow.id == row_id, OutboxRow.status == status, _claimable(now))
-            .values(status="claimed", claim=token, lease_until=now + CLAIM_LEASE, attempts=OutboxRow.attempts + 1)
+            .values(status="claimed", claim=token, claimed_by=claimed_by, lease_until=now + CLAIM_LEASE, attempts=OutboxRow.attempts + 1)
         ).rowcount
         if not won:
             continue
@@ -264,6 +276,54 @@ def record_skip(session: Session, claimed: Claimed, reason: str) -> bool:
     )
 
 
+def release_abandoned(session: Session, now: datetime, abandoned: Callable[[str], bool]) -> dict[str, int]:
+    """End now the leases of rows whose claimant is `abandoned` (gone for certain); how many, by status.
+
+    The rows are then claimed by the next pass like any expired lease: a
+    'claimed' one is simply sent, a 'sending' one goes through "ask the
+    platform first" (it may have been posted just before the crash).
+    """
+    held = session.execute(
+        select(OutboxRow.id, OutboxRow.status, OutboxRow.claim, OutboxRow.claimed_by).where(
+            OutboxRow.status.in_(("claimed", "sending")), OutboxRow.lease_until >= now, OutboxRow.claimed_by.is_not(None)
+        )
+    ).all()
+    released = {"claimed": 0, "sending": 0}
+    for row_id, status, claim, claimed_by in held:
+        if not abandoned(claimed_by):
+            continue
+        released[status] += session.execute(
+            update(OutboxRow)
+            .where(OutboxRow.id == row_id, OutboxRow.status == status, OutboxRow.claim == claim)
+            .values(lease_until=now - timedelta(seconds=1))
+        ).rowcount or 0
+    return released
+
+
+@dataclass(frozen=True)
+class Leases:
+    """Rows held by a lease, for /healthz and /metrics."""
+
+    held: int  # claimed or sending
+    expired: int  # whose lease ended more than the grace ago and nobody has taken them over: no sender is running
+    abandoned: int  # whose claimant is certainly gone (same host), lease still running
+
+    @property
+    def stale(self) -> int:
+        return self.expired + self.abandoned
+
+
+def lease_report(session: Session, now: datetime, *, grace: timedelta, abandoned: Callable[[str], bool]) -> Leases:
+    """How many rows are held, and how many of them by a lease that looks abandoned."""
+    rows = session.execute(
+        select(OutboxRow.lease_until, OutboxRow.claimed_by).where(OutboxRow.status.in_(("claimed", "sending")))
+    ).all()
+    judged = {by: abandoned(by) for by in {by for _, by in rows if by}}  # one check per process, not per row
+    expired = sum(1 for lease, _ in rows if lease is not None and lease < now - grace)
+    gone = sum(1 for lease, by in rows if by and (lease is None or lease >= now - grace) and judged[by])
+    return Leases(len(rows), expired, gone)
+
+
 def sent_row(session: Session, kind: str, subject: str, recipient: str, occurrence: str) -> OutboxRow | None:
     """The sent row of that occurrence, if any (an alert threads under the day's scorecard)."""
     return session.scalar(
@@ -278,6 +338,6 @@ def sent_row(session: Session, kind: str, subject: str, recipient: str, occurren
 
 
 __all__ = [
-    "CLAIM_LEASE", "SEND_LEASE", "Claimed", "OutboxRow", "Planned", "STATUSES", "channel_recipients", "claim_due", "member_recipients", "plan",
-    "record_failure", "record_sent", "record_skip", "sent_row", "start_sending",
+    "CLAIM_LEASE", "SEND_LEASE", "Claimed", "Leases", "OutboxRow", "Planned", "STATUSES", "channel_recipients", "claim_due", "member_recipients", "plan",
+    "lease_report", "record_failure", "record_sent", "record_skip", "release_abandoned", "sent_row", "start_sending",
 ]  # fmt: skip

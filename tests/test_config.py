@@ -94,3 +94,34 @@ def test_env_example_lists_every_variable_the_settings_read() -> None:
     for i, line in enumerate(lines):
         if line and not line.startswith("#"):
             assert any(lines[j].startswith("#") for j in range(max(0, i - 2), i)), line
+
+
+def test_metrics_defaults_to_the_public_port_without_a_token() -> None:
+    s = load_settings({})
+    assert s.metrics_port is None and s.metrics_host is None and s.metrics_token is None
+
+
+def test_metrics_port_token_and_host() -> None:
+    s = load_settings({"CSBOT_METRICS_PORT": "9100", "CSBOT_METRICS_TOKEN": "scrape-token-0123456789"})
+    assert (s.metrics_host, s.metrics_port, s.metrics_token) == ("127.0.0.1", 9100, "scrape-token-0123456789")
+    s = load_settings({"CSBOT_METRICS_PORT": "9100", "CSBOT_METRICS_HOST": "10.0.0.5"})
+    assert (s.metrics_host, s.metrics_port, s.metrics_token) == ("10.0.0.5", 9100, None)
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({"CSBOT_METRICS_PORT": "ninety"}, "CSBOT_METRICS_PORT"),
+        ({"CSBOT_METRICS_PORT": "0"}, "CSBOT_METRICS_PORT"),
+        ({"CSBOT_METRICS_PORT": "3000"}, "CSBOT_METRICS_PORT"),  # the public port too
+        ({"CSBOT_METRICS_PORT": "8080", "CSBOT_PORT": "8080"}, "CSBOT_METRICS_PORT"),
+        ({"CSBOT_METRICS_HOST": "127.0.0.1"}, "CSBOT_METRICS_HOST"),  # a host without a port says nothing
+        ({"CSBOT_METRICS_TOKEN": "short"}, "CSBOT_METRICS_TOKEN"),
+        ({"CSBOT_METRICS_TOKEN": "has a space in the middle"}, "CSBOT_METRICS_TOKEN"),
+        ({"CSBOT_METRICS_TOKEN": "jeton-métrique-0123456789"}, "CSBOT_METRICS_TOKEN"),
+    ],
+)
+def test_invalid_metrics_settings_name_the_variable(env: dict[str, str], variable: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings(env)
+    assert info.value.variable == variable

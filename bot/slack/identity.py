@@ -6,7 +6,6 @@ channel does not call users.info for every command.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 
@@ -14,6 +13,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import func, select
 
+from bot.chat_work import run_chat
 from bot.render.slack import escape_mrkdwn
 from bot.render.text import one_line
 from bot.slack.delivery import slack_error
@@ -48,11 +48,11 @@ class SlackIdentity:
         cached = self._cache.get(user_id)
         if cached is not None and cached[1] > time.monotonic():
             return cached[0]
-        handle = await asyncio.to_thread(self._by_slack_id, user_id)
+        handle = await run_chat(self._by_slack_id, user_id)
         if handle is None:
             email = await self._email(user_id)
             if email:
-                handle = await asyncio.to_thread(self._by_email, email)
+                handle = await run_chat(self._by_email, email)
         self._cache[user_id] = (handle, time.monotonic() + (HIT_TTL_S if handle else MISS_TTL_S))
         return handle
 

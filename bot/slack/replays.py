@@ -21,7 +21,6 @@ never pruned (like clicks').
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 import time
@@ -32,6 +31,7 @@ from typing import Any
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
+from bot.chat_work import run_chat
 from bot.refusals import RefusalLog
 from bot.slack.verification import MAX_SKEW_S
 from store.busy import is_busy
@@ -76,7 +76,7 @@ class ReplayGuard:
         signature = context.get(SIGNATURE)
         if not signature:
             return False
-        if await asyncio.to_thread(self.first_delivery, signature):
+        if await run_chat(self.first_delivery, signature):
             return False
         self.refusals.refused(self.route, "replayed signed request ignored", context.get(SOURCE))
         return True

@@ -12,7 +12,6 @@ later, acts again.
 
 from __future__ import annotations
 
-import asyncio
 import html
 import json
 import logging
@@ -25,6 +24,7 @@ from botbuilder.core import InvokeResponse, MessageFactory, TurnContext
 from botbuilder.core.teams import TeamsActivityHandler, TeamsInfo
 from botbuilder.schema import Activity, AdaptiveCardInvokeResponse, ChannelAccount, Mention
 
+from bot.chat_work import run_chat
 from bot.dispatch import AlreadyProcessed, UnknownMember, already_handled, run_action, run_command
 from bot.render.teams import card_attachment, render_adaptive_card
 from bot.render.text import render_text
@@ -90,7 +90,7 @@ class CsbotTeamsBot(TeamsActivityHandler):
         self._who: dict[str, tuple[str | None, float]] = {}
 
     async def on_turn(self, turn_context: TurnContext) -> None:
-        await asyncio.to_thread(refs.remember, self.db, turn_context.activity, self.clock())
+        await run_chat(refs.remember, self.db, turn_context.activity, self.clock())
         await super().on_turn(turn_context)
 
     # ------------------------------------------------------------ identity
@@ -109,10 +109,10 @@ class CsbotTeamsBot(TeamsActivityHandler):
         if cached is not None and cached[1] > time.monotonic():
             return cached[0]
         aad = getattr(account, "aad_object_id", None)
-        handle = await asyncio.to_thread(refs.member_handle, self.db, aad, None) if aad else None
+        handle = await run_chat(refs.member_handle, self.db, aad, None) if aad else None
         if handle is None:
             aad2, email = await self._teams_member(turn_context, account.id)
-            handle = await asyncio.to_thread(refs.member_handle, self.db, aad or aad2, email)
+            handle = await run_chat(refs.member_handle, self.db, aad or aad2, email)
         self._who[account.id] = (handle, time.monotonic() + (HIT_TTL_S if handle else MISS_TTL_S))
         return handle
 
@@ -178,7 +178,7 @@ class CsbotTeamsBot(TeamsActivityHandler):
         if not text:
             text = "/csbot help"
         try:
-            reply = await asyncio.to_thread(
+            reply = await run_chat(
                 run_command, self.db, self.router, handle, text, now=self.clock(), platform="teams",
                 once=activity_key(activity),
             )
@@ -201,7 +201,7 @@ class CsbotTeamsBot(TeamsActivityHandler):
         else:
             payload = str(value.get("value", ""))
         try:
-            reply = await asyncio.to_thread(
+            reply = await run_chat(
                 run_action, self.db, self.router, handle, action_id, payload, now=self.clock(), platform="teams",
                 # Every click is claimed, read-only ones too: a replayed activity is answered once in full.
                 once=activity_key(activity),

@@ -27,6 +27,7 @@ import logging
 from botframework.connector.auth import MicrosoftAppCredentials, ServiceClientCredentialsFactory
 from msal import ConfidentialClientApplication
 from msrest.authentication import Authentication
+from bot.chat_work import run_chat
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,7 @@ class TokenWarmingFactory(ServiceClientCredentialsFactory):
         # an Entra ID outage must not take every thread the database calls need.
         warming = self._warming.get(key)
         if warming is None or warming.done():
-            warming = asyncio.ensure_future(asyncio.wait_for(asyncio.to_thread(_get_token, credentials), TOKEN_TIMEOUT_S))
+            warming = asyncio.ensure_future(asyncio.wait_for(run_chat(_get_token, credentials), TOKEN_TIMEOUT_S))
             warming.add_done_callback(lambda f: f.cancelled() or f.exception())
             self._warming[key] = warming
         try:

@@ -6,7 +6,6 @@ Teams with no Teams-specific code of their own.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -14,6 +13,7 @@ from botbuilder.core import MessageFactory, TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, ConversationParameters, ConversationReference
 
+from bot.chat_work import run_chat
 from bot.chart_links import ChartLinks
 from bot.notify import Address, Delivery, MemberAddress, Sent, TeamAddress
 from bot.render.teams import card_attachment, render_adaptive_card
@@ -43,7 +43,7 @@ def card_activities(reply: Reply) -> list[Activity]:
 async def send_reply(turn_context: TurnContext, reply: Reply, links: ChartLinks | None = None) -> list[str]:
     """Send each card; the activity ids Teams gave them. With `links`, charts go by signed link."""
     if links is not None:
-        reply = await asyncio.to_thread(links.publish, reply)
+        reply = await run_chat(links.publish, reply)
     ids = []
     for activity in card_activities(reply):
         response = await turn_context.send_activity(activity)
@@ -90,7 +90,7 @@ class TeamsNotifier:
 
     async def to_channel(self, channel: str, reply: Reply, *, what: str) -> Sent:
         """Post in a channel csbot has seen (it learns a channel when the app is added to its team)."""
-        reference = await asyncio.to_thread(refs.reference_for_channel, self.db, channel)
+        reference = await run_chat(refs.reference_for_channel, self.db, channel)
         if reference is None:
             return Sent(error="csbot has not seen this channel yet: add the app to the team")
         try:
@@ -111,10 +111,10 @@ class TeamsNotifier:
 
     async def to_person(self, aad: str, reply: Reply, *, who: str) -> Sent:
         try:
-            reference = await asyncio.to_thread(refs.reference_for_user, self.db, aad)
+            reference = await run_chat(refs.reference_for_user, self.db, aad)
             if reference is not None:
                 return Sent(message_ids=tuple(await self._continue(reference, reply)))
-            user = await asyncio.to_thread(refs.chat_user, self.db, aad)
+            user = await run_chat(refs.chat_user, self.db, aad)
             if user is None:
                 return Sent(error=f"{who} has never talked to csbot in Teams and is not in a team it knows")
             return Sent(message_ids=tuple(await self._create_chat(aad, user.platform_user_id, user.tenant_id, user.service_url, reply)))
@@ -135,7 +135,7 @@ class TeamsNotifier:
 
     async def update(self, to: Address, message_id: str, reply: Reply) -> Sent:
         find = refs.reference_for_channel if to.kind == "channel" else refs.reference_for_user
-        reference = await asyncio.to_thread(find, self.db, to.id)
+        reference = await run_chat(find, self.db, to.id)
         if reference is None:
             return Sent(error="csbot has no conversation with this person or channel to edit in")
 
@@ -162,7 +162,7 @@ class TeamsNotifier:
 
         async def created(turn_context: TurnContext) -> None:
             # The new chat's reference arrives with this turn; keep it for next time.
-            await asyncio.to_thread(refs.remember, self.db, turn_context.activity, self.clock(), user_key=aad)
+            await run_chat(refs.remember, self.db, turn_context.activity, self.clock(), user_key=aad)
             turn_context.activity.id = None
             ids.extend(await send_reply(turn_context, reply, self.links))
 

@@ -9,7 +9,6 @@ delivery included.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import logging
@@ -19,6 +18,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError, SlackClientError
 
+from bot.chat_work import run_chat
 from bot.dispatch import AlreadyProcessed, UnknownMember, already_handled, run_action
 from bot.render.slack import render_slack
 from bot.slack.delivery import id_of, post_to, report_failure, user_of
@@ -89,7 +89,7 @@ async def _act_as_member(
     try:
         if handle is None:
             raise UnknownMember(user_id)
-        reply, messages = await asyncio.to_thread(_act, deps, handle, action_id, value, key)
+        reply, messages = await run_chat(_act, deps, handle, action_id, value, key)
     except AlreadyProcessed:
         log.info("repeated delivery of %s (%s) answered, not acted on", action_id, key)
         await _answer(deps, body, user_id, url, already_handled(_label(body)), what=f"{action_id} by {handle}")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
+from bot.chat_work import run_chat
 from bot.dispatch import UnknownMember, run_command
 from bot.render.slack import render_slack
 from bot.slack.delivery import report_failure, slack_unescape, upload_charts
@@ -51,7 +51,7 @@ async def _answer_as_member(deps: SlackDeps, body: dict[str, Any], user_id: str,
     try:
         if handle is None:
             raise UnknownMember(user_id)
-        reply, messages = await asyncio.to_thread(_answer, deps, handle, text)
+        reply, messages = await run_chat(_answer, deps, handle, text)
     except UnknownMember:
         await deps.responses.text(url, not_a_member(user_id), what=f"{text!r} by {user_id}")
         return

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError, SlackClientError
 
+from bot.chat_work import run_chat
 from bot.dispatch import AlreadyProcessed, UnknownMember, run_command
 from bot.render.slack import render_slack
 from bot.slack.delivery import user_of
@@ -48,7 +48,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
         try:
             if handle is None:
                 raise UnknownMember(user_id)
-            blocks = await asyncio.to_thread(_home_blocks, deps, handle, body.get("event_id", ""))
+            blocks = await run_chat(_home_blocks, deps, handle, body.get("event_id", ""))
         except AlreadyProcessed:
             return
         except UnknownMember:

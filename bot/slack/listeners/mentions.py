@@ -15,12 +15,12 @@ message), a replayed request and an edit of the message do nothing.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
+from bot.chat_work import run_chat
 from bot.dispatch import UnknownMember, run_command
 from bot.slack.delivery import direct_message, id_of, post_to
 from bot.slack.deps import SlackDeps
@@ -71,7 +71,7 @@ class Mention:
         try:
             if handle is None:
                 raise UnknownMember(self.user_id)
-            reply = await asyncio.to_thread(
+            reply = await run_chat(
                 run_command, self.deps.db, self.deps.router, handle, self.text, now=self.deps.clock(), platform="slack"
             )
         except UnknownMember:
@@ -107,7 +107,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
         try:
             if await deps.replays.replayed(context):
                 return
-            if not await asyncio.to_thread(deps.replays.claim, mention_key(mention.channel, mention.ts)):
+            if not await run_chat(deps.replays.claim, mention_key(mention.channel, mention.ts)):
                 log.info("ignored repeated %s at %s", mention.what, clip(mention.ts))
                 return
             async with deps.work:

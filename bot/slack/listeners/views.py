@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
+from bot.chat_work import run_chat
 from bot.dispatch import AlreadyProcessed, UnknownMember, run_action
 from bot.slack.delivery import post_to, user_of
 from bot.slack.deps import SlackDeps
@@ -32,7 +32,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
             return
         value = json.dumps({"context": view.get("private_metadata", ""), "values": submitted_values(view)})
         try:
-            reply = await asyncio.to_thread(
+            reply = await run_chat(
                 run_action,
                 deps.db,
                 deps.router,
