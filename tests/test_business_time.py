@@ -238,16 +238,16 @@ def test_calendar_is_hashable_and_equal_by_value() -> None:
 
 # --- properties against an independent count ------------------------------------------------------
 
-ZONES = [ZoneInfo(z) for z in ("Europe/Berlin", "America/Chicago", "Australia/Lord_Howe", "Asia/Kolkata", "UTC")]
-# Daylight-saving changes of the zones above (any zone may be tried near any of them).
-CHANGES = [
-    datetime(2026, 3, 29, tzinfo=UTC),  # Berlin forward
-    datetime(2026, 10, 25, tzinfo=UTC),  # Berlin back
-    datetime(2026, 3, 8, tzinfo=UTC),  # Chicago forward
-    datetime(2026, 11, 1, tzinfo=UTC),  # Chicago back
-    datetime(2026, 4, 5, tzinfo=UTC),  # Lord Howe back half an hour
-    datetime(2026, 10, 4, tzinfo=UTC),  # Lord Howe forward half an hour
-]
+# Each zone with its daylight-saving changes in the window the properties look at
+# (UTC midnight of the local Sunday); the zones without any get a few dates anyway.
+ZONES = {
+    ZoneInfo("Europe/Berlin"): [datetime(2026, 3, 29, tzinfo=UTC), datetime(2026, 10, 25, tzinfo=UTC)],
+    ZoneInfo("America/Chicago"): [datetime(2026, 3, 8, tzinfo=UTC), datetime(2021, 11, 7, tzinfo=UTC)],
+    # Lord Howe moves its clocks by half an hour: back 02:00 -> 01:30, forward 02:00 -> 02:30.
+    ZoneInfo("Australia/Lord_Howe"): [datetime(2026, 4, 5, tzinfo=UTC), datetime(2026, 10, 4, tzinfo=UTC)],
+    ZoneInfo("Asia/Kolkata"): [datetime(2026, 3, 29, tzinfo=UTC), datetime(2026, 12, 31, tzinfo=UTC)],
+    ZoneInfo("UTC"): [datetime(2026, 2, 28, tzinfo=UTC), datetime(2026, 10, 25, tzinfo=UTC)],
+}
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 QUARTERS = 96  # 15-minute steps in a day
 WEEK = 7 * QUARTERS
@@ -257,11 +257,18 @@ WINDOW_MINUTES = 14 * 24 * 60
 @st.composite
 def calendars(draw: st.DrawFn) -> tuple[BusinessCalendar, list[tuple[int, int, int]], datetime]:
     """A calendar, the ranges it was written from (weekday, start minute, end minute), and a DST change to look near."""
-    zone = draw(st.sampled_from(ZONES))
-    anchor = draw(st.sampled_from(CHANGES))
+    zone = draw(st.sampled_from(sorted(ZONES, key=str)))
+    anchor = draw(st.sampled_from(ZONES[zone]))
     # Non-overlapping ranges on a weekly line of quarter hours; one reaching past the
     # end of its day becomes a range past midnight, the last may wrap into Monday.
-    points = sorted(draw(st.lists(st.integers(0, WEEK + QUARTERS - 1), min_size=2, max_size=30)))
+    # Every change above happens on a Sunday night, so boundaries crowd there
+    # (Saturday evening to Sunday 05:00), where the daylight-saving rules matter.
+    point = st.one_of(
+        st.integers(0, WEEK + QUARTERS - 1),
+        st.integers(5 * QUARTERS + 80, 6 * QUARTERS + 20),
+        st.integers(6 * QUARTERS + 4, 6 * QUARTERS + 12),
+    )
+    points = sorted(draw(st.lists(point, min_size=2, max_size=30)))
     ranges: list[tuple[int, int, int]] = []
     for a, b in zip(points[::2], points[1::2]):
         b = min(b, a + QUARTERS - 1)  # shorter than a day
@@ -282,7 +289,9 @@ def calendars(draw: st.DrawFn) -> tuple[BusinessCalendar, list[tuple[int, int, i
 
 
 def instants(anchor: datetime) -> st.SearchStrategy[datetime]:
-    return st.integers(-WINDOW_MINUTES, WINDOW_MINUTES).map(lambda m: anchor + timedelta(minutes=m))
+    """Minutes within two weeks of the change, mostly within three days of it."""
+    near = st.integers(-3 * 24 * 60, 3 * 24 * 60)
+    return st.one_of(st.integers(-WINDOW_MINUTES, WINDOW_MINUTES), near, near).map(lambda m: anchor + timedelta(minutes=m))
 
 
 def wall_instants(zone: ZoneInfo, wall: datetime, is_start: bool) -> datetime:
