@@ -25,9 +25,11 @@ Speed: each calendar's open stretches are resolved once per UTC month into
 sorted instants with running totals (cached, keyed on the calendar, which is
 hashable for that), so `elapsed` and `add` are a couple of binary searches per
 month touched, never a walk through days or minutes. Measured with
-`bench/business_time_bench.py` (Berlin mon-fri 08:00-18:00 with holidays,
-100,000 random pairs up to a year apart, 2 shared vCPUs):
-elapsed ~6 µs and add ~7 µs per call; a year-long elapsed ~17 µs.
+`bench/business_time_bench.py` (Berlin mon-fri 08:00-12:00,13:00-18:00 with
+holidays, 100,000 random calls each, 2 shared vCPUs under load, cache warm):
+elapsed 4-5 µs per call for ends up to 10 days later, 11-13 µs up to a year
+later, 15-16 µs for exactly a year; add 3-4.5 µs for up to 40 business hours.
+A calendar's first year costs ~2.7 ms once (resolving its days into instants).
 """
 
 from __future__ import annotations
