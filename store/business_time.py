@@ -158,6 +158,8 @@ class BusinessCalendar:
     _hash: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        if isinstance(self.zone, str):
+            object.__setattr__(self, "zone", ZoneInfo(self.zone))
         if len(self.hours) != 7:
             raise CalendarError(f"weekly hours need 7 days (Mon to Sun), got {len(self.hours)}")
         hours = tuple(tuple(sorted(day)) for day in self.hours)

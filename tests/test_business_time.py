@@ -137,6 +137,21 @@ def test_chicago_fall_back_has_no_false_gap_between_ranges() -> None:
         assert is_open(night, datetime(2021, 11, 7, 1, 0, tzinfo=UTC) + timedelta(minutes=minutes))
 
 
+def test_lord_howe_moves_its_clocks_half_an_hour() -> None:
+    lord_howe = ZoneInfo("Australia/Lord_Howe")
+    back, forward = at("2026-04-05T00:00", lord_howe), at("2026-10-04T00:00", lord_howe)
+    day = timedelta(days=1)
+    # Back 02:00 -> 01:30: the repeated half hour counts; an end in it is its last occurrence.
+    assert elapsed(cal("sun 01:00-04:00", zone=lord_howe), back, back + day) == timedelta(hours=3, minutes=30)
+    assert elapsed(cal("sun 00:00-01:45", zone=lord_howe), back, back + day) == timedelta(hours=2, minutes=15)
+    # Forward 02:00 -> 02:30: a start in the skipped half hour is 02:30.
+    assert elapsed(cal("sun 01:00-04:00", zone=lord_howe), forward, forward + day) == timedelta(hours=2, minutes=30)
+    late_start = cal("sun 02:15-03:00", zone=lord_howe)
+    assert stretches(late_start, forward, forward + day, lord_howe) == [
+        ("2026-10-04T02:30:00+11:00", "2026-10-04T03:00:00+11:00"),
+    ]
+
+
 def test_no_calendar_and_always_are_the_wall_clock() -> None:
     start, end = at("2026-03-28T12:00"), at("2026-03-30T12:00")  # across spring forward
     for c in (None, BusinessCalendar.always(), BusinessCalendar.always("Europe/Berlin")):
