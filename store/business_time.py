@@ -10,7 +10,8 @@ Daylight saving is decided by instants, so an hour is a real hour:
 
 - A start or end at a wall time the clocks skip (02:30 on the night they spring
   forward) is the first instant after the gap (03:00), as GoAlert does. A range
-  that lies wholly in the gap is empty.
+  that lies wholly in the gap is empty. (`store.local_time.at_local` lands a
+  digest's 02:30 on 03:30 instead; opening hours should not start late.)
 - A wall time that occurs twice (01:30 on the night they fall back): a start is
   its first occurrence, an end its last. So `01:00-04:00` holds 4 real hours
   that night and 2 on the spring-forward night, and `sat 20:00-01:30` followed
