@@ -29,6 +29,9 @@ class Org(Base):
     digest_days: Mapped[str | None] = mapped_column(String(64))
     # The org file's `escalation` routing: {default_queue: KEY, routes: [{match, queue}]} (queues are rows of their own).
     escalation: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The org file's `calendars` as written ([CalendarSpec.as_dict()]), and the one teams use unless they name another.
+    calendars: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    calendar: Mapped[str | None] = mapped_column(String(64))
 
 
 class Team(Base):
@@ -46,6 +49,8 @@ class Team(Base):
     targets: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # KPI alert rules by metric (store.org_file reads them): direction, threshold, window_s, min_n, for_s
     alerts: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=dict)
+    # A calendar key of the org's, "none" (around the clock), or None: the org's calendar.
+    calendar: Mapped[str | None] = mapped_column(String(64))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     members: Mapped[list[Member]] = relationship(back_populates="team")

@@ -32,6 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from store import yaml_file
+from store.calendar_file import NO_CALENDAR, CalendarSpec, parse_calendars
 from store.clock import system_clock
 from store.escalation_file import EscalationSpec, parse_escalation
 from store.qa_file import QaSpec, parse_qa, qa_document
@@ -53,9 +54,9 @@ FULL_DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "satur
 MAX_TARGET = 1e12
 PLATFORMS = ("slack", "teams")
 
-TOP_KEYS = ("org", "teams", "members", "escalation", "qa")
-ORG_KEYS = ("name", "timezone", "digest")
-TEAM_KEYS = ("key", "renamed_from", "name", "timezone", "channels", "digest", "targets", "alerts")
+TOP_KEYS = ("org", "calendars", "teams", "members", "escalation", "qa")
+ORG_KEYS = ("name", "timezone", "calendar", "digest")
+TEAM_KEYS = ("key", "renamed_from", "name", "timezone", "calendar", "channels", "digest", "targets", "alerts")
 ALERT_KEYS = ("above", "below", "window", "min_n", "for")
 # How far back an alert's window may reach, and how long `for` may wait.
 MAX_ALERT_WINDOW_S, MAX_ALERT_FOR_S = 31 * 86400, 86400
@@ -114,6 +115,7 @@ class TeamSpec:
     alerts: dict[str, dict[str, Any]] = field(default_factory=dict)
     renamed_from: str | None = None  # the key this team had before (its history moves with it)
     renamed_from_line: int = 0
+    calendar: str | None = None  # a calendar key, "none" (around the clock), or None: the org's
 
 
 @dataclass
@@ -139,6 +141,8 @@ class OrgSpec:
     escalation: EscalationSpec = field(default_factory=EscalationSpec)
     qa: QaSpec | None = None  # None: the file has no `qa:` section
     source: str = "org.yaml"  # how problems found when applying name the file
+    calendars: list[CalendarSpec] = field(default_factory=list)
+    calendar: str | None = None  # the org's calendar key: the teams' unless they name another
 
 
 class _Checker:
@@ -302,6 +306,9 @@ def parse_org(
 
     org_name, org_tz = "csbot", default_timezone
     org_digest: tuple[str | None, str | None, str | None] = (None, None, None)
+    calendars = parse_calendars(check, doc) if doc.get("calendars") is not None else []
+    calendar_keys = {c.key for c in calendars if c.key and c.key != NO_CALENDAR}
+    org_calendar = None
     if "org" in doc:
         org = check.mapping(doc["org"], doc.key_lines["org"], "org")
         if org is not None:
@@ -311,8 +318,10 @@ def parse_org(
             org_tz = _timezone(check, org, "org") or org_tz
             if "digest" in org and org["digest"] is not None:
                 org_digest = _digest(check, org, "org", ORG_DIGEST_KEYS)
+            if org.get("calendar") is not None:
+                org_calendar = _calendar_key(check, org, "org", calendar_keys)
 
-    teams = _parse_teams(doc, check, target_names)
+    teams = _parse_teams(doc, check, target_names, calendar_keys)
     # When a team could not be read, a member's team may be that one: the
     # team's problem is reported, and its members are not reported again.
     raw_teams = doc.get("teams")
@@ -327,7 +336,21 @@ def parse_org(
     qa = parse_qa(check, doc) if doc.get("qa") is not None else None
     if check.problems:
         raise OrgFileError(check.problems)
-    return OrgSpec(org_name, org_tz, teams, members, org_digest[0], org_digest[1], escalation, qa, source)
+    return OrgSpec(org_name, org_tz, teams, members, org_digest[0], org_digest[1], escalation, qa, source, calendars=calendars, calendar=org_calendar)
+
+
+def _calendar_key(check: _Checker, m: _LineDict, what: str, known: Collection[str]) -> str | None:
+    """A `calendar:` naming one of the file's calendars (or `none`); None (reported) when it names no calendar."""
+    key = check.text(m, "calendar", what, max_len=64)
+    if key is None:
+        return None
+    if key == NO_CALENDAR or key in known:
+        return key
+    guesses = _close_keys(key, known)
+    hint = f"; did you mean {' or '.join(repr(g) for g in guesses)}?" if guesses else ""
+    listed = ", ".join(sorted(known)) if known else "the file has no calendars: section"
+    check.add(m.key_lines["calendar"], f"{what}: unknown calendar {clip(key)}{hint} (calendars: {listed}; or none for around the clock)")
+    return None
 
 
 def _digest(check: _Checker, m: _LineDict, what: str, keys: tuple[str, ...]) -> tuple[str | None, str | None, str | None]:
@@ -394,7 +417,9 @@ def _items(doc: _LineDict, key: str, check: _Checker, allowed: Collection[str], 
     return out
 
 
-def _parse_teams(doc: _LineDict, check: _Checker, target_names: Collection[str] | Mapping[str, Measured]) -> list[TeamSpec]:
+def _parse_teams(
+    doc: _LineDict, check: _Checker, target_names: Collection[str] | Mapping[str, Measured], calendar_keys: Collection[str] = ()
+) -> list[TeamSpec]:
     teams: list[TeamSpec] = []
     seen: dict[str, int] = {}
     for index, t in _items(doc, "teams", check, TEAM_KEYS):
@@ -420,6 +445,8 @@ def _parse_teams(doc: _LineDict, check: _Checker, target_names: Collection[str] 
             elif spec.renamed_from is not None and spec.renamed_from == key:
                 check.add(spec.renamed_from_line, f"{what}: renamed_from is the team's own key")
                 spec.renamed_from = None
+        if t.get("calendar") is not None:
+            spec.calendar = _calendar_key(check, t, what, calendar_keys)
         if "channels" in t and t["channels"] is not None:
             channels = check.mapping(t["channels"], t.key_lines["channels"], f"{what}: channels")
             if channels is not None:
@@ -839,6 +866,8 @@ def apply_org(session: Session, spec: OrgSpec, *, now: datetime | None = None) -
         "digest_time": spec.digest_time,
         "digest_days": spec.digest_days,
         "escalation": spec.escalation.to_json() if spec.escalation.queues else None,
+        "calendars": [c.as_dict() for c in spec.calendars] or None,
+        "calendar": spec.calendar,
     }
     if org is None:
         session.add(Org(id=1, **org_values))
@@ -861,6 +890,7 @@ def apply_org(session: Session, spec: OrgSpec, *, now: datetime | None = None) -
                 "digest_weekly": ts.digest_weekly,
                 "targets": dict(ts.targets),
                 "alerts": {m: dict(rule) for m, rule in ts.alerts.items()},
+                "calendar": ts.calendar,
             },
         )
         for ts in spec.teams
@@ -973,13 +1003,19 @@ def org_document(session: Session) -> dict[str, Any]:
     """The current org (active teams and members) in the org-file shape."""
     org = session.get(Org, 1)
     doc: dict[str, Any] = {"org": {"name": org.name if org else "csbot", "timezone": org.timezone if org else "UTC"}}
+    if org is not None and org.calendar:
+        doc["org"]["calendar"] = org.calendar
     if org is not None and org.digest_time:
         doc["org"]["digest"] = {"time": org.digest_time, "days": org.digest_days or "mon-fri"}
+    if org is not None and org.calendars:
+        doc["calendars"] = [CalendarSpec.from_dict(c).as_dict() for c in org.calendars]
     teams_out = []
     team_keys: dict[int, str] = {}
     for t in session.scalars(select(Team).where(Team.active.is_(True)).order_by(Team.id)):
         team_keys[t.id] = t.key
         item: dict[str, Any] = {"key": t.key, "name": t.name, "timezone": t.timezone}
+        if t.calendar:
+            item["calendar"] = t.calendar
         channels = {k: v for k, v in (("slack", t.slack_channel), ("teams", t.teams_channel)) if v}
         if channels:
             item["channels"] = channels
