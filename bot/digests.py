@@ -10,6 +10,9 @@ Monday: Friday's, with the weekend; a `daily` team: always yesterday's); with
 roll-up to every manager and admin by direct message, and each personal
 subscription its scorecard to its member on working days (Monday to Friday)
 at their time in their own zone; both follow the working week the same way.
+A holiday of the team's calendar (the org's for the roll-up, the member's
+team's for a subscription; `store.calendars`) is no working day: nothing is
+posted on it, and the next post sums it up with the days off.
 
 Each occurrence becomes outbox rows (store.outbox), one per destination, so
 planning the same moment twice, or from two processes, plans nothing twice.
@@ -40,6 +43,7 @@ from handlers.reply import Section
 from handlers.scorecard import days_off_line, last_working_day_note, org_card, team_card, week_card
 from kpi.engine import Scope
 from kpi.scorecard import days_off
+from store.calendars import calendar_named, closed_days, team_calendar
 from store.database import Database
 from store.engine import write_transaction
 from store.local_time import latest_occurrence
@@ -85,10 +89,11 @@ class _Occurrence:
     nobody: str  # the recipient and reason when there are no addresses
 
 
-def _team_occurrences(team: Team, now: datetime, platforms: set[str]) -> Iterable[_Occurrence]:
+def _team_occurrences(team: Team, org: Org | None, now: datetime, platforms: set[str]) -> Iterable[_Occurrence]:
     if not team.digest_time:
         return
-    found = latest_occurrence(now, team.digest_time, weekdays(team.digest_days or WORKING_DAYS), team.timezone)
+    closed = closed_days(team_calendar(org, team))
+    found = latest_occurrence(now, team.digest_time, weekdays(team.digest_days or WORKING_DAYS), team.timezone, closed)
     if found is None:
         return
     day, due = found
@@ -107,7 +112,8 @@ def _member_addresses(member: Member, platforms: set[str]) -> list[Address]:
 def _org_occurrences(session: Session, org: Org | None, now: datetime, platforms: set[str]) -> Iterable[_Occurrence]:
     if org is None or not org.digest_time:
         return
-    found = latest_occurrence(now, org.digest_time, weekdays(org.digest_days or WORKING_DAYS), org.timezone)
+    closed = closed_days(calendar_named(org, org.calendar))
+    found = latest_occurrence(now, org.digest_time, weekdays(org.digest_days or WORKING_DAYS), org.timezone, closed)
     if found is None:
         return
     day, due = found
@@ -121,7 +127,7 @@ def _subscription_occurrences(session: Session, org: Org | None, now: datetime, 
     rows = session.execute(select(Subscription, Member).join(Member, Subscription.member_id == Member.id).where(Member.active.is_(True))).all()
     for subscription, member in rows:
         zone = member.effective_timezone(org_zone)
-        found = latest_occurrence(now, subscription.time, weekdays(WORKING_DAYS), zone)
+        found = latest_occurrence(now, subscription.time, weekdays(WORKING_DAYS), zone, closed_days(team_calendar(org, member.team)))
         if found is None:
             continue
         day, due = found
@@ -138,7 +144,7 @@ def plan_digests(db: Database, now: datetime, *, platforms: set[str], catchup: t
     with db.sessions() as session:
         org = session.get(Org, 1)
         teams = session.scalars(select(Team).where(Team.active.is_(True), Team.digest_time.is_not(None)).order_by(Team.key)).all()
-        occurrences = [o for team in teams for o in _team_occurrences(team, now, platforms)]
+        occurrences = [o for team in teams for o in _team_occurrences(team, org, now, platforms)]
         occurrences += list(_org_occurrences(session, org, now, platforms))
         occurrences += list(_subscription_occurrences(session, org, now, platforms))
         existing = _existing(session, occurrences)
@@ -217,7 +223,7 @@ def compose(session: Session, row: Claimed, now: datetime) -> Reply:
         if team is None:
             raise Skip(f"team {row.subject} is no longer in the organisation")
         if row.kind == "scorecard":
-            covers = coverage(posted, weekdays(team.digest_days or WORKING_DAYS))
+            covers = coverage(posted, weekdays(team.digest_days or WORKING_DAYS), closed_days(team_calendar(org, team)))
             reply = team_card(session, team, covers.day, now=now, share=True, summarised=covers.summarised)
         else:
             reply = week_card(session, team, now=row.due_at, share=True)
@@ -226,13 +232,14 @@ def compose(session: Session, row: Claimed, now: datetime) -> Reply:
         member = _member(session, row.subject)
         if not member.at_least("manager"):
             raise Skip(f"{member.handle} is no longer a manager or admin")
-        covers = coverage(posted, weekdays((org.digest_days if org else None) or WORKING_DAYS))
+        closed = closed_days(calendar_named(org, org.calendar)) if org else frozenset()
+        covers = coverage(posted, weekdays((org.digest_days if org else None) or WORKING_DAYS), closed)
         return _late(_org(session, org, member, covers, now), row, now, org.timezone if org else "UTC")
     if row.kind == "subscription":
         handle, _, what = row.subject.partition(":")
         member = _member(session, handle)
         zone = member.effective_timezone(org.timezone if org else "UTC")
-        covers = coverage(posted, weekdays(WORKING_DAYS))
+        covers = coverage(posted, weekdays(WORKING_DAYS), closed_days(team_calendar(org, member.team)))
         return _late(_subscribed(session, org, member, what, covers, now), row, now, zone)
     raise Skip(f"not a digest: {row.kind}")
 

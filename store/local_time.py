@@ -6,6 +6,7 @@ so 09:00 stays 09:00 on both sides of a daylight-saving change.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -34,15 +35,16 @@ def local_date(at: datetime, zone: str) -> date:
     return at.astimezone(ZoneInfo(zone)).date()
 
 
-def latest_occurrence(now: datetime, hhmm: str, days: list[int], zone: str) -> tuple[date, datetime] | None:
-    """The most recent (local date, UTC instant) at or before `now` of `hhmm` on one of `days` (Mon=0).
+def latest_occurrence(now: datetime, hhmm: str, days: list[int], zone: str, closed: Collection[date] = ()) -> tuple[date, datetime] | None:
+    """The most recent (local date, UTC instant) at or before `now` of `hhmm` on one of `days` (Mon=0), not `closed`.
 
-    Looks back at most a week, which holds an occurrence whenever `days` is not empty.
+    Looks back a week, which holds an occurrence whenever `days` is not
+    empty, and a month more past closed days (a holiday shutdown).
     """
     today = local_date(now, zone)
-    for back in range(8):
+    for back in range(8 + (31 if closed else 0)):
         day = today - timedelta(days=back)
-        if day.weekday() in days:
+        if day.weekday() in days and day not in closed:
             instant = at_local(day, hhmm, zone)
             if instant <= now:
                 return day, instant

@@ -6,9 +6,9 @@ that were not working days: a `mon-fri` team's Monday post is Friday's
 scorecard with the weekend's volume, and a `daily` team's post is always the
 day before with nothing to summarise.
 
-Closed days (public holidays, a company shutdown) are not working days either.
-Nothing feeds them yet; a holiday calendar will pass them as `closed`, and
-every digest (team, org roll-up, subscriptions) follows, because they all ask
+Closed days (public holidays, a company shutdown) are not working days either:
+the digests pass their calendar's (`store.calendars`) as `closed`, and every
+digest (team, org roll-up, subscriptions) follows, because they all ask
 `coverage` which day to show.
 """
 
