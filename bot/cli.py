@@ -120,6 +120,15 @@ def _parser() -> argparse.ArgumentParser:
     package.add_argument("--domain", action="append", default=[], help="a host name the app may open (repeatable)")
     package.add_argument("--app-id", help="the Azure Bot's Microsoft App ID (default: MicrosoftAppId); nothing else is needed")
 
+    hol = sub.add_parser("holidays", help="calendars' days off")
+    hol_sub = hol.add_subparsers(dest="holidays_cmd", required=True, metavar="ACTION")
+    hol_import = hol_sub.add_parser(
+        "import", help="read an iCalendar (.ics) file's days off and print them as a calendar's holidays: dates: for the org file", allow_abbrev=False
+    )
+    hol_import.add_argument("file", metavar="FILE.ics")
+    hol_import.add_argument("--years", metavar="FIRST-LAST", help="the years to take (default: last year to three years ahead); recurring events are expanded over them")
+    hol_import.add_argument("--json", action="store_true", help="print the days off as one JSON object")
+
     tick = sub.add_parser("tick", help="run every scheduled job that is due once (scorecards, KPI alerts), then exit; for cron", allow_abbrev=False)
     tick.add_argument("--at", help="as if it were this ISO 8601 time (default: now)")
     tick.add_argument("--only", metavar="JOB", help="run only this job (digests, alerts, escalations, oncall or coaching)")
@@ -501,6 +510,42 @@ def cmd_teams(settings: Settings | None, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_holidays(settings: Settings | None, args: argparse.Namespace) -> int:
+    """Days off from an .ics file, printed for the org file: calendars are written there, and only there."""
+    from store.holiday_ics import HolidayFileError, read_days_off
+
+    this_year = datetime.now(timezone.utc).year
+    years = range(this_year - 1, this_year + 4)
+    if args.years:
+        first, dash, last = args.years.partition("-")
+        if not (first.isdigit() and (not dash or last.isdigit())):
+            raise BadInput(f"--years: {args.years!r} is not FIRST-LAST, e.g. --years 2026-2028")
+        years = range(int(first), int(last or first) + 1)
+        if not (2000 <= years.start and years.stop <= 2101 and len(years) <= 30):
+            raise BadInput(f"--years: {args.years!r}: years from 2000 to 2100, at most 30 of them")
+    try:
+        days_off = read_days_off(Path(args.file), years)
+    except HolidayFileError as exc:
+        if args.json:
+            print(json.dumps({"ok": False, "error": {"code": "bad_input", "message": str(exc)}, "data": {"problems": exc.problems}}, ensure_ascii=False, indent=2))
+        else:
+            print(f"{args.file} was refused:", file=sys.stderr)
+            for problem in exc.problems:
+                print(f"  {problem}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if args.json:
+        data = {"years": [years.start, years.stop - 1], "dates": [{"first": d.first.isoformat(), "last": d.last.isoformat(), "summary": d.summary} for d in days_off]}
+        print(json.dumps({"ok": True, "data": data}, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    count = sum((d.last - d.first).days + 1 for d in days_off)
+    print(f"# {count} day(s) off in {years.start}–{years.stop - 1} from {Path(args.file).name}; put them under a calendar's holidays: in the org file")
+    print("dates:")
+    for d in days_off:
+        item = json.dumps(d.text)
+        print(f"  - {item:<28} # {d.summary}")
+    return EXIT_OK
+
+
 def cmd_tick(settings: Settings, args: argparse.Namespace) -> int:
     import asyncio
     from datetime import timedelta
@@ -688,13 +733,14 @@ COMMANDS = {
     "teams": cmd_teams,
     "tick": cmd_tick,
     "db": cmd_db,
+    "holidays": cmd_holidays,
     "serve": cmd_serve,
 }
 
 
 # Commands that read no settings but their own: the rest of the configuration,
 # however incomplete (a Teams bot's app id without its password yet), cannot stop them.
-WITHOUT_SETTINGS = frozenset({"teams"})
+WITHOUT_SETTINGS = frozenset({"teams", "holidays"})
 
 
 def main(argv: list[str] | None = None) -> int:
