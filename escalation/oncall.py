@@ -19,6 +19,9 @@ from sqlalchemy.orm import Session
 
 from escalation.models import OncallOverride
 from escalation.rotations import Hours, Layer, Override, Schedule, Shift, handoff, on_call, parse_start, shift_number
+from store.business_time import open_intervals
+from store.calendar_file import CalendarSpec
+from store.calendars import business_calendar
 from store.org import Member
 from store.queues import EscalationQueue
 
@@ -48,6 +51,7 @@ def schedules_of(queue: EscalationQueue) -> list[Schedule]:
                     Shift.parse(layer["shift"]),
                     parse_start(layer["start"]),
                     Hours.parse(layer["hours"]) if layer.get("hours") else None,
+                    business_calendar(CalendarSpec.from_dict(layer["calendar"])) if layer.get("calendar") else None,
                 )
                 for layer in s["layers"]
             ),
@@ -95,6 +99,10 @@ def _layer_edges(layer: Layer, zone: str, start: datetime, end: datetime) -> Ite
             day += timedelta(days=1)
         # Hours are read on the wall clock: where the clocks jump, being inside them can change.
         yield from _offset_changes(zone, start, end)
+    if layer.calendar is not None:
+        for opens, closes in open_intervals(layer.calendar, start, end):
+            yield opens
+            yield closes
 
 
 def _wall_instants(day: date, at: time, zone: str) -> set[datetime]:

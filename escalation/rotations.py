@@ -4,7 +4,8 @@ A layer's shifts follow one another from its `start` (a wall-clock time in
 the schedule's zone), members taking turns in list order. `Nh` shifts are
 exact hours; `Nd` and `Nw` shifts hand off at the same local wall-clock
 time, so a day across a daylight-saving change is 23 or 25 hours long. A
-layer with `hours` (`mon-fri 08:00-18:00`) has nobody outside them.
+layer with `hours` (`mon-fri 08:00-18:00`) has nobody outside them; one with
+a `calendar` nobody outside the calendar's hours or on its holidays.
 
 Who is on call at an instant: an override covering it (the latest made
 wins), else the current member of the latest layer that has someone then,
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from store.business_time import BusinessCalendar, is_open
 from store.rotation_spec import Hours, RotationError, Shift, parse_start
 
 __all__ = ["Hours", "Layer", "Override", "RotationError", "Schedule", "Shift", "handoff", "layer_member", "on_call", "parse_start", "shift_number"]
@@ -28,6 +30,8 @@ class Layer:
     shift: Shift
     start: datetime  # naive: wall-clock time in the schedule's zone
     hours: Hours | None = None
+    # A business calendar instead of hours: its hours, and nobody on its holidays.
+    calendar: BusinessCalendar | None = None
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,8 @@ def layer_member(layer: Layer, zone: str, at: datetime) -> str | None:
     if not layer.members:
         return None
     if layer.hours is not None and not layer.hours.cover(at.astimezone(ZoneInfo(zone)).replace(tzinfo=None)):
+        return None
+    if layer.calendar is not None and not is_open(layer.calendar, at):
         return None
     n = shift_number(layer, zone, at)
     return None if n is None else layer.members[n % len(layer.members)]

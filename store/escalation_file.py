@@ -9,7 +9,7 @@ so `csbot org show` gives back what was applied.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # org_file imports this module when it reads a file
 SECTION_KEYS = ("default_queue", "queues", "routes")
 QUEUE_KEYS = ("key", "name", "channels", "leads", "schedules", "policy")
 SCHEDULE_KEYS = ("key", "timezone", "layers")
-LAYER_KEYS = ("members", "shift", "start", "hours")
+LAYER_KEYS = ("members", "shift", "start", "hours", "calendar")
 POLICY_KEYS = ("repeat", "levels")
 LEVEL_KEYS = ("notify", "how", "wait")
 ROUTE_KEYS = ("match", "queue")
@@ -63,8 +63,14 @@ class EscalationSpec:
         return {"default_queue": self.default_queue, "routes": self.routes, **({"leads": leads} if leads else {})}
 
 
-def parse_escalation(check: _Checker, doc: LineDict, handles: Collection[str], team_keys: Collection[str] | None) -> EscalationSpec:
-    """The `escalation` section of `doc`; every problem is added to `check` by line."""
+def parse_escalation(
+    check: _Checker, doc: LineDict, handles: Collection[str], team_keys: Collection[str] | None, calendars: Mapping[str, dict[str, Any]] | None = None
+) -> EscalationSpec:
+    """The `escalation` section of `doc`; every problem is added to `check` by line.
+
+    `calendars` are the file's calendars by key (as stored): a layer naming one
+    keeps a copy, so who is on call is read from the queue alone.
+    """
     from store.org_file import _read_misspellings
 
     spec = EscalationSpec()
@@ -73,7 +79,7 @@ def parse_escalation(check: _Checker, doc: LineDict, handles: Collection[str], t
         return spec
     section = _read_misspellings(section, SECTION_KEYS)
     check.unknown_keys(section, SECTION_KEYS, "escalation")
-    spec.queues = _queues(check, section, handles)
+    spec.queues = _queues(check, section, handles, calendars or {})
     keys = [q.key for q in spec.queues if q.key]
     default = check.text(section, "default_queue", "escalation", max_len=64) if "default_queue" in section else None
     if default is not None and default not in keys:
@@ -103,7 +109,7 @@ def _texts(check: _Checker, m: LineDict, key: str, what: str) -> list[str] | Non
     return [i.strip() for i in items]
 
 
-def _queues(check: _Checker, section: LineDict, handles: Collection[str]) -> list[QueueSpec]:
+def _queues(check: _Checker, section: LineDict, handles: Collection[str], calendars: Mapping[str, dict[str, Any]]) -> list[QueueSpec]:
     from store.org_file import PLATFORMS, SLUG, _read_misspellings
 
     queues: list[QueueSpec] = []
@@ -130,7 +136,7 @@ def _queues(check: _Checker, section: LineDict, handles: Collection[str]) -> lis
                 spec.teams_channel = check.text(channels, "teams", f"{what}: channels", max_len=256)
         if "leads" in q:
             spec.leads = _leads(check, q, what, handles)
-        spec.schedules = _schedules(check, q, what, handles)
+        spec.schedules = _schedules(check, q, what, handles, calendars)
         if q.get("policy") is None:
             check.add(q.line, f"{what}: a policy with at least one level is required, e.g. policy: {{levels: [{{notify: [schedule:primary], wait: 10m}}]}}")
         else:
@@ -155,7 +161,7 @@ def _leads(check: _Checker, q: LineDict, what: str, handles: Collection[str]) ->
     return leads
 
 
-def _schedules(check: _Checker, q: LineDict, what: str, handles: Collection[str]) -> list[dict[str, Any]]:
+def _schedules(check: _Checker, q: LineDict, what: str, handles: Collection[str], calendars: Mapping[str, dict[str, Any]]) -> list[dict[str, Any]]:
     from store.org_file import SLUG, _timezone
 
     out: list[dict[str, Any]] = []
@@ -171,7 +177,7 @@ def _schedules(check: _Checker, q: LineDict, what: str, handles: Collection[str]
                 check.add(s.key_lines["key"], f"{where}: duplicate schedule key")
             seen.add(key)
         zone = _timezone(check, s, where, required=True)
-        layers = [_layer(check, layer, f"{where}: layers[{i}]", handles) for i, layer in _list(check, s, "layers", where, LAYER_KEYS)]
+        layers = [_layer(check, layer, f"{where}: layers[{i}]", handles, calendars) for i, layer in _list(check, s, "layers", where, LAYER_KEYS)]
         if s.get("layers") is None:
             check.add(s.line, f"{where}: layers are required, e.g. layers: [{{members: [dana], shift: 1w, start: \"2026-01-05T09:00\"}}]")
         elif isinstance(s.get("layers"), LineList) and not s["layers"]:
@@ -180,9 +186,21 @@ def _schedules(check: _Checker, q: LineDict, what: str, handles: Collection[str]
     return out
 
 
-def _layer(check: _Checker, layer: LineDict, where: str, handles: Collection[str]) -> dict[str, Any] | None:
+def _layer(check: _Checker, layer: LineDict, where: str, handles: Collection[str], calendars: Mapping[str, dict[str, Any]]) -> dict[str, Any] | None:
     check.unknown_keys(layer, LAYER_KEYS, where)
     ok = True
+    calendar = None
+    if layer.get("calendar") is not None:
+        key = check.text(layer, "calendar", where, max_len=64)
+        if key is not None and key not in calendars:
+            listed = ", ".join(sorted(calendars)) if calendars else "the file has no calendars: section"
+            check.add(layer.key_lines["calendar"], f"{where}: unknown calendar {clip(key)} (calendars: {listed})")
+            ok = False
+        elif key is not None and layer.get("hours") is not None:
+            check.add(layer.key_lines["calendar"], f"{where}: give hours or a calendar, not both (the calendar's hours and holidays are the layer's)")
+            ok = False
+        elif key is not None:
+            calendar = calendars[key]
     members: list[str] = []
     if layer.get("members") is None:
         check.add(layer.line, f"{where}: members are required, e.g. members: [dana, eli]")
@@ -216,7 +234,10 @@ def _layer(check: _Checker, layer: LineDict, where: str, handles: Collection[str
             ok = False
     if not ok:
         return None
-    return {"members": members, "shift": written["shift"], "start": written["start"], "hours": written.get("hours")}
+    out = {"members": members, "shift": written["shift"], "start": written["start"], "hours": written.get("hours")}
+    if calendar is not None:
+        out["calendar"] = calendar
+    return out
 
 
 def _policy(check: _Checker, q: LineDict, what: str, queue: QueueSpec, handles: Collection[str]) -> dict[str, Any]:

@@ -332,7 +332,9 @@ def parse_org(
     members = _parse_members(doc, check, {t.key for t in teams} if readable else None, renames)
     escalation = EscalationSpec()
     if doc.get("escalation") is not None:
-        escalation = parse_escalation(check, doc, {m.handle for m in members}, {t.key for t in teams} if readable else None)
+        escalation = parse_escalation(
+            check, doc, {m.handle for m in members}, {t.key for t in teams} if readable else None, {c.key: c.as_dict() for c in calendars if c.key in calendar_keys}
+        )
     qa = parse_qa(check, doc) if doc.get("qa") is not None else None
     if check.problems:
         raise OrgFileError(check.problems)
@@ -1051,6 +1053,14 @@ def org_document(session: Session) -> dict[str, Any]:
     return doc
 
 
+def _layer_document(layer: dict[str, Any]) -> dict[str, Any]:
+    """A stored layer as the file writes it: its calendar by key (the layer keeps a copy of the calendar)."""
+    out = {k: v for k, v in layer.items() if v is not None}
+    if isinstance(out.get("calendar"), dict):
+        out["calendar"] = out["calendar"]["key"]
+    return out
+
+
 def escalation_document(routing: dict[str, Any] | None, queues: list[EscalationQueue]) -> dict[str, Any]:
     """The `escalation` section as the org file writes it."""
     out: dict[str, Any] = {}
@@ -1066,7 +1076,7 @@ def escalation_document(routing: dict[str, Any] | None, queues: list[EscalationQ
             item["leads"] = list(routing["leads"][q.key])
         if q.schedules:
             item["schedules"] = [
-                {"key": s["key"], "timezone": s["timezone"], "layers": [{k: v for k, v in layer.items() if v is not None} for layer in s["layers"]]}
+                {"key": s["key"], "timezone": s["timezone"], "layers": [_layer_document(layer) for layer in s["layers"]]}
                 for s in q.schedules
             ]
         levels = [

@@ -25,8 +25,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("teams") as batch:
-        batch.drop_column("calendar")
-    with op.batch_alter_table("org") as batch:
-        batch.drop_column("calendar")
-        batch.drop_column("calendars")
+    # In place (SQLite 3.35+): batch mode would recreate `teams`, which other tables reference.
+    op.drop_column("teams", "calendar")
+    op.drop_column("org", "calendar")
+    op.drop_column("org", "calendars")
