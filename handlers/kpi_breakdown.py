@@ -31,7 +31,7 @@ NONE_LABEL = "(none)"
 UNASSIGNED = "Unassigned"
 NOT_SHOWN = "Other members (not agents you look after)"
 HEADING = {"channel": "Channel", "priority": "Priority", "agent": "Agent", "weekday": "Weekday", "hour": "Hour"}
-NO_QA = "No QA column: QA reviews belong to agents and reviews, not to a ticket's channel, priority or time."
+NO_QA = "No QA column: QA reviews score agents' work, not a ticket's channel, priority or time."
 
 
 @dataclass
@@ -88,13 +88,13 @@ def _rows(ctx: Context, dimension: str, found: dict[Any, Facts]) -> list[Row]:
     return rows
 
 
-def _note(dimension: str, zone: str) -> str:
+def _note(dimension: str, zone: str, other: bool) -> str:
     if dimension in TIME_DIMENSIONS:
         return (
             f"Each ticket is counted in the {dimension} it was created ({zone} time), for every figure: "
             f"solved and open tickets too. {NO_QA}"
         )
-    top = f"The {TOP} busiest values by tickets created, the rest as other. "
+    top = f"The {TOP} busiest values by tickets created, the rest as other (its medians over all their tickets). " if other else ""
     return top + NO_QA
 
 
@@ -123,7 +123,7 @@ def execute_breakdown(ctx: Context, request: KpiRequest, target: Target, window:
         Note(f"Window: {window.label()} · by {dimension} · {against}"),
         *([Section(start.said())] if start.first is None else []),
         Table((HEADING[dimension], *(BY_NAME[m].label for m in columns)), table),
-        Note(_note(dimension, target.timezone)),
+        Note(_note(dimension, target.timezone, any(r.other for r in rows))),
         Note(f"{target.label} in all: {total.created:,} created, {total.solved:,} solved, {total.backlog:,} open at the end; the rows add up to it."),
         *([Note(LEGEND)] if targets else []),
         *buttons(ctx, request, dimension != "agent", window),

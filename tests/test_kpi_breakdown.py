@@ -217,6 +217,7 @@ def test_top_fifteen_and_the_rest_as_other(org_db: Database) -> None:
     durations = [10 * (i + 1) * 60 for i in range(15, 20) for _ in range(40 - i)] + [h * 3600 for h in (1, 2, 3, 4, 5, 6)]
     assert other["metrics"]["resolution_median_s"] == median(durations)
     assert_adds_up(reply, card(org_db, f"/kpi team support-emea {WINDOW}"))
+    assert "The 15 busiest values" in render_text(reply)
 
 
 def test_tag_sla_and_typos_are_answered(org_db: Database) -> None:
