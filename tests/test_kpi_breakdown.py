@@ -8,13 +8,14 @@ team's time zone and not UTC.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 from statistics import median
 
 import pytest
 from sqlalchemy import insert, select
 
-from bot.dispatch import run_command
+from bot.dispatch import run_action, run_command
 from bot.render.text import render_text
 from handlers.registry import build_router
 from handlers.reply import Actions, Reply, Table
@@ -244,6 +245,17 @@ def test_a_team_called_by(org_db: Database) -> None:
 
 
 def test_buttons_ask_the_breakdown_again(org_db: Database) -> None:
-    reply = ask(org_db, f"/kpi team support-emea {WINDOW} by channel")
-    values = [b.value for block in reply.blocks if isinstance(block, Actions) for b in block.buttons]
-    assert values and all("by channel" in v for v in values)
+    router = build_router()
+    reply = ask(org_db, f"/kpi team support-emea {WINDOW} by channel", "alice")
+    buttons = {b.label: b for block in reply.blocks if isinstance(block, Actions) for b in block.buttons}
+    assert set(buttons) == {"Share in channel", "Previous window"}
+    shared = run_action(org_db, router, "alice", buttons["Share in channel"].action_id, buttons["Share in channel"].value, now=NOW, platform="slack")
+    assert shared.ok and shared.visibility == "channel" and shared.data["rows"] == reply.data["rows"]
+    prev = run_action(org_db, router, "alice", buttons["Previous window"].action_id, buttons["Previous window"].value, now=NOW, platform="slack")
+    assert prev.ok and prev.data["dimension"] == "channel" and prev.data["window"]["end"] == reply.data["window"]["start"]
+    # By agent: no share button, and a forged one is refused.
+    by_agent = ask(org_db, f"/kpi team support-emea {WINDOW} by agent")
+    assert [b.label for block in by_agent.blocks if isinstance(block, Actions) for b in block.buttons] == ["Previous window"]
+    forged = json.dumps({"text": "/kpi team support-emea 7d by agent", "at": NOW.isoformat(), "back": 0})
+    assert run_action(org_db, router, "bob", "kpi.share", forged, now=NOW, platform="slack").error.code == "forbidden"
+    assert run_action(org_db, router, "alice", "kpi.previous", forged, now=NOW, platform="slack").error.code == "forbidden"
