@@ -21,6 +21,7 @@ from sqlalchemy import select
 from coaching.visibility import sees_pooled_qa
 from handlers.args import UsageError, mark_quoted
 from handlers.context import Context, Forbidden, Invalid, NotFound
+from handlers.kpi_breakdown import authorize_breakdown, execute_breakdown, heading
 from handlers.kpi_escalations import execute_escalation_kpis
 from handlers.kpi_alerts import SNOOZE_ACTION, authorize_snooze, execute_alerts, execute_snooze, parse_snooze
 from handlers.humanize import change, metric_value, with_sample
@@ -119,6 +120,9 @@ def authorize_kpi(ctx: Context, request: KpiRequest) -> None:
         return  # team and queue figures, open to every member
     request = settle(ctx, request)
     target = resolve(ctx, request)
+    if request.by is not None and target is not None:
+        authorize_breakdown(ctx, request, target)
+        return  # otherwise team and org figures, open to every member
     # `/kpi teams --sort qa` is answered for everyone: sorted by the QA figures the caller may see (_teams_table).
     if request.kind == "agents" and target is not None and target.team is not None:
         require(team_table_refusal(ctx.member, target.team))
@@ -431,6 +435,17 @@ def _agents_table(ctx: Context, request: KpiRequest, target: Target) -> Reply:
     )
 
 
+def _breakdown(ctx: Context, request: KpiRequest, target: Target) -> Reply:
+    if request.kind == "team" and target.team is not None:
+        request = replace(request, target=target.team.key)  # buttons name the team by key
+    window = window_for(ctx, request, target.timezone)
+    start = data_start(ctx, target.scope, target.label, target.timezone)
+    if start.before(window):
+        title, data = heading(request, target)
+        return _no_data_reply(title, window, start, data, request)
+    return execute_breakdown(ctx, request, target, window, start)
+
+
 def execute_kpi(ctx: Context, request: KpiRequest) -> Reply:
     if request.kind == "alerts":
         return execute_alerts(ctx, request.target)
@@ -442,6 +457,8 @@ def execute_kpi(ctx: Context, request: KpiRequest) -> Reply:
         return _teams_table(ctx, request)
     if request.kind == "agents":
         return _agents_table(ctx, request, target)
+    if request.by is not None:
+        return _breakdown(ctx, request, target)
     return execute_card(ctx, request, target)
 
 
@@ -450,11 +467,12 @@ class KpiCommand:
     summary = "KPIs for a team, its agents, an agent, yourself or every team, over any window"
     usage = (
         "/kpi team [TEAM] [WINDOW] — your team, or another by key or name (quote names with spaces)\n"
+        "/kpi team [TEAM] [WINDOW] by channel|priority|agent|weekday|hour — one row per value (by agent: as /kpi agents)\n"
         "/kpi agents [TEAM] [WINDOW] [--sort METRIC] — one row per agent (leads, managers and admins)\n"
         "/kpi agent @handle [WINDOW] — one agent (yourself; leads and managers: their team's agents)\n"
         "/kpi me [WINDOW] — your own figures\n"
         "/kpi teams [WINDOW] [--sort METRIC] — every team side by side\n"
-        "/kpi org [WINDOW] — the whole organisation\n"
+        "/kpi org [WINDOW] [by channel|priority|agent|weekday|hour] — the whole organisation, or one row per value\n"
         "/kpi alerts [TEAM] — the team's KPI alerts and where they stand today\n"
         "/kpi escalations [QUEUE] [WINDOW] — escalations opened: how fast owned and resolved, how many ran out\n"
         "Add --share to post the answer in the channel.\n"
@@ -471,6 +489,8 @@ class KpiCommand:
         "/kpi me this month",
         "/kpi teams 30d --sort csat",
         "/kpi org november",
+        "/kpi team support-emea 30d by channel",
+        "/kpi org last week by hour",
         "/kpi org 2026-03-01 to 2026-03-31",
         "/kpi alerts support-emea",
         "/kpi escalations billing 30d",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from difflib import get_close_matches
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -39,6 +40,20 @@ SORT_HELP = (
     "or " + ", ".join(ALIASES) + "; or name (alphabetical, the default)"
 )
 _BY_NAME = ("name", "team", "agent")
+# `/kpi team TEAM WINDOW by X` and `/kpi org WINDOW by X`: one row per value of X.
+BREAKDOWN_KINDS = ("team", "org")
+BREAKDOWNS = ("channel", "priority", "agent", "weekday", "hour")
+BREAKDOWN_HELP = "by channel|priority|agent|weekday|hour"
+# Said, but not something csbot can answer yet: the reason, never a silent no-op.
+NOT_YET = {
+    "tag": "Breakdowns by tag are not available yet: tickets carry no tags.",
+    "sla": "Breakdowns by SLA are not available yet: there are no SLA policies yet (sla_attainment is a column of every breakdown).",
+}
+_BREAKDOWN_WORDS = {
+    **{d: d for d in (*BREAKDOWNS, *NOT_YET)},
+    **{d + "s": d for d in (*BREAKDOWNS, *NOT_YET)},
+    "day": "weekday", "days": "weekday", "assignee": "agent", "assignees": "agent",
+}  # fmt: skip
 
 @dataclass(frozen=True)
 class KpiRequest:
@@ -52,6 +67,7 @@ class KpiRequest:
     # All the words, when a window was taken out of the target's: a team called
     # "Shift Today" typed without quotes is still found (handlers.kpi.settle).
     whole: str | None = None
+    by: str | None = None  # a breakdown (BREAKDOWNS): one row per value
 
     def text(self) -> str:
         """The command that asks this again (what buttons carry)."""
@@ -60,6 +76,8 @@ class KpiRequest:
             literal = " " in self.target or is_window(self.target) or meant_as_window(self.target)
             parts.append(f'"{self.target}"' if literal else self.target)
         parts.append(self.window or "7d")
+        if self.by:
+            parts += ["by", self.by]
         if self.sort:
             parts += ["--sort", self.sort]
         return " ".join(parts)
@@ -86,17 +104,56 @@ def _unknown_kind(kind: str) -> UsageError:
     return UsageError(f"/kpi {kind} is not something I know.{hint} Use team, agents, agent, me, teams, org, alerts or escalations.")
 
 
+def _breakdown_word(word: str) -> str:
+    """The breakdown `word` names; UsageError for tag/sla (not yet) and for a word that is none."""
+    found = _BREAKDOWN_WORDS.get(word.lower())
+    if found in NOT_YET:
+        raise UsageError(f"{NOT_YET[found]} Try {BREAKDOWN_HELP}.")
+    if found is None:
+        suggestions = closest(word.lower(), [*BREAKDOWNS, *NOT_YET])
+        hint = f"Did you mean by {' or by '.join(suggestions)}?" if suggestions else f"Try {BREAKDOWN_HELP}."
+        raise UsageError(f"Cannot break down by {word!r}. {hint}")
+    return found
+
+
+def _take_breakdown(rest: list[str], kind: str) -> tuple[list[str], str | None]:
+    """`rest` without its `by X`, and X.
+
+    The last unquoted `by` followed by an unquoted word is the breakdown; in a
+    team's words, one whose next word names no breakdown, nor nearly one, is
+    left as part of the name (an unquoted team "Stand by Team").
+    """
+    for i in range(len(rest) - 2, -1, -1):
+        word, after = rest[i], rest[i + 1]
+        if isinstance(word, Literal) or isinstance(after, Literal) or word.lower() != "by":
+            continue
+        # A near miss (`by chanel`) is a breakdown mistyped; a word far from any (`by team`) is a name's.
+        known = after.lower() in _BREAKDOWN_WORDS or get_close_matches(after.lower(), list(_BREAKDOWN_WORDS), n=1, cutoff=0.75)
+        if kind == "team" and not known:
+            continue
+        if kind not in BREAKDOWN_KINDS:
+            raise UsageError(f"Breakdowns ({BREAKDOWN_HELP}) are for /kpi team and /kpi org, e.g. /kpi team support-emea 30d by channel.")
+        return rest[:i] + rest[i + 2 :], _breakdown_word(after)
+    if kind == "org" and rest and not isinstance(rest[-1], Literal) and rest[-1].lower() == "by":
+        raise UsageError(f"By what? Say /kpi org [WINDOW] {BREAKDOWN_HELP}.")
+    return rest, None
+
+
 def parse_kpi(words: list[str]) -> KpiRequest:
     """The request `words` ask (after `/kpi`); words typed in quotes (args.Literal) are names, never windows."""
     args = parse_args(words, switches=frozenset({"share"}), options=frozenset({"sort"}))
     rest = list(args.words)
     first = rest.pop(0) if rest else "team"
     kind = first.lower()
-    if kind not in KINDS:
+    if kind == "by" and not isinstance(first, Literal) and rest:
+        rest.insert(0, first)  # `/kpi by channel`: my team, broken down
+        kind = "team"
+    elif kind not in KINDS:
         if isinstance(first, Literal) or not (looks_like_window(kind) or (rest and looks_like_window(f"{kind} {rest[0]}"))):
             raise _unknown_kind(first)
         rest.insert(0, first)  # `/kpi 30d`, `/kpi last week`: my team over that window
         kind = "team"
+    rest, by = _take_breakdown(rest, kind) if kind not in ("alerts", "escalations") else (rest, None)
     if kind == "alerts":
         if args.flag("share") or args.option("sort"):
             raise UsageError("/kpi alerts takes only a team: /kpi alerts [TEAM].")
@@ -127,7 +184,8 @@ def parse_kpi(words: list[str]) -> KpiRequest:
         raise UsageError(not_a_window(extra) if meant_as_window(extra) or is_window(extra) else f"/kpi {kind} takes only a window, and {extra!r} is not one. Windows: {WINDOW_HELP}.")
     else:
         whole = None
-    return KpiRequest(kind, target, split.window, _sort(args.option("sort"), kind), args.flag("share"), whole=whole if target else None)
+    sort = _sort(args.option("sort"), kind)
+    return KpiRequest(kind, target, split.window, sort, args.flag("share"), whole=whole if target else None, by=by)
 
 
 def window_for(ctx: Context, request: KpiRequest, timezone: str) -> Window:
