@@ -144,7 +144,7 @@ def case_texts(name: str, teams: int, agents: int) -> list[str]:
     agent_keys = [f"agent-{a:03d}" for a in range(agents)]
     words = name.split()
     if words[1] in ("team", "agents"):
-        return [f"{words[0]} {words[1]} {rng.choice(team_keys)} {words[2]}" for _ in range(50)]
+        return [" ".join([words[0], words[1], rng.choice(team_keys), *words[2:]]) for _ in range(50)]
     if words[1] == "agent":
         return [f"{words[0]} agent {rng.choice(agent_keys)} {words[2]}" for _ in range(50)]
     return [name]
@@ -159,6 +159,11 @@ CASES = [
     ("/kpi teams 30d", 0.5),
     ("/kpi teams 365d", 0.25),
     ("/kpi org 365d", 0.25),
+    # Breakdowns read the window's tickets (no day facts per channel or hour).
+    ("/kpi team 30d by channel", 1.0),
+    ("/kpi team 90d by hour", 0.5),
+    ("/kpi org 30d by channel", 0.25),
+    ("/kpi org 365d by hour", 0.25),
 ]
 
 

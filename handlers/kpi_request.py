@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from difflib import get_close_matches
 from dataclasses import dataclass, replace
+from difflib import get_close_matches
 from datetime import datetime
 
 from handlers.args import DAMAGED_BUTTON, Literal, UsageError, mark_quoted, parse_args, split_words

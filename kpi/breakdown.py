@@ -30,6 +30,7 @@ WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 # Every zone's UTC offset is a whole number of quarter hours, and so are its changes:
 # one conversion per quarter hour gives each ticket's local time exactly.
 _QUARTER = 900
+_STREAM_ROWS = 20_000
 
 
 def pooled(parts: Iterable[Facts]) -> Facts:
@@ -64,13 +65,15 @@ def _local_bucket(dimension: str, zone: str) -> Callable[[int], int]:
 def _by_local_time(session: Session, where: list[Any], s: int, e: int, dimension: str, zone: str) -> dict[Any, Facts]:
     bucket = _local_bucket(dimension, zone)
     facts: dict[Any, Facts] = defaultdict(Facts)
-    for created, delta in session.execute(select(CREATED, FIRST_REPLY - CREATED).where(*where, CREATED >= s, CREATED < e)):
+    # Streamed (a year of an org is a million rows): never the whole result in memory at once.
+    for created, delta in session.execute(select(CREATED, FIRST_REPLY - CREATED).where(*where, CREATED >= s, CREATED < e).execution_options(yield_per=_STREAM_ROWS)):
         facts[bucket(created)].add_created(delta)
     solved = select(CREATED, SOLVED - CREATED, T.replies, T.reopens, T.csat, T.sla_met).where(*where, SOLVED >= s, SOLVED < e)
-    for created, *rest in session.execute(solved):
+    for created, *rest in session.execute(solved.execution_options(yield_per=_STREAM_ROWS)):
         facts[bucket(created)].add_solved(*rest)
     # Open at the end: created before it and not solved before it.
-    for (created,) in session.execute(select(CREATED).where(*where, CREATED < e, or_(T.solved_at.is_(None), SOLVED >= e))):
+    open_at_end = select(CREATED).where(*where, CREATED < e, or_(T.solved_at.is_(None), SOLVED >= e))
+    for (created,) in session.execute(open_at_end.execution_options(yield_per=_STREAM_ROWS)):
         facts[bucket(created)].backlog += 1
     return facts
 
