@@ -116,7 +116,7 @@ def own_dates(texts: Collection[str]) -> frozenset[date]:
 
 def parse_calendars(check: _Checker, doc: LineDict) -> list[CalendarSpec]:
     """The calendars listed under `calendars:`; each problem reported at its line."""
-    from store.org_file import SLUG, _items, _timezone
+    from store.org_file import _items, _timezone
 
     items = _items(doc, "calendars", check, CALENDAR_KEYS)
     if len(items) > MAX_CALENDARS:
@@ -127,15 +127,7 @@ def parse_calendars(check: _Checker, doc: LineDict) -> list[CalendarSpec]:
         key = check.text(c, "key", f"calendars[{index}]", required=True, max_len=64)
         what = f"calendar {key!r}" if key else f"calendars[{index}]"
         check.unknown_keys(c, CALENDAR_KEYS, what)
-        if key is not None:
-            if not SLUG.match(key):
-                check.add(c.key_lines["key"], f"{what}: key must be a lowercase slug (letters, digits, hyphens)")
-            elif key == NO_CALENDAR:
-                check.add(c.key_lines["key"], f"{what}: '{NO_CALENDAR}' means no calendar (around the clock); call it something else")
-            elif key in seen:
-                check.add(c.key_lines["key"], f"{what}: duplicate calendar key (first on line {seen[key]})")
-            else:
-                seen[key] = c.key_lines["key"]
+        check.listed_key(c, key, what, "calendar", seen, {NO_CALENDAR: f"'{NO_CALENDAR}' means no calendar (around the clock); call it something else"})
         tz = _timezone(check, c, what, required=True)
         spec = CalendarSpec(key=key or "", timezone=tz or "UTC")
         spec.hours = _hours(check, c, what)

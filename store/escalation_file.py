@@ -110,7 +110,7 @@ def _texts(check: _Checker, m: LineDict, key: str, what: str) -> list[str] | Non
 
 
 def _queues(check: _Checker, section: LineDict, handles: Collection[str], calendars: Mapping[str, dict[str, Any]]) -> list[QueueSpec]:
-    from store.org_file import PLATFORMS, SLUG, _read_misspellings
+    from store.org_file import PLATFORMS, _read_misspellings
 
     queues: list[QueueSpec] = []
     seen: dict[str, int] = {}
@@ -119,13 +119,7 @@ def _queues(check: _Checker, section: LineDict, handles: Collection[str], calend
         what = f"queue {key!r}" if key else f"escalation: queues[{index}]"
         check.unknown_keys(q, QUEUE_KEYS, what)
         name = check.text(q, "name", what, required=True)
-        if key is not None:
-            if not SLUG.match(key):
-                check.add(q.key_lines["key"], f"{what}: key must be a lowercase slug (letters, digits, hyphens)")
-            elif key in seen:
-                check.add(q.key_lines["key"], f"{what}: duplicate queue key (first on line {seen[key]})")
-            else:
-                seen[key] = q.key_lines["key"]
+        check.listed_key(q, key, what, "queue", seen)
         spec = QueueSpec(key=key or "", name=name or "")
         if q.get("channels") is not None:
             channels = check.mapping(q["channels"], q.key_lines["channels"], f"{what}: channels")

@@ -190,6 +190,20 @@ class _Checker:
             return None
         return value or None
 
+    def listed_key(self, m: _LineDict, key: str | None, what: str, noun: str, seen: dict[str, int], reserved: Mapping[str, str] | None = None) -> None:
+        """A listed item's `key`: a lowercase slug, not a reserved word (its reason), not listed before; else reported at its line."""
+        if key is None:
+            return
+        line = m.key_lines["key"]
+        if not SLUG.match(key):
+            self.add(line, f"{what}: key must be a lowercase slug (letters, digits, hyphens)")
+        elif reserved and key in reserved:
+            self.add(line, f"{what}: {reserved[key]}")
+        elif key in seen:
+            self.add(line, f"{what}: duplicate {noun} key (first on line {seen[key]})")
+        else:
+            seen[key] = line
+
     def unknown_keys(self, m: _LineDict, allowed: Iterable[str], what: str) -> None:
         """Report every key of `m` that is not allowed, suggesting the allowed key it looks like.
 
@@ -429,13 +443,7 @@ def _parse_teams(
         what = f"team {key!r}" if key else f"teams[{index}]"
         check.unknown_keys(t, TEAM_KEYS, what)
         name = check.text(t, "name", what, required=True)
-        if key is not None:
-            if not SLUG.match(key):
-                check.add(t.key_lines["key"], f"{what}: key must be a lowercase slug (letters, digits, hyphens)")
-            elif key in seen:
-                check.add(t.key_lines["key"], f"{what}: duplicate team key (first on line {seen[key]})")
-            else:
-                seen[key] = t.key_lines["key"]
+        check.listed_key(t, key, what, "team", seen)
         tz = _timezone(check, t, what, required=True)
         spec = TeamSpec(key=key or "", name=name or "", timezone=tz or "UTC")
         if "renamed_from" in t and t["renamed_from"] is not None:

@@ -44,7 +44,7 @@ def _number_text(value: Any, written: str | None) -> str | None:
 
 
 def parse_qa(check: _Checker, doc: LineDict) -> QaSpec | None:
-    from store.org_file import SLUG, _items, _read_misspellings
+    from store.org_file import _items, _read_misspellings
 
     section = check.mapping(doc["qa"], doc.key_lines["qa"], "qa")
     if section is None:
@@ -81,15 +81,8 @@ def parse_qa(check: _Checker, doc: LineDict) -> QaSpec | None:
         what = f"qa: category {key!r}" if key else f"qa: rubric[{index}]"
         check.unknown_keys(c, CATEGORY_KEYS, what)
         name = check.text(c, "name", what, required=True)
-        if key is not None:
-            if not SLUG.match(key):
-                check.add(c.key_lines["key"], f"{what}: key must be a lowercase slug (letters, digits, hyphens)")
-            elif key == "comment":
-                check.add(c.key_lines["key"], f"{what}: 'comment' is the name of a review's own comment; call the category something else, e.g. key: communication")
-            elif key in seen:
-                check.add(c.key_lines["key"], f"{what}: duplicate category key (first on line {seen[key]})")
-            else:
-                seen[key] = c.key_lines["key"]
+        reserved = {"comment": "'comment' is the name of a review's own comment; call the category something else, e.g. key: communication"}
+        check.listed_key(c, key, what, "category", seen, reserved)
         category: dict[str, Any] = {"key": key or "", "name": name or "", "weight": "1", "scale": "", "critical": False, "na": True}
         if "weight" in c:
             text = _number_text(c["weight"], c.value_texts.get("weight"))
