@@ -1,12 +1,16 @@
-"""Charts in Teams cards by link: csbot serves each PNG at an unguessable, signed, expiring URL.
+"""Charts and files in Teams cards by link: csbot serves each at an unguessable, signed, expiring URL.
 
-A Teams card shows an image by URL. With CSBOT_PUBLIC_URL set (the public
-HTTPS address the Teams endpoint already needs), each chart is stored and
-linked as `{public}/charts/{token}.png?exp=…&sig=…`: the token is 256 random
-bits, the signature an HMAC over token and expiry with a key csbot keeps in
-its database (one for every replica), and after LINK_DAYS the link answers
-404 and the image is deleted. Without CSBOT_PUBLIC_URL the card inlines the
-chart when it fits Teams' message size, else describes it.
+A Teams card shows an image by URL, and offers a file (a `--csv` answer) by
+a link to open. With CSBOT_PUBLIC_URL set (the public HTTPS address the
+Teams endpoint already needs), each chart is stored and linked as
+`{public}/charts/{token}.png?exp=…&sig=…` and each file as
+`{public}/files/{token}.csv?exp=…&sig=…`: the token is 256 random bits, the
+signature an HMAC over token and expiry with a key csbot keeps in its
+database (one for every replica). After LINK_DAYS (a chart) or FILE_LINK_HOURS
+(a file: figures a person was shown, not a picture for a channel) the link
+answers 404 and the content is deleted. Without CSBOT_PUBLIC_URL the card
+inlines the chart (or the file's text) when it fits Teams' message size,
+else describes it.
 """
 
 from __future__ import annotations
@@ -17,21 +21,25 @@ import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from aiohttp import web
 from sqlalchemy import delete, select
 
 from bot.anonymous import SharedRead, run_anonymous
 from bot.refusals import refusals
-from handlers.reply import Chart, Reply
+from handlers.reply import Chart, File, Reply
 from store.chart_images import ChartImage, KnownKey, app_key
 from store.clock import Clock
 from store.database import Database
 from store.engine import write_transaction
 
 LINK_DAYS = 7
+FILE_LINK_HOURS = 24
 ROUTE = "/charts/{name}"
+FILE_ROUTE = "/files/{name}"
 KEY_NAME = "chart-links"
+PNG = "image/png"
 
 
 def _signature(key: str, token: str, expires: int) -> str:
@@ -45,36 +53,46 @@ class ChartLinks:
         self.clock = clock
 
     def publish(self, reply: Reply) -> Reply:
-        """The reply with each chart given a link (blocking: call from a thread)."""
-        if not any(isinstance(b, Chart) and b.url is None for b in reply.blocks):
+        """The reply with each chart and file given a link (blocking: call from a thread)."""
+        if not any(isinstance(b, (Chart, File)) and b.url is None for b in reply.blocks):
             return reply
         now = self.clock()
-        expires = now + timedelta(days=LINK_DAYS)
         blocks = []
         with write_transaction(self.db.sessions) as session:
             key = app_key(session, KEY_NAME)
+
+            def link(route: str, suffix: str, content: bytes, media_type: str, filename: str | None, lasts: timedelta) -> str:
+                token = secrets.token_urlsafe(32)
+                expires = now + lasts
+                session.add(ChartImage(token=token, png=content, media_type=media_type, filename=filename, created_at=now, expires_at=expires))
+                stamp = int(expires.timestamp())
+                return f"{self.public_url}/{route}/{token}{suffix}?exp={stamp}&sig={_signature(key, token, stamp)}"
+
             for block in reply.blocks:
                 if isinstance(block, Chart) and block.url is None:
-                    token = secrets.token_urlsafe(32)
-                    session.add(ChartImage(token=token, png=block.png, created_at=now, expires_at=expires))
-                    stamp = int(expires.timestamp())
-                    block = replace(block, url=f"{self.public_url}/charts/{token}.png?exp={stamp}&sig={_signature(key, token, stamp)}")
+                    block = replace(block, url=link("charts", ".png", block.png, PNG, None, timedelta(days=LINK_DAYS)))
+                elif isinstance(block, File) and block.url is None:
+                    url = link("files", ".csv", block.content, block.media_type, block.filename, timedelta(hours=FILE_LINK_HOURS))
+                    block = replace(block, url=url)
                 blocks.append(block)
         return replace(reply, blocks=blocks)
 
 
 def forget_expired(db: Database, now: datetime) -> int:
-    """Delete the images whose links have expired; how many."""
+    """Delete the charts and files whose links have expired; how many."""
     with write_transaction(db.sessions) as session:
         return int(session.execute(delete(ChartImage).where(ChartImage.expires_at < now)).rowcount or 0)
 
 
-def chart_endpoint(db: Database, clock: Clock) -> Callable[[web.Request], Awaitable[web.Response]]:
-    """GET /charts/{token}.png: the image for a valid, unexpired link; 404 for anything else, saying nothing more.
+def _signed_endpoint(
+    db: Database, clock: Clock, route: str, suffix: str, files: bool, respond: Callable[[Any], web.Response]
+) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """GET {route}/{token}{suffix}: what a valid, unexpired link names; 404 for anything else, saying nothing more.
 
     An anonymous route: the signing key is read once and kept, so a forged
     link is refused from memory; a signed one is a single read, on the
-    anonymous pool (bot/anonymous.py).
+    anonymous pool (bot/anonymous.py). A chart's link never opens a file, nor
+    a file's a chart.
     """
     signing = KnownKey(KEY_NAME)
 
@@ -83,24 +101,54 @@ def chart_endpoint(db: Database, clock: Clock) -> Callable[[web.Request], Awaita
             return signing.read(session)
 
     shared = SharedRead(read_key, lambda: signing.value, lambda: signing.known_missing)
+    kind = ChartImage.media_type != PNG if files else ChartImage.media_type == PNG
 
-    def find(token: str) -> bytes | None:
+    def find(token: str) -> Any:
         with db.sessions() as session:
-            return session.scalar(select(ChartImage.png).where(ChartImage.token == token, ChartImage.expires_at >= clock()))
+            return session.execute(
+                select(ChartImage.png, ChartImage.media_type, ChartImage.filename).where(ChartImage.token == token, ChartImage.expires_at >= clock(), kind)
+            ).first()
 
     async def handler(request: web.Request) -> web.Response:
         name = request.match_info["name"]
-        token = name.removesuffix(".png")
+        token = name.removesuffix(suffix)
         exp, sig = request.query.get("exp", ""), request.query.get("sig", "")
-        png = None
-        if name.endswith(".png") and 20 <= len(token) <= 64 and exp.isascii() and exp.isdigit() and len(exp) <= 12 and len(sig) == 64 and sig.isascii():
+        found = None
+        if name.endswith(suffix) and 20 <= len(token) <= 64 and exp.isascii() and exp.isdigit() and len(exp) <= 12 and len(sig) == 64 and sig.isascii():
             if int(exp) >= clock().timestamp():
                 key = await shared.get()
                 if key is not None and hmac.compare_digest(_signature(key, token, int(exp)), sig):
-                    png = await run_anonymous(find, token)
-        if png is None:
-            refusals.refused("/charts", "unknown, expired or unsigned chart link", request.remote)
+                    found = await run_anonymous(find, token)
+        if found is None:
+            refusals.refused(route, f"unknown, expired or unsigned {'file' if files else 'chart'} link", request.remote)
             return web.Response(status=404, text="not found")
-        return web.Response(body=png, content_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
+        return respond(found)
 
     return handler
+
+
+def chart_endpoint(db: Database, clock: Clock) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """GET /charts/{token}.png: the chart image of a valid, unexpired link."""
+    return _signed_endpoint(
+        db, clock, "/charts", ".png", False, lambda row: web.Response(body=row.png, content_type=PNG, headers={"Cache-Control": "private, max-age=3600"})
+    )
+
+
+def _download(row: Any) -> web.Response:
+    # ASCII file names only in the header (csbot makes them from slugs); the rest is for the browser to save, never to show.
+    filename = "".join(ch for ch in (row.filename or "csbot.csv") if ch.isascii() and (ch.isalnum() or ch in "-_."))
+    return web.Response(
+        body=row.png,
+        headers={
+            "Content-Type": f"{row.media_type}; charset=utf-8" if row.media_type.startswith("text/") else row.media_type,
+            "Content-Disposition": f'attachment; filename="{filename or "csbot.csv"}"',
+            # Figures a person was shown: no cache keeps them past the link's life.
+            "Cache-Control": "private, no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+def file_endpoint(db: Database, clock: Clock) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """GET /files/{token}.csv: the file of a valid, unexpired link, as a download (Content-Disposition: attachment)."""
+    return _signed_endpoint(db, clock, "/files", ".csv", True, _download)

@@ -69,7 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--as", dest="handle", required=True, help="the member asking (handle)")
     ask.add_argument("--json", action="store_true", help="print the reply as JSON")
     ask.add_argument("--at", help="pretend it is this ISO 8601 time (default: now)")
-    ask.add_argument("--out", metavar="DIR", help="write the reply's charts as PNG files into DIR")
+    ask.add_argument("--out", metavar="DIR", help="write the reply's charts (PNG) and files (--csv) into DIR; without it a file is printed")
 
     org = sub.add_parser("org", help="apply or show the organisation file")
     org_sub = org.add_subparsers(dest="org_cmd", required=True, metavar="ACTION")
@@ -97,6 +97,18 @@ def _parser() -> argparse.ArgumentParser:
     coaching.add_argument("--team", help="only this team's agents")
     coaching.add_argument("--from", dest="start", metavar="DATE", help="first day (YYYY-MM-DD, org time zone; default: 90 days ago)")
     coaching.add_argument("--to", dest="end", metavar="DATE", help="last day, included (default: today)")
+
+    kpi = exp_sub.add_parser(
+        "kpi", help="a team's or the organisation's KPI figures, a row per day or week or one for the range (the operator's: every figure)", allow_abbrev=False
+    )
+    whose = kpi.add_mutually_exclusive_group(required=True)
+    whose.add_argument("--team", help="the team (key)")
+    whose.add_argument("--org", action="store_true", help="the whole organisation")
+    kpi.add_argument("--csv", required=True, metavar="FILE", help="the CSV file to write ('-' for standard output)")
+    kpi.add_argument("--from", dest="start", metavar="DATE", help="first day (YYYY-MM-DD, the team's time zone; default: 90 days to --to)")
+    kpi.add_argument("--to", dest="end", metavar="DATE", help="last day, included (default: today; a day still running is counted so far)")
+    kpi.add_argument("--by", choices=("day", "week"), help="a row per day or per Monday-to-Sunday week (default: one row for the range)")
+    kpi.add_argument("--at", help="as if it were this ISO 8601 time (default: now)")
 
     imp = sub.add_parser("import", help="import data from files")
     imp_sub = imp.add_subparsers(dest="import_cmd", required=True, metavar="KIND")
@@ -189,6 +201,7 @@ def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
     from bot.dispatch import UnknownMember, run_command
     from bot.render.text import render_text
     from handlers.registry import build_router
+    from handlers.reply import File
 
     now = _parse_at(args.at)
     db = _open(settings)
@@ -205,7 +218,11 @@ def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
             out["chart_files"] = [str(p) for p in charts]
         print(json.dumps(out, ensure_ascii=False, indent=2))
     else:
-        print(render_text(reply) + "".join(f"\nChart saved to {p}" for p in charts) + shared_note(reply))
+        saved = "".join(f"\n{'Chart' if p.suffix == '.png' else 'File'} saved to {p}" for p in charts)
+        # Without --out, a file (a --csv answer) is printed after the answer: the shell has no other way to hand it over.
+        files = [] if args.out else [b for b in reply.blocks if isinstance(b, File)]
+        printed = "".join(f"\n\n--- {b.filename} ---\n{b.content.decode('utf-8', 'replace')}" for b in files)
+        print(render_text(reply) + saved + shared_note(reply) + printed.rstrip("\n"))
     return _exit_code(reply)
 
 
@@ -670,8 +687,27 @@ def cmd_oncall(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _days_asked(args: argparse.Namespace, today: Any) -> tuple[Any, Any]:
+    """The export's first and last day (included) from --from and --to: by default the 90 days to today."""
+    from datetime import date, timedelta
+
+    try:
+        first = date.fromisoformat(args.start) if args.start else None
+        last = date.fromisoformat(args.end) if args.end else today
+    except ValueError as exc:
+        raise BadInput(f"--from/--to: {exc} (write YYYY-MM-DD)") from None
+    if not all(date(1970, 1, 2) <= d <= date(2099, 12, 30) for d in (first, last) if d is not None):
+        raise BadInput("--from/--to: give dates from 1970-01-02 to 2099-12-30")
+    first = first or last - timedelta(days=89)
+    if last < first:
+        raise BadInput("--to is before --from")
+    return first, last
+
+
 def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
-    from datetime import date, datetime, timedelta, timezone
+    if args.export_cmd == "kpi":
+        return _export_kpi(settings, args)
+    from datetime import datetime, timedelta, timezone
     from zoneinfo import ZoneInfo
 
     from sqlalchemy import select
@@ -692,16 +728,7 @@ def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
                 raise BadInput(f"the coaching export is for managers and admins; {viewer.handle} is {a_or_an(viewer.role)}")
             org = session.get(Org, 1)
             zone = ZoneInfo(org.timezone if org else "UTC")
-            try:
-                first = date.fromisoformat(args.start) if args.start else None
-                last = date.fromisoformat(args.end) if args.end else datetime.now(zone).date()
-            except ValueError as exc:
-                raise BadInput(f"--from/--to: {exc} (write YYYY-MM-DD)") from None
-            if not all(date(1970, 1, 2) <= d <= date(2099, 12, 30) for d in (first, last) if d is not None):
-                raise BadInput("--from/--to: give dates from 1970-01-02 to 2099-12-30")
-            first = first or last - timedelta(days=89)
-            if last < first:
-                raise BadInput("--to is before --from")
+            first, last = _days_asked(args, datetime.now(zone).date())
             team = None
             if args.team:
                 team = session.scalar(select(Team).where(Team.key == args.team.lower()))
@@ -719,6 +746,55 @@ def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
     finally:
         db.dispose()
     print(f"Wrote {args.csv}: {len(written) - 1} row(s) from {first} to {last}, what {viewer.handle} may see.")
+    return EXIT_OK
+
+
+def _export_kpi(settings: Settings, args: argparse.Namespace) -> int:
+    """`csbot export kpi`: the operator's export, every figure (QA included), as the cards show them.
+
+    Who runs csbot against the database reads every figure already; in chat
+    team and org figures are open to every member, and the pooled QA
+    columns to those who look after the team (there, `/kpi … --csv`).
+    """
+    from zoneinfo import ZoneInfo
+
+    from sqlalchemy import select
+
+    from kpi import qa_figures
+    from kpi.engine import Scope
+    from kpi.export import range_rows
+    from kpi.windows import WindowError
+    from store.org import Org, Team
+    from store.spreadsheet import csv_text, write_csv
+
+    now = _parse_at(args.at)
+    db = _open(settings)
+    try:
+        with db.sessions() as session:
+            if args.team:
+                team = session.scalar(select(Team).where(Team.key == args.team.strip().lower()))
+                if team is None:
+                    raise BadInput(_no_team(session, args.team))
+                scope, label, zone = Scope(team_id=team.id), team.key, team.timezone
+            else:
+                org = session.get(Org, 1)
+                scope, label, zone = Scope(), "org", org.timezone if org else "UTC"
+            first, last = _days_asked(args, now.astimezone(ZoneInfo(zone)).date())
+            try:
+                rows = range_rows(session, scope, label, zone, first, last, args.by, now, qa=qa_figures.in_use(session))
+            except WindowError as exc:
+                raise BadInput(f"--from/--to: {exc}") from None
+    finally:
+        db.dispose()
+    if args.csv == "-":
+        sys.stdout.write(csv_text(rows))
+        return EXIT_OK
+    try:
+        write_csv(Path(args.csv), rows)
+    except OSError as exc:
+        raise BadInput(f"cannot write {args.csv}: {exc.strerror or exc}") from None
+    shape = f"a row per {args.by}" if args.by else "one row for the range"
+    print(f"Wrote {args.csv}: {len(rows) - 1} row(s), {shape}, {label} from {first} to {last} ({zone}).")
     return EXIT_OK
 
 

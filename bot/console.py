@@ -164,10 +164,10 @@ def interactive_lines(prompt: Callable[[], str]) -> Iterable[str]:
 
 
 def with_chart_files(reply: Reply, directory: Path) -> str:
-    """The reply as text, each chart written to a PNG file in `directory` and named after it."""
+    """The reply as text, each chart written to a PNG file in `directory` and named after it, each file as named."""
     text = render_text(reply)
     for path in write_charts(reply, directory):
-        text += f"\nChart saved to {path}"
+        text += f"\n{'Chart' if path.suffix == '.png' else 'File'} saved to {path}"
     return text
 
 

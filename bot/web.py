@@ -189,10 +189,11 @@ def create_app(
     notifiers: list[Notifier] = []
     links = None
     if settings.public_url:
-        from bot.chart_links import ROUTE as CHARTS, ChartLinks, chart_endpoint
+        from bot.chart_links import FILE_ROUTE, ROUTE as CHARTS, ChartLinks, chart_endpoint, file_endpoint
 
         links = ChartLinks(db, settings.public_url, clock)
         app.router.add_get(CHARTS, gate.guard("/charts", chart_endpoint(db, clock)))
+        app.router.add_get(FILE_ROUTE, gate.guard("/files", file_endpoint(db, clock)))
     if settings.slack is not None:
         from bot.slack.app import SlackBot
         from bot.slack.app import mount as mount_slack

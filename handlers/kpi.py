@@ -22,7 +22,10 @@ from coaching.visibility import sees_pooled_qa
 from handlers.args import UsageError, mark_quoted
 from handlers.context import Context, Forbidden, Invalid, NotFound
 from handlers.kpi_breakdown import authorize_breakdown, execute_breakdown, heading
+from handlers.kpi_csv import with_csv
 from handlers.kpi_escalations import execute_escalation_kpis
+from handlers.kpi_trend import authorize_trend, card_request, execute_trend
+from handlers.trend_words import DEFAULT_WINDOW
 from handlers.kpi_alerts import SNOOZE_ACTION, authorize_snooze, execute_alerts, execute_snooze, parse_snooze
 from handlers.humanize import change, metric_value, with_sample
 from handlers.kpi_lookup import (
@@ -49,6 +52,7 @@ from handlers.kpi_request import (
 from handlers.kpi_tables import (
     AGENTS_COLUMNS,
     LEGEND,
+    QA_POOLED,
     TEAMS_COLUMNS,
     best_first,
     cell,
@@ -118,6 +122,11 @@ def authorize_kpi(ctx: Context, request: KpiRequest) -> None:
     """The one place /kpi decides who sees what (typed commands and button clicks alike)."""
     if request.kind in ("alerts", "escalations"):
         return  # team and queue figures, open to every member
+    if request.trend is not None:
+        card = card_request(request)
+        authorize_kpi(ctx, card)
+        authorize_trend(ctx, request, resolve(ctx, settle(ctx, card)))
+        return
     request = settle(ctx, request)
     target = resolve(ctx, request)
     if request.by is not None and target is not None:
@@ -285,9 +294,6 @@ def execute_card(ctx: Context, request: KpiRequest, target: Target) -> Reply:
     )
 
 
-QA_POOLED = "QA figures pooled over a team are for those who look after all its agents (its leads and managers, managers without a team, admins): one review can be the whole figure."
-
-
 def _qa_sort_limit(teams: Sequence[Team], seen: set[int], share: bool) -> str:
     """Why a table sorted by QA shows only some teams' QA figures, and how it is sorted instead."""
     if share:
@@ -446,11 +452,34 @@ def _breakdown(ctx: Context, request: KpiRequest, target: Target) -> Reply:
     return execute_breakdown(ctx, request, target, window, start)
 
 
+def _trend(ctx: Context, request: KpiRequest) -> Reply:
+    card = settle(ctx, card_request(request))
+    target = resolve(ctx, card)
+    assert target is not None  # a trend is of a team, the org or an agent
+    # Buttons name the team by key and the agent by handle, as the card's do.
+    named = target.team.key if card.kind == "team" and target.team else target.agent.handle if target.agent else None
+    # A window taken back into a team's name (settle) leaves the trend's own default.
+    request = replace(request, target=named, window=card.window or DEFAULT_WINDOW, whole=None)
+    window = window_for(ctx, request, target.timezone)
+    start = data_start(ctx, target.scope, target.label, target.timezone)
+    if start.before(window):
+        scope = "agent" if target.agent is not None else card.kind
+        return _no_data_reply(f"Trend · {target.label}", window, start, {"scope": scope, "series": []}, request)
+    return execute_trend(ctx, request, target, window, start.first)
+
+
 def execute_kpi(ctx: Context, request: KpiRequest) -> Reply:
+    reply = _execute(ctx, request)
+    return with_csv(ctx, reply) if request.csv else reply
+
+
+def _execute(ctx: Context, request: KpiRequest) -> Reply:
     if request.kind == "alerts":
         return execute_alerts(ctx, request.target)
     if request.kind == "escalations":
         return execute_escalation_kpis(ctx, request)
+    if request.trend is not None:
+        return _trend(ctx, request)
     request = settle(ctx, request)
     target = resolve(ctx, request)
     if target is None:

@@ -7,10 +7,11 @@ from dataclasses import dataclass, replace
 from difflib import get_close_matches
 from datetime import datetime
 
-from handlers.args import DAMAGED_BUTTON, Literal, UsageError, mark_quoted, parse_args, split_words
+from handlers.args import DAMAGED_BUTTON, Args, Literal, UsageError, mark_quoted, parse_args, split_words
 from handlers.context import Context, Invalid
 from handlers.reply import Actions, Button
 from handlers.router import closest
+from handlers.trend_words import TrendAsk, parse_trend
 from handlers.window_words import literal_positions, split_window
 from kpi.definitions import ALIASES, METRIC_NAMES, metric_named
 from kpi.windows import (
@@ -27,7 +28,7 @@ from kpi.windows import (
     parse_window,
 )
 
-KINDS = ("team", "agents", "agent", "me", "teams", "org", "alerts", "escalations")
+KINDS = ("team", "agents", "agent", "me", "teams", "org", "alerts", "escalations", "trend")
 # Kinds whose one optional word names a team: `/kpi team 1w` may be a team called "1w".
 TEAM_KINDS = ("team", "agents")
 TABLE_KINDS = ("teams", "agents")
@@ -68,9 +69,13 @@ class KpiRequest:
     # "Shift Today" typed without quotes is still found (handlers.kpi.settle).
     whole: str | None = None
     by: str | None = None  # a breakdown (BREAKDOWNS): one row per value
+    trend: TrendAsk | None = None  # /kpi trend: one metric over days or weeks
+    csv: bool = False  # answer with the figures as a CSV file too
 
     def text(self) -> str:
         """The command that asks this again (what buttons carry)."""
+        if self.trend is not None:
+            return self._trend_text(self.trend)
         parts = ["/kpi", self.kind]
         if self.target and self.kind in ("team", "agent", "agents", "escalations"):
             literal = " " in self.target or is_window(self.target) or meant_as_window(self.target)
@@ -81,6 +86,19 @@ class KpiRequest:
         if self.sort:
             parts += ["--sort", self.sort]
         return " ".join(parts)
+
+    def _trend_text(self, trend: TrendAsk) -> str:
+        parts = ["/kpi", "trend", trend.metric]
+        if trend.of in ("org", "me"):
+            parts.append(trend.of)
+        elif trend.of == "agent" and self.target:
+            parts.append("@" + self.target.removeprefix("@"))
+        elif self.target:
+            literal = " " in self.target or is_window(self.target) or meant_as_window(self.target)
+            # A team keyed org or me, or whose key starts like a handle, is quoted to stay a team.
+            literal = literal or self.target.lower() in ("org", "me", "by") or self.target.startswith("@")
+            parts.append(f'"{self.target}"' if literal else self.target)
+        return " ".join([*parts, self.window or "90d", "by", trend.step])
 
 
 def _sort(text: str | None, kind: str) -> str | None:
@@ -101,7 +119,7 @@ def _sort(text: str | None, kind: str) -> str | None:
 def _unknown_kind(kind: str) -> UsageError:
     suggestions = closest(kind, KINDS)
     hint = f" Did you mean {' or '.join('/kpi ' + k for k in suggestions)}?" if suggestions else ""
-    return UsageError(f"/kpi {kind} is not something I know.{hint} Use team, agents, agent, me, teams, org, alerts or escalations.")
+    return UsageError(f"/kpi {kind} is not something I know.{hint} Use team, agents, agent, me, teams, org, trend, alerts or escalations.")
 
 
 def _breakdown_word(word: str) -> str:
@@ -141,7 +159,7 @@ def _take_breakdown(rest: list[str], kind: str) -> tuple[list[str], str | None]:
 
 def parse_kpi(words: list[str]) -> KpiRequest:
     """The request `words` ask (after `/kpi`); words typed in quotes (args.Literal) are names, never windows."""
-    args = parse_args(words, switches=frozenset({"share"}), options=frozenset({"sort"}))
+    args = parse_args(words, switches=frozenset({"share", "csv"}), options=frozenset({"sort"}))
     rest = list(args.words)
     first = rest.pop(0) if rest else "team"
     kind = first.lower()
@@ -153,6 +171,10 @@ def parse_kpi(words: list[str]) -> KpiRequest:
             raise _unknown_kind(first)
         rest.insert(0, first)  # `/kpi 30d`, `/kpi last week`: my team over that window
         kind = "team"
+    if kind == "trend":
+        return _trend_request(rest, args)
+    if args.flag("csv") and kind in ("alerts", "escalations"):
+        raise UsageError(f"--csv applies to the KPI forms of /kpi (team, org, agents, agent, me, teams, trend), not /kpi {kind}.")
     rest, by = _take_breakdown(rest, kind) if kind not in ("alerts", "escalations") else (rest, None)
     if kind == "alerts":
         if args.flag("share") or args.option("sort"):
@@ -185,7 +207,15 @@ def parse_kpi(words: list[str]) -> KpiRequest:
     else:
         whole = None
     sort = _sort(args.option("sort"), kind)
-    return KpiRequest(kind, target, split.window, sort, args.flag("share"), whole=whole if target else None, by=by)
+    return KpiRequest(kind, target, split.window, sort, args.flag("share"), whole=whole if target else None, by=by, csv=args.flag("csv"))
+
+
+def _trend_request(rest: list[str], args: Args) -> KpiRequest:
+    """`/kpi trend …` (handlers.trend_words), with the switches every /kpi form takes."""
+    if args.option("sort"):
+        raise UsageError("--sort applies to /kpi teams and /kpi agents; a trend is in time order.")
+    trend, target, window, whole = parse_trend(rest)
+    return KpiRequest("trend", target, window, None, args.flag("share"), whole=whole, trend=trend, csv=args.flag("csv"))
 
 
 def window_for(ctx: Context, request: KpiRequest, timezone: str) -> Window:

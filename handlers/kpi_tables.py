@@ -18,6 +18,7 @@ from kpi.targets import target_status
 
 STATUS_MARK = {"met": "✅", "at_risk": "⚠️", "missed": "❌"}
 LEGEND = "✅ met · ⚠️ at risk (within 5% of target) · ❌ missed"
+QA_POOLED = "QA figures pooled over a team are for those who look after all its agents (its leads and managers, managers without a team, admins): one review can be the whole figure."
 # What a manager compares teams on.
 TEAMS_COLUMNS = (
     "tickets_created",

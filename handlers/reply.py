@@ -11,6 +11,7 @@ dependencies point down only; `bot` renders it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -67,6 +68,22 @@ class Chart:
 
 
 @dataclass(frozen=True)
+class File:
+    """A file the asker gets with the answer (a CSV of the figures shown).
+
+    Slack uploads it (to the channel for a shared answer, else to the
+    asker's direct messages: a file cannot be ephemeral); Teams links it at a
+    signed, expiring `url`; the console writes it to disk or prints it.
+    """
+
+    filename: str
+    content: bytes
+    media_type: str
+    description: str  # what it holds, in a line: `3 rows: support-emea by week, 2026-01-05 to 2026-03-29`
+    url: str | None = None
+
+
+@dataclass(frozen=True)
 class Button:
     """A button; clicking it calls the action `action_id` with `value`."""
 
@@ -86,7 +103,12 @@ class Divider:
     pass
 
 
-Block = Section | Context | Fields | Table | Chart | Actions | Divider
+Block = Section | Context | Fields | Table | Chart | File | Actions | Divider
+
+
+def filename_for(title: str, suffix: str, fallback: str = "csbot") -> str:
+    """`Support EMEA · last 30 days`, `.png` → `support-emea-last-30-days.png`: safe on every system."""
+    return (re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:60].strip("-") or fallback) + suffix
 
 
 @dataclass(frozen=True)
@@ -165,6 +187,8 @@ def block_to_neutral(block: Block) -> dict[str, Any]:
             return {"type": "table", "title": title, "columns": list(columns), "rows": [list(r) for r in rows]}
         case Chart(title=title, png=png, alt_text=alt):
             return {"type": "chart", "title": title, "alt_text": alt, "bytes": len(png)}
+        case File(filename=filename, content=content, media_type=media_type, description=description):
+            return {"type": "file", "filename": filename, "media_type": media_type, "description": description, "bytes": len(content)}
         case Actions(buttons=buttons):
             return {
                 "type": "actions",

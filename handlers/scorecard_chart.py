@@ -86,20 +86,20 @@ class _Template:
     def draw(self, days: Sequence[TrendPoint], title: str, first_reply_target_s: float | None, csat_target: float | None, zone: str) -> bytes:
         x = list(range(len(days)))
         width = 0.4
-        self.created.set_verts(_boxes([i - width / 2 for i in x], [d.created for d in days], width))
-        self.solved.set_verts(_boxes([i + width / 2 for i in x], [d.solved for d in days], width))
+        self.created.set_verts(boxes([i - width / 2 for i in x], [d.created for d in days], width))
+        self.solved.set_verts(boxes([i + width / 2 for i in x], [d.solved for d in days], width))
         self.top.set_xlim(-0.6, len(days) - 0.4)
         self.top.set_ylim(0, max([1, *(d.created for d in days), *(d.solved for d in days)]) * 1.08)
         self.title.set_text(title)
 
         hours = [d.first_reply_median_s / 3600 if d.first_reply_median_s is not None else None for d in days]
-        self.frt.set_data(x, _gaps(hours))
+        self.frt.set_data(x, gaps(hours))
         goal = first_reply_target_s / 3600 if first_reply_target_s is not None else None
         self.frt_target.set_ydata([goal or 0, goal or 0])
         self.frt_target.set_visible(goal is not None)
         self.bottom.set_ylim(0, max([1.0, *(h for h in hours if h is not None), *([goal * 1.2] if goal else [])]) * 1.08)
         pct = [d.csat * 100 if d.csat is not None else None for d in days]
-        self.csat.set_data(x, _gaps(pct))
+        self.csat.set_data(x, gaps(pct))
         self.csat_target.set_ydata([(csat_target or 0) * 100] * 2)
         self.csat_target.set_visible(csat_target is not None)
         shown = [line for line in (self.frt, self.frt_target, self.csat, self.csat_target) if line.get_visible()]
@@ -118,12 +118,7 @@ class _Template:
         for axes, artist in self._dynamic():
             if artist.get_visible():
                 axes.draw_artist(artist) if axes is not None else artist.draw(renderer)
-        width_px, height_px = self.canvas.get_width_height()
-        image = PIL.Image.frombuffer("RGBA", (width_px, height_px), self.canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
-        buffer = io.BytesIO()
-        # Fast compression: a little larger, noticeably quicker, for a 60 KB image.
-        image.save(buffer, format="PNG", compress_level=1)
-        return buffer.getvalue()
+        return png_bytes(self.canvas)
 
     def _dynamic(self) -> list[tuple[Any, Any]]:
         """What each chart draws itself, in drawing order, with the axes each belongs to."""
@@ -160,10 +155,20 @@ def trend_png(
     return template.draw(days, title, first_reply_target_s, csat_target, zone)
 
 
-def _boxes(centres: list[float], heights: list[int], width: float) -> list[list[tuple[float, float]]]:
+def png_bytes(canvas: FigureCanvasAgg) -> bytes:
+    """What `canvas` has drawn, as PNG bytes."""
+    width_px, height_px = canvas.get_width_height()
+    image = PIL.Image.frombuffer("RGBA", (width_px, height_px), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+    buffer = io.BytesIO()
+    # Fast compression: a little larger, noticeably quicker, for a 60 KB image.
+    image.save(buffer, format="PNG", compress_level=1)
+    return buffer.getvalue()
+
+
+def boxes(centres: Sequence[float], heights: Sequence[float], width: float) -> list[list[tuple[float, float]]]:
     return [[(c - width / 2, 0), (c - width / 2, h), (c + width / 2, h), (c + width / 2, 0)] for c, h in zip(centres, heights, strict=True) if h]
 
 
-def _gaps(values: list[float | None]) -> list[float]:
+def gaps(values: Sequence[float | None]) -> list[float]:
     """None as NaN, so a day without a value is a gap in the line rather than a zero."""
     return [float("nan") if v is None else v for v in values]

@@ -143,23 +143,19 @@ def compute_series(session: Session, scope: Scope, bounds: Sequence[datetime]) -
     if any(a >= b for a, b in zip(edges, edges[1:], strict=False)):
         raise ValueError("bounds must increase")
     where = scope.condition()
-    facts = [Facts() for _ in edges[1:]]
-
-    def slot(at: int) -> int:
-        return bisect_right(edges, at) - 1
-
-    for created, delta in session.execute(select(CREATED, FIRST_REPLY - CREATED).where(*where, CREATED >= edges[0], CREATED < edges[-1])):
-        facts[slot(created)].add_created(delta)
-    solved = select(SOLVED, SOLVED - CREATED, T.replies, T.reopens, T.csat, T.sla_met).where(
-        *where, SOLVED >= edges[0], SOLVED < edges[-1]
-    )
-    for at, *rest in session.execute(solved):
-        facts[slot(at)].add_solved(*rest)
-    # Backlog at each window's end: what was open at the first bound, plus what
-    # each window created, less what it solved.
-    before: dict[Any, Facts] = defaultdict(Facts)
-    _add_open(session, before, where, None, lambda column: column < edges[0])
-    open_before = before[None].backlog
+    found = None
+    if scope.agent_id is None and not scope.unassigned:
+        found = _series_from_days(session, edges, scope.team_id)
+    if found is None:
+        facts = [Facts() for _ in edges[1:]]
+        _add_series_tickets(session, facts, where, edges, [(edges[0], edges[-1])])
+        # Backlog at each window's end: what was open at the first bound, plus what
+        # each window created, less what it solved.
+        before: dict[Any, Facts] = defaultdict(Facts)
+        _add_open(session, before, where, None, lambda column: column < edges[0])
+        open_before = before[None].backlog
+    else:
+        facts, open_before = found
     for f in facts:
         open_before += f.created - f.solved
         f.backlog = open_before
@@ -231,6 +227,65 @@ def _add_tickets(session: Session, facts: dict[Any, Facts], where: list[ColumnEl
             facts[row[0]].add_solved(*row[1:])
         else:
             facts[None].add_solved(*row)
+
+
+def _add_series_tickets(session: Session, facts: list[Facts], where: list[ColumnElement[bool]], edges: list[int], ranges: list[tuple[int, int]]) -> None:
+    """Add the tickets created, and those solved, within `ranges` to the window of `edges` each falls in."""
+    if not ranges:
+        return
+
+    def slot(at: int) -> int:
+        return bisect_right(edges, at) - 1
+
+    for created, delta in session.execute(select(CREATED, FIRST_REPLY - CREATED).where(*where, _within(CREATED, ranges))):
+        facts[slot(created)].add_created(delta)
+    solved = select(SOLVED, SOLVED - CREATED, T.replies, T.reopens, T.csat, T.sla_met).where(*where, _within(SOLVED, ranges))
+    for at, *rest in session.execute(solved):
+        facts[slot(at)].add_solved(*rest)
+
+
+def _series_from_days(session: Session, edges: list[int], team_id: int | None) -> tuple[list[Facts], int] | None:
+    """Each window's facts from its whole, clean UTC days, and the tickets of the rest; and the backlog at the first edge.
+
+    None when the tickets alone are the better way: no window holds a whole
+    day (local days off UTC midnight), or too many stretches are left to read.
+    """
+    on_team = [DD.team_key == team_id] if team_id is not None else []
+    dirty = set(session.scalars(select(DD.day).distinct().where(*on_team, DD.day < -(-edges[-1] // DAY_S))))
+    whole: dict[int, int] = {}  # a day counted in kpi_day_facts -> the window it is in
+    for i, (a, b) in enumerate(zip(edges, edges[1:], strict=False)):
+        whole.update((d, i) for d in range(-(-a // DAY_S), b // DAY_S) if d not in dirty)
+    if not whole:
+        return None
+    ranges, cursor = [], edges[0]
+    for day in sorted(whole):
+        if day * DAY_S > cursor:
+            ranges.append((cursor, day * DAY_S))
+        cursor = (day + 1) * DAY_S
+    ranges += [(cursor, edges[-1])] if cursor < edges[-1] else []
+    start_day = edges[0] // DAY_S
+    counted_before = [~and_(DF.day >= a, DF.day < b) for a, b in day_runs(sorted(d for d in dirty if d < start_day))]
+    before = [(a * DAY_S, b * DAY_S) for a, b in day_runs(sorted(d for d in dirty if d < start_day))]
+    before += [(start_day * DAY_S, edges[0])] if edges[0] > start_day * DAY_S else []
+    if len(ranges) + len(before) > _MOST_RANGES:
+        return None
+    facts = [Facts() for _ in edges[1:]]
+    mine = [DF.team_key == team_id] if team_id is not None else []
+    days = select(DF.day, *(DF[name] for name in DAY_COUNTS), DF.first_reply_s, DF.resolution_s)
+    for day, *counts, first_reply_s, resolution_s in session.execute(days.where(*mine, DF.day >= min(whole), DF.day <= max(whole))):
+        if (i := whole.get(day)) is not None:  # else a changed day, read from the tickets
+            facts[i].add_totals(counts)
+            facts[i].first_reply_s.append(bytes(first_reply_s))
+            facts[i].resolution_s.append(bytes(resolution_s))
+    where = [T.team_id == team_id] if team_id is not None else []
+    _add_series_tickets(session, facts, where, edges, ranges)
+    # Open at the first edge: created less solved on the counted days before it, and on the rest from the tickets.
+    open_before = int(session.scalar(select(func.sum(DF.created - DF.solved)).where(*mine, DF.day < start_day, *counted_before)) or 0)
+    if before:
+        tickets: dict[Any, Facts] = defaultdict(Facts)
+        _add_open(session, tickets, where, None, lambda column: _within(column, before))
+        open_before += tickets[None].backlog
+    return facts, open_before
 
 
 # ---------------------------------------------------------------- from day facts

@@ -1,4 +1,4 @@
-"""Chart images csbot serves by link (Teams cards show an image by URL), and the key that signs the links."""
+"""Charts and files csbot serves by link (Teams cards show an image by URL and offer a file by one), and the key that signs the links."""
 
 from __future__ import annotations
 
@@ -15,11 +15,15 @@ from store.base import Base, UTCSeconds
 
 
 class ChartImage(Base):
+    """A chart (PNG) or a file (a CSV of figures) served at a signed link until `expires_at`."""
+
     __tablename__ = "chart_images"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     token: Mapped[str] = mapped_column(String(64), unique=True)
-    png: Mapped[bytes] = mapped_column(LargeBinary)
+    png: Mapped[bytes] = mapped_column(LargeBinary)  # the content: a chart's PNG, or the file's bytes
+    media_type: Mapped[str] = mapped_column(String(64), server_default="image/png", default="image/png")
+    filename: Mapped[str | None] = mapped_column(String(120))  # a file's name, for the download
     created_at: Mapped[datetime] = mapped_column(UTCSeconds)
     expires_at: Mapped[datetime] = mapped_column(UTCSeconds, index=True)
 

@@ -11,6 +11,7 @@ spreadsheet cell holds.
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -27,10 +28,21 @@ def safe_cell(value: Any) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
+def _write(fh: Any, rows: Iterable[Iterable[Any]]) -> None:
+    writer = csv.writer(fh)
+    for row in rows:
+        writer.writerow([safe_cell(cell) for cell in row])
+
+
 def write_csv(path: Path, rows: Iterable[Iterable[Any]]) -> Path:
     """Write `rows` to `path` as UTF-8 CSV with every cell made safe."""
     with path.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        for row in rows:
-            writer.writerow([safe_cell(cell) for cell in row])
+        _write(fh, rows)
     return path
+
+
+def csv_text(rows: Iterable[Iterable[Any]]) -> str:
+    """`rows` as CSV text with every cell made safe (what write_csv writes), for a file sent in chat."""
+    buffer = io.StringIO(newline="")
+    _write(buffer, rows)
+    return buffer.getvalue()

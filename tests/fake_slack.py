@@ -184,5 +184,5 @@ class FakeSlack:
 
     async def _upload(self, request: web.Request) -> web.Response:
         body = await request.read()
-        self.calls.append(Call("upload", {"bytes": len(body)}, time.monotonic(), request.path))
+        self.calls.append(Call("upload", {"bytes": len(body), "content": body}, time.monotonic(), request.path))
         return web.Response(text="OK - uploaded")

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import random
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import delete, func, insert, select, update
 
 from kpi.day_facts import DayFacts, DirtyDay, order_statistics, pack, refresh
-from kpi.engine import Scope, compute, compute_by_team, metrics_from
+from kpi.engine import Scope, compute, compute_by_team, compute_series, metrics_from
 from kpi.stats import median, quantile
 from kpi.tickets import Ticket
 from store.database import Database
@@ -93,8 +94,24 @@ WINDOWS = [
 ]
 
 
+BERLIN = ZoneInfo("Europe/Berlin")
+# Series of windows (a trend's points): UTC days and weeks (whole counted days), Berlin weeks (whole
+# days inside, partial ones at each edge), Berlin days (no whole UTC day: tickets only), a mid-day start.
+SERIES = [
+    [BASE + timedelta(days=n) for n in range(0, 36)],
+    [BASE + timedelta(days=7 * n) for n in range(-2, 7)],
+    [datetime(2026, 1, 5, tzinfo=BERLIN) + timedelta(days=7 * n) for n in range(6)],
+    [datetime(2026, 1, 1, tzinfo=BERLIN) + timedelta(days=n) for n in range(20)],
+    [BASE + timedelta(days=2, hours=13, seconds=5)] + [BASE + timedelta(days=7 * n) for n in range(1, 5)] + [BASE + timedelta(days=30, hours=2)],
+]
+
+
 def check_all(db: Database, teams: dict[str, int]) -> None:
     with db.sessions() as s:
+        for bounds in SERIES:
+            for team_id, scope in ((teams["support-emea"], Scope(team_id=teams["support-emea"])), ("all", Scope())):
+                want = [reference(db, team_id, a, b) for a, b in zip(bounds, bounds[1:], strict=False)]
+                assert compute_series(s, scope, bounds) == want, (team_id, bounds[0])
         for start, end in WINDOWS:
             by_team = compute_by_team(s, start, end)
             for team_id in (teams["support-emea"], teams["support-amer"]):

@@ -43,7 +43,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.render.text import clean, one_line, split_text, table_lines
-from handlers.reply import Actions, Button, Chart, Context, Divider, Fields, Reply, Section, Table
+from handlers.reply import Actions, Button, Chart, Context, Divider, Fields, File, Reply, Section, Table
 
 MAX_BLOCKS = 50
 MAX_MESSAGES = 5
@@ -197,6 +197,14 @@ def _chart(block: Chart) -> list[Block]:
     return [ContextBlock(elements=[_mrkdwn(_clip(text, TEXT_MAX))])]
 
 
+def _file(block: File, visibility: str) -> list[Block]:
+    # The file itself is uploaded by the Slack adapter: to the channel with a shared
+    # answer, else to the asker's direct messages (a file cannot be ephemeral).
+    where = "uploaded to this conversation" if visibility == "channel" else "sent to your direct messages with csbot"
+    text = "📎 " + escape_mrkdwn(one_line(block.filename)) + f" ({where}): " + escape_mrkdwn(one_line(block.description))
+    return [ContextBlock(elements=[_mrkdwn(_clip(text, TEXT_MAX))])]
+
+
 def _button(button: Button) -> ButtonElement:
     # Over-long ids and values are cut rather than rejected: a reply must always render.
     return ButtonElement(
@@ -236,6 +244,8 @@ def _blocks(reply: Reply) -> list[Block]:
                 blocks.extend(_table(block))
             case Chart():
                 blocks.extend(_chart(block))
+            case File():
+                blocks.extend(_file(block, reply.visibility))
             case Actions():
                 blocks.extend(_actions(block))
             case Divider():

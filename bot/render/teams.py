@@ -38,7 +38,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.render.text import clean, looks_numeric, one_line, split_text, table_lines
-from handlers.reply import Actions, Button, Chart, Context, Divider, Field, Fields, Reply, Section, Table
+from handlers.reply import Actions, Button, Chart, Context, Divider, Field, Fields, File, Reply, Section, Table
 
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 VERSION = "1.5"
@@ -214,6 +214,19 @@ def _chart(block: Chart, budget: int) -> list[Element]:
     return [_text_block(f"📈 {one_line(block.title)}: {one_line(block.alt_text)} (chart too large to show here)")]
 
 
+def _file(block: File, budget: int) -> list[Element]:
+    said = _text_block(f"📎 {one_line(block.filename)}: {one_line(block.description)}")
+    if block.url is not None:
+        link = {"type": "Action.OpenUrl", "title": _cut(f"Download {one_line(block.filename)}", LABEL_MAX), "url": block.url}
+        return [said, {"type": "ActionSet", "actions": [link]}]
+    # No public address to link it from: the text itself when it fits the card, else where to get it.
+    text = block.content.decode("utf-8", "replace") if block.media_type.startswith("text/") else ""
+    inline = _text_blocks(text, fontType="Monospace") if text else []
+    if inline and sum(json_size(e) for e in inline) + json_size(said) <= budget // 2:
+        return [said, *inline]
+    return [_text_block(f"📎 {one_line(block.filename)}: {one_line(block.description)} (too large to show here, and csbot has no public address to link it from)")]
+
+
 def _submit(button: Button, index: int) -> Element:
     # Ids and values are ours, not user prose, but a reply must render even if
     # one is absurdly long: cut them (visibly wrong beats a card Teams rejects).
@@ -254,6 +267,8 @@ def _body(reply: Reply, budget: int) -> list[Element]:
                 elements = heading + _table(block, budget)
             case Chart():
                 elements = _chart(block, budget)
+            case File():
+                elements = _file(block, budget)
             case Divider():
                 separator = True
                 continue

@@ -12,7 +12,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 
-from handlers.reply import Actions, Chart, Context, Divider, Field, Fields, Reply, Section, Table
+from handlers.reply import Actions, Chart, Context, Divider, Field, Fields, File, Reply, Section, Table
 
 # C0/C1 controls except tab and newline, plus the bidi embeddings, overrides and
 # isolates: those can reorder what a reader sees ("Trojan Source" spoofing).
@@ -186,6 +186,8 @@ def render_text(reply: Reply) -> str:
                 parts.append("\n".join(lines))
             case Chart(title=chart_title, alt_text=alt):
                 parts.append(f"[chart: {one_line(chart_title)} — {one_line(alt)}]")
+            case File(filename=filename, description=description):
+                parts.append(f"[file: {one_line(filename)} — {one_line(description)}]")
             case Actions(buttons=buttons):
                 labels = []
                 for button in buttons:

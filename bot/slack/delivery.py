@@ -16,7 +16,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from bot.chart_files import chart_filename
 from bot.render.slack import render_slack
 from bot.slack.client import quiet_logger
-from handlers.reply import Chart, Reply
+from handlers.reply import Chart, File, Reply
 from store.quoting import clip
 from store.busy import BUSY_MESSAGE, describe, is_busy
 
@@ -78,32 +78,49 @@ class ResponseUrls:
             await self._session.close()
 
 
-async def upload_charts(
-    client: AsyncWebClient, channel: str, reply: Reply, *, what: str, thread_ts: str | None = None
-) -> str | None:
-    """Upload the reply's charts as PNG files to `channel` (files.uploadV2); None when all arrived.
+def _uploads(reply: Reply, *, charts: bool = True) -> list[dict[str, Any]]:
+    """files.uploadV2 arguments for each chart (with `charts`) and file of `reply`, in reply order."""
+    found: list[dict[str, Any]] = []
+    for block in reply.blocks:
+        if isinstance(block, Chart) and charts:
+            found.append({"file": block.png, "filename": chart_filename(block.title), "title": block.title[:250], "alt_txt": block.alt_text[:1000]})
+        elif isinstance(block, File):
+            found.append({"file": block.content, "filename": block.filename, "title": block.filename[:250]})
+    return found
 
-    Only for replies meant for the channel: a file cannot be ephemeral, so a
-    private answer keeps its chart as the text description the renderer shows.
-    With `thread_ts`, the files go into that thread, beside the answer.
+
+async def upload_charts(
+    client: AsyncWebClient, channel: str, reply: Reply, *, what: str, thread_ts: str | None = None, charts: bool = True
+) -> str | None:
+    """Upload the reply's charts (PNG) and files (a --csv answer) to `channel` (files.uploadV2); None when all arrived.
+
+    Only for replies meant for the channel, or sent to a person's DM: a file
+    cannot be ephemeral, so a private answer keeps its chart as the text
+    description the renderer shows, and its files go to the asker's DM
+    (upload_to_asker). With `thread_ts`, the files go into that thread,
+    beside the answer. `charts=False` uploads the files only.
     """
-    for chart in (b for b in reply.blocks if isinstance(b, Chart)):
+    for upload in _uploads(reply, charts=charts):
         try:
-            await client.files_upload_v2(
-                channel=channel,
-                file=chart.png,
-                filename=chart_filename(chart.title),
-                title=chart.title[:250],
-                alt_txt=chart.alt_text[:1000],
-                **({"thread_ts": thread_ts} if thread_ts else {}),
-            )
+            await client.files_upload_v2(channel=channel, **upload, **({"thread_ts": thread_ts} if thread_ts else {}))
         except SlackApiError as exc:
-            log.error("chart %r for %s not uploaded to %s: %s", chart.title, what, channel, slack_error(exc))
+            log.error("%r for %s not uploaded to %s: %s", upload["title"], what, channel, slack_error(exc))
             return slack_error(exc)
         except (SlackClientError, OSError) as exc:
-            log.error("chart %r for %s not uploaded to %s: %s", chart.title, what, channel, exc)
+            log.error("%r for %s not uploaded to %s: %s", upload["title"], what, channel, exc)
             return str(exc) or type(exc).__name__
     return None
+
+
+async def upload_to_asker(client: AsyncWebClient, user_id: str, reply: Reply, *, what: str) -> str | None:
+    """Upload a private answer's files (not its charts) to the asker's DM with csbot; None when they arrived, else why not."""
+    if not any(isinstance(b, File) for b in reply.blocks):
+        return None
+    channel, error = await open_dm(client, user_id)
+    if channel is None:
+        log.error("files for %s not sent to %s: %s", what, user_id, error)
+        return error
+    return await upload_charts(client, channel, reply, what=what, charts=False)
 
 
 @dataclass(frozen=True)

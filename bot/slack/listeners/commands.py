@@ -10,7 +10,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from bot.chat_work import run_chat
 from bot.dispatch import UnknownMember, run_command
 from bot.render.slack import render_slack
-from bot.slack.delivery import report_failure, slack_unescape, upload_charts
+from bot.slack.delivery import report_failure, slack_unescape, upload_charts, upload_to_asker
 from bot.slack.deps import SlackDeps
 from bot.slack.identity import not_a_member
 from bot.slack.modals import open_form
@@ -62,3 +62,7 @@ async def _answer_as_member(deps: SlackDeps, body: dict[str, Any], user_id: str,
         await deps.responses.messages(url, messages, what=what)
         if reply.visibility == "channel" and body.get("channel_id"):
             await upload_charts(deps.client, body["channel_id"], reply, what=what)
+        elif reply.visibility != "channel":
+            error = await upload_to_asker(deps.client, user_id, reply, what=what)
+            if error is not None:
+                await deps.responses.text(url, f"The file could not be sent to your direct messages with csbot ({error}); try again in a moment.", what=what)
