@@ -775,10 +775,10 @@ def _export_kpi(settings: Settings, args: argparse.Namespace) -> int:
                 team = session.scalar(select(Team).where(Team.key == args.team.strip().lower()))
                 if team is None:
                     raise BadInput(_no_team(session, args.team))
-                scope, label, zone = Scope(team_id=team.id), team.key, team.timezone
+                scope, label, zone = Scope(team_id=team.id), ["team", team.key], team.timezone
             else:
                 org = session.get(Org, 1)
-                scope, label, zone = Scope(), "org", org.timezone if org else "UTC"
+                scope, label, zone = Scope(), ["org", ""], org.timezone if org else "UTC"
             first, last = _days_asked(args, now.astimezone(ZoneInfo(zone)).date())
             try:
                 rows = range_rows(session, scope, label, zone, first, last, args.by, now, qa=qa_figures.in_use(session))
@@ -794,7 +794,7 @@ def _export_kpi(settings: Settings, args: argparse.Namespace) -> int:
     except OSError as exc:
         raise BadInput(f"cannot write {args.csv}: {exc.strerror or exc}") from None
     shape = f"a row per {args.by}" if args.by else "one row for the range"
-    print(f"Wrote {args.csv}: {len(rows) - 1} row(s), {shape}, {label} from {first} to {last} ({zone}).")
+    print(f"Wrote {args.csv}: {len(rows) - 1} row(s), {shape}, {label[1] or 'the organisation'} from {first} to {last} ({zone}).")
     return EXIT_OK
 
 

@@ -22,35 +22,37 @@ from store.spreadsheet import csv_text
 
 CSV_TYPE = "text/csv"
 UNASSIGNED = "(unassigned)"
+SCOPE_COLUMNS = ["scope", "name"]
 
 
 def _window(window: dict[str, Any]) -> list[str]:
     return window_cells(datetime.fromisoformat(window["start"]), datetime.fromisoformat(window["until"]), window["timezone"])
 
 
-def _scope(data: dict[str, Any]) -> str:
-    """Whose figures: the team's key, `org`, or the agent's `@handle`."""
+def _scope(data: dict[str, Any]) -> list[str]:
+    """Whose figures, as the `scope` and `name` cells: team and its key, org, or agent and the handle."""
     if data.get("agent"):
-        return "@" + data["agent"]
-    return data.get("team") or "org"
+        return ["agent", data["agent"]]
+    return ["team", data["team"]] if data.get("team") else ["org", ""]
 
 
 def _labelled(data: dict[str, Any]) -> tuple[str, list[str], list[tuple[list[Any], dict[str, Any], dict[str, Any]]]]:
     """What the file is of, its label columns, and each row's (labels, window, metrics), from an answer's data."""
     window = data["window"]
+    whose = " ".join(w for w in _scope(data) if w != "team")
     if "series" in data:
-        rows = [([_scope(data)], p["window"], p["metrics"]) for p in data["series"]]
-        return f"trend {data['metric']} by {data['step']} {_scope(data)}", ["scope"], rows
+        rows = [(_scope(data), p["window"], p["metrics"]) for p in data["series"]]
+        return f"trend {whose} {data['metric']} by {data['step']}", SCOPE_COLUMNS, rows
     if "dimension" in data:
-        rows = [([_scope(data), r["label"]], window, r["metrics"]) for r in data["rows"]]
-        return f"kpis {_scope(data)} by {data['dimension']}", ["scope", data["dimension"]], rows
+        rows = [([*_scope(data), r["label"]], window, r["metrics"]) for r in data["rows"]]
+        return f"kpis {whose} by {data['dimension']}", [*SCOPE_COLUMNS, data["dimension"]], rows
     if data.get("scope") == "agents":
         rows = [([data["team"], r["agent"]], window, r["metrics"]) for r in data["rows"]]
         rows.append(([data["team"], UNASSIGNED], window, data["unassigned"]["metrics"]))
         return f"agents {data['team']}", ["team", "agent"], rows
     if "rows" in data:
         return "kpis by team", ["team"], [([r["team"]], window, r["metrics"]) for r in data["rows"]]
-    return f"kpis {_scope(data)}", ["scope"], [([_scope(data)], window, data["metrics"])]
+    return f"kpis {whose}", SCOPE_COLUMNS, [(_scope(data), window, data["metrics"])]
 
 
 def with_csv(ctx: Context, reply: Reply) -> Reply:
@@ -64,8 +66,9 @@ def with_csv(ctx: Context, reply: Reply) -> Reply:
     columns = metric_columns(qa)
     header = [*labels, *WINDOW_COLUMNS, *columns]
     table = [header, *([*cells, *_window(window), *metric_cells(metrics, columns)] for cells, window, metrics in rows)]
-    first, last = _window(data["window"])[:2]
-    filename = filename_for(f"{what} {first} {last}", ".csv", "kpis")
+    # The days the rows cover (a trend's whole weeks may begin before its window).
+    first, last = (_window(rows[0][1])[0], _window(rows[-1][1])[1]) if rows else _window(data["window"])[:2]
+    filename = filename_for(f"{what} {first} {last}", ".csv", "kpis", most=100)
     count = len(table) - 1
     description = (
         f"{count} row{'' if count == 1 else 's'} × {len(header)} columns: {what}, {first} to {last} ({data['window']['timezone']}); "

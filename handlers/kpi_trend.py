@@ -209,7 +209,7 @@ def execute_trend(ctx: Context, request: KpiRequest, target: Target, window: Win
         blocks.append(Note(inactive))
     blocks.append(Section("\n".join(lines)))
     if summary is not None:
-        blocks.append(_chart(f"{who} · {metric.label} by {trend.step}", metric, points, goal, trend.step, target.timezone, alt))
+        blocks.append(_chart(f"{target.label} · {metric.label} by {trend.step}", metric, points, goal, trend.step, target.timezone, alt))
     blocks.append(Table(tuple(columns), tuple(rows)))
     if goal is not None:
         blocks.append(Note(LEGEND))

@@ -106,9 +106,9 @@ class Divider:
 Block = Section | Context | Fields | Table | Chart | File | Actions | Divider
 
 
-def filename_for(title: str, suffix: str, fallback: str = "csbot") -> str:
+def filename_for(title: str, suffix: str, fallback: str = "csbot", most: int = 60) -> str:
     """`Support EMEA · last 30 days`, `.png` → `support-emea-last-30-days.png`: safe on every system."""
-    return (re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:60].strip("-") or fallback) + suffix
+    return (re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:most].strip("-") or fallback) + suffix
 
 
 @dataclass(frozen=True)

@@ -50,9 +50,12 @@ def metric_cells(metrics: Metrics, columns: Sequence[str]) -> list[Any]:
 
 
 def range_rows(
-    session: Session, scope: Scope, label: str, zone: str, first: date, last: date, step: Step | None, now: datetime, *, qa: bool
+    session: Session, scope: Scope, label: list[str], zone: str, first: date, last: date, step: Step | None, now: datetime, *, qa: bool
 ) -> list[list[Any]]:
     """The header and one row per day or week from `first` to `last` (local, included), or one row for them all.
+
+    `label` is what the rows are of: the `scope` and `name` cells (`team`,
+    its key; `org`, empty).
 
     Each row equals `/kpi team TEAM A..B` for its days A..B, the first and
     last week cut to the range so the rows add up to it; a range still
@@ -60,7 +63,7 @@ def range_rows(
     kpi.windows.WindowError (NotStarted when the range lies after `now`).
     """
     columns = metric_columns(qa)
-    header = ["scope", *WINDOW_COLUMNS, *columns]
+    header = ["scope", "name", *WINDOW_COLUMNS, *columns]
     if step is None:
         window = parse_window(f"{first.isoformat()}..{last.isoformat()}", now, zone)
         return [header, _row(label, window, compute(session, scope, window.start_utc, window.until_utc), columns)]
@@ -68,5 +71,5 @@ def range_rows(
     return [header, *(_row(label, b.window, b.metrics, columns) for b in series(session, scope, buckets))]
 
 
-def _row(label: str, window: Window, metrics: Metrics, columns: Sequence[str]) -> list[Any]:
-    return [label, *window_cells(window.start, window.until, window.timezone), *metric_cells(metrics, columns)]
+def _row(label: list[str], window: Window, metrics: Metrics, columns: Sequence[str]) -> list[Any]:
+    return [*label, *window_cells(window.start, window.until, window.timezone), *metric_cells(metrics, columns)]

@@ -49,7 +49,7 @@ def number(cell: str) -> int | float | None:
 
 
 def metrics_of(row: dict[str, str]) -> dict[str, int | float | None]:
-    return {k: number(v) for k, v in row.items() if k not in ("scope", "team", "agent", "from", "to", "until", "timezone", "channel")}
+    return {k: number(v) for k, v in row.items() if k not in ("scope", "name", "team", "agent", "from", "to", "until", "timezone", "channel")}
 
 
 @pytest.fixture
@@ -74,7 +74,7 @@ def test_the_export_equals_the_cards(demo_db: Database, tmp_path: Path, capsys: 
     (row,) = export(tmp_path, "--team", team.key, "--from", "2026-02-01", "--to", "2026-02-28")
     card = ask(demo_db, f"/kpi team {team.key} 2026-02-01..2026-02-28", admin)
     assert metrics_of(row) == card.data["metrics"]
-    assert (row["scope"], row["from"], row["to"], row["until"], row["timezone"]) == (team.key, "2026-02-01", "2026-02-28", "", team.timezone)
+    assert (row["scope"], row["name"], row["from"], row["to"], row["until"], row["timezone"]) == ("team", team.key, "2026-02-01", "2026-02-28", "", team.timezone)
     assert "Wrote" in capsys.readouterr().out
     # By week: the first and last week cut to the range, every row the card for its days, the rows adding up.
     weeks = export(tmp_path, "--team", team.key, "--from", "2026-02-01", "--to", "2026-02-28", "--by", "week")

@@ -260,4 +260,4 @@ def test_every_surface_renders_a_trend(org_db: Database) -> None:
     assert "chart too large to show here" in json.dumps(cards, ensure_ascii=False)
     messages = render_slack(reply)
     assert any("📈" in json.dumps(m, ensure_ascii=False) for m in messages)
-    assert "[chart: Support EMEA (support-emea) · First reply (median) by day" in render_text(reply)
+    assert "[chart: Support EMEA · First reply (median) by day — First reply (median) of Support EMEA (support-emea) by day, 120 days" in render_text(reply)
