@@ -502,9 +502,12 @@ class KpiCommand:
         "/kpi me [WINDOW] — your own figures\n"
         "/kpi teams [WINDOW] [--sort METRIC] — every team side by side\n"
         "/kpi org [WINDOW] [by channel|priority|agent|weekday|hour] — the whole organisation, or one row per value\n"
+        "/kpi trend METRIC [TEAM|org|me|@handle] [WINDOW] [by week|day] — one metric over time, a point per week "
+        "(default: 90d by week) or day, as a chart with the target and in words\n"
         "/kpi alerts [TEAM] — the team's KPI alerts and where they stand today\n"
         "/kpi escalations [QUEUE] [WINDOW] — escalations opened: how fast owned and resolved, how many ran out\n"
-        "Add --share to post the answer in the channel.\n"
+        "Add --share to post the answer in the channel, --csv to get its figures as a CSV file too "
+        "(Slack: uploaded, to your direct messages unless shared; Teams: a link valid for a day).\n"
         f"WINDOW: {WINDOW_HELP}. Default 7d; a window still running is shown so far. It may come before or after "
         "the team; quote a name that holds window words: \"Week Shift\".\n"
         f"{SORT_HELP}. Sorted best first."
@@ -520,6 +523,10 @@ class KpiCommand:
         "/kpi org november",
         "/kpi team support-emea 30d by channel",
         "/kpi org last week by hour",
+        "/kpi trend frt",
+        "/kpi trend csat support-emea 30d by day",
+        "/kpi trend solved org",
+        "/kpi team support-emea last month --csv",
         "/kpi org 2026-03-01 to 2026-03-31",
         "/kpi alerts support-emea",
         "/kpi escalations billing 30d",

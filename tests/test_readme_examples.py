@@ -1,7 +1,7 @@
 """The README's examples run as printed on a fresh `csbot demo`.
 
 A reader copies commands from the README into a shell or a chat: each `csbot ask`
-line in its code blocks, and each chat command it quotes whole (no placeholders),
+and `csbot export` line in its code blocks, and each chat command it quotes whole (no placeholders),
 must answer, not fail, on the demo a new user has just seeded.
 """
 
@@ -40,7 +40,7 @@ def _shell_lines() -> list[str]:
     for block in blocks:
         for line in block.splitlines():
             line = line.split("  #")[0].strip()
-            if line.startswith("csbot ask "):
+            if line.startswith(("csbot ask ", "csbot export ")):
                 lines.append(line)
     return lines
 
@@ -75,7 +75,7 @@ def test_the_readme_has_examples_to_check() -> None:
 
 
 @pytest.mark.parametrize("line", _shell_lines())
-def test_each_csbot_ask_line_runs_as_printed(demo: tuple[Path, str], line: str) -> None:
+def test_each_csbot_ask_and_export_line_runs_as_printed(demo: tuple[Path, str], line: str) -> None:
     folder, url = demo
     args = shlex.split(line)[1:]
     done = subprocess.run(
