@@ -10,7 +10,7 @@ then /kpi latencies through the same router the chat surfaces use.
 Each case runs in a fresh interpreter, so its peak RSS is its own.
 Goals (SQLite and PostgreSQL, 2 cores): import <= 60 s; /kpi team 7d p95 <= 100 ms;
 /kpi teams 30d and /kpi agents 30d p95 <= 200 ms; /kpi org 365d and /kpi teams 365d
-p95 <= 1 s; peak RSS of any case <= 300 MB.
+p95 <= 1 s; peak RSS of any case <= 300 MB. Trends (a chart each) are timed beside them.
 """
 
 from __future__ import annotations
@@ -143,6 +143,8 @@ def case_texts(name: str, teams: int, agents: int) -> list[str]:
     team_keys = [f"team-{t:02d}" for t in range(teams)]
     agent_keys = [f"agent-{a:03d}" for a in range(agents)]
     words = name.split()
+    if words[1] == "trend" and words[3] != "org":
+        return [" ".join([*words[:3], rng.choice(team_keys), *words[3:]]) for _ in range(50)]
     if words[1] in ("team", "agents"):
         return [" ".join([words[0], words[1], rng.choice(team_keys), *words[2:]]) for _ in range(50)]
     if words[1] == "agent":
@@ -164,6 +166,14 @@ CASES = [
     ("/kpi team 90d by hour", 0.5),
     ("/kpi org 30d by channel", 0.25),
     ("/kpi org 365d by hour", 0.25),
+    # Trends: every metric per week or day (whole UTC days from day facts), and a chart drawn each time.
+    ("/kpi trend frt 90d", 1.0),
+    ("/kpi trend frt 90d by day", 0.5),
+    ("/kpi trend frt org 90d", 0.5),
+    ("/kpi trend csat org 120d by day", 0.25),
+    ("/kpi trend frt org 365d", 0.25),
+    # The card with its figures as a CSV file.
+    ("/kpi team 30d --csv", 1.0),
 ]
 
 

@@ -133,6 +133,22 @@ def _summary(metric: Metric, points: list[Bucket], goal: float | None, step: str
     return lines, summary, line + "."
 
 
+def _table(metric: Metric, points: list[Bucket], goal: float | None, step: str) -> Table:
+    """Every point: its first day, value, `n` (where the metric has a sample) and status against the target."""
+    columns = ["Week of" if step == "week" else "Day", metric.label] + (["n"] if metric.sample else []) + (["Target"] if goal is not None else [])
+    rows = []
+    for b in points:
+        value = b.metrics[metric.name]
+        row = [b.first.isoformat() + (" (so far)" if b.window.so_far else ""), metric_value(metric.name, value)]  # type: ignore[arg-type]
+        if metric.sample:
+            row.append(f"{int(b.metrics[metric.sample] or 0):,}")
+        if goal is not None:
+            status = target_status(metric.name, value, goal)  # type: ignore[arg-type]
+            row.append(STATUS_MARK[status] if status else "")
+        rows.append(tuple(row))
+    return Table(tuple(columns), tuple(rows))
+
+
 def _chart(title: str, metric: Metric, points: list[Bucket], goal: float | None, step: str, zone: str, alt: str) -> Chart:
     """The chart (matplotlib is loaded only here, the first time a trend is drawn)."""
     from handlers.trend_chart import ChartPoint, trend_png
@@ -166,7 +182,7 @@ def execute_trend(ctx: Context, request: KpiRequest, target: Target, window: Win
     first, last = covered_days(window)
     count = point_count(first, last, trend.step)
     if count > MAX_POINTS:
-        raise too_many_points(count, trend.step, request.window or DEFAULT_WINDOW)
+        raise too_many_points(count, point_count(first, last, "week"), trend.step, request.window or DEFAULT_WINDOW)
     try:
         buckets = bucket_windows(day_ranges(first, last, trend.step, whole_weeks=True), target.timezone, request.at or ctx.now)
     except WindowError as exc:
@@ -185,18 +201,6 @@ def execute_trend(ctx: Context, request: KpiRequest, target: Target, window: Win
     lines, summary, described = _summary(metric, points, goal, trend.step)
     unit = "weeks" if trend.step == "week" else "days"
     span = f"{len(points)} {unit if len(points) != 1 else trend.step}, {points[0].first.isoformat()} to {points[-1].last.isoformat()}" if points else "no days"
-    heading = "Week of" if trend.step == "week" else "Day"
-    columns = [heading, metric.label] + (["n"] if metric.sample else []) + (["Target"] if goal is not None else [])
-    rows = []
-    for b in points:
-        value = b.metrics[metric.name]
-        status = target_status(metric.name, value, goal)  # type: ignore[arg-type]
-        row = [b.first.isoformat() + (" (so far)" if b.window.so_far else ""), metric_value(metric.name, value)]  # type: ignore[arg-type]
-        if metric.sample:
-            row.append(f"{int(b.metrics[metric.sample] or 0):,}")
-        if goal is not None:
-            row.append(STATUS_MARK[status] if status else "")
-        rows.append(tuple(row))
     who = f"{target.label}{team_key}"
     alt = f"{metric.label} of {who} by {trend.step}, {span} ({target.timezone}): {described}"
     shareable = (target.agent is None or target.agent.id == ctx.member.id) and not (metric.group == "qa" and target.agent is None)
@@ -210,7 +214,7 @@ def execute_trend(ctx: Context, request: KpiRequest, target: Target, window: Win
     blocks.append(Section("\n".join(lines)))
     if summary is not None:
         blocks.append(_chart(f"{target.label} · {metric.label} by {trend.step}", metric, points, goal, trend.step, target.timezone, alt))
-    blocks.append(Table(tuple(columns), tuple(rows)))
+    blocks.append(_table(metric, points, goal, trend.step))
     if goal is not None:
         blocks.append(Note(LEGEND))
     blocks += buttons(ctx, request, shareable, window)

@@ -15,7 +15,7 @@ from handlers.args import Literal, UsageError
 from handlers.router import closest
 from handlers.window_words import split_window
 from kpi.definitions import ALIASES, METRIC_NAMES, metric_named
-from kpi.trend import STEPS, Step
+from kpi.trend import Step
 
 DEFAULT_WINDOW = "90d"
 DEFAULT_STEP: Step = "week"
@@ -44,6 +44,11 @@ def _metric(word: str, rest: list[str]) -> str:
     metric = metric_named(word) if not isinstance(word, Literal) else None
     if metric is not None:
         return metric
+    if word.lower() in ("help", "?") and not isinstance(word, Literal):
+        raise UsageError(
+            f"{TREND_USAGE}: one metric over time, a point per week (default 90d by week) or day, as a chart with the "
+            f"team's target and in words. E.g. /kpi trend frt, /kpi trend csat org 30d by day, /kpi trend solved me last month. {METRIC_HELP}."
+        )
     named_later = next((w for w in rest if not isinstance(w, Literal) and metric_named(w)), None)
     if named_later is not None:
         raise UsageError(f"Say the metric first: /kpi trend {named_later} {word} … ({TREND_USAGE}).")
@@ -105,13 +110,10 @@ def parse_trend(rest: list[str]) -> tuple[TrendAsk, str | None, str, str | None]
     return TrendAsk(metric, step, "team"), named, window, split.whole
 
 
-def too_many_points(count: int, step: Step, window_words: str) -> UsageError:
-    """The answer to a trend with more points than MAX_POINTS: what to ask instead."""
+def too_many_points(count: int, weeks: int, step: Step, window_words: str) -> UsageError:
+    """The answer to a trend with more points (`count`) than MAX_POINTS: what to ask instead (`weeks`: the points by week)."""
     if step == "day":
-        weeks = -(-count // 7) + 1
         instead = f"ask by week ({weeks} points)" if weeks <= MAX_POINTS else "ask a shorter window"
         return UsageError(f"{window_words} by day is {count} points; a trend shows at most {MAX_POINTS}: {instead}, or a window of at most {MAX_POINTS}d by day.")
     return UsageError(f"{window_words} by week is {count} points; a trend shows at most {MAX_POINTS}: ask a shorter window (at most {MAX_POINTS * 7 - 6}d).")
 
-
-__all__ = ["DEFAULT_STEP", "DEFAULT_WINDOW", "MAX_POINTS", "STEPS", "TREND_USAGE", "TrendAsk", "parse_trend", "too_many_points"]

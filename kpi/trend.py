@@ -21,7 +21,6 @@ from kpi.engine import Metrics, Scope, compute_series
 from kpi.windows import NotStarted, Window, parse_window
 
 Step = Literal["day", "week"]
-STEPS: tuple[Step, ...] = ("day", "week")
 
 
 @dataclass(frozen=True)

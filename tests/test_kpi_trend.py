@@ -15,7 +15,6 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import insert, select
 
-from bot.demo import seed_demo
 from bot.dispatch import run_action, run_command
 from bot.render.slack import render_slack
 from bot.render.teams import render_adaptive_card
@@ -25,27 +24,15 @@ from handlers.reply import Actions, Chart, Reply, Table
 from kpi.tickets import Ticket
 from store.database import Database
 from store.org import Member, Team
-from tests.helpers import apply_fixture_org
+from tests.test_kpi_command import NOW, demo_db, org_db  # noqa: F401 (the same demo and org, as fixtures)
 
 UTC = timezone.utc
-NOW = datetime(2026, 3, 9, 12, 0, tzinfo=UTC)  # a Monday: 13:00 in Berlin, the week of 2026-03-09 so far
+assert NOW == datetime(2026, 3, 9, 12, 0, tzinfo=UTC)  # a Monday: 13:00 in Berlin, the week of 2026-03-09 so far
 _serial = iter(range(10**9))
 
 
 def ask(db: Database, text: str, handle: str, at: datetime = NOW) -> Reply:
     return run_command(db, build_router(), handle, text, now=at, platform="console")
-
-
-@pytest.fixture
-def demo_db(db: Database) -> Database:
-    seed_demo(db, now=NOW, tickets=3000, days=60, seed=7)
-    return db
-
-
-@pytest.fixture
-def org_db(db: Database) -> Database:
-    apply_fixture_org(db)
-    return db
 
 
 def first_of(db: Database, role: str) -> Member:
@@ -202,7 +189,8 @@ def test_pooled_qa_trends_follow_the_cards_qa_rule(demo_db: Database) -> None:
         ("", "Say which metric: /kpi trend METRIC"),
         ("csta", "There is no metric called 'csta'. Did you mean csat"),
         ("support-emea frt", "Say the metric first: /kpi trend frt support-emea"),
-        ("frt 365d by day", "365d by day is 365 points; a trend shows at most 120: ask by week (54 points)"),
+        ("frt 365d by day", "365d by day is 365 points; a trend shows at most 120: ask by week (53 points)"),  # 2025-03-10 to 2026-03-09
+        ("help", "/kpi trend METRIC [TEAM|org|me|@handle] [WINDOW] [by week|day]: one metric over time"),
         ("frt since 2020-01-01", "by week is"),
         ("frt by month", "Cannot draw a trend by 'month'"),
         ("frt by channel", "for one row per channel ask /kpi team [TEAM] [WINDOW] by channel"),
