@@ -16,6 +16,7 @@ from typing import Any
 
 from handlers.context import Context
 from handlers.reply import Actions, File, Reply, filename_for
+from handlers.reply import Context as Note
 from kpi import qa_figures
 from kpi.export import WINDOW_COLUMNS, metric_cells, metric_columns, window_cells
 from store.spreadsheet import csv_text
@@ -58,7 +59,9 @@ def _labelled(data: dict[str, Any]) -> tuple[str, list[str], list[tuple[list[Any
 def with_csv(ctx: Context, reply: Reply) -> Reply:
     """`reply` with its figures as a CSV file after its content (before its buttons); as it was when it has none."""
     data = reply.data
-    if not reply.ok or data.get("no_data") or "window" not in data:
+    if reply.ok and data.get("no_data"):
+        return replace(reply, blocks=[*reply.blocks, Note("No CSV file: there are no figures in this window.")])
+    if not reply.ok or "window" not in data:
         return reply
     what, labels, rows = _labelled(data)
     # QA columns where the organisation reviews tickets and the asker was shown them (hidden ones are None).

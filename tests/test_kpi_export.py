@@ -184,6 +184,7 @@ def test_chat_csv_holds_what_the_answer_shows(demo_db: Database) -> None:
     # A window before any data: the answer says so, with no file of zeros.
     early = ask(demo_db, "/kpi team 2020-01-01..2020-01-31 --csv", lead.handle)
     assert early.ok and early.data["no_data"] and not any(isinstance(b, File) for b in early.blocks)
+    assert "No CSV file: there are no figures in this window." in render_text(early)
 
 
 def test_cells_a_spreadsheet_would_run_are_neutralised(db: Database) -> None:

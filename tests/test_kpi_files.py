@@ -157,6 +157,8 @@ async def test_without_a_public_address_teams_shows_a_small_file_as_text(db: Dat
         assert await env.post(env.activity("kpi me 7d --csv", where="personal")) in (200, 201)
         text = env.card_texts(env.connector.messages()[-1])
         assert "scope,name,from,to,until,timezone" in text and "Action.OpenUrl" not in text
+        async with aiohttp.ClientSession() as http, http.get(f"{env.base}/files/{'a' * 43}.csv?exp=1&sig={'0' * 64}") as resp:
+            assert resp.status == 404  # no public address: no file route at all
     finally:
         for runner in runners:
             await runner.cleanup()
