@@ -11,6 +11,7 @@ from handlers.args import DAMAGED_BUTTON, Args, Literal, UsageError, mark_quoted
 from handlers.context import Context, Invalid
 from handlers.reply import Actions, Button
 from handlers.router import closest
+from handlers.trend_words import DEFAULT_WINDOW as TREND_WINDOW
 from handlers.trend_words import TrendAsk, parse_trend
 from handlers.window_words import literal_positions, split_window
 from kpi.definitions import ALIASES, METRIC_NAMES, metric_named
@@ -98,7 +99,7 @@ class KpiRequest:
             # A team keyed org or me, or whose key starts like a handle, is quoted to stay a team.
             literal = literal or self.target.lower() in ("org", "me", "by") or self.target.startswith("@")
             parts.append(f'"{self.target}"' if literal else self.target)
-        return " ".join([*parts, self.window or "90d", "by", trend.step])
+        return " ".join([*parts, self.window or TREND_WINDOW, "by", trend.step])
 
 
 def _sort(text: str | None, kind: str) -> str | None:
