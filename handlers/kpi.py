@@ -467,12 +467,12 @@ class KpiCommand:
     summary = "KPIs for a team, its agents, an agent, yourself or every team, over any window"
     usage = (
         "/kpi team [TEAM] [WINDOW] — your team, or another by key or name (quote names with spaces)\n"
-        "/kpi team [TEAM] [WINDOW] by channel|priority|agent|weekday|hour — one row per value (by agent: as /kpi agents)\n"
+        "/kpi team [TEAM] [WINDOW] by channel|priority|tag|agent|weekday|hour — one row per value (by agent: as /kpi agents)\n"
         "/kpi agents [TEAM] [WINDOW] [--sort METRIC] — one row per agent (leads, managers and admins)\n"
         "/kpi agent @handle [WINDOW] — one agent (yourself; leads and managers: their team's agents)\n"
         "/kpi me [WINDOW] — your own figures\n"
         "/kpi teams [WINDOW] [--sort METRIC] — every team side by side\n"
-        "/kpi org [WINDOW] [by channel|priority|agent|weekday|hour] — the whole organisation, or one row per value\n"
+        "/kpi org [WINDOW] [by channel|priority|tag|agent|weekday|hour] — the whole organisation, or one row per value\n"
         "/kpi alerts [TEAM] — the team's KPI alerts and where they stand today\n"
         "/kpi escalations [QUEUE] [WINDOW] — escalations opened: how fast owned and resolved, how many ran out\n"
         "Add --share to post the answer in the channel.\n"
@@ -490,6 +490,7 @@ class KpiCommand:
         "/kpi teams 30d --sort csat",
         "/kpi org november",
         "/kpi team support-emea 30d by channel",
+        "/kpi team support-emea 30d by tag",
         "/kpi org last week by hour",
         "/kpi org 2026-03-01 to 2026-03-31",
         "/kpi alerts support-emea",

@@ -19,6 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from kpi.tags import STORED_LENGTH
 from store.base import Base, UTCSeconds
 from store.org import Member, Team
 
@@ -67,6 +68,8 @@ class Ticket(Base):
     reopens: Mapped[int | None] = mapped_column(Integer)
     csat: Mapped[str | None] = mapped_column(String(8))
     sla_met: Mapped[bool | None] = mapped_column(Boolean)
+    # Sorted, space-separated (kpi.tags): `billing refund vip`; None for none.
+    tags: Mapped[str | None] = mapped_column(String(STORED_LENGTH))
 
     team: Mapped[Team | None] = relationship()
     agent: Mapped[Member | None] = relationship()
