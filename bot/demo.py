@@ -23,6 +23,7 @@ from kpi.day_facts import refresh
 from kpi.definitions import BY_NAME
 from kpi.demo_org import ORG_NAME, demo_org_document, demo_team_profiles
 from kpi.generator import generate_tickets
+from kpi.sla import PolicyBook, stamp_dicts
 from kpi.tickets import Ticket
 from store.database import Database
 from store.org import Member, Org, Team
@@ -67,8 +68,10 @@ def seed_demo(
         member_ids = dict(session.execute(select(Member.handle, Member.id)).all())
         profiles = [p for p in demo_team_profiles(document, member_ids) if p.agent_ids]
         rows = generate_tickets(profiles, team_ids, count=tickets, days=days, end=now, seed=seed)
+        book = PolicyBook(session)
         done = 0
         while batch := list(itertools.islice(rows, BATCH)):
+            stamp_dicts(book, batch)
             session.execute(insert(Ticket), batch)
             done += len(batch)
             if progress:

@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session
 
 from kpi.field_times import TicketFieldTime
 from kpi.resolver import OrgResolver
-from kpi.tags import TagError, parse_tags, tags_text
+from kpi.sla import settle_ticket
+from store.ticket_fields import TagError, parse_tags, tags_text
 from kpi.ticket_rows import MAX_LENGTH
 from kpi.tickets import (
     CSAT_VALUES,
@@ -302,6 +303,10 @@ def apply_event(session: Session, event: TicketEventIn, *, now: datetime) -> App
     if ticket is None:
         ticket = Ticket(source=event.source, external_id=event.external_id, created_at=hint, status="new")
     fields = _Fields(session, ticket, event)
+    # Matched when the ticket is first recorded, or by its `created` event when other events came first.
+    new = ticket.id is None
+    rematch = new or (event.type == "created" and bool(fields.rows) and "created_at" not in fields.rows)
+    created_before = ticket.created_at
     for key in ("subject", "priority", "channel", "tags"):
         if key in event.fields and fields.newer(key):
             setattr(ticket, key, event.fields[key])
@@ -312,6 +317,7 @@ def apply_event(session: Session, event: TicketEventIn, *, now: datetime) -> App
         ticket.agent_id = resolver.agent(session, event.fields["agent"], ticket.team_id)
     _apply_kind(ticket, event, fields)
     _settle(ticket, fields, hint)
+    settle_ticket(session, ticket, rematch=rematch and "created_at" not in fields.superseded, moved=not new and ticket.created_at != created_before)
     if ticket.id is None:
         session.add(ticket)
     session.flush()

@@ -101,7 +101,7 @@ _UNASSIGNED = 0.03  # of unsolved tickets, still in the queue
 _CLOSED_AFTER_S = 4 * _DAY  # helpdesks close solved tickets after a few days
 _UNSOLVED_STATUS_MIX = (("open", 0.55), ("pending", 0.30), ("on_hold", 0.15))
 
-# Each subject with the tags an agent (or a trigger) gives such a ticket, in stored form (kpi.tags).
+# Each subject with the tags an agent (or a trigger) gives such a ticket, in stored form (store.ticket_fields).
 SUBJECT_TAGS: tuple[tuple[str, str], ...] = (
     ("Refund not received", "billing refund"),
     ("Cannot log in", "account login"),
@@ -308,7 +308,8 @@ def generate_tickets(
 ) -> Iterator[dict[str, Any]]:
     """Yield `count` tickets created in [end - days, end), oldest first.
 
-    Each row has exactly the tickets table columns except `id`; times are
+    Each row has the tickets table columns except `id` and the SLA ones
+    (kpi.sla stamps those, as the org's policies say); times are
     aware UTC datetimes in whole seconds (UTCSeconds stores them), so the rows
     can go straight to `conn.execute(insert(Ticket.__table__), rows)`.
     `external_id` is "D-000001", "D-000002", ... in creation order. The same

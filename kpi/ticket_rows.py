@@ -12,7 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from kpi.mapping import Mapping
-from kpi.tags import TagError, parse_tags, tags_text
+from store.ticket_fields import TagError, parse_tags, tags_text
 from kpi.tickets import EARLIEST_EPOCH, LATEST_EPOCH, PRIORITIES, STATUSES, Ticket
 from store.name_characters import clean_name, unwanted_character
 from store.org import Member, Team

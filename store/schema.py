@@ -23,6 +23,7 @@ def metadata() -> MetaData:
     import store.outbox  # noqa: F401
     import store.processed  # noqa: F401
     import store.qa_rubrics  # noqa: F401
+    import store.sla_policies  # noqa: F401
     import store.queues  # noqa: F401
     import store.subscriptions  # noqa: F401
     import store.team_renames  # noqa: F401

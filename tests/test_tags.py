@@ -10,7 +10,7 @@ from sqlalchemy import select
 from kpi.events import EventError, apply_event, parse_event
 from kpi.importer import import_tickets
 from kpi.mapping import Mapping, load_mapping
-from kpi.tags import MAX_TAG_LENGTH, MAX_TAGS, TagError, one_tag, parse_tags, stored_tags, tags_text
+from store.ticket_fields import MAX_TAG_LENGTH, MAX_TAGS, TagError, one_tag, parse_tags, stored_tags, tags_text
 from kpi.tickets import Ticket
 from store.database import Database
 from tests.helpers import apply_fixture_org

@@ -1,4 +1,9 @@
-"""Ticket tags: how a helpdesk's tag text becomes the tags csbot stores and breaks KPIs down by.
+"""What a ticket's priority and tags may be: shared by the import, the webhook and the org file's SLA policies.
+
+Priorities are low, normal, high and urgent (an import's value table maps a
+helpdesk's own names onto them).
+
+Tags: how a helpdesk's tag text becomes the tags csbot stores and breaks KPIs down by.
 
 A tag is one word of letters and digits (any script) and `_ - . : / + & #`,
 lowercase: what Zendesk and Freshdesk tags look like (`billing`, `refund`,
@@ -26,6 +31,7 @@ from collections.abc import Iterable
 from store.name_characters import clean_name
 from store.quoting import clip
 
+PRIORITIES = ("low", "normal", "high", "urgent")
 MAX_TAGS = 20
 MAX_TAG_LENGTH = 48
 # The stored text of MAX_TAGS tags of MAX_TAG_LENGTH characters fits the column.

@@ -1,0 +1,164 @@
+"""A ticket's SLA policy and due times, set when csbot first records it.
+
+The first current policy (`store.sla_policies`) whose match the ticket meets
+is the ticket's, version and all, for good: a later change of the policy, or
+of the ticket's priority or tags, does not move it (the issue's "the ticket
+keeps the policy it matched at creation"). The due instant of each target it
+has (first reply, resolution) is computed then (`kpi.sla_due`) on the team's
+calendar (`store.calendars.team_calendar`; a ticket without a team uses the
+org's), and again, with the same policy version, if the ticket's creation time
+moves. `next_reply` is kept as a target of the policy: no import or webhook
+event says when a customer wrote, so no next reply can be timed.
+
+Where tickets come from, they are stamped here: an import batch
+(`stamp_rows`, new tickets only: an existing ticket keeps what it has), the
+demo (`stamp_dicts`) and a webhook event (`settle_ticket`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kpi.sla_due import due_at, dues
+from kpi.tickets import Ticket
+from store.business_time import BusinessCalendar, CalendarError
+from store.calendars import team_calendar
+from store.org import Org, Team
+from store.sla_policies import SlaPolicy, current
+from store.ticket_fields import stored_tags
+
+# The ticket columns a stamp fills, and the targets whose due times they hold.
+COLUMNS = ("sla_policy_id", "first_reply_due_at", "resolution_due_at")
+DUE_TARGETS = ("first_reply", "resolution")
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_NO_TEAM = object()
+
+Stamp = tuple[int | None, int | None, int | None]  # policy id, first reply due, resolution due (epoch seconds)
+
+
+class PolicyBook:
+    """The current policies, and what matching a ticket against them needs: team keys and calendars."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self.policies = current(session)
+        self._org: Org | None = None
+        self._teams: dict[int, Team] | None = None  # read when first needed
+        self._calendars: dict[Any, BusinessCalendar | None] = {}
+        self._matched: dict[tuple[Any, ...], SlaPolicy | None] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self.policies)
+
+    def _team(self, team_id: int | None) -> Team | None:
+        if self._teams is None:
+            self._org = self._session.get(Org, 1)
+            self._teams = {t.id: t for t in self._session.scalars(select(Team))}
+        return self._teams.get(team_id) if team_id is not None else None
+
+    def calendar(self, team_id: int | None) -> BusinessCalendar | None:
+        """The calendar a team's tickets are timed by (None: around the clock)."""
+        key = _NO_TEAM if team_id is None else team_id
+        if key not in self._calendars:
+            team = self._team(team_id)
+            self._calendars[key] = team_calendar(self._org, team)
+        return self._calendars[key]
+
+    def match(self, team_id: int | None, priority: str | None, channel: str | None, tags: str | None) -> SlaPolicy | None:
+        """The first policy a ticket with these fields meets, or None."""
+        key = (team_id, priority, channel, tags)
+        if key not in self._matched:
+            team = self._team(team_id)
+            tag_list = stored_tags(tags)
+            team_key = team.key if team is not None else None
+            self._matched[key] = next((p for p in self.policies if p.matches(priority, channel, tag_list, team_key)), None)
+        return self._matched[key]
+
+    def stamps(self, team_ids: Sequence[int | None], priorities: Sequence[str | None], channels: Sequence[str | None], tags: Sequence[str | None], created: Sequence[int]) -> list[Stamp]:
+        """The stamp of each ticket (columns as equal-length sequences; `created` in epoch seconds)."""
+        matched = [self.match(*fields) for fields in zip(team_ids, priorities, channels, tags, strict=True)]
+        out: list[list[int | None]] = [[p.id if p is not None else None, None, None] for p in matched]
+        groups: dict[tuple[int, BusinessCalendar | None], list[int]] = {}
+        for i, (policy, team_id) in enumerate(zip(matched, team_ids, strict=True)):
+            if policy is not None:
+                groups.setdefault((policy.id, self.calendar(team_id)), []).append(i)
+        by_id = {p.id: p for p in self.policies}
+        for (policy_id, cal), rows in groups.items():
+            policy = by_id[policy_id]
+            when = np.fromiter((created[i] for i in rows), dtype=np.int64, count=len(rows))
+            for column, name in enumerate(DUE_TARGETS, start=1):
+                target = policy.target(name)
+                if target is None:
+                    continue
+                try:
+                    due = dues(cal, policy.business, target, when)
+                except CalendarError:
+                    continue  # a calendar closed for over a year: no due time rather than a wrong one
+                for i, at in zip(rows, due.tolist(), strict=True):
+                    out[i][column] = at
+        return [(a, b, c) for a, b, c in out]
+
+
+def stamp_rows(session: Session, columns: list[str], rows: list[tuple[Any, ...]]) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """An import batch's rows (database-level values in `columns` order) with their stamps added as COLUMNS.
+
+    The importer writes these columns for new tickets only (they are not the
+    file's), so a ticket already stored keeps its policy. Without current
+    policies the rows are returned as they are.
+    """
+    book = PolicyBook(session)
+    if not book or not rows:
+        return columns, rows
+    at = {c: i for i, c in enumerate(columns)}
+
+    def column(name: str) -> list[Any]:
+        return [row[at[name]] for row in rows] if name in at else [None] * len(rows)
+
+    stamps = book.stamps(column("team_id"), column("priority"), column("channel"), column("tags"), column("created_at"))
+    return [*columns, *COLUMNS], [(*row, *stamp) for row, stamp in zip(rows, stamps, strict=True)]
+
+
+def stamp_dicts(book: PolicyBook, rows: list[dict[str, Any]]) -> None:
+    """Add the stamp columns to ticket rows of aware datetimes (the demo's), in place."""
+    if not book or not rows:
+        return
+    created = [int(r["created_at"].timestamp()) for r in rows]
+    stamps = book.stamps([r.get("team_id") for r in rows], [r.get("priority") for r in rows], [r.get("channel") for r in rows], [r.get("tags") for r in rows], created)
+    for row, (policy_id, first_reply, resolution) in zip(rows, stamps, strict=True):
+        row["sla_policy_id"] = policy_id
+        row["first_reply_due_at"] = _datetime(first_reply)
+        row["resolution_due_at"] = _datetime(resolution)
+
+
+def _datetime(epoch: int | None) -> datetime | None:
+    return datetime.fromtimestamp(epoch, timezone.utc) if epoch is not None else None
+
+
+def settle_ticket(session: Session, ticket: Ticket, *, rematch: bool, moved: bool) -> None:
+    """Stamp a ticket an event just recorded (`rematch`), or time its kept policy again when its creation `moved`."""
+    if not rematch and not (moved and ticket.sla_policy_id is not None):
+        return
+    book = PolicyBook(session)
+    if rematch:
+        policy = book.match(ticket.team_id, ticket.priority, ticket.channel, ticket.tags)
+        ticket.sla_policy_id = policy.id if policy is not None else None
+    else:
+        policy = session.get(SlaPolicy, ticket.sla_policy_id)
+    dues_of: dict[str, datetime | None] = dict.fromkeys(DUE_TARGETS)
+    if policy is not None:
+        cal = book.calendar(ticket.team_id)
+        for name in DUE_TARGETS:
+            target = policy.target(name)
+            if target is not None:
+                try:
+                    dues_of[name] = due_at(cal, policy.business, target, ticket.created_at)
+                except CalendarError:
+                    pass  # as in stamps: no due time rather than a wrong one
+    ticket.first_reply_due_at = dues_of["first_reply"]
+    ticket.resolution_due_at = dues_of["resolution"]
