@@ -12,6 +12,7 @@ import os
 import re
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -256,3 +257,9 @@ def ticket_url_template() -> str | None:
     except (ValueError, KeyError, IndexError):
         return None
     return template if "{id}" in template else None
+
+
+def ticket_url(ident: str) -> str | None:
+    """The helpdesk link of ticket `ident` (`TICKET_URL_TEMPLATE` with the id, URL-quoted), or None without a template."""
+    template = ticket_url_template()
+    return template.format(id=quote(ident)) if template else None
