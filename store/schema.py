@@ -16,6 +16,7 @@ def metadata() -> MetaData:
     import kpi.alerts  # noqa: F401
     import kpi.day_facts  # noqa: F401
     import kpi.field_times  # noqa: F401
+    import kpi.sla_warnings  # noqa: F401
     import kpi.tickets  # noqa: F401  (registers the tickets table)
     import store.chart_images  # noqa: F401
     import store.conversations  # noqa: F401
