@@ -42,16 +42,12 @@ SORT_HELP = (
 _BY_NAME = ("name", "team", "agent")
 # `/kpi team TEAM WINDOW by X` and `/kpi org WINDOW by X`: one row per value of X.
 BREAKDOWN_KINDS = ("team", "org")
-BREAKDOWNS = ("channel", "priority", "tag", "agent", "weekday", "hour")
-BREAKDOWN_HELP = "by channel|priority|tag|agent|weekday|hour"
-# Said, but not something csbot can answer yet: the reason, never a silent no-op.
-NOT_YET = {
-    "sla": "Breakdowns by SLA are not available yet: there are no SLA policies yet (sla_attainment is a column of every breakdown).",
-}
+BREAKDOWNS = ("channel", "priority", "tag", "sla", "agent", "weekday", "hour")
+BREAKDOWN_HELP = "by channel|priority|tag|sla|agent|weekday|hour"
 _BREAKDOWN_WORDS = {
-    **{d: d for d in (*BREAKDOWNS, *NOT_YET)},
-    **{d + "s": d for d in (*BREAKDOWNS, *NOT_YET)},
-    "day": "weekday", "days": "weekday", "assignee": "agent", "assignees": "agent",
+    **{d: d for d in BREAKDOWNS},
+    **{d + "s": d for d in BREAKDOWNS},
+    "day": "weekday", "days": "weekday", "assignee": "agent", "assignees": "agent", "policy": "sla", "policies": "sla",
 }  # fmt: skip
 
 @dataclass(frozen=True)
@@ -104,12 +100,10 @@ def _unknown_kind(kind: str) -> UsageError:
 
 
 def _breakdown_word(word: str) -> str:
-    """The breakdown `word` names; UsageError for tag/sla (not yet) and for a word that is none."""
+    """The breakdown `word` names; UsageError for a word that is none."""
     found = _BREAKDOWN_WORDS.get(word.lower())
-    if found in NOT_YET:
-        raise UsageError(f"{NOT_YET[found]} Try {BREAKDOWN_HELP}.")
     if found is None:
-        suggestions = closest(word.lower(), [*BREAKDOWNS, *NOT_YET])
+        suggestions = closest(word.lower(), list(BREAKDOWNS))
         hint = f"Did you mean by {' or by '.join(suggestions)}?" if suggestions else f"Try {BREAKDOWN_HELP}."
         raise UsageError(f"Cannot break down by {word!r}. {hint}")
     return found
