@@ -23,7 +23,7 @@ from handlers.args import UsageError, mark_quoted
 from handlers.context import Context, Forbidden, Invalid, NotFound
 from handlers.kpi_breakdown import authorize_breakdown, execute_breakdown, heading
 from handlers.kpi_escalations import execute_escalation_kpis
-from handlers.kpi_sla import execute_sla_breakdown
+from handlers.kpi_sla import execute_at_risk, execute_sla_breakdown
 from handlers.kpi_alerts import SNOOZE_ACTION, authorize_snooze, execute_alerts, execute_snooze, parse_snooze
 from handlers.humanize import change, metric_value, with_sample
 from handlers.kpi_lookup import (
@@ -117,7 +117,7 @@ def resolve(ctx: Context, request: KpiRequest) -> Target | None:
 
 def authorize_kpi(ctx: Context, request: KpiRequest) -> None:
     """The one place /kpi decides who sees what (typed commands and button clicks alike)."""
-    if request.kind in ("alerts", "escalations"):
+    if request.kind in ("alerts", "escalations", "sla"):
         return  # team and queue figures, open to every member
     request = settle(ctx, request)
     target = resolve(ctx, request)
@@ -454,6 +454,8 @@ def execute_kpi(ctx: Context, request: KpiRequest) -> Reply:
         return execute_alerts(ctx, request.target)
     if request.kind == "escalations":
         return execute_escalation_kpis(ctx, request)
+    if request.kind == "sla":
+        return execute_at_risk(ctx, request)
     request = settle(ctx, request)
     target = resolve(ctx, request)
     if target is None:
@@ -477,6 +479,7 @@ class KpiCommand:
         "/kpi teams [WINDOW] [--sort METRIC] — every team side by side\n"
         "/kpi org [WINDOW] [by channel|priority|tag|sla|agent|weekday|hour] — the whole organisation, or one row per value\n"
         "/kpi alerts [TEAM] — the team's KPI alerts and where they stand today\n"
+        "/kpi sla [TEAM] — open tickets about to breach their SLA policy's targets, and those past due\n"
         "/kpi escalations [QUEUE] [WINDOW] — escalations opened: how fast owned and resolved, how many ran out\n"
         "Add --share to post the answer in the channel.\n"
         f"WINDOW: {WINDOW_HELP}. Default 7d; a window still running is shown so far. It may come before or after "
@@ -498,6 +501,7 @@ class KpiCommand:
         "/kpi org last week by hour",
         "/kpi org 2026-03-01 to 2026-03-31",
         "/kpi alerts support-emea",
+        "/kpi sla support-emea",
         "/kpi escalations billing 30d",
     )
 

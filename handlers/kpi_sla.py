@@ -1,4 +1,4 @@
-"""`/kpi team TEAM WINDOW by sla` and `/kpi org WINDOW by sla`: one row per SLA policy.
+"""`/kpi team TEAM WINDOW by sla` and `/kpi org WINDOW by sla`: one row per SLA policy; `/kpi sla [TEAM]`: the tickets at risk now.
 
 A row is a policy, whatever versions of it its tickets kept (a ticket keeps
 the version it matched; the row is named by the latest), with its targets,
@@ -6,19 +6,25 @@ how many of the window's new tickets achieved, breached or are still open
 within them (kpi.sla_attainment), and the key figures of its tickets. Current
 policies come in the file's order, then retired ones, then the tickets
 without a policy, whose SLA the import's sla_met says.
+
+`/kpi sla` lists team figures like `/kpi team` and `/kpi alerts` do, open to
+every member: which open ticket is about to breach, who holds it and how
+long is left (kpi.sla_risk), each linked to the helpdesk.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import select
 
 from handlers.context import Context
-from handlers.humanize import NONE
+from handlers.escalation_views import local_full, ticket_url_template
+from handlers.humanize import NONE, duration
 from handlers.kpi_breakdown import heading
-from handlers.kpi_lookup import Target
+from handlers.kpi_lookup import Target, find_team
 from handlers.kpi_request import KpiRequest, buttons
 from handlers.kpi_tables import cell, statuses
 from handlers.reply import Context as Note
@@ -27,7 +33,9 @@ from kpi.breakdown import breakdown, pooled
 from kpi.day_facts import Facts
 from kpi.definitions import BY_NAME
 from kpi.sla_attainment import Attainment, by_policy, total
+from kpi.sla_risk import TARGET_NAMES, AtRisk, at_risk
 from kpi.windows import Window
+from store.org import Member, Team
 from store.sla_file import TARGETS
 from store.sla_policies import SlaPolicy
 
@@ -147,3 +155,99 @@ def execute_sla_breakdown(ctx: Context, request: KpiRequest, target: Target, win
             "total": {"tickets_created": everything.created, "tickets_solved": everything.solved, "backlog": everything.backlog},
         },
     )
+
+
+# ---------------------------------------------------------------- /kpi sla [TEAM]
+
+SHOWN = 15  # rows per table on a card; --json lists up to MAX_LISTED
+MAX_LISTED = 500
+
+
+def _left(seconds: int) -> str:
+    return f"breached {duration(-seconds)} ago" if seconds < 0 else f"in {duration(seconds)}"
+
+
+def ticket_link(external_id: str) -> str | None:
+    """The ticket's page in the helpdesk, from TICKET_URL_TEMPLATE; None without one."""
+    template = ticket_url_template()
+    return template.format(id=quote(external_id, safe="")) if template else None
+
+
+def _teams_asked(ctx: Context, team_text: str | None) -> list[Team] | None:
+    """The teams `/kpi sla` lists: the one named, else the caller's; None: every team (a caller without a team)."""
+    if team_text is None and ctx.member.team is None:
+        return None
+    return [find_team(ctx, team_text, command="/kpi sla")]
+
+
+def execute_at_risk(ctx: Context, request: KpiRequest) -> Reply:
+    """`/kpi sla [TEAM]`: the open tickets due within their policy's warning time, and those past due, by time left."""
+    now = request.at or ctx.now
+    teams = _teams_asked(ctx, request.target)
+    if teams is not None:
+        request = replace(request, target=teams[0].key)  # the button names the team by key
+    found = at_risk(ctx.session, now, [t.id for t in teams] if teams is not None else None)
+    names = {t.id: t for t in ctx.session.scalars(select(Team))}
+    people = {m.id: m for m in ctx.session.scalars(select(Member).where(Member.id.in_({r.ticket.agent_id for r in found if r.ticket.agent_id})))} if found else {}
+    zone = teams[0].timezone if teams is not None else ctx.org_timezone
+    label = teams[0].name if teams is not None else "every team"
+    listed = [_at_risk_data(r, names, people) for r in found[:MAX_LISTED]]
+
+    def table(rows: list[AtRisk]) -> Table:
+        return Table(
+            ("Ticket", "Team", "Assignee", "Policy", "Target", "Due", "Left"),
+            tuple(
+                (
+                    _ticket_text(r.ticket.external_id),
+                    names[r.ticket.team_id].key if r.ticket.team_id in names else "—",
+                    people[r.ticket.agent_id].name if r.ticket.agent_id in people else "unassigned",
+                    r.policy.name,
+                    TARGET_NAMES[r.target],
+                    local_full(r.due_at, names[r.ticket.team_id].timezone if r.ticket.team_id in names else zone),
+                    _left(r.left_s),
+                )
+                for r in rows[:SHOWN]
+            ),
+        )
+
+    soon = [r for r in found if not r.breached]
+    late = [r for r in found if r.breached]
+    blocks: list[Any] = [
+        Section(f"{len(soon)} due within their warning time, {len(late)} past due." if found else f"No open ticket of {label} is at risk of breaching its SLA now.")
+    ]
+    for title, rows in (("Due soon", soon), ("Past due", late)):
+        if rows:
+            blocks.append(table(rows) if len(rows) <= SHOWN else Table(table(rows).columns, table(rows).rows, title=f"{title}: the first {SHOWN} of {len(rows):,}"))
+    blocks += [
+        Note(
+            f"Open tickets with a first reply or resolution due within their policy's warn_before, or past due, least time left first; "
+            f"a ticket is listed once, for its target due first. Now: {local_full(now, zone)} ({zone}); due times in each team's zone."
+        ),
+        *buttons(ctx, request, True, None),
+    ]
+    return Reply(
+        title=f"SLA at risk · {label}" + (f" ({teams[0].key})" if teams is not None else ""),
+        blocks=blocks,
+        visibility="channel" if request.share else "ephemeral",
+        data={"scope": "sla", "team": teams[0].key if teams is not None else None, "now": now.isoformat(), "at_risk": listed, "total": len(found)},
+    )
+
+
+def _ticket_text(external_id: str) -> str:
+    url = ticket_link(external_id)
+    return f"{external_id} ({url})" if url else external_id
+
+
+def _at_risk_data(r: AtRisk, teams: dict[int, Team], people: dict[int, Member]) -> dict[str, Any]:
+    team = teams.get(r.ticket.team_id) if r.ticket.team_id is not None else None
+    agent = people.get(r.ticket.agent_id) if r.ticket.agent_id is not None else None
+    return {
+        "ticket": r.ticket.external_id,
+        "url": ticket_link(r.ticket.external_id),
+        "team": team.key if team is not None else None,
+        "agent": agent.handle if agent is not None else None,
+        "policy": r.policy.key,
+        "target": r.target,
+        "due_at": r.due_at.isoformat(),
+        "left_s": r.left_s,
+    }
