@@ -251,8 +251,6 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
                 f"Seeded {summary.teams} teams, {summary.members} members, {summary.tickets:,} tickets.",
                 file=sys.stderr,
             )
-            if summary.at_risk:
-                print(f"{summary.at_risk} of them wait for a first reply due about now: csbot tick posts their SLA breach warnings.", file=sys.stderr)
         else:
             print("The database already holds an organisation; using it as it is.", file=sys.stderr)
             ends = demo_ends(db)

@@ -13,6 +13,7 @@ import random
 import difflib
 import itertools
 from collections.abc import Callable, Sequence
+from typing import Any
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -22,9 +23,8 @@ from sqlalchemy.orm import Session
 from kpi.day_facts import refresh
 from kpi.definitions import BY_NAME
 from kpi.demo_org import ORG_NAME, demo_org_document, demo_team_profiles
-from kpi.generator import FIRST_REPLY_SLA_S, SUBJECT_TAGS, TeamProfile, generate_tickets
+from kpi.generator import SUBJECT_TAGS, TeamProfile, generate_tickets
 from kpi.sla import PolicyBook, stamp_dicts
-from kpi.sla_due import created_for, due_at
 from kpi.tickets import Ticket
 from store.database import Database
 from store.org import Member, Org, Team
@@ -40,7 +40,6 @@ class SeedSummary:
     teams: int
     members: int
     tickets: int
-    at_risk: int = 0  # of them, open ones about to miss (or just past) an SLA target
 
 
 def seed_demo(
@@ -69,10 +68,10 @@ def seed_demo(
         team_ids = dict(session.execute(select(Team.key, Team.id)).all())
         member_ids = dict(session.execute(select(Member.handle, Member.id)).all())
         profiles = [p for p in demo_team_profiles(document, member_ids) if p.agent_ids]
+        # Of the tickets asked for, a few are chats waiting right now (see _waiting_now).
+        waiting = _waiting_now(profiles, team_ids, now)[:tickets]
+        rows = generate_tickets(profiles, team_ids, count=tickets - len(waiting), days=days, end=now, seed=seed)
         book = PolicyBook(session)
-        # The newest of the `tickets`: a few waiting for a first reply right now, so the first tick has SLA warnings to post.
-        at_risk = _at_risk_now(book, profiles, team_ids, now)[:tickets]
-        rows = generate_tickets(profiles, team_ids, count=tickets - len(at_risk), days=days, end=now, seed=seed)
         done = 0
         while batch := list(itertools.islice(rows, BATCH)):
             stamp_dicts(book, batch)
@@ -80,55 +79,35 @@ def seed_demo(
             done += len(batch)
             if progress:
                 progress(done)
-        if at_risk:
-            for n, row in enumerate(at_risk, done + 1):
-                row["external_id"] = f"D-{n:06d}"
-            session.execute(insert(Ticket), at_risk)
-            done += len(at_risk)
+        for n, row in enumerate(waiting, start=done + 1):
+            row["external_id"] = f"D-{n:06d}"  # after the history's, as the helpdesk numbers them
+        stamp_dicts(book, waiting)
+        if waiting:
+            session.execute(insert(Ticket), waiting)
+        done += len(waiting)
         refresh(session)  # the demo starts with every day counted (kpi.day_facts)
         _coaching(session, now)
         members = len(spec.members)
-    return SeedSummary(teams=len(spec.teams), members=members, tickets=done, at_risk=len(at_risk))
+    return SeedSummary(teams=len(spec.teams), members=members, tickets=done)
 
 
-# Each team's tickets waiting for a first reply at the moment the demo is seeded, so the
-# first `csbot tick` has breach warnings to post: (priority, channel, due this long from
-# now). With the demo's policies: an urgent one 10 minutes from its 1-hour target (warned
-# 15 minutes before), a normal one 40 minutes from its 8 hours (warned an hour before),
-# and a high one 20 minutes past its 4 hours (announced as breached).
-_AT_RISK = (("urgent", "chat", timedelta(minutes=10)), ("normal", "email", timedelta(minutes=40)), ("high", "web", timedelta(minutes=-20)))
-_CLOSE_ENOUGH = timedelta(minutes=5)
+def _waiting_now(profiles: Sequence[TeamProfile], team_ids: dict[str, int], now: datetime) -> list[dict[str, Any]]:
+    """Two live chats per team that nobody has answered yet, so `/kpi sla` has tickets at risk on a fresh demo.
 
-
-def _at_risk_now(book: PolicyBook, profiles: Sequence[TeamProfile], team_ids: dict[str, int], now: datetime) -> list[dict[str, object]]:
-    """Tickets created so that their first reply falls due around now (stamped; without an external id yet).
-
-    Each is created as long before its due time as its policy's first-reply
-    target on the team's calendar says (kpi.sla_due.created_for). A team whose
-    calendar is closed around now gets none: its tickets cannot fall due then.
+    The live chat policy is on the wall clock (10 minutes to a first reply,
+    warned 5 minutes before): one chat came in 7 minutes ago and is due in 3,
+    the other 12 minutes ago and is 2 minutes late, whatever the offices' hours.
     """
-    rows: list[dict[str, object]] = []
-    for t, profile in enumerate(profiles):
-        team_id = team_ids[profile.key]
-        for k, (priority, channel, ahead) in enumerate(_AT_RISK):
-            subject, tags = SUBJECT_TAGS[(3 * t + k) % len(SUBJECT_TAGS)]
-            policy = book.match(team_id, priority, channel, tags)
-            target = policy.target("first_reply") if policy is not None else None
-            if policy is None or target is None:
-                continue
-            cal, wanted = book.calendar(team_id), now + ahead
-            created = created_for(cal, policy.business, target, wanted)
-            if abs(due_at(cal, policy.business, target, created) - wanted) > _CLOSE_ENOUGH:
-                continue
-            rows.append(
-                {
-                    "source": DEMO_SOURCE, "subject": subject, "team_id": team_id,
-                    "agent_id": profile.agent_ids[k % len(profile.agent_ids)], "status": "new", "priority": priority, "channel": channel,
-                    "created_at": created, "first_reply_at": None, "solved_at": None, "replies": 0, "reopens": 0, "csat": None,
-                    "sla_met": False if now - created > timedelta(seconds=FIRST_REPLY_SLA_S[priority]) else None, "tags": tags,
-                }
-            )
-    stamp_dicts(book, rows)
+    rows = []
+    for n, profile in enumerate(profiles):
+        for minutes, agent in ((7, profile.agent_ids[0]), (12, None)):
+            subject, tags = SUBJECT_TAGS[(n * 2 + minutes) % len(SUBJECT_TAGS)]
+            created = (now - timedelta(minutes=minutes)).replace(microsecond=0)
+            rows.append({
+                "source": DEMO_SOURCE, "external_id": "", "subject": subject, "team_id": team_ids[profile.key],
+                "agent_id": agent, "status": "new", "priority": "normal", "channel": "chat", "created_at": created, "first_reply_at": None,
+                "solved_at": None, "replies": 0, "reopens": 0, "csat": None, "sla_met": None, "tags": tags,
+            })  # fmt: skip
     return rows
 
 

@@ -28,8 +28,7 @@ from bot.digests import Planning, Unplanned
 from bot.notify import Address, MemberAddress, TeamAddress, member_addresses, team_addresses
 from handlers.reply import Reply
 from handlers.sla_warnings import warning_reply
-from kpi.sla_warnings import Watch, announced, assignees, check_team, claim, parse_slot, slot_of, slot_stamp, teams_due
-from store.calendars import team_calendar
+from kpi.sla_warnings import announced, check_team, claim, parse_slot, slot_of, slot_stamp, teams_due, watching
 from store.database import Database
 from store.engine import write_transaction
 from store.org import Member, Org, Team
@@ -49,18 +48,16 @@ def plan_sla(db: Database, now: datetime, *, platforms: set[str], catchup: timed
     at = slot_of(now)
     report = Planning()
     with db.sessions() as session:  # a read first: most minutes the slot is checked already, and SQLite's write lock is not taken
-        if not Watch.read(session) or not (due := teams_due(session, at)):
+        if not watching(session) or not (due := teams_due(session, at)):
             return report
     with write_transaction(db.sessions) as session:
-        org = session.get(Org, 1)
-        watch = Watch.read(session)
         for team_id in due:
             team = session.get(Team, team_id)
             if team is None or not team.active or not claim(session, team_id, at):
                 continue
-            agents = check_team(session, team, team_calendar(org, team), watch, at, catchup=catchup, now=now)
-            if agents:
-                _plan_team(session, team, assignees(agents), at, now, platforms, catchup, report)
+            lines = check_team(session, team, at, catchup=catchup, now=now)
+            if lines:
+                _plan_team(session, team, [a for a in dict.fromkeys(lines) if a is not None], at, now, platforms, catchup, report)
     return report
 
 
@@ -102,18 +99,17 @@ def compose(session: Session, row: Claimed, now: datetime) -> Reply:
     except ValueError:
         raise Skip(f"{row.occurrence!r} is not a slot") from None
     org = session.get(Org, 1)
-    cal, watch = team_calendar(org, team), Watch.read(session)
     if row.kind == ASSIGNEE:
         person = session.scalar(select(Member).where(Member.handle == handle, Member.active.is_(True)))
         if person is None:
             raise Skip(f"{handle} is no longer an active member")
-        items = announced(session, team, cal, watch, at, now, agent_id=person.id)
+        items = announced(session, team, at, now, agent_id=person.id)
         if not items:
             raise Skip(f"{handle} is no longer assigned any of {team_key}'s tickets of {row.occurrence}")
         zone = person.effective_timezone(org.timezone if org else "UTC")
         note = f"Your tickets in {team.name}'s list; the whole list went to the team."
         return warning_reply(team.key, team.name, items, slot=at, now=now, zone=zone, yours=True, note=note)
-    items = announced(session, team, cal, watch, at, now)
+    items = announced(session, team, at, now)
     if not items:
         raise Skip(f"nothing recorded for {team_key} at {row.occurrence}")
     note = None

@@ -260,6 +260,12 @@ def ticket_url_template() -> str | None:
 
 
 def ticket_url(ident: str) -> str | None:
-    """The helpdesk link of ticket `ident` (`TICKET_URL_TEMPLATE` with the id, URL-quoted), or None without a template."""
+    """The helpdesk page of ticket `ident` (`TICKET_URL_TEMPLATE` with the id, quoted as one path segment), or None without a template."""
     template = ticket_url_template()
-    return template.format(id=quote(ident)) if template else None
+    return template.format(id=quote(ident, safe="")) if template else None
+
+
+def linked_ticket(ident: str) -> str:
+    """`D-019991 (https://acme.zendesk.com/agent/tickets/D-019991)`, or the id alone without a template."""
+    url = ticket_url(ident)
+    return f"{ident} ({url})" if url else ident

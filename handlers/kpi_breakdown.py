@@ -31,7 +31,7 @@ NONE_LABEL = "(none)"
 UNASSIGNED = "Unassigned"
 NOT_SHOWN = "Other members (not agents you look after)"
 NO_TAG = "(no tag)"
-HEADING = {"channel": "Channel", "priority": "Priority", "agent": "Agent", "weekday": "Weekday", "hour": "Hour", "tag": "Tag"}
+HEADING = {"channel": "Channel", "priority": "Priority", "agent": "Agent", "weekday": "Weekday", "hour": "Hour", "tag": "Tag", "sla": "Policy"}
 NO_QA = "No QA column: QA reviews score agents' work, not a ticket's channel, priority, tags or time."
 
 

@@ -21,11 +21,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from kpi.day_facts import CREATED, FIRST_REPLY, SOLVED, Facts, T
+from kpi.day_facts import CREATED, FIRST_REPLY, SLA_MET, SOLVED, Facts, T
 from kpi.engine import Scope, _from_tickets
 from store.base import to_epoch
 
-COLUMN_DIMENSIONS = {"channel": T.channel, "priority": T.priority, "agent": T.agent_id}
+# By sla: the policy version each ticket kept (handlers group a policy's versions).
+COLUMN_DIMENSIONS = {"channel": T.channel, "priority": T.priority, "agent": T.agent_id, "sla": T.sla_policy_id}
 TIME_DIMENSIONS = ("weekday", "hour")
 DIMENSIONS = (*COLUMN_DIMENSIONS, *TIME_DIMENSIONS, "tag")
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -75,7 +76,7 @@ def _streamed(session: Session, where: list[Any], s: int, e: int, column: Any, k
     for value, delta in session.execute(select(column, FIRST_REPLY - CREATED).where(*where, CREATED >= s, CREATED < e).execution_options(yield_per=_STREAM_ROWS)):
         for key in keys(value):
             facts[key].add_created(delta)
-    solved = select(column, SOLVED - CREATED, T.replies, T.reopens, T.csat, T.sla_met).where(*where, SOLVED >= s, SOLVED < e)
+    solved = select(column, SOLVED - CREATED, T.replies, T.reopens, T.csat, SLA_MET).where(*where, SOLVED >= s, SOLVED < e)
     for value, *rest in session.execute(solved.execution_options(yield_per=_STREAM_ROWS)):
         for key in keys(value):
             facts[key].add_solved(*rest)
@@ -134,8 +135,8 @@ def by_tag(session: Session, scope: Scope, start: datetime, end: datetime, top: 
 def breakdown(session: Session, scope: Scope, start: datetime, end: datetime, dimension: str, zone: str) -> dict[Any, Facts]:
     """The raw facts of `scope` over [start, end) per value of `dimension`.
 
-    Keys: the column's value (None for none) for channel, priority and agent
-    (an agent id); 0-6 (Monday first) for weekday and 0-23 for hour, local to
+    Keys: the column's value (None for none) for channel, priority, agent
+    (an agent id) and sla (a policy version id); 0-6 (Monday first) for weekday and 0-23 for hour, local to
     `zone`. Empty channels and priorities are keyed None, like missing ones.
     """
     s, e = to_epoch(start), to_epoch(end)

@@ -112,36 +112,3 @@ def dues(cal: BusinessCalendar | None, business: bool, target: SlaTarget, create
     if target.in_days:
         return _next_open(cal, _add(working_days(cal), created, target.days * _DAY))
     return _add(cal, created, target.seconds)
-
-
-def created_for(cal: BusinessCalendar | None, business: bool, target: SlaTarget, due: datetime) -> datetime:
-    """The latest creation time (whole seconds) whose `target` falls due at or before `due`: `due_at` turned around.
-
-    For seeding tickets that fall due at a chosen moment (the demo's tickets at
-    risk now). Where the calendar is closed at `due`, the ticket falls due
-    earlier (at the last due time the calendar allows). Business time runs no
-    faster than the wall clock, so the answer is at most `due - target`; it is
-    searched for below that, halving the range, as `due_at` never goes back.
-    """
-    due = due.astimezone(timezone.utc).replace(microsecond=0)
-    hi = due - timedelta(seconds=target.seconds)
-    if not business or cal is None:
-        return hi
-    step = timedelta(days=1)
-    lo = hi - step
-    while due_at(cal, business, target, lo) > due:
-        step *= 2
-        if step > timedelta(seconds=_GIVE_UP_S):
-            raise CalendarError("the calendar does not open within 400 days; check its closed dates")
-        lo = hi - step
-    # due_at(lo) <= due < due_at(hi + 1 s)
-    if due_at(cal, business, target, hi) <= due:
-        return hi
-    while hi - lo > timedelta(seconds=1):
-        mid = lo + (hi - lo) // 2
-        mid = mid.replace(microsecond=0)
-        if due_at(cal, business, target, mid) <= due:
-            lo = mid
-        else:
-            hi = mid
-    return lo

@@ -265,16 +265,16 @@ def test_by_tag_other_counts_each_ticket_once(db: Database) -> None:
     assert "The 15 busiest tags" in render_text(reply)
 
 
-def test_tag_sla_and_typos_are_answered(org_db: Database) -> None:
-    sla = ask(org_db, "/kpi org 30d by sla", "root")
-    assert not sla.ok and "no SLA policies yet" in sla.error.message
+def test_sla_without_policies_and_typos_are_answered(org_db: Database) -> None:
+    sla = ask(org_db, f"/kpi org {WINDOW} by sla", "root")  # no policies: every ticket in the (no policy) row
+    assert sla.ok and [r["label"] for r in sla.data["rows"]] == ["(no policy)"] and sla.data["sla"] == {}
     typo = ask(org_db, "/kpi team support-emea by chanel")
     assert not typo.ok and "Did you mean by channel" in typo.error.message
     for text in ("/kpi agents support-emea by channel", "/kpi me by hour"):
         reply = ask(org_db, text)
         assert not reply.ok and "for /kpi team and /kpi org" in reply.error.message, text
     usage = render_text(ask(org_db, "/kpi help"))
-    assert "by channel|priority|tag|agent|weekday|hour" in usage
+    assert "by channel|priority|tag|sla|agent|weekday|hour" in usage
 
 
 def test_a_team_called_by(org_db: Database) -> None:
