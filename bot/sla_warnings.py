@@ -107,7 +107,7 @@ def compose(session: Session, row: Claimed, now: datetime) -> Reply:
         if not items:
             raise Skip(f"{handle} is no longer assigned any of {team_key}'s tickets of {row.occurrence}")
         zone = person.effective_timezone(org.timezone if org else "UTC")
-        note = f"Your tickets in {team.name}'s list; the whole list went to the team."
+        note = f"Your own tickets of {team.name}'s list for this slot."
         return warning_reply(team.key, team.name, items, slot=at, now=now, zone=zone, yours=True, note=note)
     items = announced(session, team, at, now)
     if not items:

@@ -42,17 +42,8 @@ ALICE_DM = "D0123ABCD"  # the stand-in's DM with alice (U0123ABCD)
 BOB_DM = "D0123ABCE"  # bob, support-emea's lead
 SLA = """
 sla:
-  - key: urgent
-    name: Urgent
-    match: {priority: [urgent]}
-    first_reply: 1h
-    resolution: 8h
-    warn_before: 15m
-  - key: standard
-    name: Standard
-    first_reply: 4h
-    resolution: 2d
-    warn_before: 30m
+  - {key: urgent, name: Urgent, match: {priority: [urgent]}, first_reply: 1h, resolution: 8h, warn_before: 15m}
+  - {key: standard, name: Standard, first_reply: 4h, resolution: 2d, warn_before: 30m}
 """
 ORG = (FIXTURES / "org.yaml").read_text() + SLA
 
