@@ -54,6 +54,7 @@ class PolicyBook:
         self._calendars: dict[Any, BusinessCalendar | None] = {}
         self._matched: dict[tuple[Any, ...], SlaPolicy | None] = {}
         self._decided: dict[tuple[Any, ...], SlaPolicy | None] = {}
+        self._deciding: dict[tuple[Any, str], Any] = {}  # a team's, channel's or tags' part of what decides
         # Policy ids by the fields' values, for stamps: an ORM attribute read per row costs more than the rest.
         self._ids: dict[tuple[Any, ...], int | None] = {}
         # Per match key, every value some policy names.
@@ -85,12 +86,16 @@ class PolicyBook:
         if key not in self._matched:
             # What no policy names cannot decide a match: the answer is kept for the
             # fields that can, so a million tickets ask the policies a few dozen times.
-            named = self._named
-            team = self._team(team_id)
-            team_key = team.key if team is not None and team.key in named["team"] else None
-            word = (channel or "").strip().lower()
-            tag_list = tuple(t for t in stored_tags(tags) if t in named["tag"])
-            deciding = (team_key, priority if priority in named["priority"] else None, word if word in named["channel"] else None, tag_list)
+            named, seen = self._named, self._deciding
+            if (team_id, "team") not in seen:
+                team = self._team(team_id)
+                seen[(team_id, "team")] = team.key if team is not None and team.key in named["team"] else None
+            if (channel, "channel") not in seen:
+                word = (channel or "").strip().lower()
+                seen[(channel, "channel")] = word if word in named["channel"] else None
+            if (tags, "tag") not in seen:
+                seen[(tags, "tag")] = tuple(t for t in stored_tags(tags) if t in named["tag"])
+            deciding = (seen[(team_id, "team")], priority if priority in named["priority"] else None, seen[(channel, "channel")], seen[(tags, "tag")])
             if deciding not in self._decided:
                 self._decided[deciding] = next((p for p in self.policies if p.matches(deciding[1], deciding[2], deciding[3], deciding[0])), None)
             self._matched[key] = self._decided[deciding]
