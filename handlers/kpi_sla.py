@@ -210,7 +210,8 @@ def execute_at_risk(ctx: Context, request: KpiRequest) -> Reply:
     ]
     for title, rows in (("Due soon", soon), ("Past due", late)):
         if rows:
-            blocks.append(table(rows) if len(rows) <= SHOWN else Table(table(rows).columns, table(rows).rows, title=f"{title}: the first {SHOWN} of {len(rows):,}"))
+            counted = f"{len(rows):,}" if len(rows) <= SHOWN else f"the first {SHOWN} of {len(rows):,}"
+            blocks.append(replace(table(rows), title=f"{title}: {counted}"))
     blocks += [
         Note(
             f"Open tickets with a first reply or resolution due within their policy's warn_before, or past due, least time left first; "

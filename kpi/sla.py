@@ -30,6 +30,7 @@ from kpi.tickets import Ticket
 from store.business_time import BusinessCalendar, CalendarError
 from store.calendars import team_calendar
 from store.org import Org, Team
+from store.sla_file import MATCH_KEYS
 from store.sla_policies import SlaPolicy, current
 from store.ticket_fields import stored_tags
 
@@ -52,6 +53,15 @@ class PolicyBook:
         self._teams: dict[int, Team] | None = None  # read when first needed
         self._calendars: dict[Any, BusinessCalendar | None] = {}
         self._matched: dict[tuple[Any, ...], SlaPolicy | None] = {}
+        self._decided: dict[tuple[Any, ...], SlaPolicy | None] = {}
+        self._deciding: dict[tuple[Any, str], Any] = {}  # a team's, channel's or tags' part of what decides
+        # Policy ids by the fields' values, for stamps: an ORM attribute read per row costs more than the rest.
+        self._ids: dict[tuple[Any, ...], int | None] = {}
+        # Per match key, every value some policy names.
+        self._named: dict[str, set[str]] = {key: set() for key in MATCH_KEYS}
+        for policy in self.policies:
+            for key, values in policy.match.items():
+                self._named[key].update(values)
 
     def __bool__(self) -> bool:
         return bool(self.policies)
@@ -74,35 +84,64 @@ class PolicyBook:
         """The first policy a ticket with these fields meets, or None."""
         key = (team_id, priority, channel, tags)
         if key not in self._matched:
-            team = self._team(team_id)
-            tag_list = stored_tags(tags)
-            team_key = team.key if team is not None else None
-            self._matched[key] = next((p for p in self.policies if p.matches(priority, channel, tag_list, team_key)), None)
+            # What no policy names cannot decide a match: the answer is kept for the
+            # fields that can, so a million tickets ask the policies a few dozen times.
+            named, seen = self._named, self._deciding
+            if (team_id, "team") not in seen:
+                team = self._team(team_id)
+                seen[(team_id, "team")] = team.key if team is not None and team.key in named["team"] else None
+            if (channel, "channel") not in seen:
+                word = (channel or "").strip().lower()
+                seen[(channel, "channel")] = word if word in named["channel"] else None
+            if (tags, "tag") not in seen:
+                seen[(tags, "tag")] = tuple(t for t in stored_tags(tags) if t in named["tag"])
+            deciding = (seen[(team_id, "team")], priority if priority in named["priority"] else None, seen[(channel, "channel")], seen[(tags, "tag")])
+            if deciding not in self._decided:
+                self._decided[deciding] = next((p for p in self.policies if p.matches(deciding[1], deciding[2], deciding[3], deciding[0])), None)
+            self._matched[key] = self._decided[deciding]
         return self._matched[key]
 
     def stamps(self, team_ids: Sequence[int | None], priorities: Sequence[str | None], channels: Sequence[str | None], tags: Sequence[str | None], created: Sequence[int]) -> list[Stamp]:
-        """The stamp of each ticket (columns as equal-length sequences; `created` in epoch seconds)."""
-        matched = [self.match(*fields) for fields in zip(team_ids, priorities, channels, tags, strict=True)]
-        out: list[list[int | None]] = [[p.id if p is not None else None, None, None] for p in matched]
-        groups: dict[tuple[int, BusinessCalendar | None], list[int]] = {}
-        for i, (policy, team_id) in enumerate(zip(matched, team_ids, strict=True)):
-            if policy is not None:
-                groups.setdefault((policy.id, self.calendar(team_id)), []).append(i)
+        """The stamp of each ticket (columns as equal-length sequences; `created` in epoch seconds).
+
+        This runs for every row of an import: policies are matched once per
+        distinct (team, priority, channel, tags), and due times are worked out
+        per policy and calendar for all their tickets at once.
+        """
+        n = len(created)
+        # One dictionary step per row: the rows of each distinct (team, priority, channel, tags).
+        alike: dict[tuple[Any, ...], list[int]] = {}
+        for i, key in enumerate(zip(team_ids, priorities, channels, tags)):
+            alike.setdefault(key, []).append(i)
+        policy_ids: list[int | None] = [None] * n
+        groups: dict[tuple[int, int | None], list[int]] = {}
+        ids = self._ids
+        for key, rows in alike.items():
+            if key not in ids:
+                policy = self.match(*key)
+                ids[key] = policy.id if policy is not None else None
+            policy_id = ids[key]
+            if policy_id is not None:
+                groups.setdefault((policy_id, key[0]), []).extend(rows)
+                for i in rows:
+                    policy_ids[i] = policy_id
+        by_calendar: dict[tuple[int, BusinessCalendar | None], list[int]] = {}
+        for (policy_id, team_id), rows in groups.items():
+            by_calendar.setdefault((policy_id, self.calendar(team_id)), []).extend(rows)
+        when = np.asarray(created, dtype=np.int64)
+        due = {name: np.full(n, -1, dtype=np.int64) for name in DUE_TARGETS}
         by_id = {p.id: p for p in self.policies}
-        for (policy_id, cal), rows in groups.items():
-            policy = by_id[policy_id]
-            when = np.fromiter((created[i] for i in rows), dtype=np.int64, count=len(rows))
-            for column, name in enumerate(DUE_TARGETS, start=1):
+        for (policy_id, cal), rows in by_calendar.items():
+            policy, at = by_id[policy_id], np.array(rows, dtype=np.int64)
+            for name in DUE_TARGETS:
                 target = policy.target(name)
-                if target is None:
-                    continue
-                try:
-                    due = dues(cal, policy.business, target, when)
-                except CalendarError:
-                    continue  # a calendar closed for over a year: no due time rather than a wrong one
-                for i, at in zip(rows, due.tolist(), strict=True):
-                    out[i][column] = at
-        return [(a, b, c) for a, b, c in out]
+                if target is not None:
+                    try:
+                        due[name][at] = dues(cal, policy.business, target, when[at])
+                    except CalendarError:
+                        pass  # a calendar closed for over a year: no due time rather than a wrong one
+        first, resolution = (due[name].tolist() for name in DUE_TARGETS)
+        return [(p, f if f >= 0 else None, r if r >= 0 else None) for p, f, r in zip(policy_ids, first, resolution)]
 
 
 def stamp_rows(session: Session, columns: list[str], rows: list[tuple[Any, ...]]) -> tuple[list[str], list[tuple[Any, ...]]]:

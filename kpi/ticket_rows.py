@@ -12,7 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from kpi.mapping import Mapping
-from store.ticket_fields import TagError, parse_tags, tags_text
+from store.ticket_fields import TagError, stored_cell
 from kpi.tickets import EARLIEST_EPOCH, LATEST_EPOCH, PRIORITIES, STATUSES, Ticket
 from store.name_characters import clean_name, unwanted_character
 from store.org import Member, Team
@@ -265,7 +265,7 @@ class RowParser:
             try:
                 tags = get("tags")
                 # A mapping's value table may give a number.
-                values["tags"] = tags_text(parse_tags(None if tags is None else str(tags)))
+                values["tags"] = stored_cell(None if tags is None else str(tags))
             except TagError as exc:
                 problems.append(f"tags: {exc}")
         team = self._name(get("team"), "team", problems)

@@ -27,6 +27,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+from functools import lru_cache
 
 from store.name_characters import clean_name
 from store.quoting import clip
@@ -65,7 +66,21 @@ def parse_tags(value: str | Iterable[str] | None) -> list[str]:
     """
     if value is None:
         return []
-    texts = [value] if isinstance(value, str) else list(value)
+    if isinstance(value, str):
+        return list(_cell(value)) if len(value) <= _CACHED_CELL else _parse([value])
+    return _parse(list(value))
+
+
+# An export repeats a few hundred tag cells across a million rows: each is read once.
+_CACHED_CELL = 1000
+
+
+@lru_cache(maxsize=4096)
+def _cell(text: str) -> tuple[str, ...]:
+    return tuple(_parse([text]))
+
+
+def _parse(texts: list[str]) -> list[str]:
     found: set[str] = set()
     for text in texts:
         found.update(_words(text))
@@ -82,6 +97,20 @@ def tags_text(tags: Iterable[str]) -> str | None:
     """The stored form of `tags` (already parsed): sorted, space-separated; None for none."""
     ordered = sorted(set(tags))
     return " ".join(ordered) if ordered else None
+
+
+def stored_cell(text: str | None) -> str | None:
+    """A cell of tag text as stored (parse_tags, then tags_text); TagError as parse_tags."""
+    if text is None:
+        return None
+    if len(text) <= _CACHED_CELL:
+        return _stored_cell(text)
+    return tags_text(_parse([text]))
+
+
+@lru_cache(maxsize=4096)
+def _stored_cell(text: str) -> str | None:
+    return tags_text(_cell(text))
 
 
 def stored_tags(text: str | None) -> list[str]:

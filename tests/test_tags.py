@@ -116,3 +116,24 @@ def test_webhook_tags_latest_event_wins_and_bad_ones_are_refused(db: Database) -
     with db.sessions() as s, s.begin():
         apply_event(s, parse_event(_event([], "e4", "2026-03-02T11:00:00Z") | {"type": "status_changed", "status": "pending"}, now=now), now=now)
     assert _stored(db) == {"T-1": None}  # an empty list clears them
+
+
+async def test_webhook_over_http_stores_tags_and_refuses_too_many(db: Database) -> None:
+    from tests.helpers import serve
+    from tests.test_webhook import SECRET, post
+
+    from bot.config import load_settings
+    from bot.web import create_app
+    from datetime import datetime, timezone
+
+    apply_fixture_org(db)
+    runner, base = await serve(create_app(db, load_settings({"CSBOT_WEBHOOK_SECRET": SECRET}), clock=lambda: datetime(2026, 3, 2, 12, tzinfo=timezone.utc)))
+    try:
+        url = f"{base}/webhooks/tickets"
+        status, body = await post(url, _event("Billing, VIP\u202e"))
+        assert (status, body["ok"]) == (200, True)
+        status, body = await post(url, _event([f"t{i}" for i in range(MAX_TAGS + 1)], "e2"))
+        assert status == 400 and body["problems"] == [f"ticket.tags: more than {MAX_TAGS} tags; a ticket has at most {MAX_TAGS}"]
+    finally:
+        await runner.cleanup()
+    assert _stored(db) == {"T-1": "billing vip"}

@@ -60,11 +60,13 @@ def upgrade() -> None:
         sa.UniqueConstraint("key", "version", name="uq_sla_policies_key_version"),
     )
     op.add_column("tickets", sa.Column("tags", sa.String(980), nullable=True))
-    op.add_column(
-        "tickets",
-        sa.Column("sla_policy_id", sa.Integer(), sa.ForeignKey("sla_policies.id", name=op.f("fk_tickets_sla_policy_id_sla_policies")), nullable=True),
-        inline_references=True,
-    )
+    fk = op.f("fk_tickets_sla_policy_id_sla_policies")
+    if op.get_bind().dialect.name == "postgresql":
+        op.add_column("tickets", sa.Column("sla_policy_id", sa.Integer(), nullable=True))
+        op.create_foreign_key(fk, "tickets", "sla_policies", ["sla_policy_id"], ["id"])
+    else:
+        # SQLite adds a column with its reference in place (ALTER TABLE cannot add a constraint).
+        op.add_column("tickets", sa.Column("sla_policy_id", sa.Integer(), sa.ForeignKey("sla_policies.id", name=fk), nullable=True), inline_references=True)
     op.add_column("tickets", sa.Column("first_reply_due_at", sa.BigInteger(), nullable=True))
     op.add_column("tickets", sa.Column("resolution_due_at", sa.BigInteger(), nullable=True))
     for name, column, where in (
