@@ -13,6 +13,7 @@ import random
 import difflib
 import itertools
 from collections.abc import Callable, Sequence
+from typing import Any
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -22,7 +23,8 @@ from sqlalchemy.orm import Session
 from kpi.day_facts import refresh
 from kpi.definitions import BY_NAME
 from kpi.demo_org import ORG_NAME, demo_org_document, demo_team_profiles
-from kpi.generator import generate_tickets
+from kpi.generator import SUBJECT_TAGS, TeamProfile, generate_tickets
+from kpi.sla import PolicyBook, stamp_dicts
 from kpi.tickets import Ticket
 from store.database import Database
 from store.org import Member, Org, Team
@@ -66,17 +68,47 @@ def seed_demo(
         team_ids = dict(session.execute(select(Team.key, Team.id)).all())
         member_ids = dict(session.execute(select(Member.handle, Member.id)).all())
         profiles = [p for p in demo_team_profiles(document, member_ids) if p.agent_ids]
-        rows = generate_tickets(profiles, team_ids, count=tickets, days=days, end=now, seed=seed)
+        # Of the tickets asked for, a few are chats waiting right now (see _waiting_now).
+        waiting = _waiting_now(profiles, team_ids, now)[:tickets]
+        rows = generate_tickets(profiles, team_ids, count=tickets - len(waiting), days=days, end=now, seed=seed)
+        book = PolicyBook(session)
         done = 0
         while batch := list(itertools.islice(rows, BATCH)):
+            stamp_dicts(book, batch)
             session.execute(insert(Ticket), batch)
             done += len(batch)
             if progress:
                 progress(done)
+        for n, row in enumerate(waiting, start=done + 1):
+            row["external_id"] = f"D-{n:06d}"  # after the history's, as the helpdesk numbers them
+        stamp_dicts(book, waiting)
+        if waiting:
+            session.execute(insert(Ticket), waiting)
+        done += len(waiting)
         refresh(session)  # the demo starts with every day counted (kpi.day_facts)
         _coaching(session, now)
         members = len(spec.members)
     return SeedSummary(teams=len(spec.teams), members=members, tickets=done)
+
+
+def _waiting_now(profiles: Sequence[TeamProfile], team_ids: dict[str, int], now: datetime) -> list[dict[str, Any]]:
+    """Two live chats per team that nobody has answered yet, so `/kpi sla` has tickets at risk on a fresh demo.
+
+    The live chat policy is on the wall clock (10 minutes to a first reply,
+    warned 5 minutes before): one chat came in 7 minutes ago and is due in 3,
+    the other 12 minutes ago and is 2 minutes late, whatever the offices' hours.
+    """
+    rows = []
+    for n, profile in enumerate(profiles):
+        for minutes, agent in ((7, profile.agent_ids[0]), (12, None)):
+            subject, tags = SUBJECT_TAGS[(n * 2 + minutes) % len(SUBJECT_TAGS)]
+            created = (now - timedelta(minutes=minutes)).replace(microsecond=0)
+            rows.append({
+                "source": DEMO_SOURCE, "external_id": "", "subject": subject, "team_id": team_ids[profile.key],
+                "agent_id": agent, "status": "new", "priority": "normal", "channel": "chat", "created_at": created, "first_reply_at": None,
+                "solved_at": None, "replies": 0, "reopens": 0, "csat": None, "sla_met": None, "tags": tags,
+            })  # fmt: skip
+    return rows
 
 
 # A few coaching notes and QA reviews, so `/coach` and `/qa` have something to show.

@@ -13,9 +13,9 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
-from bot import coaching_messages, digests, escalations, kpi_alerts, oncall_notices
+from bot import coaching_messages, digests, escalations, kpi_alerts, oncall_notices, sla_warnings
 from bot.chat_work import run_chat
 from coaching.calibration import reveal_due
 from coaching.sessions import plan_followups
@@ -26,8 +26,9 @@ from store.busy import is_busy
 from store.database import Database
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
-JOBS = ("digests", "alerts", "escalations", "oncall", "coaching")
+JOBS = ("digests", "alerts", "sla", "escalations", "oncall", "coaching")
 
 
 # How many different reasons a summary line names before it counts the rest.
@@ -147,15 +148,22 @@ async def run_tick(
             kpi_alerts.plan_alerts, db, now, platforms=platforms, every_minutes=alert_minutes, catchup=catchup
         )
         kinds += kpi_alerts.KINDS
+    if "sla" in jobs:
+        sla = await _guarded(report, "sla", sla_warnings.plan_sla, db, now, platforms=platforms, catchup=catchup)
+        if sla is not None:
+            report.planned += sla.planned
+            report.skipped += sla.skipped
+            report.unplanned += sla.unplanned
+        kinds += sla_warnings.KINDS
     if "escalations" in jobs:
-        report.planned += await _guarded(report, "escalations", escalations.sweep, db, now)
+        report.planned += await _guarded(report, "escalations", escalations.sweep, db, now) or 0
         kinds += escalations.KINDS
     if "oncall" in jobs:
-        report.planned += await _guarded(report, "oncall", oncall_notices.plan_oncall, db, now, catchup=catchup)
+        report.planned += await _guarded(report, "oncall", oncall_notices.plan_oncall, db, now, catchup=catchup) or 0
         kinds += oncall_notices.KINDS
     if "coaching" in jobs:
         # Notes, sessions and reviews are planned by the commands themselves; follow-ups here.
-        report.planned += await _guarded(report, "coaching", plan_followups, db, now, catchup=catchup)
+        report.planned += await _guarded(report, "coaching", plan_followups, db, now, catchup=catchup) or 0
         await _guarded(report, "coaching", reveal_due, db, now)  # its messages are planned with the reveal
         kinds += coaching_messages.KINDS
     sender = make_sender(db, notifiers)
@@ -166,8 +174,8 @@ async def run_tick(
     return report
 
 
-async def _guarded(report: TickReport, job: str, plan: Callable[..., int], *args: Any, **kw: Any) -> int:
-    """Run one job's planning; a failure is logged and reported, and the other jobs and the sending still run."""
+async def _guarded(report: TickReport, job: str, plan: Callable[..., T], *args: Any, **kw: Any) -> T | None:
+    """Run one job's planning; a failure is logged and reported (None), and the other jobs and the sending still run."""
     try:
         return await run_chat(plan, *args, **kw)
     except Exception as exc:  # noqa: BLE001 (what is already in the outbox must still go out)
@@ -176,7 +184,7 @@ async def _guarded(report: TickReport, job: str, plan: Callable[..., int], *args
         log.exception("the %s job failed; the other jobs go on", job)
         report.skipped.append(f"{job}: failed ({type(exc).__name__}); see the log")
         report.job_failures.append(f"{job}: failed ({type(exc).__name__}); see the log")
-        return 0
+        return None
 
 
 def make_sender(db: Database, notifiers: Sequence[Notifier]) -> Sender:
@@ -190,8 +198,9 @@ def make_sender(db: Database, notifiers: Sequence[Notifier]) -> Sender:
             **{k: escalations.compose for k in escalations.KINDS},
             **{k: oncall_notices.compose for k in oncall_notices.KINDS},
             **{k: coaching_messages.compose for k in coaching_messages.KINDS},
+            **{k: sla_warnings.compose for k in sla_warnings.KINDS},
         },
-        skips=(digests.Skip, kpi_alerts.Skip, escalations.Skip, oncall_notices.Skip, coaching_messages.Skip),
+        skips=(digests.Skip, kpi_alerts.Skip, escalations.Skip, oncall_notices.Skip, coaching_messages.Skip, sla_warnings.Skip),
         threads={**{k: kpi_alerts.thread_of for k in kpi_alerts.KINDS}, escalations.engine.NOTE: escalations.thread_of},
         edits={escalations.engine.EDIT: escalations.edit_targets},
         heavy=frozenset(digests.KINDS),

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from urllib.parse import quote
 
 from sqlalchemy import select
 
@@ -29,6 +28,7 @@ from handlers.escalation_views import (
     page_reply,
     queue_named,
     state_line,
+    ticket_url,
     ticket_url_template,
 )
 from handlers.escalation_views import SEVERITY_LABELS as SEVERITIES
@@ -65,14 +65,14 @@ class TicketRef:
 
 def parse_ticket(text: str) -> TicketRef | None:
     word = text.strip().strip("<>").split("|", 1)[0]
-    template = ticket_url_template()
     if m := _NUMBER.match(word):
         ident = m.group(1)
-        return TicketRef(f"#{ident}", ident, template.format(id=quote(ident)) if template else None)
+        return TicketRef(f"#{ident}", ident, ticket_url(ident))
     if m := _KEYED.match(word):
         ident = word.upper()
-        return TicketRef(ident, ident, template.format(id=quote(ident)) if template else None)
+        return TicketRef(ident, ident, ticket_url(ident))
     if _URL.match(word):
+        template = ticket_url_template()
         ident = None
         if template:
             before, _, after = template.partition("{id}")

@@ -12,6 +12,7 @@ import os
 import re
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -256,3 +257,15 @@ def ticket_url_template() -> str | None:
     except (ValueError, KeyError, IndexError):
         return None
     return template if "{id}" in template else None
+
+
+def ticket_url(ident: str) -> str | None:
+    """The helpdesk page of ticket `ident` (`TICKET_URL_TEMPLATE` with the id, quoted as one path segment), or None without a template."""
+    template = ticket_url_template()
+    return template.format(id=quote(ident, safe="")) if template else None
+
+
+def linked_ticket(ident: str) -> str:
+    """`D-019991 (https://acme.zendesk.com/agent/tickets/D-019991)`, or the id alone without a template."""
+    url = ticket_url(ident)
+    return f"{ident} ({url})" if url else ident

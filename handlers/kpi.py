@@ -26,6 +26,7 @@ from handlers.kpi_csv import with_csv
 from handlers.kpi_escalations import execute_escalation_kpis
 from handlers.kpi_trend import authorize_trend, card_request, execute_trend
 from handlers.trend_words import DEFAULT_WINDOW
+from handlers.kpi_sla import execute_at_risk, execute_sla_breakdown
 from handlers.kpi_alerts import SNOOZE_ACTION, authorize_snooze, execute_alerts, execute_snooze, parse_snooze
 from handlers.humanize import change, metric_value, with_sample
 from handlers.kpi_lookup import (
@@ -120,7 +121,7 @@ def resolve(ctx: Context, request: KpiRequest) -> Target | None:
 
 def authorize_kpi(ctx: Context, request: KpiRequest) -> None:
     """The one place /kpi decides who sees what (typed commands and button clicks alike)."""
-    if request.kind in ("alerts", "escalations"):
+    if request.kind in ("alerts", "escalations", "sla"):
         return  # team and queue figures, open to every member
     if request.trend is not None:
         card = card_request(request)
@@ -449,6 +450,8 @@ def _breakdown(ctx: Context, request: KpiRequest, target: Target) -> Reply:
     if start.before(window):
         title, data = heading(request, target)
         return _no_data_reply(title, window, start, data, request)
+    if request.by == "sla":
+        return execute_sla_breakdown(ctx, request, target, window, start)
     return execute_breakdown(ctx, request, target, window, start)
 
 
@@ -480,6 +483,8 @@ def _execute(ctx: Context, request: KpiRequest) -> Reply:
         return execute_escalation_kpis(ctx, request)
     if request.trend is not None:
         return _trend(ctx, request)
+    if request.kind == "sla":
+        return execute_at_risk(ctx, request)
     request = settle(ctx, request)
     target = resolve(ctx, request)
     if target is None:
@@ -496,15 +501,16 @@ class KpiCommand:
     summary = "KPIs for a team, its agents, an agent, yourself or every team, over any window"
     usage = (
         "/kpi team [TEAM] [WINDOW] — your team, or another by key or name (quote names with spaces)\n"
-        "/kpi team [TEAM] [WINDOW] by channel|priority|agent|weekday|hour — one row per value (by agent: as /kpi agents)\n"
+        "/kpi team [TEAM] [WINDOW] by channel|priority|tag|sla|agent|weekday|hour — one row per value (by agent: as /kpi agents)\n"
         "/kpi agents [TEAM] [WINDOW] [--sort METRIC] — one row per agent (leads, managers and admins)\n"
         "/kpi agent @handle [WINDOW] — one agent (yourself; leads and managers: their team's agents)\n"
         "/kpi me [WINDOW] — your own figures\n"
         "/kpi teams [WINDOW] [--sort METRIC] — every team side by side\n"
-        "/kpi org [WINDOW] [by channel|priority|agent|weekday|hour] — the whole organisation, or one row per value\n"
+        "/kpi org [WINDOW] [by channel|priority|tag|sla|agent|weekday|hour] — the whole organisation, or one row per value\n"
         "/kpi trend METRIC [TEAM|org|me|@handle] [WINDOW] [by week|day] — one metric over time, a point per week "
         "(default: 90d by week) or day, as a chart with the target and in words\n"
         "/kpi alerts [TEAM] — the team's KPI alerts and where they stand today\n"
+        "/kpi sla [TEAM] — open tickets about to breach their SLA policy's targets, and those past due\n"
         "/kpi escalations [QUEUE] [WINDOW] — escalations opened: how fast owned and resolved, how many ran out\n"
         "Add --share to post the answer in the channel, --csv to get its figures as a CSV file too "
         "(Slack: uploaded, to your direct messages unless shared; Teams: a link valid for a day).\n"
@@ -522,6 +528,8 @@ class KpiCommand:
         "/kpi teams 30d --sort csat",
         "/kpi org november",
         "/kpi team support-emea 30d by channel",
+        "/kpi team support-emea 30d by tag",
+        "/kpi team support-emea 30d by sla",
         "/kpi org last week by hour",
         "/kpi trend frt",
         "/kpi trend csat support-emea 30d by day",
@@ -529,6 +537,7 @@ class KpiCommand:
         "/kpi team support-emea last month --csv",
         "/kpi org 2026-03-01 to 2026-03-31",
         "/kpi alerts support-emea",
+        "/kpi sla support-emea",
         "/kpi escalations billing 30d",
     )
 

@@ -1,8 +1,8 @@
 """`/kpi team TEAM WINDOW by X` and `/kpi org WINDOW by X`: one row per value of X.
 
-Channels, priorities and agents are open-ended: the 15 busiest values get a
-row each and the rest one "other" row (its medians over the pooled tickets,
-not an average of medians). Weekdays and hours are a fixed set, shown in
+Channels, priorities, agents and tags are open-ended: the 15 busiest values
+get a row each and the rest one "other" row (its medians over the pooled
+tickets, not an average of medians; by tag, each of its tickets once). Weekdays and hours are a fixed set, shown in
 their own order, every one of them, so a quiet hour shows as a quiet hour.
 """
 
@@ -20,7 +20,7 @@ from handlers.kpi_request import KpiRequest, buttons
 from handlers.kpi_tables import LEGEND, TEAMS_COLUMNS, cell, statuses
 from handlers.reply import Context as Note
 from handlers.reply import Reply, Section, Table
-from kpi.breakdown import TIME_DIMENSIONS, WEEKDAYS, breakdown, pooled
+from kpi.breakdown import TIME_DIMENSIONS, WEEKDAYS, breakdown, by_tag, pooled
 from kpi.day_facts import Facts
 from kpi.definitions import BY_NAME
 from kpi.windows import Window
@@ -30,8 +30,9 @@ TOP = 15
 NONE_LABEL = "(none)"
 UNASSIGNED = "Unassigned"
 NOT_SHOWN = "Other members (not agents you look after)"
-HEADING = {"channel": "Channel", "priority": "Priority", "agent": "Agent", "weekday": "Weekday", "hour": "Hour"}
-NO_QA = "No QA column: QA reviews score agents' work, not a ticket's channel, priority or time."
+NO_TAG = "(no tag)"
+HEADING = {"channel": "Channel", "priority": "Priority", "agent": "Agent", "weekday": "Weekday", "hour": "Hour", "tag": "Tag", "sla": "Policy"}
+NO_QA = "No QA column: QA reviews score agents' work, not a ticket's channel, priority, tags or time."
 
 
 @dataclass
@@ -88,7 +89,24 @@ def _rows(ctx: Context, dimension: str, found: dict[Any, Facts]) -> list[Row]:
     return rows
 
 
+def _tag_rows(ctx: Context, target: Target, window: Window) -> tuple[list[Row], Facts]:
+    """One row per tag (the busiest TOP), the other tags' tickets, and the untagged; and the scope's total."""
+    found = by_tag(ctx.session, target.scope, window.start_utc, window.until_utc, TOP)
+    rows = [Row(tag, tag, facts) for tag, facts in found.rows.items() if tag is not None]
+    if found.other is not None:
+        rows.append(Row(None, f"other ({found.others} tags)", found.other, other=found.others))
+    if None in found.rows:
+        rows.append(Row(None, NO_TAG, found.rows[None]))
+    return rows, found.total
+
+
 def _note(dimension: str, zone: str, other: bool) -> str:
+    if dimension == "tag":
+        top = f"The {TOP} busiest tags by tickets created; other counts each ticket with any of the rest once. " if other else ""
+        return (
+            f"A ticket with several tags counts in the row of each, and tickets without a tag in {NO_TAG}: "
+            f"the rows add up to more than the total below. {top}{NO_QA}"
+        )
     if dimension in TIME_DIMENSIONS:
         return (
             f"Each ticket is counted in the {dimension} it was created ({zone} time), for every figure: "
@@ -111,12 +129,14 @@ def execute_breakdown(ctx: Context, request: KpiRequest, target: Target, window:
     assert dimension is not None
     team = target.team if request.kind == "team" else None
     title, base = heading(request, target)
-    found = breakdown(ctx.session, target.scope, window.start_utc, window.until_utc, dimension, target.timezone)
-    rows = _rows(ctx, dimension, found)
+    if dimension == "tag":
+        rows, total = _tag_rows(ctx, target, window)
+    else:
+        rows = _rows(ctx, dimension, breakdown(ctx.session, target.scope, window.start_utc, window.until_utc, dimension, target.timezone))
+        total = pooled(r.facts for r in rows)
     targets = dict(team.targets) if team is not None else {}
     columns = TEAMS_COLUMNS
     shown = [(r, r.facts.metrics()) for r in rows]
-    total = pooled(r.facts for r in rows)
     table = tuple((r.label, *(cell(m, metrics, targets) for m in columns)) for r, metrics in shown)
     against = "against the team's targets" if team is not None else "no targets (the org has none)"
     blocks: list[Any] = [
@@ -124,7 +144,7 @@ def execute_breakdown(ctx: Context, request: KpiRequest, target: Target, window:
         *([Section(start.said())] if start.first is None else []),
         Table((HEADING[dimension], *(BY_NAME[m].label for m in columns)), table),
         Note(_note(dimension, target.timezone, any(r.other for r in rows))),
-        Note(f"{target.label} in all: {total.created:,} created, {total.solved:,} solved, {total.backlog:,} open at the end; the rows add up to it."),
+        Note(f"{target.label} in all: {total.created:,} created, {total.solved:,} solved, {total.backlog:,} open at the end" + ("." if dimension == "tag" else "; the rows add up to it.")),
         *([Note(LEGEND)] if targets else []),
         *buttons(ctx, request, dimension != "agent", window),
     ]

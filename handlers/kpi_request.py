@@ -29,7 +29,9 @@ from kpi.windows import (
     parse_window,
 )
 
-KINDS = ("team", "agents", "agent", "me", "teams", "org", "alerts", "escalations", "trend")
+KINDS = ("team", "agents", "agent", "me", "teams", "org", "alerts", "escalations", "trend", "sla")
+# Kinds about now, not a window: `/kpi alerts` and `/kpi sla` take only a team.
+NOW_KINDS = ("alerts", "sla")
 # Kinds whose one optional word names a team: `/kpi team 1w` may be a team called "1w".
 TEAM_KINDS = ("team", "agents")
 TABLE_KINDS = ("teams", "agents")
@@ -44,17 +46,12 @@ SORT_HELP = (
 _BY_NAME = ("name", "team", "agent")
 # `/kpi team TEAM WINDOW by X` and `/kpi org WINDOW by X`: one row per value of X.
 BREAKDOWN_KINDS = ("team", "org")
-BREAKDOWNS = ("channel", "priority", "agent", "weekday", "hour")
-BREAKDOWN_HELP = "by channel|priority|agent|weekday|hour"
-# Said, but not something csbot can answer yet: the reason, never a silent no-op.
-NOT_YET = {
-    "tag": "Breakdowns by tag are not available yet: tickets carry no tags.",
-    "sla": "Breakdowns by SLA are not available yet: there are no SLA policies yet (sla_attainment is a column of every breakdown).",
-}
+BREAKDOWNS = ("channel", "priority", "tag", "sla", "agent", "weekday", "hour")
+BREAKDOWN_HELP = "by channel|priority|tag|sla|agent|weekday|hour"
 _BREAKDOWN_WORDS = {
-    **{d: d for d in (*BREAKDOWNS, *NOT_YET)},
-    **{d + "s": d for d in (*BREAKDOWNS, *NOT_YET)},
-    "day": "weekday", "days": "weekday", "assignee": "agent", "assignees": "agent",
+    **{d: d for d in BREAKDOWNS},
+    **{d + "s": d for d in BREAKDOWNS},
+    "day": "weekday", "days": "weekday", "assignee": "agent", "assignees": "agent", "policy": "sla", "policies": "sla",
 }  # fmt: skip
 
 @dataclass(frozen=True)
@@ -78,10 +75,11 @@ class KpiRequest:
         if self.trend is not None:
             return self._trend_text(self.trend)
         parts = ["/kpi", self.kind]
-        if self.target and self.kind in ("team", "agent", "agents", "escalations"):
+        if self.target and self.kind in ("team", "agent", "agents", "escalations", "sla"):
             literal = " " in self.target or is_window(self.target) or meant_as_window(self.target)
             parts.append(f'"{self.target}"' if literal else self.target)
-        parts.append(self.window or "7d")
+        if self.kind not in NOW_KINDS:
+            parts.append(self.window or "7d")
         if self.by:
             parts += ["by", self.by]
         if self.sort:
@@ -120,16 +118,14 @@ def _sort(text: str | None, kind: str) -> str | None:
 def _unknown_kind(kind: str) -> UsageError:
     suggestions = closest(kind, KINDS)
     hint = f" Did you mean {' or '.join('/kpi ' + k for k in suggestions)}?" if suggestions else ""
-    return UsageError(f"/kpi {kind} is not something I know.{hint} Use team, agents, agent, me, teams, org, trend, alerts or escalations.")
+    return UsageError(f"/kpi {kind} is not something I know.{hint} Use team, agents, agent, me, teams, org, trend, alerts, escalations or sla.")
 
 
 def _breakdown_word(word: str) -> str:
-    """The breakdown `word` names; UsageError for tag/sla (not yet) and for a word that is none."""
+    """The breakdown `word` names; UsageError for a word that is none."""
     found = _BREAKDOWN_WORDS.get(word.lower())
-    if found in NOT_YET:
-        raise UsageError(f"{NOT_YET[found]} Try {BREAKDOWN_HELP}.")
     if found is None:
-        suggestions = closest(word.lower(), [*BREAKDOWNS, *NOT_YET])
+        suggestions = closest(word.lower(), list(BREAKDOWNS))
         hint = f"Did you mean by {' or by '.join(suggestions)}?" if suggestions else f"Try {BREAKDOWN_HELP}."
         raise UsageError(f"Cannot break down by {word!r}. {hint}")
     return found
@@ -174,16 +170,18 @@ def parse_kpi(words: list[str]) -> KpiRequest:
         kind = "team"
     if kind == "trend":
         return _trend_request(rest, args)
-    if args.flag("csv") and kind in ("alerts", "escalations"):
+    if args.flag("csv") and kind in (*NOW_KINDS, "escalations"):
         raise UsageError(f"--csv applies to the KPI forms of /kpi (team, org, agents, agent, me, teams, trend), not /kpi {kind}.")
-    rest, by = _take_breakdown(rest, kind) if kind not in ("alerts", "escalations") else (rest, None)
-    if kind == "alerts":
-        if args.flag("share") or args.option("sort"):
-            raise UsageError("/kpi alerts takes only a team: /kpi alerts [TEAM].")
+    rest, by = _take_breakdown(rest, kind) if kind not in (*NOW_KINDS, "escalations") else (rest, None)
+    if kind in NOW_KINDS:
+        shares = kind == "sla"  # the tickets at risk can be posted for the team to see; alerts post themselves
+        if (args.flag("share") and not shares) or args.option("sort"):
+            raise UsageError(f"/kpi {kind} takes only a team: /kpi {kind} [TEAM]" + (" [--share]." if shares else "."))
         found = find_window(rest, literal=literal_positions(rest))
         if (found is not None and found.stop == len(rest)) or (rest and not isinstance(rest[-1], Literal) and meant_as_window(rest[-1])):
-            raise UsageError("/kpi alerts shows today's alerts; it takes a team, not a window.")
-        return KpiRequest("alerts", " ".join(rest) or None, None)
+            what = "today's alerts" if kind == "alerts" else "the tickets at risk now"
+            raise UsageError(f"/kpi {kind} shows {what}; it takes a team, not a window.")
+        return KpiRequest(kind, " ".join(rest) or None, None, share=args.flag("share"))
     if kind == "escalations":
         if args.option("sort"):
             raise UsageError("/kpi escalations takes a queue and a window: /kpi escalations [QUEUE] [WINDOW].")
@@ -244,15 +242,15 @@ def _has_previous(request: KpiRequest, window: Window) -> bool:
     return True
 
 
-def buttons(ctx: Context, request: KpiRequest, shareable: bool, window: Window) -> list[Actions]:
-    """The card's buttons; none at all rather than an empty row (Slack refuses one)."""
+def buttons(ctx: Context, request: KpiRequest, shareable: bool, window: Window | None) -> list[Actions]:
+    """The card's buttons; none at all rather than an empty row (Slack refuses one). No window: no Previous window."""
     at = (request.at or ctx.now).isoformat()
     value = json.dumps({"text": request.text(), "at": at, "back": request.back}, separators=(",", ":"))
     previous = json.dumps({"text": request.text(), "at": at, "back": request.back + 1}, separators=(",", ":"))
     found = []
     if shareable and not request.share:
         found.append(Button("Share in channel", SHARE_ACTION, value, style="primary"))
-    if _has_previous(request, window):
+    if window is not None and _has_previous(request, window):
         found.append(Button("Previous window", PREVIOUS_ACTION, previous))
     return [Actions(tuple(found))] if found else []
 

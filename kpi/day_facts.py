@@ -25,6 +25,9 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import (
+    and_,
+    or_,
+    null,
     BigInteger,
     Integer,
     LargeBinary,
@@ -56,6 +59,23 @@ T = Ticket.__table__.c
 CREATED = type_coerce(T.created_at, BigInteger)
 FIRST_REPLY = type_coerce(T.first_reply_at, BigInteger)
 SOLVED = type_coerce(T.solved_at, BigInteger)
+FIRST_REPLY_DUE = type_coerce(T.first_reply_due_at, BigInteger)
+RESOLUTION_DUE = type_coerce(T.resolution_due_at, BigInteger)
+# When the customer first had an answer: the first reply, or the solve if that came first
+# (a ticket solved without a reply has its answer).
+ANSWERED = case((and_(SOLVED.is_not(None), or_(FIRST_REPLY.is_(None), SOLVED < FIRST_REPLY)), SOLVED), else_=FIRST_REPLY)
+# Whether a solved ticket met its SLA. With a policy (kpi.sla): every target
+# it measures met by the solve (the first reply target by ANSWERED); unknown
+# when the policy measures neither (next reply only). Without one: the
+# imported sla_met.
+SLA_MET = case(
+    (T.sla_policy_id.is_(None), T.sla_met),
+    (and_(FIRST_REPLY_DUE.is_(None), RESOLUTION_DUE.is_(None)), null()),
+    else_=and_(
+        or_(FIRST_REPLY_DUE.is_(None), ANSWERED <= FIRST_REPLY_DUE),
+        or_(RESOLUTION_DUE.is_(None), SOLVED <= RESOLUTION_DUE),
+    ),
+)
 
 Metrics = dict[str, float | int | None]
 
@@ -339,7 +359,7 @@ _RATE_CONDITIONS = (
     (T.replies, T.replies <= 1),
     (T.reopens, T.reopens >= 1),
     (T.csat, T.csat == "good"),
-    (T.sla_met, T.sla_met.is_(True)),
+    (SLA_MET, SLA_MET.is_(True)),
 )
 _RATE_COUNTS = ("replies_known", "one_touch", "reopens_known", "reopened", "csat_known", "csat_good", "sla_known", "sla_met")
 

@@ -167,7 +167,20 @@ def demo_org_document() -> dict[str, Any]:
             members[-1]["timezone"] = _MEMBER_TIMEZONES[handle]
 
     org = {"name": ORG_NAME, "timezone": ORG_TIMEZONE, "digest": {"time": "07:30", "days": "mon-fri"}}  # the roll-up to managers and admins
-    return {"org": org, "teams": teams, "members": members, "escalation": _escalation(), "qa": _qa()}
+    return {"org": org, "teams": teams, "members": members, "escalation": _escalation(), "qa": _qa(), "sla": _sla()}
+
+
+def _sla() -> list[dict[str, Any]]:
+    """Policies per priority, the helpdesk defaults, with key accounts' tickets (tagged vip) and live channels ahead of all but urgent ones."""
+    return [
+        {"key": "urgent", "name": "Urgent", "match": {"priority": ["urgent"]}, "first_reply": "1h", "resolution": "1d", "warn_before": "15m"},
+        {"key": "vip", "name": "Key accounts", "match": {"tag": ["vip"]}, "first_reply": "2h", "resolution": "2d", "warn_before": "30m"},
+        # The customer is waiting on the line: minutes on the wall clock, whatever the office hours.
+        {"key": "live", "name": "Live chat and phone", "match": {"channel": ["chat", "phone"]}, "first_reply": "10m", "resolution": "3d", "time": "calendar", "warn_before": "5m"},
+        {"key": "high", "name": "High", "match": {"priority": ["high"]}, "first_reply": "4h", "resolution": "2d", "warn_before": "30m"},
+        {"key": "normal", "name": "Normal", "match": {"priority": ["normal"]}, "first_reply": "8h", "next_reply": "8h", "resolution": "3d", "warn_before": "1h"},
+        {"key": "low", "name": "Low", "first_reply": "1d", "resolution": "5d", "warn_before": "2h"},
+    ]
 
 
 def _qa() -> dict[str, Any]:

@@ -6,7 +6,9 @@ Definitions (also in the README):
 - first_reply_*: over tickets created in the window with a first reply, first_reply_at - created_at.
 - resolution_*: over tickets solved in the window, solved_at - created_at.
 - one_touch_rate / reopen_rate / csat / sla_attainment: over tickets solved in the
-  window whose field is known.
+  window whose field is known; a ticket with an SLA policy met its SLA when every
+  target the policy measures was met by its solve (kpi.day_facts.SLA_MET), one
+  without a policy as its imported sla_met says.
 - qa_score / qa_pass_rate / qa_reviews: over the QA reviews made in the
   window that have a score (kpi.qa_figures).
 - n_*: each figure's sample size (kpi.definitions Metric.sample): how many
@@ -41,6 +43,7 @@ from kpi.day_facts import (
     DF,
     FIRST_REPLY,
     NO_TEAM,
+    SLA_MET,
     SOLVED,
     Facts,
     T,
@@ -83,7 +86,8 @@ class Scope:
         return []
 
 
-# A solved ticket as the engine reads it: (resolution_s, replies, reopens, csat, sla_met).
+# A solved ticket as the engine reads it: (resolution_s, replies, reopens, csat, sla_met), sla_met as
+# kpi.day_facts.SLA_MET says: its policy's targets met, or the imported value without a policy.
 SolvedRow = tuple[int, int | None, int | None, str | None, bool | None]
 
 
@@ -221,7 +225,7 @@ def _add_tickets(session: Session, facts: dict[Any, Facts], where: list[ColumnEl
     key = [by] if by is not None else []
     for *k, delta in session.execute(select(*key, FIRST_REPLY - CREATED).where(*where, _within(CREATED, ranges))):
         facts[k[0] if k else None].add_created(delta)
-    solved = select(*key, SOLVED - CREATED, T.replies, T.reopens, T.csat, T.sla_met).where(*where, _within(SOLVED, ranges))
+    solved = select(*key, SOLVED - CREATED, T.replies, T.reopens, T.csat, SLA_MET).where(*where, _within(SOLVED, ranges))
     for row in session.execute(solved):
         if by is not None:
             facts[row[0]].add_solved(*row[1:])
@@ -239,7 +243,7 @@ def _add_series_tickets(session: Session, facts: list[Facts], where: list[Column
 
     for created, delta in session.execute(select(CREATED, FIRST_REPLY - CREATED).where(*where, _within(CREATED, ranges))):
         facts[slot(created)].add_created(delta)
-    solved = select(SOLVED, SOLVED - CREATED, T.replies, T.reopens, T.csat, T.sla_met).where(*where, _within(SOLVED, ranges))
+    solved = select(SOLVED, SOLVED - CREATED, T.replies, T.reopens, T.csat, SLA_MET).where(*where, _within(SOLVED, ranges))
     for at, *rest in session.execute(solved):
         facts[slot(at)].add_solved(*rest)
 

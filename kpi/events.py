@@ -22,6 +22,8 @@ from sqlalchemy.orm import Session
 
 from kpi.field_times import TicketFieldTime
 from kpi.resolver import OrgResolver
+from kpi.sla import settle_ticket
+from store.ticket_fields import TagError, parse_tags, tags_text
 from kpi.ticket_rows import MAX_LENGTH
 from kpi.tickets import (
     CSAT_VALUES,
@@ -55,7 +57,7 @@ class TicketEventIn:
     source: str
     external_id: str
     at: datetime
-    fields: dict[str, Any]  # subject, team, agent, priority, channel, status, created_at
+    fields: dict[str, Any]  # subject, team, agent, priority, channel, status, created_at, tags (stored form; None: no tags)
     rating: str | None = None
     status: str | None = None
 
@@ -155,6 +157,8 @@ def parse_event(payload: Any, *, now: datetime | None = None) -> TicketEventIn:
                 fields["priority"] = ticket["priority"]
         if ticket.get("created_at") is not None:
             fields["created_at"] = _time(ticket["created_at"], "ticket.created_at", problems)
+        if ticket.get("tags") is not None:
+            _tags(ticket["tags"], fields, problems)
     at = _time(payload.get("at"), "at", problems)
     if payload.get("at") is None:
         problems.append("at: the time of the event (ISO 8601 with offset) is required")
@@ -197,13 +201,24 @@ def parse_event(payload: Any, *, now: datetime | None = None) -> TicketEventIn:
     )
 
 
+def _tags(value: Any, fields: dict[str, Any], problems: list[str]) -> None:
+    """`ticket.tags`: a list of tags, or one text of them (commas and spaces separate); [] clears them."""
+    if not isinstance(value, (str, list)) or (isinstance(value, list) and not all(isinstance(v, str) for v in value)):
+        problems.append('ticket.tags: must be a list of tags or one text of them, e.g. ["billing", "vip"] or "billing vip"')
+        return
+    try:
+        fields["tags"] = tags_text(parse_tags(value))
+    except TagError as exc:
+        problems.append(f"ticket.tags: {exc}")
+
+
 # Same-`at` tie-break: the life-cycle order below, then the event id. A reply
 # and a solve stamped with the same second count as reply, then solve; a solve
 # and a reopen in the same second leave the ticket open.
 LIFECYCLE = ("created", "assigned", "agent_replied", "status_changed", "solved", "reopened", "rated")
 _RANK = {kind: rank for rank, kind in enumerate(LIFECYCLE)}
 # Fields an event may set, each keeping the value of its latest event.
-_TICKET_FIELDS = ("subject", "priority", "channel", "team", "agent")
+_TICKET_FIELDS = ("subject", "priority", "channel", "team", "agent", "tags")
 
 OrderKey = tuple[datetime, int, str]
 
@@ -288,7 +303,11 @@ def apply_event(session: Session, event: TicketEventIn, *, now: datetime) -> App
     if ticket is None:
         ticket = Ticket(source=event.source, external_id=event.external_id, created_at=hint, status="new")
     fields = _Fields(session, ticket, event)
-    for key in ("subject", "priority", "channel"):
+    # Matched when the ticket is first recorded, or by its `created` event when other events came first.
+    new = ticket.id is None
+    rematch = new or (event.type == "created" and bool(fields.rows) and "created_at" not in fields.rows)
+    created_before = ticket.created_at
+    for key in ("subject", "priority", "channel", "tags"):
         if key in event.fields and fields.newer(key):
             setattr(ticket, key, event.fields[key])
     # A stale event creates no team or agent: it names what the ticket no longer has.
@@ -298,6 +317,7 @@ def apply_event(session: Session, event: TicketEventIn, *, now: datetime) -> App
         ticket.agent_id = resolver.agent(session, event.fields["agent"], ticket.team_id)
     _apply_kind(ticket, event, fields)
     _settle(ticket, fields, hint)
+    settle_ticket(session, ticket, rematch=rematch and "created_at" not in fields.superseded, moved=not new and ticket.created_at != created_before)
     if ticket.id is None:
         session.add(ticket)
     session.flush()

@@ -28,7 +28,7 @@ from statistics import NormalDist
 from typing import Any, NamedTuple, TypeVar
 from zoneinfo import ZoneInfo
 
-__all__ = ["TeamProfile", "generate_tickets", "SUBJECTS", "FIRST_REPLY_SLA_S"]
+__all__ = ["TeamProfile", "generate_tickets", "SUBJECTS", "SUBJECT_TAGS", "FIRST_REPLY_SLA_S"]
 
 T = TypeVar("T")
 
@@ -101,30 +101,35 @@ _UNASSIGNED = 0.03  # of unsolved tickets, still in the queue
 _CLOSED_AFTER_S = 4 * _DAY  # helpdesks close solved tickets after a few days
 _UNSOLVED_STATUS_MIX = (("open", 0.55), ("pending", 0.30), ("on_hold", 0.15))
 
-SUBJECTS: tuple[str, ...] = (
-    "Refund not received",
-    "Cannot log in",
-    "Invoice address change",
-    "Order arrived damaged",
-    "Where is my order?",
-    "Password reset email never arrives",
-    "Charged twice this month",
-    "Cancel my subscription",
-    "Upgrade to annual plan",
-    "Two-factor code not working",
-    "Export to CSV fails",
-    "Change delivery address",
-    "Discount code not applied",
-    "Account locked after too many attempts",
-    "VAT number missing on invoice",
-    "App crashes on startup",
-    "Wrong item delivered",
-    "How do I add a team member?",
-    "Payment declined",
-    "Data not syncing between devices",
-    "Request for a copy of my data",
-    "Integration with Slack stopped working",
+# Each subject with the tags an agent (or a trigger) gives such a ticket, in stored form (store.ticket_fields).
+SUBJECT_TAGS: tuple[tuple[str, str], ...] = (
+    ("Refund not received", "billing refund"),
+    ("Cannot log in", "account login"),
+    ("Invoice address change", "billing invoice"),
+    ("Order arrived damaged", "damaged shipping"),
+    ("Where is my order?", "shipping"),
+    ("Password reset email never arrives", "login password"),
+    ("Charged twice this month", "billing refund"),
+    ("Cancel my subscription", "cancellation subscription"),
+    ("Upgrade to annual plan", "subscription upgrade"),
+    ("Two-factor code not working", "2fa login"),
+    ("Export to CSV fails", "bug export"),
+    ("Change delivery address", "shipping"),
+    ("Discount code not applied", "billing promo"),
+    ("Account locked after too many attempts", "account login"),
+    ("VAT number missing on invoice", "billing invoice"),
+    ("App crashes on startup", "bug mobile"),
+    ("Wrong item delivered", "returns shipping"),
+    ("How do I add a team member?", "account how-to"),
+    ("Payment declined", "billing payment"),
+    ("Data not syncing between devices", "bug sync"),
+    ("Request for a copy of my data", "account gdpr"),
+    ("Integration with Slack stopped working", "bug integration"),
 )
+SUBJECTS: tuple[str, ...] = tuple(subject for subject, _ in SUBJECT_TAGS)
+# Tickets from key accounts are tagged vip; a few tickets are never tagged at all.
+_VIP = 0.08
+_UNTAGGED = 0.04
 
 # Resolution of the precomputed lookup tables; fine enough that the steps
 # are invisible in any KPI, small enough to build in microseconds.
@@ -303,7 +308,8 @@ def generate_tickets(
 ) -> Iterator[dict[str, Any]]:
     """Yield `count` tickets created in [end - days, end), oldest first.
 
-    Each row has exactly the tickets table columns except `id`; times are
+    Each row has the tickets table columns except `id` and the SLA ones
+    (kpi.sla stamps those, as the org's policies say); times are
     aware UTC datetimes in whole seconds (UTCSeconds stores them), so the rows
     can go straight to `conn.execute(insert(Ticket.__table__), rows)`.
     `external_id` is "D-000001", "D-000002", ... in creation order. The same
@@ -362,6 +368,10 @@ def generate_tickets(
     closed_before = end_s - _CLOSED_AFTER_S
     subjects = SUBJECTS
     n_subjects = len(subjects)
+    # Tags come from a stream of their own, so adding them left every other draw (and the demo's figures) as it was.
+    tag_rnd = random.Random(f"csbot-generator-tags:{seed}").random
+    plain_tags = tuple(tags for _, tags in SUBJECT_TAGS)
+    vip_tags = tuple(" ".join(sorted([*tags.split(), "vip"])) for tags in plain_tags)
     to_dt = datetime.fromtimestamp
     utc = _UTC
 
@@ -369,7 +379,10 @@ def generate_tickets(
         created, ti = divmod(key, nteams)
         agent_id, speed, good = agent_tables[ti][int(rnd() * agent_sizes[ti])]
         channel, priority, fr_median, res_median, sla = kind_table[int(rnd() * n_kinds)]
-        subject = subjects[int(rnd() * n_subjects)]
+        topic = int(rnd() * n_subjects)
+        subject = subjects[topic]
+        tagged = tag_rnd()
+        tags = None if tagged < _UNTAGGED else vip_tags[topic] if tagged < _UNTAGGED + _VIP else plain_tags[topic]
         frt = int(fr_median * speed * fr_spread[int(rnd() * q)])
         res = int(res_median * res_spread[int(rnd() * q)])
         first_reply: int | None = created + frt
@@ -437,4 +450,5 @@ def generate_tickets(
             "reopens": reopens,
             "csat": csat,
             "sla_met": sla_met,
+            "tags": tags,
         }

@@ -31,6 +31,7 @@ from kpi.day_facts import refresh_database
 from kpi.import_rejects import Reject, RejectsFile, rejects_path
 from kpi.mapping import REQUIRED, Mapping, header_key
 from kpi.resolver import OrgResolver
+from kpi.sla import stamp_rows
 from kpi.ticket_rows import ParsedRow, RowParser, utc_text
 from kpi.tickets import Ticket
 from store.busy import is_conflict
@@ -878,6 +879,8 @@ def _write_rows(
         rows.append(tuple(values.get(c) for c in full))
     written = _Written()
     if rows:
+        # New tickets' SLA policy and due times; not the file's columns, so stored tickets keep theirs.
+        full, rows = stamp_rows(session, full, rows)
         _check_references(session, rows, full)
         written = _upsert(session, full, rows, updated, kept)
     refused: dict[str, str] = conflicts

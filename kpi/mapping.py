@@ -44,6 +44,7 @@ FIELDS = (
     "reopens",
     "csat",
     "sla_met",
+    "tags",
 )
 # Exports that give the first reply as minutes after creation instead of a time.
 DERIVED_FIELDS = ("first_reply_minutes",)

@@ -12,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from kpi.mapping import Mapping
+from store.ticket_fields import TagError, stored_cell
 from kpi.tickets import EARLIEST_EPOCH, LATEST_EPOCH, PRIORITIES, STATUSES, Ticket
 from store.name_characters import clean_name, unwanted_character
 from store.org import Member, Team
@@ -260,6 +261,13 @@ class RowParser:
                     problems.append(f"sla_met: unknown value {_quote(sla)} (expected true/false, yes/no or 1/0)")
                     sla = None
             values["sla_met"] = sla
+        if "tags" in bound:
+            try:
+                tags = get("tags")
+                # A mapping's value table may give a number.
+                values["tags"] = stored_cell(None if tags is None else str(tags))
+            except TagError as exc:
+                problems.append(f"tags: {exc}")
         team = self._name(get("team"), "team", problems)
         agent = self._name(get("agent"), "agent", problems)
         if problems:

@@ -16,15 +16,20 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from store.ticket_fields import PRIORITIES, STORED_LENGTH
 from store.base import Base, UTCSeconds
 from store.org import Member, Team
+from store.sla_policies import SlaPolicy
 
 STATUSES = ("new", "open", "pending", "on_hold", "solved", "closed")
-PRIORITIES = ("low", "normal", "high", "urgent")
 CSAT_VALUES = ("good", "bad")
+# The tickets waiting for a first reply, and for a solve, that have a due time (the partial indexes).
+_WAITING_REPLY = "first_reply_due_at IS NOT NULL AND first_reply_at IS NULL AND solved_at IS NULL"
+_WAITING_SOLVE = "resolution_due_at IS NOT NULL AND solved_at IS NULL"
 # Ticket times outside 1970–2100 are typos or placeholders, not history.
 EARLIEST_EPOCH, LATEST_EPOCH = 0, 4_102_444_800
 
@@ -49,6 +54,22 @@ class Ticket(Base):
         Index("ix_tickets_agent_solved", "agent_id", "solved_at"),
         Index("ix_tickets_created", "created_at"),
         Index("ix_tickets_solved", "solved_at"),
+        # "Open tickets of team T due before X" (breach warnings, /kpi sla): only
+        # tickets still waiting for that target are in them, a few per agent.
+        Index(
+            "ix_tickets_first_reply_due",
+            "team_id",
+            "first_reply_due_at",
+            sqlite_where=text(_WAITING_REPLY),
+            postgresql_where=text(_WAITING_REPLY),
+        ),
+        Index(
+            "ix_tickets_resolution_due",
+            "team_id",
+            "resolution_due_at",
+            sqlite_where=text(_WAITING_SOLVE),
+            postgresql_where=text(_WAITING_SOLVE),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -67,9 +88,17 @@ class Ticket(Base):
     reopens: Mapped[int | None] = mapped_column(Integer)
     csat: Mapped[str | None] = mapped_column(String(8))
     sla_met: Mapped[bool | None] = mapped_column(Boolean)
+    # Sorted, space-separated (store.ticket_fields): `billing refund vip`; None for none.
+    tags: Mapped[str | None] = mapped_column(String(STORED_LENGTH))
+    # The SLA policy version the ticket matched when csbot first recorded it
+    # (kpi.sla), and when its targets fall due; None: no policy, or no such target.
+    sla_policy_id: Mapped[int | None] = mapped_column(ForeignKey("sla_policies.id"))
+    first_reply_due_at: Mapped[datetime | None] = mapped_column(UTCSeconds)
+    resolution_due_at: Mapped[datetime | None] = mapped_column(UTCSeconds)
 
     team: Mapped[Team | None] = relationship()
     agent: Mapped[Member | None] = relationship()
+    sla_policy: Mapped[SlaPolicy | None] = relationship()
 
 
 class TicketEvent(Base):

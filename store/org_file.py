@@ -37,6 +37,9 @@ from store.clock import system_clock
 from store.escalation_file import EscalationSpec, parse_escalation
 from store.qa_file import QaSpec, parse_qa, qa_document
 from store.qa_rubrics import QaRubricVersion, latest
+from store.sla_file import SlaPolicySpec, parse_sla
+from store.sla_policies import apply_sla
+from store.sla_policies import current as current_sla
 from store.local_time import DAY_NAMES, weekdays
 from store.name_characters import unwanted_character
 from store.org import ROLES, Member, Org, Team
@@ -54,7 +57,7 @@ FULL_DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "satur
 MAX_TARGET = 1e12
 PLATFORMS = ("slack", "teams")
 
-TOP_KEYS = ("org", "calendars", "teams", "members", "escalation", "qa")
+TOP_KEYS = ("org", "calendars", "teams", "members", "escalation", "qa", "sla")
 ORG_KEYS = ("name", "timezone", "calendar", "digest")
 TEAM_KEYS = ("key", "renamed_from", "name", "timezone", "calendar", "channels", "digest", "targets", "alerts")
 ALERT_KEYS = ("above", "below", "window", "min_n", "for")
@@ -143,6 +146,7 @@ class OrgSpec:
     source: str = "org.yaml"  # how problems found when applying name the file
     calendars: list[CalendarSpec] = field(default_factory=list)
     calendar: str | None = None  # the org's calendar key: the teams' unless they name another
+    sla: list[SlaPolicySpec] | None = None  # None: the file has no `sla:` section
 
 
 class _Checker:
@@ -350,9 +354,10 @@ def parse_org(
             check, doc, {m.handle for m in members}, {t.key for t in teams} if readable else None, {c.key: c.as_dict() for c in calendars if c.key in calendar_keys}
         )
     qa = parse_qa(check, doc) if doc.get("qa") is not None else None
+    sla = parse_sla(check, doc, {t.key for t in teams} if readable else None) if doc.get("sla") is not None else None
     if check.problems:
         raise OrgFileError(check.problems)
-    return OrgSpec(org_name, org_tz, teams, members, org_digest[0], org_digest[1], escalation, qa, source, calendars=calendars, calendar=org_calendar)
+    return OrgSpec(org_name, org_tz, teams, members, org_digest[0], org_digest[1], escalation, qa, source, calendars=calendars, calendar=org_calendar, sla=sla)
 
 
 def _calendar_key(check: _Checker, m: _LineDict, what: str, known: Collection[str]) -> str | None:
@@ -959,6 +964,12 @@ def apply_org(session: Session, spec: OrgSpec, *, now: datetime | None = None) -
     ]
     _sync(session, queues, queue_values, EscalationQueue, "queue", result, now)
     _apply_qa(session, spec.qa, result, now)
+    # No `sla:` section retires every policy, as no `qa:` retires the rubric.
+    created, updated, reactivated, retired = apply_sla(session, spec.sla or [], now)
+    result.created += created
+    result.updated += updated
+    result.reactivated += reactivated
+    result.deactivated += retired
     return result
 
 
@@ -1058,6 +1069,8 @@ def org_document(session: Session) -> dict[str, Any]:
     rubric = latest(session)
     if rubric is not None and rubric.retired_at is None:
         doc["qa"] = qa_document(rubric.pass_mark, rubric.hide_reviewer, rubric.categories)
+    if policies := current_sla(session):
+        doc["sla"] = [policy.spec().as_dict() for policy in policies]
     return doc
 
 

@@ -16,6 +16,7 @@ def metadata() -> MetaData:
     import kpi.alerts  # noqa: F401
     import kpi.day_facts  # noqa: F401
     import kpi.field_times  # noqa: F401
+    import kpi.sla_warnings  # noqa: F401
     import kpi.tickets  # noqa: F401  (registers the tickets table)
     import store.chart_images  # noqa: F401
     import store.conversations  # noqa: F401
@@ -23,6 +24,7 @@ def metadata() -> MetaData:
     import store.outbox  # noqa: F401
     import store.processed  # noqa: F401
     import store.qa_rubrics  # noqa: F401
+    import store.sla_policies  # noqa: F401
     import store.queues  # noqa: F401
     import store.subscriptions  # noqa: F401
     import store.team_renames  # noqa: F401

@@ -195,6 +195,7 @@ def test_zendesk_example_mapping_imports_the_sample_export(db: Database, tmp_pat
     assert t["1001"].csat == "good" and t["1002"].csat == "bad" and t["1003"].csat is None
     assert t["1003"].status == "pending" and t["1004"].status == "open" and t["1004"].agent_id is None
     assert t["1005"].reopens == 1 and t["1005"].priority == "normal"
+    assert t["1001"].tags == "billing refund" and t["1004"].tags == "bug mobile vip"
 
 
 def test_mapping_errors_are_listed(tmp_path: Path) -> None:

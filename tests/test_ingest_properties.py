@@ -57,6 +57,7 @@ def _plausible(field: str, mapping: Mapping) -> st.SearchStrategy[str]:
         "team": ["Support EMEA", "support-amer", "Group 70", "Night Shift"],
         "agent": ["alice", "Alice Smith", "Résolver 89", "carol@example.com"],
         "channel": ["email", "Chat", "web"],
+        "tags": ["", "billing", "Refund, VIP", "bug\tmobile"],
     }
     if field in options:
         return st.sampled_from(options[field])

@@ -45,6 +45,7 @@ def add(
     solved_after: timedelta | None = None,
     reply_after: timedelta = timedelta(minutes=5),
     count: int = 1,
+    tags: str | None = None,
 ) -> None:
     with db.sessions() as s, s.begin():
         team_id = s.scalar(select(Team.id).where(Team.key == team))
@@ -53,7 +54,7 @@ def add(
             "source": "test", "external_id": f"B{next(_serial)}", "team_id": team_id, "agent_id": agent_id,
             "status": "solved" if solved_after is not None else "open", "channel": channel, "priority": priority,
             "created_at": created, "first_reply_at": created + reply_after,
-            "solved_at": created + solved_after if solved_after is not None else None,
+            "solved_at": created + solved_after if solved_after is not None else None, "tags": tags,
         } for _ in range(count)])  # fmt: skip
 
 
@@ -196,7 +197,7 @@ def test_by_hour_and_weekday_follow_the_teams_time_zone(org_db: Database) -> Non
 
 def test_org_breakdowns_add_up_to_the_org(org_db: Database) -> None:
     org = card(org_db, f"/kpi org {WINDOW}", "root")
-    for dimension in ("channel", "priority", "agent", "weekday", "hour"):
+    for dimension in ("channel", "priority", "agent", "weekday", "hour"):  # by tag: see test_by_tag_counts_a_ticket_in_each_of_its_tags
         reply = ask(org_db, f"/kpi org {WINDOW} by {dimension}", "root")
         assert reply.ok and reply.data["scope"] == "org" and reply.data["timezone"] == "UTC", dimension
         assert_adds_up(reply, org)
@@ -221,18 +222,59 @@ def test_top_fifteen_and_the_rest_as_other(org_db: Database) -> None:
     assert "The 15 busiest values" in render_text(reply)
 
 
-def test_tag_sla_and_typos_are_answered(org_db: Database) -> None:
-    tag = ask(org_db, "/kpi team support-emea by tag")
-    assert not tag.ok and "not available yet: tickets carry no tags" in tag.error.message
-    sla = ask(org_db, "/kpi org 30d by sla", "root")
-    assert not sla.ok and "no SLA policies yet" in sla.error.message
+def test_by_tag_counts_a_ticket_in_each_of_its_tags(db: Database) -> None:
+    apply_fixture_org(db)
+    hour = timedelta(hours=1)
+    add(db, at(24, 9), tags="billing refund", solved_after=hour)
+    add(db, at(24, 10), tags="billing", solved_after=2 * hour)
+    add(db, at(24, 11), tags="billing vip")  # open at the end
+    add(db, at(25, 9), solved_after=3 * hour)  # no tags
+    add(db, at(20, 9), tags="refund")  # before the window, open at its end
+    reply = ask(db, f"/kpi team support-emea {WINDOW} by tag")
+    assert rows(reply) == {
+        "billing": {"tickets_created": 3, "tickets_solved": 2, "backlog": 1},
+        "refund": {"tickets_created": 1, "tickets_solved": 1, "backlog": 1},
+        "vip": {"tickets_created": 1, "tickets_solved": 0, "backlog": 1},
+        "(no tag)": {"tickets_created": 1, "tickets_solved": 1, "backlog": 0},
+    }
+    assert [r["value"] for r in reply.data["rows"]] == ["billing", "refund", "vip", None]
+    billing = reply.data["rows"][0]["metrics"]
+    assert billing["resolution_median_s"] == 1.5 * 3600 and billing["n_resolution"] == 2
+    # The total counts each ticket once: the rows add up to more, and the card says so.
+    team = card(db, f"/kpi team support-emea {WINDOW}")
+    assert reply.data["total"] == {k: team[k] for k in ("tickets_created", "tickets_solved", "backlog")} == {
+        "tickets_created": 4, "tickets_solved": 3, "backlog": 2,
+    }  # fmt: skip
+    text = render_text(reply)
+    assert "counts in the row of each" in text and "add up to more than the total" in text and "the rows add up to it" not in text
+    org = ask(db, f"/kpi org {WINDOW} by tag", "root")
+    assert org.ok and rows(org)["billing"] == rows(reply)["billing"]
+
+
+def test_by_tag_other_counts_each_ticket_once(db: Database) -> None:
+    apply_fixture_org(db)
+    for i in range(18):  # t00 is on 20 tickets, t17 on 3
+        add(db, at(24, 9), tags=f"t{i:02d}", count=20 - i, solved_after=timedelta(minutes=10))
+    add(db, at(24, 10), tags="t15 t16 t17")  # three of the other tags: one ticket, not three
+    reply = ask(db, f"/kpi team support-emea {WINDOW} by tag")
+    labels = [r["label"] for r in reply.data["rows"]]
+    assert labels[:15] == [f"t{i:02d}" for i in range(15)] and labels[15] == "other (3 tags)" and len(labels) == 16
+    other = reply.data["rows"][15]
+    assert other["other"] == 3 and other["metrics"]["tickets_created"] == 5 + 4 + 3 + 1
+    assert other["metrics"]["backlog"] == 1
+    assert "The 15 busiest tags" in render_text(reply)
+
+
+def test_sla_without_policies_and_typos_are_answered(org_db: Database) -> None:
+    sla = ask(org_db, f"/kpi org {WINDOW} by sla", "root")  # no policies: every ticket in the (no policy) row
+    assert sla.ok and [r["label"] for r in sla.data["rows"]] == ["(no policy)"] and sla.data["sla"] == {}
     typo = ask(org_db, "/kpi team support-emea by chanel")
     assert not typo.ok and "Did you mean by channel" in typo.error.message
     for text in ("/kpi agents support-emea by channel", "/kpi me by hour"):
         reply = ask(org_db, text)
         assert not reply.ok and "for /kpi team and /kpi org" in reply.error.message, text
     usage = render_text(ask(org_db, "/kpi help"))
-    assert "by channel|priority|agent|weekday|hour" in usage
+    assert "by channel|priority|tag|sla|agent|weekday|hour" in usage
 
 
 def test_a_team_called_by(org_db: Database) -> None:

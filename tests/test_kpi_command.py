@@ -20,7 +20,7 @@ from kpi.windows import parse_window
 from store.database import Database
 from store.org import Member, Team
 from tests.helpers import apply_fixture_org, assert_no_traceback
-from tests.kpi_oracle import R, T, assert_same, oracle
+from tests.kpi_oracle import R, T, assert_same, oracle, stored
 
 NOW = datetime(2026, 3, 9, 12, 0, tzinfo=timezone.utc)
 
@@ -52,7 +52,7 @@ def handles_by_role(db: Database) -> dict[str, list[Member]]:
 def tickets_of(db: Database, **where: int) -> list[T]:
     with db.sessions() as s:
         rows = s.scalars(select(Ticket).filter_by(**where)).all()
-        return [T(t.created_at, t.first_reply_at, t.solved_at, t.replies, t.reopens, t.csat, t.sla_met) for t in rows]
+        return [stored(t) for t in rows]
 
 
 def reviews_of(db: Database, **where: int) -> list[R]:

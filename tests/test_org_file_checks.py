@@ -180,7 +180,7 @@ def test_a_misspelt_top_level_key_is_one_problem_with_a_suggestion(written: str,
     problems = problems_of(text)
     line = text.splitlines().index(next(x for x in text.splitlines() if x.startswith(f"{written}:"))) + 1
     assert problems == [
-        f"org.yaml:{line}: top level: unknown key {written!r}: did you mean {meant!r}? (expected one of: org, calendars, teams, members, escalation, qa)"
+        f"org.yaml:{line}: top level: unknown key {written!r}: did you mean {meant!r}? (expected one of: org, calendars, teams, members, escalation, qa, sla)"
     ]
 
 
@@ -232,7 +232,7 @@ def test_a_key_like_two_others_gets_both_suggestions_and_is_not_guessed() -> Non
 
 def test_an_unknown_key_like_nothing_is_reported_as_before() -> None:
     assert problems_of("org: {name: A}\nwidgets: []\n") == [
-        "org.yaml:2: top level: unknown key 'widgets' (expected one of: org, calendars, teams, members, escalation, qa)"
+        "org.yaml:2: top level: unknown key 'widgets' (expected one of: org, calendars, teams, members, escalation, qa, sla)"
     ]
 
 

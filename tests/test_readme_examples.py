@@ -30,7 +30,7 @@ _PLACEHOLDER = re.compile(r"\[|\]|\.\.\.|…|\b[A-Z]{3,}\b|@handle|@former|\|")
 # `/kpi agent`, the benchmark table's `/kpi agent 30d` over many agents).
 _NAMES_NOT_EXAMPLES = frozenset({"/kpi agent", "/kpi agent 30d"})
 # Commands the README quotes to show how csbot answers a mistake: they must be refused.
-_MISTAKES_SHOWN = frozenset({"/kpi team 2026-11-01 2026-11-30"})
+_MISTAKES_SHOWN = frozenset({"/kpi team 2026-11-01 2026-11-30", "/kpi sla 7d"})
 
 
 def _shell_lines() -> list[str]:

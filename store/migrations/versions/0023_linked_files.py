@@ -1,7 +1,7 @@
 """Linked files: a chart image row may hold any file csbot links (a CSV of KPI figures), with its media type and name.
 
-Revision ID: 0021_linked_files
-Revises: 0020_calendars
+Revision ID: 0023_linked_files
+Revises: 0021_tags_sla
 Create Date: 2026-12-06
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0021_linked_files"
-down_revision = "0020_calendars"
+revision = "0023_linked_files"
+down_revision = "0021_tags_sla"
 branch_labels = None
 depends_on = None
 
