@@ -17,14 +17,16 @@ from sqlalchemy import select
 from handlers.context import Context, Forbidden
 from handlers.kpi_lookup import Target, fold, may_see_agent, require, team_table_refusal
 from handlers.kpi_request import KpiRequest, buttons
+from handlers.kpi_clock import team_note, teams_note
 from handlers.kpi_tables import LEGEND, TEAMS_COLUMNS, cell, statuses
 from handlers.reply import Context as Note
 from handlers.reply import Reply, Section, Table
+from kpi import business_hours
 from kpi.breakdown import TIME_DIMENSIONS, WEEKDAYS, breakdown, pooled
+from kpi.business_hours import label, on_clock, org_clock, team_clock
 from kpi.day_facts import Facts
-from kpi.definitions import BY_NAME
 from kpi.windows import Window
-from store.org import Member
+from store.org import Member, Team
 
 TOP = 15
 NONE_LABEL = "(none)"
@@ -111,18 +113,27 @@ def execute_breakdown(ctx: Context, request: KpiRequest, target: Target, window:
     assert dimension is not None
     team = target.team if request.kind == "team" else None
     title, base = heading(request, target)
-    found = breakdown(ctx.session, target.scope, window.start_utc, window.until_utc, dimension, target.timezone)
+    calendars = business_hours.load(ctx.session)
+    found = breakdown(ctx.session, target.scope, window.start_utc, window.until_utc, dimension, target.timezone, calendars=calendars)
     rows = _rows(ctx, dimension, found)
     targets = dict(team.targets) if team is not None else {}
     columns = TEAMS_COLUMNS
+    # Every row on the scope's clock: the team's business hours, or each ticket on its own team's calendar for the org.
+    if team is not None:
+        clock = team_clock(calendars, team.id, wall=request.wall)
+        said = team_note(ctx.org, team, calendars, clock)
+    else:
+        clock = org_clock(calendars, wall=request.wall)
+        said = teams_note(ctx.org, ctx.session.scalars(select(Team).where(Team.active.is_(True)).order_by(Team.key)).all(), calendars, clock)
     shown = [(r, r.facts.metrics()) for r in rows]
     total = pooled(r.facts for r in rows)
-    table = tuple((r.label, *(cell(m, metrics, targets) for m in columns)) for r, metrics in shown)
+    table = tuple((r.label, *(cell(m, on_clock(metrics, clock), targets, clock) for m in columns)) for r, metrics in shown)
     against = "against the team's targets" if team is not None else "no targets (the org has none)"
     blocks: list[Any] = [
         Note(f"Window: {window.label()} · by {dimension} · {against}"),
+        *([Note(said)] if said else []),
         *([Section(start.said())] if start.first is None else []),
-        Table((HEADING[dimension], *(BY_NAME[m].label for m in columns)), table),
+        Table((HEADING[dimension], *(label(m, clock) for m in columns)), table),
         Note(_note(dimension, target.timezone, any(r.other for r in rows))),
         Note(f"{target.label} in all: {total.created:,} created, {total.solved:,} solved, {total.backlog:,} open at the end; the rows add up to it."),
         *([Note(LEGEND)] if targets else []),
@@ -136,6 +147,7 @@ def execute_breakdown(ctx: Context, request: KpiRequest, target: Target, window:
             **base,
             "window": window.to_json(),
             "timezone": target.timezone,
+            "clock": clock,
             "targets": targets,
             "rows": [
                 {
@@ -144,7 +156,7 @@ def execute_breakdown(ctx: Context, request: KpiRequest, target: Target, window:
                     "other": r.other or None,
                     "n": r.facts.created,
                     "metrics": metrics,
-                    "status": statuses(metrics, targets),
+                    "status": statuses(on_clock(metrics, clock), targets),
                 }
                 for r, metrics in shown
             ],

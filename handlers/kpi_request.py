@@ -68,6 +68,8 @@ class KpiRequest:
     # "Shift Today" typed without quotes is still found (handlers.kpi.settle).
     whole: str | None = None
     by: str | None = None  # a breakdown (BREAKDOWNS): one row per value
+    # First reply and resolution on the wall clock, not in the team's business hours (kpi.business_hours).
+    wall: bool = False
 
     def text(self) -> str:
         """The command that asks this again (what buttons carry)."""
@@ -80,6 +82,8 @@ class KpiRequest:
             parts += ["by", self.by]
         if self.sort:
             parts += ["--sort", self.sort]
+        if self.wall:
+            parts.append("--wall")
         return " ".join(parts)
 
 
@@ -141,7 +145,7 @@ def _take_breakdown(rest: list[str], kind: str) -> tuple[list[str], str | None]:
 
 def parse_kpi(words: list[str]) -> KpiRequest:
     """The request `words` ask (after `/kpi`); words typed in quotes (args.Literal) are names, never windows."""
-    args = parse_args(words, switches=frozenset({"share"}), options=frozenset({"sort"}))
+    args = parse_args(words, switches=frozenset({"share", "wall"}), options=frozenset({"sort"}))
     rest = list(args.words)
     first = rest.pop(0) if rest else "team"
     kind = first.lower()
@@ -154,6 +158,8 @@ def parse_kpi(words: list[str]) -> KpiRequest:
         rest.insert(0, first)  # `/kpi 30d`, `/kpi last week`: my team over that window
         kind = "team"
     rest, by = _take_breakdown(rest, kind) if kind not in ("alerts", "escalations") else (rest, None)
+    if args.flag("wall") and kind in ("alerts", "escalations"):
+        raise UsageError(f"--wall is for first reply and resolution figures (/kpi team, agents, agent, me, teams, org), not /kpi {kind}.")
     if kind == "alerts":
         if args.flag("share") or args.option("sort"):
             raise UsageError("/kpi alerts takes only a team: /kpi alerts [TEAM].")
@@ -177,7 +183,7 @@ def parse_kpi(words: list[str]) -> KpiRequest:
         if kind == "agent" and not target:
             if len(rest) == 1 and rest[0].isalpha():
                 # `/kpi agent may`: a person's name that is also a window, and no one else named.
-                return KpiRequest("agent", rest[0], None, None, args.flag("share"))
+                return KpiRequest("agent", rest[0], None, None, args.flag("share"), wall=args.flag("wall"))
             raise UsageError("Say whose figures: /kpi agent @handle [WINDOW].")
     elif split.words:
         extra = " ".join(split.words)
@@ -185,7 +191,7 @@ def parse_kpi(words: list[str]) -> KpiRequest:
     else:
         whole = None
     sort = _sort(args.option("sort"), kind)
-    return KpiRequest(kind, target, split.window, sort, args.flag("share"), whole=whole if target else None, by=by)
+    return KpiRequest(kind, target, split.window, sort, args.flag("share"), whole=whole if target else None, by=by, wall=args.flag("wall"))
 
 
 def window_for(ctx: Context, request: KpiRequest, timezone: str) -> Window:

@@ -19,8 +19,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from kpi.day_facts import CREATED, FIRST_REPLY, SOLVED, Facts, T
-from kpi.engine import Scope, _from_tickets
+from kpi import business_hours
+from kpi.business_hours import Calendars
+from kpi.day_facts import CREATED, SOLVED, Facts, T
+from kpi.engine import Scope, _from_tickets, read_created, read_solved
 from store.base import to_epoch
 
 COLUMN_DIMENSIONS = {"channel": T.channel, "priority": T.priority, "agent": T.agent_id}
@@ -62,15 +64,14 @@ def _local_bucket(dimension: str, zone: str) -> Callable[[int], int]:
     return bucket
 
 
-def _by_local_time(session: Session, where: list[Any], s: int, e: int, dimension: str, zone: str) -> dict[Any, Facts]:
+def _by_local_time(session: Session, where: list[Any], s: int, e: int, dimension: str, zone: str, calendars: Calendars) -> dict[Any, Facts]:
     bucket = _local_bucket(dimension, zone)
     facts: dict[Any, Facts] = defaultdict(Facts)
     # Streamed (a year of an org is a million rows): never the whole result in memory at once.
-    for created, delta in session.execute(select(CREATED, FIRST_REPLY - CREATED).where(*where, CREATED >= s, CREATED < e).execution_options(yield_per=_STREAM_ROWS)):
-        facts[bucket(created)].add_created(delta)
-    solved = select(CREATED, SOLVED - CREATED, T.replies, T.reopens, T.csat, T.sla_met).where(*where, SOLVED >= s, SOLVED < e)
-    for created, *rest in session.execute(solved.execution_options(yield_per=_STREAM_ROWS)):
-        facts[bucket(created)].add_solved(*rest)
+    for (created,), delta, bh in read_created(session, [CREATED], [*where, CREATED >= s, CREATED < e], calendars, stream=True):
+        facts[bucket(created)].add_created(delta, bh)
+    for (created,), resolution, bh, *rates in read_solved(session, [CREATED], [*where, SOLVED >= s, SOLVED < e], calendars, stream=True):
+        facts[bucket(created)].add_solved(resolution, *rates, resolution_bh_s=bh)
     # Open at the end: created before it and not solved before it.
     open_at_end = select(CREATED).where(*where, CREATED < e, or_(T.solved_at.is_(None), SOLVED >= e))
     for (created,) in session.execute(open_at_end.execution_options(yield_per=_STREAM_ROWS)):
@@ -78,7 +79,9 @@ def _by_local_time(session: Session, where: list[Any], s: int, e: int, dimension
     return facts
 
 
-def breakdown(session: Session, scope: Scope, start: datetime, end: datetime, dimension: str, zone: str) -> dict[Any, Facts]:
+def breakdown(
+    session: Session, scope: Scope, start: datetime, end: datetime, dimension: str, zone: str, *, calendars: Calendars | None = None
+) -> dict[Any, Facts]:
     """The raw facts of `scope` over [start, end) per value of `dimension`.
 
     Keys: the column's value (None for none) for channel, priority and agent
@@ -86,11 +89,12 @@ def breakdown(session: Session, scope: Scope, start: datetime, end: datetime, di
     `zone`. Empty channels and priorities are keyed None, like missing ones.
     """
     s, e = to_epoch(start), to_epoch(end)
+    calendars = calendars or business_hours.load(session)
     if dimension in TIME_DIMENSIONS:
-        return dict(_by_local_time(session, scope.condition(), s, e, dimension, zone))
+        return dict(_by_local_time(session, scope.condition(), s, e, dimension, zone, calendars))
     if dimension not in COLUMN_DIMENSIONS:
         raise ValueError(f"unknown dimension {dimension!r}")
-    found = _from_tickets(session, scope.condition(), s, e, by=COLUMN_DIMENSIONS[dimension])
+    found = _from_tickets(session, scope.condition(), s, e, by=COLUMN_DIMENSIONS[dimension], calendars=calendars)
     out: dict[Any, Facts] = {}
     for key, facts in found.items():
         key = None if isinstance(key, str) and not key.strip() else key

@@ -5,6 +5,8 @@ Definitions (also in the README):
 - backlog: created before end and not solved before end.
 - first_reply_*: over tickets created in the window with a first reply, first_reply_at - created_at.
 - resolution_*: over tickets solved in the window, solved_at - created_at.
+- first_reply_bh_* / resolution_bh_*: the same tickets, the time counted in
+  business hours on each ticket's team's calendar (kpi.business_hours).
 - one_touch_rate / reopen_rate / csat / sla_attainment: over tickets solved in the
   window whose field is known.
 - qa_score / qa_pass_rate / qa_reviews: over the QA reviews made in the
@@ -24,7 +26,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -32,7 +34,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from kpi import qa_figures
+from kpi import business_hours, qa_figures
+from kpi.business_hours import Calendars
 from kpi.day_facts import (
     CREATED,
     DAY_COUNTS,
@@ -46,6 +49,7 @@ from kpi.day_facts import (
     T,
     day_runs,
     facts_from,
+    stale_calendars,
 )
 from store.base import to_epoch
 
@@ -53,6 +57,9 @@ Metrics = dict[str, float | int | None]
 # More separate stretches of tickets than this (days changed since their
 # last count): reading the window's tickets is simpler and as fast.
 _MOST_RANGES = 64
+_STREAM_ROWS = 20_000  # tickets read (and put on their calendars) per fetch
+# The packed durations of a kpi_day_facts row, named as Facts names them.
+_PACKED_COLUMNS = ("first_reply_s", "resolution_s", "first_reply_bh_s", "resolution_bh_s")
 
 
 @dataclass(frozen=True)
@@ -87,37 +94,55 @@ class Scope:
 SolvedRow = tuple[int, int | None, int | None, str | None, bool | None]
 
 
-def metrics_from(created: int, first_reply_s: Iterable[int], solved: Sequence[SolvedRow], backlog: int) -> Metrics:
-    """Every metric from the raw facts of one window (pure; shared by all queries); no QA reviews."""
-    return {**facts_from(created, first_reply_s, solved, backlog).metrics(), **qa_figures.EMPTY}
+def metrics_from(
+    created: int,
+    first_reply_s: Iterable[int],
+    solved: Sequence[SolvedRow],
+    backlog: int,
+    *,
+    first_reply_bh_s: Iterable[int] | None = None,
+    resolution_bh_s: Iterable[int] | None = None,
+) -> Metrics:
+    """Every metric from the raw facts of one window (pure; shared by all queries); no QA reviews.
+
+    The business-hours durations pair with `first_reply_s` and `solved` in
+    order; left out, they are the wall-clock ones (a team around the clock).
+    """
+    facts = facts_from(created, first_reply_s, solved, backlog, first_reply_bh_s=first_reply_bh_s, resolution_bh_s=resolution_bh_s)
+    return {**facts.metrics(), **qa_figures.EMPTY}
 
 
-def compute(session: Session, scope: Scope, start: datetime, end: datetime) -> Metrics:
-    """All metrics for `scope` over [start, end) (aware datetimes)."""
+def compute(session: Session, scope: Scope, start: datetime, end: datetime, *, calendars: Calendars | None = None) -> Metrics:
+    """All metrics for `scope` over [start, end) (aware datetimes).
+
+    `calendars`: every team's (kpi.business_hours.load), when the caller has them already.
+    """
     s, e = to_epoch(start), to_epoch(end)
+    calendars = calendars or business_hours.load(session)
     facts = None
     if scope.agent_id is None and not scope.unassigned:
-        facts = _from_days(session, s, e, team_id=scope.team_id, grouped=False)
+        facts = _from_days(session, s, e, team_id=scope.team_id, grouped=False, calendars=calendars)
     if facts is None:
-        facts = _from_tickets(session, scope.condition(), s, e, by=None)
+        facts = _from_tickets(session, scope.condition(), s, e, by=None, calendars=calendars)
     if scope.unassigned:
         return {**facts.get(None, Facts()).metrics(), **qa_figures.EMPTY}  # a review is always of an agent
     qa = qa_figures.tallies(session, qa_figures.condition(scope.team_id, scope.agent_id), start, end)
     return {**facts.get(None, Facts()).metrics(), **qa[None].metrics()}
 
 
-def compute_by_team(session: Session, start: datetime, end: datetime) -> dict[int | None, Metrics]:
+def compute_by_team(session: Session, start: datetime, end: datetime, *, calendars: Calendars | None = None) -> dict[int | None, Metrics]:
     """Metrics for every team at once (None: tickets without a team); each equals compute() for that team."""
     s, e = to_epoch(start), to_epoch(end)
-    facts = _from_days(session, s, e, team_id=None, grouped=True)
+    calendars = calendars or business_hours.load(session)
+    facts = _from_days(session, s, e, team_id=None, grouped=True, calendars=calendars)
     if facts is None:
-        facts = _from_tickets(session, [], s, e, by=T.team_id)
+        facts = _from_tickets(session, [], s, e, by=T.team_id, calendars=calendars)
     qa = qa_figures.tallies(session, [], start, end, by=qa_figures.R.team_id)
     return {key: {**facts.get(key, Facts()).metrics(), **qa[key].metrics()} for key in facts.keys() | qa.keys()}
 
 
 def compute_by_agent(
-    session: Session, agent_ids: Collection[int], start: datetime, end: datetime, *, backlog: bool = True
+    session: Session, agent_ids: Collection[int], start: datetime, end: datetime, *, backlog: bool = True, calendars: Calendars | None = None
 ) -> dict[int, Metrics]:
     """Metrics for each of `agent_ids` at once; each equals compute() with Scope(agent_id=...).
 
@@ -126,12 +151,14 @@ def compute_by_agent(
     """
     if not agent_ids:
         return {}
-    facts = _from_tickets(session, [T.agent_id.in_(list(agent_ids))], to_epoch(start), to_epoch(end), by=T.agent_id, backlog=backlog)
+    calendars = calendars or business_hours.load(session)
+    where = [T.agent_id.in_(list(agent_ids))]
+    facts = _from_tickets(session, where, to_epoch(start), to_epoch(end), by=T.agent_id, backlog=backlog, calendars=calendars)
     qa = qa_figures.by_agent(session, agent_ids, start, end)
     return {a: {**facts.get(a, Facts()).metrics(), **qa[a].metrics()} for a in agent_ids}
 
 
-def compute_series(session: Session, scope: Scope, bounds: Sequence[datetime]) -> list[Metrics]:
+def compute_series(session: Session, scope: Scope, bounds: Sequence[datetime], *, calendars: Calendars | None = None) -> list[Metrics]:
     """Metrics for each window [bounds[i], bounds[i + 1]) at once (a trend: 30 local days).
 
     Each equals compute() over that window; one read of the span's tickets
@@ -143,18 +170,16 @@ def compute_series(session: Session, scope: Scope, bounds: Sequence[datetime]) -
     if any(a >= b for a, b in zip(edges, edges[1:], strict=False)):
         raise ValueError("bounds must increase")
     where = scope.condition()
+    calendars = calendars or business_hours.load(session)
     facts = [Facts() for _ in edges[1:]]
 
     def slot(at: int) -> int:
         return bisect_right(edges, at) - 1
 
-    for created, delta in session.execute(select(CREATED, FIRST_REPLY - CREATED).where(*where, CREATED >= edges[0], CREATED < edges[-1])):
-        facts[slot(created)].add_created(delta)
-    solved = select(SOLVED, SOLVED - CREATED, T.replies, T.reopens, T.csat, T.sla_met).where(
-        *where, SOLVED >= edges[0], SOLVED < edges[-1]
-    )
-    for at, *rest in session.execute(solved):
-        facts[slot(at)].add_solved(*rest)
+    for (created,), delta, bh in read_created(session, [CREATED], [*where, CREATED >= edges[0], CREATED < edges[-1]], calendars):
+        facts[slot(created)].add_created(delta, bh)
+    for (at,), resolution, bh, *rates in read_solved(session, [SOLVED], [*where, SOLVED >= edges[0], SOLVED < edges[-1]], calendars):
+        facts[slot(at)].add_solved(resolution, *rates, resolution_bh_s=bh)
     # Backlog at each window's end: what was open at the first bound, plus what
     # each window created, less what it solved.
     before: dict[Any, Facts] = defaultdict(Facts)
@@ -192,13 +217,51 @@ def first_activity_at(session: Session, scope: Scope) -> datetime | None:
 # ---------------------------------------------------------------- from tickets
 
 
-def _from_tickets(session: Session, where: list[ColumnElement[bool]], s: int, e: int, *, by: Any, backlog: bool = True) -> dict[Any, Facts]:
+def _from_tickets(
+    session: Session, where: list[ColumnElement[bool]], s: int, e: int, *, by: Any, backlog: bool = True, calendars: Calendars
+) -> dict[Any, Facts]:
     """Every ticket of the window read one by one (agents, and windows shorter than a day)."""
     facts: dict[Any, Facts] = defaultdict(Facts)
-    _add_tickets(session, facts, where, [(s, e)], by)
+    _add_tickets(session, facts, where, [(s, e)], by, calendars)
     if backlog:
         _add_open(session, facts, where, by, lambda column: column < e)
     return facts
+
+
+def _batches(session: Session, stmt: Any, stream: bool) -> Iterator[Sequence[Any]]:
+    """The rows of `stmt` a batch at a time; `stream`: fetched a batch at a time too (a server-side cursor on PostgreSQL)."""
+    if stream:
+        stmt = stmt.execution_options(yield_per=_STREAM_ROWS)
+    return session.execute(stmt).partitions(_STREAM_ROWS)
+
+
+def read_created(
+    session: Session, keys: Sequence[Any], where: Sequence[ColumnElement[bool]], calendars: Calendars, *, stream: bool = False
+) -> Iterator[tuple[tuple[Any, ...], int | None, int | None]]:
+    """(values of `keys`, first reply s, first reply in business hours s) of each ticket created where `where` holds.
+
+    The durations are None for a ticket without a first reply. A batch of
+    tickets is put on its calendars at once; with `stream` the rows are
+    fetched a batch at a time (an org's year is a million tickets).
+    """
+    n = len(keys)
+    for rows in _batches(session, select(*keys, T.team_id, CREATED, FIRST_REPLY).where(*where), stream):
+        business = calendars.durations([r[n] for r in rows], [r[n + 1] for r in rows], [r[n + 2] for r in rows])
+        for row, bh in zip(rows, business, strict=True):
+            created, reply = row[n + 1], row[n + 2]
+            yield tuple(row[:n]), (reply - created if reply is not None else None), bh
+
+
+def read_solved(
+    session: Session, keys: Sequence[Any], where: Sequence[ColumnElement[bool]], calendars: Calendars, *, stream: bool = False
+) -> Iterator[tuple[Any, ...]]:
+    """(values of `keys`, resolution s, resolution in business hours s, replies, reopens, csat, sla_met) of each ticket solved where `where` holds."""
+    n = len(keys)
+    stmt = select(*keys, T.team_id, CREATED, SOLVED, T.replies, T.reopens, T.csat, T.sla_met).where(*where)
+    for rows in _batches(session, stmt, stream):
+        business = calendars.durations([r[n] for r in rows], [r[n + 1] for r in rows], [r[n + 2] for r in rows])
+        for row, bh in zip(rows, business, strict=True):
+            yield tuple(row[:n]), row[n + 2] - row[n + 1], bh, *row[n + 3 :]
 
 
 def _add_open(session: Session, facts: dict[Any, Facts], where: list[ColumnElement[bool]], by: Any, within: Any) -> None:
@@ -218,32 +281,31 @@ def _within(column: Any, ranges: list[tuple[int, int]]) -> ColumnElement[bool]:
     return or_(*(and_(column >= a, column < b) for a, b in ranges))
 
 
-def _add_tickets(session: Session, facts: dict[Any, Facts], where: list[ColumnElement[bool]], ranges: list[tuple[int, int]], by: Any) -> None:
+def _add_tickets(
+    session: Session, facts: dict[Any, Facts], where: list[ColumnElement[bool]], ranges: list[tuple[int, int]], by: Any, calendars: Calendars
+) -> None:
     """Add the tickets created, and those solved, within `ranges` to `facts` (by `by`)."""
     if not ranges:
         return
-    key = [by] if by is not None else []
-    for *k, delta in session.execute(select(*key, FIRST_REPLY - CREATED).where(*where, _within(CREATED, ranges))):
-        facts[k[0] if k else None].add_created(delta)
-    solved = select(*key, SOLVED - CREATED, T.replies, T.reopens, T.csat, T.sla_met).where(*where, _within(SOLVED, ranges))
-    for row in session.execute(solved):
-        if by is not None:
-            facts[row[0]].add_solved(*row[1:])
-        else:
-            facts[None].add_solved(*row)
+    keys = [by] if by is not None else []
+    for key, delta, bh in read_created(session, keys, [*where, _within(CREATED, ranges)], calendars):
+        facts[key[0] if key else None].add_created(delta, bh)
+    for key, resolution, bh, *rates in read_solved(session, keys, [*where, _within(SOLVED, ranges)], calendars):
+        facts[key[0] if key else None].add_solved(resolution, *rates, resolution_bh_s=bh)
 
 
 # ---------------------------------------------------------------- from day facts
 
 
-def _from_days(session: Session, s: int, e: int, *, team_id: int | None, grouped: bool) -> dict[Any, Facts] | None:
+def _from_days(session: Session, s: int, e: int, *, team_id: int | None, grouped: bool, calendars: Calendars) -> dict[Any, Facts] | None:
     """A team's (or every team's) facts from whole days plus the tickets of the rest.
 
     None when the tickets alone are the better way: a window without a whole
-    day, or too many days changed since they were last counted.
+    day, too many days changed since they were last counted, or a calendar
+    changed since (its days are recounted by the next refresh).
     """
     first_day, end_day = -(-s // DAY_S), e // DAY_S  # whole days: first_day <= day < end_day
-    if end_day <= first_day:
+    if end_day <= first_day or stale_calendars(session, calendars, team_id):
         return None
     on_team = [DD.team_key == team_id] if team_id is not None else []
     dirty = set(session.scalars(select(DD.day).distinct().where(*on_team, DD.day < end_day)))
@@ -266,14 +328,13 @@ def _from_days(session: Session, s: int, e: int, *, team_id: int | None, grouped
     sums = select(DF.team_key, *(func.sum(DF[name]) for name in DAY_COUNTS)).where(*in_window).group_by(DF.team_key)
     for team_key, *totals in session.execute(sums):
         facts[key(team_key)].add_totals(totals)
-    packed: dict[Any, tuple[list[bytes], list[bytes]]] = defaultdict(lambda: ([], []))
-    for team_key, first_reply_s, resolution_s in session.execute(select(DF.team_key, DF.first_reply_s, DF.resolution_s).where(*in_window)):
-        lists = packed[key(team_key)]
-        lists[0].append(first_reply_s)
-        lists[1].append(resolution_s)
-    for k, (first_reply_s, resolution_s) in packed.items():
-        facts[k].first_reply_s.append(b"".join(first_reply_s))
-        facts[k].resolution_s.append(b"".join(resolution_s))
+    packed: dict[Any, tuple[list[bytes], ...]] = defaultdict(lambda: tuple([] for _ in _PACKED_COLUMNS))
+    for team_key, *durations in session.execute(select(DF.team_key, *(DF[c] for c in _PACKED_COLUMNS)).where(*in_window)):
+        for found, chunk in zip(packed[key(team_key)], durations, strict=True):
+            found.append(chunk)
+    for k, chunks in packed.items():
+        for name, found in zip(_PACKED_COLUMNS, chunks, strict=True):
+            getattr(facts[k], name).append(b"".join(found))
     # Backlog at the end: everything created minus everything solved before it,
     # a day at a time from the counted days, and from the tickets for the rest.
     open_at_end = select(DF.team_key, func.sum(DF.created - DF.solved)).where(*mine, DF.day < end_day, *counted)
@@ -281,7 +342,7 @@ def _from_days(session: Session, s: int, e: int, *, team_id: int | None, grouped
         facts[key(team_key)].backlog += int(n)
     where = [T.team_id == team_id] if team_id is not None else []
     by = T.team_id if grouped else None
-    _add_tickets(session, facts, where, window, by)
+    _add_tickets(session, facts, where, window, by, calendars)
     if before_end:
         _add_open(session, facts, where, by, lambda column: _within(column, before_end))
     return facts

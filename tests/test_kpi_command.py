@@ -18,9 +18,9 @@ from handlers.reply import Actions, Reply
 from kpi.tickets import Ticket
 from kpi.windows import parse_window
 from store.database import Database
-from store.org import Member, Team
+from store.org import Member, Org, Team
 from tests.helpers import apply_fixture_org, assert_no_traceback
-from tests.kpi_oracle import R, T, assert_same, oracle
+from tests.kpi_oracle import R, T, assert_same, oracle, team_hours
 
 NOW = datetime(2026, 3, 9, 12, 0, tzinfo=timezone.utc)
 
@@ -50,9 +50,13 @@ def handles_by_role(db: Database) -> dict[str, list[Member]]:
 
 
 def tickets_of(db: Database, **where: int) -> list[T]:
+    """The scope's tickets for the oracle, each with its team's business hours (read from the org's calendars by hand)."""
     with db.sessions() as s:
+        org = s.get(Org, 1)
+        hours = {t.id: team_hours(org.calendars if org else None, org.calendar if org else None, t.calendar) for t in s.scalars(select(Team))}
         rows = s.scalars(select(Ticket).filter_by(**where)).all()
-        return [T(t.created_at, t.first_reply_at, t.solved_at, t.replies, t.reopens, t.csat, t.sla_met) for t in rows]
+        none = team_hours(org.calendars if org else None, org.calendar if org else None, None)
+        return [T(t.created_at, t.first_reply_at, t.solved_at, t.replies, t.reopens, t.csat, t.sla_met, hours=hours.get(t.team_id, none) if t.team_id else none) for t in rows]
 
 
 def reviews_of(db: Database, **where: int) -> list[R]:
