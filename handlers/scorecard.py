@@ -362,7 +362,10 @@ def _card_data(card: Scorecard, team: Team) -> dict[str, Any]:
 
 
 def _point(p: TrendPoint) -> dict[str, Any]:
-    return {"day": p.day.isoformat(), "created": p.created, "solved": p.solved, "first_reply_median_s": p.first_reply_median_s, "csat": p.csat}
+    return {
+        "day": p.day.isoformat(), "created": p.created, "solved": p.solved,
+        "first_reply_median_s": p.first_reply_median_s, "first_reply_bh_median_s": p.first_reply_bh_median_s, "csat": p.csat,
+    }  # fmt: skip
 
 
 def trend_chart(team: Team, trend: tuple[TrendPoint, ...], title: str, clock: Clock = "wall") -> Chart:
@@ -371,6 +374,7 @@ def trend_chart(team: Team, trend: tuple[TrendPoint, ...], title: str, clock: Cl
 
     if clock == "business":
         title += " · first reply in business hours"
+    trend = tuple(p.on_clock(clock) for p in trend)
     targets = team.targets
     png = trend_png(
         trend,

@@ -22,7 +22,7 @@ Decisions where the spec leaves room:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -78,6 +78,11 @@ class TrendPoint:
     solved: int
     first_reply_median_s: float | None
     csat: float | None
+    first_reply_bh_median_s: float | None = None
+
+    def on_clock(self, clock: Clock) -> TrendPoint:
+        """The point as a chart on `clock` draws it: its first reply in business hours under the plain name."""
+        return replace(self, first_reply_median_s=self.first_reply_bh_median_s) if clock == "business" else self
 
 
 @dataclass(frozen=True)
@@ -196,7 +201,7 @@ def team_day(session: Session, team: Team, day: date, *, now: datetime, qa: bool
         lines=_lines(*(on_clock(m, clock) for m in (metrics, previous, trailing)), dict(team.targets), qa and qa_figures.in_use(session)),
         backlog_by_age=backlog_by_age(session, team.id, window.until_utc, int(metrics["backlog"] or 0)),
         shout_outs=shout_outs(session, team, window, calendars=calendars),
-        trend=_trend({d: on_clock(m, clock) for d, m in daily.items()}),
+        trend=_trend(daily),
         clock=clock,
     )
 
@@ -223,7 +228,7 @@ def team_week(session: Session, team: Team, *, now: datetime, qa: bool = False) 
         metrics=metrics,
         previous=previous,
         lines=_lines(on_clock(metrics, clock), on_clock(previous, clock), None, dict(team.targets), qa and qa_figures.in_use(session)),
-        trend=_trend({d: on_clock(m, clock) for d, m in daily.items()}),
+        trend=_trend(daily),
         clock=clock,
     )
 
@@ -266,7 +271,7 @@ def _lines(metrics: Metrics, previous: Metrics, trailing: dict[str, Any] | None,
 
 def _trend(daily: dict[date, Metrics]) -> tuple[TrendPoint, ...]:
     return tuple(
-        TrendPoint(d, int(v["tickets_created"] or 0), int(v["tickets_solved"] or 0), v["first_reply_median_s"], v["csat"])  # type: ignore[arg-type]
+        TrendPoint(d, int(v["tickets_created"] or 0), int(v["tickets_solved"] or 0), v["first_reply_median_s"], v["csat"], v["first_reply_bh_median_s"])  # type: ignore[arg-type]
         for d, v in sorted(daily.items())
     )
 

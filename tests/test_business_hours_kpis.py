@@ -25,7 +25,7 @@ from bot.slack.notifier import SlackNotifier
 from bot.tick import run_tick
 from handlers.kpi_request import PREVIOUS_ACTION
 from handlers.registry import build_router
-from handlers.reply import Actions, Reply
+from handlers.reply import Actions, Chart, Reply
 from kpi.business_hours import BUSINESS_NAMES
 from kpi.day_facts import DayCalendar, DayFacts, DirtyDay, refresh
 from kpi.definitions import BY_NAME
@@ -349,7 +349,10 @@ def test_scorecards_show_business_hours_for_a_team_with_a_calendar(db: Database,
     text = render_text(card)
     assert card.data["clock"] == "business" and "First reply (median, business hours)" in text
     assert "on the berlin calendar · /kpi team emea WINDOW --wall for the wall clock" in text
-    assert card.data["trend"][-1]["first_reply_median_s"] == card.data["metrics"]["first_reply_bh_median_s"]
+    assert card.data["trend"][-1]["first_reply_bh_median_s"] == card.data["metrics"]["first_reply_bh_median_s"]
+    assert card.data["trend"][-1]["first_reply_median_s"] == card.data["metrics"]["first_reply_median_s"]
+    chart = next(b for b in card.blocks if isinstance(b, Chart))
+    assert "first reply in business hours" in chart.title and "daily first-reply median in business hours" in chart.alt_text
     plain = run_command(db, ROUTER, "root", "/scorecard tier2 2026-04-09", now=NOW, platform="console")
     assert plain.data["clock"] == "wall" and "business hours" not in render_text(plain)
     org = run_command(db, ROUTER, "root", "/scorecard org 2026-04-09", now=NOW, platform="console")
