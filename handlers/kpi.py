@@ -63,7 +63,7 @@ from handlers.reply import Reply, Section, Table
 from handlers.router import Action, Router
 from kpi import business_hours, qa_figures
 from kpi.business_hours import BUSINESS_NAMES, Calendars, Clock, label, on_clock, org_clock, team_clock
-from kpi.definitions import BY_NAME, METRIC_NAMES, METRICS, judgement, shown
+from kpi.definitions import METRIC_NAMES, METRICS, judgement, shown
 from kpi.engine import (
     Metrics,
     Scope,
