@@ -116,9 +116,13 @@ class Calendars:
 def load(session: Session) -> Calendars:
     """Every team's calendar as the org file now says (store.calendars), and the org's."""
     org = session.get(Org, 1)
-    default = calendar_for(org, None)
-    teams = {team_id: calendar_for(org, named) for team_id, named in session.execute(select(Team.id, Team.calendar))}
-    return Calendars(teams, default)
+    named: dict[str | None, BusinessCalendar | None] = {}  # most teams share a few calendars: each read once
+    teams = {}
+    for team_id, key in session.execute(select(Team.id, Team.calendar)):
+        if key not in named:
+            named[key] = calendar_for(org, key)
+        teams[team_id] = named[key]
+    return Calendars(teams, named[None] if None in named else calendar_for(org, None))
 
 
 @lru_cache(maxsize=256)

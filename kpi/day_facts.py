@@ -136,7 +136,7 @@ class Facts:
     created: int = 0
     first_replies: int = 0
     first_reply_sum: int = 0
-    first_reply_s: list[Any] = field(default_factory=list)  # packed days (bytes) and single ints
+    first_reply_s: list[Any] = field(default_factory=list)  # packed days (bytes, bytearray) and single ints
     first_reply_bh_sum: int = 0
     first_reply_bh_s: list[Any] = field(default_factory=list)
     solved: int = 0
@@ -239,11 +239,13 @@ def pack(values: Sequence[int] | np.ndarray) -> bytes:
 
 
 def _values(chunks: list[Any]) -> np.ndarray:
-    """One int64 array from packed day rows and loose ints from tickets."""
-    arrays = [np.frombuffer(c, dtype=_PACKED) for c in chunks if isinstance(c, bytes)]
-    loose = [c for c in chunks if not isinstance(c, bytes)]
+    """One int64 array from packed day rows (bytes, or days joined in a bytearray) and loose ints from tickets."""
+    arrays = [np.frombuffer(c, dtype=_PACKED) for c in chunks if isinstance(c, (bytes, bytearray))]
+    loose = [c for c in chunks if not isinstance(c, (bytes, bytearray))]
     if loose:
         arrays.append(np.array(loose, dtype=np.int64))
+    if len(arrays) == 1:
+        return arrays[0]  # np.partition copies it anyway: no second copy here
     return np.concatenate(arrays) if arrays else np.empty(0, dtype=np.int64)
 
 
