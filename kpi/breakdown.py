@@ -16,13 +16,15 @@ from datetime import datetime, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import numpy as np
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from kpi import business_hours
 from kpi.business_hours import Calendars
 from kpi.day_facts import CREATED, SOLVED, Facts, T
-from kpi.engine import Scope, _from_tickets, read_created, read_solved
+from kpi.engine import Scope, _from_tickets
+from kpi.ticket_reads import STREAM_ROWS, add_tickets
 from store.base import to_epoch
 
 COLUMN_DIMENSIONS = {"channel": T.channel, "priority": T.priority, "agent": T.agent_id}
@@ -32,7 +34,6 @@ WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 # Every zone's UTC offset is a whole number of quarter hours, and so are its changes:
 # one conversion per quarter hour gives each ticket's local time exactly.
 _QUARTER = 900
-_STREAM_ROWS = 20_000
 
 
 def pooled(parts: Iterable[Facts]) -> Facts:
@@ -48,34 +49,41 @@ def pooled(parts: Iterable[Facts]) -> Facts:
     return total
 
 
-def _local_bucket(dimension: str, zone: str) -> Callable[[int], int]:
-    """The local weekday (0 = Monday) or hour of an epoch second in `zone`."""
+def _local_buckets(dimension: str, zone: str) -> Callable[[np.ndarray], np.ndarray]:
+    """The local weekday (0 = Monday) or hour, in `zone`, of each epoch second of an array."""
     tz = ZoneInfo(zone)
     cache: dict[int, int] = {}
 
-    def bucket(epoch: int) -> int:
-        quarter = epoch // _QUARTER
+    def bucket(quarter: int) -> int:
         found = cache.get(quarter)
         if found is None:
             local = datetime.fromtimestamp(quarter * _QUARTER, timezone.utc).astimezone(tz)
             found = cache[quarter] = local.weekday() if dimension == "weekday" else local.hour
         return found
 
-    return bucket
+    def buckets(at: np.ndarray) -> np.ndarray:
+        # A batch spans few quarter hours: each converted once, then looked up for every row.
+        quarters, rows = np.unique(at // _QUARTER, return_inverse=True)
+        return np.array([bucket(q) for q in quarters.tolist()], dtype=np.int64)[rows]
+
+    return buckets
 
 
 def _by_local_time(session: Session, where: list[Any], s: int, e: int, dimension: str, zone: str, calendars: Calendars) -> dict[Any, Facts]:
-    bucket = _local_bucket(dimension, zone)
+    buckets = _local_buckets(dimension, zone)
     facts: dict[Any, Facts] = defaultdict(Facts)
     # Streamed (a year of an org is a million rows): never the whole result in memory at once.
-    for (created,), delta, bh in read_created(session, [CREATED], [*where, CREATED >= s, CREATED < e], calendars, stream=True):
-        facts[bucket(created)].add_created(delta, bh)
-    for (created,), resolution, bh, *rates in read_solved(session, [CREATED], [*where, SOLVED >= s, SOLVED < e], calendars, stream=True):
-        facts[bucket(created)].add_solved(resolution, *rates, resolution_bh_s=bh)
+    add_tickets(
+        facts, session, calendars,
+        created_where=[*where, CREATED >= s, CREATED < e], solved_where=[*where, SOLVED >= s, SOLVED < e],
+        bucket=lambda batch: buckets(batch.created), stream=True,
+    )  # fmt: skip
     # Open at the end: created before it and not solved before it.
     open_at_end = select(CREATED).where(*where, CREATED < e, or_(T.solved_at.is_(None), SOLVED >= e))
-    for (created,) in session.execute(open_at_end.execution_options(yield_per=_STREAM_ROWS)):
-        facts[bucket(created)].backlog += 1
+    for rows in session.execute(open_at_end.execution_options(yield_per=STREAM_ROWS)).partitions(STREAM_ROWS):
+        found, counts = np.unique(buckets(np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))), return_counts=True)
+        for value, n in zip(found.tolist(), counts.tolist(), strict=True):
+            facts[value].backlog += n
     return facts
 
 

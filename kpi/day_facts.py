@@ -43,6 +43,7 @@ from kpi import business_hours
 from kpi.stats import median, quantile, ratio
 from kpi.tickets import Ticket
 from store.base import Base
+from store import driver_rows
 from store.database import Database
 from store.engine import write_transaction
 from store.locks import lock_key
@@ -136,7 +137,7 @@ class Facts:
     created: int = 0
     first_replies: int = 0
     first_reply_sum: int = 0
-    first_reply_s: list[Any] = field(default_factory=list)  # packed days (bytes, bytearray) and single ints
+    first_reply_s: list[Any] = field(default_factory=list)  # packed days (bytes, bytearray), int64 arrays and single ints
     first_reply_bh_sum: int = 0
     first_reply_bh_s: list[Any] = field(default_factory=list)
     solved: int = 0
@@ -187,6 +188,28 @@ class Facts:
         if sla is not None:
             self.sla_known += 1
             self.sla_met += bool(sla)
+
+    def add_created_many(self, created: int, first_reply_s: np.ndarray, first_reply_bh_s: np.ndarray) -> None:
+        """`created` tickets, with the first replies of those answered (wall clock and business hours, in pairs)."""
+        self.created += created
+        if len(first_reply_s):
+            self.first_replies += len(first_reply_s)
+            self.first_reply_sum += int(first_reply_s.sum())
+            self.first_reply_s.append(first_reply_s)
+            self.first_reply_bh_sum += int(first_reply_bh_s.sum())
+            self.first_reply_bh_s.append(first_reply_bh_s)
+
+    def add_solved_many(self, resolution_s: np.ndarray, resolution_bh_s: np.ndarray, rates: Sequence[int]) -> None:
+        """Tickets solved: their resolutions (wall clock and business hours) and the rate counts summed, in RATE_COUNTS order."""
+        if not len(resolution_s):
+            return
+        self.solved += len(resolution_s)
+        self.resolution_sum += int(resolution_s.sum())
+        self.resolution_s.append(resolution_s)
+        self.resolution_bh_sum += int(resolution_bh_s.sum())
+        self.resolution_bh_s.append(resolution_bh_s)
+        for name, n in zip(RATE_COUNTS, rates, strict=True):
+            setattr(self, name, getattr(self, name) + int(n))
 
     def add_totals(self, totals: Sequence[int | None]) -> None:
         """Add summed kpi_day_facts counts, in DAY_COUNTS order (the durations are added apart)."""
@@ -239,9 +262,9 @@ def pack(values: Sequence[int] | np.ndarray) -> bytes:
 
 
 def _values(chunks: list[Any]) -> np.ndarray:
-    """One int64 array from packed day rows (bytes, or days joined in a bytearray) and loose ints from tickets."""
-    arrays = [np.frombuffer(c, dtype=_PACKED) for c in chunks if isinstance(c, (bytes, bytearray))]
-    loose = [c for c in chunks if not isinstance(c, (bytes, bytearray))]
+    """One int64 array from packed day rows (bytes, or days joined in a bytearray), arrays and loose ints from tickets."""
+    arrays = [np.frombuffer(c, dtype=_PACKED) if isinstance(c, (bytes, bytearray)) else c for c in chunks if isinstance(c, (bytes, bytearray, np.ndarray))]
+    loose = [c for c in chunks if not isinstance(c, (bytes, bytearray, np.ndarray))]
     if loose:
         arrays.append(np.array(loose, dtype=np.int64))
     if len(arrays) == 1:
@@ -405,9 +428,9 @@ def _recount(session: Session, pairs: set[tuple[int, int]], first: int, last: in
         *by_solved,
         func.count(),
         func.sum(SOLVED - CREATED),
-        *(agg for known, counted in _RATE_CONDITIONS for agg in (func.count(known), func.sum(case((counted, 1), else_=0)))),
+        *(agg for known, counted in RATE_CONDITIONS for agg in (func.count(known), func.sum(case((counted, 1), else_=0)))),
     )
-    names = ("solved", "resolution_sum", *_RATE_COUNTS)
+    names = ("solved", "resolution_sum", *RATE_COUNTS)
     for key, day, *n in session.execute(solved.where(SOLVED >= lo, SOLVED < hi).group_by(*by_solved)):
         counts[(key, day)].update(zip(names, n, strict=True))
     first_replies = _packed_by_day(session, select(*by_created, CREATED, FIRST_REPLY).where(CREATED >= lo, CREATED < hi, FIRST_REPLY.is_not(None)), calendars)
@@ -432,13 +455,13 @@ def _recount(session: Session, pairs: set[tuple[int, int]], first: int, last: in
 
 
 # (known, counted) per rate: the tickets whose field is known, and those it counts.
-_RATE_CONDITIONS = (
+RATE_CONDITIONS = (
     (T.replies, T.replies <= 1),
     (T.reopens, T.reopens >= 1),
     (T.csat, T.csat == "good"),
     (T.sla_met, T.sla_met.is_(True)),
 )
-_RATE_COUNTS = ("replies_known", "one_touch", "reopens_known", "reopened", "csat_known", "csat_good", "sla_known", "sla_met")
+RATE_COUNTS = ("replies_known", "one_touch", "reopens_known", "reopened", "csat_known", "csat_good", "sla_known", "sla_met")
 
 
 class _Packed(NamedTuple):
@@ -463,11 +486,12 @@ def _packed_by_day(session: Session, stmt: Any, calendars: business_hours.Calend
 
     The rows are streamed into one int64 array (32 bytes a ticket), never
     held as result rows (over 150 bytes each): a month of a million imported
-    tickets would otherwise take the import's peak memory past 300 MB. On
-    PostgreSQL `yield_per` reads them through a server-side cursor.
+    tickets would otherwise take the import's peak memory past 300 MB. They
+    come as the driver's tuples (store.driver_rows), through a server-side
+    cursor on PostgreSQL.
     """
-    result = session.execute(stmt.execution_options(yield_per=_STREAM_ROWS))
-    flat = np.fromiter(itertools.chain.from_iterable(result), dtype=np.int64)
+    rows = itertools.chain.from_iterable(driver_rows.batches(session, stmt, _STREAM_ROWS, stream=True))
+    flat = np.fromiter(itertools.chain.from_iterable(rows), dtype=np.int64)
     if not len(flat):
         return {}
     rows = flat.reshape(-1, 4)

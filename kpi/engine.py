@@ -24,13 +24,13 @@ Both give exactly what reading every ticket gives.
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
@@ -42,7 +42,6 @@ from kpi.day_facts import (
     DAY_S,
     DD,
     DF,
-    FIRST_REPLY,
     NO_TEAM,
     SOLVED,
     Facts,
@@ -51,13 +50,13 @@ from kpi.day_facts import (
     facts_from,
     stale_calendars,
 )
+from kpi.ticket_reads import add_tickets
 from store.base import to_epoch
 
 Metrics = dict[str, float | int | None]
 # More separate stretches of tickets than this (days changed since their
 # last count): reading the window's tickets is simpler and as fast.
 _MOST_RANGES = 64
-_STREAM_ROWS = 20_000  # tickets read (and put on their calendars) per fetch
 # The packed durations of a kpi_day_facts row, named as Facts names them.
 _PACKED_COLUMNS = ("first_reply_s", "resolution_s", "first_reply_bh_s", "resolution_bh_s")
 
@@ -171,15 +170,20 @@ def compute_series(session: Session, scope: Scope, bounds: Sequence[datetime], *
         raise ValueError("bounds must increase")
     where = scope.condition()
     calendars = calendars or business_hours.load(session)
-    facts = [Facts() for _ in edges[1:]]
+    bounds_at = np.array(edges, dtype=np.int64)
+    by_window: dict[Any, Facts] = defaultdict(Facts)
 
-    def slot(at: int) -> int:
-        return bisect_right(edges, at) - 1
+    def window_of(batch: Any) -> np.ndarray:
+        # A ticket created (or solved) at `at` counts in the window holding `at`.
+        return np.searchsorted(bounds_at, batch.at, side="right") - 1
 
-    for (created,), delta, bh in read_created(session, [CREATED], [*where, CREATED >= edges[0], CREATED < edges[-1]], calendars):
-        facts[slot(created)].add_created(delta, bh)
-    for (at,), resolution, bh, *rates in read_solved(session, [SOLVED], [*where, SOLVED >= edges[0], SOLVED < edges[-1]], calendars):
-        facts[slot(at)].add_solved(resolution, *rates, resolution_bh_s=bh)
+    add_tickets(
+        by_window, session, calendars,
+        created_where=[*where, CREATED >= edges[0], CREATED < edges[-1]],
+        solved_where=[*where, SOLVED >= edges[0], SOLVED < edges[-1]],
+        bucket=window_of,
+    )  # fmt: skip
+    facts = [by_window[i] for i in range(len(edges) - 1)]
     # Backlog at each window's end: what was open at the first bound, plus what
     # each window created, less what it solved.
     before: dict[Any, Facts] = defaultdict(Facts)
@@ -228,42 +232,6 @@ def _from_tickets(
     return facts
 
 
-def _batches(session: Session, stmt: Any, stream: bool) -> Iterator[Sequence[Any]]:
-    """The rows of `stmt` a batch at a time; `stream`: fetched a batch at a time too (a server-side cursor on PostgreSQL)."""
-    if stream:
-        stmt = stmt.execution_options(yield_per=_STREAM_ROWS)
-    return session.execute(stmt).partitions(_STREAM_ROWS)
-
-
-def read_created(
-    session: Session, keys: Sequence[Any], where: Sequence[ColumnElement[bool]], calendars: Calendars, *, stream: bool = False
-) -> Iterator[tuple[tuple[Any, ...], int | None, int | None]]:
-    """(values of `keys`, first reply s, first reply in business hours s) of each ticket created where `where` holds.
-
-    The durations are None for a ticket without a first reply. A batch of
-    tickets is put on its calendars at once; with `stream` the rows are
-    fetched a batch at a time (an org's year is a million tickets).
-    """
-    n = len(keys)
-    for rows in _batches(session, select(*keys, T.team_id, CREATED, FIRST_REPLY).where(*where), stream):
-        business = calendars.durations([r[n] for r in rows], [r[n + 1] for r in rows], [r[n + 2] for r in rows])
-        for row, bh in zip(rows, business, strict=True):
-            created, reply = row[n + 1], row[n + 2]
-            yield tuple(row[:n]), (reply - created if reply is not None else None), bh
-
-
-def read_solved(
-    session: Session, keys: Sequence[Any], where: Sequence[ColumnElement[bool]], calendars: Calendars, *, stream: bool = False
-) -> Iterator[tuple[Any, ...]]:
-    """(values of `keys`, resolution s, resolution in business hours s, replies, reopens, csat, sla_met) of each ticket solved where `where` holds."""
-    n = len(keys)
-    stmt = select(*keys, T.team_id, CREATED, SOLVED, T.replies, T.reopens, T.csat, T.sla_met).where(*where)
-    for rows in _batches(session, stmt, stream):
-        business = calendars.durations([r[n] for r in rows], [r[n + 1] for r in rows], [r[n + 2] for r in rows])
-        for row, bh in zip(rows, business, strict=True):
-            yield tuple(row[:n]), row[n + 2] - row[n + 1], bh, *row[n + 3 :]
-
-
 def _add_open(session: Session, facts: dict[Any, Facts], where: list[ColumnElement[bool]], by: Any, within: Any) -> None:
     """Add to each backlog the tickets created, less those solved, where `within(column)` holds.
 
@@ -287,11 +255,7 @@ def _add_tickets(
     """Add the tickets created, and those solved, within `ranges` to `facts` (by `by`)."""
     if not ranges:
         return
-    keys = [by] if by is not None else []
-    for key, delta, bh in read_created(session, keys, [*where, _within(CREATED, ranges)], calendars):
-        facts[key[0] if key else None].add_created(delta, bh)
-    for key, resolution, bh, *rates in read_solved(session, keys, [*where, _within(SOLVED, ranges)], calendars):
-        facts[key[0] if key else None].add_solved(resolution, *rates, resolution_bh_s=bh)
+    add_tickets(facts, session, calendars, created_where=[*where, _within(CREATED, ranges)], solved_where=[*where, _within(SOLVED, ranges)], key=by)
 
 
 # ---------------------------------------------------------------- from day facts
