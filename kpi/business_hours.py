@@ -26,7 +26,7 @@ the calendar its days were counted on, and recounts when it changes).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
@@ -90,22 +90,6 @@ class Calendars:
         for calendar, ids in groups.items():
             mask = team_ids == ids[0] if len(ids) == 1 else np.isin(team_ids, ids)
             out[mask] = elapsed_seconds(calendar, starts[mask], ends[mask])
-        return out
-
-    def durations(self, team_ids: Sequence[int | None], starts: Sequence[int], ends: Sequence[int | None]) -> list[int | None]:
-        """`seconds` for rows read one by one: None where the end is None (no reply, not solved)."""
-        if not starts:
-            return []
-        if not self.any:  # around the clock everywhere: business time is wall time
-            return [e - s if e is not None else None for s, e in zip(starts, ends, strict=True)]
-        known = np.array([e is not None for e in ends], dtype=bool)
-        s = np.fromiter(starts, dtype=np.int64, count=len(starts))
-        e = np.fromiter((x if x is not None else 0 for x in ends), dtype=np.int64, count=len(ends))
-        ids = np.fromiter((t or 0 for t in team_ids), dtype=np.int64, count=len(team_ids))
-        found = self.seconds(ids[known], s[known], e[known]).tolist()
-        out: list[int | None] = [None] * len(starts)
-        for i, value in zip(np.flatnonzero(known).tolist(), found, strict=True):
-            out[i] = value
         return out
 
     def fingerprints(self, team_keys: Iterable[int]) -> dict[int, str]:
