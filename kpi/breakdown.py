@@ -102,7 +102,7 @@ def breakdown(
         return dict(_by_local_time(session, scope.condition(), s, e, dimension, zone, calendars))
     if dimension not in COLUMN_DIMENSIONS:
         raise ValueError(f"unknown dimension {dimension!r}")
-    found = _from_tickets(session, scope.condition(), s, e, by=COLUMN_DIMENSIONS[dimension], calendars=calendars)
+    found = _from_tickets(session, scope.condition(), s, e, by=COLUMN_DIMENSIONS[dimension], calendars=calendars, stream=True)
     out: dict[Any, Facts] = {}
     for key, facts in found.items():
         key = None if isinstance(key, str) and not key.strip() else key

@@ -27,15 +27,16 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Literal
 
 import numpy as np
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Integer, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from kpi.definitions import BY_NAME
+from store.base import Base
 from store.business_time import BusinessCalendar, elapsed_seconds
 from store.calendars import calendar_for
 from store.org import Org, Team
@@ -49,15 +50,36 @@ BUSINESS_NAMES: dict[str, str] = {
     for what in ("first_reply", "resolution")
     for stat in ("median", "p90", "mean")
 }
-WALL_CLOCK_NOTE = "wall clock (--wall): first reply and resolution in real hours, nights, weekends and holidays included"
+
+
+class DayCalendar(Base):
+    """The calendar a team's day facts were counted on (kpi.business_hours.fingerprint; "" around the clock).
+
+    When a team's calendar changes (its own or the org's, their hours or
+    holidays: `csbot org apply`, or a new release of the holidays package),
+    its business-hours figures are counted again: kpi.day_facts.refresh()
+    compares and recounts the team's days, and until then the engine reads
+    that team from the tickets (`Calendars.stale`), so a figure never mixes
+    two calendars.
+    """
+
+    __tablename__ = "kpi_day_calendars"
+
+    team_key: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    fingerprint: Mapped[str] = mapped_column(String(64))
 
 
 @dataclass(frozen=True)
 class Calendars:
-    """The calendar of every team (by id), and the org's for tickets without a team; None: around the clock."""
+    """The calendar of every team (by id), and the org's for tickets without a team; None: around the clock.
+
+    `stale`: the team keys (0: no team) whose counted days were counted on
+    another calendar than their own now; the engine reads their tickets instead.
+    """
 
     teams: Mapping[int, BusinessCalendar | None]
     default: BusinessCalendar | None = None
+    stale: frozenset[int] = frozenset()
 
     def of(self, team_id: int | None) -> BusinessCalendar | None:
         """The calendar a ticket of `team_id` is counted on (None or an unknown id: the org's)."""
@@ -98,7 +120,7 @@ class Calendars:
 
 
 def load(session: Session) -> Calendars:
-    """Every team's calendar as the org file now says (store.calendars), and the org's."""
+    """Every team's calendar as the org file now says (store.calendars), the org's, and which counted days are stale."""
     org = session.get(Org, 1)
     named: dict[str | None, BusinessCalendar | None] = {}  # most teams share a few calendars: each read once
     teams = {}
@@ -106,7 +128,10 @@ def load(session: Session) -> Calendars:
         if key not in named:
             named[key] = calendar_for(org, key)
         teams[team_id] = named[key]
-    return Calendars(teams, named[None] if None in named else calendar_for(org, None))
+    found = Calendars(teams, named[None] if None in named else calendar_for(org, None))
+    counted_on = session.execute(select(DayCalendar.team_key, DayCalendar.fingerprint))
+    stale = frozenset(key for key, stored in counted_on if stored != fingerprint(found.of(key or None)))
+    return replace(found, stale=stale) if stale else found
 
 
 @lru_cache(maxsize=256)

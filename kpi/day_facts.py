@@ -28,7 +28,6 @@ from sqlalchemy import (
     BigInteger,
     Integer,
     LargeBinary,
-    String,
     case,
     delete,
     func,
@@ -40,6 +39,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from kpi import business_hours
+from kpi.business_hours import DayCalendar
 from kpi.stats import median, quantile, ratio
 from kpi.tickets import Ticket
 from store.base import Base
@@ -108,25 +108,9 @@ class DirtyDay(Base):
     day: Mapped[int] = mapped_column(Integer)
 
 
-class DayCalendar(Base):
-    """The calendar a team's day facts were counted on (kpi.business_hours.fingerprint; "" around the clock).
-
-    When a team's calendar changes (its own or the org's, their hours or
-    holidays: `csbot org apply`, or a new release of the holidays package),
-    its business-hours figures are counted again: refresh() compares and
-    recounts the team's days, and until then the engine reads that team
-    from the tickets, so a figure never mixes two calendars.
-    """
-
-    __tablename__ = "kpi_day_calendars"
-
-    team_key: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    fingerprint: Mapped[str] = mapped_column(String(64))
-
-
 DF = DayFacts.__table__.c
 DD = DirtyDay.__table__.c
-DC = DayCalendar.__table__.c
+DC = DayCalendar.__table__.c  # the calendar each team's days were counted on (kpi.business_hours)
 _PACKED = np.dtype("<i8")
 
 
@@ -261,15 +245,19 @@ def pack(values: Sequence[int] | np.ndarray) -> bytes:
     return np.asarray(values, dtype=_PACKED).tobytes()
 
 
-def _values(chunks: list[Any]) -> np.ndarray:
-    """One int64 array from packed day rows (bytes, or days joined in a bytearray), arrays and loose ints from tickets."""
+def _values(chunks: list[Any]) -> tuple[np.ndarray, bool]:
+    """One int64 array from packed day rows (bytes), arrays and loose ints from tickets; and whether it is a new array.
+
+    A single chunk is returned as it is (not new: its order is the caller's);
+    several are joined into a new one, which may be reordered in place.
+    """
     arrays = [np.frombuffer(c, dtype=_PACKED) if isinstance(c, (bytes, bytearray)) else c for c in chunks if isinstance(c, (bytes, bytearray, np.ndarray))]
     loose = [c for c in chunks if not isinstance(c, (bytes, bytearray, np.ndarray))]
     if loose:
         arrays.append(np.array(loose, dtype=np.int64))
     if len(arrays) == 1:
-        return arrays[0]  # np.partition copies it anyway: no second copy here
-    return np.concatenate(arrays) if arrays else np.empty(0, dtype=np.int64)
+        return arrays[0], False
+    return (np.concatenate(arrays) if arrays else np.empty(0, dtype=np.int64)), True
 
 
 class _Ranked(Sequence[int]):
@@ -280,9 +268,13 @@ class _Ranked(Sequence[int]):
     answer is the one sorting every value gives, to the last bit.
     """
 
-    def __init__(self, values: np.ndarray, ranks: Sequence[int]) -> None:
+    def __init__(self, values: np.ndarray, ranks: Sequence[int], *, in_place: bool = False) -> None:
         self._ranks = set(ranks)
-        self._values = np.partition(values, sorted(self._ranks)) if len(values) else values
+        if len(values) and in_place:
+            values.partition(sorted(self._ranks))  # an array of our own: no copy of a million values
+        elif len(values):
+            values = np.partition(values, sorted(self._ranks))
+        self._values = values
 
     def __len__(self) -> int:
         return len(self._values)
@@ -295,13 +287,13 @@ class _Ranked(Sequence[int]):
 
 def order_statistics(chunks: list[Any]) -> tuple[float | None, float | None]:
     """(median, p90) of the values in `chunks`, exactly as kpi.stats on the sorted values."""
-    values = _values(chunks)
+    values, new = _values(chunks)
     n = len(values)
     if n == 0:
         return None, None
     p90_low = int((n - 1) * 0.9)
     ranks = {n // 2, max(n // 2 - 1, 0), p90_low, min(p90_low + 1, n - 1)}
-    ranked = _Ranked(values, sorted(ranks))
+    ranked = _Ranked(values, sorted(ranks), in_place=new)
     return median(ranked), quantile(ranked, 0.9)
 
 
@@ -394,18 +386,6 @@ def _recalendared(session: Session, calendars: business_hours.Calendars) -> set[
     session.execute(delete(DayCalendar).where(DC.team_key.in_(changed)))
     session.execute(insert(DayCalendar), [{"team_key": k, "fingerprint": current[k]} for k in changed])
     return days
-
-
-def stale_calendars(session: Session, calendars: business_hours.Calendars, team_key: int | None = None) -> bool:
-    """Whether any team's (or `team_key`'s) counted days were counted on another calendar than its own now.
-
-    True between a calendar change and the refresh that recounts it: the
-    engine then reads the tickets instead of those days.
-    """
-    stmt = select(DC.team_key, DC.fingerprint)
-    if team_key is not None:
-        stmt = stmt.where(DC.team_key == team_key)
-    return any(fingerprint != business_hours.fingerprint(calendars.of(key or None)) for key, fingerprint in session.execute(stmt))
 
 
 def _recount(session: Session, pairs: set[tuple[int, int]], first: int, last: int, calendars: business_hours.Calendars) -> None:

@@ -24,10 +24,12 @@ Both give exactly what reading every ticket gives.
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -48,9 +50,9 @@ from kpi.day_facts import (
     T,
     day_runs,
     facts_from,
-    stale_calendars,
 )
 from kpi.ticket_reads import add_tickets
+from store import driver_rows
 from store.base import to_epoch
 
 Metrics = dict[str, float | int | None]
@@ -59,6 +61,7 @@ Metrics = dict[str, float | int | None]
 _MOST_RANGES = 64
 # The packed durations of a kpi_day_facts row, named as Facts names them.
 _PACKED_COLUMNS = ("first_reply_s", "resolution_s", "first_reply_bh_s", "resolution_bh_s")
+_DAY_ROWS = 5_000  # kpi_day_facts rows per fetch: the org's year is 18,000
 
 
 @dataclass(frozen=True)
@@ -222,11 +225,11 @@ def first_activity_at(session: Session, scope: Scope) -> datetime | None:
 
 
 def _from_tickets(
-    session: Session, where: list[ColumnElement[bool]], s: int, e: int, *, by: Any, backlog: bool = True, calendars: Calendars
+    session: Session, where: list[ColumnElement[bool]], s: int, e: int, *, by: Any, backlog: bool = True, calendars: Calendars, stream: bool = False
 ) -> dict[Any, Facts]:
-    """Every ticket of the window read one by one (agents, and windows shorter than a day)."""
+    """Every ticket of the window read (agents, windows shorter than a day, breakdowns: `stream` for many)."""
     facts: dict[Any, Facts] = defaultdict(Facts)
-    _add_tickets(session, facts, where, [(s, e)], by, calendars)
+    _add_tickets(session, facts, where, [(s, e)], by, calendars, stream=stream)
     if backlog:
         _add_open(session, facts, where, by, lambda column: column < e)
     return facts
@@ -250,12 +253,20 @@ def _within(column: Any, ranges: list[tuple[int, int]]) -> ColumnElement[bool]:
 
 
 def _add_tickets(
-    session: Session, facts: dict[Any, Facts], where: list[ColumnElement[bool]], ranges: list[tuple[int, int]], by: Any, calendars: Calendars
+    session: Session,
+    facts: dict[Any, Facts],
+    where: list[ColumnElement[bool]],
+    ranges: list[tuple[int, int]],
+    by: Any,
+    calendars: Calendars,
+    *,
+    stream: bool = False,
 ) -> None:
     """Add the tickets created, and those solved, within `ranges` to `facts` (by `by`)."""
     if not ranges:
         return
-    add_tickets(facts, session, calendars, created_where=[*where, _within(CREATED, ranges)], solved_where=[*where, _within(SOLVED, ranges)], key=by)
+    created_where, solved_where = [*where, _within(CREATED, ranges)], [*where, _within(SOLVED, ranges)]
+    add_tickets(facts, session, calendars, created_where=created_where, solved_where=solved_where, key=by, stream=stream)
 
 
 # ---------------------------------------------------------------- from day facts
@@ -269,7 +280,7 @@ def _from_days(session: Session, s: int, e: int, *, team_id: int | None, grouped
     changed since (its days are recounted by the next refresh).
     """
     first_day, end_day = -(-s // DAY_S), e // DAY_S  # whole days: first_day <= day < end_day
-    if end_day <= first_day or stale_calendars(session, calendars, team_id):
+    if end_day <= first_day or (calendars.stale and (team_id is None or team_id in calendars.stale)):
         return None
     on_team = [DD.team_key == team_id] if team_id is not None else []
     dirty = set(session.scalars(select(DD.day).distinct().where(*on_team, DD.day < end_day)))
@@ -292,15 +303,14 @@ def _from_days(session: Session, s: int, e: int, *, team_id: int | None, grouped
     sums = select(DF.team_key, *(func.sum(DF[name]) for name in DAY_COUNTS)).where(*in_window).group_by(DF.team_key)
     for team_key, *totals in session.execute(sums):
         facts[key(team_key)].add_totals(totals)
-    # Each column's days appended into one buffer as they arrive: a year of the
-    # org is four columns of a million durations, never held twice over.
-    packed: dict[Any, tuple[bytearray, ...]] = defaultdict(lambda: tuple(bytearray() for _ in _PACKED_COLUMNS))
-    for team_key, *durations in session.execute(select(DF.team_key, *(DF[c] for c in _PACKED_COLUMNS)).where(*in_window)):
-        for found, chunk in zip(packed[key(team_key)], durations, strict=True):
-            found += chunk
-    for k, buffers in packed.items():
-        for name, found in zip(_PACKED_COLUMNS, buffers, strict=True):
-            getattr(facts[k], name).append(found)
+    # A fetch of days at a time, joined per team and column as it arrives: a
+    # year of the org is four columns of a million durations, never held twice.
+    days = select(DF.team_key, *(DF[c] for c in _PACKED_COLUMNS)).where(*in_window).order_by(DF.team_key, DF.day)
+    for rows in driver_rows.batches(session, days, _DAY_ROWS):
+        for team_key, run in itertools.groupby(rows, key=itemgetter(0)):
+            found, run = facts[key(team_key)], list(run)
+            for column, name in enumerate(_PACKED_COLUMNS, start=1):
+                getattr(found, name).append(b"".join([row[column] for row in run]))
     # Backlog at the end: everything created minus everything solved before it,
     # a day at a time from the counted days, and from the tickets for the rest.
     open_at_end = select(DF.team_key, func.sum(DF.created - DF.solved)).where(*mine, DF.day < end_day, *counted)

@@ -86,8 +86,16 @@ class _Solved:
 
 
 def _fetch(session: Session, stmt: Any, stream: bool) -> Iterator[Sequence[Any]]:
-    """The rows of `stmt` a batch at a time, as the driver's tuples (numbers and text only); `stream`: a server-side cursor."""
-    return driver_rows.batches(session, stmt, STREAM_ROWS, stream=stream)
+    """The rows of `stmt` a batch at a time.
+
+    `stream` (a read of many tickets): straight from the driver, through a
+    server-side cursor on PostgreSQL (store.driver_rows). Otherwise (a day's
+    edge, an agent's month) through the session, whose compiled statements
+    are cached: compiling anew would cost more than a few hundred rows.
+    """
+    if stream:
+        return driver_rows.batches(session, stmt, STREAM_ROWS, stream=True)
+    return session.execute(stmt).partitions(STREAM_ROWS)
 
 
 def _numbers(rows: Sequence[Any], first: int, width: int) -> np.ndarray:
