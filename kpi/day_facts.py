@@ -42,8 +42,8 @@ from kpi import business_hours
 from kpi.business_hours import DayCalendar
 from kpi.stats import median, quantile, ratio
 from kpi.tickets import Ticket
-from store.base import Base
 from store import driver_rows
+from store.base import Base
 from store.database import Database
 from store.engine import write_transaction
 from store.locks import lock_key
@@ -121,7 +121,7 @@ class Facts:
     created: int = 0
     first_replies: int = 0
     first_reply_sum: int = 0
-    first_reply_s: list[Any] = field(default_factory=list)  # packed days (bytes, bytearray), int64 arrays and single ints
+    first_reply_s: list[Any] = field(default_factory=list)  # packed days (bytes), int64 arrays and single ints
     first_reply_bh_sum: int = 0
     first_reply_bh_s: list[Any] = field(default_factory=list)
     solved: int = 0
@@ -251,8 +251,8 @@ def _values(chunks: list[Any]) -> tuple[np.ndarray, bool]:
     A single chunk is returned as it is (not new: its order is the caller's);
     several are joined into a new one, which may be reordered in place.
     """
-    arrays = [np.frombuffer(c, dtype=_PACKED) if isinstance(c, (bytes, bytearray)) else c for c in chunks if isinstance(c, (bytes, bytearray, np.ndarray))]
-    loose = [c for c in chunks if not isinstance(c, (bytes, bytearray, np.ndarray))]
+    arrays = [np.frombuffer(c, dtype=_PACKED) if isinstance(c, bytes) else c for c in chunks if isinstance(c, (bytes, np.ndarray))]
+    loose = [c for c in chunks if not isinstance(c, (bytes, np.ndarray))]
     if loose:
         arrays.append(np.array(loose, dtype=np.int64))
     if len(arrays) == 1:
