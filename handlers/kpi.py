@@ -218,11 +218,11 @@ def _no_data_reply(title: str, window: Window, start: DataStart, data: dict[str,
     )
 
 
-def _card_notes(window: Window, compared: Window, previous: Metrics | None, agent: Member | None, timezone: str, clock_note: str | None) -> list[Note]:
+def _card_notes(window: Window, compared: Window, previous: Metrics | None, agent: Member | None, timezone: str, clock_said: str | None) -> list[Note]:
     against = f"compared with {compared.label()}" if previous is not None else "no earlier data to compare with"
     notes = [Note(f"Window: {window.label()} · {against}")]
-    if clock_note:
-        notes.append(Note(clock_note))
+    if clock_said:
+        notes.append(Note(clock_said))
     if previous is not None and not window.like_for_like(compared):
         notes.append(Note(length_note(window, compared)))
     if agent is not None and (inactive := inactive_note(agent, timezone)):
@@ -246,7 +246,7 @@ def _clock(calendars: Calendars, kind: str, target: Target, wall: bool) -> Clock
     return team_clock(calendars, target.team.id if target.team is not None else None, wall=wall)
 
 
-def clock_note(ctx: Context, calendars: Calendars, kind: str, target: Target, clock: Clock) -> str | None:
+def _clock_note(ctx: Context, calendars: Calendars, kind: str, target: Target, clock: Clock) -> str | None:
     """The line that says which clock a card's durations are on (none for a team around the clock)."""
     if kind == "org":
         return teams_note(ctx.org, ctx.session.scalars(select(Team).where(Team.active.is_(True)).order_by(Team.key)).all(), calendars, clock)
@@ -286,7 +286,7 @@ def execute_card(ctx: Context, request: KpiRequest, target: Target) -> Reply:
     return Reply(
         title=title,
         blocks=[
-            *_card_notes(window, compared, previous, agent, target.timezone, clock_note(ctx, calendars, kind, target, clock)),
+            *_card_notes(window, compared, previous, agent, target.timezone, _clock_note(ctx, calendars, kind, target, clock)),
             *([Section(start.said())] if start.first is None else []),
             Table(
                 ("Metric", "Value", "vs previous", "Target", "Status"),
