@@ -366,7 +366,9 @@ def refresh(session: Session, *, wait: bool = True, most: int | None = None) -> 
     pairs |= _recalendared(session, calendars)
     if not pairs:
         return 0
-    for first, last in day_runs(sorted({day for _, day in pairs}), longest=31):
+    # A week at a time: an import of a million tickets in one month puts each
+    # week's (a quarter million) on their calendars, not the month's at once.
+    for first, last in day_runs(sorted({day for _, day in pairs}), longest=7):
         _recount(session, {p for p in pairs if first <= p[1] < last}, first, last, calendars)
     return len(pairs)
 
