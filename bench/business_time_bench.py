@@ -8,7 +8,9 @@ random (start, end) pairs in 2025-2027:
 
 1. `elapsed(cal, start, end)` with end up to 10 days after start (ticket-like);
 2. `elapsed(cal, start, end)` with end up to a year after start;
-3. `add(cal, start, duration)` with durations up to 40 business hours.
+3. `add(cal, start, duration)` with durations up to 40 business hours;
+4. `elapsed_seconds(cal, starts, ends)`, the arrays of (1) and of (2) in one
+   call each (what the KPI engine does for a batch of tickets).
 
 Each is run once to warm the per-month cache (a process computing SLA figures
 keeps it warm) and then timed; the figure is the mean per call.
@@ -26,7 +28,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from store.business_time import BusinessCalendar, add, elapsed  # noqa: E402
+import numpy as np  # noqa: E402
+
+from store.business_time import BusinessCalendar, add, elapsed, elapsed_seconds  # noqa: E402
 
 # Berlin's public holidays (fixed and Easter-bound), enough to make the calendar realistic.
 HOLIDAYS = [
@@ -72,6 +76,10 @@ def main() -> None:
     timed("elapsed, end up to 10 days later", args.pairs, lambda: [elapsed(cal, s, e) for s, e in short])
     timed("elapsed, end up to a year later", args.pairs, lambda: [elapsed(cal, s, e) for s, e in long])
     timed("add, up to 40 business hours", args.pairs, lambda: [add(cal, s, d) for s, d in durations])
+    for label, pairs in (("10 days", short), ("a year", long)):
+        starts = np.array([int(s.timestamp()) for s, _ in pairs], dtype=np.int64)
+        ends = np.array([int(e.timestamp()) for _, e in pairs], dtype=np.int64)
+        timed(f"elapsed_seconds, arrays, up to {label}", args.pairs, lambda: elapsed_seconds(cal, starts, ends))
     year = [(s, s + timedelta(days=365)) for s, _ in short[:10_000]]
     timed("elapsed, exactly a year", len(year), lambda: [elapsed(cal, s, e) for s, e in year])
     began = time.perf_counter()

@@ -44,17 +44,33 @@ from store.org import Member, Team  # noqa: E402
 from store.org_file import apply_org, dump_org, parse_org  # noqa: E402
 
 ZONES = ["Europe/Berlin", "America/New_York", "Asia/Singapore", "Europe/London", "America/Chicago", "Australia/Sydney", "UTC"]
+# Each office's business hours and public holidays; the UTC teams work around the clock
+# (six teams in seven on a calendar, so /kpi computes business hours for most tickets).
+CALENDARS = {
+    "Europe/Berlin": ("DE", "BE"),
+    "America/New_York": ("US", "NY"),
+    "Asia/Singapore": ("SG", None),
+    "Europe/London": ("GB", "ENG"),
+    "America/Chicago": ("US", "IL"),
+    "Australia/Sydney": ("AU", "NSW"),
+}
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=timezone.utc)
 
 
 def org_document(teams: int, agents: int) -> dict:  # type: ignore[type-arg]
     doc: dict = {"org": {"name": "Bench Support", "timezone": "UTC"}, "teams": [], "members": []}  # type: ignore[type-arg]
+    doc["calendars"] = [
+        {"key": _calendar_key(zone), "timezone": zone, "hours": ["mon-fri 08:00-12:00,13:00-18:00"], "holidays": {"country": country, **({"subdiv": subdiv} if subdiv else {})}}
+        for zone, (country, subdiv) in CALENDARS.items()
+    ]
     for t in range(teams):
+        zone = ZONES[t % len(ZONES)]
         doc["teams"].append(
             {
                 "key": f"team-{t:02d}",
                 "name": f"Team {t:02d}",
-                "timezone": ZONES[t % len(ZONES)],
+                "timezone": zone,
+                "calendar": _calendar_key(zone) if zone in CALENDARS else "none",
                 "targets": {"first_reply_median_s": 3600, "csat": 0.9, "reopen_rate": 0.06},
             }
         )
@@ -65,6 +81,10 @@ def org_document(teams: int, agents: int) -> dict:  # type: ignore[type-arg]
         )
     doc["members"].append({"handle": "admin", "name": "Admin", "role": "admin", "slack_id": "UADMIN0001"})
     return doc
+
+
+def _calendar_key(zone: str) -> str:
+    return zone.split("/")[-1].lower().replace("_", "-")
 
 
 def write_csv(path: Path, db, count: int, days: int) -> None:  # type: ignore[no-untyped-def]

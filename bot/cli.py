@@ -329,6 +329,10 @@ def cmd_org(settings: Settings, args: argparse.Namespace) -> int:
                 session.rollback()
         prefix = "Dry run, nothing written. Would have: " if args.dry_run else ""
         print(prefix + result.summary())
+        # A changed calendar (a team's, the org's, their hours or holidays) changes
+        # business-hours figures: the days it touched are counted again now.
+        if not args.dry_run and (counted := _count_kpi_days(db)):
+            print(_counted_line(counted))
         for reason in reasons:
             if not args.dry_run:
                 print(f"Applied with --force, which was needed to {reason}.", file=sys.stderr)

@@ -20,7 +20,9 @@ from handlers.humanize import duration, metric_value
 from handlers.kpi_alerts import SNOOZE_ACTION
 from handlers.reply import Actions, Button, Reply, Section
 from handlers.reply import Context as Note
+from kpi import business_hours
 from kpi.alerts import AlertState, check_team, rules, slot
+from kpi.business_hours import label, team_clock
 from kpi.definitions import BY_NAME
 from store.database import Database
 from store.engine import write_transaction
@@ -99,15 +101,17 @@ def compose(session: Session, row: Claimed, now: datetime) -> Reply:
     rule = next((r for r in rules(team) if r.metric == state.metric), None)
     if rule is None:
         raise Skip(f"{team.key} has no alert on {state.metric} any more")
-    metric = BY_NAME[rule.metric]
+    # Labelled on the clock the rule judges (business hours for a team with a calendar).
+    clock = team_clock(business_hours.load(session), team.id)
+    said = label(rule.metric, clock)
     zone = team.timezone
-    threshold = metric_value(rule.metric, rule.threshold)
-    value = metric_value(rule.metric, state.value)
+    threshold = metric_value(rule.metric, rule.threshold, clock)
+    value = metric_value(rule.metric, state.value, clock)
     if row.kind == "alert_recovered":
         at = state.recovered_at.astimezone(ZoneInfo(zone)) if state.recovered_at else None
         return Reply(
-            title=f"✅ Recovered · {team.name} · {metric.label}",
-            blocks=[Section(f"{metric.label} is back to {value} (alert when {rule.direction} {threshold})" + (f" at {at:%H:%M} ({zone})." if at else "."))],
+            title=f"✅ Recovered · {team.name} · {said}",
+            blocks=[Section(f"{said} is back to {value} (alert when {rule.direction} {threshold})" + (f" at {at:%H:%M} ({zone})." if at else "."))],
             visibility="channel",
             data={"alert": _data(team, state, rule), "status": "recovered"},
         )
@@ -116,7 +120,7 @@ def compose(session: Session, row: Claimed, now: datetime) -> Reply:
     over = "at the check" if rule.metric == "backlog" else f"over the last {duration(rule.window_s)}"
     sample = f" (n={state.sample:,})" if state.sample is not None else ""
     blocks = [
-        Section(f"{metric.label} is {value}{sample} {over}, {rule.direction} the alert threshold of {threshold}."),
+        Section(f"{said} is {value}{sample} {over}, {rule.direction} the alert threshold of {threshold}."),
         Note(
             (f"Breached since {since:%H:%M}; " if since and fired and since < fired else "")
             + (f"checked at {fired:%H:%M} ({zone}). " if fired else "")
@@ -124,7 +128,7 @@ def compose(session: Session, row: Claimed, now: datetime) -> Reply:
         ),
         Actions((Button("Snooze today", SNOOZE_ACTION, json.dumps({"team": team.key, "metric": state.metric, "day": state.day}, separators=(",", ":"))),)),
     ]
-    return Reply(title=f"⚠️ KPI alert · {team.name} · {metric.label}", blocks=blocks, visibility="channel", data={"alert": _data(team, state, rule), "status": "fired"})
+    return Reply(title=f"⚠️ KPI alert · {team.name} · {said}", blocks=blocks, visibility="channel", data={"alert": _data(team, state, rule), "status": "fired"})
 
 
 def _data(team: Team, state: AlertState, rule: object) -> dict[str, object]:

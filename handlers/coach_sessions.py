@@ -29,6 +29,8 @@ from handlers.kpi_lookup import find_member
 from handlers.reply import Actions, Button, Form, FormField, Reply, Section, Table
 from handlers.reply import Context as Note
 from handlers.router import closest
+from kpi import business_hours
+from kpi.business_hours import Clock, label, on_clock, team_clock
 from kpi.definitions import BY_NAME
 from kpi.engine import Metrics
 from store.local_time import local_date
@@ -326,13 +328,15 @@ def execute_session(ctx: Context, request: SessionRequest) -> Reply:
 # ---------------------------------------------------------------- the follow-up reminder
 
 
-def before_after_table(before: Metrics, after: Metrics) -> Table:
+def before_after_table(before: Metrics, after: Metrics, clock: Clock = "wall") -> Table:
+    """The agent's figures before and since, first reply and resolution on `clock` (their team's, as on their card)."""
+    before, after = on_clock(before, clock), on_clock(after, clock)
     rows = tuple(
         (
-            BY_NAME[name].label,
-            with_sample(name, before[name], before[BY_NAME[name].sample] if BY_NAME[name].sample else None),  # type: ignore[arg-type]
-            with_sample(name, after[name], after[BY_NAME[name].sample] if BY_NAME[name].sample else None),  # type: ignore[arg-type]
-            change(name, after[name], before[name]),
+            label(name, clock),
+            with_sample(name, before[name], before[BY_NAME[name].sample] if BY_NAME[name].sample else None, clock),  # type: ignore[arg-type]
+            with_sample(name, after[name], after[BY_NAME[name].sample] if BY_NAME[name].sample else None, clock),  # type: ignore[arg-type]
+            change(name, after[name], before[name], clock=clock),
         )
         for name in COMPARED
     )
@@ -353,7 +357,7 @@ def followup_reply(session: Session, record: CoachingSession, reader: Member, zo
     start, until, before, after = sessions.before_after(session, record, due)
     whose = "your" if reader.id == agent.id else f"{agent.name}'s"
     reply.blocks.insert(0, Section(f"{intro} Did it work? Here are {whose} figures since, against the same span before it."))
-    reply.blocks.insert(2, before_after_table(before, after))
+    reply.blocks.insert(2, before_after_table(before, after, team_clock(business_hours.load(session), agent.team_id)))
     reply.blocks.insert(3, Note(f"Before: {local_full(start, zone)} – {local_full(record.created_at, zone)} · since: {local_full(record.created_at, zone)} – {local_full(until, zone)}"))
     reply.data["before"], reply.data["after"] = before, after
     return reply

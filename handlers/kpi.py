@@ -22,6 +22,7 @@ from coaching.visibility import sees_pooled_qa
 from handlers.args import UsageError, mark_quoted
 from handlers.context import Context, Forbidden, Invalid, NotFound
 from handlers.kpi_breakdown import authorize_breakdown, execute_breakdown, heading
+from handlers.kpi_clock import column_label, team_note, teams_note
 from handlers.kpi_csv import with_csv
 from handlers.kpi_escalations import execute_escalation_kpis
 from handlers.kpi_trend import authorize_trend, card_request, execute_trend
@@ -65,8 +66,9 @@ from handlers.kpi_tables import (
 from handlers.reply import Context as Note
 from handlers.reply import Reply, Section, Table
 from handlers.router import Action, Router
-from kpi import qa_figures
-from kpi.definitions import BY_NAME, METRIC_NAMES, METRICS, judgement, shown
+from kpi import business_hours, qa_figures
+from kpi.business_hours import BUSINESS_NAMES, Calendars, Clock, label, on_clock, org_clock, team_clock
+from kpi.definitions import METRIC_NAMES, METRICS, judgement, shown
 from kpi.engine import (
     Metrics,
     Scope,
@@ -149,7 +151,7 @@ def authorize_kpi(ctx: Context, request: KpiRequest) -> None:
 # ---------------------------------------------------------------- one scope
 
 
-def _comparison(ctx: Context, scope: Scope, window: Window) -> tuple[Window, Metrics | None]:
+def _comparison(ctx: Context, scope: Scope, window: Window, calendars: Calendars) -> tuple[Window, Metrics | None]:
     """The window to compare with, and its figures; None when it reaches before the scope's first ticket.
 
     A quiet start still counts as covered: the first ticket may come within the
@@ -161,22 +163,25 @@ def _comparison(ctx: Context, scope: Scope, window: Window) -> tuple[Window, Met
     grace = min(timedelta(days=1), (compared.until_utc - compared.start_utc) / 30)
     if first is None or first > compared.start_utc + grace:
         return compared, None
-    return compared, compute(ctx.session, scope, compared.start_utc, compared.until_utc)
+    return compared, compute(ctx.session, scope, compared.start_utc, compared.until_utc, calendars=calendars)
 
 
-def _card_rows(metrics: Metrics, previous: Metrics | None, targets: dict[str, Any], like_for_like: bool, qa: bool) -> tuple[tuple[str, ...], ...]:
+def _card_rows(
+    metrics: Metrics, previous: Metrics | None, targets: dict[str, Any], like_for_like: bool, qa: bool, clock: Clock
+) -> tuple[tuple[str, ...], ...]:
+    """The card's lines from the figures on its clock (kpi.business_hours.on_clock): a target judges the figure shown."""
     rows = []
     for m in shown(qa):
         target = targets.get(m.name)
         status = target_status(m.name, metrics[m.name], target)
         rows.append(
             (
-                m.label,
-                with_sample(m.name, metrics[m.name], metrics[m.sample] if m.sample else None),  # type: ignore[arg-type]
-                change(m.name, metrics[m.name], previous[m.name], judged=like_for_like or not m.flow)
+                label(m.name, clock),
+                with_sample(m.name, metrics[m.name], metrics[m.sample] if m.sample else None, clock),  # type: ignore[arg-type]
+                change(m.name, metrics[m.name], previous[m.name], judged=like_for_like or not m.flow, clock=clock)
                 if previous is not None
                 else "—",
-                metric_value(m.name, target) if target is not None else "",
+                metric_value(m.name, target, clock) if target is not None else "",
                 STATUS_LABEL[status] if status else "",
             )
         )
@@ -223,9 +228,11 @@ def _no_data_reply(title: str, window: Window, start: DataStart, data: dict[str,
     )
 
 
-def _card_notes(window: Window, compared: Window, previous: Metrics | None, agent: Member | None, timezone: str) -> list[Note]:
+def _card_notes(window: Window, compared: Window, previous: Metrics | None, agent: Member | None, timezone: str, clock_said: str | None) -> list[Note]:
     against = f"compared with {compared.label()}" if previous is not None else "no earlier data to compare with"
     notes = [Note(f"Window: {window.label()} · {against}")]
+    if clock_said:
+        notes.append(Note(clock_said))
     if previous is not None and not window.like_for_like(compared):
         notes.append(Note(length_note(window, compared)))
     if agent is not None and (inactive := inactive_note(agent, timezone)):
@@ -234,10 +241,27 @@ def _card_notes(window: Window, compared: Window, previous: Metrics | None, agen
 
 
 def _changes(metrics: Metrics, previous: Metrics, like_for_like: bool) -> dict[str, str | None]:
-    return {
+    """better / worse / same for every metric, the business-hours ones too (judged as their wall-clock twins)."""
+    found = {
         m.name: judgement(m.name, metrics[m.name], previous[m.name]) if like_for_like or not m.flow else None
         for m in METRICS
     }
+    return found | {bh: judgement(wall, metrics[bh], previous[bh]) for wall, bh in BUSINESS_NAMES.items()}
+
+
+def _clock(calendars: Calendars, kind: str, target: Target, wall: bool) -> Clock:
+    """The clock of a card: the org's (any team with a calendar), else its team's (an agent's: their team's)."""
+    if kind == "org":
+        return org_clock(calendars, wall=wall)
+    return team_clock(calendars, target.team.id if target.team is not None else None, wall=wall)
+
+
+def _clock_note(ctx: Context, calendars: Calendars, kind: str, target: Target, clock: Clock) -> str | None:
+    """The line that says which clock a card's durations are on (none for a team around the clock)."""
+    if kind == "org":
+        return teams_note(ctx.org, ctx.session.scalars(select(Team).where(Team.active.is_(True)).order_by(Team.key)).all(), calendars, clock)
+    whose = target.agent.name if target.agent is not None else None
+    return team_note(ctx.org, target.team, calendars, clock, whose=whose)
 
 
 def execute_card(ctx: Context, request: KpiRequest, target: Target) -> Reply:
@@ -254,8 +278,10 @@ def execute_card(ctx: Context, request: KpiRequest, target: Target) -> Reply:
     start = data_start(ctx, target.scope, target.label, target.timezone)
     if start.before(window):
         return _no_data_reply(title, window, start, {"scope": kind, "team": target.team.key if kind == "team" and target.team else None, "agent": target.agent.handle if target.agent else None, "metrics": None}, request)
-    metrics = compute(ctx.session, target.scope, window.start_utc, window.until_utc)
-    compared, previous = _comparison(ctx, target.scope, window)
+    calendars = business_hours.load(ctx.session)
+    clock = _clock(calendars, kind, target, request.wall)
+    metrics = compute(ctx.session, target.scope, window.start_utc, window.until_utc, calendars=calendars)
+    compared, previous = _comparison(ctx, target.scope, window, calendars)
     # An agent's own QA figures go with their card (its rules are checked above);
     # pooled ones only to those who look after the whole team, never to a channel.
     qa = target.agent is not None or (sees_pooled_qa(ctx.member, target.team.id if request.kind == "team" and target.team else None) and not request.share)
@@ -266,14 +292,15 @@ def execute_card(ctx: Context, request: KpiRequest, target: Target) -> Reply:
     targets = dict(target.team.targets) if target.team is not None and request.kind != "org" else {}
     shareable = target.agent is None or target.agent.id == ctx.member.id
     agent = target.agent
+    on_card, before = on_clock(metrics, clock), on_clock(previous, clock) if previous is not None else None
     return Reply(
         title=title,
         blocks=[
-            *_card_notes(window, compared, previous, agent, target.timezone),
+            *_card_notes(window, compared, previous, agent, target.timezone, _clock_note(ctx, calendars, kind, target, clock)),
             *([Section(start.said())] if start.first is None else []),
             Table(
                 ("Metric", "Value", "vs previous", "Target", "Status"),
-                _card_rows(metrics, previous, targets, window.like_for_like(compared), qa and qa_figures.in_use(ctx.session)),
+                _card_rows(on_card, before, targets, window.like_for_like(compared), qa and qa_figures.in_use(ctx.session), clock),
             ),
             *buttons(ctx, request, shareable, window),
         ],
@@ -285,12 +312,13 @@ def execute_card(ctx: Context, request: KpiRequest, target: Target) -> Reply:
             "agent_active": agent.active if agent is not None else None,
             "inactive_since": agent.deactivated_at.isoformat() if agent is not None and agent.deactivated_at else None,
             "window": window.to_json(),
+            "clock": clock,
             "metrics": metrics,
             "compared_with": compared.to_json() if previous is not None else None,
             "previous": previous,
             "changes": _changes(metrics, previous, window.like_for_like(compared)) if previous else None,
             "targets": {k: v for k, v in targets.items() if k in METRIC_NAMES},
-            "status": statuses(metrics, targets),
+            "status": statuses(on_card, targets),
         },
     )
 
@@ -317,12 +345,16 @@ def _teams_table(ctx: Context, request: KpiRequest) -> Reply:
     start = data_start(ctx, Scope(), ctx.org.name if ctx.org else "the organisation", ctx.org_timezone)
     if start.before(window):
         return _no_data_reply("KPIs by team", window, start, {"scope": "org", "team": None, "agent": None, "rows": []}, request)
-    by_team = compute_by_team(ctx.session, window.start_utc, window.until_utc)
+    calendars = business_hours.load(ctx.session)
+    by_team = compute_by_team(ctx.session, window.start_utc, window.until_utc, calendars=calendars)
     teams = ctx.session.scalars(select(Team).where(Team.active.is_(True)).order_by(Team.key)).all()
     empty_metrics = metrics_from(0, [], [], 0)
     # Pooled QA figures row by row: each team's for those who look after its agents, none in a channel.
     seen = set() if request.share else {t.id for t in teams if sees_pooled_qa(ctx.member, t.id)}
-    items = [(t, by_team.get(t.id, empty_metrics) if t.id in seen else qa_figures.hidden(by_team.get(t.id, empty_metrics))) for t in teams]
+    raw = {t.id: by_team.get(t.id, empty_metrics) if t.id in seen else qa_figures.hidden(by_team.get(t.id, empty_metrics)) for t in teams}
+    # Each team on its own clock: its business hours when it has a calendar, sorted and judged on the figure shown.
+    clocks = {t.id: team_clock(calendars, t.id, wall=request.wall) for t in teams}
+    items = [(t, on_clock(raw[t.id], clocks[t.id])) for t in teams]
     sort, limited = request.sort, None
     if sort in qa_figures.QA_NAMES and len(seen) < len(teams):
         limited = _qa_sort_limit(teams, seen, request.share)
@@ -330,14 +362,16 @@ def _teams_table(ctx: Context, request: KpiRequest) -> Reply:
     if sort:
         items.sort(key=best_first(sort))  # teams whose QA the caller may not see have none: they come last, by key
     columns = columns_with(with_qa(TEAMS_COLUMNS, bool(seen) and qa_figures.in_use(ctx.session)), sort)
-    rows = tuple((t.key, *(cell(m, metrics, t.targets) for m in columns)) for t, metrics in items)
+    rows = tuple((t.key, *(cell(m, metrics, t.targets, clocks[t.id]) for m in columns)) for t, metrics in items)
+    said = teams_note(ctx.org, teams, calendars, "wall" if request.wall else "business")
     return Reply(
         title="KPIs by team",
         blocks=[
             Note(f"Window: {window.label()} · {sort_note(sort, 'team')} · each team against its own targets"),
+            *([Note(said)] if said else []),
             *([Note(limited)] if limited else []),
             *([Section(start.said())] if start.first is None else []),
-            Table(("Team", *(BY_NAME[m].label for m in columns)), rows),
+            Table(("Team", *(column_label(m, list(clocks.values())) for m in columns)), rows),
             Note(LEGEND),
             *buttons(ctx, request, True, window),
         ],
@@ -349,7 +383,7 @@ def _teams_table(ctx: Context, request: KpiRequest) -> Reply:
             "window": window.to_json(),
             "sort": sort,
             "sort_limited": limited,
-            "rows": [{"team": t.key, "metrics": metrics, "status": statuses(metrics, t.targets)} for t, metrics in items],
+            "rows": [{"team": t.key, "clock": clocks[t.id], "metrics": raw[t.id], "status": statuses(metrics, t.targets)} for t, metrics in items],
         },
     )
 
@@ -388,33 +422,37 @@ def _agents_table(ctx: Context, request: KpiRequest, target: Target) -> Reply:
         return _no_data_reply(title, window, start, {"scope": "agents", "team": team.key, "agent": None, "rows": [], "unassigned": None}, request)
     agents = ctx.session.scalars(select(Member).where(Member.team_id == team.id, Member.role == "agent")).all()
     agents = sorted((a for a in agents if may_see_agent(ctx.member, a)), key=lambda a: (fold(a.name), a.handle))
-    by_agent = compute_by_agent(ctx.session, [a.id for a in agents], window.start_utc, window.until_utc)
+    calendars = business_hours.load(ctx.session)
+    clock = team_clock(calendars, team.id, wall=request.wall)
+    by_agent = compute_by_agent(ctx.session, [a.id for a in agents], window.start_utc, window.until_utc, calendars=calendars)
     # A former agent stays in the table for windows in which they worked, and
     # while tickets are still open in their name (someone must pick them up).
-    items = [(a, by_agent[a.id]) for a in agents if a.active or any(by_agent[a.id][k] for k in _ACTIVITY)]
+    items = [(a, on_clock(by_agent[a.id], clock)) for a in agents if a.active or any(by_agent[a.id][k] for k in _ACTIVITY)]
     if request.sort:
         items.sort(key=best_first(request.sort))
     columns = columns_with(with_qa(AGENTS_COLUMNS, qa_figures.in_use(ctx.session)), request.sort)
     targets = dict(team.targets)
     namesakes = Counter(fold(a.name) for a, _ in items)
     rows = tuple(
-        (_agent_label(a, namesakes[fold(a.name)] > 1), *(cell(m, metrics, targets) for m in columns)) for a, metrics in items
+        (_agent_label(a, namesakes[fold(a.name)] > 1), *(cell(m, metrics, targets, clock) for m in columns)) for a, metrics in items
     )
     # The team's tickets nobody is assigned: last, whatever the sort, so the rows add up to the team.
-    unassigned = compute(ctx.session, Scope(team_id=team.id, unassigned=True), window.start_utc, window.until_utc)
+    unassigned = compute(ctx.session, Scope(team_id=team.id, unassigned=True), window.start_utc, window.until_utc, calendars=calendars)
     if any(unassigned[k] for k in _ACTIVITY):
-        rows += ((UNASSIGNED, *(cell(m, unassigned, targets) for m in columns)),)
-    team_total = compute(ctx.session, Scope(team_id=team.id), window.start_utc, window.until_utc)
+        rows += ((UNASSIGNED, *(cell(m, on_clock(unassigned, clock), targets, clock) for m in columns)),)
+    team_total = compute(ctx.session, Scope(team_id=team.id), window.start_utc, window.until_utc, calendars=calendars)
+    said = team_note(ctx.org, team, calendars, clock)
     blocks: list[Any] = [
         Note(f"Window: {window.label()} · {sort_note(request.sort, 'name')} · against the team's targets"),
-        Table(("Agent", *(BY_NAME[m].label for m in columns)), rows),
+        *([Note(said)] if said else []),
+        Table(("Agent", *(label(m, clock) for m in columns)), rows),
         Note(_reconciled(team, team_total, [m for _, m in items] + [unassigned])),
         Note(LEGEND),
     ]
     if start.first is None:
-        blocks.insert(1, Section(start.said()))
+        blocks.insert(1 + bool(said), Section(start.said()))
     if not items:
-        blocks.insert(1, Section(f"{team.name} has no agents (role agent) in the organisation file."))
+        blocks.insert(1 + bool(said), Section(f"{team.name} has no agents (role agent) in the organisation file."))
     return Reply(
         title=title,
         blocks=[*blocks, *buttons(ctx, request, False, window)],
@@ -425,18 +463,19 @@ def _agents_table(ctx: Context, request: KpiRequest, target: Target) -> Reply:
             "agent": None,
             "window": window.to_json(),
             "sort": request.sort,
+            "clock": clock,
             "targets": {k: v for k, v in targets.items() if k in METRIC_NAMES},
             "rows": [
                 {
                     "agent": a.handle,
                     "name": a.name,
                     "active": a.active,
-                    "metrics": metrics,
+                    "metrics": by_agent[a.id],
                     "status": statuses(metrics, targets),
                 }
                 for a, metrics in items
             ],
-            "unassigned": {"metrics": unassigned, "status": statuses(unassigned, targets)},
+            "unassigned": {"metrics": unassigned, "status": statuses(on_clock(unassigned, clock), targets)},
             "team_total": {k: team_total[k] for k in ("tickets_solved", "backlog")},
         },
     )
@@ -513,7 +552,9 @@ class KpiCommand:
         "/kpi sla [TEAM] — open tickets about to breach their SLA policy's targets, and those past due\n"
         "/kpi escalations [QUEUE] [WINDOW] — escalations opened: how fast owned and resolved, how many ran out\n"
         "Add --share to post the answer in the channel, --csv to get its figures as a CSV file too "
-        "(Slack: uploaded, to your direct messages unless shared; Teams: a link valid for a day).\n"
+        "(Slack: uploaded, to your direct messages unless shared; Teams: a link valid for a day), "
+        "--wall for first reply and resolution on the wall clock "
+        "(a team with a business calendar is shown in its business hours).\n"
         f"WINDOW: {WINDOW_HELP}. Default 7d; a window still running is shown so far. It may come before or after "
         "the team; quote a name that holds window words: \"Week Shift\".\n"
         f"{SORT_HELP}. Sorted best first."
@@ -527,6 +568,7 @@ class KpiCommand:
         "/kpi me this month",
         "/kpi teams 30d --sort csat",
         "/kpi org november",
+        "/kpi team support-emea 30d --wall",
         "/kpi team support-emea 30d by channel",
         "/kpi team support-emea 30d by tag",
         "/kpi team support-emea 30d by sla",

@@ -24,7 +24,10 @@ from handlers.kpi_lookup import find_team
 from handlers.kpi_request import DAMAGED_BUTTON
 from handlers.reply import Reply, Section, Table
 from handlers.reply import Context as Note
+from kpi import business_hours
 from kpi.alerts import AlertState, Reading, Rule, read, rules
+from kpi.business_hours import Clock, team_clock
+from kpi.business_hours import label as clock_label
 from kpi.definitions import BY_NAME
 from store.org import Member, Team
 from store.team_renames import renamed_team
@@ -51,16 +54,18 @@ def execute_alerts(ctx: Context, team_text: str | None) -> Reply:
         teams = [find_team(ctx, team_text, command="/kpi alerts")]
     rows: list[tuple[str, ...]] = []
     data: list[dict[str, Any]] = []
+    calendars = business_hours.load(ctx.session)
     for team in teams:
         day = ctx.now.astimezone(ZoneInfo(team.timezone)).date()
         states = {s.metric: s for s in ctx.session.scalars(select(AlertState).where(AlertState.team_id == team.id, AlertState.day == day.isoformat()))}
         for rule in rules(team):
             if BY_NAME[rule.metric].group == "qa" and not sees_pooled_qa(ctx.member, team.id):
                 continue  # a pooled QA score can be one agent's review
-            reading = read(ctx.session, team, rule, ctx.now)
+            reading = read(ctx.session, team, rule, ctx.now, calendars=calendars)
             state = states.get(rule.metric)
             status = _status(ctx, team, rule, reading, state)
-            rows.append((team.key, BY_NAME[rule.metric].label, describe(rule), _now(rule, reading), status))
+            clock = team_clock(calendars, team.id)
+            rows.append((team.key, clock_label(rule.metric, clock), describe(rule, clock), _now(rule, reading, clock), status))
             data.append(
                 {
                     "team": team.key,
@@ -88,8 +93,9 @@ def execute_alerts(ctx: Context, team_text: str | None) -> Reply:
     return Reply(title=f"KPI alerts · {label}", blocks=blocks, data={"scope": "alerts", "alerts": data})
 
 
-def describe(rule: Rule) -> str:
-    text = f"{rule.direction} {metric_value(rule.metric, rule.threshold)}"
+def describe(rule: Rule, clock: Clock = "wall") -> str:
+    """`above 2h over 4h, n ≥ 5, for 30m`: a rule as the org file means it; the threshold on the team's clock."""
+    text = f"{rule.direction} {metric_value(rule.metric, rule.threshold, clock)}"
     if rule.metric != "backlog":
         text += f" over {duration(rule.window_s)}"
     if rule.min_n:
@@ -99,8 +105,8 @@ def describe(rule: Rule) -> str:
     return text
 
 
-def _now(rule: Rule, reading: Reading) -> str:
-    return with_sample(rule.metric, reading.value, reading.sample)
+def _now(rule: Rule, reading: Reading, clock: Clock) -> str:
+    return with_sample(rule.metric, reading.value, reading.sample, clock)
 
 
 def _status(ctx: Context, team: Team, rule: Rule, reading: Reading, state: AlertState | None) -> str:

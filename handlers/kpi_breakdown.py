@@ -17,14 +17,16 @@ from sqlalchemy import select
 from handlers.context import Context, Forbidden
 from handlers.kpi_lookup import Target, fold, may_see_agent, require, team_table_refusal
 from handlers.kpi_request import KpiRequest, buttons
+from handlers.kpi_clock import team_note, teams_note
 from handlers.kpi_tables import LEGEND, TEAMS_COLUMNS, cell, statuses
 from handlers.reply import Context as Note
 from handlers.reply import Reply, Section, Table
+from kpi import business_hours
 from kpi.breakdown import TIME_DIMENSIONS, WEEKDAYS, breakdown, by_tag, pooled
+from kpi.business_hours import Calendars, label, on_clock, org_clock, team_clock
 from kpi.day_facts import Facts
-from kpi.definitions import BY_NAME
 from kpi.windows import Window
-from store.org import Member
+from store.org import Member, Team
 
 TOP = 15
 NONE_LABEL = "(none)"
@@ -89,9 +91,9 @@ def _rows(ctx: Context, dimension: str, found: dict[Any, Facts]) -> list[Row]:
     return rows
 
 
-def _tag_rows(ctx: Context, target: Target, window: Window) -> tuple[list[Row], Facts]:
+def _tag_rows(ctx: Context, target: Target, window: Window, calendars: Calendars) -> tuple[list[Row], Facts]:
     """One row per tag (the busiest TOP), the other tags' tickets, and the untagged; and the scope's total."""
-    found = by_tag(ctx.session, target.scope, window.start_utc, window.until_utc, TOP)
+    found = by_tag(ctx.session, target.scope, window.start_utc, window.until_utc, TOP, calendars=calendars)
     rows = [Row(tag, tag, facts) for tag, facts in found.rows.items() if tag is not None]
     if found.other is not None:
         rows.append(Row(None, f"other ({found.others} tags)", found.other, other=found.others))
@@ -129,20 +131,30 @@ def execute_breakdown(ctx: Context, request: KpiRequest, target: Target, window:
     assert dimension is not None
     team = target.team if request.kind == "team" else None
     title, base = heading(request, target)
+    calendars = business_hours.load(ctx.session)
     if dimension == "tag":
-        rows, total = _tag_rows(ctx, target, window)
+        rows, total = _tag_rows(ctx, target, window, calendars)
     else:
-        rows = _rows(ctx, dimension, breakdown(ctx.session, target.scope, window.start_utc, window.until_utc, dimension, target.timezone))
+        found = breakdown(ctx.session, target.scope, window.start_utc, window.until_utc, dimension, target.timezone, calendars=calendars)
+        rows = _rows(ctx, dimension, found)
         total = pooled(r.facts for r in rows)
     targets = dict(team.targets) if team is not None else {}
     columns = TEAMS_COLUMNS
+    # Every row on the scope's clock: the team's business hours, or each ticket on its own team's calendar for the org.
+    if team is not None:
+        clock = team_clock(calendars, team.id, wall=request.wall)
+        said = team_note(ctx.org, team, calendars, clock)
+    else:
+        clock = org_clock(calendars, wall=request.wall)
+        said = teams_note(ctx.org, ctx.session.scalars(select(Team).where(Team.active.is_(True)).order_by(Team.key)).all(), calendars, clock)
     shown = [(r, r.facts.metrics()) for r in rows]
-    table = tuple((r.label, *(cell(m, metrics, targets) for m in columns)) for r, metrics in shown)
+    table = tuple((r.label, *(cell(m, on_clock(metrics, clock), targets, clock) for m in columns)) for r, metrics in shown)
     against = "against the team's targets" if team is not None else "no targets (the org has none)"
     blocks: list[Any] = [
         Note(f"Window: {window.label()} · by {dimension} · {against}"),
+        *([Note(said)] if said else []),
         *([Section(start.said())] if start.first is None else []),
-        Table((HEADING[dimension], *(BY_NAME[m].label for m in columns)), table),
+        Table((HEADING[dimension], *(label(m, clock) for m in columns)), table),
         Note(_note(dimension, target.timezone, any(r.other for r in rows))),
         Note(f"{target.label} in all: {total.created:,} created, {total.solved:,} solved, {total.backlog:,} open at the end" + ("." if dimension == "tag" else "; the rows add up to it.")),
         *([Note(LEGEND)] if targets else []),
@@ -156,6 +168,7 @@ def execute_breakdown(ctx: Context, request: KpiRequest, target: Target, window:
             **base,
             "window": window.to_json(),
             "timezone": target.timezone,
+            "clock": clock,
             "targets": targets,
             "rows": [
                 {
@@ -164,7 +177,7 @@ def execute_breakdown(ctx: Context, request: KpiRequest, target: Target, window:
                     "other": r.other or None,
                     "n": r.facts.created,
                     "metrics": metrics,
-                    "status": statuses(metrics, targets),
+                    "status": statuses(on_clock(metrics, clock), targets),
                 }
                 for r, metrics in shown
             ],

@@ -69,6 +69,8 @@ class KpiRequest:
     by: str | None = None  # a breakdown (BREAKDOWNS): one row per value
     trend: TrendAsk | None = None  # /kpi trend: one metric over days or weeks
     csv: bool = False  # answer with the figures as a CSV file too
+    # First reply and resolution on the wall clock, not in the team's business hours (kpi.business_hours).
+    wall: bool = False
 
     def text(self) -> str:
         """The command that asks this again (what buttons carry)."""
@@ -84,6 +86,8 @@ class KpiRequest:
             parts += ["by", self.by]
         if self.sort:
             parts += ["--sort", self.sort]
+        if self.wall:
+            parts.append("--wall")
         return " ".join(parts)
 
     def _trend_text(self, trend: TrendAsk) -> str:
@@ -156,7 +160,7 @@ def _take_breakdown(rest: list[str], kind: str) -> tuple[list[str], str | None]:
 
 def parse_kpi(words: list[str]) -> KpiRequest:
     """The request `words` ask (after `/kpi`); words typed in quotes (args.Literal) are names, never windows."""
-    args = parse_args(words, switches=frozenset({"share", "csv"}), options=frozenset({"sort"}))
+    args = parse_args(words, switches=frozenset({"share", "csv", "wall"}), options=frozenset({"sort"}))
     rest = list(args.words)
     first = rest.pop(0) if rest else "team"
     kind = first.lower()
@@ -168,6 +172,8 @@ def parse_kpi(words: list[str]) -> KpiRequest:
             raise _unknown_kind(first)
         rest.insert(0, first)  # `/kpi 30d`, `/kpi last week`: my team over that window
         kind = "team"
+    if args.flag("wall") and kind in (*NOW_KINDS, "escalations", "trend"):
+        raise UsageError(f"--wall is for first reply and resolution figures (/kpi team, agents, agent, me, teams, org), not /kpi {kind}.")
     if kind == "trend":
         return _trend_request(rest, args)
     if args.flag("csv") and kind in (*NOW_KINDS, "escalations"):
@@ -198,7 +204,7 @@ def parse_kpi(words: list[str]) -> KpiRequest:
         if kind == "agent" and not target:
             if len(rest) == 1 and rest[0].isalpha():
                 # `/kpi agent may`: a person's name that is also a window, and no one else named.
-                return KpiRequest("agent", rest[0], None, None, args.flag("share"))
+                return KpiRequest("agent", rest[0], None, None, args.flag("share"), wall=args.flag("wall"))
             raise UsageError("Say whose figures: /kpi agent @handle [WINDOW].")
     elif split.words:
         extra = " ".join(split.words)
@@ -206,7 +212,9 @@ def parse_kpi(words: list[str]) -> KpiRequest:
     else:
         whole = None
     sort = _sort(args.option("sort"), kind)
-    return KpiRequest(kind, target, split.window, sort, args.flag("share"), whole=whole if target else None, by=by, csv=args.flag("csv"))
+    return KpiRequest(
+        kind, target, split.window, sort, args.flag("share"), whole=whole if target else None, by=by, csv=args.flag("csv"), wall=args.flag("wall")
+    )
 
 
 def _trend_request(rest: list[str], args: Args) -> KpiRequest:

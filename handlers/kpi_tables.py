@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from handlers.humanize import with_sample
+from kpi.business_hours import Clock
 from kpi.definitions import BY_NAME
 from kpi.engine import Metrics
 from kpi.targets import target_status
@@ -57,9 +58,10 @@ def statuses(metrics: Metrics, targets: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-def cell(name: str, metrics: Metrics, targets: dict[str, Any]) -> str:
+def cell(name: str, metrics: Metrics, targets: dict[str, Any], clock: Clock = "wall") -> str:
+    """A table cell: the figure (on `clock`), its sample size and its status against the target."""
     sample = BY_NAME[name].sample
-    text = with_sample(name, metrics[name], metrics[sample] if sample else None)  # type: ignore[arg-type]
+    text = with_sample(name, metrics[name], metrics[sample] if sample else None, clock)  # type: ignore[arg-type]
     status = target_status(name, metrics[name], targets.get(name))
     return f"{text} {STATUS_MARK[status]}" if status else text
 

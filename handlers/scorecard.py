@@ -31,14 +31,16 @@ from handlers.kpi import STATUS_LABEL, authorize_kpi, execute_kpi
 from handlers.kpi_lookup import NotAWindow, find_team, team_table_refusal
 from handlers.kpi_request import DAMAGED_BUTTON, KpiRequest
 from handlers.window_words import split_window
+from handlers.kpi_clock import column_label, team_note, teams_note
 from handlers.kpi_tables import LEGEND, cell, statuses
 from escalation.engine import open_for_team
 from handlers.escalation_views import STATE_ICONS, queue_of
 from handlers.reply import Actions, Button, Chart, Field, Fields, Reply, Section, Table
 from handlers.reply import Context as Note
 from handlers.router import Action, Router, closest
-from kpi import qa_figures
-from kpi.definitions import BY_NAME, METRIC_NAMES
+from kpi import business_hours, qa_figures
+from kpi.business_hours import Clock, label, on_clock, team_clock
+from kpi.definitions import METRIC_NAMES
 from kpi.engine import Scope
 from kpi.scorecard import (
     AGE_BUCKETS,
@@ -55,7 +57,7 @@ from kpi.scorecard import (
     team_week,
 )
 from kpi.windows import FIRST_DAY, NotStarted, Window, WindowError, is_window, parse_window
-from store.org import Member, Team
+from store.org import Member, Org, Team
 from store.subscriptions import ME, ORG, Subscription
 
 AGENTS_ACTION = "scorecard.agents"
@@ -216,18 +218,20 @@ def team_card(
     """
     card = team_day(session, team, day, now=now, qa=qa and not share)
     off = days_off(session, Scope(team_id=team.id), summarised, team.timezone, now=now) if summarised else None
+    said = _clock_note(session, team, card.clock)
     blocks: list[Any] = [
         Note(f"{_day_label(card.window)} · {team.timezone} · against the team's targets · compared with the day before and the 7 days before"),
-        Table(("Metric", "Value", "Target", "Status", "vs day before", "vs 7-day avg"), tuple(_line_row(line) for line in card.lines)),
+        *([Note(said)] if said else []),
+        Table(("Metric", "Value", "Target", "Status", "vs day before", "vs 7-day avg"), tuple(_line_row(line, card.clock) for line in card.lines)),
         Fields(_volume_fields(card)),
     ]
     if off is not None:
         blocks.insert(0, Note(last_working_day_note(day, off.days)))
         blocks.append(Section(days_off_line(off)))
     if card.shout_outs:
-        blocks.append(Section("Shout-outs 🎉\n" + "\n".join(_shout_out(s) for s in card.shout_outs)))
+        blocks.append(Section("Shout-outs 🎉\n" + "\n".join(_shout_out(s, card.clock) for s in card.shout_outs)))
     if chart:
-        blocks.append(trend_chart(team, card.trend, f"{team.name} · last {len(card.trend)} days to {day:%d %b %Y}"))
+        blocks.append(trend_chart(team, card.trend, f"{team.name} · last {len(card.trend)} days to {day:%d %b %Y}", card.clock))
     escalations = open_for_team(session, team.id)
     if escalations:
         lines = [f"{STATE_ICONS.get(e.state, '')} {e.label} · {e.ticket} · {queue_of(session, e).name} · open {duration((now - e.created_at).total_seconds())}" for e in escalations]
@@ -283,15 +287,19 @@ def _day_label(window: Window) -> str:
     return f"{window.start:%A %d %B %Y}" + (" (so far)" if window.so_far else "")
 
 
-def _line_row(line: Line) -> tuple[str, ...]:
-    metric = BY_NAME[line.name]
+def _clock_note(session: Session, team: Team, clock: Clock) -> str | None:
+    """Which clock a team's scorecard counts first reply and resolution on (none for a team around the clock)."""
+    return team_note(session.get(Org, 1), team, business_hours.load(session), clock, hint=f"/kpi team {team.key} WINDOW --wall for the wall clock")
+
+
+def _line_row(line: Line, clock: Clock) -> tuple[str, ...]:
     return (
-        metric.label,
-        with_sample(line.name, line.value, line.sample),  # type: ignore[arg-type]
-        metric_value(line.name, line.target) if line.target is not None else "",
+        label(line.name, clock),
+        with_sample(line.name, line.value, line.sample, clock),  # type: ignore[arg-type]
+        metric_value(line.name, line.target, clock) if line.target is not None else "",
         STATUS_LABEL[line.status] if line.status else "",
-        change(line.name, line.value, line.previous),  # type: ignore[arg-type]
-        change(line.name, line.value, line.trailing) if line.trailing is not None or line.value is None else NONE,  # type: ignore[arg-type]
+        change(line.name, line.value, line.previous, clock=clock),  # type: ignore[arg-type]
+        change(line.name, line.value, line.trailing, clock=clock) if line.trailing is not None or line.value is None else NONE,  # type: ignore[arg-type]
     )
 
 
@@ -306,13 +314,15 @@ def _volume_fields(card: Scorecard) -> tuple[Field, ...]:
     )
 
 
-def _shout_out(s: Any) -> str:
-    label = SHOUT_OUT_LABELS[s.kind]
+def _shout_out(s: Any, clock: Clock) -> str:
+    said = SHOUT_OUT_LABELS[s.kind]
     if s.kind == "most_solved":
-        return f"• {label}: {s.name} ({s.value:,})"
+        return f"• {said}: {s.name} ({s.value:,})"
     if s.kind == "best_csat":
-        return f"• {label}: {s.name} ({percent(s.value)} of {s.sample} ratings)"
-    return f"• {label}: {s.name} ({duration(s.value)} over {s.sample} replies)"
+        return f"• {said}: {s.name} ({percent(s.value)} of {s.sample} ratings)"
+    if clock == "business":
+        said = said[:-1] + ", business hours)"
+    return f"• {said}: {s.name} ({duration(s.value, days=clock == 'wall')} over {s.sample} replies)"
 
 
 def _buttons(team: Team, day: date, now: datetime, *, agents: bool = True) -> tuple[Button, ...]:
@@ -330,9 +340,10 @@ def _shared_data(scope: str, team: Team, card: Scorecard | WeekScorecard) -> dic
         "scope": scope,
         "team": team.key,
         "window": card.window.to_json(),
+        "clock": card.clock,
         "metrics": card.metrics,
         "targets": {k: v for k, v in team.targets.items() if k in METRIC_NAMES},
-        "status": statuses(card.metrics, team.targets),
+        "status": statuses(on_clock(card.metrics, card.clock), team.targets),
         "trend": [_point(p) for p in card.trend],
     }
 
@@ -351,13 +362,19 @@ def _card_data(card: Scorecard, team: Team) -> dict[str, Any]:
 
 
 def _point(p: TrendPoint) -> dict[str, Any]:
-    return {"day": p.day.isoformat(), "created": p.created, "solved": p.solved, "first_reply_median_s": p.first_reply_median_s, "csat": p.csat}
+    return {
+        "day": p.day.isoformat(), "created": p.created, "solved": p.solved,
+        "first_reply_median_s": p.first_reply_median_s, "first_reply_bh_median_s": p.first_reply_bh_median_s, "csat": p.csat,
+    }  # fmt: skip
 
 
-def trend_chart(team: Team, trend: tuple[TrendPoint, ...], title: str) -> Chart:
-    """The 30-day chart (matplotlib is loaded only here, the first time a chart is drawn)."""
+def trend_chart(team: Team, trend: tuple[TrendPoint, ...], title: str, clock: Clock = "wall") -> Chart:
+    """The 30-day chart (matplotlib is loaded only here, the first time a chart is drawn); `clock`: its first reply's."""
     from handlers.scorecard_chart import trend_png
 
+    if clock == "business":
+        title += " · first reply in business hours"
+    trend = tuple(p.on_clock(clock) for p in trend)
     targets = team.targets
     png = trend_png(
         trend,
@@ -366,10 +383,10 @@ def trend_chart(team: Team, trend: tuple[TrendPoint, ...], title: str) -> Chart:
         csat_target=targets.get("csat"),
         zone=team.timezone,
     )
-    return Chart(title, png, _alt_text(trend, targets))
+    return Chart(title, png, _alt_text(trend, targets, clock))
 
 
-def _alt_text(trend: tuple[TrendPoint, ...], targets: dict[str, float]) -> str:
+def _alt_text(trend: tuple[TrendPoint, ...], targets: dict[str, float], clock: Clock = "wall") -> str:
     """What the chart shows, in words, for screen readers and text-only surfaces.
 
     Each line is read as what it is: its first and last day (with their
@@ -385,8 +402,10 @@ def _alt_text(trend: tuple[TrendPoint, ...], targets: dict[str, float]) -> str:
     frt = [(p.day, p.first_reply_median_s) for p in trend if p.first_reply_median_s is not None]
     if frt:
         goal = targets.get("first_reply_median_s")
-        met = f", at or under the {duration(goal)} target on {sum(v <= goal for _, v in frt)} of {len(frt)} days" if goal is not None else ""
-        parts.append(f"daily first-reply median {_series_words(frt, duration)}{met}")
+        hours = clock == "wall"
+        met = f", at or under the {duration(goal, days=hours)} target on {sum(v <= goal for _, v in frt)} of {len(frt)} days" if goal is not None else ""
+        said = "daily first-reply median" + (" in business hours" if clock == "business" else "")
+        parts.append(f"{said} {_series_words(frt, lambda v: duration(v, days=hours))}{met}")
     csat = [(p.day, p.csat) for p in trend if p.csat is not None]
     if csat:
         goal = targets.get("csat")
@@ -412,22 +431,24 @@ def week_card(session: Session, team: Team, *, now: datetime, chart: bool = True
     card = team_week(session, team, now=now, qa=qa and not share)
     rows = tuple(
         (
-            BY_NAME[line.name].label,
-            with_sample(line.name, line.value, line.sample),  # type: ignore[arg-type]
-            metric_value(line.name, line.previous),  # type: ignore[arg-type]
-            change(line.name, line.value, line.previous),  # type: ignore[arg-type]
-            metric_value(line.name, line.target) if line.target is not None else "",
+            label(line.name, card.clock),
+            with_sample(line.name, line.value, line.sample, card.clock),  # type: ignore[arg-type]
+            metric_value(line.name, line.previous, card.clock),  # type: ignore[arg-type]
+            change(line.name, line.value, line.previous, clock=card.clock),  # type: ignore[arg-type]
+            metric_value(line.name, line.target, card.clock) if line.target is not None else "",
             STATUS_LABEL[line.status] if line.status else "",
         )
         for line in card.lines
     )
+    said = _clock_note(session, team, card.clock)
     blocks: list[Any] = [
         Note(f"Week: {card.window.label()} · compared with {card.compared.label()}"),
+        *([Note(said)] if said else []),
         Table(("Metric", "Last week", "Week before", "Change", "Target", "Status"), rows),
     ]
     if chart:
         last_day = card.window.until.date() - timedelta(days=1)
-        blocks.append(trend_chart(team, card.trend, f"{team.name} · last {len(card.trend)} days to {last_day:%d %b %Y}"))
+        blocks.append(trend_chart(team, card.trend, f"{team.name} · last {len(card.trend)} days to {last_day:%d %b %Y}", card.clock))
     return Reply(
         title=f"Weekly scorecard · {team.name} ({team.key}) · week of {card.window.start:%d %b %Y}",
         blocks=blocks,
@@ -469,11 +490,16 @@ def org_card(
         (team, window, metrics if not share and sees_pooled_qa(viewer, team.id) else qa_figures.hidden(metrics))
         for team, window, metrics in org_day(session, teams, day, now=now)
     ]
-    table = tuple((team.key, *(cell(m, metrics, team.targets) for m in ORG_COLUMNS)) for team, _window, metrics in rows)
+    # Each team on its own clock: its business hours when it has a calendar.
+    calendars = business_hours.load(session)
+    clocks = {team.id: team_clock(calendars, team.id) for team in teams}
+    table = tuple((team.key, *(cell(m, on_clock(metrics, clocks[team.id]), team.targets, clocks[team.id]) for m in ORG_COLUMNS)) for team, _window, metrics in rows)
     zones = sorted({team.timezone for team in teams})
+    said = teams_note(session.get(Org, 1), teams, calendars, "business", hint="/kpi teams WINDOW --wall for the wall clock")
     blocks: list[Any] = [
         Note(f"{day:%A %d %B %Y} in each team's own time zone ({', '.join(zones) or 'no teams'}) · each team against its own targets"),
-        Table(("Team", *(BY_NAME[m].label for m in ORG_COLUMNS)), table),
+        *([Note(said)] if said else []),
+        Table(("Team", *(column_label(m, list(clocks.values())) for m in ORG_COLUMNS)), table),
         Note(LEGEND),
     ]
     if not teams:
@@ -492,7 +518,7 @@ def org_card(
             "scope": "scorecard_org",
             "day": day.isoformat(),
             "rows": [
-                {"team": team.key, "window": window.to_json(), "metrics": metrics, "status": statuses(metrics, team.targets)}
+                {"team": team.key, "window": window.to_json(), "clock": clocks[team.id], "metrics": metrics, "status": statuses(on_clock(metrics, clocks[team.id]), team.targets)}
                 for team, window, metrics in rows
             ],
             "days_off": {"days": [d.isoformat() for d in summarised], "rows": [{"team": t.key, **o.to_json()} for t, o in off]} if summarised else None,

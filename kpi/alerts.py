@@ -12,6 +12,10 @@ State is one row per (team, metric, local day): when the breach began, when
 it fired, when it recovered, who snoozed it. A breach fires once a day; a
 recovery closes it (and a new breach the same day stays quiet: once per
 day); a snooze silences the rest of that day.
+
+A rule on a duration (`first_reply_median_s`) judges the figure the team's
+cards show: in business hours when the team has a calendar
+(kpi.business_hours), on the wall clock when it works around the clock.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Float, ForeignKey, Integer, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from kpi import business_hours
+from kpi.business_hours import Calendars, on_clock, team_clock
 from kpi.definitions import BY_NAME
 from kpi.engine import Scope, compute
 from store.base import Base, UTCSeconds
@@ -76,11 +82,12 @@ class Reading:
     breached: bool | None  # None: no value, or fewer than min_n tickets: not judged
 
 
-def read(session: Session, team: Team, rule: Rule, at: datetime) -> Reading:
-    """The rule's metric for `team` over the window that ends at `at` (backlog: at `at`)."""
+def read(session: Session, team: Team, rule: Rule, at: datetime, *, calendars: Calendars | None = None) -> Reading:
+    """The rule's metric for `team` over the window that ends at `at` (backlog: at `at`), on the team's clock."""
     metric = BY_NAME[rule.metric]
-    figures = compute(session, Scope(team_id=team.id), at - timedelta(seconds=rule.window_s), at)
-    value = figures[rule.metric]
+    calendars = calendars or business_hours.load(session)
+    figures = compute(session, Scope(team_id=team.id), at - timedelta(seconds=rule.window_s), at, calendars=calendars)
+    value = on_clock(figures, team_clock(calendars, team.id))[rule.metric]
     sample = int(figures[metric.sample] or 0) if metric.sample else None  # type: ignore[literal-required]
     if value is None or (sample is not None and sample < rule.min_n):
         return Reading(value, sample, None)
@@ -110,11 +117,13 @@ def check_team(session: Session, team: Team, now: datetime, every_minutes: int) 
     at = slot(now, team.timezone, every_minutes)
     day = at.astimezone(ZoneInfo(team.timezone)).date()
     changes: list[Change] = []
+    calendars: Calendars | None = None
     for rule in rules(team):
         state = _state(session, team, rule.metric, day)
         if state.checked_slot is not None and state.checked_slot >= at:
             continue
-        reading = read(session, team, rule, at)
+        calendars = calendars or business_hours.load(session)
+        reading = read(session, team, rule, at, calendars=calendars)
         state.checked_slot, state.value, state.sample = at, reading.value, reading.sample
         if reading.breached is None:
             continue  # too few tickets to judge: neither a breach nor a recovery

@@ -18,11 +18,15 @@ from datetime import datetime, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
+import numpy as np
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from kpi.day_facts import CREATED, FIRST_REPLY, SLA_MET, SOLVED, Facts, T
+from kpi import business_hours
+from kpi.business_hours import Calendars
+from kpi.day_facts import CREATED, SOLVED, Facts, T
 from kpi.engine import Scope, _from_tickets
+from kpi.ticket_reads import STREAM_ROWS, add_tickets
 from store.base import to_epoch
 
 # By sla: the policy version each ticket kept (handlers group a policy's versions).
@@ -33,7 +37,6 @@ WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 # Every zone's UTC offset is a whole number of quarter hours, and so are its changes:
 # one conversion per quarter hour gives each ticket's local time exactly.
 _QUARTER = 900
-_STREAM_ROWS = 20_000
 # Row keys no tag can be (a tag is text): every ticket once, and the tickets of tags not shown.
 _ALL, _OTHER = 0, 1
 
@@ -51,46 +54,67 @@ def pooled(parts: Iterable[Facts]) -> Facts:
     return total
 
 
-def _local_bucket(dimension: str, zone: str) -> Callable[[int], int]:
-    """The local weekday (0 = Monday) or hour of an epoch second in `zone`."""
+def _local_buckets(dimension: str, zone: str) -> Callable[[np.ndarray], np.ndarray]:
+    """The local weekday (0 = Monday) or hour, in `zone`, of each epoch second of an array."""
     tz = ZoneInfo(zone)
     cache: dict[int, int] = {}
 
-    def bucket(epoch: int) -> int:
-        quarter = epoch // _QUARTER
+    def bucket(quarter: int) -> int:
         found = cache.get(quarter)
         if found is None:
             local = datetime.fromtimestamp(quarter * _QUARTER, timezone.utc).astimezone(tz)
             found = cache[quarter] = local.weekday() if dimension == "weekday" else local.hour
         return found
 
-    return bucket
+    def buckets(at: np.ndarray) -> np.ndarray:
+        # A batch spans few quarter hours: each converted once, then looked up for every row.
+        quarters, rows = np.unique(at // _QUARTER, return_inverse=True)
+        return np.array([bucket(q) for q in quarters.tolist()], dtype=np.int64)[rows]
+
+    return buckets
 
 
-def _streamed(session: Session, where: list[Any], s: int, e: int, column: Any, keys: Callable[[Any], Iterable[Any]]) -> dict[Any, Facts]:
-    """Facts per key, each ticket added to the rows `keys(its column value)` names (a ticket's tags: several).
-
-    Streamed (a year of an org is a million rows): never the whole result in memory at once.
-    """
+def _by_local_time(session: Session, where: list[Any], s: int, e: int, dimension: str, zone: str, calendars: Calendars) -> dict[Any, Facts]:
+    buckets = _local_buckets(dimension, zone)
     facts: dict[Any, Facts] = defaultdict(Facts)
-    for value, delta in session.execute(select(column, FIRST_REPLY - CREATED).where(*where, CREATED >= s, CREATED < e).execution_options(yield_per=_STREAM_ROWS)):
-        for key in keys(value):
-            facts[key].add_created(delta)
-    solved = select(column, SOLVED - CREATED, T.replies, T.reopens, T.csat, SLA_MET).where(*where, SOLVED >= s, SOLVED < e)
-    for value, *rest in session.execute(solved.execution_options(yield_per=_STREAM_ROWS)):
-        for key in keys(value):
-            facts[key].add_solved(*rest)
+    # Streamed (a year of an org is a million rows): never the whole result in memory at once.
+    add_tickets(
+        facts, session, calendars,
+        created_where=[*where, CREATED >= s, CREATED < e], solved_where=[*where, SOLVED >= s, SOLVED < e],
+        bucket=lambda batch: buckets(batch.created), stream=True,
+    )  # fmt: skip
     # Open at the end: created before it and not solved before it.
-    open_at_end = select(column).where(*where, CREATED < e, or_(T.solved_at.is_(None), SOLVED >= e))
-    for (value,) in session.execute(open_at_end.execution_options(yield_per=_STREAM_ROWS)):
-        for key in keys(value):
-            facts[key].backlog += 1
+    open_at_end = select(CREATED).where(*where, CREATED < e, or_(T.solved_at.is_(None), SOLVED >= e))
+    for rows in session.execute(open_at_end.execution_options(yield_per=STREAM_ROWS)).partitions(STREAM_ROWS):
+        found, counts = np.unique(buckets(np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))), return_counts=True)
+        for value, n in zip(found.tolist(), counts.tolist(), strict=True):
+            facts[value].backlog += n
     return facts
 
 
-def _by_local_time(session: Session, where: list[Any], s: int, e: int, dimension: str, zone: str) -> dict[Any, Facts]:
-    bucket = _local_bucket(dimension, zone)
-    return _streamed(session, where, s, e, CREATED, lambda created: (bucket(created),))
+def _streamed(
+    session: Session, where: list[Any], s: int, e: int, column: Any, keys: Callable[[Any], Iterable[Any]], calendars: Calendars
+) -> dict[Any, Facts]:
+    """Facts per key, each ticket added to the rows `keys(its column value)` names (a ticket's tags: several).
+
+    The tickets are read per value of `column` (streamed: a year of an org is
+    a million rows), on both clocks (kpi.ticket_reads), then each value's
+    facts pooled into every row its keys name.
+    """
+    by_value: dict[Any, Facts] = defaultdict(Facts)
+    add_tickets(
+        by_value, session, calendars,
+        created_where=[*where, CREATED >= s, CREATED < e], solved_where=[*where, SOLVED >= s, SOLVED < e], key=column, stream=True,
+    )  # fmt: skip
+    # Open at the end: created before it and not solved before it.
+    open_at_end = select(column, func.count()).where(*where, CREATED < e, or_(T.solved_at.is_(None), SOLVED >= e)).group_by(column)
+    for value, n in session.execute(open_at_end):
+        by_value[value].backlog += n
+    parts: dict[Any, list[Facts]] = defaultdict(list)
+    for value, facts in by_value.items():
+        for key in keys(value):
+            parts[key].append(facts)
+    return {key: pooled(found) for key, found in parts.items()}
 
 
 def _tags_of(text: str | None) -> list[str | None]:
@@ -113,10 +137,11 @@ class TagBreakdown:
     total: Facts
 
 
-def by_tag(session: Session, scope: Scope, start: datetime, end: datetime, top: int) -> TagBreakdown:
+def by_tag(session: Session, scope: Scope, start: datetime, end: datetime, top: int, *, calendars: Calendars | None = None) -> TagBreakdown:
     """The facts of `scope` over [start, end) per tag; see TagBreakdown."""
     s, e, where = to_epoch(start), to_epoch(end), scope.condition()
-    found = _streamed(session, where, s, e, T.tags, lambda text: (*_tags_of(text), _ALL))
+    calendars = calendars or business_hours.load(session)
+    found = _streamed(session, where, s, e, T.tags, lambda text: (*_tags_of(text), _ALL), calendars)
     total = found.pop(_ALL, Facts())
     untagged = found.pop(None, None)
     ranked = sorted(found, key=lambda tag: (-found[tag].created, -found[tag].solved, -found[tag].backlog, tag))
@@ -128,11 +153,14 @@ def by_tag(session: Session, scope: Scope, start: datetime, end: datetime, top: 
     if rest:
         # Again over the window: a ticket with two of the other tags is one ticket of the other row.
         hidden = frozenset(rest)
-        other = _streamed(session, where, s, e, T.tags, lambda text: (_OTHER,) if text and not hidden.isdisjoint(text.split()) else ()).get(_OTHER, Facts())
+        hidden_facts = _streamed(session, where, s, e, T.tags, lambda text: (_OTHER,) if text and not hidden.isdisjoint(text.split()) else (), calendars)
+        other = hidden_facts.get(_OTHER, Facts())
     return TagBreakdown(rows, other, len(rest), total)
 
 
-def breakdown(session: Session, scope: Scope, start: datetime, end: datetime, dimension: str, zone: str) -> dict[Any, Facts]:
+def breakdown(
+    session: Session, scope: Scope, start: datetime, end: datetime, dimension: str, zone: str, *, calendars: Calendars | None = None
+) -> dict[Any, Facts]:
     """The raw facts of `scope` over [start, end) per value of `dimension`.
 
     Keys: the column's value (None for none) for channel, priority, agent
@@ -140,11 +168,12 @@ def breakdown(session: Session, scope: Scope, start: datetime, end: datetime, di
     `zone`. Empty channels and priorities are keyed None, like missing ones.
     """
     s, e = to_epoch(start), to_epoch(end)
+    calendars = calendars or business_hours.load(session)
     if dimension in TIME_DIMENSIONS:
-        return dict(_by_local_time(session, scope.condition(), s, e, dimension, zone))
+        return dict(_by_local_time(session, scope.condition(), s, e, dimension, zone, calendars))
     if dimension not in COLUMN_DIMENSIONS:
         raise ValueError(f"unknown dimension {dimension!r}")
-    found = _from_tickets(session, scope.condition(), s, e, by=COLUMN_DIMENSIONS[dimension])
+    found = _from_tickets(session, scope.condition(), s, e, by=COLUMN_DIMENSIONS[dimension], calendars=calendars, stream=True)
     out: dict[Any, Facts] = {}
     for key, facts in found.items():
         key = None if isinstance(key, str) and not key.strip() else key

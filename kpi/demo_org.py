@@ -26,6 +26,7 @@ class _DemoTeam:
     key: str
     name: str
     timezone: str
+    calendar: str  # a key of _CALENDARS, or "none": around the clock
     digest_days: str
     first_reply_median_s: int
     resolution_median_s: int
@@ -37,12 +38,23 @@ class _DemoTeam:
 # APAC works mostly over chat, hence the tighter first-reply target; tier 2
 # takes escalations, which are slower to answer and solve but rarely bounce
 # back; billing disputes are rated harshly, so its CSAT target is lower.
+# Each office keeps its hours and public holidays; tier 2 is on call around
+# the clock, so its figures are on the wall clock. The targets are in each
+# team's business hours (kpi.business_hours).
 _TEAMS: tuple[_DemoTeam, ...] = (
-    _DemoTeam("support-emea", "Support EMEA", "Europe/Berlin", "mon-fri", 3600, 86400, 0.90, 0.05, 0.30),
-    _DemoTeam("support-amer", "Support Americas", "America/New_York", "mon-fri", 3600, 86400, 0.88, 0.06, 0.30),
-    _DemoTeam("support-apac", "Support APAC", "Asia/Singapore", "mon-fri", 900, 64800, 0.87, 0.07, 0.15),
-    _DemoTeam("billing", "Billing & Payments", "Europe/London", "mon-fri", 3600, 86400, 0.85, 0.08, 0.15),
-    _DemoTeam("tier2", "Tier 2 Technical", "America/Chicago", "mon,wed,fri", 7200, 172800, 0.92, 0.05, 0.10),
+    _DemoTeam("support-emea", "Support EMEA", "Europe/Berlin", "de-be", "mon-fri", 3600, 86400, 0.90, 0.05, 0.30),
+    _DemoTeam("support-amer", "Support Americas", "America/New_York", "us-ny", "mon-fri", 3600, 86400, 0.88, 0.06, 0.30),
+    _DemoTeam("support-apac", "Support APAC", "Asia/Singapore", "sg", "mon-fri", 900, 64800, 0.87, 0.07, 0.15),
+    _DemoTeam("billing", "Billing & Payments", "Europe/London", "gb-eng", "mon-fri", 3600, 86400, 0.85, 0.08, 0.15),
+    _DemoTeam("tier2", "Tier 2 Technical", "America/Chicago", "none", "mon,wed,fri", 7200, 172800, 0.92, 0.05, 0.10),
+)
+# Office hours and public holidays (the `holidays` package) per office; London
+# closes for lunch, Singapore opens on Saturday mornings.
+_CALENDARS: tuple[dict[str, Any], ...] = (
+    {"key": "de-be", "timezone": "Europe/Berlin", "hours": ["mon-fri 08:00-18:00"], "holidays": {"country": "DE", "subdiv": "BE"}},
+    {"key": "us-ny", "timezone": "America/New_York", "hours": ["mon-fri 08:00-20:00"], "holidays": {"country": "US", "subdiv": "NY"}},
+    {"key": "sg", "timezone": "Asia/Singapore", "hours": ["mon-fri 09:00-18:00", "sat 09:00-13:00"], "holidays": {"country": "SG"}},
+    {"key": "gb-eng", "timezone": "Europe/London", "hours": ["mon-fri 08:30-12:30,13:30-17:30"], "holidays": {"country": "GB", "subdiv": "ENG", "dates": ["2026-12-24"]}},
 )
 _SLA_ATTAINMENT_TARGET = 0.9
 
@@ -120,6 +132,7 @@ def demo_org_document() -> dict[str, Any]:
                 "key": t.key,
                 "name": t.name,
                 "timezone": t.timezone,
+                "calendar": t.calendar,
                 "channels": {"slack": f"C0DEMO{n:03d}", "teams": f"19:demo-{t.key}@thread.tacv2"},
                 "digest": {"time": "09:00", "days": t.digest_days, **({"weekly": "mon"} if t.digest_days == "mon-fri" else {})},
                 "targets": {
@@ -167,7 +180,8 @@ def demo_org_document() -> dict[str, Any]:
             members[-1]["timezone"] = _MEMBER_TIMEZONES[handle]
 
     org = {"name": ORG_NAME, "timezone": ORG_TIMEZONE, "digest": {"time": "07:30", "days": "mon-fri"}}  # the roll-up to managers and admins
-    return {"org": org, "teams": teams, "members": members, "escalation": _escalation(), "qa": _qa(), "sla": _sla()}
+    calendars = [dict(c) for c in _CALENDARS]
+    return {"org": org, "calendars": calendars, "teams": teams, "members": members, "escalation": _escalation(), "qa": _qa(), "sla": _sla()}
 
 
 def _sla() -> list[dict[str, Any]]:

@@ -5,6 +5,8 @@ Definitions (also in the README):
 - backlog: created before end and not solved before end.
 - first_reply_*: over tickets created in the window with a first reply, first_reply_at - created_at.
 - resolution_*: over tickets solved in the window, solved_at - created_at.
+- first_reply_bh_* / resolution_bh_*: the same tickets, the time counted in
+  business hours on each ticket's team's calendar (kpi.business_hours).
 - one_touch_rate / reopen_rate / csat / sla_attainment: over tickets solved in the
   window whose field is known; a ticket with an SLA policy met its SLA when every
   target the policy measures was met by its solve (kpi.day_facts.SLA_MET), one
@@ -24,38 +26,44 @@ Both give exactly what reading every ticket gives.
 
 from __future__ import annotations
 
-from bisect import bisect_right
+import itertools
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
+import numpy as np
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from kpi import qa_figures
+from kpi import business_hours, qa_figures
+from kpi.business_hours import Calendars
 from kpi.day_facts import (
     CREATED,
     DAY_COUNTS,
     DAY_S,
     DD,
     DF,
-    FIRST_REPLY,
     NO_TEAM,
-    SLA_MET,
     SOLVED,
     Facts,
     T,
     day_runs,
     facts_from,
 )
+from kpi.ticket_reads import add_tickets
+from store import driver_rows
 from store.base import to_epoch
 
 Metrics = dict[str, float | int | None]
 # More separate stretches of tickets than this (days changed since their
 # last count): reading the window's tickets is simpler and as fast.
 _MOST_RANGES = 64
+# The packed durations of a kpi_day_facts row, named as Facts names them.
+_PACKED_COLUMNS = ("first_reply_s", "resolution_s", "first_reply_bh_s", "resolution_bh_s")
+_DAY_ROWS = 5_000  # kpi_day_facts rows per fetch: the org's year is 18,000
 
 
 @dataclass(frozen=True)
@@ -91,37 +99,55 @@ class Scope:
 SolvedRow = tuple[int, int | None, int | None, str | None, bool | None]
 
 
-def metrics_from(created: int, first_reply_s: Iterable[int], solved: Sequence[SolvedRow], backlog: int) -> Metrics:
-    """Every metric from the raw facts of one window (pure; shared by all queries); no QA reviews."""
-    return {**facts_from(created, first_reply_s, solved, backlog).metrics(), **qa_figures.EMPTY}
+def metrics_from(
+    created: int,
+    first_reply_s: Iterable[int],
+    solved: Sequence[SolvedRow],
+    backlog: int,
+    *,
+    first_reply_bh_s: Iterable[int] | None = None,
+    resolution_bh_s: Iterable[int] | None = None,
+) -> Metrics:
+    """Every metric from the raw facts of one window (pure; shared by all queries); no QA reviews.
+
+    The business-hours durations pair with `first_reply_s` and `solved` in
+    order; left out, they are the wall-clock ones (a team around the clock).
+    """
+    facts = facts_from(created, first_reply_s, solved, backlog, first_reply_bh_s=first_reply_bh_s, resolution_bh_s=resolution_bh_s)
+    return {**facts.metrics(), **qa_figures.EMPTY}
 
 
-def compute(session: Session, scope: Scope, start: datetime, end: datetime) -> Metrics:
-    """All metrics for `scope` over [start, end) (aware datetimes)."""
+def compute(session: Session, scope: Scope, start: datetime, end: datetime, *, calendars: Calendars | None = None) -> Metrics:
+    """All metrics for `scope` over [start, end) (aware datetimes).
+
+    `calendars`: every team's (kpi.business_hours.load), when the caller has them already.
+    """
     s, e = to_epoch(start), to_epoch(end)
+    calendars = calendars or business_hours.load(session)
     facts = None
     if scope.agent_id is None and not scope.unassigned:
-        facts = _from_days(session, s, e, team_id=scope.team_id, grouped=False)
+        facts = _from_days(session, s, e, team_id=scope.team_id, grouped=False, calendars=calendars)
     if facts is None:
-        facts = _from_tickets(session, scope.condition(), s, e, by=None)
+        facts = _from_tickets(session, scope.condition(), s, e, by=None, calendars=calendars)
     if scope.unassigned:
         return {**facts.get(None, Facts()).metrics(), **qa_figures.EMPTY}  # a review is always of an agent
     qa = qa_figures.tallies(session, qa_figures.condition(scope.team_id, scope.agent_id), start, end)
     return {**facts.get(None, Facts()).metrics(), **qa[None].metrics()}
 
 
-def compute_by_team(session: Session, start: datetime, end: datetime) -> dict[int | None, Metrics]:
+def compute_by_team(session: Session, start: datetime, end: datetime, *, calendars: Calendars | None = None) -> dict[int | None, Metrics]:
     """Metrics for every team at once (None: tickets without a team); each equals compute() for that team."""
     s, e = to_epoch(start), to_epoch(end)
-    facts = _from_days(session, s, e, team_id=None, grouped=True)
+    calendars = calendars or business_hours.load(session)
+    facts = _from_days(session, s, e, team_id=None, grouped=True, calendars=calendars)
     if facts is None:
-        facts = _from_tickets(session, [], s, e, by=T.team_id)
+        facts = _from_tickets(session, [], s, e, by=T.team_id, calendars=calendars)
     qa = qa_figures.tallies(session, [], start, end, by=qa_figures.R.team_id)
     return {key: {**facts.get(key, Facts()).metrics(), **qa[key].metrics()} for key in facts.keys() | qa.keys()}
 
 
 def compute_by_agent(
-    session: Session, agent_ids: Collection[int], start: datetime, end: datetime, *, backlog: bool = True
+    session: Session, agent_ids: Collection[int], start: datetime, end: datetime, *, backlog: bool = True, calendars: Calendars | None = None
 ) -> dict[int, Metrics]:
     """Metrics for each of `agent_ids` at once; each equals compute() with Scope(agent_id=...).
 
@@ -130,12 +156,14 @@ def compute_by_agent(
     """
     if not agent_ids:
         return {}
-    facts = _from_tickets(session, [T.agent_id.in_(list(agent_ids))], to_epoch(start), to_epoch(end), by=T.agent_id, backlog=backlog)
+    calendars = calendars or business_hours.load(session)
+    where = [T.agent_id.in_(list(agent_ids))]
+    facts = _from_tickets(session, where, to_epoch(start), to_epoch(end), by=T.agent_id, backlog=backlog, calendars=calendars)
     qa = qa_figures.by_agent(session, agent_ids, start, end)
     return {a: {**facts.get(a, Facts()).metrics(), **qa[a].metrics()} for a in agent_ids}
 
 
-def compute_series(session: Session, scope: Scope, bounds: Sequence[datetime]) -> list[Metrics]:
+def compute_series(session: Session, scope: Scope, bounds: Sequence[datetime], *, calendars: Calendars | None = None) -> list[Metrics]:
     """Metrics for each window [bounds[i], bounds[i + 1]) at once (a trend: 30 local days).
 
     Each equals compute() over that window; one read of the span's tickets
@@ -147,12 +175,13 @@ def compute_series(session: Session, scope: Scope, bounds: Sequence[datetime]) -
     if any(a >= b for a, b in zip(edges, edges[1:], strict=False)):
         raise ValueError("bounds must increase")
     where = scope.condition()
+    calendars = calendars or business_hours.load(session)
     found = None
     if scope.agent_id is None and not scope.unassigned:
-        found = _series_from_days(session, edges, scope.team_id)
+        found = _series_from_days(session, edges, scope.team_id, calendars)
     if found is None:
         facts = [Facts() for _ in edges[1:]]
-        _add_series_tickets(session, facts, where, edges, [(edges[0], edges[-1])])
+        _add_series_tickets(session, facts, where, edges, [(edges[0], edges[-1])], calendars)
         # Backlog at each window's end: what was open at the first bound, plus what
         # each window created, less what it solved.
         before: dict[Any, Facts] = defaultdict(Facts)
@@ -192,10 +221,12 @@ def first_activity_at(session: Session, scope: Scope) -> datetime | None:
 # ---------------------------------------------------------------- from tickets
 
 
-def _from_tickets(session: Session, where: list[ColumnElement[bool]], s: int, e: int, *, by: Any, backlog: bool = True) -> dict[Any, Facts]:
-    """Every ticket of the window read one by one (agents, and windows shorter than a day)."""
+def _from_tickets(
+    session: Session, where: list[ColumnElement[bool]], s: int, e: int, *, by: Any, backlog: bool = True, calendars: Calendars, stream: bool = False
+) -> dict[Any, Facts]:
+    """Every ticket of the window read (agents, windows shorter than a day, breakdowns: `stream` for many)."""
     facts: dict[Any, Facts] = defaultdict(Facts)
-    _add_tickets(session, facts, where, [(s, e)], by)
+    _add_tickets(session, facts, where, [(s, e)], by, calendars, stream=stream)
     if backlog:
         _add_open(session, facts, where, by, lambda column: column < e)
     return facts
@@ -218,42 +249,50 @@ def _within(column: Any, ranges: list[tuple[int, int]]) -> ColumnElement[bool]:
     return or_(*(and_(column >= a, column < b) for a, b in ranges))
 
 
-def _add_tickets(session: Session, facts: dict[Any, Facts], where: list[ColumnElement[bool]], ranges: list[tuple[int, int]], by: Any) -> None:
+def _add_tickets(
+    session: Session,
+    facts: dict[Any, Facts],
+    where: list[ColumnElement[bool]],
+    ranges: list[tuple[int, int]],
+    by: Any,
+    calendars: Calendars,
+    *,
+    stream: bool = False,
+) -> None:
     """Add the tickets created, and those solved, within `ranges` to `facts` (by `by`)."""
     if not ranges:
         return
-    key = [by] if by is not None else []
-    for *k, delta in session.execute(select(*key, FIRST_REPLY - CREATED).where(*where, _within(CREATED, ranges))):
-        facts[k[0] if k else None].add_created(delta)
-    solved = select(*key, SOLVED - CREATED, T.replies, T.reopens, T.csat, SLA_MET).where(*where, _within(SOLVED, ranges))
-    for row in session.execute(solved):
-        if by is not None:
-            facts[row[0]].add_solved(*row[1:])
-        else:
-            facts[None].add_solved(*row)
+    created_where, solved_where = [*where, _within(CREATED, ranges)], [*where, _within(SOLVED, ranges)]
+    add_tickets(facts, session, calendars, created_where=created_where, solved_where=solved_where, key=by, stream=stream)
 
 
-def _add_series_tickets(session: Session, facts: list[Facts], where: list[ColumnElement[bool]], edges: list[int], ranges: list[tuple[int, int]]) -> None:
+def _add_series_tickets(
+    session: Session, facts: list[Facts], where: list[ColumnElement[bool]], edges: list[int], ranges: list[tuple[int, int]], calendars: Calendars
+) -> None:
     """Add the tickets created, and those solved, within `ranges` to the window of `edges` each falls in."""
     if not ranges:
         return
+    bounds_at = np.array(edges, dtype=np.int64)
 
-    def slot(at: int) -> int:
-        return bisect_right(edges, at) - 1
+    def window_of(batch: Any) -> np.ndarray:
+        # A ticket created (or solved) at `at` counts in the window holding `at`.
+        return np.searchsorted(bounds_at, batch.at, side="right") - 1
 
-    for created, delta in session.execute(select(CREATED, FIRST_REPLY - CREATED).where(*where, _within(CREATED, ranges))):
-        facts[slot(created)].add_created(delta)
-    solved = select(SOLVED, SOLVED - CREATED, T.replies, T.reopens, T.csat, SLA_MET).where(*where, _within(SOLVED, ranges))
-    for at, *rest in session.execute(solved):
-        facts[slot(at)].add_solved(*rest)
+    by_window: dict[Any, Facts] = dict(enumerate(facts))
+    created_where, solved_where = [*where, _within(CREATED, ranges)], [*where, _within(SOLVED, ranges)]
+    add_tickets(by_window, session, calendars, created_where=created_where, solved_where=solved_where, bucket=window_of)
 
 
-def _series_from_days(session: Session, edges: list[int], team_id: int | None) -> tuple[list[Facts], int] | None:
+def _series_from_days(session: Session, edges: list[int], team_id: int | None, calendars: Calendars) -> tuple[list[Facts], int] | None:
     """Each window's facts from its whole, clean UTC days, and the tickets of the rest; and the backlog at the first edge.
 
     None when the tickets alone are the better way: no window holds a whole
-    day (local days off UTC midnight), or too many stretches are left to read.
+    day (local days off UTC midnight), too many stretches are left to read, or
+    a calendar changed since the days were counted (as in _from_days: its
+    business-hours durations are recounted by the next refresh).
     """
+    if calendars.stale and (team_id is None or team_id in calendars.stale):
+        return None
     on_team = [DD.team_key == team_id] if team_id is not None else []
     dirty = set(session.scalars(select(DD.day).distinct().where(*on_team, DD.day < -(-edges[-1] // DAY_S))))
     whole: dict[int, int] = {}  # a day counted in kpi_day_facts -> the window it is in
@@ -275,14 +314,14 @@ def _series_from_days(session: Session, edges: list[int], team_id: int | None) -
         return None
     facts = [Facts() for _ in edges[1:]]
     mine = [DF.team_key == team_id] if team_id is not None else []
-    days = select(DF.day, *(DF[name] for name in DAY_COUNTS), DF.first_reply_s, DF.resolution_s)
-    for day, *counts, first_reply_s, resolution_s in session.execute(days.where(*mine, DF.day >= min(whole), DF.day <= max(whole))):
+    days = select(DF.day, *(DF[name] for name in DAY_COUNTS), *(DF[c] for c in _PACKED_COLUMNS))
+    for day, *row in session.execute(days.where(*mine, DF.day >= min(whole), DF.day <= max(whole))):
         if (i := whole.get(day)) is not None:  # else a changed day, read from the tickets
-            facts[i].add_totals(counts)
-            facts[i].first_reply_s.append(bytes(first_reply_s))
-            facts[i].resolution_s.append(bytes(resolution_s))
+            facts[i].add_totals(row[: len(DAY_COUNTS)])
+            for name, packed in zip(_PACKED_COLUMNS, row[len(DAY_COUNTS) :], strict=True):
+                getattr(facts[i], name).append(bytes(packed))
     where = [T.team_id == team_id] if team_id is not None else []
-    _add_series_tickets(session, facts, where, edges, ranges)
+    _add_series_tickets(session, facts, where, edges, ranges, calendars)
     # Open at the first edge: created less solved on the counted days before it, and on the rest from the tickets.
     open_before = int(session.scalar(select(func.sum(DF.created - DF.solved)).where(*mine, DF.day < start_day, *counted_before)) or 0)
     if before:
@@ -295,14 +334,15 @@ def _series_from_days(session: Session, edges: list[int], team_id: int | None) -
 # ---------------------------------------------------------------- from day facts
 
 
-def _from_days(session: Session, s: int, e: int, *, team_id: int | None, grouped: bool) -> dict[Any, Facts] | None:
+def _from_days(session: Session, s: int, e: int, *, team_id: int | None, grouped: bool, calendars: Calendars) -> dict[Any, Facts] | None:
     """A team's (or every team's) facts from whole days plus the tickets of the rest.
 
     None when the tickets alone are the better way: a window without a whole
-    day, or too many days changed since they were last counted.
+    day, too many days changed since they were last counted, or a calendar
+    changed since (its days are recounted by the next refresh).
     """
     first_day, end_day = -(-s // DAY_S), e // DAY_S  # whole days: first_day <= day < end_day
-    if end_day <= first_day:
+    if end_day <= first_day or (calendars.stale and (team_id is None or team_id in calendars.stale)):
         return None
     on_team = [DD.team_key == team_id] if team_id is not None else []
     dirty = set(session.scalars(select(DD.day).distinct().where(*on_team, DD.day < end_day)))
@@ -325,14 +365,17 @@ def _from_days(session: Session, s: int, e: int, *, team_id: int | None, grouped
     sums = select(DF.team_key, *(func.sum(DF[name]) for name in DAY_COUNTS)).where(*in_window).group_by(DF.team_key)
     for team_key, *totals in session.execute(sums):
         facts[key(team_key)].add_totals(totals)
-    packed: dict[Any, tuple[list[bytes], list[bytes]]] = defaultdict(lambda: ([], []))
-    for team_key, first_reply_s, resolution_s in session.execute(select(DF.team_key, DF.first_reply_s, DF.resolution_s).where(*in_window)):
-        lists = packed[key(team_key)]
-        lists[0].append(first_reply_s)
-        lists[1].append(resolution_s)
-    for k, (first_reply_s, resolution_s) in packed.items():
-        facts[k].first_reply_s.append(b"".join(first_reply_s))
-        facts[k].resolution_s.append(b"".join(resolution_s))
+    # A fetch of days at a time, joined per team and column as it arrives: a
+    # year of the org is four columns of a million durations, never held twice.
+    days = select(DF.team_key, *(DF[c] for c in _PACKED_COLUMNS)).where(*in_window).order_by(DF.team_key, DF.day)
+    # Every team's days (thousands of rows) straight from the driver; one team's
+    # through the session, whose compiled statement is cached.
+    batches = driver_rows.batches(session, days, _DAY_ROWS) if team_id is None else session.execute(days).partitions(_DAY_ROWS)
+    for rows in batches:
+        for team_key, run in itertools.groupby(rows, key=itemgetter(0)):
+            found, run = facts[key(team_key)], list(run)
+            for column, name in enumerate(_PACKED_COLUMNS, start=1):
+                getattr(found, name).append(b"".join([row[column] for row in run]))
     # Backlog at the end: everything created minus everything solved before it,
     # a day at a time from the counted days, and from the tickets for the rest.
     open_at_end = select(DF.team_key, func.sum(DF.created - DF.solved)).where(*mine, DF.day < end_day, *counted)
@@ -340,7 +383,7 @@ def _from_days(session: Session, s: int, e: int, *, team_id: int | None, grouped
         facts[key(team_key)].backlog += int(n)
     where = [T.team_id == team_id] if team_id is not None else []
     by = T.team_id if grouped else None
-    _add_tickets(session, facts, where, window, by)
+    _add_tickets(session, facts, where, window, by, calendars)
     if before_end:
         _add_open(session, facts, where, by, lambda column: _within(column, before_end))
     return facts

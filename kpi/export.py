@@ -2,7 +2,9 @@
 
 A row is one window's figures: the numbers of `--json` (seconds, rates as
 fractions, counts), every metric a card lists and each sample size (`n_*`),
-so a row says exactly what the card says for that window. Its days are
+so a row says exactly what the card's --json says for that window (each
+first reply and resolution figure on both clocks: the wall clock, then its
+business-hours twin, kpi.business_hours). Its days are
 given in the scope's time zone. Cells are made safe for spreadsheets where
 the file is written (store.spreadsheet).
 """
@@ -15,6 +17,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from kpi.business_hours import BUSINESS_NAMES
 from kpi.definitions import shown
 from kpi.engine import Metrics, Scope, compute
 from kpi.trend import Step, bucket_windows, day_ranges, series
@@ -24,9 +27,9 @@ WINDOW_COLUMNS = ("from", "to", "until", "timezone")
 
 
 def metric_columns(qa: bool) -> list[str]:
-    """Every metric a card lists (the QA ones with `qa`), then each sample size not already among them."""
+    """Every metric a card lists (the QA ones with `qa`; a duration followed by its business-hours twin), then each sample size not already among them."""
     metrics = shown(qa)
-    names = [m.name for m in metrics]
+    names = [name for m in metrics for name in (m.name, BUSINESS_NAMES.get(m.name)) if name is not None]
     return names + [s for s in dict.fromkeys(m.sample for m in metrics if m.sample) if s not in names]
 
 

@@ -22,7 +22,7 @@ Decisions where the spec leaves room:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -30,7 +30,8 @@ from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
 from kpi.day_facts import CREATED, DAY_S, SOLVED, T
-from kpi import qa_figures
+from kpi import business_hours, qa_figures
+from kpi.business_hours import Calendars, Clock, on_clock, team_clock
 from kpi.definitions import judgement, shown
 from kpi.engine import Metrics, Scope, compute, compute_by_agent, compute_by_team, compute_series, metrics_from
 from kpi.targets import Status, target_status
@@ -77,6 +78,11 @@ class TrendPoint:
     solved: int
     first_reply_median_s: float | None
     csat: float | None
+    first_reply_bh_median_s: float | None = None
+
+    def on_clock(self, clock: Clock) -> TrendPoint:
+        """The point as a chart on `clock` draws it: its first reply in business hours under the plain name."""
+        return replace(self, first_reply_median_s=self.first_reply_bh_median_s) if clock == "business" else self
 
 
 @dataclass(frozen=True)
@@ -89,6 +95,8 @@ class Scorecard:
     backlog_by_age: dict[str, int]
     shout_outs: tuple[ShoutOut, ...]
     trend: tuple[TrendPoint, ...] = field(default=())
+    # The clock of `lines`, the shout-outs and the trend (kpi.business_hours); `metrics` holds both.
+    clock: Clock = "wall"
 
 
 @dataclass(frozen=True)
@@ -100,6 +108,7 @@ class WeekScorecard:
     previous: Metrics
     lines: tuple[Line, ...]  # `previous` is the week before; no trailing average
     trend: tuple[TrendPoint, ...]  # the 30 days that end with the week
+    clock: Clock = "wall"
 
 
 @dataclass(frozen=True)
@@ -174,12 +183,14 @@ def team_day(session: Session, team: Team, day: date, *, now: datetime, qa: bool
     days = [day - timedelta(days=n) for n in range(TREND_DAYS - 1, -1, -1)]
     windows = [day_window(d, team, now) for d in days]
     bounds = [w.start_utc for w in windows] + [window.until_utc]
-    daily = dict(zip(days, compute_series(session, scope, bounds), strict=True))
+    calendars = business_hours.load(session)
+    clock = team_clock(calendars, team.id)
+    daily = dict(zip(days, compute_series(session, scope, bounds, calendars=calendars), strict=True))
     if not qa:
         daily = {d: qa_figures.hidden(m) for d, m in daily.items()}
     metrics = daily[day]
     previous = daily[day - timedelta(days=1)]
-    trailing = _trailing(session, scope, team, day, now, daily)
+    trailing = _trailing(session, scope, team, day, now, daily, calendars)
     if not qa:
         trailing = qa_figures.hidden(trailing)
     return Scorecard(
@@ -187,10 +198,11 @@ def team_day(session: Session, team: Team, day: date, *, now: datetime, qa: bool
         day=day,
         window=window,
         metrics=metrics,
-        lines=_lines(metrics, previous, trailing, dict(team.targets), qa and qa_figures.in_use(session)),
+        lines=_lines(*(on_clock(m, clock) for m in (metrics, previous, trailing)), dict(team.targets), qa and qa_figures.in_use(session)),
         backlog_by_age=backlog_by_age(session, team.id, window.until_utc, int(metrics["backlog"] or 0)),
-        shout_outs=shout_outs(session, team, window),
+        shout_outs=shout_outs(session, team, window, calendars=calendars),
         trend=_trend(daily),
+        clock=clock,
     )
 
 
@@ -202,9 +214,11 @@ def team_week(session: Session, team: Team, *, now: datetime, qa: bool = False) 
     last_day = window.until.date() - timedelta(days=1)
     days = [last_day - timedelta(days=n) for n in range(TREND_DAYS - 1, -1, -1)]
     bounds = [day_window(d, team, now).start_utc for d in days] + [window.until_utc]
-    daily = dict(zip(days, compute_series(session, scope, bounds), strict=True))
-    metrics = compute(session, scope, window.start_utc, window.until_utc)
-    previous = compute(session, scope, compared.start_utc, compared.until_utc)
+    calendars = business_hours.load(session)
+    clock = team_clock(calendars, team.id)
+    daily = dict(zip(days, compute_series(session, scope, bounds, calendars=calendars), strict=True))
+    metrics = compute(session, scope, window.start_utc, window.until_utc, calendars=calendars)
+    previous = compute(session, scope, compared.start_utc, compared.until_utc, calendars=calendars)
     if not qa:
         metrics, previous = qa_figures.hidden(metrics), qa_figures.hidden(previous)
     return WeekScorecard(
@@ -213,8 +227,9 @@ def team_week(session: Session, team: Team, *, now: datetime, qa: bool = False) 
         compared=compared,
         metrics=metrics,
         previous=previous,
-        lines=_lines(metrics, previous, None, dict(team.targets), qa and qa_figures.in_use(session)),
+        lines=_lines(on_clock(metrics, clock), on_clock(previous, clock), None, dict(team.targets), qa and qa_figures.in_use(session)),
         trend=_trend(daily),
+        clock=clock,
     )
 
 
@@ -228,9 +243,10 @@ def org_day(session: Session, teams: Sequence[Team], day: date, *, now: datetime
     for team in teams:
         by_zone.setdefault(team.timezone, []).append(team)
     found: dict[int, tuple[Window, Metrics]] = {}
+    calendars = business_hours.load(session)
     for members in by_zone.values():
         window = day_window(day, members[0], now)
-        figures = compute_by_team(session, window.start_utc, window.until_utc)
+        figures = compute_by_team(session, window.start_utc, window.until_utc, calendars=calendars)
         for team in members:
             found[team.id] = (window, figures.get(team.id) or metrics_from(0, [], [], 0))
     return [(team, *found[team.id]) for team in teams]
@@ -255,16 +271,18 @@ def _lines(metrics: Metrics, previous: Metrics, trailing: dict[str, Any] | None,
 
 def _trend(daily: dict[date, Metrics]) -> tuple[TrendPoint, ...]:
     return tuple(
-        TrendPoint(d, int(v["tickets_created"] or 0), int(v["tickets_solved"] or 0), v["first_reply_median_s"], v["csat"])  # type: ignore[arg-type]
+        TrendPoint(d, int(v["tickets_created"] or 0), int(v["tickets_solved"] or 0), v["first_reply_median_s"], v["csat"], v["first_reply_bh_median_s"])  # type: ignore[arg-type]
         for d, v in sorted(daily.items())
     )
 
 
-def _trailing(session: Session, scope: Scope, team: Team, day: date, now: datetime, daily: dict[date, Metrics]) -> dict[str, Any]:
+def _trailing(
+    session: Session, scope: Scope, team: Team, day: date, now: datetime, daily: dict[date, Metrics], calendars: Calendars
+) -> dict[str, Any]:
     days = [day - timedelta(days=n) for n in range(1, TRAILING_DAYS + 1)]
     first = day_window(days[-1], team, now)
     last = day_window(days[0], team, now)
-    pooled = compute(session, scope, first.start_utc, last.until_utc)
+    pooled = compute(session, scope, first.start_utc, last.until_utc, calendars=calendars)
     out: dict[str, Any] = dict(pooled)
     for name in ("tickets_created", "tickets_solved", "qa_reviews"):
         out[name] = (pooled[name] or 0) / TRAILING_DAYS
@@ -288,15 +306,19 @@ def backlog_by_age(session: Session, team_id: int, at: datetime, backlog: int) -
     return {"under_1d": under_1d, "1d_to_3d": one_to_3d, "over_3d": backlog - under_1d - one_to_3d}
 
 
-def shout_outs(session: Session, team: Team, window: Window) -> tuple[ShoutOut, ...]:
+def shout_outs(session: Session, team: Team, window: Window, *, calendars: Calendars | None = None) -> tuple[ShoutOut, ...]:
     """Who to thank: most solved; best CSAT (>= 5 ratings); fastest median first reply (>= 10 replies).
 
-    Ties go to the larger sample, then to the name, so the same data always
-    thanks the same person.
+    The first reply on the team's clock (business hours when it has a
+    calendar). Ties go to the larger sample, then to the name, so the same
+    data always thanks the same person.
     """
+    calendars = calendars or business_hours.load(session)
+    clock = team_clock(calendars, team.id)
     agents = session.scalars(select(Member).where(Member.team_id == team.id, Member.role == "agent")).all()
     # Shout-outs need no backlog, and counting each agent's open tickets would read all their history.
-    by_agent = compute_by_agent(session, [a.id for a in agents], window.start_utc, window.until_utc, backlog=False)
+    figures = compute_by_agent(session, [a.id for a in agents], window.start_utc, window.until_utc, backlog=False, calendars=calendars)
+    by_agent = {a: on_clock(m, clock) for a, m in figures.items()}
     people = {a.id: a for a in agents}
     found: list[ShoutOut] = []
 

@@ -2,6 +2,11 @@
 
 "At risk" means within 5% of the target on the wrong side: close enough that a
 lead should look now, before the next window turns it into a miss.
+
+A target on a duration (`first_reply_median_s`) judges the figure the card
+shows: callers pass the figures on the card's clock (kpi.business_hours.on_clock),
+so a team with a business calendar is judged in business hours, and `--wall`
+judges the same target on the wall clock.
 """
 
 from __future__ import annotations

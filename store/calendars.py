@@ -53,8 +53,12 @@ def calendar_named(org: Org | None, key: str | None) -> BusinessCalendar | None:
 
 def team_calendar(org: Org | None, team: Team | None) -> BusinessCalendar | None:
     """The calendar a team works by: its own, else the org's; None: around the clock."""
-    key = team.calendar if team is not None and team.calendar else (org.calendar if org is not None else None)
-    return calendar_named(org, key)
+    return calendar_for(org, team.calendar if team is not None else None)
+
+
+def calendar_for(org: Org | None, named: str | None) -> BusinessCalendar | None:
+    """The calendar of a team whose `calendar:` is `named` (None: it names none, so the org's)."""
+    return calendar_named(org, named or (org.calendar if org is not None else None))
 
 
 def closed_days(calendar: BusinessCalendar | None) -> frozenset[date]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -14,6 +15,7 @@ from store.business_time import (
     CalendarError,
     add,
     elapsed,
+    elapsed_seconds,
     is_open,
     next_open,
     open_intervals,
@@ -370,6 +372,7 @@ def test_elapsed_equals_a_minute_by_minute_count(data: st.DataObject) -> None:
     end = start + timedelta(minutes=data.draw(st.integers(0, 3 * 24 * 60)))
     expected = minute_count(c, ranges, start, end)
     assert elapsed(c, start, end) == expected
+    assert elapsed_seconds(c, np.array([start.timestamp()]), np.array([end.timestamp()])).tolist() == [expected // timedelta(seconds=1)]
     assert sum((b - a for a, b in open_intervals(c, start, end)), timedelta(0)) == expected
     assert is_open(c, start) == (minute_count(c, ranges, start, start + timedelta(minutes=1)) > timedelta(0))
 
@@ -401,3 +404,25 @@ def test_elapsed_is_additive(data: st.DataObject) -> None:
     stretches_ = list(open_intervals(c, a, cc))
     for (_, end1), (start2, _) in zip(stretches_, stretches_[1:]):
         assert end1 < start2  # touching stretches are merged
+
+
+@PROPERTY
+@given(data=st.data())
+def test_elapsed_seconds_is_elapsed_for_every_pair_at_once(data: st.DataObject) -> None:
+    """Many pairs in one call (odd seconds, spans of months, ends before starts) give what `elapsed` gives each."""
+    c, _, anchor = data.draw(calendars())
+    base = int(anchor.timestamp())
+    pairs = data.draw(
+        st.lists(st.tuples(st.integers(-40 * 86400, 40 * 86400), st.integers(-86400, 70 * 86400)), min_size=1, max_size=40)
+    )
+    starts = np.array([base + a for a, _ in pairs], dtype=np.int64)
+    ends = np.array([base + a + d for a, d in pairs], dtype=np.int64)
+    expected = [elapsed(c, datetime.fromtimestamp(s, UTC), datetime.fromtimestamp(e, UTC)) // timedelta(seconds=1) for s, e in zip(starts.tolist(), ends.tolist())]
+    assert elapsed_seconds(c, starts, ends).tolist() == expected
+    assert elapsed_seconds(None, starts, ends).tolist() == [max(e - s, 0) for s, e in zip(starts.tolist(), ends.tolist())]
+
+
+def test_elapsed_seconds_of_nothing_and_of_mismatched_arrays() -> None:
+    assert elapsed_seconds(OFFICE, np.array([], dtype=np.int64), np.array([], dtype=np.int64)).tolist() == []
+    with pytest.raises(ValueError, match="shape"):
+        elapsed_seconds(OFFICE, np.array([1, 2]), np.array([3]))

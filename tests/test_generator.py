@@ -68,7 +68,8 @@ def test_other_seed_other_tickets() -> None:
 
 
 def test_rows_have_exactly_the_ticket_columns() -> None:
-    columns = {c.name for c in Ticket.__table__.columns} - {"id"}
+    # csbot stamps the SLA policy and its due times when it records a ticket (kpi.sla); a source never sends them.
+    columns = {c.name for c in Ticket.__table__.columns} - {"id", "sla_policy_id", "first_reply_due_at", "resolution_due_at"}
     for row in generate(50):
         assert set(row) == columns
 
@@ -291,7 +292,7 @@ UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 
 def test_demo_org_document_shape() -> None:
     doc = demo_org_document()
-    assert set(doc) == {"org", "teams", "members", "escalation", "qa"}
+    assert set(doc) == {"org", "calendars", "teams", "members", "escalation", "qa", "sla"}
     assert [q["key"] for q in doc["escalation"]["queues"]] == ["billing", "tier2"]
     assert doc["org"] == {"name": "Acme Support", "timezone": "UTC", "digest": {"time": "07:30", "days": "mon-fri"}}
     assert 4 <= len(doc["teams"]) <= 5
@@ -299,7 +300,9 @@ def test_demo_org_document_shape() -> None:
     assert len(set(keys)) == len(keys) and all(SLUG.match(k) for k in keys)
     assert len({t["timezone"] for t in doc["teams"]}) == len(keys)
     for team in doc["teams"]:
-        assert set(team) == {"key", "name", "timezone", "channels", "digest", "targets", "alerts"}
+        assert set(team) == {"key", "name", "timezone", "calendar", "channels", "digest", "targets", "alerts"}
+        # Offices keep their hours and holidays; one team works around the clock.
+        assert team["calendar"] in {c["key"] for c in doc["calendars"]} | {"none"}
         assert set(team["alerts"]) == {"backlog", "first_reply_median_s", "csat"}
         ZoneInfo(team["timezone"])
         assert set(team["channels"]) == {"slack", "teams"}
@@ -309,6 +312,8 @@ def test_demo_org_document_shape() -> None:
         assert 0.85 <= targets["csat"] <= 0.92
         assert 0.05 <= targets["reopen_rate"] <= 0.08
         assert targets["sla_attainment"] == 0.9
+    assert sum(t["calendar"] == "none" for t in doc["teams"]) == 1
+    assert all(c["holidays"]["country"] for c in doc["calendars"])
     assert set(demo_team_weights()) == set(keys)
     assert all(w > 0 for w in demo_team_weights().values())
 

@@ -20,7 +20,7 @@ from kpi.windows import parse_window
 from store.database import Database
 from store.org import Member, Team
 from tests.helpers import apply_fixture_org, assert_no_traceback
-from tests.kpi_oracle import R, T, assert_same, oracle, stored
+from tests.kpi_oracle import R, T, assert_same, oracle, stored_tickets
 
 NOW = datetime(2026, 3, 9, 12, 0, tzinfo=timezone.utc)
 
@@ -50,9 +50,9 @@ def handles_by_role(db: Database) -> dict[str, list[Member]]:
 
 
 def tickets_of(db: Database, **where: int) -> list[T]:
+    """The scope's tickets for the oracle, each with its team's business hours (read from the org's calendars by hand)."""
     with db.sessions() as s:
-        rows = s.scalars(select(Ticket).filter_by(**where)).all()
-        return [stored(t) for t in rows]
+        return stored_tickets(s, select(Ticket).filter_by(**where))
 
 
 def reviews_of(db: Database, **where: int) -> list[R]:

@@ -25,7 +25,7 @@ from store.org import Team
 from store.org_file import apply_org, parse_org
 from store.sla_policies import SlaPolicy
 from tests.helpers import FIXTURES
-from tests.kpi_oracle import T, assert_same, oracle, sla_outcome, stored
+from tests.kpi_oracle import T, assert_same, oracle, sla_outcome, stored_tickets
 
 UTC = timezone.utc
 NOW = datetime(2026, 3, 20, 12, tzinfo=UTC)
@@ -146,7 +146,7 @@ def _oracle_tickets(db: Database, team_id: int | None) -> list[T]:
     with db.sessions() as s:
         keys = dict(s.execute(select(SlaPolicy.id, SlaPolicy.key)).all())
         query = select(Ticket) if team_id is None else select(Ticket).where(Ticket.team_id == team_id)
-        return [stored(t, keys) for t in s.scalars(query)]
+        return stored_tickets(s, query, keys)
 
 
 def test_the_demo_against_an_independent_computation(db: Database) -> None:

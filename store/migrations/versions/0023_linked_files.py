@@ -1,7 +1,7 @@
 """Linked files: a chart image row may hold any file csbot links (a CSV of KPI figures), with its media type and name.
 
 Revision ID: 0023_linked_files
-Revises: 0021_tags_sla
+Revises: 0022_business_hours
 Create Date: 2026-12-06
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0023_linked_files"
-down_revision = "0021_tags_sla"
+down_revision = "0022_business_hours"
 branch_labels = None
 depends_on = None
 
