@@ -632,9 +632,14 @@ def _counted_line(counted: int) -> str:
 
 def _count_kpi_days(db) -> int:  # type: ignore[no-untyped-def]
     """Count the days tickets changed since the last count (all of them after the
-    upgrade that adds day facts), so /kpi reads days rather than every ticket."""
+    upgrade that adds day facts), so /kpi reads days rather than every ticket.
+    First, build again the ticket indexes an import killed mid-load left
+    missing (kpi.import_indexes)."""
     from kpi.day_facts import refresh_database
+    from kpi.import_indexes import restore
 
+    if rebuilt := restore(db):
+        print(f"Rebuilt {len(rebuilt)} ticket indexes an interrupted import had set aside.")
     return refresh_database(db)
 
 
