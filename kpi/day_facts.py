@@ -388,8 +388,9 @@ def refresh(session: Session, *, wait: bool = True, most: int | None = None) -> 
         return 0
     # A week at a time: an import of a million tickets in one month puts each
     # week's (a quarter million) on their calendars, not the month's at once.
+    stored = session.scalar(select(func.count()).select_from(Ticket)) or 0
     for first, last in day_runs(sorted({day for _, day in pairs}), longest=7):
-        _recount(session, {p for p in pairs if first <= p[1] < last}, first, last, calendars)
+        _recount(session, {p for p in pairs if first <= p[1] < last}, first, last, calendars, stored)
     return len(pairs)
 
 
@@ -410,8 +411,10 @@ def _recalendared(session: Session, calendars: business_hours.Calendars) -> set[
     return days
 
 
-def _recount(session: Session, pairs: set[tuple[int, int]], first: int, last: int, calendars: business_hours.Calendars) -> None:
-    """Store the day facts of `pairs` (team_key, day), all within days [first, last).
+def _recount(
+    session: Session, pairs: set[tuple[int, int]], first: int, last: int, calendars: business_hours.Calendars, stored: int
+) -> None:
+    """Store the day facts of `pairs` (team_key, day), all within days [first, last); `stored` tickets in all.
 
     The database adds up the counts per team and day; the durations come back
     as their start and end, are turned into wall-clock and business seconds
@@ -419,11 +422,18 @@ def _recount(session: Session, pairs: set[tuple[int, int]], first: int, last: in
     million tickets reads two million of them).
     """
     lo, hi = first * DAY_S, last * DAY_S
+    # When these days hold a large share of the table (after a bulk import),
+    # reading it through the time index fetches each ticket's row out of
+    # order, a page at a time; a pass over the table in storage order is
+    # faster (SQLite, a million tickets over four weeks: 11.7 s against
+    # 14.4 s for the whole refresh). `+ 0` keeps the planner off the index.
+    in_days = session.scalar(select(func.count()).where(CREATED >= lo, CREATED < hi)) or 0
+    created_in, solved_in = (CREATED + 0, SOLVED + 0) if in_days * 4 > stored else (CREATED, SOLVED)
     team_key = func.coalesce(T.team_id, NO_TEAM)
     counts: dict[tuple[int, int], dict[str, int]] = defaultdict(lambda: dict.fromkeys(DAY_COUNTS, 0))
     by_created = (team_key, CREATED // DAY_S)
     created = select(*by_created, func.count(), func.count(FIRST_REPLY), func.sum(FIRST_REPLY - CREATED))
-    for key, day, *n in session.execute(created.where(CREATED >= lo, CREATED < hi).group_by(*by_created)):
+    for key, day, *n in session.execute(created.where(created_in >= lo, created_in < hi).group_by(*by_created)):
         counts[(key, day)].update(zip(("created", "first_replies", "first_reply_sum"), n, strict=True))
     by_solved = (team_key, SOLVED // DAY_S)
     solved = select(
@@ -433,10 +443,10 @@ def _recount(session: Session, pairs: set[tuple[int, int]], first: int, last: in
         *(agg for known, counted in RATE_CONDITIONS for agg in (func.count(known), func.sum(case((counted, 1), else_=0)))),
     )
     names = ("solved", "resolution_sum", *RATE_COUNTS)
-    for key, day, *n in session.execute(solved.where(SOLVED >= lo, SOLVED < hi).group_by(*by_solved)):
+    for key, day, *n in session.execute(solved.where(solved_in >= lo, solved_in < hi).group_by(*by_solved)):
         counts[(key, day)].update(zip(names, n, strict=True))
-    first_replies = _packed_by_day(session, select(*by_created, CREATED, FIRST_REPLY).where(CREATED >= lo, CREATED < hi, FIRST_REPLY.is_not(None)), calendars)
-    resolutions = _packed_by_day(session, select(*by_solved, CREATED, SOLVED).where(SOLVED >= lo, SOLVED < hi), calendars)
+    first_replies = _packed_by_day(session, select(*by_created, CREATED, FIRST_REPLY).where(created_in >= lo, created_in < hi, FIRST_REPLY.is_not(None)), calendars)
+    resolutions = _packed_by_day(session, select(*by_solved, CREATED, SOLVED).where(solved_in >= lo, solved_in < hi), calendars)
 
     ordered = sorted(pairs)
     for i in range(0, len(ordered), _CHUNK):

@@ -26,6 +26,8 @@ _FALSE = frozenset({"false", "0", "no", "n", "f"})
 _CSAT = {"good": "good", "bad": "bad", "1": "bad", "2": "bad", "3": "bad", "4": "good", "5": "good"}
 # A reply or reopen count above this is a typo or a corrupt cell, not a ticket's history.
 MAX_COUNT = 1_000_000
+# Distinct name cells remembered per file (RowParser._name): a few MB at most.
+NAMES_REMEMBERED = 20_000
 # The longest text each field may hold: its column's size (a longer value is
 # refused, never cut: PostgreSQL would refuse it, SQLite would store it whole).
 MAX_LENGTH = {
@@ -61,6 +63,7 @@ class RowParser:
         self._missing = mapping.missing
         self._values = mapping.values
         self._formats = tuple(mapping.datetime_formats)
+        self._names: dict[tuple[str, Any], tuple[str | None, str | None]] = {}
         # Which ticket columns this file provides; only these are overwritten on re-import.
         provided = set(bound) - {"team", "agent", "first_reply_minutes"}
         if "first_reply_minutes" in bound:
@@ -158,17 +161,30 @@ class RowParser:
             return None
         return text
 
-    @classmethod
-    def _name(cls, value: Any, name: str, problems: list[str]) -> str | None:
+    def _name(self, value: Any, name: str, problems: list[str]) -> str | None:
         """A name within its column's size, cleaned of what no name may hold (store.name_characters)."""
-        text = cls._text(value, name, problems)
-        if text is None:
+        if value is None:
             return None
-        cleaned = clean_name(text)
-        if not cleaned.strip():
-            problems.append(f"{name}: has no visible characters")
-            return None
-        return cleaned
+        # A file names the same few hundred teams, agents and channels over and
+        # over: each distinct cell is checked once (a bounded memo, per field).
+        key = (name, value)
+        known = self._names.get(key)
+        if known is None:
+            found: list[str] = []
+            text = self._text(value, name, found)
+            if text is not None:
+                cleaned = clean_name(text)
+                if cleaned.strip():
+                    known = (cleaned, None)
+                else:
+                    known = (None, f"{name}: has no visible characters")
+            else:
+                known = (None, found[0])
+            if len(self._names) < NAMES_REMEMBERED:
+                self._names[key] = known
+        if known[1] is not None:
+            problems.append(known[1])
+        return known[0]
 
     def parse(self, row: list[str]) -> tuple[ParsedRow | None, list[str]]:
         """The ticket values of `row`, or None with every reason it was rejected."""
