@@ -507,7 +507,11 @@ def _trend(ctx: Context, request: KpiRequest) -> Reply:
     if start.before(window):
         scope = "agent" if target.agent is not None else card.kind
         return _no_data_reply(f"Trend · {target.label}", window, start, {"scope": scope, "series": []}, request)
-    return execute_trend(ctx, request, target, window, start.first)
+    # On the card's clock: a team with a calendar draws its durations in business hours (--wall: the wall clock).
+    calendars = business_hours.load(ctx.session)
+    kind = "org" if card.kind == "org" else "team"
+    clock = _clock(calendars, kind, target, request.wall)
+    return execute_trend(ctx, request, target, window, start.first, clock, _clock_note(ctx, calendars, kind, target, clock))
 
 
 def execute_kpi(ctx: Context, request: KpiRequest) -> Reply:

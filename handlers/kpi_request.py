@@ -172,8 +172,8 @@ def parse_kpi(words: list[str]) -> KpiRequest:
             raise _unknown_kind(first)
         rest.insert(0, first)  # `/kpi 30d`, `/kpi last week`: my team over that window
         kind = "team"
-    if args.flag("wall") and kind in (*NOW_KINDS, "escalations", "trend"):
-        raise UsageError(f"--wall is for first reply and resolution figures (/kpi team, agents, agent, me, teams, org), not /kpi {kind}.")
+    if args.flag("wall") and kind in (*NOW_KINDS, "escalations"):
+        raise UsageError(f"--wall is for first reply and resolution figures (/kpi team, agents, agent, me, teams, org, trend), not /kpi {kind}.")
     if kind == "trend":
         return _trend_request(rest, args)
     if args.flag("csv") and kind in (*NOW_KINDS, "escalations"):
@@ -222,7 +222,7 @@ def _trend_request(rest: list[str], args: Args) -> KpiRequest:
     if args.option("sort"):
         raise UsageError("--sort applies to /kpi teams and /kpi agents; a trend is in time order.")
     trend, target, window, whole = parse_trend(rest)
-    return KpiRequest("trend", target, window, None, args.flag("share"), whole=whole, trend=trend, csv=args.flag("csv"))
+    return KpiRequest("trend", target, window, None, args.flag("share"), whole=whole, trend=trend, csv=args.flag("csv"), wall=args.flag("wall"))
 
 
 def window_for(ctx: Context, request: KpiRequest, timezone: str) -> Window:

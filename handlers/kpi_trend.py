@@ -31,6 +31,7 @@ from handlers.reply import Chart, Reply, Section, Table
 from handlers.reply import Context as Note
 from handlers.trend_words import DEFAULT_WINDOW, MAX_POINTS, too_many_points
 from kpi import qa_figures
+from kpi.business_hours import Clock, label, on_clock
 from kpi.definitions import BY_NAME, Metric, judgement
 from kpi.targets import target_status
 from kpi.trend import Bucket, bucket_windows, covered_days, day_ranges, point_count, series
@@ -72,7 +73,7 @@ def _point(bucket: Bucket, metric: Metric, goal: float | None) -> dict[str, Any]
         "n": bucket.metrics[metric.sample] if metric.sample else None,
         "status": target_status(metric.name, value, goal),
         "window": bucket.window.to_json(),
-        "metrics": bucket.metrics,
+        "metrics": bucket.engine if bucket.engine is not None else bucket.metrics,
     }
 
 
@@ -167,12 +168,16 @@ def _chart(title: str, metric: Metric, points: list[Bucket], goal: float | None,
     return Chart(title, trend_png(drawn, metric=metric, title=title, target=goal, axis_label=axis), alt)
 
 
-def execute_trend(ctx: Context, request: KpiRequest, target: Target, window: Window, data_from: datetime | None) -> Reply:
+def execute_trend(
+    ctx: Context, request: KpiRequest, target: Target, window: Window, data_from: datetime | None, clock: Clock, clock_note: str | None
+) -> Reply:
     """The trend `request` asks for `target` over `window` (resolved and authorized by handlers.kpi).
 
     Points that end before `data_from` (the scope's first ticket or review)
     are left out, as a card for their days would say "no data" rather than
-    show zeros: the trend starts where the data does.
+    show zeros: the trend starts where the data does. A duration is drawn on
+    `clock`, the card's (business hours for a team with a calendar), and
+    `clock_note` says so; each point's `metrics` in --json keep both clocks.
     """
     trend = request.trend
     assert trend is not None
@@ -188,15 +193,16 @@ def execute_trend(ctx: Context, request: KpiRequest, target: Target, window: Win
     except WindowError as exc:
         raise UsageError(str(exc)) from None
     before = [b for b in buckets if data_from is not None and b[2].until_utc <= data_from]
-    points = series(ctx.session, target.scope, buckets[len(before) :])
+    points = [replace(b, metrics=on_clock(b.metrics, clock), engine=b.metrics) for b in series(ctx.session, target.scope, buckets[len(before) :])]
     # As on the card: an agent's own QA figures go with their trend; pooled ones only to whoever looks after the team.
     of_team = target.team.id if trend.of == "team" and target.team else None
     if not (target.agent is not None or (sees_pooled_qa(ctx.member, of_team) and not request.share)):
-        points = [replace(b, metrics=qa_figures.hidden(b.metrics)) for b in points]
+        points = [replace(b, metrics=qa_figures.hidden(b.metrics), engine=qa_figures.hidden(b.engine) if b.engine else None) for b in points]
     targets = dict(target.team.targets) if target.team is not None and trend.of != "org" else {}
     goal = targets.get(metric.name)
     goal = float(goal) if isinstance(goal, (int, float)) else None
     team_key = f" ({target.team.key})" if trend.of == "team" and target.team else ""
+    metric = replace(metric, label=label(metric.name, clock))
     title = f"Trend · {metric.label} · {target.label}{team_key}"
     lines, summary, described = _summary(metric, points, goal, trend.step)
     unit = "weeks" if trend.step == "week" else "days"
@@ -207,6 +213,8 @@ def execute_trend(ctx: Context, request: KpiRequest, target: Target, window: Win
     blocks: list[Any] = [
         Note(f"Window: {window.label()} · by {trend.step}: {span} ({'whole weeks, Monday to Sunday' if trend.step == 'week' else 'local days'})"),
     ]
+    if clock_note:
+        blocks.append(Note(clock_note))
     if before:
         blocks.append(Note(f"The data of {target.label} starts on {local_date(data_from, target.timezone).isoformat()}: the trend starts with its {trend.step}."))  # type: ignore[arg-type]
     if target.agent is not None and (inactive := inactive_note(target.agent, target.timezone)):
@@ -228,6 +236,7 @@ def execute_trend(ctx: Context, request: KpiRequest, target: Target, window: Win
             "agent": target.agent.handle if target.agent is not None else None,
             "metric": metric.name,
             "step": trend.step,
+            "clock": clock,
             "window": window.to_json(),
             "timezone": target.timezone,
             "target": goal,

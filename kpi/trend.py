@@ -31,6 +31,7 @@ class Bucket:
     last: date  # included
     window: Window
     metrics: Metrics
+    engine: Metrics | None = None  # the engine's figures, both clocks, when `metrics` are those shown on one
 
 
 def covered_days(window: Window) -> tuple[date, date]:

@@ -305,6 +305,33 @@ def test_agents_org_teams_and_breakdowns_on_their_clocks(db: Database, ids: dict
     assert by.ok and by.data["clock"] == "business" and "Resolution (median, business hours)" in texts(by)
 
 
+def test_a_trend_draws_durations_on_the_cards_clock(db: Database, ids: dict[str, int]) -> None:
+    seed(db, ids)
+    do_refresh(db)
+    trend = ask(db, "/kpi trend frt emea 30d by week", "bob")
+    assert trend.ok, trend.error
+    assert trend.data["clock"] == "business" and trend.title.startswith("Trend · First reply (median, business hours)")
+    assert "business hours, on the berlin calendar · --wall for the wall clock" in texts(trend)
+    walled = ask(db, "/kpi trend frt emea 30d by week --wall", "bob")
+    assert walled.ok and walled.data["clock"] == "wall" and "business hours)" not in texts(walled)
+    for point, wall_point in zip(trend.data["series"], walled.data["series"], strict=True):
+        # Each point is its week's card on the same clock; --json keeps both sets either way.
+        assert point["metrics"] == wall_point["metrics"]
+        assert point["value"] == point["metrics"]["first_reply_bh_median_s"]
+        assert wall_point["value"] == wall_point["metrics"]["first_reply_median_s"]
+        card = ask(db, f"/kpi team emea {point['from']}..{point['to']}", "bob")
+        assert card.data["metrics"]["first_reply_bh_median_s"] == point["value"]
+    assert any(p["value"] != w["value"] for p, w in zip(trend.data["series"], walled.data["series"]))
+    # A count has one clock: the same figure on both.
+    solved = ask(db, "/kpi trend solved emea 30d by week", "bob")
+    assert solved.title.startswith("Trend · Tickets solved ·") and [p["value"] for p in solved.data["series"]] == [
+        p["value"] for p in ask(db, "/kpi trend solved emea 30d by week --wall", "bob").data["series"]
+    ]
+    # The org's trend counts each ticket on its own team's calendar, and says so.
+    org = ask(db, "/kpi trend resolution org 30d")
+    assert org.data["clock"] == "business" and "each ticket on its own team's calendar; around the clock: tier2" in texts(org)
+
+
 def test_wall_is_refused_where_it_means_nothing(db: Database, ids: dict[str, int]) -> None:
     for text in ("/kpi alerts emea --wall", "/kpi escalations --wall"):
         reply = ask(db, text)

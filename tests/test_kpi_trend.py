@@ -21,6 +21,7 @@ from bot.render.teams import render_adaptive_card
 from bot.render.text import render_text
 from handlers.registry import build_router
 from handlers.reply import Actions, Chart, Reply, Table
+from kpi.business_hours import BUSINESS_NAMES
 from kpi.tickets import Ticket
 from store.database import Database
 from store.org import Member, Team
@@ -78,7 +79,10 @@ def test_each_point_is_the_card_for_its_days(demo_db: Database) -> None:
             assert answer.ok, answer.error
             assert point["metrics"] == answer.data["metrics"], (question, point["from"])
             assert point["window"] == answer.data["window"]
-            assert point["value"] == answer.data["metrics"][reply.data["metric"]]
+            # The figure the card shows: on the card's clock (business hours where the team has a calendar).
+            assert reply.data["clock"] == answer.data["clock"]
+            shown = BUSINESS_NAMES.get(reply.data["metric"]) if reply.data["clock"] == "business" else None
+            assert point["value"] == answer.data["metrics"][shown or reply.data["metric"]]
         # Only the last point may still be running (then it runs to now, as its card does).
         assert not any(p["so_far"] for p in series[:-1])
         assert series[-1]["so_far"] is (datetime.fromisoformat(series[-1]["window"]["end"]) > NOW)
