@@ -1,4 +1,4 @@
-"""On-call across clock changes at the exact instants GoAlert's own test cases give (issue 22).
+"""On-call across clock changes at the exact instants GoAlert's own test cases give (issue 22), on SQLite and PostgreSQL.
 
 Working hours are instants: they open at the first instant the clock shows
 their opening time and close at the last it shows their closing time, and a
@@ -10,9 +10,15 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
 
+from bot.dispatch import run_command
+from bot.render.text import render_text
 from escalation.oncall import Interval, timeline
 from escalation.rotations import Hours, Layer, Schedule, Shift, handoff, on_call, parse_start
+from handlers.registry import build_router
+from kpi.definitions import METRIC_NAMES
+from store.database import Database
 from store.local_time import wall_instants
+from store.org_file import apply_org, parse_org
 
 CHICAGO = "America/Chicago"
 
@@ -69,3 +75,39 @@ def test_every_edge_across_a_change_is_a_whole_second() -> None:
         for start in (utc("2021-03-10T00:00"), utc("2021-11-03T00:00")):
             pieces = timeline(weekly(hours, ("ann", "bob"), "2021-03-01T09:00"), (), start, start + timedelta(days=10))
             assert all(p.start.microsecond == 0 and p.start.second == 0 for p in pieces), hours
+
+
+CHICAGO_ORG = """
+org: {name: Acme, timezone: America/Chicago}
+teams:
+  - {key: tier2, name: Tier 2, timezone: America/Chicago}
+members:
+  - {handle: lena, name: Lena Lead, team: tier2, role: lead}
+  - {handle: dana, name: Dana, team: tier2, role: agent}
+escalation:
+  queues:
+    - key: nights
+      name: Nights
+      schedules:
+        - key: primary
+          timezone: America/Chicago
+          layers:
+            - {members: [dana], shift: 1w, start: "2021-11-01T00:00", hours: "sat 20:00-01:30"}
+      policy: {levels: [{notify: [schedule:primary], wait: 10m}]}
+"""
+
+
+def test_oncall_and_its_gaps_through_the_router_on_the_autumn_night(db: Database) -> None:
+    with db.sessions() as s, s.begin():
+        apply_org(s, parse_org(CHICAGO_ORG, METRIC_NAMES))
+    router = build_router()
+    now = run_command(db, router, "lena", "/oncall nights", now=utc("2021-11-07T06:45"), platform="test")
+    assert now.ok, render_text(now)
+    assert "dana" in render_text(now).lower() and "nobody" not in render_text(now).lower()
+    gaps = run_command(db, router, "lena", "/oncall gaps nights 1d", now=utc("2021-11-07T00:00"), platform="test")
+    assert gaps.ok, render_text(gaps)
+    # The one gap of the day begins when the hours close at the second 01:30: none between 06:30Z and 07:30Z.
+    assert [(g["start"], g["end"]) for g in gaps.data["gaps"]][:2] == [
+        ("2021-11-07T00:00:00+00:00", "2021-11-07T01:00:00+00:00"),
+        ("2021-11-07T07:30:00+00:00", "2021-11-08T00:00:00+00:00"),
+    ]
