@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -88,46 +88,17 @@ def _layer_edges(layer: Layer, zone: str, start: datetime, end: datetime) -> Ite
         yield at
         n += 1
     if layer.hours is not None:
-        hours = layer.hours
-        first = start.astimezone(ZoneInfo(zone)).date() - timedelta(days=1)
-        last = end.astimezone(ZoneInfo(zone)).date()
-        day = first
+        # Hours are instants (Hours.span): their edges are exact, whatever the clocks do.
+        day = start.astimezone(ZoneInfo(zone)).date() - timedelta(days=1)
+        last = end.astimezone(ZoneInfo(zone)).date() + timedelta(days=1)
         while day <= last:
-            if day.weekday() in hours.days:
-                yield from _wall_instants(day, hours.start, zone)
-                yield from _wall_instants(day if hours.start < hours.end else day + timedelta(days=1), hours.end, zone)
+            if (span := layer.hours.span(day, zone)) is not None:
+                yield from span
             day += timedelta(days=1)
-        # Hours are read on the wall clock: where the clocks jump, being inside them can change.
-        yield from _offset_changes(zone, start, end)
     if layer.calendar is not None:
         for opens, closes in open_intervals(layer.calendar, start, end):
             yield opens
             yield closes
-
-
-def _wall_instants(day: date, at: time, zone: str) -> set[datetime]:
-    """Every instant the wall clock shows `at` on `day` (two when the clocks go back), and where a skipped one lands."""
-    tz = ZoneInfo(zone)
-    return {datetime.combine(day, at, tzinfo=tz).replace(fold=fold).astimezone(timezone.utc) for fold in (0, 1)}
-
-
-def _offset_changes(zone: str, start: datetime, end: datetime) -> Iterable[datetime]:
-    """The instants in [start, end) where the zone's UTC offset changes (to the second)."""
-    tz = ZoneInfo(zone)
-    step = timedelta(hours=12)
-    at = start
-    while at < end:
-        nxt = min(at + step, end)
-        if at.astimezone(tz).utcoffset() != nxt.astimezone(tz).utcoffset():
-            low, high = at, nxt
-            while high - low > timedelta(seconds=1):
-                mid = low + (high - low) / 2
-                if mid.astimezone(tz).utcoffset() == low.astimezone(tz).utcoffset():
-                    low = mid
-                else:
-                    high = mid
-            yield high
-        at = nxt
 
 
 def timeline(schedule: Schedule, covers: Sequence[Override], start: datetime, end: datetime) -> list[Interval]:

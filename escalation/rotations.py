@@ -3,7 +3,9 @@
 A layer's shifts follow one another from its `start` (a wall-clock time in
 the schedule's zone), members taking turns in list order. `Nh` shifts are
 exact hours; `Nd` and `Nw` shifts hand off at the same local wall-clock
-time, so a day across a daylight-saving change is 23 or 25 hours long. A
+time, so a day across a daylight-saving change is 23 or 25 hours long (a
+handoff at a time the clocks skip is at the first instant after the gap, one
+at a repeated time at the first of the two). A
 layer with `hours` (`mon-fri 08:00-18:00`) has nobody outside them; one with
 a `calendar` nobody outside the calendar's hours or on its holidays.
 
@@ -16,10 +18,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from store.business_time import BusinessCalendar, is_open
+from store.local_time import wall_instants
 from store.rotation_spec import Hours, RotationError, Shift, parse_start
 
 __all__ = ["Hours", "Layer", "Override", "RotationError", "Schedule", "Shift", "handoff", "layer_member", "on_call", "parse_start", "shift_number"]
@@ -48,18 +51,17 @@ class Override:
     end: datetime  # aware, exclusive
 
 
-def _wall(naive: datetime, zone: ZoneInfo) -> datetime:
-    """A wall-clock time as an instant (a skipped time lands after the gap, a repeated one is the first)."""
-    return naive.replace(tzinfo=zone).astimezone(timezone.utc)
+def _wall(day: date, at: time, zone: str) -> datetime:
+    """A wall-clock time as an instant: a repeated one is the first, a skipped one the first instant after the gap."""
+    return wall_instants(day, at, zone)[0]
 
 
 def handoff(layer: Layer, zone: str, n: int) -> datetime:
     """When the layer's shift number `n` (0 = the first) begins, as a UTC instant."""
-    tz = ZoneInfo(zone)
     if layer.shift.unit == "h":
-        return _wall(layer.start, tz) + timedelta(hours=layer.shift.count * n)
+        return _wall(layer.start.date(), layer.start.time(), zone) + timedelta(hours=layer.shift.count * n)
     day = layer.start.date() + timedelta(days=layer.shift.days * n)
-    return _wall(datetime.combine(day, layer.start.time()), tz)
+    return _wall(day, layer.start.time(), zone)
 
 
 def shift_number(layer: Layer, zone: str, at: datetime) -> int | None:
@@ -83,7 +85,7 @@ def layer_member(layer: Layer, zone: str, at: datetime) -> str | None:
     """The layer's member on shift at `at`, or None (before its start, outside its hours, no members)."""
     if not layer.members:
         return None
-    if layer.hours is not None and not layer.hours.cover(at.astimezone(ZoneInfo(zone)).replace(tzinfo=None)):
+    if layer.hours is not None and not layer.hours.covers(at, zone):
         return None
     if layer.calendar is not None and not is_open(layer.calendar, at):
         return None

@@ -31,6 +31,39 @@ def at_local(day: date, hhmm: str, zone: str) -> datetime:
     return local.astimezone(timezone.utc)
 
 
+def wall_instants(day: date, at: time, zone: str) -> tuple[datetime, datetime]:
+    """The first and last UTC instants the clock in `zone` shows `at` on `day`.
+
+    They differ when the clocks go back over `at` (01:30 twice). A time
+    the clocks skip (02:30 on the spring night) gives, for both, the first
+    instant after the gap: the moment of the change itself (03:00), found
+    exactly, to the second, never a fraction (on-call handoffs and working
+    hours read wall times this way, as GoAlert does).
+    """
+    tz = ZoneInfo(zone)
+    naive = datetime.combine(day, at)
+    shown = [
+        instant
+        for instant in (naive.replace(tzinfo=tz, fold=fold).astimezone(timezone.utc) for fold in (0, 1))
+        if instant.astimezone(tz).replace(tzinfo=None) == naive
+    ]
+    if shown:
+        return min(shown), max(shown)
+    # Skipped: read with the offsets before and after the change, it lands on
+    # either side of the change; the change is at a whole second between them.
+    readings = sorted(naive.replace(tzinfo=tz, fold=fold).astimezone(timezone.utc) for fold in (0, 1))
+    low, high = int(readings[0].timestamp()), int(readings[1].timestamp())
+    before = readings[0].astimezone(tz).utcoffset()
+    while high - low > 1:
+        middle = (low + high) // 2
+        if datetime.fromtimestamp(middle, timezone.utc).astimezone(tz).utcoffset() == before:
+            low = middle
+        else:
+            high = middle
+    change = datetime.fromtimestamp(high, timezone.utc)
+    return change, change
+
+
 def local_date(at: datetime, zone: str) -> date:
     return at.astimezone(ZoneInfo(zone)).date()
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
-from store.local_time import parse_hhmm, weekdays
+from store.local_time import parse_hhmm, wall_instants, weekdays
 
 _SHIFT = re.compile(r"^\s*([1-9]\d{0,3})\s*([hdw])\s*$", re.IGNORECASE)
 _HOURS = re.compile(r"^\s*(\S+)\s+([0-2]?\d:[0-5]\d)\s*-\s*([0-2]?\d:[0-5]\d)\s*$")
@@ -64,15 +65,31 @@ class Hours:
             raise RotationError(f"hours {text!r} start and end at the same time; leave hours out for all day")
         return cls(days, start, end)
 
-    def cover(self, local: datetime) -> bool:
-        """Whether the wall-clock moment `local` is inside these hours."""
-        now = local.time()
-        if self.start < self.end:
-            return local.weekday() in self.days and self.start <= now < self.end
-        # Past midnight: the evening belongs to its own day, the small hours to the day before.
-        if now >= self.start:
-            return local.weekday() in self.days
-        return now < self.end and (local.weekday() - 1) % 7 in self.days
+    def span(self, day: date, zone: str) -> tuple[datetime, datetime] | None:
+        """The hours opened on `day` as UTC instants [opens, closes), or None when `day` is not one of theirs.
+
+        Decided by instants, as GoAlert does: they open at the first instant
+        the clock shows `start` on that day and close at the last one it
+        shows `end` (the next day's, past midnight). So hours that open or
+        close inside the hour the clocks repeat hold all of it, and a time
+        the clocks skip is the first instant after the gap
+        (store.local_time.wall_instants).
+        """
+        if day.weekday() not in self.days:
+            return None
+        opens = wall_instants(day, self.start, zone)[0]
+        closes = wall_instants(day if self.start < self.end else day + timedelta(days=1), self.end, zone)[1]
+        return (opens, closes) if opens < closes else None
+
+    def covers(self, at: datetime, zone: str) -> bool:
+        """Whether the instant `at` is inside these hours in `zone`."""
+        today = at.astimezone(ZoneInfo(zone)).date()
+        # Yesterday's may run past midnight; around a change at midnight, a neighbour's may reach today.
+        for day in (today - timedelta(days=1), today, today + timedelta(days=1)):
+            span = self.span(day, zone)
+            if span is not None and span[0] <= at < span[1]:
+                return True
+        return False
 
 
 # Rotations start in this century; far-off years only overflow date arithmetic.

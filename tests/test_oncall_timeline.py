@@ -3,8 +3,10 @@
 The oracle below reads the written forms itself (`12h`, `1d`, `mon-fri 22:00-06:00`,
 `2026-03-28T09:00`) and never calls `handoff`, `shift_number`, `layer_member` or
 `on_call`: day and week shifts are found by walking local calendar dates with
-`datetime.combine(day, time, tzinfo=zone)`, hour shifts by elapsed UTC seconds,
-hours on the local wall clock. The code is then sampled every 15 minutes over
+the instants a minute-by-minute walk finds the wall clock showing each time (a
+skipped time: the first minute after it), hour shifts by elapsed UTC seconds, and
+hours from the first instant showing their opening time to the last showing their
+closing time. The code is then sampled every 15 minutes over
 weeks that hold the 2026 daylight-saving changes in Berlin and New York.
 """
 
@@ -45,6 +47,27 @@ DST = {
 
 # --- the oracle ---------------------------------------------------------------------------------
 
+
+@cache
+def _oracle_instant(day: date, clock: time, tz: ZoneInfo, latest: bool) -> datetime:
+    """The first (or, `latest`, last) UTC minute whose wall clock in `tz` reads `day` `clock`;
+    where the clocks skip it, the first minute whose wall clock reads later. Found by
+    walking every minute of the surrounding day and a half, not by fold arithmetic."""
+    naive = datetime.combine(day, clock)
+    at = naive.replace(tzinfo=UTC) - timedelta(hours=18)
+    shown, after = [], None
+    for _ in range(36 * 60):
+        wall = at.astimezone(tz).replace(tzinfo=None)
+        if wall == naive:
+            shown.append(at)
+        elif wall > naive and after is None:
+            after = at
+        at += timedelta(minutes=1)
+    if shown:
+        return max(shown) if latest else min(shown)
+    assert after is not None
+    return after
+
 _DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -81,14 +104,14 @@ class OracleLayer:
         day0, clock = date(y, mo, d), time(hh, mm)
         self.unit = unit
         if unit == "h":
-            self.first_ts = datetime.combine(day0, clock, tzinfo=self.tz).timestamp()
+            self.first_ts = _oracle_instant(day0, clock, self.tz, False).timestamp()
             self.period_s = count * 3600
         else:
             step = timedelta(days=count * (7 if unit == "w" else 1))
             self.bounds: list[datetime] = []
             day = day0
             while True:  # every handoff: the same wall-clock time on each step's calendar date
-                b = datetime.combine(day, clock, tzinfo=self.tz).astimezone(UTC)
+                b = _oracle_instant(day, clock, self.tz, False)
                 self.bounds.append(b)
                 if b > horizon:
                     break
@@ -111,14 +134,15 @@ class OracleLayer:
         if self.hours is None:
             return True
         days, opens, closes = self.hours
-        wall = at.astimezone(self.tz).replace(tzinfo=None)
-        # The window opened on the wall clock's date or (past midnight) the day before.
-        for day in (wall.date(), wall.date() - timedelta(days=1)):
+        today = at.astimezone(self.tz).date()
+        # The hours opened on the local date or (past midnight) the day before, as instants:
+        # from the first instant the clock shows the opening time to the last it shows the closing one.
+        for day in (today - timedelta(days=1), today):
             if day.weekday() not in days:
                 continue
-            start = datetime.combine(day, opens)
-            end = datetime.combine(day if closes > opens else day + timedelta(days=1), closes)
-            if start <= wall < end:
+            start = _oracle_instant(day, opens, self.tz, False)
+            end = _oracle_instant(day if closes > opens else day + timedelta(days=1), closes, self.tz, True)
+            if start <= at < end:
                 return True
         return False
 
@@ -393,11 +417,11 @@ def test_a_week_shift_across_the_spring_change_is_167_hours_and_hands_off_on_mon
     assert second.astimezone(NEW_YORK).strftime("%a %H:%M") == "Mon 09:00"
 
 
-def test_a_handoff_at_a_skipped_time_lands_after_the_gap() -> None:
+def test_a_handoff_at_a_skipped_time_is_the_first_instant_after_the_gap() -> None:
     layer = Layer(("a", "b"), Shift.parse("1d"), parse_start("2026-03-28T02:30"))
     starts = [handoff(layer, "Europe/Berlin", n) for n in range(3)]
-    assert [s.astimezone(BERLIN).strftime("%d %H:%M") for s in starts] == ["28 02:30", "29 03:30", "30 02:30"]
-    assert [b - a for a, b in itertools.pairwise(starts)] == [timedelta(hours=24), timedelta(hours=23)]
+    assert [s.astimezone(BERLIN).strftime("%d %H:%M") for s in starts] == ["28 02:30", "29 03:00", "30 02:30"]
+    assert [b - a for a, b in itertools.pairwise(starts)] == [timedelta(hours=23, minutes=30), timedelta(hours=23, minutes=30)]
 
 
 def test_past_midnight_hours_belong_to_the_day_they_start() -> None:
