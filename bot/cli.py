@@ -81,13 +81,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     org_sub.add_parser("show", help="print the current org as YAML")
 
-    oncall = sub.add_parser("oncall", help="on-call schedules: export them as iCalendar")
+    oncall = sub.add_parser("oncall", help="on-call schedules: export them as iCalendar; a queue's Events API key")
     oncall_sub = oncall.add_subparsers(dest="oncall_cmd", required=True, metavar="ACTION")
     export = oncall_sub.add_parser("export", help="write a queue's on-call timeline as an iCalendar (.ics) file", allow_abbrev=False)
     export.add_argument("queue", metavar="QUEUE[/SCHEDULE]", help="the queue, and optionally one of its schedules (default: all)")
     export.add_argument("--ics", required=True, metavar="FILE", help="the .ics file to write ('-' for standard output)")
     export.add_argument("--days", type=int, default=60, help="how many days from now (default 60, at most 366)")
     export.add_argument("--at", help="from this ISO 8601 time (default: now)")
+    key = oncall_sub.add_parser("key", help="a queue's Events API routing key: show it, make a new one or revoke it", allow_abbrev=False)
+    key.add_argument("queue", metavar="QUEUE", help="the escalation queue")
+    key_action = key.add_mutually_exclusive_group()
+    key_action.add_argument("--new", action="store_true", help="make a new key (printed once) and revoke the one in force")
+    key_action.add_argument("--revoke", action="store_true", help="revoke the key in force")
 
     exp = sub.add_parser("export", help="export data for people to read in a spreadsheet")
     exp_sub = exp.add_subparsers(dest="export_cmd", required=True, metavar="KIND")
@@ -657,6 +662,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_oncall(settings: Settings, args: argparse.Namespace) -> int:
+    if args.oncall_cmd == "key":
+        return _oncall_key(settings, args)
     from datetime import timedelta
 
     from sqlalchemy import select
@@ -693,6 +700,46 @@ def cmd_oncall(settings: Settings, args: argparse.Namespace) -> int:
             raise BadInput(f"cannot write {args.ics}: {exc.strerror or exc}") from None
         events = text.count("BEGIN:VEVENT")
         print(f"Wrote {args.ics}: {events} on-call event{'' if events == 1 else 's'} for {queue.name} over the next {args.days} days.")
+    return EXIT_OK
+
+
+def _oncall_key(settings: Settings, args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from escalation import routing_keys
+    from handlers.oncall_keys import enqueue_url
+    from store.engine import lock_for_write
+    from store.queues import EscalationQueue
+
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    db = _open(settings)
+    try:
+        with db.sessions() as session:
+            lock_for_write(session)
+            queue = session.scalar(select(EscalationQueue).where(EscalationQueue.key == args.queue.lower(), EscalationQueue.active.is_(True)))
+            if queue is None:
+                known = ", ".join(session.scalars(select(EscalationQueue.key).where(EscalationQueue.active.is_(True)).order_by(EscalationQueue.position)))
+                raise BadInput(f"there is no queue {args.queue!r}" + (f"; queues: {known}" if known else "; the org file has no escalation queues"))
+            if args.new:
+                issued = routing_keys.issue(session, queue, None, now)
+                session.commit()
+                print(issued.key)
+                replaced = f"; the previous key (…{issued.replaced.hint}) is revoked" if issued.replaced else ""
+                print(f"New Events API key for {queue.name}, shown this once{replaced}. Send events to {enqueue_url()}.", file=sys.stderr)
+                return EXIT_OK
+            if args.revoke:
+                revoked = routing_keys.revoke(session, queue, None, now)
+                session.commit()
+                print(f"Revoked key …{revoked.hint} of {queue.name}." if revoked else f"{queue.name} has no key in force; nothing revoked.")
+                return EXIT_OK
+            row = routing_keys.current(session, queue)
+            if row is None:
+                print(f"{queue.name} has no Events API key; make one with: csbot oncall key {queue.key} --new")
+            else:
+                used = row.last_used_at.isoformat() if row.last_used_at else "never"
+                print(f"{queue.name}: key …{row.hint}, made {row.created_at.isoformat()}, last used {used}.")
+    finally:
+        db.dispose()
     return EXIT_OK
 
 

@@ -81,6 +81,8 @@ class Settings:
     digest_catchup_hours: int = 6
     alert_check_minutes: int = 10
     escalation_sweep_seconds: int = 5
+    # POST /events/v2/enqueue: events accepted per routing key per minute (beyond: 429 with Retry-After).
+    events_per_minute: int = 120
     # A helpdesk ticket's URL with {id}: ticket references in escalations become links.
     ticket_url_template: str | None = None
     # csbot's public HTTPS address (the one Teams reaches): charts in Teams cards are served from it.
@@ -252,6 +254,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         digest_catchup_hours=_int(env, "DIGEST_CATCHUP_HOURS", 6, low=0, high=72),
         alert_check_minutes=_int(env, "ALERT_CHECK_MINUTES", 10, low=1, high=1440),
         escalation_sweep_seconds=_int(env, "ESCALATION_SWEEP_SECONDS", 5, low=1, high=300),
+        events_per_minute=_int(env, "CSBOT_EVENTS_PER_MINUTE", 120, low=1, high=100_000),
         ticket_url_template=_ticket_url_template(env),
         public_url=_public_url(env),
         **_metrics(env),

@@ -1,6 +1,6 @@
 """The csbot aiohttp application (`csbot serve`).
 
-Routes: `GET /healthz`, `GET /metrics` (or on its own port), `POST /webhooks/tickets`,
+Routes: `GET /healthz`, `GET /metrics` (or on its own port), `POST /webhooks/tickets`, `POST /events/v2/enqueue`,
 `POST /slack/events` (plus Socket Mode) when Slack is configured and
 `POST /api/messages` when Teams is, so one process serves every surface.
 Anonymous GETs go through one gate (bot/anonymous.py); chat work runs on its
@@ -21,6 +21,8 @@ from datetime import timedelta
 from aiohttp import http_exceptions, web
 
 from bot.config import Settings
+from bot.events_api import ROUTE as EVENTS_ROUTE
+from bot.events_api import events_endpoint
 from bot import metrics
 from bot.anonymous import Gate
 from bot.health import REFRESH_S, StatusCache
@@ -183,6 +185,7 @@ def create_app(
         _metrics_listener(app, settings.metrics_host or "127.0.0.1", settings.metrics_port)
     app.router.add_get(CALENDAR_ROUTE, gate.guard("/oncall", calendar_endpoint(db, clock)))
     app.router.add_post("/webhooks/tickets", tickets_webhook(db, settings.webhook_secret, clock))
+    app.router.add_post(EVENTS_ROUTE, events_endpoint(db, clock, settings.events_per_minute))
     if not settings.webhook_secret:
         log.warning("CSBOT_WEBHOOK_SECRET is not set: POST /webhooks/tickets refuses every request")
     router = router or build_router()

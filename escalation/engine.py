@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -71,13 +72,19 @@ def open_escalation(
     ticket: str,
     severity: str,
     reason: str,
-    requester: Member,
+    requester: Member | None,
     now: datetime,
     ticket_id: int | None = None,
     ticket_url: str | None = None,
     source_url: str | None = None,
+    source: str | None = None,
+    dedup_key: str | None = None,
+    details: dict[str, Any] | None = None,
 ) -> Opened:
-    """Open an escalation and page its first level now; the open one when the ticket already has one in the queue."""
+    """Open an escalation and page its first level now; the open one when the ticket already has one in the queue.
+
+    A system opens it with `requester` None and `source` naming it (the Events API).
+    """
     key = f"{queue.id}:{ticket.lower()}"[:300]
     existing = session.scalar(select(Escalation).where(Escalation.open_key == key))
     if existing is not None:
@@ -96,7 +103,7 @@ def open_escalation(
         policy=dict(queue.policy),
         rotation=rotation,
         paged=[],
-        requester_id=requester.id,
+        requester_id=requester.id if requester is not None else None,
         created_at=now,
         next_action_at=None,
         repage=False,
@@ -104,6 +111,9 @@ def open_escalation(
         source_url=source_url,
         open_key=key,
         version=0,
+        dedup_key=dedup_key,
+        source=source,
+        details=details,
     )
     try:
         with session.begin_nested():
@@ -115,16 +125,21 @@ def open_escalation(
         if existing is None:
             raise
         return Opened(existing, False)
-    _event(session, esc, now, "created", requester, note=reason)
+    _event(session, esc, now, "created", requester, note=reason, source=None if requester is not None else source)
     _plan(session, esc, STATUS, queue_recipients(queue), "status", now)
     _page_level(session, esc, queue, now)
     _write_outbox(session)
     return Opened(esc, True)
 
 
-def _event(session: Session, esc: Escalation, now: datetime, what: str, by: Member | None, *, targets: Sequence[str] = (), note: str | None = None) -> EscalationEvent:
+def _event(
+    session: Session, esc: Escalation, now: datetime, what: str, by: Member | None,
+    *, targets: Sequence[str] = (), note: str | None = None, source: str | None = None,
+) -> EscalationEvent:  # fmt: skip
     """A timeline event (its id comes with the next flush: events of a whole sweep are inserted together)."""
-    event = EscalationEvent(escalation_id=esc.id, at=now, event=what, by_id=by.id if by else None, targets=list(targets), note=note)
+    event = EscalationEvent(
+        escalation_id=esc.id, at=now, event=what, by_id=by.id if by else None, targets=list(targets), note=note, source=source
+    )
     session.add(event)
     return event
 
@@ -312,7 +327,7 @@ def _changed(session: Session, esc: Escalation, queue: EscalationQueue, event: E
     _noted(session, esc, queue, event, now)
     _edit_copies(session, esc, event, now)
     if event.event in TOLD:
-        requester = session.get(Member, esc.requester_id)
+        requester = session.get(Member, esc.requester_id) if esc.requester_id is not None else None
         if requester is not None and (event.by_id is None or event.by_id != requester.id):
             _plan(session, esc, NOTICE, member_recipients(requester), event, now)
 
@@ -347,26 +362,38 @@ def _refused(session: Session, esc: Escalation, doing: str) -> Conflict:
     return Conflict(f"{esc.label} is {esc.state}; nothing to {doing}.")
 
 
-def acknowledge(session: Session, esc: Escalation, by: Member, now: datetime) -> EscalationEvent:
+def acknowledge(session: Session, esc: Escalation, by: Member | None, now: datetime, *, source: str | None = None) -> EscalationEvent:
+    """Paging stops; `by` owns it (None with `source`: a system acknowledged it, nobody owns it yet)."""
     levels = len(esc.policy["levels"])
     if not _set(
         session, esc, ("open",),
-        state="acknowledged", owner_id=by.id, acknowledged_at=now, acknowledged_level=esc.loop * levels + esc.level,
-        next_action_at=None, repage=False,
+        state="acknowledged", owner_id=by.id if by is not None else None, acknowledged_at=now,
+        acknowledged_level=esc.loop * levels + esc.level, next_action_at=None, repage=False,
     ):  # fmt: skip
         raise _refused(session, esc, "acknowledge")
-    event = _event(session, esc, now, "acknowledged", by)
+    event = _event(session, esc, now, "acknowledged", by, source=source)
     _changed(session, esc, _queue(session, esc), event, now)
     _write_outbox(session)
     return event
 
 
-def resolve(session: Session, esc: Escalation, by: Member, now: datetime, note: str | None = None, *, cancel: bool = False) -> EscalationEvent:
+def resolve(
+    session: Session, esc: Escalation, by: Member | None, now: datetime, note: str | None = None,
+    *, cancel: bool = False, source: str | None = None,
+) -> EscalationEvent:  # fmt: skip
     state = "cancelled" if cancel else "resolved"
     if not _set(session, esc, OPEN_STATES, state=state, next_action_at=None, closed_at=now, open_key=None, repage=False):
         raise _refused(session, esc, "cancel" if cancel else "resolve")
-    event = _event(session, esc, now, state, by, note=note)
+    event = _event(session, esc, now, state, by, note=note, source=source)
     _changed(session, esc, _queue(session, esc), event, now)
+    _write_outbox(session)
+    return event
+
+
+def retriggered(session: Session, esc: Escalation, now: datetime, summary: str, *, source: str) -> EscalationEvent:
+    """Another trigger for an open escalation (the same dedup key): a line in its timeline and thread, no new page."""
+    event = _event(session, esc, now, "triggered", None, note=summary, source=source)
+    _noted(session, esc, _queue(session, esc), event, now)
     _write_outbox(session)
     return event
 

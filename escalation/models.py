@@ -21,7 +21,7 @@ OPEN_STATES = ("open", "acknowledged")
 
 class Escalation(Base):
     __tablename__ = "escalations"
-    __table_args__ = (Index("ix_escalations_due", "state", "next_action_at"),)
+    __table_args__ = (Index("ix_escalations_due", "state", "next_action_at"), Index("ix_escalations_dedup", "queue_id", "dedup_key"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     queue_id: Mapped[int] = mapped_column(ForeignKey("escalation_queues.id"), index=True)
@@ -36,7 +36,8 @@ class Escalation(Base):
     policy: Mapped[dict[str, Any]] = mapped_column(JSON)  # the queue's policy when the escalation began
     rotation: Mapped[int] = mapped_column(Integer, default=0)  # which round_robin target is this escalation's turn
     paged: Mapped[list[str]] = mapped_column(JSON, default=list)  # handles paged at the current level
-    requester_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    # None when a system opened it through the Events API; `source` then names that system.
+    requester_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
     created_at: Mapped[datetime] = mapped_column(UTCSeconds)
     # When the sweep next acts (the next level, a snooze ending); None once nothing is left to do.
@@ -50,6 +51,11 @@ class Escalation(Base):
     # "queue:ticket" while the escalation is open, else NULL: one open escalation per ticket and queue.
     open_key: Mapped[str | None] = mapped_column(String(300), unique=True)
     version: Mapped[int] = mapped_column(Integer, default=0)  # compare-and-set: every change bumps it
+    # Events API: the sender's dedup key (acknowledge and resolve find the escalation by it),
+    # its `payload.source`, and what else it sent (custom details, links), bounded.
+    dedup_key: Mapped[str | None] = mapped_column(String(255))
+    source: Mapped[str | None] = mapped_column(String(255))
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     @property
     def label(self) -> str:
@@ -68,6 +74,8 @@ class EscalationEvent(Base):
     by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
     targets: Mapped[list[str]] = mapped_column(JSON, default=list)
     note: Mapped[str | None] = mapped_column(Text)
+    # Who acted when no member did: "Grafana (Events API)".
+    source: Mapped[str | None] = mapped_column(String(300))
 
 
 class OncallOverride(Base):
@@ -86,3 +94,35 @@ class OncallOverride(Base):
     created_at: Mapped[datetime] = mapped_column(UTCSeconds)
     removed_at: Mapped[datetime | None] = mapped_column(UTCSeconds)
     removed_by: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+
+
+class RoutingKey(Base):
+    """A queue's Events API integration key, stored as its SHA-256 only; `revoked_at` once rotated or revoked."""
+
+    __tablename__ = "escalation_routing_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    queue_id: Mapped[int] = mapped_column(ForeignKey("escalation_queues.id"), index=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    hint: Mapped[str] = mapped_column(String(8))  # the key's last characters, to tell keys apart
+    created_at: Mapped[datetime] = mapped_column(UTCSeconds)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("members.id"))  # None: from the command line
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCSeconds)
+    revoked_by: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCSeconds)
+
+
+class InboundEvent(Base):
+    """One Events API event csbot accepted, and what it did with it (opened, added, acknowledged, resolved, ignored)."""
+
+    __tablename__ = "escalation_inbound_events"
+    __table_args__ = (Index("ix_escalation_inbound_events_key_at", "key_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key_id: Mapped[int] = mapped_column(ForeignKey("escalation_routing_keys.id"))
+    at: Mapped[datetime] = mapped_column(UTCSeconds)
+    action: Mapped[str] = mapped_column(String(16))
+    dedup_key: Mapped[str] = mapped_column(String(255))
+    outcome: Mapped[str] = mapped_column(String(16))
+    escalation_id: Mapped[int | None] = mapped_column(ForeignKey("escalations.id"))
+    summary: Mapped[str | None] = mapped_column(String(1024))

@@ -123,6 +123,8 @@ def escalation_json(session: Session, esc: Escalation, *, timeline: bool = False
         "level": esc.level + 1,
         "loop": esc.loop + 1,
         "requester": requester.handle if requester else None,
+        "source": esc.source,
+        "dedup_key": esc.dedup_key,
         "owner": owner.handle if owner else None,
         "created_at": esc.created_at.isoformat(),
         "next_action_at": esc.next_action_at.isoformat() if esc.next_action_at else None,
@@ -131,7 +133,10 @@ def escalation_json(session: Session, esc: Escalation, *, timeline: bool = False
     if timeline:
         handles = {m.id: m.handle for m in session.scalars(select(Member))}
         out["timeline"] = [
-            {"at": e.at.isoformat(), "event": e.event, "by": handles.get(e.by_id) if e.by_id else None, "targets": list(e.targets), "note": e.note}
+            {
+                "at": e.at.isoformat(), "event": e.event, "by": handles.get(e.by_id) if e.by_id else None,
+                "source": e.source, "targets": list(e.targets), "note": e.note,
+            }  # fmt: skip
             for e in engine.events(session, esc)
         ]
     return out
@@ -143,10 +148,13 @@ def state_line(session: Session, esc: Escalation, zone: str) -> str:
     last = session.scalar(select(EscalationEvent).where(EscalationEvent.escalation_id == esc.id).order_by(EscalationEvent.id.desc()).limit(1))
     by = _member(session, last.by_id) if last is not None else None
     if esc.state == "acknowledged":
-        return f"Acknowledged by {owner.name if owner else 'someone'} at {local(esc.acknowledged_at, zone)}."
+        if owner is None:  # a system acknowledged it (Events API): paging stopped, nobody owns it yet
+            return f"Acknowledged through the {_system(session, esc, 'acknowledged')} at {local(esc.acknowledged_at, zone)}; nobody owns it yet."
+        return f"Acknowledged by {owner.name} at {local(esc.acknowledged_at, zone)}."
     if esc.state in ("resolved", "cancelled"):
         note = f": {last.note}" if last is not None and last.note else ""
-        return f"{esc.state.title()} by {by.name if by else 'someone'} at {local(esc.closed_at, zone)}{note}."
+        who = by.name if by else f"the {last.source}" if last is not None and last.source else "someone"
+        return f"{esc.state.title()} by {who} at {local(esc.closed_at, zone)}{note}."
     if esc.state == "exhausted":
         return f"Nobody acknowledged: every level was paged; gave up at {local(esc.closed_at, zone)}."
     paged = ", ".join("the queue channel" if h == "channel" else f"@{h}" for h in esc.paged) or "nobody yet"
@@ -164,17 +172,50 @@ def state_line(session: Session, esc: Escalation, zone: str) -> str:
     return f"Paging {paged} ({where}); {after} at {local(esc.next_action_at, zone)} unless acknowledged."
 
 
-def _fields(session: Session, esc: Escalation, zone: str) -> Fields:
+def _system(session: Session, esc: Escalation, event: str) -> str:
+    """The system that last did `event` to the escalation, as its timeline names it."""
+    source = session.scalar(
+        select(EscalationEvent.source)
+        .where(EscalationEvent.escalation_id == esc.id, EscalationEvent.event == event)
+        .order_by(EscalationEvent.id.desc())
+        .limit(1)
+    )
+    return source or "Events API"
+
+
+def requested_by(session: Session, esc: Escalation) -> str:
     requester = _member(session, esc.requester_id)
+    if requester is not None:
+        return requester.name
+    return f"{esc.source} (Events API)" if esc.source else "—"
+
+
+def _detail_fields(details: dict[str, Any] | None) -> list[Field]:
+    """What a system sent beside the summary (Events API): its links, and its custom details in one line."""
+    if not details:
+        return []
+    fields = [Field("Link", f"{link['text']} ({link['href']})" if link.get("text") else link["href"]) for link in details.get("links", [])[:3]]
+    custom = details.get("custom_details")
+    if isinstance(custom, dict) and custom:
+        pairs = "; ".join(f"{k}: {v}" for k, v in list(custom.items())[:10] if not isinstance(v, (dict, list)))
+        if pairs:
+            fields.append(Field("Details", pairs[:500] + ("…" if len(pairs) > 500 else "")))
+    elif isinstance(custom, (str, int, float)) and not isinstance(custom, bool):
+        fields.append(Field("Details", str(custom)[:500]))
+    return fields
+
+
+def _fields(session: Session, esc: Escalation, zone: str) -> Fields:
     fields = [
         Field("Ticket", ticket_text(esc)),
         Field("Severity", SEVERITY_LABELS.get(esc.severity, esc.severity)),
         Field("Queue", queue_of(session, esc).name),
-        Field("Requested by", requester.name if requester else "—"),
+        Field("Requested by", requested_by(session, esc)),
         Field("Opened", local_full(esc.created_at, zone)),
     ]
     if esc.source_url:
         fields.append(Field("From the message", esc.source_url))
+    fields += _detail_fields(esc.details)
     return Fields(tuple(fields))
 
 
@@ -221,6 +262,7 @@ EVENT_TEXT = {
     "resolved": "resolved",
     "cancelled": "cancelled",
     "exhausted": "gave up",
+    "triggered": "triggered again",
 }
 
 
@@ -232,6 +274,8 @@ def event_line(session: Session, event: EscalationEvent, zone: str) -> str:
         parts.append(targets)
     if by is not None:
         parts.append(f"by {by.name}")
+    elif event.source:
+        parts.append(f"by {event.source}")
     line = " ".join(parts)
     return f"{line} ({event.note})" if event.note else line
 

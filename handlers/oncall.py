@@ -29,6 +29,8 @@ from handlers.context import Context, Forbidden, Invalid, NotFound
 from handlers.escalation_views import active_queues, find_queue, local_full, state_line
 from handlers.humanize import duration
 from handlers.kpi_lookup import find_member
+from handlers.oncall_keys import USAGE as KEY_USAGE
+from handlers.oncall_keys import authorize_key, key_reply, parse_key_action
 from handlers.reply import Reply, Section, Table
 from handlers.reply import Context as Note
 from handlers.router import Router, closest
@@ -42,17 +44,18 @@ DEFAULT_SPAN, MAX_SPAN = timedelta(days=14), timedelta(days=366)
 MAX_COVER = timedelta(days=90)
 MAX_AHEAD = timedelta(days=366)  # covers are for the year ahead
 MAX_DATE = "2099-12-31"
-SUBCOMMANDS = ("schedule", "gaps", "cover", "covers", "uncover")
+SUBCOMMANDS = ("schedule", "gaps", "cover", "covers", "uncover", "key")
 
 
 @dataclass(frozen=True)
 class OncallRequest:
-    verb: str  # now | schedule | gaps | cover | covers | uncover
+    verb: str  # now | schedule | gaps | cover | covers | uncover | key
     queue: str | None = None  # QUEUE or QUEUE/SCHEDULE
     span: timedelta = DEFAULT_SPAN
     member: str | None = None
     when: str | None = None  # a cover's length or range
     number: int | None = None
+    action: str | None = None  # key: show | new | revoke
 
 
 USAGE = (
@@ -60,7 +63,8 @@ USAGE = (
     "/oncall schedule QUEUE[/SCHEDULE] [14d] — the effective timeline from now (after layers, hours and covers)\n"
     "/oncall gaps QUEUE [14d] — periods with nobody on call\n"
     "/oncall cover @member QUEUE[/SCHEDULE] 2h | 2026-12-24..2026-12-26 | 2026-12-24T18:00..2026-12-25T08:00 — put someone on call\n"
-    "/oncall covers [QUEUE] — current and coming covers;  /oncall uncover N — remove cover N"
+    "/oncall covers [QUEUE] — current and coming covers;  /oncall uncover N — remove cover N\n"
+    f"{KEY_USAGE}"
 )
 
 
@@ -95,6 +99,9 @@ def parse_oncall(words: list[str]) -> OncallRequest:
         if len(rest) != 1:
             raise UsageError("/oncall uncover N, with N from /oncall covers.")
         return OncallRequest("uncover", number=number_word(rest[0], "a cover number; /oncall covers lists them"))
+    if verb == "key":
+        queue, action = parse_key_action(rest)
+        return OncallRequest("key", queue, action=action)
     if len(words) == 1:
         return OncallRequest("now", words[0])
     guesses = closest(verb, SUBCOMMANDS)
@@ -119,6 +126,9 @@ def _queue_and_schedule(ctx: Context, text: str) -> tuple[EscalationQueue, Sched
 
 
 def authorize_oncall(ctx: Context, request: OncallRequest) -> None:
+    if request.verb == "key":
+        authorize_key(ctx, request.queue or "")
+        return
     if request.verb == "cover":
         queue = find_queue(ctx, (request.queue or "").partition("/")[0])
         member = find_member(ctx, request.member or "")
@@ -152,6 +162,8 @@ def execute_oncall(ctx: Context, request: OncallRequest) -> Reply:
         return _cover(ctx, request)
     if request.verb == "covers":
         return _covers(ctx, request.queue)
+    if request.verb == "key":
+        return key_reply(ctx, request.queue or "", request.action or "show")
     return _uncover(ctx, request.number or 0)
 
 
