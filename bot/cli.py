@@ -233,7 +233,16 @@ def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     from bot.console import run_console
-    from bot.demo import active_members, default_console_handle, demo_ends, demo_members, not_demo_data, seed_demo, unknown_handle_message
+    from bot.demo import (
+        EVENTS_QUEUE,
+        active_members,
+        default_console_handle,
+        demo_ends,
+        demo_members,
+        not_demo_data,
+        seed_demo,
+        unknown_handle_message,
+    )
     from handlers.registry import build_router
     from store.clock import system_clock
 
@@ -273,6 +282,12 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
                 f"Seeded {summary.teams} teams, {summary.members} members, {summary.tickets:,} tickets.",
                 file=sys.stderr,
             )
+            if summary.routing_key:
+                print(
+                    f"Events API routing key of the {EVENTS_QUEUE} queue (shown this once; "
+                    f"csbot oncall key {EVENTS_QUEUE} --new makes another): {summary.routing_key}",
+                    file=sys.stderr,
+                )
         else:
             print("The database already holds an organisation; using it as it is.", file=sys.stderr)
             ends = demo_ends(db)

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import MetaData, delete, func, insert, select
 from sqlalchemy.orm import Session
 
+from escalation import routing_keys
 from kpi.day_facts import refresh
 from kpi.definitions import BY_NAME
 from kpi.demo_org import ORG_NAME, demo_org_document, demo_team_profiles
@@ -29,10 +30,13 @@ from kpi.tickets import Ticket
 from store.database import Database
 from store.org import Member, Org, Team
 from store.org_file import apply_org, dump_org, parse_org
+from store.queues import EscalationQueue
 
 DEMO_SEED = 20261122
 DEMO_SOURCE = "demo"  # the tickets' source, as generate_tickets writes it
 BATCH = 5000
+# Monitoring alerts go to the technical queue: the demo gives it an Events API key.
+EVENTS_QUEUE = "tier2"
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,7 @@ class SeedSummary:
     teams: int
     members: int
     tickets: int
+    routing_key: str | None = None  # the Events API key of the demo's EVENTS_QUEUE, shown once
 
 
 def seed_demo(
@@ -88,7 +93,9 @@ def seed_demo(
         refresh(session)  # the demo starts with every day counted (kpi.day_facts)
         _coaching(session, now)
         members = len(spec.members)
-    return SeedSummary(teams=len(spec.teams), members=members, tickets=done)
+        queue = session.scalar(select(EscalationQueue).where(EscalationQueue.key == EVENTS_QUEUE))
+        key = routing_keys.issue(session, queue, None, now).key if queue is not None else None
+    return SeedSummary(teams=len(spec.teams), members=members, tickets=done, routing_key=key)
 
 
 def _waiting_now(profiles: Sequence[TeamProfile], team_ids: dict[str, int], now: datetime) -> list[dict[str, Any]]:

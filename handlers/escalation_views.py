@@ -275,7 +275,7 @@ def event_line(session: Session, event: EscalationEvent, zone: str) -> str:
     if by is not None:
         parts.append(f"by {by.name}")
     elif event.source:
-        parts.append(f"by {event.source}")
+        parts.append("through the Events API" if event.source == "Events API" else f"by {event.source}")
     line = " ".join(parts)
     return f"{line} ({event.note})" if event.note else line
 
