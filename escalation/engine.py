@@ -23,6 +23,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -30,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from escalation.models import OPEN_STATES, Escalation, EscalationEvent
 from escalation.oncall import schedule_of, who_is_on_call
+from escalation.policies import held_until, policy_for
 from kpi.tickets import Ticket
 from store.org import Member
 from store.outbox import OutboxRow, Planned, channel_recipients, plan
@@ -100,7 +102,7 @@ def open_escalation(
         state="open",
         level=0,
         loop=0,
-        policy=dict(queue.policy),
+        policy=policy_for(queue.policy, severity),
         rotation=rotation,
         paged=[],
         requester_id=requester.id if requester is not None else None,
@@ -127,9 +129,27 @@ def open_escalation(
         return Opened(existing, False)
     _event(session, esc, now, "created", requester, note=reason, source=None if requester is not None else source)
     _plan(session, esc, STATUS, queue_recipients(queue), "status", now)
-    _page_level(session, esc, queue, now)
+    if not _held(session, esc, queue, now, first=True):
+        _page_level(session, esc, queue, now)
     _write_outbox(session)
     return Opened(esc, True)
+
+
+def _held(session: Session, esc: Escalation, queue: EscalationQueue, now: datetime, *, first: bool = False) -> EscalationEvent | None:
+    """Outside the working hours of a policy that pages only in them: the due step waits for the next opening (said in the timeline)."""
+    until = held_until(esc.policy, now)
+    if until is None:
+        return None
+    calendar = esc.policy["calendar"]
+    local = until.astimezone(ZoneInfo(calendar["timezone"])).strftime("%a %Y-%m-%d %H:%M")
+    step = "the first page" if first else "the next page"
+    esc.next_action_at = until
+    esc.repage = first or esc.repage
+    esc.version += 1
+    note = f"outside the {calendar['key']} calendar's working hours; {step} at {local} {calendar['timezone']}"
+    event = _event(session, esc, now, "held", None, note=note)
+    _noted(session, esc, queue, event, now)
+    return event
 
 
 def _event(
@@ -420,7 +440,7 @@ def reassign(session: Session, esc: Escalation, by: Member, now: datetime, *, me
             raise Conflict(f"{esc.ticket} already has an open escalation in {queue.name}.")
         if not _set(
             session, esc, OPEN_STATES,
-            state="open", queue_id=queue.id, policy=dict(queue.policy), level=0, loop=0, owner_id=None,
+            state="open", queue_id=queue.id, policy=policy_for(queue.policy, esc.severity), level=0, loop=0, owner_id=None,
             acknowledged_at=None, acknowledged_level=None, open_key=key, repage=False,
         ):  # fmt: skip
             raise _refused(session, esc, "reassign")
@@ -483,9 +503,13 @@ def advance(session: Session, esc: Escalation, now: datetime) -> None:
     (an earlier level's page must not go on saying "level 2 follows at 10:52").
     """
     queue = _queue(session, esc)
+    if (held := _held(session, esc, queue, now)) is not None:
+        _edit_copies(session, esc, held, now)
+        return
     if esc.repage:
         esc.repage = False
-        paged = _page_level(session, esc, queue, now, again=f"s{esc.snoozes}")
+        # Held before its first page (working hours), nobody was paged yet: this is the first page.
+        paged = _page_level(session, esc, queue, now, again=f"s{esc.snoozes}" if esc.paged else None)
     elif not _next_level(esc):
         _exhaust(session, esc, queue, now)
         return

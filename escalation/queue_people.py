@@ -12,6 +12,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from escalation.policies import every_level
 from store.org import Member, Org
 from store.queues import EscalationQueue
 
@@ -19,7 +20,7 @@ from store.queues import EscalationQueue
 def specialists(queue: EscalationQueue) -> set[str]:
     """Everyone the queue's schedules or policy name: the people who answer its escalations."""
     found = scheduled(queue)
-    return found | {t.split(":", 1)[1] for level in queue.policy.get("levels", []) for t in level["notify"] if t.startswith("member:")}
+    return found | {t.split(":", 1)[1] for level in every_level(queue.policy) for t in level["notify"] if t.startswith("member:")}
 
 
 def scheduled(queue: EscalationQueue) -> set[str]:

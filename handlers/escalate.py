@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from escalation import engine
+from escalation.policies import describe
 from handlers.args import UsageError, form_submission
 from handlers.context import Context, FieldErrors, Invalid, NotFound
 from handlers.escalate_words import SEVERITY_HELP, read_leading, severity_at
@@ -259,7 +260,7 @@ def execute_escalate(ctx: Context, request: EscalateRequest) -> Reply:
     if opened.created:
         reply.title = f"{esc.label} opened in {queue.name}"
         reply.blocks.insert(0, Section(now_line))
-        reply.blocks.append(Note(f"Routed to {queue.name}: {why}." + (f" Ticket in csbot: {_ticket_facts(ticket, ctx)}." if ticket else "")))
+        reply.blocks.append(Note(f"Routed to {queue.name}: {why}. Paged by {describe(esc.policy)}." + (f" Ticket in csbot: {_ticket_facts(ticket, ctx)}." if ticket else "")))
     else:
         reply.title = f"{request.ticket.shown} already has an open escalation: {esc.label}"
         reply.blocks.insert(0, Section(f"Nothing new was opened. {now_line}"))

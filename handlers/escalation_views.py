@@ -129,6 +129,7 @@ def escalation_json(session: Session, esc: Escalation, *, timeline: bool = False
         "created_at": esc.created_at.isoformat(),
         "next_action_at": esc.next_action_at.isoformat() if esc.next_action_at else None,
         "paged": list(esc.paged),
+        "policy": esc.policy.get("name", "default"),
     }
     if timeline:
         handles = {m.id: m.handle for m in session.scalars(select(Member))}
@@ -158,6 +159,8 @@ def state_line(session: Session, esc: Escalation, zone: str) -> str:
     if esc.state == "exhausted":
         return f"Nobody acknowledged: every level was paged; gave up at {local(esc.closed_at, zone)}."
     paged = ", ".join("the queue channel" if h == "channel" else f"@{h}" for h in esc.paged) or "nobody yet"
+    if esc.repage and esc.next_action_at and not esc.paged:
+        return f"Held outside working hours: level {esc.level + 1} is paged at {local(esc.next_action_at, zone)}."
     if esc.repage and esc.next_action_at:
         return f"Snoozed: pages {paged} again at {local(esc.next_action_at, zone)}."
     levels = esc.policy["levels"]
@@ -263,6 +266,7 @@ EVENT_TEXT = {
     "cancelled": "cancelled",
     "exhausted": "gave up",
     "triggered": "triggered again",
+    "held": "held",
 }
 
 

@@ -21,15 +21,17 @@ if TYPE_CHECKING:  # org_file imports this module when it reads a file
     from store.org_file import _Checker
 
 SECTION_KEYS = ("default_queue", "queues", "routes")
-QUEUE_KEYS = ("key", "name", "channels", "leads", "schedules", "policy")
+QUEUE_KEYS = ("key", "name", "channels", "leads", "calendar", "schedules", "policy")
 SCHEDULE_KEYS = ("key", "timezone", "layers")
 LAYER_KEYS = ("members", "shift", "start", "hours", "calendar")
-POLICY_KEYS = ("repeat", "levels")
-LEVEL_KEYS = ("notify", "how", "wait")
+POLICY_KEYS = ("repeat", "levels", "working_hours")
+LEVEL_KEYS = ("notify", "how", "wait", "only")
 ROUTE_KEYS = ("match", "queue")
 MATCH_KEYS = ("priority", "keywords", "team")
 HOW = ("all", "round_robin")
 SEVERITIES = ("sev1", "sev2", "sev3", "sev4")
+# A policy per severity: `policy: {sev1: {…}, default: {…}}`.
+BY_SEVERITY_KEYS = (*SEVERITIES, "default")
 MAX_REPEAT = 10
 MAX_LEVELS = 20
 MIN_WAIT_S, MAX_WAIT_S, DEFAULT_WAIT_S = 60, 86400, 900
@@ -48,6 +50,8 @@ class QueueSpec:
     # Who may put anyone on call for the queue besides managers and admins; None: the leads of
     # the teams whose members are on its schedules (escalation.queue_people).
     leads: list[str] | None = None
+    # The business calendar (key) whose hours a `working_hours` policy pages in; stored in the policy.
+    calendar: str | None = None
 
 
 @dataclass
@@ -130,11 +134,19 @@ def _queues(check: _Checker, section: LineDict, handles: Collection[str], calend
                 spec.teams_channel = check.text(channels, "teams", f"{what}: channels", max_len=256)
         if "leads" in q:
             spec.leads = _leads(check, q, what, handles)
+        if q.get("calendar") is not None:
+            spec.calendar = check.text(q, "calendar", what, max_len=64)
+            if spec.calendar is not None and spec.calendar not in calendars:
+                listed = ", ".join(sorted(calendars)) if calendars else "the file has no calendars: section"
+                check.add(q.key_lines["calendar"], f"{what}: unknown calendar {clip(spec.calendar)} (calendars: {listed})")
+                spec.calendar = None
         spec.schedules = _schedules(check, q, what, handles, calendars)
         if q.get("policy") is None:
             check.add(q.line, f"{what}: a policy with at least one level is required, e.g. policy: {{levels: [{{notify: [schedule:primary], wait: 10m}}]}}")
         else:
             spec.policy = _policy(check, q, what, spec, handles)
+            if spec.calendar is not None:
+                spec.policy["calendar"] = dict(calendars[spec.calendar])
         queues.append(spec)
     return queues
 
@@ -235,14 +247,52 @@ def _layer(check: _Checker, layer: LineDict, where: str, handles: Collection[str
 
 
 def _policy(check: _Checker, q: LineDict, what: str, queue: QueueSpec, handles: Collection[str]) -> dict[str, Any]:
-    from store.org_file import _duration_s, _read_misspellings
+    """One policy for every severity, or one per severity (`sev1`…`sev4`, `default`); every severity must have a level."""
+    from store.org_file import _read_misspellings
 
     where = f"{what}: policy"
     policy = check.mapping(q["policy"], q.key_lines["policy"], where)
     if policy is None:
         return {}
+    if not any(key in policy for key in BY_SEVERITY_KEYS):
+        one = _one_policy(check, policy, where, queue, handles)
+        _every_severity_paged(check, policy.line, where, {"default": one}, queue)
+        return one
+    check.unknown_keys(policy, BY_SEVERITY_KEYS, where + " (a policy per severity: sev1, sev2, sev3, sev4 and default, each with its levels)")
+    by_severity: dict[str, dict[str, Any]] = {}
+    for name in BY_SEVERITY_KEYS:
+        if policy.get(name) is None:
+            continue
+        sub = check.mapping(policy[name], policy.key_lines[name], f"{where}: {name}")
+        if sub is not None:
+            by_severity[name] = _one_policy(check, _read_misspellings(sub, POLICY_KEYS), f"{where}: {name}", queue, handles)
+    missing = [sev for sev in SEVERITIES if sev not in by_severity]
+    if missing and "default" not in by_severity:
+        check.add(policy.line, f"{where}: {', '.join(missing)} {'has' if len(missing) == 1 else 'have'} no policy; add default: {{levels: [...]}} or one for each")
+    _every_severity_paged(check, policy.line, where, by_severity, queue)
+    return {"by_severity": by_severity}
+
+
+def _every_severity_paged(check: _Checker, line: int, where: str, by_severity: Mapping[str, dict[str, Any]], queue: QueueSpec) -> None:
+    for sev in SEVERITIES:
+        chosen = by_severity.get(sev, by_severity.get("default"))
+        if chosen is None or not chosen.get("levels"):
+            continue  # reported already (no policy, no levels)
+        if not any(sev in level.get("only", SEVERITIES) for level in chosen["levels"]):
+            check.add(line, f"{where}: no level pages {sev} (every level's only: leaves it out)")
+    if any(p.get("working_hours") for p in by_severity.values()) and queue.calendar is None:
+        check.add(line, f"{where}: working_hours needs the queue's calendar: name one with calendar: KEY (from the calendars: section)")
+
+
+def _one_policy(check: _Checker, policy: LineDict, where: str, queue: QueueSpec, handles: Collection[str]) -> dict[str, Any]:
+    from store.org_file import _duration_s, _read_misspellings
+
     policy = _read_misspellings(policy, POLICY_KEYS)
     check.unknown_keys(policy, POLICY_KEYS, where)
+    working_hours = policy.get("working_hours", False)
+    if not isinstance(working_hours, bool):
+        check.add(policy.key_lines.get("working_hours", policy.line), f"{where}: working_hours must be true or false, got {clip(working_hours)}")
+        working_hours = False
     repeat = policy.get("repeat", 0)
     if isinstance(repeat, bool) or not isinstance(repeat, int) or not 0 <= repeat <= MAX_REPEAT:
         check.add(policy.key_lines.get("repeat", policy.line), f"{where}: repeat must be a whole number from 0 to {MAX_REPEAT}, got {clip(repeat)}")
@@ -289,8 +339,15 @@ def _policy(check: _Checker, q: LineDict, what: str, queue: QueueSpec, handles: 
             written = level.value_texts.get("wait") or level.get("wait")
             check.add(level.key_lines.get("wait", level.line), f"{at}: wait {clip(written)} is not a duration from 1m to 24h, e.g. wait: 10m")
             wait = DEFAULT_WAIT_S
-        levels.append({"notify": notify, "how": how, "wait_s": wait})
-    return {"repeat": repeat, "levels": levels}
+        entry: dict[str, Any] = {"notify": notify, "how": how, "wait_s": wait}
+        if level.get("only") is not None:
+            only = [word.lower() for word in _texts(check, level, "only", at) or []]
+            unknown = [word for word in only if word not in SEVERITIES]
+            if unknown:
+                check.add(level.key_lines["only"], f"{at}: only: {clip(', '.join(unknown))} is not a severity (sev1, sev2, sev3, sev4)")
+            entry["only"] = [sev for sev in SEVERITIES if sev in only]
+        levels.append(entry)
+    return {"repeat": repeat, "levels": levels, **({"working_hours": True} if working_hours else {})}
 
 
 def _routes(check: _Checker, section: LineDict, queue_keys: Collection[str], team_keys: Collection[str] | None) -> list[dict[str, Any]]:

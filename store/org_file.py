@@ -1100,16 +1100,29 @@ def escalation_document(routing: dict[str, Any] | None, queues: list[EscalationQ
                 {"key": s["key"], "timezone": s["timezone"], "layers": [_layer_document(layer) for layer in s["layers"]]}
                 for s in q.schedules
             ]
-        levels = [
-            {"notify": list(level["notify"]), **({"how": level["how"]} if level["how"] != "all" else {}), "wait": _duration_text(level["wait_s"])}
-            for level in q.policy.get("levels", [])
-        ]
-        item["policy"] = {"repeat": q.policy.get("repeat", 0), "levels": levels}
+        if q.policy.get("calendar"):
+            item["calendar"] = q.policy["calendar"]["key"]
+        by_severity = q.policy.get("by_severity")
+        item["policy"] = {name: _policy_document(p) for name, p in by_severity.items()} if by_severity else _policy_document(q.policy)
         items.append(item)
     out["queues"] = items
     if routing and routing.get("routes"):
         out["routes"] = [{"match": dict(r["match"]), "queue": r["queue"]} for r in routing["routes"]]
     return out
+
+
+def _policy_document(policy: dict[str, Any]) -> dict[str, Any]:
+    """One escalation policy as the org file writes it."""
+    levels = [
+        {
+            "notify": list(level["notify"]),
+            **({"how": level["how"]} if level["how"] != "all" else {}),
+            "wait": _duration_text(level["wait_s"]),
+            **({"only": list(level["only"])} if "only" in level else {}),
+        }
+        for level in policy.get("levels", [])
+    ]
+    return {"repeat": policy.get("repeat", 0), "levels": levels, **({"working_hours": True} if policy.get("working_hours") else {})}
 
 
 def alert_document(rule: dict[str, Any]) -> dict[str, Any]:
