@@ -160,7 +160,8 @@ def state_line(session: Session, esc: Escalation, zone: str) -> str:
         return f"Nobody acknowledged: every level was paged; gave up at {local(esc.closed_at, zone)}."
     paged = ", ".join("the queue channel" if h == "channel" else f"@{h}" for h in esc.paged) or "nobody yet"
     if esc.repage and esc.next_action_at and not esc.paged:
-        return f"Held outside working hours: level {esc.level + 1} is paged at {local(esc.next_action_at, zone)}."
+        when = esc.next_action_at.astimezone(ZoneInfo(zone)).strftime("%a %Y-%m-%d %H:%M")
+        return f"Held outside working hours: level {esc.level + 1} is paged at {when}."
     if esc.repage and esc.next_action_at:
         return f"Snoozed: pages {paged} again at {local(esc.next_action_at, zone)}."
     levels = esc.policy["levels"]

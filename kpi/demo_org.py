@@ -217,7 +217,8 @@ def _escalation() -> dict[str, Any]:
     Billing: a weekly London rotation with a weekday day-shift on top, a New
     York night partner, then the billing lead, then the channel, twice round.
     Tier 2: a Chicago weekly rotation, its lead, then its channel; a round
-    robin between two seniors spreads the second level.
+    robin between two seniors spreads the second level. Its SEV1s page harder
+    and faster, its SEV4s wait for office hours (New York's calendar).
     """
     return {
         "default_queue": "tier2",
@@ -261,12 +262,26 @@ def _escalation() -> dict[str, Any]:
                         "layers": [{"members": ["brian", "maya", "luis", "megan"], "shift": "1w", "start": "2026-01-05T08:00"}],
                     }
                 ],
+                "calendar": "us-ny",
                 "policy": {
-                    "levels": [
-                        {"notify": ["schedule:primary"], "wait": "10m"},
-                        {"notify": ["member:andre", "member:hye-jin"], "how": "round_robin", "wait": "15m"},
-                        {"notify": ["member:daniel", "channel"], "wait": "15m"},
-                    ],
+                    # A SEV1 (an outage, an alert from monitoring) pages the rotation and both seniors at
+                    # once, then the lead and the channel, every 5 minutes, three rounds.
+                    "sev1": {
+                        "repeat": 2,
+                        "levels": [
+                            {"notify": ["schedule:primary", "member:andre", "member:hye-jin"], "wait": "5m"},
+                            {"notify": ["member:daniel", "channel"], "wait": "5m"},
+                        ],
+                    },
+                    # A SEV4 waits for New York office hours.
+                    "sev4": {"working_hours": True, "levels": [{"notify": ["schedule:primary"], "wait": "30m"}]},
+                    "default": {
+                        "levels": [
+                            {"notify": ["schedule:primary"], "wait": "10m"},
+                            {"notify": ["member:andre", "member:hye-jin"], "how": "round_robin", "wait": "15m"},
+                            {"notify": ["member:daniel", "channel"], "wait": "15m"},
+                        ],
+                    },
                 },
             },
         ],
