@@ -35,6 +35,7 @@ from handlers.escalation_views import (
     state_line,
     timeline_table_rows,
 )
+from handlers.escalation_report import report_reply
 from handlers.humanize import duration
 from handlers.kpi_lookup import NotAWindow, find_member
 from handlers.reply import Actions, Form, FormField, Reply, Section, Table
@@ -49,7 +50,7 @@ MAX_NOTE = 1000
 
 @dataclass(frozen=True)
 class EscalationRequest:
-    verb: str  # show | list | ack | resolve | cancel | snooze | reassign
+    verb: str  # show | list | report | ack | resolve | cancel | snooze | reassign
     target: str = ""  # ESC-n, or the list filter
     rest: tuple[str, ...] = ()
     replace: bool = False  # a button: the answer replaces the page it was on
@@ -57,6 +58,7 @@ class EscalationRequest:
 
 USAGE = (
     "/escalation ESC-n — status and the full timeline\n"
+    "/escalation report ESC-n [--md] — the timeline as a postmortem draft (--md: also as a Markdown file)\n"
     "/escalation list [open|mine|QUEUE] — open escalations (mine: yours to answer, or that you asked for)\n"
     "/escalation ack ESC-n — take it: paging stops, the requester is told\n"
     "/escalation resolve ESC-n [NOTE…] — done (cancel ESC-n [NOTE…]: no longer needed)\n"
@@ -73,6 +75,13 @@ def parse_escalation(words: list[str]) -> EscalationRequest:
         if len(words) > 2:
             raise UsageError("/escalation list takes one filter: open, mine or a queue.")
         return EscalationRequest("list", words[1] if len(words) == 2 else "open")
+    if first == "report":
+        rest = words[1:]
+        markdown = any(w.lower() == "--md" for w in rest)
+        rest = [w for w in rest if w.lower() != "--md"]
+        if len(rest) != 1 or escalation_number(rest[0]) is None:
+            raise UsageError("/escalation report ESC-n [--md], e.g. /escalation report ESC-12 --md.")
+        return EscalationRequest("report", rest[0], ("--md",) if markdown else ())
     if first in VERBS:
         if len(words) < 2:
             raise UsageError(f"/escalation {first} needs the escalation, e.g. /escalation {first} ESC-12.")
@@ -92,7 +101,7 @@ def parse_escalation(words: list[str]) -> EscalationRequest:
         return EscalationRequest(verb, words[1], rest)
     if escalation_number(words[0]) is not None and len(words) == 1:
         return EscalationRequest("show", words[0])
-    subcommands = ("list", *VERBS)
+    subcommands = ("list", "report", *VERBS)
     raise UsageError(f"Unknown /escalation subcommand {words[0]!r}.{_did_you_mean(closest(first, subcommands))} Subcommands: {', '.join(subcommands)}, or ESC-n alone.")
 
 
@@ -101,7 +110,7 @@ def _did_you_mean(guesses: list[str]) -> str:
 
 
 def authorize_escalation(ctx: Context, request: EscalationRequest) -> None:
-    if request.verb in ("show", "list"):
+    if request.verb in ("show", "list", "report"):
         return None  # escalations are work the whole organisation shares
     authorize_act(ctx, find_escalation(ctx, request.target), "acknowledge" if request.verb == "ack" else request.verb)
 
@@ -112,6 +121,8 @@ def execute_escalation(ctx: Context, request: EscalationRequest) -> Reply:
     esc = find_escalation(ctx, request.target)
     if request.verb == "show":
         return _show(ctx, esc)
+    if request.verb == "report":
+        return report_reply(ctx, esc, markdown=bool(request.rest))
     lock_for_write(ctx.session)
     ctx.session.refresh(esc)
     try:
