@@ -480,6 +480,10 @@ def notifiers_for(settings: Settings, db: Any) -> list[Any]:
 
             links = ChartLinks(db, settings.public_url, system_clock)
         out.append(TeamsNotifier(make_adapter(settings.teams), settings.teams.app_id, db, system_clock, links))
+    if settings.outbound_webhook_secret:
+        from bot.escalation_webhook import EscalationWebhooks
+
+        out.append(EscalationWebhooks(db, settings.outbound_webhook_secret))
     return out
 
 
@@ -599,7 +603,7 @@ def cmd_tick(settings: Settings, args: argparse.Namespace) -> int:
     db = _open(settings)
     notifiers = notifiers_for(settings, db)
     try:
-        if not notifiers:
+        if settings.slack is None and settings.teams is None:
             print("Neither Slack nor Teams is configured (see .env.example): nothing can be sent; due messages are recorded as not reachable.", file=sys.stderr)
 
         async def tick() -> Any:
@@ -623,6 +627,9 @@ def cmd_tick(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _close_notifiers(notifiers: list[Any]) -> None:
     for n in notifiers:
+        if callable(getattr(n, "close", None)):
+            await n.close()
+            continue
         client = getattr(n, "client", None)
         if client is not None and getattr(client, "session", None) is not None:
             await client.session.close()

@@ -75,6 +75,8 @@ class Settings:
     log_level: str
     db_timeout_s: float
     webhook_secret: str | None = None
+    # Signs what csbot POSTs to queues' `webhook:` URLs; without it nothing is sent there.
+    outbound_webhook_secret: str | None = None
     slack: SlackSettings | None = None
     teams: TeamsSettings | None = None
     # A scheduled message missed while csbot was down is still sent this long after it was due.
@@ -249,6 +251,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         log_level=_choice(env, "CSBOT_LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
         db_timeout_s=_seconds(env, "CSBOT_DB_TIMEOUT_S", 15.0),
         webhook_secret=_secret(env, "CSBOT_WEBHOOK_SECRET"),
+        outbound_webhook_secret=_secret(env, "CSBOT_OUTBOUND_WEBHOOK_SECRET"),
         slack=_slack(env),
         teams=_teams(env),
         digest_catchup_hours=_int(env, "DIGEST_CATCHUP_HOURS", 6, low=0, high=72),

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from escalation import engine
 from escalation.models import Escalation, EscalationEvent
-from handlers.escalation_views import event_line, notice_reply, page_reply, status_reply
+from handlers.escalation_views import event_line, notice_reply, page_reply, status_reply, webhook_reply
 from handlers.reply import Reply, Section
 from store.database import Database
 from store.engine import write_transaction
@@ -94,6 +94,8 @@ def compose(session: Session, row: Claimed, now: datetime) -> Reply:
         raise Skip("the timeline event is gone")
     if row.kind == engine.NOTICE:
         return notice_reply(session, esc, event, zone)
+    if row.kind == engine.HOOK:
+        return webhook_reply(session, esc, event)
     return Reply(blocks=[Section(event_line(session, event, zone))], visibility="channel")
 
 

@@ -36,8 +36,8 @@ class MemberAddress:
 class Address:
     """One place on one platform: a channel, or a person (their DM / 1:1 chat)."""
 
-    platform: str  # slack | teams
-    kind: str  # channel | user
+    platform: str  # slack | teams | webhook
+    kind: str  # channel | user | queue (a queue's webhook)
     id: str
 
     def __str__(self) -> str:
@@ -47,6 +47,8 @@ class Address:
     def parse(cls, text: str) -> Address | None:
         platform, _, rest = text.partition(":")
         kind, _, ident = rest.partition(":")
+        if (platform, kind) == ("webhook", "queue") and ident:
+            return cls(platform, kind, ident)
         if platform not in ("slack", "teams") or kind not in ("channel", "user") or not ident:
             return None
         return cls(platform, kind, ident)

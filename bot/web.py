@@ -212,10 +212,20 @@ def create_app(
         teams = TeamsApp(settings.teams, db, router, clock, links)
         mount_teams(app, teams)
         notifiers.append(teams.notifier)
+    if settings.outbound_webhook_secret:
+        from bot.escalation_webhook import EscalationWebhooks
+
+        webhooks = EscalationWebhooks(db, settings.outbound_webhook_secret)
+        notifiers.append(webhooks)
+
+        async def _close_webhooks(_app: web.Application) -> None:
+            await webhooks.close()
+
+        app.on_cleanup.append(_close_webhooks)
     if schedule:
         from bot.scheduler import Scheduler
 
-        if not notifiers:
+        if settings.slack is None and settings.teams is None:
             log.warning("neither Slack nor Teams is configured: scheduled scorecards are recorded as not reachable")
         scheduler = Scheduler(
             db,

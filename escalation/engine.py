@@ -11,7 +11,8 @@ exists if and only if the level that sends it was reached:
 - `esc_status`: the queue channel's status message, edited on every change;
 - `esc_note`: a timeline line in that message's thread;
 - `esc_edit`: an edit of a page or the status message after a change;
-- `esc_notice`: the requester told of an acknowledgement, reassignment or the end.
+- `esc_notice`: the requester told of an acknowledgement, reassignment or the end;
+- `esc_hook`: every timeline event POSTed to the queue's webhook (the helpdesk notes it on the ticket).
 
 `sweep` advances the escalations that are due (a level's wait over, a
 snooze ended); a restart simply finds them due on its first sweep.
@@ -38,8 +39,8 @@ from store.outbox import OutboxRow, Planned, channel_recipients, plan
 from store.outbox import member_recipients as outbox_member_recipients
 from store.queues import EscalationQueue
 
-PAGE, STATUS, NOTE, EDIT, NOTICE = "esc_page", "esc_status", "esc_note", "esc_edit", "esc_notice"
-KINDS = (PAGE, STATUS, NOTE, EDIT, NOTICE)
+PAGE, STATUS, NOTE, EDIT, NOTICE, HOOK = "esc_page", "esc_status", "esc_note", "esc_edit", "esc_notice", "esc_hook"
+KINDS = (PAGE, STATUS, NOTE, EDIT, NOTICE, HOOK)
 # A page is worth retrying for this long; the policy moves on meanwhile.
 PAGE_EXPIRY = timedelta(hours=6)
 SNOOZES = {"15m": timedelta(minutes=15), "1h": timedelta(hours=1)}
@@ -161,7 +162,14 @@ def _event(
         escalation_id=esc.id, at=now, event=what, by_id=by.id if by else None, targets=list(targets), note=note, source=source
     )
     session.add(event)
+    queue = _queue(session, esc)
+    if queue.webhook_url:
+        _plan(session, esc, HOOK, [webhook_recipient(queue)], event, now)
     return event
+
+
+def webhook_recipient(queue: EscalationQueue) -> str:
+    return f"webhook:queue:{queue.id}"
 
 
 # Messages planned in this transaction, written to the outbox together by `_write_outbox`

@@ -298,6 +298,24 @@ def notice_reply(session: Session, esc: Escalation, event: EscalationEvent, zone
     )
 
 
+def webhook_reply(session: Session, esc: Escalation, event: EscalationEvent) -> Reply:
+    """What a queue's webhook receives for one timeline event: the event, and the escalation as it is when sent."""
+    by = _member(session, event.by_id)
+    data = {
+        "event": {
+            "id": event.id,
+            "type": event.event,
+            "at": event.at.isoformat(),
+            "by": by.handle if by else None,
+            "source": event.source,
+            "targets": list(event.targets),
+            "note": event.note,
+        },
+        "escalation": escalation_json(session, esc),
+    }
+    return Reply(title=f"{esc.label}: {EVENT_TEXT.get(event.event, event.event)}", blocks=[], data=data)
+
+
 def ticket_url_template() -> str | None:
     """`TICKET_URL_TEMPLATE` (checked by bot.config at start-up): a helpdesk URL with `{id}`."""
     template = os.environ.get("TICKET_URL_TEMPLATE", "").strip()

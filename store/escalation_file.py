@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 from typing import TYPE_CHECKING, Any
 
 from store.quoting import clip
@@ -21,7 +22,7 @@ if TYPE_CHECKING:  # org_file imports this module when it reads a file
     from store.org_file import _Checker
 
 SECTION_KEYS = ("default_queue", "queues", "routes")
-QUEUE_KEYS = ("key", "name", "channels", "leads", "calendar", "schedules", "policy")
+QUEUE_KEYS = ("key", "name", "channels", "leads", "calendar", "webhook", "schedules", "policy")
 SCHEDULE_KEYS = ("key", "timezone", "layers")
 LAYER_KEYS = ("members", "shift", "start", "hours", "calendar")
 POLICY_KEYS = ("repeat", "levels", "working_hours")
@@ -52,6 +53,8 @@ class QueueSpec:
     leads: list[str] | None = None
     # The business calendar (key) whose hours a `working_hours` policy pages in; stored in the policy.
     calendar: str | None = None
+    # Where every change of the queue's escalations is POSTed (signed JSON), e.g. the helpdesk.
+    webhook: str | None = None
 
 
 @dataclass
@@ -140,6 +143,8 @@ def _queues(check: _Checker, section: LineDict, handles: Collection[str], calend
                 listed = ", ".join(sorted(calendars)) if calendars else "the file has no calendars: section"
                 check.add(q.key_lines["calendar"], f"{what}: unknown calendar {clip(spec.calendar)} (calendars: {listed})")
                 spec.calendar = None
+        if q.get("webhook") is not None:
+            spec.webhook = _webhook(check, q, what)
         spec.schedules = _schedules(check, q, what, handles, calendars)
         if q.get("policy") is None:
             check.add(q.line, f"{what}: a policy with at least one level is required, e.g. policy: {{levels: [{{notify: [schedule:primary], wait: 10m}}]}}")
@@ -149,6 +154,19 @@ def _queues(check: _Checker, section: LineDict, handles: Collection[str], calend
                 spec.policy["calendar"] = dict(calendars[spec.calendar])
         queues.append(spec)
     return queues
+
+
+def _webhook(check: _Checker, q: LineDict, what: str) -> str | None:
+    """An https URL (http only to this machine, for a helper running beside csbot)."""
+    url = check.text(q, "webhook", what, max_len=1000)
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    local = parts.hostname in ("localhost", "127.0.0.1", "::1")
+    if not url.isprintable() or " " in url or not parts.hostname or not (parts.scheme == "https" or (parts.scheme == "http" and local)):
+        check.add(q.key_lines["webhook"], f"{what}: webhook must be an https:// URL (http:// only to localhost), got {clip(url)}")
+        return None
+    return url
 
 
 def _leads(check: _Checker, q: LineDict, what: str, handles: Collection[str]) -> list[str]:

@@ -957,6 +957,7 @@ def apply_org(session: Session, spec: OrgSpec, *, now: datetime | None = None) -
                 "teams_channel": qs.teams_channel,
                 "schedules": qs.schedules,
                 "policy": qs.policy,
+                "webhook_url": qs.webhook,
                 "position": position,
             },
         )
@@ -1102,6 +1103,8 @@ def escalation_document(routing: dict[str, Any] | None, queues: list[EscalationQ
             ]
         if q.policy.get("calendar"):
             item["calendar"] = q.policy["calendar"]["key"]
+        if q.webhook_url:
+            item["webhook"] = q.webhook_url
         by_severity = q.policy.get("by_severity")
         item["policy"] = {name: _policy_document(p) for name, p in by_severity.items()} if by_severity else _policy_document(q.policy)
         items.append(item)

@@ -27,6 +27,8 @@ class EscalationQueue(Base):
     schedules: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     policy: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     position: Mapped[int] = mapped_column(Integer, default=0)  # the file's order (for listings)
+    # Every change of its escalations is POSTed here, signed (bot/escalation_webhook.py); None: not sent.
+    webhook_url: Mapped[str | None] = mapped_column(String(1000))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     def __repr__(self) -> str:

@@ -1,4 +1,4 @@
-"""Events API: per-queue routing keys (hashed), the events received, and escalations a system opened.
+"""Events API: per-queue routing keys (hashed), the events received, escalations a system opened, and each queue's outbound webhook.
 
 Revision ID: 0025_events_api
 Revises: 0024_sla_warnings
@@ -24,6 +24,8 @@ def upgrade() -> None:
         batch.add_column(sa.Column("source", sa.String(255), nullable=True))
         batch.add_column(sa.Column("details", sa.JSON(), nullable=True))
     op.create_index("ix_escalations_dedup", "escalations", ["queue_id", "dedup_key"])
+    with op.batch_alter_table("escalation_queues") as batch:
+        batch.add_column(sa.Column("webhook_url", sa.String(1000), nullable=True))
     with op.batch_alter_table("escalation_events") as batch:
         batch.add_column(sa.Column("source", sa.String(300), nullable=True))
     op.create_table(
@@ -68,6 +70,8 @@ def downgrade() -> None:
     op.drop_table("escalation_routing_keys")
     with op.batch_alter_table("escalation_events") as batch:
         batch.drop_column("source")
+    with op.batch_alter_table("escalation_queues") as batch:
+        batch.drop_column("webhook_url")
     op.drop_index("ix_escalations_dedup", table_name="escalations")
     with op.batch_alter_table("escalations") as batch:
         batch.drop_column("details")
