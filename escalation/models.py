@@ -94,6 +94,29 @@ class OncallOverride(Base):
     created_at: Mapped[datetime] = mapped_column(UTCSeconds)
     removed_at: Mapped[datetime | None] = mapped_column(UTCSeconds)
     removed_by: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    swap_id: Mapped[int | None] = mapped_column(ForeignKey("oncall_swaps.id"))  # the accepted swap that made it
+
+
+SWAP_STATES = ("pending", "accepted", "declined")
+
+
+class OncallSwap(Base):
+    """`/oncall swap`: `requester` asks `other` to swap who is on call over [start_at, end_at) of one schedule."""
+
+    __tablename__ = "oncall_swaps"
+    __table_args__ = (Index("ix_oncall_swaps_other_state", "other_id", "state"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    queue_id: Mapped[int] = mapped_column(ForeignKey("escalation_queues.id"))
+    schedule: Mapped[str] = mapped_column(String(64))
+    requester_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    other_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    start_at: Mapped[datetime] = mapped_column(UTCSeconds)
+    end_at: Mapped[datetime] = mapped_column(UTCSeconds)
+    reason: Mapped[str | None] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    created_at: Mapped[datetime] = mapped_column(UTCSeconds)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCSeconds)
 
 
 class RoutingKey(Base):

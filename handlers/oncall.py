@@ -4,7 +4,7 @@ Times are shown in the caller's zone; covers given as dates or times
 without an offset are read in the schedule's own zone, where its shifts
 are defined. Anyone may look; a queue's leads (escalation.queue_people),
 managers and admins may put anyone on call for it, a queue's specialist
-themselves (a swap is two covers).
+themselves; two specialists swap shifts with /oncall swap (handlers.oncall_swaps).
 """
 
 from __future__ import annotations
@@ -31,9 +31,12 @@ from handlers.humanize import duration
 from handlers.kpi_lookup import find_member
 from handlers.oncall_keys import USAGE as KEY_USAGE
 from handlers.oncall_keys import authorize_key, key_reply, parse_key_action
+from handlers.oncall_swaps import ACTIONS as SWAP_ACTIONS
+from handlers.oncall_swaps import USAGE as SWAP_USAGE
+from handlers.oncall_swaps import SwapAsk, authorize_swap, parse_swap, swap_request
 from handlers.reply import Reply, Section, Table
 from handlers.reply import Context as Note
-from handlers.router import Router, closest
+from handlers.router import Action, Router, closest
 from store.engine import lock_for_write
 from store.org import Member
 from store.queues import EscalationQueue
@@ -44,18 +47,19 @@ DEFAULT_SPAN, MAX_SPAN = timedelta(days=14), timedelta(days=366)
 MAX_COVER = timedelta(days=90)
 MAX_AHEAD = timedelta(days=366)  # covers are for the year ahead
 MAX_DATE = "2099-12-31"
-SUBCOMMANDS = ("schedule", "gaps", "cover", "covers", "uncover", "key")
+SUBCOMMANDS = ("schedule", "gaps", "cover", "covers", "uncover", "swap", "key")
 
 
 @dataclass(frozen=True)
 class OncallRequest:
-    verb: str  # now | schedule | gaps | cover | covers | uncover | key
+    verb: str  # now | schedule | gaps | cover | covers | uncover | swap | key
     queue: str | None = None  # QUEUE or QUEUE/SCHEDULE
     span: timedelta = DEFAULT_SPAN
     member: str | None = None
     when: str | None = None  # a cover's length or range
     number: int | None = None
     action: str | None = None  # key: show | new | revoke
+    reason: str | None = None  # swap: why, for the other person
 
 
 USAGE = (
@@ -64,6 +68,7 @@ USAGE = (
     "/oncall gaps QUEUE [14d] — periods with nobody on call\n"
     "/oncall cover @member QUEUE[/SCHEDULE] 2h | 2026-12-24..2026-12-26 | 2026-12-24T18:00..2026-12-25T08:00 — put someone on call\n"
     "/oncall covers [QUEUE] — current and coming covers;  /oncall uncover N — remove cover N\n"
+    f"{SWAP_USAGE}\n"
     f"{KEY_USAGE}"
 )
 
@@ -99,6 +104,9 @@ def parse_oncall(words: list[str]) -> OncallRequest:
         if len(rest) != 1:
             raise UsageError("/oncall uncover N, with N from /oncall covers.")
         return OncallRequest("uncover", number=number_word(rest[0], "a cover number; /oncall covers lists them"))
+    if verb == "swap":
+        ask = parse_swap(rest)
+        return OncallRequest("swap", ask.queue, member=ask.member, when=ask.when, reason=ask.reason)
     if verb == "key":
         queue, action = parse_key_action(rest)
         return OncallRequest("key", queue, action=action)
@@ -129,6 +137,10 @@ def authorize_oncall(ctx: Context, request: OncallRequest) -> None:
     if request.verb == "key":
         authorize_key(ctx, request.queue or "")
         return
+    if request.verb == "swap":
+        queue, _ = _queue_and_schedule(ctx, request.queue or "")
+        authorize_swap(ctx, _swap_ask(request), queue)
+        return
     if request.verb == "cover":
         queue = find_queue(ctx, (request.queue or "").partition("/")[0])
         member = find_member(ctx, request.member or "")
@@ -144,6 +156,10 @@ def authorize_oncall(ctx: Context, request: OncallRequest) -> None:
         if ctx.member.id in (cover.created_by, cover.member_id) or may_arrange(ctx.session, ctx.member, queue):
             return
         raise Forbidden(f"{_who_arranges(ctx, queue)}; besides them only the person covering and whoever added the cover may remove it.")
+
+
+def _swap_ask(request: OncallRequest) -> SwapAsk:
+    return SwapAsk(request.queue or "", request.member or "", request.when or "", request.reason)
 
 
 def _who_arranges(ctx: Context, queue: EscalationQueue) -> str:
@@ -164,6 +180,9 @@ def execute_oncall(ctx: Context, request: OncallRequest) -> Reply:
         return _covers(ctx, request.queue)
     if request.verb == "key":
         return key_reply(ctx, request.queue or "", request.action or "show")
+    if request.verb == "swap":
+        queue, schedule = _queue_and_schedule(ctx, request.queue or "")
+        return swap_request(ctx, _swap_ask(request), queue, schedule.key, _cover_span(ctx, request.when or "", schedule.timezone))
     return _uncover(ctx, request.number or 0)
 
 
@@ -371,6 +390,8 @@ class OncallCommand:
 
 def register(router: Router) -> None:
     router.register(OncallCommand())
+    for action_id, parse, authorize, execute in SWAP_ACTIONS:
+        router.register_action(Action(action_id, parse, authorize, execute))
 
 
 __all__ = ["OncallCommand", "register"]
