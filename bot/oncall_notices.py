@@ -57,11 +57,13 @@ def plan_oncall(db: Database, now: datetime, *, catchup: timedelta) -> int:
                 current = pieces[-1] if pieces else None
                 if current is None or not current.handles or now - current.start > min(catchup, LOOKBACK) or current.start <= now - LOOKBACK:
                     continue
-                member = session.scalar(select(Member).where(Member.handle == current.handles[0], Member.active.is_(True)))
-                if member is None:
-                    continue
+                # Those who came on call at this piece's start (several at once with `mode: all` or a cover
+                # that adds someone); those still on call from the piece before were told when they came.
+                before = pieces[-2].handles if len(pieces) > 1 and pieces[-2].end == current.start else ()
+                arriving = [h for h in current.handles if h not in before]
                 subject = f"{queue.key}/{schedule.key}"
-                rows += [Planned(HANDOFF, subject, r, _stamp(current.start), current.start, current.start + catchup) for r in member_recipients(member)]
+                for member in session.scalars(select(Member).where(Member.handle.in_(arriving), Member.active.is_(True))):
+                    rows += [Planned(HANDOFF, subject, r, _stamp(current.start), current.start, current.start + catchup) for r in member_recipients(member)]
             if gaps_due is not None and now - gaps_due[1] <= catchup and queue_recipients(queue):
                 day, due = gaps_due
                 if _gaps(session, queue, now):

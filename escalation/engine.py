@@ -212,8 +212,8 @@ class _Target:
     recipients: tuple[str, ...]
 
 
-def _resolve(session: Session, esc: Escalation, queue: EscalationQueue, entry: str, now: datetime) -> tuple[_Target | None, str | None]:
-    """One `notify` entry of a level as a target, or why there is nobody there.
+def _resolve(session: Session, esc: Escalation, queue: EscalationQueue, entry: str, now: datetime) -> tuple[list[_Target], list[str]]:
+    """One `notify` entry of a level as targets (a schedule may have several people on call), and why anyone is missing.
 
     A sweep pages many escalations of a queue at one instant: who is on call
     is worked out once per (queue, entry, instant) in this transaction.
@@ -225,25 +225,31 @@ def _resolve(session: Session, esc: Escalation, queue: EscalationQueue, entry: s
     return cache[key]
 
 
-def _lookup(session: Session, queue: EscalationQueue, entry: str, now: datetime) -> tuple[_Target | None, str | None]:
+def _lookup(session: Session, queue: EscalationQueue, entry: str, now: datetime) -> tuple[list[_Target], list[str]]:
     kind, _, name = entry.partition(":")
     if kind == "channel":
         recipients = queue_recipients(queue)
-        return (_Target(None, tuple(recipients)), None) if recipients else (None, "the queue has no channel")
+        return ([_Target(None, tuple(recipients))], []) if recipients else ([], ["the queue has no channel"])
     if kind == "schedule":
         schedule = schedule_of(queue, name)
-        handle = who_is_on_call(session, queue, schedule, now) if schedule else None
-        if handle is None:
-            return None, f"schedule {name}: nobody on call"
+        handles = who_is_on_call(session, queue, schedule, now) if schedule else ()
+        if not handles:
+            return [], [f"schedule {name}: nobody on call"]
     else:
-        handle = name
-    member = session.scalar(select(Member).where(Member.handle == handle, Member.active.is_(True)))
-    if member is None:
-        return None, f"{handle}: not an active member"
-    recipients = member_recipients(member)
-    if not recipients:
-        return None, f"{handle}: no Slack or Teams id, cannot be reached"
-    return _Target(handle, tuple(recipients)), None
+        handles = (name,)
+    found: list[_Target] = []
+    missing: list[str] = []
+    for handle in handles:
+        member = session.scalar(select(Member).where(Member.handle == handle, Member.active.is_(True)))
+        if member is None:
+            missing.append(f"{handle}: not an active member")
+            continue
+        recipients = member_recipients(member)
+        if not recipients:
+            missing.append(f"{handle}: no Slack or Teams id, cannot be reached")
+            continue
+        found.append(_Target(handle, tuple(recipients)))
+    return found, missing
 
 
 def _page_level(
@@ -264,13 +270,10 @@ def _page_level(
         targets: list[_Target] = []
         missing: list[str] = []
         for entry in entries:
-            target, why = _resolve(session, esc, queue, entry, now)
-            if target is None:
-                missing.append(why or entry)
-                continue
-            if all(t.handle != target.handle for t in targets):
-                targets.append(target)
-            if level.get("how") == "round_robin":
+            found, why = _resolve(session, esc, queue, entry, now)
+            missing += why
+            targets += [t for t in found if all(t.handle != other.handle for other in targets)]
+            if found and level.get("how") == "round_robin":
                 break
         where = f"level {esc.level + 1}" + (f", round {esc.loop + 1}" if esc.loop else "")
         if targets:

@@ -95,6 +95,8 @@ class OncallOverride(Base):
     removed_at: Mapped[datetime | None] = mapped_column(UTCSeconds)
     removed_by: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
     swap_id: Mapped[int | None] = mapped_column(ForeignKey("oncall_swaps.id"))  # the accepted swap that made it
+    # replace: on call instead of whoever is; add: on call beside them; remove: taken off (escalation.rotations).
+    kind: Mapped[str] = mapped_column(String(8), default="replace", server_default="replace")
 
 
 SWAP_STATES = ("pending", "accepted", "declined")

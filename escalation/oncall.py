@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from escalation.models import OncallOverride
-from escalation.rotations import Hours, Layer, Override, Schedule, Shift, handoff, on_call, parse_start, shift_number
+from escalation.rotations import Hours, Layer, Override, Schedule, Shift, handoff, on_call_all, parse_start, shift_number
 from store.business_time import open_intervals
 from store.calendar_file import CalendarSpec
 from store.calendars import business_calendar
@@ -52,6 +52,7 @@ def schedules_of(queue: EscalationQueue) -> list[Schedule]:
                     parse_start(layer["start"]),
                     Hours.parse(layer["hours"]) if layer.get("hours") else None,
                     business_calendar(CalendarSpec.from_dict(layer["calendar"])) if layer.get("calendar") else None,
+                    layer.get("mode", "rotate"),
                 )
                 for layer in s["layers"]
             ),
@@ -65,9 +66,9 @@ def schedule_of(queue: EscalationQueue, key: str) -> Schedule | None:
 
 
 def overrides(session: Session, queue_id: int, schedule: str, start: datetime, end: datetime) -> list[Override]:
-    """The covers in force for the schedule that overlap [start, end), oldest first (the latest made wins)."""
+    """The covers in force for the schedule that overlap [start, end), oldest first (applied in that order)."""
     rows = session.execute(
-        select(OncallOverride.start_at, OncallOverride.end_at, Member.handle)
+        select(OncallOverride.start_at, OncallOverride.end_at, Member.handle, OncallOverride.kind)
         .join(Member, Member.id == OncallOverride.member_id)
         .where(
             OncallOverride.queue_id == queue_id,
@@ -78,7 +79,7 @@ def overrides(session: Session, queue_id: int, schedule: str, start: datetime, e
         )
         .order_by(OncallOverride.id)
     ).all()
-    return [Override(handle, s, e) for s, e, handle in rows]
+    return [Override(handle, s, e, kind) for s, e, handle, kind in rows]
 
 
 def _layer_edges(layer: Layer, zone: str, start: datetime, end: datetime) -> Iterable[datetime]:
@@ -111,8 +112,7 @@ def timeline(schedule: Schedule, covers: Sequence[Override], start: datetime, en
     points = sorted(edges)
     out: list[Interval] = []
     for a, b in zip(points, points[1:]):
-        who = on_call(schedule, a, covers)
-        handles = (who,) if who else ()
+        handles = on_call_all(schedule, a, covers)
         if out and out[-1].handles == handles:
             out[-1] = Interval(out[-1].start, b, handles)
         else:
@@ -129,10 +129,12 @@ class Now:
     """Who is on call for a schedule now, until when, and who comes next from when."""
 
     schedule: str
-    handle: str | None
+    handle: str | None  # the first of `handles`
     until: datetime | None  # None: beyond the lookahead
     next_handle: str | None
     next_from: datetime | None
+    handles: tuple[str, ...] = ()  # everyone on call now (several with `mode: all` or a cover that adds someone)
+    next_handles: tuple[str, ...] = ()
 
 
 def now_and_next(session: Session, queue: EscalationQueue, schedule: Schedule, at: datetime) -> Now:
@@ -140,8 +142,11 @@ def now_and_next(session: Session, queue: EscalationQueue, schedule: Schedule, a
     current = pieces[0] if pieces else Interval(at, at + LOOKAHEAD, ())
     handle = current.handles[0] if current.handles else None
     until = current.end if len(pieces) > 1 else None
-    following = next((p for p in pieces[1:] if p.handles and p.handles[0] != handle), None)
-    return Now(schedule.key, handle, until, following.handles[0] if following else None, following.start if following else None)
+    following = next((p for p in pieces[1:] if p.handles and p.handles != current.handles), None)
+    return Now(
+        schedule.key, handle, until, following.handles[0] if following else None, following.start if following else None,
+        current.handles, following.handles if following else (),
+    )  # fmt: skip
 
 
 # How far `stretch_of` looks past a clipped piece for the stretch's true bounds: a week first
@@ -191,5 +196,6 @@ def stretch_of(session: Session, queue: EscalationQueue, schedule: Schedule, pie
     return Interval(first, last, piece.handles)
 
 
-def who_is_on_call(session: Session, queue: EscalationQueue, schedule: Schedule, at: datetime) -> str | None:
-    return on_call(schedule, at, overrides(session, queue.id, schedule.key, at, at + timedelta(seconds=1)))
+def who_is_on_call(session: Session, queue: EscalationQueue, schedule: Schedule, at: datetime) -> tuple[str, ...]:
+    """Everyone on call for the schedule at `at` (several where a layer has `mode: all` or a cover adds someone)."""
+    return on_call_all(schedule, at, overrides(session, queue.id, schedule.key, at, at + timedelta(seconds=1)))

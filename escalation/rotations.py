@@ -9,9 +9,12 @@ at a repeated time at the first of the two). A
 layer with `hours` (`mon-fri 08:00-18:00`) has nobody outside them; one with
 a `calendar` nobody outside the calendar's hours or on its holidays.
 
-Who is on call at an instant: an override covering it (the latest made
-wins), else the current member of the latest layer that has someone then,
-else nobody. Plain data in, a handle out: no database and no clock.
+Who is on call at an instant: the latest layer that has someone then gives
+its current member (or, with `mode: all`, all of its members at once, as
+GoAlert's rules do), else nobody; then the covers in force apply in the
+order they were made: a cover puts its person on call instead (`replace`),
+adds them beside whoever is on call (`add`) or takes them off (`remove`).
+Plain data in, handles out: no database and no clock.
 """
 
 from __future__ import annotations
@@ -25,7 +28,12 @@ from store.business_time import BusinessCalendar, is_open
 from store.local_time import wall_instants
 from store.rotation_spec import Hours, RotationError, Shift, parse_start
 
-__all__ = ["Hours", "Layer", "Override", "RotationError", "Schedule", "Shift", "handoff", "layer_member", "on_call", "parse_start", "shift_number"]
+__all__ = [
+    "Hours", "Layer", "Override", "RotationError", "Schedule", "Shift",
+    "handoff", "layer_member", "layer_members", "on_call", "on_call_all", "parse_start", "shift_number",
+]  # fmt: skip
+MODES = ("rotate", "all")
+COVER_KINDS = ("replace", "add", "remove")
 
 @dataclass(frozen=True)
 class Layer:
@@ -35,6 +43,7 @@ class Layer:
     hours: Hours | None = None
     # A business calendar instead of hours: its hours, and nobody on its holidays.
     calendar: BusinessCalendar | None = None
+    mode: str = "rotate"  # rotate: one member at a time, in turn; all: every member at once
 
 
 @dataclass(frozen=True)
@@ -49,6 +58,7 @@ class Override:
     member: str
     start: datetime  # aware
     end: datetime  # aware, exclusive
+    kind: str = "replace"  # replace: instead of whoever is on call; add: beside them; remove: taken off
 
 
 def _wall(day: date, at: time, zone: str) -> datetime:
@@ -81,27 +91,48 @@ def shift_number(layer: Layer, zone: str, at: datetime) -> int | None:
     return n
 
 
-def layer_member(layer: Layer, zone: str, at: datetime) -> str | None:
-    """The layer's member on shift at `at`, or None (before its start, outside its hours, no members)."""
+def layer_members(layer: Layer, zone: str, at: datetime) -> tuple[str, ...]:
+    """The layer's members on call at `at`: none before its start, outside its hours or without members."""
     if not layer.members:
-        return None
+        return ()
     if layer.hours is not None and not layer.hours.covers(at, zone):
-        return None
+        return ()
     if layer.calendar is not None and not is_open(layer.calendar, at):
-        return None
+        return ()
     n = shift_number(layer, zone, at)
-    return None if n is None else layer.members[n % len(layer.members)]
+    if n is None:
+        return ()
+    return layer.members if layer.mode == "all" else (layer.members[n % len(layer.members)],)
+
+
+def layer_member(layer: Layer, zone: str, at: datetime) -> str | None:
+    """The layer's (first) member on call at `at`, or None."""
+    members = layer_members(layer, zone, at)
+    return members[0] if members else None
+
+
+def on_call_all(schedule: Schedule, at: datetime, overrides: Sequence[Override] = ()) -> tuple[str, ...]:
+    """Everyone on call for `schedule` at the instant `at`, sorted: the latest layer with someone, then the covers in the order made."""
+    if at.tzinfo is None:
+        raise ValueError("an instant needs a time zone")
+    people: list[str] = []
+    for layer in reversed(schedule.layers):
+        if members := layer_members(layer, schedule.timezone, at):
+            people = list(members)
+            break
+    for cover in overrides:
+        if not cover.start <= at < cover.end:
+            continue
+        if cover.kind == "add":
+            people = people if cover.member in people else [*people, cover.member]
+        elif cover.kind == "remove":
+            people = [p for p in people if p != cover.member]
+        else:
+            people = [cover.member]
+    return tuple(sorted(set(people)))
 
 
 def on_call(schedule: Schedule, at: datetime, overrides: Sequence[Override] = ()) -> str | None:
-    """Who is on call for `schedule` at the instant `at`: an override, else the latest layer with someone, else nobody."""
-    if at.tzinfo is None:
-        raise ValueError("an instant needs a time zone")
-    covering = [o for o in overrides if o.start <= at < o.end]
-    if covering:
-        return covering[-1].member
-    for layer in reversed(schedule.layers):
-        member = layer_member(layer, schedule.timezone, at)
-        if member is not None:
-            return member
-    return None
+    """One person on call at `at` (the first, where a schedule has several at once), or None."""
+    people = on_call_all(schedule, at, overrides)
+    return people[0] if people else None

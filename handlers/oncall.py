@@ -67,6 +67,7 @@ USAGE = (
     "/oncall schedule QUEUE[/SCHEDULE] [14d] — the effective timeline from now (after layers, hours and covers)\n"
     "/oncall gaps QUEUE [14d] — periods with nobody on call\n"
     "/oncall cover @member QUEUE[/SCHEDULE] 2h | 2026-12-24..2026-12-26 | 2026-12-24T18:00..2026-12-25T08:00 — put someone on call\n"
+    "  (+@member: on call beside whoever is; -@member: off call, nobody replacing them)\n"
     "/oncall covers [QUEUE] — current and coming covers;  /oncall uncover N — remove cover N\n"
     f"{SWAP_USAGE}\n"
     f"{KEY_USAGE}"
@@ -133,6 +134,13 @@ def _queue_and_schedule(ctx: Context, text: str) -> tuple[EscalationQueue, Sched
     return queue, found
 
 
+def _cover_kind(text: str) -> tuple[str, str]:
+    """`+@x` adds x beside whoever is on call, `-@x` takes x off; plain `@x` puts x on call instead."""
+    if text[:1] in "+-" and len(text) > 1:
+        return ("add" if text[0] == "+" else "remove"), text[1:]
+    return "replace", text
+
+
 def authorize_oncall(ctx: Context, request: OncallRequest) -> None:
     if request.verb == "key":
         authorize_key(ctx, request.queue or "")
@@ -143,10 +151,14 @@ def authorize_oncall(ctx: Context, request: OncallRequest) -> None:
         return
     if request.verb == "cover":
         queue = find_queue(ctx, (request.queue or "").partition("/")[0])
-        member = find_member(ctx, request.member or "")
-        if may_arrange(ctx.session, ctx.member, queue) or (member.id == ctx.member.id and ctx.member.handle in specialists(queue)):
+        kind, who = _cover_kind(request.member or "")
+        member = find_member(ctx, who)
+        if may_arrange(ctx.session, ctx.member, queue):
             return
-        raise Forbidden(f"{_who_arranges(ctx, queue)}; its specialists may cover for themselves.")
+        # A specialist may put themselves on call (instead, or beside); taking someone off is a lead's call.
+        if kind != "remove" and member.id == ctx.member.id and ctx.member.handle in specialists(queue):
+            return
+        raise Forbidden(f"{_who_arranges(ctx, queue)}; its specialists may cover for themselves, not take anyone off call.")
     if request.verb == "uncover":
         cover = ctx.session.get(OncallOverride, request.number)
         if cover is None or cover.removed_at is not None:
@@ -204,16 +216,17 @@ def _now(ctx: Context, queue_text: str | None) -> Reply:
                 (
                     queue.key,
                     schedule.key,
-                    f"@{now.handle}" if now.handle else "nobody",
+                    ", ".join(f"@{h}" for h in now.handles) or "nobody",
                     _when(ctx, now.until) if now.until else "—",
-                    f"@{now.next_handle} from {_when(ctx, now.next_from)}" if now.next_handle else "—",
+                    f"{', '.join(f'@{h}' for h in now.next_handles)} from {_when(ctx, now.next_from)}" if now.next_handles else "—",
                 )
             )
+            until = now.until.isoformat() if now.until else None
             schedules.append(
                 {
                     "key": schedule.key,
-                    "on_call": [{"handle": now.handle, "until": now.until.isoformat() if now.until else None}] if now.handle else [],
-                    "next": [{"handle": now.next_handle, "from": now.next_from.isoformat() if now.next_from else None}] if now.next_handle else [],
+                    "on_call": [{"handle": h, "until": until} for h in now.handles],
+                    "next": [{"handle": h, "from": now.next_from.isoformat() if now.next_from else None} for h in now.next_handles],
                 }
             )
         if not schedules:
@@ -274,8 +287,9 @@ def _cover_span(ctx: Context, when: str, zone: str) -> tuple[datetime, datetime]
 
 def _cover(ctx: Context, request: OncallRequest) -> Reply:
     queue, schedule = _queue_and_schedule(ctx, request.queue or "")
-    member = find_member(ctx, request.member or "")
-    if not member.active:
+    kind, who = _cover_kind(request.member or "")
+    member = find_member(ctx, who)
+    if not member.active and kind != "remove":
         raise Invalid(f"{member.name} is no longer active and cannot be on call.")
     start, end = _cover_span(ctx, request.when or "", schedule.timezone)
     if end <= start:
@@ -287,13 +301,16 @@ def _cover(ctx: Context, request: OncallRequest) -> Reply:
     if start > ctx.now + MAX_AHEAD:
         raise Invalid(f"A cover may start at most {MAX_AHEAD.days} days from now.")
     lock_for_write(ctx.session)
-    cover = OncallOverride(queue_id=queue.id, schedule=schedule.key, member_id=member.id, start_at=start, end_at=end, created_by=ctx.member.id, created_at=ctx.now)
+    cover = OncallOverride(
+        queue_id=queue.id, schedule=schedule.key, member_id=member.id, start_at=start, end_at=end, created_by=ctx.member.id, created_at=ctx.now, kind=kind
+    )
     ctx.session.add(cover)
     ctx.session.flush()
-    text = f"Cover {cover.id}: {member.name} is on call for {queue.name} / {schedule.key} from {_when(ctx, start)} until {_when(ctx, end)}."
+    how = {"replace": "is on call", "add": "is on call too (beside whoever else is)", "remove": "is off call (nobody replaces them)"}[kind]
+    text = f"Cover {cover.id}: {member.name} {how} for {queue.name} / {schedule.key} from {_when(ctx, start)} until {_when(ctx, end)}."
     blocks: list[Any] = [Section(text)]
     data: dict[str, Any] = {"cover": _cover_json(ctx, cover, queue, member)}
-    if not member_recipients(member):
+    if kind != "remove" and not member_recipients(member):
         warning = f"{member.name} has no Slack or Teams id: csbot cannot page them, so escalations during this cover go straight to the policy's next level."
         blocks.append(Section(f"⚠️ {warning}"))
         data["warnings"] = [warning]
@@ -311,6 +328,7 @@ def _cover_json(ctx: Context, cover: OncallOverride, queue: EscalationQueue, mem
         "start": cover.start_at.isoformat(),
         "end": cover.end_at.isoformat(),
         "by": by.handle if by else None,
+        "kind": cover.kind,
     }
 
 
@@ -325,9 +343,10 @@ def _covers(ctx: Context, queue_text: str | None) -> Reply:
     for cover in covers:
         member = ctx.session.get(Member, cover.member_id)
         assert member is not None
-        rows.append((str(cover.id), f"@{member.handle}", f"{queues[cover.queue_id].key}/{cover.schedule}", _when(ctx, cover.start_at), _when(ctx, cover.end_at)))
+        sign = {"add": "+", "remove": "-"}.get(cover.kind, "")
+        rows.append((str(cover.id), f"{sign}@{member.handle}", f"{queues[cover.queue_id].key}/{cover.schedule}", _when(ctx, cover.start_at), _when(ctx, cover.end_at)))
         data.append(_cover_json(ctx, cover, queues[cover.queue_id], member))
-    blocks: list[Any] = [Table(("Cover", "Who", "Queue/schedule", "From", "Until"), tuple(rows)), Note(f"Times in {ctx.timezone}.")] if rows else [Section("No covers now or to come.")]
+    blocks: list[Any] = [Table(("Cover", "Who", "Queue/schedule", "From", "Until"), tuple(rows)), Note(f"Times in {ctx.timezone}. +@x: on call beside whoever is; -@x: off call.")] if rows else [Section("No covers now or to come.")]
     return Reply(title="Covers", blocks=blocks, data={"covers": data})
 
 

@@ -24,7 +24,8 @@ if TYPE_CHECKING:  # org_file imports this module when it reads a file
 SECTION_KEYS = ("default_queue", "queues", "routes")
 QUEUE_KEYS = ("key", "name", "channels", "leads", "calendar", "webhook", "schedules", "policy")
 SCHEDULE_KEYS = ("key", "timezone", "layers")
-LAYER_KEYS = ("members", "shift", "start", "hours", "calendar")
+LAYER_KEYS = ("members", "mode", "shift", "start", "hours", "calendar")
+LAYER_MODES = ("rotate", "all")
 POLICY_KEYS = ("repeat", "levels", "working_hours")
 LEVEL_KEYS = ("notify", "how", "wait", "only")
 ROUTE_KEYS = ("match", "queue")
@@ -240,9 +241,16 @@ def _layer(check: _Checker, layer: LineDict, where: str, handles: Collection[str
                     check.add(layer.key_lines["members"], f"{where}: unknown member {clip(handle)} (not in this file's members)")
                     ok = False
                 members.append(handle)
+    mode = layer.get("mode", "rotate")
+    if mode not in LAYER_MODES:
+        check.add(layer.key_lines.get("mode", layer.line), f"{where}: mode must be rotate (one member at a time) or all (every member at once), got {clip(mode)}")
+        ok = False
     written: dict[str, str] = {}
     for key, parse in (("shift", Shift.parse), ("start", parse_start), ("hours", Hours.parse)):
         if key not in layer or layer[key] is None:
+            if key == "shift" and mode == "all":
+                written[key] = "1w"  # everyone is on call together: shifts only count from the start
+                continue
             if key != "hours":
                 example = "shift: 1w" if key == "shift" else 'start: "2026-01-05T09:00"'
                 check.add(layer.line, f"{where}: {key} is required, e.g. {example}")
@@ -259,6 +267,8 @@ def _layer(check: _Checker, layer: LineDict, where: str, handles: Collection[str
     if not ok:
         return None
     out = {"members": members, "shift": written["shift"], "start": written["start"], "hours": written.get("hours")}
+    if mode == "all":
+        out["mode"] = "all"
     if calendar is not None:
         out["calendar"] = calendar
     return out

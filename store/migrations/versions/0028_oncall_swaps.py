@@ -1,4 +1,4 @@
-"""Shift swaps: a request from one specialist to another, and the covers an accepted one made.
+"""Shift swaps (a request from one specialist to another, and the covers an accepted one made); covers that add or remove someone.
 
 Revision ID: 0028_oncall_swaps
 Revises: 0025_events_api
@@ -39,11 +39,13 @@ def upgrade() -> None:
     with op.batch_alter_table("oncall_overrides") as batch:
         batch.add_column(sa.Column("swap_id", sa.Integer(), nullable=True))
         batch.create_foreign_key(op.f("fk_oncall_overrides_swap_id_oncall_swaps"), "oncall_swaps", ["swap_id"], ["id"])
+        batch.add_column(sa.Column("kind", sa.String(8), nullable=False, server_default="replace"))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("oncall_overrides") as batch:
         batch.drop_constraint(op.f("fk_oncall_overrides_swap_id_oncall_swaps"), type_="foreignkey")
+        batch.drop_column("kind")
         batch.drop_column("swap_id")
     op.drop_index("ix_oncall_swaps_other_state", table_name="oncall_swaps")
     op.drop_table("oncall_swaps")
