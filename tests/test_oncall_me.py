@@ -7,6 +7,7 @@ real HTTP from the real app and read back with the `icalendar` package.
 from __future__ import annotations
 
 import json
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import aiohttp
 import icalendar
 import pytest
 from sqlalchemy import event, select, update
+from sqlalchemy import text as sql
 
 from bot.cli import main
 from bot.config import load_settings
@@ -315,3 +317,27 @@ def test_me_and_export_are_not_queue_keys() -> None:
 
     text = ORG.replace("- key: tier2\n      name: Tier 2", "- key: me\n      name: Tier 2").replace("default_queue: tier2", "default_queue: billing").replace("queue: tier2", "queue: billing")
     assert any("'me' is a word of /oncall" in p for p in problems_of(text))
+
+
+async def test_the_personal_calendar_answers_while_another_writer_holds_the_write_lock(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    setup(db)
+    monkeypatch.setenv("CSBOT_PUBLIC_URL", "https://csbot.example.com")
+    path = ask(db, "dana", "/oncall export me", T0)["data"]["calendar_url"].removeprefix("https://csbot.example.com")
+    runner, base = await serve(create_app(db, load_settings({}), clock=lambda: T0))
+    writer = db.engine.connect()
+    try:
+        # Another process writing: SQLite's write lock, or on PostgreSQL a lock no insert or update can pass.
+        if db.backend == "sqlite":
+            writer.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            writer.begin()
+            writer.execute(sql("LOCK TABLE app_keys, oncall_personal_calendars, oncall_overrides, members IN SHARE ROW EXCLUSIVE MODE"))
+        started = time.monotonic()
+        async with aiohttp.ClientSession() as http:
+            status, body = await fetch(http, base + path)
+        assert status == 200 and "BEGIN:VEVENT" in body
+        assert time.monotonic() - started < 3.0
+    finally:
+        writer.rollback()
+        writer.close()
+        await runner.cleanup()
