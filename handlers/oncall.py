@@ -121,8 +121,9 @@ def _parse_me(rest: list[str]) -> OncallRequest:
     """`/oncall me [@member] [14d]`, the two in either order."""
     if len(rest) > 2:
         raise UsageError(ME_USAGE)
-    spans = [w for w in rest if _SPAN.match(w)]
-    people = [w for w in rest if not _SPAN.match(w)]
+    # A word starting with a digit is meant as a span (2weeks): say how to write one rather than look for a person.
+    spans = [w for w in rest if w[:1].isdigit()]
+    people = [w for w in rest if not w[:1].isdigit()]
     if len(spans) > 1 or len(people) > 1:
         raise UsageError(f"One person and one span at most: {ME_USAGE}")
     return OncallRequest("me", member=people[0] if people else None, span=_span(spans[0]) if spans else DEFAULT_SPAN)

@@ -123,6 +123,7 @@ def test_oncall_me_bad_input_says_how(db: Database) -> None:
         ("/oncall me 14d 30d", "One person and one span"),
         ("/oncall me @dana @eli", "One person and one span"),
         ("/oncall me 400d", "A span from 1d to 366d"),
+        ("/oncall me 2weeks", "write days or weeks, e.g. 14d or 2w"),
         ("/oncall me @nobody", "nobody"),
         ("/oncall export billing", "/oncall export me [new]"),
         ("/oncall export me again", "/oncall export me new"),
