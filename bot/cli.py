@@ -83,8 +83,9 @@ def _parser() -> argparse.ArgumentParser:
 
     oncall = sub.add_parser("oncall", help="on-call schedules: export them as iCalendar; a queue's Events API key")
     oncall_sub = oncall.add_subparsers(dest="oncall_cmd", required=True, metavar="ACTION")
-    export = oncall_sub.add_parser("export", help="write a queue's on-call timeline as an iCalendar (.ics) file", allow_abbrev=False)
-    export.add_argument("queue", metavar="QUEUE[/SCHEDULE]", help="the queue, and optionally one of its schedules (default: all)")
+    export = oncall_sub.add_parser("export", help="write a queue's on-call timeline, or a person's shifts (me --as HANDLE), as an iCalendar (.ics) file", allow_abbrev=False)
+    export.add_argument("queue", metavar="QUEUE[/SCHEDULE]|me", help="the queue, and optionally one of its schedules (default: all); or me, with --as")
+    export.add_argument("--as", dest="handle", help="with me: whose shifts, across every queue (covers included)")
     export.add_argument("--ics", required=True, metavar="FILE", help="the .ics file to write ('-' for standard output)")
     export.add_argument("--days", type=int, default=60, help="how many days from now (default 60, at most 366)")
     export.add_argument("--at", help="from this ISO 8601 time (default: now)")
@@ -698,6 +699,10 @@ def cmd_oncall(settings: Settings, args: argparse.Namespace) -> int:
     if not 1 <= args.days <= MAX_DAYS:
         raise BadInput(f"--days must be from 1 to {MAX_DAYS}, got {args.days}")
     now = _parse_at(args.at)
+    if args.queue.lower() == "me":
+        return _export_me(settings, args, now)
+    if args.handle is not None:
+        raise BadInput("--as goes with `csbot oncall export me` (a person's shifts); a queue's calendar is everyone's")
     queue_key, _, schedule = args.queue.partition("/")
     db = _open(settings)
     try:
@@ -713,15 +718,46 @@ def cmd_oncall(settings: Settings, args: argparse.Namespace) -> int:
             text = queue_calendar(session, queue, schedule.lower() or None, now, now + timedelta(days=args.days), names, now)
     finally:
         db.dispose()
-    if args.ics == "-":
+    _write_ics(args.ics, text, f"for {queue.name} over the next {args.days} days")
+    return EXIT_OK
+
+
+def _write_ics(path: str, text: str, what: str) -> None:
+    if path == "-":
         sys.stdout.write(text)
-    else:
-        try:
-            Path(args.ics).write_text(text, encoding="utf-8", newline="")
-        except OSError as exc:
-            raise BadInput(f"cannot write {args.ics}: {exc.strerror or exc}") from None
-        events = text.count("BEGIN:VEVENT")
-        print(f"Wrote {args.ics}: {events} on-call event{'' if events == 1 else 's'} for {queue.name} over the next {args.days} days.")
+        return
+    try:
+        Path(path).write_text(text, encoding="utf-8", newline="")
+    except OSError as exc:
+        raise BadInput(f"cannot write {path}: {exc.strerror or exc}") from None
+    events = text.count("BEGIN:VEVENT")
+    print(f"Wrote {path}: {events} on-call event{'' if events == 1 else 's'} {what}.")
+
+
+def _export_me(settings: Settings, args: argparse.Namespace, now: datetime) -> int:
+    """`csbot oncall export me --as HANDLE`: the person's calendar, as the link `/oncall export me` gives serves it."""
+    from datetime import timedelta
+
+    from sqlalchemy import func, select
+
+    from bot.demo import active_members, unknown_handle_message
+    from escalation.ics import personal_calendar
+    from store.org import Member
+
+    if not args.handle:
+        raise BadInput("csbot oncall export me needs --as HANDLE: whose shifts")
+    db = _open(settings)
+    try:
+        with db.sessions() as session:
+            wanted = args.handle.strip().lstrip("@").lower()
+            member = session.scalar(select(Member).where(func.lower(Member.handle) == wanted, Member.active.is_(True)))
+            if member is None:
+                raise BadInput(f"--as: {unknown_handle_message(args.handle, active_members(db))}")
+            names = {m.handle: m.name for m in session.scalars(select(Member))}
+            text = personal_calendar(session, member, now, now + timedelta(days=args.days), names, now)
+    finally:
+        db.dispose()
+    _write_ics(args.ics, text, f"for {member.name} over the next {args.days} days")
     return EXIT_OK
 
 

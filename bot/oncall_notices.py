@@ -1,7 +1,8 @@
 """On-call notices: the handoff DM when a shift starts, and the daily warning of gaps ahead.
 
 - `oncall_handoff`: whoever comes on call for a queue's schedule is told, with
-  the queue's open escalations, once per stretch on call (the occurrence is
+  the queue's open escalations and the cover that put them on call if one
+  did, once per stretch on call (the occurrence is
   the stretch's start). Only stretches that began within the catch-up window
   are announced, so a restart (or turning this on) does not announce
   stretches that began long ago.
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from escalation.engine import member_recipients, open_for, queue_recipients
 from escalation.oncall import Interval, queue_timeline, schedules_of
+from escalation.personal import cover_at
 from handlers.oncall import gaps_reply, handoff_reply
 from handlers.reply import Reply
 from store.database import Database
@@ -101,4 +103,9 @@ def compose(session: Session, row: Claimed, now: datetime) -> Reply:
     recipient = row.recipient.split(":", 2)
     column = Member.slack_id if recipient[0] == "slack" else Member.teams_id
     person = session.scalar(select(Member).where(column == recipient[-1]))
-    return handoff_reply(session, queue, schedule.key, until, open_for(session, queue_ids=[queue.id]), person.effective_timezone(zone) if person else zone)
+    # The stretch began at the row's due time: was a cover, rather than the rotation, what put them on call then?
+    cover = cover_at(session, queue, schedule.key, person.handle, row.due_at) if person else None
+    return handoff_reply(
+        session, queue, schedule.key, until, open_for(session, queue_ids=[queue.id]), person.effective_timezone(zone) if person else zone,
+        cover=cover, reader=person.handle if person else None,
+    )

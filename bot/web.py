@@ -29,6 +29,8 @@ from bot.health import REFRESH_S, StatusCache
 from bot.metrics import exposition
 from bot.oncall_calendar import ROUTE as CALENDAR_ROUTE
 from bot.oncall_calendar import calendar_endpoint
+from bot.personal_calendar import ROUTE as PERSONAL_CALENDAR_ROUTE
+from bot.personal_calendar import personal_endpoint
 from bot.notify import Notifier
 from bot.refusals import refusals
 from bot.url_text import unreadable_part
@@ -184,6 +186,7 @@ def create_app(
     else:
         _metrics_listener(app, settings.metrics_host or "127.0.0.1", settings.metrics_port)
     app.router.add_get(CALENDAR_ROUTE, gate.guard("/oncall", calendar_endpoint(db, clock)))
+    app.router.add_get(PERSONAL_CALENDAR_ROUTE, gate.guard("/oncall/me", personal_endpoint(db, clock)))
     app.router.add_post("/webhooks/tickets", tickets_webhook(db, settings.webhook_secret, clock))
     app.router.add_post(EVENTS_ROUTE, events_endpoint(db, clock, settings.events_per_minute))
     if not settings.webhook_secret:

@@ -19,7 +19,9 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy.orm import Session
 
 from escalation.oncall import Interval, queue_timeline, schedules_of, stretch_of
+from escalation.personal import stretches_of
 from store.chart_images import app_key
+from store.org import Member
 from store.queues import EscalationQueue
 
 KEY_NAME = "oncall_calendar"
@@ -53,35 +55,42 @@ def _fold(line: str) -> list[str]:
     return out
 
 
+def uid_of(queue_key: str, schedule: str, handle: str, start: datetime) -> str:
+    """A stretch's UID: from its queue, schedule, person and start, so every calendar that shows it names it the same."""
+    return hashlib.sha256(f"{queue_key}/{schedule}/{handle}/{start.isoformat()}".encode()).hexdigest()[:32] + "@csbot"
+
+
+def event_lines(queue: EscalationQueue, schedule: str, piece: Interval, names: Mapping[str, str], now: datetime, *, note: str = "") -> list[str]:
+    """The VEVENTs of one stretch (one per person on call in it); `note` ends the description."""
+    lines: list[str] = []
+    for handle in piece.handles:
+        name = names.get(handle, handle)
+        lines += [
+            "BEGIN:VEVENT",
+            f"UID:{uid_of(queue.key, schedule, handle, piece.start)}",
+            f"DTSTAMP:{_stamp(now)}",
+            f"DTSTART:{_stamp(piece.start)}",
+            f"DTEND:{_stamp(piece.end)}",
+            f"SUMMARY:{_text(f'On call: {name} ({queue.key}/{schedule})')}",
+            f"DESCRIPTION:{_text(f'{name} (@{handle}) is on call for {queue.name}, schedule {schedule}.' + (f' {note}' if note else ''))}",
+            "TRANSP:TRANSPARENT",
+            "END:VEVENT",
+        ]
+    return lines
+
+
+def wrap(title: str, events: Iterable[str]) -> str:
+    """The VCALENDAR text (CRLF line ends, folded) around event lines."""
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", f"PRODID:{PRODID}", "CALSCALE:GREGORIAN", "METHOD:PUBLISH", f"X-WR-CALNAME:{_text(title)}", *events, "END:VCALENDAR"]
+    return "".join(part + "\r\n" for line in lines for part in _fold(line))
+
+
 def calendar(
     queue: EscalationQueue, events: Iterable[tuple[str, Interval]], names: Mapping[str, str], now: datetime, *, title: str | None = None
 ) -> str:
     """The VCALENDAR text (CRLF line ends) for `events`: (schedule key, interval with one handle)."""
-    lines = [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        f"PRODID:{PRODID}",
-        "CALSCALE:GREGORIAN",
-        "METHOD:PUBLISH",
-        f"X-WR-CALNAME:{_text(title or f'On call · {queue.name}')}",
-    ]
-    for schedule, piece in events:
-        for handle in piece.handles:
-            uid = hashlib.sha256(f"{queue.key}/{schedule}/{handle}/{piece.start.isoformat()}".encode()).hexdigest()[:32]
-            name = names.get(handle, handle)
-            lines += [
-                "BEGIN:VEVENT",
-                f"UID:{uid}@csbot",
-                f"DTSTAMP:{_stamp(now)}",
-                f"DTSTART:{_stamp(piece.start)}",
-                f"DTEND:{_stamp(piece.end)}",
-                f"SUMMARY:{_text(f'On call: {name} ({queue.key}/{schedule})')}",
-                f"DESCRIPTION:{_text(f'{name} (@{handle}) is on call for {queue.name}, schedule {schedule}.')}",
-                "TRANSP:TRANSPARENT",
-                "END:VEVENT",
-            ]
-    lines.append("END:VCALENDAR")
-    return "".join(part + "\r\n" for line in lines for part in _fold(line))
+    lines = [line for schedule, piece in events for line in event_lines(queue, schedule, piece, names, now)]
+    return wrap(title or f"On call · {queue.name}", lines)
 
 
 def queue_calendar(session: Session, queue: EscalationQueue, schedule: str | None, start: datetime, end: datetime, names: Mapping[str, str], now: datetime) -> str:
@@ -94,6 +103,15 @@ def queue_calendar(session: Session, queue: EscalationQueue, schedule: str | Non
             events += [(s.key, stretch_of(session, queue, s, piece, start, end)) for piece in queue_timeline(session, queue, s, start, end) if piece.handles]
     events.sort(key=lambda e: (e[1].start, e[0]))
     return calendar(queue, events, names, now)
+
+
+def personal_calendar(session: Session, member: Member, start: datetime, end: datetime, names: Mapping[str, str], now: datetime) -> str:
+    """One person's calendar: their stretches on call for every queue, each the same event (and UID) as in its queue's calendar."""
+    lines: list[str] = []
+    for stretch in stretches_of(session, member, start, end):
+        note = " ".join(f"Cover {c.id} added by {c.by_name}." for c in stretch.covers)
+        lines += event_lines(stretch.queue, stretch.schedule, stretch.interval, names, now, note=note)
+    return wrap(f"On call · {member.name}", lines)
 
 
 def subscription_key(session: Session, queue_key: str) -> str:

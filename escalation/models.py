@@ -151,3 +151,20 @@ class InboundEvent(Base):
     outcome: Mapped[str] = mapped_column(String(16))
     escalation_id: Mapped[int | None] = mapped_column(ForeignKey("escalations.id"))
     summary: Mapped[str | None] = mapped_column(String(1024))
+
+
+class PersonalCalendar(Base):
+    """A member's personal on-call calendar link: only a generation counter, the link itself is derived.
+
+    The token in the link is an HMAC of (member, generation) under a secret
+    csbot keeps (escalation.calendar_tokens), so csbot can show the link again
+    whenever its owner asks; rotating adds one to `generation`, and every
+    link made with a lower generation stops working at once.
+    """
+
+    __tablename__ = "oncall_personal_calendars"
+
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), primary_key=True)
+    generation: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCSeconds)
+    rotated_at: Mapped[datetime | None] = mapped_column(UTCSeconds)

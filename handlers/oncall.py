@@ -22,6 +22,7 @@ from escalation.engine import member_recipients
 from escalation.ics import subscription_key
 from escalation.models import OncallOverride
 from escalation.oncall import now_and_next, queue_timeline, schedules_of
+from escalation.personal import Cover
 from escalation.queue_people import may_arrange, queue_leads, specialists
 from escalation.rotations import Schedule
 from handlers.args import UsageError, number_word
@@ -31,6 +32,7 @@ from handlers.humanize import duration
 from handlers.kpi_lookup import find_member
 from handlers.oncall_keys import USAGE as KEY_USAGE
 from handlers.oncall_keys import authorize_key, key_reply, parse_key_action
+from handlers.oncall_me import EXPORT_USAGE, ME_USAGE, authorize_me, export_reply, me_reply, parse_export
 from handlers.oncall_swaps import ACTIONS as SWAP_ACTIONS
 from handlers.oncall_swaps import USAGE as SWAP_USAGE
 from handlers.oncall_swaps import SwapAsk, authorize_swap, parse_swap, swap_request
@@ -47,30 +49,32 @@ DEFAULT_SPAN, MAX_SPAN = timedelta(days=14), timedelta(days=366)
 MAX_COVER = timedelta(days=90)
 MAX_AHEAD = timedelta(days=366)  # covers are for the year ahead
 MAX_DATE = "2099-12-31"
-SUBCOMMANDS = ("schedule", "gaps", "cover", "covers", "uncover", "swap", "key")
+SUBCOMMANDS = ("me", "schedule", "gaps", "cover", "covers", "uncover", "swap", "key", "export")
 
 
 @dataclass(frozen=True)
 class OncallRequest:
-    verb: str  # now | schedule | gaps | cover | covers | uncover | swap | key
+    verb: str  # now | me | export | schedule | gaps | cover | covers | uncover | swap | key
     queue: str | None = None  # QUEUE or QUEUE/SCHEDULE
     span: timedelta = DEFAULT_SPAN
     member: str | None = None
     when: str | None = None  # a cover's length or range
     number: int | None = None
-    action: str | None = None  # key: show | new | revoke
+    action: str | None = None  # key: show | new | revoke; export: show | new
     reason: str | None = None  # swap: why, for the other person
 
 
 USAGE = (
     "/oncall [QUEUE] — who is on call now, until when, and who is next (every queue when none is named)\n"
+    f"{ME_USAGE}\n"
     "/oncall schedule QUEUE[/SCHEDULE] [14d] — the effective timeline from now (after layers, hours and covers)\n"
     "/oncall gaps QUEUE [14d] — periods with nobody on call\n"
     "/oncall cover @member QUEUE[/SCHEDULE] 2h | 2026-12-24..2026-12-26 | 2026-12-24T18:00..2026-12-25T08:00 — put someone on call\n"
     "  (+@member: on call beside whoever is; -@member: off call, nobody replacing them)\n"
     "/oncall covers [QUEUE] — current and coming covers;  /oncall uncover N — remove cover N\n"
     f"{SWAP_USAGE}\n"
-    f"{KEY_USAGE}"
+    f"{KEY_USAGE}\n"
+    f"{EXPORT_USAGE}"
 )
 
 
@@ -111,11 +115,27 @@ def parse_oncall(words: list[str]) -> OncallRequest:
     if verb == "key":
         queue, action = parse_key_action(rest)
         return OncallRequest("key", queue, action=action)
+    if verb == "me":
+        return _parse_me(rest)
+    if verb == "export":
+        return OncallRequest("export", action=parse_export(rest))
     if len(words) == 1:
         return OncallRequest("now", words[0])
     guesses = closest(verb, SUBCOMMANDS)
     hint = f" Did you mean {', '.join(guesses)}?" if guesses else ""
     raise UsageError(f"Unknown /oncall subcommand {words[0]!r}.{hint} Subcommands: {', '.join(SUBCOMMANDS)}, or a queue alone.")
+
+
+def _parse_me(rest: list[str]) -> OncallRequest:
+    """`/oncall me [@member] [14d]`, the two in either order."""
+    if len(rest) > 2:
+        raise UsageError(ME_USAGE)
+    # A word starting with a digit is meant as a span (2weeks): say how to write one rather than look for a person.
+    spans = [w for w in rest if w[:1].isdigit()]
+    people = [w for w in rest if not w[:1].isdigit()]
+    if len(spans) > 1 or len(people) > 1:
+        raise UsageError(f"One person and one span at most: {ME_USAGE}")
+    return OncallRequest("me", member=people[0] if people else None, span=_span(spans[0]) if spans else DEFAULT_SPAN)
 
 
 def _queue_and_schedule(ctx: Context, text: str) -> tuple[EscalationQueue, Schedule]:
@@ -148,6 +168,9 @@ def authorize_oncall(ctx: Context, request: OncallRequest) -> None:
     if request.verb == "swap":
         queue, _ = _queue_and_schedule(ctx, request.queue or "")
         authorize_swap(ctx, _swap_ask(request), queue)
+        return
+    if request.verb == "me":
+        authorize_me(ctx, request.member)
         return
     if request.verb == "cover":
         queue = find_queue(ctx, (request.queue or "").partition("/")[0])
@@ -184,6 +207,10 @@ def _who_arranges(ctx: Context, queue: EscalationQueue) -> str:
 def execute_oncall(ctx: Context, request: OncallRequest) -> Reply:
     if request.verb == "now":
         return _now(ctx, request.queue)
+    if request.verb == "me":
+        return me_reply(ctx, request.member, request.span)
+    if request.verb == "export":
+        return export_reply(ctx, request.action or "show")
     if request.verb in ("schedule", "gaps"):
         return _timeline(ctx, request)
     if request.verb == "cover":
@@ -364,17 +391,27 @@ def _uncover(ctx: Context, number: int) -> Reply:
     )
 
 
-def handoff_reply(session: Any, queue: EscalationQueue, schedule: str, until: datetime | None, open_escalations: list[Any], zone: str) -> Reply:
-    """The DM someone gets when their stretch on call starts: until when, and what is open."""
+def handoff_reply(
+    session: Any, queue: EscalationQueue, schedule: str, until: datetime | None, open_escalations: list[Any], zone: str, *, cover: Cover | None = None, reader: str | None = None
+) -> Reply:
+    """The DM someone gets when their stretch on call starts: until when, why (a cover), and what is open."""
     ends = f" until {local_full(until, zone)}" if until else ""
     blocks: list[Any] = [Section(f"You are on call for {queue.name} ({schedule}){ends}.")]
+    if cover is not None:
+        # Not their turn in the rotation: say who arranged it, so a surprise has someone to ask.
+        by = "you added" if cover.by_handle == reader else f"added by {cover.by_name}"
+        blocks.append(Section(f"You are on call because of cover {cover.id} {by} ({local_full(cover.start, zone)} – {local_full(cover.end, zone)})."))
     if open_escalations:
         rows = tuple((e.label, e.ticket, e.severity, state_line(session, e, zone)) for e in open_escalations)
         blocks.append(Table(("Escalation", "Ticket", "Sev", "Now"), rows, title=f"{len(rows)} open escalation{'' if len(rows) == 1 else 's'}"))
     else:
         blocks.append(Section("No escalations are open in this queue."))
     blocks.append(Note(f"Times in {zone}. /oncall {queue.key} shows who else is on call; /escalation list {queue.key} what is open."))
-    return Reply(title=f"On call: {queue.name}", blocks=blocks, data={"queue": queue.key, "schedule": schedule, "open": [e.label for e in open_escalations]})
+    return Reply(
+        title=f"On call: {queue.name}",
+        blocks=blocks,
+        data={"queue": queue.key, "schedule": schedule, "open": [e.label for e in open_escalations], "cover": cover.to_json() if cover else None},
+    )
 
 
 def gaps_reply(queue: EscalationQueue, gaps: list[tuple[str, Any]], zone: str) -> Reply:
@@ -395,7 +432,7 @@ class OncallCommand:
     name = "oncall"
     summary = "Who is on call for each escalation queue, the schedule ahead, its gaps, and covers"
     usage = USAGE
-    examples = ("/oncall", "/oncall billing", "/oncall schedule billing/primary 14d", "/oncall gaps billing 30d", "/oncall cover @dana billing 2h")
+    examples = ("/oncall", "/oncall me", "/oncall billing", "/oncall schedule billing/primary 14d", "/oncall gaps billing 30d", "/oncall cover @dana billing 2h")
 
     def parse(self, words: list[str]) -> OncallRequest:
         return parse_oncall(words)

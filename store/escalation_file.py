@@ -117,6 +117,10 @@ def _texts(check: _Checker, m: LineDict, key: str, what: str) -> list[str] | Non
     return [i.strip() for i in items]
 
 
+# `/oncall me` and `/oncall export me` name the caller: a queue called so could not be named in /oncall.
+RESERVED_QUEUE_KEYS = {word: f"'{word}' is a word of /oncall (/oncall me, /oncall export me); call the queue something else" for word in ("me", "export")}
+
+
 def _queues(check: _Checker, section: LineDict, handles: Collection[str], calendars: Mapping[str, dict[str, Any]]) -> list[QueueSpec]:
     from store.org_file import PLATFORMS, _read_misspellings
 
@@ -127,7 +131,7 @@ def _queues(check: _Checker, section: LineDict, handles: Collection[str], calend
         what = f"queue {key!r}" if key else f"escalation: queues[{index}]"
         check.unknown_keys(q, QUEUE_KEYS, what)
         name = check.text(q, "name", what, required=True)
-        check.listed_key(q, key, what, "queue", seen)
+        check.listed_key(q, key, what, "queue", seen, RESERVED_QUEUE_KEYS)
         spec = QueueSpec(key=key or "", name=name or "")
         if q.get("channels") is not None:
             channels = check.mapping(q["channels"], q.key_lines["channels"], f"{what}: channels")
