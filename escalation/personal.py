@@ -39,9 +39,10 @@ class Cover:
     by_handle: str
     by_name: str
     kind: str = "replace"  # replace | add | remove (escalation.rotations)
+    swap_id: int | None = None  # made by an accepted swap (escalation.swaps); `by` accepted it
 
     def to_json(self) -> dict[str, object]:
-        return {"id": self.id, "by": self.by_handle, "kind": self.kind}
+        return {"id": self.id, "by": self.by_handle, "kind": self.kind, **({"swap": self.swap_id} if self.swap_id else {})}
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ def covers_for(session: Session, queue_id: int, schedule: str, start: datetime, 
     """The schedule's covers in force that overlap [start, end), oldest first (as escalation.oncall.overrides orders them)."""
     person, adder = aliased(Member), aliased(Member)
     rows = session.execute(
-        select(OncallOverride.id, person.handle, OncallOverride.start_at, OncallOverride.end_at, adder.handle, adder.name, OncallOverride.kind)
+        select(OncallOverride.id, person.handle, OncallOverride.start_at, OncallOverride.end_at, adder.handle, adder.name, OncallOverride.kind, OncallOverride.swap_id)
         .join(person, person.id == OncallOverride.member_id)
         .join(adder, adder.id == OncallOverride.created_by)
         .where(

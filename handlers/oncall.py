@@ -399,8 +399,13 @@ def handoff_reply(
     blocks: list[Any] = [Section(f"You are on call for {queue.name} ({schedule}){ends}.")]
     if cover is not None:
         # Not their turn in the rotation: say who arranged it, so a surprise has someone to ask.
-        by = "you added" if cover.by_handle == reader else f"added by {cover.by_name}"
-        blocks.append(Section(f"You are on call because of cover {cover.id} {by} ({local_full(cover.start, zone)} – {local_full(cover.end, zone)})."))
+        span = f"{local_full(cover.start, zone)} – {local_full(cover.end, zone)}"
+        if cover.swap_id is not None:
+            by = "you accepted" if cover.by_handle == reader else f"{cover.by_name} accepted"
+            blocks.append(Section(f"You are on call because of swap {cover.swap_id}, which {by} ({span})."))
+        else:
+            by = "you added" if cover.by_handle == reader else f"added by {cover.by_name}"
+            blocks.append(Section(f"You are on call because of cover {cover.id} {by} ({span})."))
     if open_escalations:
         rows = tuple((e.label, e.ticket, e.severity, state_line(session, e, zone)) for e in open_escalations)
         blocks.append(Table(("Escalation", "Ticket", "Sev", "Now"), rows, title=f"{len(rows)} open escalation{'' if len(rows) == 1 else 's'}"))

@@ -149,3 +149,16 @@ def test_two_swaps_of_one_stretch_accepted_at_once_make_one(db: Database) -> Non
     assert [(c[2]) for c in covers(db)] == [who(db, oks[0])]
     with db.sessions() as s:
         assert s.scalar(select(func.count()).select_from(OncallSwap).where(OncallSwap.state == "accepted")) == 1
+
+
+async def test_the_handoff_says_a_swap_put_them_on_call(db: Database, slack: tuple[FakeSlack, SlackNotifier]) -> None:
+    fake, notifier = slack
+    setup(db)
+    assert ask(db, "dana", "/oncall swap billing @eli 2026-12-10..2026-12-17", T0)["ok"]
+    assert click(db, "eli", ACCEPT, 1, T0).ok
+    # Thursday 00:00 in Berlin: eli comes on call in dana's place; Monday 09:00: dana in eli's.
+    for at, reader, text in ((berlin(10), "DELI", "which you accepted"), (berlin(14, 9), "DDANA", "which Eli Specialist accepted")):
+        before = len(fake.calls)
+        await run_tick(db, [notifier], datetime.fromisoformat(at), only="oncall")
+        handoff = [c.args for c in fake.calls[before:] if c.method == "chat.postMessage" and c.args["channel"] == reader]
+        assert handoff and f"You are on call because of swap 1, {text}" in json.dumps(handoff[-1]["blocks"]), reader
