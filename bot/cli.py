@@ -312,6 +312,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_org(settings: Settings, args: argparse.Namespace) -> int:
     from kpi.definitions import BY_NAME
     from kpi.team_history import tickets_per_team
+    from escalation.keep_current import keep_current, snapshot
     from store.org_file import OrgFileError, apply_org, dump_org, org_document, read_org, sweeping_changes
 
     if args.org_cmd == "show":
@@ -341,15 +342,19 @@ def cmd_org(settings: Settings, args: argparse.Namespace) -> int:
                 if sweeping.deactivated:
                     print(f"  it would deactivate: {_some(sweeping.deactivated)}", file=sys.stderr)
                 return EXIT_BAD_INPUT
+            before = snapshot(session)
             try:
                 result = apply_org(session, spec)
             except OrgFileError as exc:  # what only the database can tell (a rename onto a key in use)
                 session.rollback()
                 return _org_refused(args.file, exc.problems)
+            kept = keep_current(session, before, datetime.now(timezone.utc))
             if args.dry_run:
                 session.rollback()
         prefix = "Dry run, nothing written. Would have: " if args.dry_run else ""
         print(prefix + result.summary())
+        for line in kept:
+            print(("Would have " if args.dry_run else "") + line)
         # A changed calendar (a team's, the org's, their hours or holidays) changes
         # business-hours figures: the days it touched are counted again now.
         if not args.dry_run and (counted := _count_kpi_days(db)):

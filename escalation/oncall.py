@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from escalation.models import OncallOverride
-from escalation.rotations import Hours, Layer, Override, Schedule, Shift, handoff, on_call_all, parse_start, shift_number
+from escalation.rotations import Hours, Layer, Override, Schedule, Shift, handoff, on_call_all, parse_start, regimes, shift_number
 from store.business_time import open_intervals
 from store.calendar_file import CalendarSpec
 from store.calendars import business_calendar
@@ -53,12 +53,18 @@ def schedules_of(queue: EscalationQueue) -> list[Schedule]:
                     Hours.parse(layer["hours"]) if layer.get("hours") else None,
                     business_calendar(CalendarSpec.from_dict(layer["calendar"])) if layer.get("calendar") else None,
                     layer.get("mode", "rotate"),
+                    current_of(layer.get("current")),
                 )
                 for layer in s["layers"]
             ),
         )
         for s in queue.schedules
     ]
+
+
+def current_of(stored: dict[str, str] | None) -> tuple[str, datetime] | None:
+    """A layer's stored `current` ({"handle", "since"}) as rotations read it."""
+    return (stored["handle"], parse_start(stored["since"])) if stored else None
 
 
 def schedule_of(queue: EscalationQueue, key: str) -> Schedule | None:
@@ -82,12 +88,22 @@ def overrides(session: Session, queue_id: int, schedule: str, start: datetime, e
     return [Override(handle, s, e, kind) for s, e, handle, kind in rows]
 
 
-def _layer_edges(layer: Layer, zone: str, start: datetime, end: datetime) -> Iterable[datetime]:
+def _handoffs(layer: Layer, zone: str, start: datetime, end: datetime) -> Iterable[datetime]:
     n = shift_number(layer, zone, start)
     n = 0 if n is None else n
     while (at := handoff(layer, zone, n)) < end:
         yield at
         n += 1
+
+
+def _layer_edges(layer: Layer, zone: str, start: datetime, end: datetime) -> Iterable[datetime]:
+    before, later, since = regimes(layer, zone)
+    if later is None or since is None:
+        yield from _handoffs(layer, zone, start, end)
+    else:  # the handoffs of the old order until `current` takes over, then of the new
+        yield from _handoffs(before, zone, start, min(end, since))
+        yield since
+        yield from _handoffs(later, zone, max(start, since), end)
     if layer.hours is not None:
         # Hours are instants (Hours.span): their edges are exact, whatever the clocks do.
         day = start.astimezone(ZoneInfo(zone)).date() - timedelta(days=1)

@@ -20,7 +20,7 @@ Plain data in, handles out: no database and no clock.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -30,7 +30,7 @@ from store.rotation_spec import Hours, RotationError, Shift, parse_start
 
 __all__ = [
     "Hours", "Layer", "Override", "RotationError", "Schedule", "Shift",
-    "handoff", "layer_member", "layer_members", "on_call", "on_call_all", "parse_start", "shift_number",
+    "handoff", "layer_member", "layer_members", "on_call", "on_call_all", "parse_start", "regimes", "shift_number",
 ]  # fmt: skip
 MODES = ("rotate", "all")
 COVER_KINDS = ("replace", "add", "remove")
@@ -44,6 +44,9 @@ class Layer:
     # A business calendar instead of hours: its hours, and nobody on its holidays.
     calendar: BusinessCalendar | None = None
     mode: str = "rotate"  # rotate: one member at a time, in turn; all: every member at once
+    # (handle, since): from `since` (naive, the schedule's wall clock) the layer's shifts start over
+    # there with `handle`, in list order: who is on call stays who it was when members were reordered.
+    current: tuple[str, datetime] | None = None
 
 
 @dataclass(frozen=True)
@@ -91,8 +94,28 @@ def shift_number(layer: Layer, zone: str, at: datetime) -> int | None:
     return n
 
 
+def since_instant(layer: Layer, zone: str) -> datetime | None:
+    """When a layer's `current` takes over, as an instant (None without one)."""
+    return _wall(layer.current[1].date(), layer.current[1].time(), zone) if layer.current else None
+
+
+def regimes(layer: Layer, zone: str) -> tuple[Layer, Layer | None, datetime | None]:
+    """The layer as it runs before its `current` takes over, the layer from then on, and when."""
+    if layer.current is None or layer.current[0] not in layer.members:
+        return layer, None, None
+    handle, since = layer.current
+    i = layer.members.index(handle)
+    later = replace(layer, members=layer.members[i:] + layer.members[:i], start=since, current=None)
+    return replace(layer, current=None), later, since_instant(layer, zone)
+
+
 def layer_members(layer: Layer, zone: str, at: datetime) -> tuple[str, ...]:
     """The layer's members on call at `at`: none before its start, outside its hours or without members."""
+    before, later, since = regimes(layer, zone)
+    if later is not None and since is not None and at >= since:
+        layer = later
+    else:
+        layer = before
     if not layer.members:
         return ()
     if layer.hours is not None and not layer.hours.covers(at, zone):

@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # org_file imports this module when it reads a file
 SECTION_KEYS = ("default_queue", "queues", "routes")
 QUEUE_KEYS = ("key", "name", "channels", "leads", "calendar", "webhook", "schedules", "policy")
 SCHEDULE_KEYS = ("key", "timezone", "layers")
-LAYER_KEYS = ("members", "mode", "shift", "start", "hours", "calendar")
+LAYER_KEYS = ("members", "mode", "shift", "start", "hours", "calendar", "current")
 LAYER_MODES = ("rotate", "all")
 POLICY_KEYS = ("repeat", "levels", "working_hours")
 LEVEL_KEYS = ("notify", "how", "wait", "only")
@@ -268,14 +268,36 @@ def _layer(check: _Checker, layer: LineDict, where: str, handles: Collection[str
         except RotationError as exc:
             check.add(layer.key_lines[key], f"{where}: {exc}")
             ok = False
+    current = _current(check, layer, where, members) if layer.get("current") is not None else None
     if not ok:
         return None
     out = {"members": members, "shift": written["shift"], "start": written["start"], "hours": written.get("hours")}
+    if current is not None:
+        out["current"] = current
     if mode == "all":
         out["mode"] = "all"
     if calendar is not None:
         out["calendar"] = calendar
     return out
+
+
+def _current(check: _Checker, layer: LineDict, where: str, members: list[str]) -> dict[str, str] | None:
+    """`current: dana since 2026-12-07T09:00`: from then on the shifts start over there with dana, in list order."""
+    text = layer["current"]
+    handle, word, since = (text.split() + ["", "", ""])[:3] if isinstance(text, str) else ("", "", "")
+    handle = handle.lstrip("@").lower()
+    if word != "since" or len(text.split()) != 3:
+        check.add(layer.key_lines["current"], f'{where}: current must be "HANDLE since START", e.g. current: "dana since 2026-12-07T09:00"')
+        return None
+    if handle not in members:
+        check.add(layer.key_lines["current"], f"{where}: current: {clip(handle)} is not one of the layer's members")
+        return None
+    try:
+        parse_start(since)
+    except RotationError as exc:
+        check.add(layer.key_lines["current"], f"{where}: current: {exc}")
+        return None
+    return {"handle": handle, "since": since}
 
 
 def _policy(check: _Checker, q: LineDict, what: str, queue: QueueSpec, handles: Collection[str]) -> dict[str, Any]:

@@ -1080,6 +1080,8 @@ def _layer_document(layer: dict[str, Any]) -> dict[str, Any]:
     out = {k: v for k, v in layer.items() if v is not None}
     if isinstance(out.get("calendar"), dict):
         out["calendar"] = out["calendar"]["key"]
+    if isinstance(out.get("current"), dict):
+        out["current"] = f"{out['current']['handle']} since {out['current']['since']}"
     return out
 
 
