@@ -168,3 +168,23 @@ class PersonalCalendar(Base):
     generation: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCSeconds)
     rotated_at: Mapped[datetime | None] = mapped_column(UTCSeconds)
+
+
+class OncallPlan(Base):
+    """`/oncall plan`: a temporary schedule; over [start_at, end_at) `members` take turns in `shift`s from its start
+    (the schedule's wall clock), instead of the schedule's layers."""
+
+    __tablename__ = "oncall_plans"
+    __table_args__ = (Index("ix_oncall_plans_window", "queue_id", "schedule", "end_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    queue_id: Mapped[int] = mapped_column(ForeignKey("escalation_queues.id"))
+    schedule: Mapped[str] = mapped_column(String(64))
+    start_at: Mapped[datetime] = mapped_column(UTCSeconds)
+    end_at: Mapped[datetime] = mapped_column(UTCSeconds)
+    members: Mapped[list[str]] = mapped_column(JSON)  # handles, in turn
+    shift: Mapped[str] = mapped_column(String(16))  # 1d, 12h, …
+    created_by: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCSeconds)
+    removed_at: Mapped[datetime | None] = mapped_column(UTCSeconds)
+    removed_by: Mapped[int | None] = mapped_column(ForeignKey("members.id"))

@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from escalation.models import OncallOverride
-from escalation.rotations import Hours, Layer, Override, Schedule, Shift, handoff, on_call_all, parse_start, regimes, shift_number
+from escalation.models import OncallOverride, OncallPlan
+from escalation.rotations import Hours, Layer, Override, Plan, Schedule, Shift, handoff, on_call_all, parse_start, regimes, shift_number
 from store.business_time import open_intervals
 from store.calendar_file import CalendarSpec
 from store.calendars import business_calendar
@@ -118,17 +118,37 @@ def _layer_edges(layer: Layer, zone: str, start: datetime, end: datetime) -> Ite
             yield closes
 
 
-def timeline(schedule: Schedule, covers: Sequence[Override], start: datetime, end: datetime) -> list[Interval]:
+def plans(session: Session, queue_id: int, schedule: Schedule, start: datetime, end: datetime) -> list[Plan]:
+    """The temporary plans in force for the schedule that overlap [start, end)."""
+    rows = session.scalars(
+        select(OncallPlan).where(
+            OncallPlan.queue_id == queue_id, OncallPlan.schedule == schedule.key, OncallPlan.removed_at.is_(None),
+            OncallPlan.end_at > start, OncallPlan.start_at < end,
+        ).order_by(OncallPlan.id)
+    )  # fmt: skip
+    return [plan_of(row, schedule.timezone) for row in rows]
+
+
+def plan_of(row: OncallPlan, zone: str) -> Plan:
+    """A stored plan as rotations read it: its members take turns from its start (on the schedule's wall clock)."""
+    wall = row.start_at.astimezone(ZoneInfo(zone)).replace(tzinfo=None)
+    return Plan(row.start_at, row.end_at, Layer(tuple(row.members), Shift.parse(row.shift), wall))
+
+
+def timeline(schedule: Schedule, covers: Sequence[Override], start: datetime, end: datetime, temporary: Sequence[Plan] = ()) -> list[Interval]:
     """Consecutive intervals covering [start, end), each with who is on call (merged where it does not change)."""
     edges = {start, end}
     for layer in schedule.layers:
         edges.update(e for e in _layer_edges(layer, schedule.timezone, start, end) if start < e < end)
+    for plan in temporary:
+        edges.update(e for e in (plan.start, plan.end) if start < e < end)
+        edges.update(e for e in _layer_edges(plan.layer, schedule.timezone, max(start, plan.start), min(end, plan.end)) if start < e < end)
     for cover in covers:
         edges.update(e for e in (cover.start, cover.end) if start < e < end)
     points = sorted(edges)
     out: list[Interval] = []
     for a, b in zip(points, points[1:]):
-        handles = on_call_all(schedule, a, covers)
+        handles = on_call_all(schedule, a, covers, temporary)
         if out and out[-1].handles == handles:
             out[-1] = Interval(out[-1].start, b, handles)
         else:
@@ -137,7 +157,7 @@ def timeline(schedule: Schedule, covers: Sequence[Override], start: datetime, en
 
 
 def queue_timeline(session: Session, queue: EscalationQueue, schedule: Schedule, start: datetime, end: datetime) -> list[Interval]:
-    return timeline(schedule, overrides(session, queue.id, schedule.key, start, end), start, end)
+    return timeline(schedule, overrides(session, queue.id, schedule.key, start, end), start, end, plans(session, queue.id, schedule, start, end))
 
 
 @dataclass(frozen=True)
@@ -214,4 +234,5 @@ def stretch_of(session: Session, queue: EscalationQueue, schedule: Schedule, pie
 
 def who_is_on_call(session: Session, queue: EscalationQueue, schedule: Schedule, at: datetime) -> tuple[str, ...]:
     """Everyone on call for the schedule at `at` (several where a layer has `mode: all` or a cover adds someone)."""
-    return on_call_all(schedule, at, overrides(session, queue.id, schedule.key, at, at + timedelta(seconds=1)))
+    moment = (at, at + timedelta(seconds=1))
+    return on_call_all(schedule, at, overrides(session, queue.id, schedule.key, *moment), plans(session, queue.id, schedule, *moment))

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from escalation.models import OncallOverride
-from escalation.oncall import Interval, schedules_of, stretch_of, timeline
+from escalation.oncall import Interval, plans, schedules_of, stretch_of, timeline
 from escalation.rotations import Override, Schedule
 from store.org import Member
 from store.queues import EscalationQueue
@@ -138,7 +138,7 @@ def _pieces(session: Session, queue: EscalationQueue, schedule: Schedule, handle
     overrides = [Override(c.handle, c.start, c.end, c.kind) for c in covers]
     # Theirs alone: where others come and go beside them (mode: all, a cover adding someone), their stretch goes on.
     mine: list[Interval] = []
-    for piece in timeline(schedule, overrides, start, end):
+    for piece in timeline(schedule, overrides, start, end, plans(session, queue.id, schedule, start, end)):
         if handle not in piece.handles:
             continue
         if mine and mine[-1].end == piece.start:

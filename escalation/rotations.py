@@ -9,7 +9,9 @@ at a repeated time at the first of the two). A
 layer with `hours` (`mon-fri 08:00-18:00`) has nobody outside them; one with
 a `calendar` nobody outside the calendar's hours or on its holidays.
 
-Who is on call at an instant: the latest layer that has someone then gives
+Who is on call at an instant: a temporary plan in force gives its own
+rotation's member (its layers set aside, as GoAlert's temporary schedules);
+else the latest layer that has someone then gives
 its current member (or, with `mode: all`, all of its members at once, as
 GoAlert's rules do), else nobody; then the covers in force apply in the
 order they were made: a cover puts its person on call instead (`replace`),
@@ -29,7 +31,7 @@ from store.local_time import wall_instants
 from store.rotation_spec import Hours, RotationError, Shift, parse_start
 
 __all__ = [
-    "Hours", "Layer", "Override", "RotationError", "Schedule", "Shift",
+    "Hours", "Layer", "Override", "Plan", "RotationError", "Schedule", "Shift",
     "handoff", "layer_member", "layer_members", "on_call", "on_call_all", "parse_start", "regimes", "shift_number",
 ]  # fmt: skip
 MODES = ("rotate", "all")
@@ -54,6 +56,15 @@ class Schedule:
     key: str
     timezone: str
     layers: tuple[Layer, ...]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A temporary schedule: over [start, end) its own rotation replaces the schedule's layers (covers still apply)."""
+
+    start: datetime  # aware
+    end: datetime  # aware, exclusive
+    layer: Layer
 
 
 @dataclass(frozen=True)
@@ -134,15 +145,20 @@ def layer_member(layer: Layer, zone: str, at: datetime) -> str | None:
     return members[0] if members else None
 
 
-def on_call_all(schedule: Schedule, at: datetime, overrides: Sequence[Override] = ()) -> tuple[str, ...]:
-    """Everyone on call for `schedule` at the instant `at`, sorted: the latest layer with someone, then the covers in the order made."""
+def on_call_all(schedule: Schedule, at: datetime, overrides: Sequence[Override] = (), plans: Sequence[Plan] = ()) -> tuple[str, ...]:
+    """Everyone on call for `schedule` at the instant `at`, sorted: a temporary plan's rotation, else the latest
+    layer with someone; then the covers in the order made."""
     if at.tzinfo is None:
         raise ValueError("an instant needs a time zone")
     people: list[str] = []
-    for layer in reversed(schedule.layers):
-        if members := layer_members(layer, schedule.timezone, at):
-            people = list(members)
-            break
+    plan = next((p for p in plans if p.start <= at < p.end), None)
+    if plan is not None:
+        people = list(layer_members(plan.layer, schedule.timezone, at))
+    else:
+        for layer in reversed(schedule.layers):
+            if members := layer_members(layer, schedule.timezone, at):
+                people = list(members)
+                break
     for cover in overrides:
         if not cover.start <= at < cover.end:
             continue

@@ -32,6 +32,8 @@ from handlers.humanize import duration
 from handlers.kpi_lookup import find_member
 from handlers.oncall_keys import USAGE as KEY_USAGE
 from handlers.oncall_keys import authorize_key, key_reply, parse_key_action
+from handlers.oncall_plans import USAGE as PLAN_USAGE
+from handlers.oncall_plans import authorize_plan, find_plan, parse_plan, plan_reply, plans_reply, unplan_reply
 from handlers.oncall_me import EXPORT_USAGE, ME_USAGE, authorize_me, export_reply, me_reply, parse_export
 from handlers.oncall_swaps import ACTIONS as SWAP_ACTIONS
 from handlers.oncall_swaps import USAGE as SWAP_USAGE
@@ -49,12 +51,12 @@ DEFAULT_SPAN, MAX_SPAN = timedelta(days=14), timedelta(days=366)
 MAX_COVER = timedelta(days=90)
 MAX_AHEAD = timedelta(days=366)  # covers are for the year ahead
 MAX_DATE = "2099-12-31"
-SUBCOMMANDS = ("me", "schedule", "gaps", "cover", "covers", "uncover", "swap", "key", "export")
+SUBCOMMANDS = ("me", "schedule", "gaps", "cover", "covers", "uncover", "swap", "plan", "plans", "unplan", "key", "export")
 
 
 @dataclass(frozen=True)
 class OncallRequest:
-    verb: str  # now | me | export | schedule | gaps | cover | covers | uncover | swap | key
+    verb: str  # now | me | export | schedule | gaps | cover | covers | uncover | swap | plan | plans | unplan | key
     queue: str | None = None  # QUEUE or QUEUE/SCHEDULE
     span: timedelta = DEFAULT_SPAN
     member: str | None = None
@@ -62,6 +64,7 @@ class OncallRequest:
     number: int | None = None
     action: str | None = None  # key: show | new | revoke; export: show | new
     reason: str | None = None  # swap: why, for the other person
+    people: tuple[str, ...] = ()  # plan: who take turns
 
 
 USAGE = (
@@ -73,6 +76,7 @@ USAGE = (
     "  (+@member: on call beside whoever is; -@member: off call, nobody replacing them)\n"
     "/oncall covers [QUEUE] — current and coming covers;  /oncall uncover N — remove cover N\n"
     f"{SWAP_USAGE}\n"
+    f"{PLAN_USAGE}\n"
     f"{KEY_USAGE}\n"
     f"{EXPORT_USAGE}"
 )
@@ -109,6 +113,17 @@ def parse_oncall(words: list[str]) -> OncallRequest:
         if len(rest) != 1:
             raise UsageError("/oncall uncover N, with N from /oncall covers.")
         return OncallRequest("uncover", number=number_word(rest[0], "a cover number; /oncall covers lists them"))
+    if verb == "plan":
+        queue, when, people, shift = parse_plan(rest)
+        return OncallRequest("plan", queue, when=when, people=tuple(people), action=shift)
+    if verb == "plans":
+        if len(rest) > 1:
+            raise UsageError("/oncall plans [QUEUE]")
+        return OncallRequest("plans", rest[0] if rest else None)
+    if verb == "unplan":
+        if len(rest) != 1:
+            raise UsageError("/oncall unplan N, with N from /oncall plans.")
+        return OncallRequest("unplan", number=number_word(rest[0], "a plan number; /oncall plans lists them"))
     if verb == "swap":
         ask = parse_swap(rest)
         return OncallRequest("swap", ask.queue, member=ask.member, when=ask.when, reason=ask.reason)
@@ -169,6 +184,12 @@ def authorize_oncall(ctx: Context, request: OncallRequest) -> None:
         queue, _ = _queue_and_schedule(ctx, request.queue or "")
         authorize_swap(ctx, _swap_ask(request), queue)
         return
+    if request.verb == "plan":
+        authorize_plan(ctx, find_queue(ctx, (request.queue or "").partition("/")[0]))
+        return
+    if request.verb == "unplan":
+        authorize_plan(ctx, find_plan(ctx, request.number or 0)[1])
+        return
     if request.verb == "me":
         authorize_me(ctx, request.member)
         return
@@ -219,6 +240,14 @@ def execute_oncall(ctx: Context, request: OncallRequest) -> Reply:
         return _covers(ctx, request.queue)
     if request.verb == "key":
         return key_reply(ctx, request.queue or "", request.action or "show")
+    if request.verb == "plan":
+        queue, schedule = _queue_and_schedule(ctx, request.queue or "")
+        window = _cover_span(ctx, request.when or "", schedule.timezone)
+        return plan_reply(ctx, queue, schedule, window, list(request.people), request.action or "1d")
+    if request.verb == "plans":
+        return plans_reply(ctx, request.queue)
+    if request.verb == "unplan":
+        return unplan_reply(ctx, request.number or 0)
     if request.verb == "swap":
         queue, schedule = _queue_and_schedule(ctx, request.queue or "")
         return swap_request(ctx, _swap_ask(request), queue, schedule.key, _cover_span(ctx, request.when or "", schedule.timezone))
