@@ -36,8 +36,8 @@ class MemberAddress:
 class Address:
     """One place on one platform: a channel, or a person (their DM / 1:1 chat)."""
 
-    platform: str  # slack | teams
-    kind: str  # channel | user
+    platform: str  # slack | teams | email
+    kind: str  # channel | user (e-mail: user only, its id the address)
     id: str
 
     def __str__(self) -> str:
@@ -47,7 +47,9 @@ class Address:
     def parse(cls, text: str) -> Address | None:
         platform, _, rest = text.partition(":")
         kind, _, ident = rest.partition(":")
-        if platform not in ("slack", "teams") or kind not in ("channel", "user") or not ident:
+        if platform not in ("slack", "teams", "email") or kind not in ("channel", "user") or not ident:
+            return None
+        if platform == "email" and kind != "user":
             return None
         return cls(platform, kind, ident)
 
@@ -71,6 +73,7 @@ class Sent:
     message_ids: tuple[str, ...] = ()
     error: str | None = None  # nothing was posted (or, with message_ids, only those were)
     note: str | None = None  # posted, with something missing (a chart that did not upload)
+    final: bool = False  # with error: retrying cannot help (no such user, an address refused for good)
 
 
 @dataclass(frozen=True)

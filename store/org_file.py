@@ -1101,7 +1101,7 @@ def escalation_document(routing: dict[str, Any] | None, queues: list[EscalationQ
                 for s in q.schedules
             ]
         levels = [
-            {"notify": list(level["notify"]), **({"how": level["how"]} if level["how"] != "all" else {}), "wait": _duration_text(level["wait_s"])}
+            {"notify": list(level["notify"]), **_how_document(level), "wait": _duration_text(level["wait_s"])}
             for level in q.policy.get("levels", [])
         ]
         item["policy"] = {"repeat": q.policy.get("repeat", 0), "levels": levels}
@@ -1133,3 +1133,9 @@ def _duration_text(seconds: int) -> str:
 
 def dump_org(doc: dict[str, Any]) -> str:
     return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, default_flow_style=False, width=100)
+
+
+def _how_document(level: dict[str, Any]) -> dict[str, Any]:
+    """A level's `how` as the file writes it: nothing for the default (all, by chat), one word, or both."""
+    words = [w for w in (level["how"], level.get("via", "dm")) if w not in ("all", "dm")]
+    return {"how": words[0] if len(words) == 1 else words} if words else {}

@@ -1,7 +1,8 @@
 """The outbox: one row per message csbot means to send on its own (scorecards, alerts, pages, reminders).
 
 A row names what it is (`kind`, `subject`), where it goes (`recipient`, one
-platform destination: `slack:channel:C0123`, `teams:user:<aad id>`) and
+platform destination: `slack:channel:C0123`, `teams:user:<aad id>`,
+`email:user:<address>`) and
 which occurrence it is (`occurrence`, e.g. the local date). Those four are
 unique, so however many schedulers, retries, restarts or `csbot tick` runs
 plan the same message, there is one row, and so at most one send.
@@ -116,6 +117,14 @@ def member_recipients(slack_id: str | None, teams_id: str | None) -> list[str]:
     """Where a person can be reached: their DM on every platform they have an id on."""
     found = [f"slack:user:{slack_id}"] if slack_id else []
     return found + ([f"teams:user:{teams_id}"] if teams_id else [])
+
+
+EMAIL = "email:user:"
+
+
+def email_recipient(address: str) -> str:
+    """A person's mailbox as an outbox recipient (`email:user:dana@example.com`)."""
+    return EMAIL + address
 
 
 def channel_recipients(slack_channel: str | None, teams_channel: str | None) -> list[str]:
@@ -338,6 +347,6 @@ def sent_row(session: Session, kind: str, subject: str, recipient: str, occurren
 
 
 __all__ = [
-    "CLAIM_LEASE", "SEND_LEASE", "Claimed", "Leases", "OutboxRow", "Planned", "STATUSES", "channel_recipients", "claim_due", "member_recipients", "plan",
+    "CLAIM_LEASE", "SEND_LEASE", "Claimed", "Leases", "OutboxRow", "Planned", "STATUSES", "EMAIL", "channel_recipients", "claim_due", "email_recipient", "member_recipients", "plan",
     "lease_report", "record_failure", "record_sent", "record_skip", "release_abandoned", "sent_row", "start_sending",
 ]  # fmt: skip
