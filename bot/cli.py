@@ -460,6 +460,10 @@ def notifiers_for(settings: Settings, db: Any) -> list[Any]:
 
             links = ChartLinks(db, settings.public_url, system_clock)
         out.append(TeamsNotifier(make_adapter(settings.teams), settings.teams.app_id, db, system_clock, links))
+    if settings.smtp is not None:
+        from bot.email_notifier import EmailNotifier
+
+        out.append(EmailNotifier(settings.smtp, settings.public_url))
     return out
 
 
@@ -602,7 +606,11 @@ def cmd_tick(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _close_notifiers(notifiers: list[Any]) -> None:
+    from bot.email_notifier import EmailNotifier
+
     for n in notifiers:
+        if isinstance(n, EmailNotifier):
+            n.close()
         client = getattr(n, "client", None)
         if client is not None and getattr(client, "session", None) is not None:
             await client.session.close()

@@ -1,6 +1,7 @@
 """The csbot aiohttp application (`csbot serve`).
 
 Routes: `GET /healthz`, `GET /metrics` (or on its own port), `POST /webhooks/tickets`,
+`GET|POST /ack/{token}` (the Acknowledge link of e-mailed pages),
 `POST /slack/events` (plus Socket Mode) when Slack is configured and
 `POST /api/messages` when Teams is, so one process serves every surface.
 Anonymous GETs go through one gate (bot/anonymous.py); chat work runs on its
@@ -23,6 +24,8 @@ from aiohttp import http_exceptions, web
 from bot.config import Settings
 from bot import metrics
 from bot.anonymous import Gate
+from bot.email_ack import ROUTE as ACK_ROUTE
+from bot.email_ack import ack_endpoint
 from bot.health import REFRESH_S, StatusCache
 from bot.metrics import exposition
 from bot.oncall_calendar import ROUTE as CALENDAR_ROUTE
@@ -182,6 +185,9 @@ def create_app(
     else:
         _metrics_listener(app, settings.metrics_host or "127.0.0.1", settings.metrics_port)
     app.router.add_get(CALENDAR_ROUTE, gate.guard("/oncall", calendar_endpoint(db, clock)))
+    acknowledge = gate.guard("/ack", ack_endpoint(db, clock))  # the e-mailed pages' one-click Acknowledge
+    app.router.add_get(ACK_ROUTE, acknowledge)
+    app.router.add_post(ACK_ROUTE, acknowledge)
     app.router.add_post("/webhooks/tickets", tickets_webhook(db, settings.webhook_secret, clock))
     if not settings.webhook_secret:
         log.warning("CSBOT_WEBHOOK_SECRET is not set: POST /webhooks/tickets refuses every request")
@@ -209,6 +215,12 @@ def create_app(
         teams = TeamsApp(settings.teams, db, router, clock, links)
         mount_teams(app, teams)
         notifiers.append(teams.notifier)
+    if settings.smtp is not None:
+        from bot.email_notifier import EmailNotifier
+
+        notifiers.append(EmailNotifier(settings.smtp, settings.public_url))
+        if not settings.public_url:
+            log.warning("CSBOT_SMTP_URL is set without CSBOT_PUBLIC_URL: e-mailed pages carry no Acknowledge link")
     if schedule:
         from bot.scheduler import Scheduler
 
