@@ -35,11 +35,11 @@ def message_id(key: str, sender_address: str) -> str:
 
 
 def page_message(
-    reply: Reply, *, to: str, to_name: str | None, sender: str, sender_address: str, key: str, link: str | None
+    reply: Reply, *, to: str, to_name: str | None, sender: str, sender_address: str, key: str, link: str | None, subject: str | None = None
 ) -> EmailMessage:
     """The e-mail of a page composed for `to` (its Reply), with the Acknowledge `link` when there is one."""
     message = EmailMessage()
-    message["Subject"] = header_text(reply.title or "csbot")
+    message["Subject"] = header_text(subject or reply.title or "csbot")
     message["From"] = sender
     try:
         message["To"] = Address(display_name=header_text(to_name or "", 80), addr_spec=to)

@@ -49,7 +49,7 @@ class EmailNotifier:
         token = about.get("ack")
         link = f"{self.public_url}/ack/{token}" if self.public_url and token else None
         s = self.settings
-        message = page_message(reply, to=to.id, to_name=about.get("name"), sender=s.sender, sender_address=s.sender_address, key=key, link=link)
+        message = page_message(reply, to=to.id, to_name=about.get("name"), sender=s.sender, sender_address=s.sender_address, key=key, link=link, subject=about.get("subject"))
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=SMTP_THREADS, thread_name_prefix="csbot-smtp")
         try:

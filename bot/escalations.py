@@ -131,7 +131,9 @@ def _email_page(session: Session, esc: Escalation, row: Claimed, zone: str, now:
         blocks.append(block)
     blocks.append(Note(f"Times are in {zone}. In chat: /escalation {esc.label} shows the timeline; /escalation ack {esc.label} acknowledges."))
     reply.blocks = blocks
-    reply.data["email"] = {"name": member.name if member else None}
+    # The subject says what an inbox list needs: severity, escalation, ticket, and the reason (made one line in bot.email_message).
+    subject = f"[{esc.severity.upper()}] {esc.label} {esc.ticket}: {esc.reason}"
+    reply.data["email"] = {"name": member.name if member else None, "subject": subject}
     if member is not None and member.active and esc.state == "open":
         reply.data["email"]["ack"] = link_token(session, esc.id, member.id, row.id, now)
     return reply

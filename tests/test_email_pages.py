@@ -152,7 +152,7 @@ async def test_dm_plus_email_pages_by_both_once_and_the_email_reads_back_right(d
         mail.close()
     assert received.mail_from == "csbot@example.com" and received.rcpt_tos == ["dana@example.com"]
     message = received.message
-    assert "ESC-1" in message["Subject"] and "SEV2" in message["Subject"] and "T-1" in message["Subject"]
+    assert message["Subject"] == "[SEV2] ESC-1 T-1: customer charged twice"
     assert message["To"].addresses[0].addr_spec == "dana@example.com"
     assert message["To"].addresses[0].display_name == 'Dana "The Fixer", Specialist'
     assert message["From"].addresses[0].addr_spec == "csbot@example.com"
@@ -366,6 +366,7 @@ async def test_user_text_cannot_add_headers_or_recipients(db: Database) -> None:
     assert received.rcpt_tos == ["dana@example.com"]
     message = received.message
     assert message["Bcc"] is None and message["Cc"] is None and message["X-Injected"] is None
+    assert message["Subject"].startswith("[SEV2] ESC-1 T-12 Cc: evil2@example.com: refund please Bcc: evil@example.com X-Injected: yes")
     assert "\n" not in message["Subject"] and "\r" not in message["Subject"]
     header_block = received.raw.split(b"\r\n\r\n", 1)[0]
     assert not re.search(rb"^(Bcc|Cc|X-Injected):", header_block, re.MULTILINE | re.IGNORECASE)
