@@ -20,8 +20,9 @@ two workers never both own a row:
   recording it leaves the one uncertain state; whoever claims the row
   after the lease first asks the platform whether the message is there
   (Slack: csbot's own recent messages carry the row's key), and records it
-  instead of sending again. Where the platform cannot be asked (Teams), it
-  is sent again: a rare duplicate rather than a lost message.
+  instead of sending again. Where the platform cannot be asked (Teams, an
+  SMTP server), it is sent again: a rare duplicate rather than a lost
+  message (an e-mail's copy keeps its Message-ID, made from the row).
 
 A claim names its process (`claimed_by`, store.claimants). When csbot
 restarts after a crash, it ends at once the leases its earlier incarnation

@@ -560,3 +560,12 @@ def test_how_in_the_org_file_takes_who_and_by_what_and_round_trips(db: Database)
         with pytest.raises(OrgFileError) as caught:
             parse_org(ORG.replace("how: email, wait: 30m", f"{bad}, wait: 30m"), METRIC_NAMES)
         assert says in str(caught.value)
+
+
+def test_the_demo_has_addresses_and_a_level_that_pages_by_chat_and_email() -> None:
+    from kpi.demo_org import demo_org_document
+
+    document = demo_org_document()
+    assert all(m.get("email") for m in document["members"])
+    levels = [level for q in document["escalation"]["queues"] for level in q["policy"]["levels"]]
+    assert any(level.get("how") == "dm+email" for level in levels)
