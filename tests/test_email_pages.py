@@ -56,6 +56,7 @@ members:
   - {{handle: fay, name: Fay Teams, role: agent, teams_id: {FAY_TEAMS}, email: fay@example.com}}
   - {{handle: gus, name: Gus Gone, role: agent, slack_id: UGUS, email: gus@example.com}}
   - {{handle: hal, name: Hal Both, role: agent, slack_id: UHAL, teams_id: 8f0c2a1e-0000-4000-8000-0000000000aa, email: hal@example.com}}
+  - {{handle: ida, name: Ida Nowhere, role: agent, slack_id: UIDA, teams_id: 8f0c2a1e-0000-4000-8000-0000000000bb, email: ida@example.com}}
   - {{handle: root, name: Riley Admin, role: admin}}
 escalation:
   default_queue: billing
@@ -87,6 +88,11 @@ escalation:
       policy:
         levels:
           - {{notify: [member:gus], wait: 30m}}
+    - key: bothgone
+      name: Both gone
+      policy:
+        levels:
+          - {{notify: [member:ida], wait: 30m}}
 """
 
 
@@ -232,6 +238,23 @@ async def test_a_chat_page_that_fails_for_good_falls_back_to_email(db: Database,
     (message,) = box.to("gus@example.com")
     assert "site down" in body(message)
     assert ("emailed", ["gus"], "chat could not deliver the page: user_not_found") in timeline(db, 1)
+
+
+async def test_both_chat_pages_failing_at_once_send_one_email(db: Database, slack: tuple[FakeSlack, SlackNotifier]) -> None:
+    """ida's Slack account is gone and Teams is not configured: her two chat pages fail in the same pass, side by side."""
+    fake, notifier = slack
+    setup(db)
+    fake.fail["conversations.open"] = "account_inactive"
+    assert ask(db, "alice", "/escalate T-13 bothgone sev1 checkout broken", T0)["ok"]
+    with smtp_server() as (box, port):
+        mail = email_notifier(port)
+        first = await run_tick(db, [notifier, mail], T0)
+        assert sorted(o.status for o in first.outcomes if o.kind == "esc_page") == ["failed", "skipped"]
+        await run_tick(db, [notifier, mail], T0)
+        await run_tick(db, [notifier, mail], T0 + timedelta(minutes=1))
+        mail.close()
+    assert len(box.to("ida@example.com")) == 1
+    assert [e[0] for e in timeline(db, 1)].count("emailed") == 1
 
 
 async def test_without_smtp_configured_nothing_falls_back(db: Database, slack: tuple[FakeSlack, SlackNotifier]) -> None:
