@@ -530,6 +530,20 @@ async def test_a_link_to_an_escalation_someone_already_took_says_who(db: Databas
     assert escalation(db, 1).owner_id != escalation(db, 1).requester_id
 
 
+async def test_the_page_behind_the_link_escapes_user_text(db: Database) -> None:
+    setup(db)
+    assert ask(db, "alice", '/escalate T-21 mailonly sev2 "<script>alert(1)</script> & <b>bold</b>"', T0)["ok"]
+    with smtp_server() as (box, port):
+        mail = email_notifier(port)
+        await run_tick(db, [mail], T0)
+        mail.close()
+    (message,) = box.to("dana@example.com")
+    async with App(db, T0 + timedelta(minutes=1)) as app:
+        status, page = await app.get(link_path(message))
+    assert status == 200 and "<script>" not in page and "<b>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt;" in page
+
+
 async def test_two_clicks_at_once_acknowledge_once(db: Database) -> None:
     path = await _paged_by_email(db)
     async with App(db, T0 + timedelta(minutes=1)) as app:
