@@ -63,8 +63,11 @@ def _free_port() -> int:
 
 
 @contextmanager
-def smtp_server(*, login: tuple[str, str] | None = None, tls_context: ssl.SSLContext | None = None) -> Iterator[tuple[Mailbox, int]]:
-    """A running server on 127.0.0.1: its mailbox and port. With `login`, AUTH is required; with `tls_context`, STARTTLS too."""
+def smtp_server(
+    *, login: tuple[str, str] | None = None, tls_context: ssl.SSLContext | None = None, implicit_tls: ssl.SSLContext | None = None
+) -> Iterator[tuple[Mailbox, int]]:
+    """A running server on 127.0.0.1: its mailbox and port. With `login`, AUTH is required; with `tls_context`,
+    STARTTLS too; with `implicit_tls`, TLS from the first byte (smtps://)."""
     box = Mailbox()
 
     def authenticator(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
@@ -75,9 +78,12 @@ def smtp_server(*, login: tuple[str, str] | None = None, tls_context: ssl.SSLCon
 
     kwargs: dict[str, Any] = {}
     if login is not None:
+        # (aiosmtpd does not count implicit TLS as TLS for AUTH; the whole connection is encrypted there anyway.)
         kwargs.update(authenticator=authenticator, auth_required=True, auth_require_tls=tls_context is not None)
     if tls_context is not None:
         kwargs.update(tls_context=tls_context, require_starttls=True)
+    if implicit_tls is not None:
+        kwargs.update(ssl_context=implicit_tls)
     port = _free_port()
     controller = Controller(_Handler(box), hostname="127.0.0.1", port=port, **kwargs)
     controller.start()

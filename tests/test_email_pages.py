@@ -365,6 +365,32 @@ async def test_starttls_and_login_are_used_and_the_password_never_crosses_in_the
     assert len(box.to("dana@example.com")) == 1 and box.tls == [True] and box.logins == [("csbot", "p@ss:word")]
 
 
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")  # aiosmtpd does not see implicit TLS as TLS
+async def test_smtps_is_tls_from_the_first_byte(db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    context, ca_file = throwaway_ca(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
+    setup(db)
+    assert ask(db, "alice", "/escalate T-14 mailonly sev2 invoices doubled", T0)["ok"]
+    with smtp_server(login=("csbot", "secret"), implicit_tls=context) as (box, port):
+        mail = email_notifier(port, f"smtps://csbot:secret@127.0.0.1:{port}")
+        await run_tick(db, [mail], T0)
+        mail.close()
+    assert len(box.to("dana@example.com")) == 1 and box.logins == [("csbot", "secret")]
+
+
+async def test_an_untrusted_certificate_is_refused_and_retried_not_sent(db: Database, tmp_path: Path) -> None:
+    context, _ca_file = throwaway_ca(tmp_path)  # the CA is not trusted here
+    setup(db)
+    assert ask(db, "alice", "/escalate T-15 mailonly sev2 invoices doubled", T0)["ok"]
+    with smtp_server(login=("csbot", "secret"), tls_context=context) as (box, port):
+        mail = email_notifier(port, f"smtp://csbot:secret@127.0.0.1:{port}?starttls=1")
+        report = await run_tick(db, [mail], T0)
+        mail.close()
+    (page,) = [o for o in report.outcomes if o.kind == "esc_page"]
+    assert page.status == "retrying" and "CERTIFICATE_VERIFY_FAILED" in (page.error or "")
+    assert box.received == [] and box.logins == []  # the password never went to a server csbot could not verify
+
+
 # ------------------------------------------------------------------ bad input in headers
 
 
