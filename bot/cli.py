@@ -486,6 +486,10 @@ def notifiers_for(settings: Settings, db: Any) -> list[Any]:
 
             links = ChartLinks(db, settings.public_url, system_clock)
         out.append(TeamsNotifier(make_adapter(settings.teams), settings.teams.app_id, db, system_clock, links))
+    if settings.smtp is not None:
+        from bot.email_notifier import EmailNotifier
+
+        out.append(EmailNotifier(settings.smtp, settings.public_url))
     if settings.outbound_webhook_secret:
         from bot.escalation_webhook import EscalationWebhooks
 
@@ -632,7 +636,12 @@ def cmd_tick(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _close_notifiers(notifiers: list[Any]) -> None:
+    from bot.email_notifier import EmailNotifier
+
     for n in notifiers:
+        if isinstance(n, EmailNotifier):
+            n.close()
+            continue
         if callable(getattr(n, "close", None)):
             await n.close()
             continue

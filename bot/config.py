@@ -11,7 +11,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import parse_qs, unquote, urlparse
 
 from dotenv import load_dotenv
 from sqlalchemy.engine import make_url
@@ -67,6 +67,19 @@ class TeamsSettings:
 
 
 @dataclass(frozen=True)
+class SmtpSettings:
+    """Where pages go out by e-mail (CSBOT_SMTP_URL, CSBOT_SMTP_FROM)."""
+
+    host: str
+    port: int
+    security: str  # ssl (smtps://) | starttls | none
+    username: str | None
+    password: str | None
+    sender: str  # the From header, e.g. "csbot <csbot@example.com>"
+    sender_address: str  # the envelope sender and the Message-ID's domain
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str
     timezone: str
@@ -93,6 +106,7 @@ class Settings:
     metrics_host: str | None = None
     metrics_port: int | None = None
     metrics_token: str | None = None
+    smtp: SmtpSettings | None = None
 
 
 def _database_url(env: Mapping[str, str]) -> str:
@@ -260,6 +274,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         events_per_minute=_int(env, "CSBOT_EVENTS_PER_MINUTE", 120, low=1, high=100_000),
         ticket_url_template=_ticket_url_template(env),
         public_url=_public_url(env),
+        smtp=_smtp(env),
         **_metrics(env),
     )
 
@@ -307,3 +322,77 @@ def _public_url(env: Mapping[str, str]) -> str | None:
     if parsed.scheme != "https" or not parsed.netloc or parsed.query or parsed.fragment:
         raise ConfigError("CSBOT_PUBLIC_URL", f"must be csbot's public https:// address, e.g. https://csbot.example.com (got {raw!r})")
     return raw.rstrip("/")
+
+
+SMTP_PORTS = {"smtp": 25, "smtps": 465}
+
+
+def _smtp(env: Mapping[str, str]) -> SmtpSettings | None:
+    """E-mail is on when CSBOT_SMTP_URL is set: `smtp://[user:pass@]host[:port][?starttls=1]` or `smtps://…` (TLS from the start).
+
+    A password is never sent in the clear: with credentials, plain `smtp://`
+    needs `starttls=1`, unless the server is on this machine (a local relay).
+    """
+    raw = env.get("CSBOT_SMTP_URL", "").strip()
+    sender = env.get("CSBOT_SMTP_FROM", "").strip()
+    if not raw:
+        if sender:
+            raise ConfigError("CSBOT_SMTP_URL", "required when CSBOT_SMTP_FROM is set (the SMTP server pages are e-mailed through)")
+        return None
+    example = "e.g. smtp://user:pass@mail.example.com:587?starttls=1 or smtps://user:pass@mail.example.com"
+    parsed = urlparse(raw)
+    try:
+        port = parsed.port
+    except ValueError:
+        raise ConfigError("CSBOT_SMTP_URL", f"the port is not a number from 1 to 65535 ({example})") from None
+    if parsed.scheme not in SMTP_PORTS or not parsed.hostname or parsed.path not in ("", "/") or parsed.fragment:
+        # The URL may hold a password: never echoed back.
+        raise ConfigError("CSBOT_SMTP_URL", f"not an SMTP URL ({example})")
+    query = parse_qs(parsed.query, keep_blank_values=True)
+    unknown = sorted(set(query) - {"starttls"})
+    if unknown:
+        raise ConfigError("CSBOT_SMTP_URL", f"unknown option {unknown[0]!r}; the only option is starttls=1")
+    starttls = query.get("starttls", ["0"])[-1].strip().lower()
+    if starttls not in ("0", "1", "true", "false", "yes", "no"):
+        raise ConfigError("CSBOT_SMTP_URL", "starttls must be 1 or 0")
+    security = "ssl" if parsed.scheme == "smtps" else "starttls" if starttls in ("1", "true", "yes") else "none"
+    if parsed.scheme == "smtps" and "starttls" in query:
+        raise ConfigError("CSBOT_SMTP_URL", "smtps:// is TLS from the start; starttls is for smtp:// (port 587)")
+    username = unquote(parsed.username) if parsed.username else None
+    password = unquote(parsed.password) if parsed.password else None
+    if (username is None) != (password is None):
+        raise ConfigError("CSBOT_SMTP_URL", "give both a user and a password (user:pass@host), or neither")
+    if password is not None and security == "none" and not _is_local(parsed.hostname):
+        raise ConfigError("CSBOT_SMTP_URL", "a password over smtp:// without starttls=1 would cross the network in the clear; add ?starttls=1 or use smtps://")
+    if not sender:
+        raise ConfigError("CSBOT_SMTP_FROM", "required with CSBOT_SMTP_URL: the address pages come from, e.g. csbot <csbot@example.com>")
+    return SmtpSettings(parsed.hostname, port or SMTP_PORTS[parsed.scheme], security, username, password, *_sender(sender))
+
+
+def _sender(raw: str) -> tuple[str, str]:
+    """CSBOT_SMTP_FROM as a From header and its bare address."""
+    from email.headerregistry import Address
+    from email.utils import parseaddr
+
+    if any(c in raw for c in "\r\n\0"):
+        raise ConfigError("CSBOT_SMTP_FROM", "must be one line")
+    name, address = parseaddr(raw)
+    local, _, domain = address.rpartition("@")
+    if not local or "." not in domain or " " in address:
+        raise ConfigError("CSBOT_SMTP_FROM", f"not an e-mail address: {raw!r} (e.g. csbot <csbot@example.com>)")
+    try:
+        header = str(Address(display_name=name, addr_spec=address))
+    except (ValueError, IndexError):
+        raise ConfigError("CSBOT_SMTP_FROM", f"not an e-mail address: {raw!r}") from None
+    return header, address
+
+
+def _is_local(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

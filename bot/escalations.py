@@ -12,17 +12,19 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot import wake
 from escalation import engine
 from escalation.models import Escalation, EscalationEvent
 from handlers.escalation_views import event_line, notice_reply, page_reply, status_reply, webhook_reply
-from handlers.reply import Reply, Section
+from handlers.reply import Actions, Reply, Section
+from handlers.reply import Context as Note
 from store.database import Database
 from store.engine import write_transaction
 from store.org import Member, Org
-from store.outbox import Claimed, OutboxRow
+from store.outbox import EMAIL, Claimed, OutboxRow
 
 KINDS = engine.KINDS
 log = logging.getLogger(__name__)
@@ -68,18 +70,27 @@ def _zone(session: Session, recipient: str) -> str:
     """The time zone to show times in: the person's, else the organisation's."""
     org = session.get(Org, 1)
     org_zone = org.timezone if org else "UTC"
+    member = _reader(session, recipient)
+    return member.effective_timezone(org_zone) if member else org_zone
+
+
+def _reader(session: Session, recipient: str) -> Member | None:
+    """The member a direct recipient (a DM, an e-mail address) belongs to."""
     platform, _, rest = recipient.partition(":")
     kind, _, ident = rest.partition(":")
     if kind != "user":
-        return org_zone
+        return None
+    if platform == "email":  # unique in the org file, whatever its case
+        return session.scalar(select(Member).where(func.lower(Member.email) == ident.lower()).order_by(Member.active.desc(), Member.id).limit(1))
     column = Member.slack_id if platform == "slack" else Member.teams_id
-    member = session.scalar(select(Member).where(column == ident))
-    return member.effective_timezone(org_zone) if member else org_zone
+    return session.scalar(select(Member).where(column == ident))
 
 
 def compose(session: Session, row: Claimed, now: datetime) -> Reply:
     esc = _escalation(session, row)
     zone = _zone(session, row.recipient)
+    if row.kind == engine.PAGE and row.recipient.startswith(EMAIL):
+        return _email_page(session, esc, row, zone, now)
     if row.kind == engine.PAGE:
         return _page(session, esc, row.recipient, zone)
     if row.kind == engine.STATUS:
@@ -105,6 +116,54 @@ def _page(session: Session, esc: Escalation, recipient: str, zone: str) -> Reply
     if esc.state == "open" and recipient.split(":")[1] == "channel":
         reply.blocks.insert(0, Section("Nobody has acknowledged this yet: can anyone here take it?"))
     return reply
+
+
+def _email_page(session: Session, esc: Escalation, row: Claimed, zone: str, now: datetime) -> Reply:
+    """A page by e-mail: no buttons (a mail client cannot press them), the reason quoted, a signed Acknowledge link while it is open."""
+    from bot.email_ack import link_token
+
+    reply = page_reply(session, esc, zone)
+    member = _reader(session, row.recipient)
+    blocks = []
+    for block in reply.blocks:
+        if isinstance(block, Actions):
+            continue
+        if isinstance(block, Section) and block.text == esc.reason:
+            block = Section("Reason:\n" + "\n".join(f"> {line}" for line in esc.reason.splitlines() or [""]))
+        blocks.append(block)
+    blocks.append(Note(f"Times are in {zone}. In chat: /escalation {esc.label} shows the timeline; /escalation ack {esc.label} acknowledges."))
+    reply.blocks = blocks
+    # The subject says what an inbox list needs: severity, escalation, ticket, and the reason (made one line in bot.email_message).
+    subject = f"[{esc.severity.upper()}] {esc.label} {esc.ticket}: {esc.reason}"
+    reply.data["email"] = {"name": member.name if member else None, "subject": subject}
+    if member is not None and member.active and esc.state == "open":
+        reply.data["email"]["ack"] = link_token(session, esc.id, member.id, row.id, now)
+    return reply
+
+
+def fall_back_to_email(session: Session, row: Claimed, why: str, now: datetime) -> None:
+    """A chat page that will never be delivered (its platform is not configured, the send failed for good): e-mail it instead.
+
+    Only once no chat page of that occurrence to the same person was delivered
+    or may still be (a person on Slack and Teams, one of them failing, is
+    reached on the other). The escalation's row is locked first on PostgreSQL,
+    so two platforms failing at the same moment cannot each wait for the other.
+    """
+    if row.kind != engine.PAGE or row.recipient.startswith(EMAIL):
+        return
+    member = _reader(session, row.recipient)
+    if member is None or not member.email or not member.active:
+        return
+    number = int(row.subject.removeprefix("ESC-")) if row.subject.startswith("ESC-") else 0
+    query = select(Escalation).where(Escalation.id == number)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    esc = session.scalars(query.execution_options(populate_existing=True)).first()
+    if esc is None or engine.chat_pages_pending(session, esc, member, row.occurrence):
+        return
+    if engine.page_by_email_instead(session, esc, member, row.occurrence, why, now):
+        log.warning("%s: the page to %s could not go by chat (%s); e-mailed instead", esc.label, member.handle, why)
+        wake.escalations()
 
 
 def _edited_row_id(row: Claimed) -> int:

@@ -36,8 +36,8 @@ class MemberAddress:
 class Address:
     """One place on one platform: a channel, or a person (their DM / 1:1 chat)."""
 
-    platform: str  # slack | teams | webhook
-    kind: str  # channel | user | queue (a queue's webhook)
+    platform: str  # slack | teams | email | webhook
+    kind: str  # channel | user (e-mail: user only, its id the address) | queue (a queue's webhook)
     id: str
 
     def __str__(self) -> str:
@@ -49,7 +49,9 @@ class Address:
         kind, _, ident = rest.partition(":")
         if (platform, kind) == ("webhook", "queue") and ident:
             return cls(platform, kind, ident)
-        if platform not in ("slack", "teams") or kind not in ("channel", "user") or not ident:
+        if platform not in ("slack", "teams", "email") or kind not in ("channel", "user") or not ident:
+            return None
+        if platform == "email" and kind != "user":
             return None
         return cls(platform, kind, ident)
 
@@ -73,6 +75,7 @@ class Sent:
     message_ids: tuple[str, ...] = ()
     error: str | None = None  # nothing was posted (or, with message_ids, only those were)
     note: str | None = None  # posted, with something missing (a chart that did not upload)
+    final: bool = False  # with error: retrying cannot help (no such user, an address refused for good)
 
 
 @dataclass(frozen=True)

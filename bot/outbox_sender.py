@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 # Composes the message of a claimed row; raises one of the Sender's `skips`
 # when the row can no longer be sent.
 Composer = Callable[[Session, Claimed, datetime], Reply]
+# Called, in the transaction that records it, when a row will never be delivered where it was
+# addressed (its platform is not configured, or the send failed for good): a page then goes by e-mail.
+GaveUp = Callable[[Session, Claimed, str, datetime], object]
 
 
 @dataclass(frozen=True)
@@ -160,6 +163,8 @@ class Sender:
     edits: Mapping[str, Callable[[Session, Claimed], list[str]]] = field(default_factory=dict)
     # Kinds worth composing in worker processes when many are due (charts); None: all.
     heavy: Collection[str] | None = None
+    # By row kind: what to do when a row cannot be delivered where it was addressed (GaveUp).
+    gave_up: Mapping[str, GaveUp] = field(default_factory=dict)
     # This process, as named in its claims (store.claimants).
     claimant: Claimant = field(default_factory=this_process)
     _released: bool = field(default=False, repr=False)
@@ -222,8 +227,8 @@ class Sender:
         if address is None or notifier is None:
             # Every replica runs with the same settings: a platform missing here is missing
             # everywhere, and retrying would only fill the log. Recorded, as digests are.
-            why = f"not reachable: {address.platform.title()} is not configured" if address else f"not a recipient: {row.recipient}"
-            await run_chat(self._write, lambda s: record_skip(s, row, why))
+            why = f"not reachable: {_platform_name(address.platform)} is not configured" if address else f"not a recipient: {row.recipient}"
+            await run_chat(self._write, lambda s: self._given_up(s, row, why, now) if record_skip(s, row, why) else None)
             return outcome("skipped", error=why)
         if isinstance(reply, self.skips):
             why = str(reply)
@@ -250,7 +255,7 @@ class Sender:
         thread = await run_chat(self._thread, row) if row.kind in self.threads else None
         sent = await self._send(notifier, address, row, reply, thread)
         if sent.error and not sent.message_ids:
-            status = await run_chat(self._write, lambda s: record_failure(s, row, now, sent.error or "failed"))
+            status = await run_chat(self._write, lambda s: self._failed(s, row, now, sent.error or "failed", sent.final))
             return outcome("retrying" if status == "pending" else "failed", error=sent.error)
         late = now - row.due_at > LATE_AFTER
         await run_chat(self._write, lambda s: record_sent(s, row, now, list(sent.message_ids), sent.note))
@@ -279,6 +284,16 @@ class Sender:
         await run_chat(self._write, lambda s: record_sent(s, row, now, targets))
         return outcome("sent", message_ids=tuple(targets), lag_s=(now - row.due_at).total_seconds())
 
+    def _failed(self, session: Session, row: Claimed, now: datetime, error: str, final: bool) -> str:
+        status = record_failure(session, row, now, error, final=final)
+        if status == "failed":
+            self._given_up(session, row, error, now)
+        return status
+
+    def _given_up(self, session: Session, row: Claimed, why: str, now: datetime) -> None:
+        if row.kind in self.gave_up:
+            self.gave_up[row.kind](session, row, why.removeprefix("not reachable: "), now)
+
     def _edit_targets(self, row: Claimed) -> list[str]:
         with self.db.sessions() as session:
             return self.edits[row.kind](session, row)
@@ -293,6 +308,10 @@ class Sender:
         except Exception as exc:  # noqa: BLE001 (a platform failure is this row's failure, retried)
             log.exception("sending %s %s to %s failed", row.kind, row.subject, row.recipient)
             return Sent(error=f"{type(exc).__name__}: {exc}")
+
+
+def _platform_name(platform: str) -> str:
+    return "E-mail (CSBOT_SMTP_URL)" if platform == "email" else platform.title()
 
 
 def key_of(row: Claimed) -> str:

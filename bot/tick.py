@@ -205,4 +205,6 @@ def make_sender(db: Database, notifiers: Sequence[Notifier]) -> Sender:
         threads={**{k: kpi_alerts.thread_of for k in kpi_alerts.KINDS}, escalations.engine.NOTE: escalations.thread_of},
         edits={escalations.engine.EDIT: escalations.edit_targets},
         heavy=frozenset(digests.KINDS),
+        # A page chat cannot deliver goes by e-mail, where csbot can send e-mail.
+        gave_up={escalations.engine.PAGE: escalations.fall_back_to_email} if any(n.platform == "email" for n in notifiers) else {},
     )

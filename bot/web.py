@@ -1,6 +1,7 @@
 """The csbot aiohttp application (`csbot serve`).
 
 Routes: `GET /healthz`, `GET /metrics` (or on its own port), `POST /webhooks/tickets`, `POST /events/v2/enqueue`,
+`GET|POST /ack/{token}` (the Acknowledge link of e-mailed pages),
 `POST /slack/events` (plus Socket Mode) when Slack is configured and
 `POST /api/messages` when Teams is, so one process serves every surface.
 Anonymous GETs go through one gate (bot/anonymous.py); chat work runs on its
@@ -25,6 +26,8 @@ from bot.events_api import ROUTE as EVENTS_ROUTE
 from bot.events_api import events_endpoint
 from bot import metrics
 from bot.anonymous import Gate
+from bot.email_ack import ROUTE as ACK_ROUTE
+from bot.email_ack import ack_endpoint
 from bot.health import REFRESH_S, StatusCache
 from bot.metrics import exposition
 from bot.oncall_calendar import ROUTE as CALENDAR_ROUTE
@@ -187,6 +190,9 @@ def create_app(
         _metrics_listener(app, settings.metrics_host or "127.0.0.1", settings.metrics_port)
     app.router.add_get(CALENDAR_ROUTE, gate.guard("/oncall", calendar_endpoint(db, clock)))
     app.router.add_get(PERSONAL_CALENDAR_ROUTE, gate.guard("/oncall/me", personal_endpoint(db, clock)))
+    acknowledge = gate.guard("/ack", ack_endpoint(db, clock))  # the e-mailed pages' one-click Acknowledge
+    app.router.add_get(ACK_ROUTE, acknowledge)
+    app.router.add_post(ACK_ROUTE, acknowledge)
     app.router.add_post("/webhooks/tickets", tickets_webhook(db, settings.webhook_secret, clock))
     app.router.add_post(EVENTS_ROUTE, events_endpoint(db, clock, settings.events_per_minute))
     if not settings.webhook_secret:
@@ -215,6 +221,12 @@ def create_app(
         teams = TeamsApp(settings.teams, db, router, clock, links)
         mount_teams(app, teams)
         notifiers.append(teams.notifier)
+    if settings.smtp is not None:
+        from bot.email_notifier import EmailNotifier
+
+        notifiers.append(EmailNotifier(settings.smtp, settings.public_url))
+        if not settings.public_url:
+            log.warning("CSBOT_SMTP_URL is set without CSBOT_PUBLIC_URL: e-mailed pages carry no Acknowledge link")
     if settings.outbound_webhook_secret:
         from bot.escalation_webhook import EscalationWebhooks
 

@@ -33,9 +33,10 @@ from sqlalchemy.orm import Session
 from escalation.models import OPEN_STATES, Escalation, EscalationEvent
 from escalation.oncall import schedule_of, who_is_on_call
 from escalation.policies import held_until, policy_for
+from escalation.reach import chat_of, is_email, reach
 from kpi.tickets import Ticket
 from store.org import Member
-from store.outbox import OutboxRow, Planned, channel_recipients, plan
+from store.outbox import OutboxRow, Planned, channel_recipients, email_recipient, plan
 from store.outbox import member_recipients as outbox_member_recipients
 from store.queues import EscalationQueue
 
@@ -210,22 +211,23 @@ def _occurrence(o: Occurrence) -> str:
 class _Target:
     handle: str | None  # None: the queue channel
     recipients: tuple[str, ...]
+    note: str | None = None  # reached another way than the level says (escalation.reach)
 
 
-def _resolve(session: Session, esc: Escalation, queue: EscalationQueue, entry: str, now: datetime) -> tuple[list[_Target], list[str]]:
+def _resolve(session: Session, esc: Escalation, queue: EscalationQueue, entry: str, now: datetime, via: str = "dm") -> tuple[list[_Target], list[str]]:
     """One `notify` entry of a level as targets (a schedule may have several people on call), and why anyone is missing.
 
     A sweep pages many escalations of a queue at one instant: who is on call
     is worked out once per (queue, entry, instant) in this transaction.
     """
     cache = session.info.setdefault("escalation_targets", {})
-    key = (queue.id, entry, now)
+    key = (queue.id, entry, now, via)
     if key not in cache:
-        cache[key] = _lookup(session, queue, entry, now)
+        cache[key] = _lookup(session, queue, entry, now, via)
     return cache[key]
 
 
-def _lookup(session: Session, queue: EscalationQueue, entry: str, now: datetime) -> tuple[list[_Target], list[str]]:
+def _lookup(session: Session, queue: EscalationQueue, entry: str, now: datetime, via: str) -> tuple[list[_Target], list[str]]:
     kind, _, name = entry.partition(":")
     if kind == "channel":
         recipients = queue_recipients(queue)
@@ -244,11 +246,11 @@ def _lookup(session: Session, queue: EscalationQueue, entry: str, now: datetime)
         if member is None:
             missing.append(f"{handle}: not an active member")
             continue
-        recipients = member_recipients(member)
-        if not recipients:
-            missing.append(f"{handle}: no Slack or Teams id, cannot be reached")
+        reached, why = reach(member, via)
+        if reached is None:
+            missing.append(f"{handle}: {why}")
             continue
-        found.append(_Target(handle, tuple(recipients)))
+        found.append(_Target(handle, reached.recipients, f"{handle} {reached.note}" if reached.note else None))
     return found, missing
 
 
@@ -264,13 +266,14 @@ def _page_level(
     for _ in range(len(levels) * (esc.policy.get("repeat", 0) + 1)):
         level = levels[esc.level]
         entries = list(level["notify"])
+        via = level.get("via", "dm")
         if level.get("how") == "round_robin" and entries:
             turn = esc.rotation % len(entries)
             entries = entries[turn:] + entries[:turn]
         targets: list[_Target] = []
         missing: list[str] = []
         for entry in entries:
-            found, why = _resolve(session, esc, queue, entry, now)
+            found, why = _resolve(session, esc, queue, entry, now, via)
             missing += why
             targets += [t for t in found if all(t.handle != other.handle for other in targets)]
             if found and level.get("how") == "round_robin":
@@ -284,7 +287,8 @@ def _page_level(
             esc.paged = handles
             esc.next_action_at = now + timedelta(seconds=level["wait_s"])
             esc.version += 1
-            event = _event(session, esc, now, "repaged" if again else "paged", None, targets=handles, note=f"{where}" + (f"; not reached: {'; '.join(missing)}" if missing else ""))
+            notes = "".join(f"; {t.note}" for t in targets if t.note)
+            event = _event(session, esc, now, "repaged" if again else "paged", None, targets=handles, note=f"{where}{notes}" + (f"; not reached: {'; '.join(missing)}" if missing else ""))
             _noted(session, esc, queue, event, now)
             return event
         event = _event(session, esc, now, "nobody", None, note=f"{where}: nobody reachable ({'; '.join(missing) or 'no targets'}); moving on")
@@ -350,7 +354,8 @@ def _edit_copies(session: Session, esc: Escalation, event: EscalationEvent, now:
     known = session.info.get(_SHOWN)
     shown = known[esc.label] if known is not None and esc.label in known else _shown_of(session, [esc.label])[esc.label]
     for row_id, recipient in shown:
-        _plan(session, esc, EDIT, [recipient], (event, row_id), now)
+        if not is_email(recipient):  # a sent e-mail cannot change; its Acknowledge link shows the state when opened
+            _plan(session, esc, EDIT, [recipient], (event, row_id), now)
 
 
 def _changed(session: Session, esc: Escalation, queue: EscalationQueue, event: EscalationEvent, now: datetime) -> None:
@@ -469,8 +474,9 @@ def reassign(session: Session, esc: Escalation, by: Member, now: datetime, *, me
     if esc.state == "acknowledged" and esc.owner_id == member.id:
         # Not a handover: no timeline line, no page, no edits, nobody told.
         raise Conflict(f"{member.name} already owns {esc.label}; nothing changed.")
-    if not member_recipients(member):
-        raise Conflict(f"{member.name} has no Slack or Teams id, so csbot cannot page them; reassign to someone it can reach.")
+    found, _why = reach(member)
+    if found is None:
+        raise Conflict(f"{member.name} has no Slack or Teams id and no e-mail address, so csbot cannot page them; reassign to someone it can reach.")
     wait = timedelta(seconds=esc.policy["levels"][esc.level]["wait_s"])
     if not _set(
         session, esc, OPEN_STATES,
@@ -480,10 +486,42 @@ def reassign(session: Session, esc: Escalation, by: Member, now: datetime, *, me
         raise _refused(session, esc, "reassign")
     event = _event(session, esc, now, "reassigned", by, targets=[member.handle])
     session.flush()
-    _plan(session, esc, PAGE, member_recipients(member), f"{esc.loop}.{esc.level}.r{event.id}", now)
+    _plan(session, esc, PAGE, found.recipients, f"{esc.loop}.{esc.level}.r{event.id}", now)
     _changed(session, esc, old_queue, event, now)
     _write_outbox(session)
     return event
+
+
+def page_by_email_instead(session: Session, esc: Escalation, member: Member, occurrence: str, why: str, now: datetime) -> bool:
+    """A chat page of `occurrence` that could not reach `member` (`why`), sent to their e-mail address instead; whether it was.
+
+    Nothing when the escalation is no longer open, the member has no address,
+    or that e-mail is planned already (the level said `dm+email`, or another
+    platform's failure got here first).
+    """
+    if esc.state != "open" or not member.email:
+        return False
+    recipient = email_recipient(member.email)
+    exists = session.scalar(
+        select(OutboxRow.id).where(OutboxRow.kind == PAGE, OutboxRow.subject == esc.label, OutboxRow.recipient == recipient, OutboxRow.occurrence == occurrence)
+    )
+    if exists is not None:
+        return False
+    _plan(session, esc, PAGE, [recipient], occurrence, now)
+    event = _event(session, esc, now, "emailed", None, targets=[member.handle], note=f"chat could not deliver the page: {why}")
+    _noted(session, esc, _queue(session, esc), event, now)
+    _write_outbox(session)
+    return True
+
+
+def chat_pages_pending(session: Session, esc: Escalation, member: Member, occurrence: str) -> bool:
+    """Whether a chat page of `occurrence` to `member` was delivered or may still be (sent, waiting, or being sent)."""
+    chat = chat_of(member)
+    return bool(chat) and session.scalar(
+        select(OutboxRow.id)
+        .where(OutboxRow.kind == PAGE, OutboxRow.subject == esc.label, OutboxRow.occurrence == occurrence, OutboxRow.recipient.in_(chat), OutboxRow.status.notin_(("failed", "skipped")))
+        .limit(1)
+    ) is not None
 
 
 def _had_status(session: Session, esc: Escalation, queue: EscalationQueue) -> bool:

@@ -259,6 +259,7 @@ EVENT_TEXT = {
     "created": "opened",
     "paged": "paged",
     "repaged": "paged again",
+    "emailed": "paged by e-mail",
     "nobody": "nobody to page",
     "acknowledged": "acknowledged",
     "snoozed": "snoozed",

@@ -366,7 +366,7 @@ def _cover(ctx: Context, request: OncallRequest) -> Reply:
     text = f"Cover {cover.id}: {member.name} {how} for {queue.name} / {schedule.key} from {_when(ctx, start)} until {_when(ctx, end)}."
     blocks: list[Any] = [Section(text)]
     data: dict[str, Any] = {"cover": _cover_json(ctx, cover, queue, member)}
-    if kind != "remove" and not member_recipients(member):
+    if kind != "remove" and not member_recipients(member) and not member.email:  # with an address, pages go by e-mail
         warning = f"{member.name} has no Slack or Teams id: csbot cannot page them, so escalations during this cover go straight to the policy's next level."
         blocks.append(Section(f"⚠️ {warning}"))
         data["warnings"] = [warning]

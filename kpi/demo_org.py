@@ -246,7 +246,7 @@ def _escalation() -> dict[str, Any]:
                     "repeat": 1,
                     "levels": [
                         {"notify": ["schedule:primary"], "wait": "10m"},
-                        {"notify": ["schedule:secondary", "member:rachel"], "how": "all", "wait": "15m"},
+                        {"notify": ["schedule:secondary", "member:rachel"], "how": "dm+email", "wait": "15m"},  # the lead also by e-mail
                         {"notify": ["channel"], "wait": "15m"},
                     ],
                 },

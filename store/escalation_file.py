@@ -31,6 +31,8 @@ LEVEL_KEYS = ("notify", "how", "wait", "only")
 ROUTE_KEYS = ("match", "queue")
 MATCH_KEYS = ("priority", "keywords", "team")
 HOW = ("all", "round_robin")
+# How a paged person is reached: a chat DM (falling back to e-mail when chat cannot deliver), e-mail, or both.
+VIA = ("dm", "email", "dm+email")
 SEVERITIES = ("sev1", "sev2", "sev3", "sev4")
 # A policy per severity: `policy: {sev1: {…}, default: {…}}`.
 BY_SEVERITY_KEYS = (*SEVERITIES, "default")
@@ -47,7 +49,8 @@ class QueueSpec:
     teams_channel: str | None = None
     # [{key, timezone, layers: [{members: [handle], shift: "1w", start: "2026-01-05T09:00", hours: str | None}]}]
     schedules: list[dict[str, Any]] = field(default_factory=list)
-    # {repeat: n, levels: [{notify: ["schedule:KEY" | "member:HANDLE" | "channel"], how: all|round_robin, wait_s: n}]}
+    # {repeat: n, levels: [{notify: ["schedule:KEY" | "member:HANDLE" | "channel"], how: all|round_robin, wait_s: n,
+    #                      via: email|dm+email (absent: dm)}]}
     policy: dict[str, Any] = field(default_factory=dict)
     # Who may put anyone on call for the queue besides managers and admins; None: the leads of
     # the teams whose members are on its schedules (escalation.queue_people).
@@ -384,16 +387,14 @@ def _one_policy(check: _Checker, policy: LineDict, where: str, queue: QueueSpec,
                     notify.append(f"member:{name}")
                 else:
                     check.add(line, f"{at}: {clip(target)} is not a target: write schedule:KEY, member:HANDLE or channel")
-        how = level.get("how", "all")
-        if how not in HOW:
-            check.add(level.key_lines.get("how", level.line), f"{at}: how must be all or round_robin, got {clip(how)}")
-            how = "all"
+        how, via = _how(check, level, at)
         wait = _duration_s(level["wait"]) if "wait" in level else DEFAULT_WAIT_S
         if wait is None or not MIN_WAIT_S <= wait <= MAX_WAIT_S:
             written = level.value_texts.get("wait") or level.get("wait")
             check.add(level.key_lines.get("wait", level.line), f"{at}: wait {clip(written)} is not a duration from 1m to 24h, e.g. wait: 10m")
             wait = DEFAULT_WAIT_S
-        entry: dict[str, Any] = {"notify": notify, "how": how, "wait_s": wait}
+        # `via` only when not chat: policies (and escalations' copies of them) written before e-mail read as before.
+        entry: dict[str, Any] = {"notify": notify, "how": how, "wait_s": wait, **({"via": via} if via != "dm" else {})}
         if level.get("only") is not None:
             only = [word.lower() for word in _texts(check, level, "only", at) or []]
             unknown = [word for word in only if word not in SEVERITIES]
@@ -402,6 +403,36 @@ def _one_policy(check: _Checker, policy: LineDict, where: str, queue: QueueSpec,
             entry["only"] = [sev for sev in SEVERITIES if sev in only]
         levels.append(entry)
     return {"repeat": repeat, "levels": levels, **({"working_hours": True} if working_hours else {})}
+
+
+def _how(check: _Checker, level: LineDict, at: str) -> tuple[str, str]:
+    """`how`: who of the targets is paged (all | round_robin) and by what (dm | email | dm+email), one word or both.
+
+    `how: round_robin`, `how: dm+email`, `how: [round_robin, email]`; unsaid, all of them by chat.
+    """
+    raw = level.get("how", "all")
+    words = [raw] if isinstance(raw, str) else list(raw) if isinstance(raw, LineList) else None
+    how, via = "all", "dm"
+    line = level.key_lines.get("how", level.line)
+    usage = "how must be all or round_robin (who is paged), and/or dm, email or dm+email (how), e.g. how: [round_robin, dm+email]"
+    if words is None or not words or len(words) > 2 or not all(isinstance(w, str) for w in words):
+        check.add(line, f"{at}: {usage}, got {clip(raw)}")
+        return how, via
+    said: set[str] = set()
+    for word in words:
+        word = word.strip().lower()
+        kind = "who" if word in HOW else "via" if word in VIA else None
+        if kind is None:
+            check.add(line, f"{at}: {usage}, got {clip(word)}")
+        elif kind in said:
+            check.add(line, f"{at}: how names {'who is paged' if kind == 'who' else 'how they are reached'} twice; {usage}")
+        elif kind == "who":
+            how = word
+        else:
+            via = word
+        if kind:
+            said.add(kind)
+    return how, via
 
 
 def _routes(check: _Checker, section: LineDict, queue_keys: Collection[str], team_keys: Collection[str] | None) -> list[dict[str, Any]]:

@@ -1121,7 +1121,7 @@ def _policy_document(policy: dict[str, Any]) -> dict[str, Any]:
     levels = [
         {
             "notify": list(level["notify"]),
-            **({"how": level["how"]} if level["how"] != "all" else {}),
+            **_how_document(level),
             "wait": _duration_text(level["wait_s"]),
             **({"only": list(level["only"])} if "only" in level else {}),
         }
@@ -1151,3 +1151,9 @@ def _duration_text(seconds: int) -> str:
 
 def dump_org(doc: dict[str, Any]) -> str:
     return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, default_flow_style=False, width=100)
+
+
+def _how_document(level: dict[str, Any]) -> dict[str, Any]:
+    """A level's `how` as the file writes it: nothing for the default (all, by chat), one word, or both."""
+    words = [w for w in (level["how"], level.get("via", "dm")) if w not in ("all", "dm")]
+    return {"how": words[0] if len(words) == 1 else words} if words else {}

@@ -1,7 +1,8 @@
 """The outbox: one row per message csbot means to send on its own (scorecards, alerts, pages, reminders).
 
 A row names what it is (`kind`, `subject`), where it goes (`recipient`, one
-platform destination: `slack:channel:C0123`, `teams:user:<aad id>`) and
+platform destination: `slack:channel:C0123`, `teams:user:<aad id>`,
+`email:user:<address>`) and
 which occurrence it is (`occurrence`, e.g. the local date). Those four are
 unique, so however many schedulers, retries, restarts or `csbot tick` runs
 plan the same message, there is one row, and so at most one send.
@@ -19,8 +20,9 @@ two workers never both own a row:
   recording it leaves the one uncertain state; whoever claims the row
   after the lease first asks the platform whether the message is there
   (Slack: csbot's own recent messages carry the row's key), and records it
-  instead of sending again. Where the platform cannot be asked (Teams), it
-  is sent again: a rare duplicate rather than a lost message.
+  instead of sending again. Where the platform cannot be asked (Teams, an
+  SMTP server), it is sent again: a rare duplicate rather than a lost
+  message (an e-mail's copy keeps its Message-ID, made from the row).
 
 A claim names its process (`claimed_by`, store.claimants). When csbot
 restarts after a crash, it ends at once the leases its earlier incarnation
@@ -116,6 +118,14 @@ def member_recipients(slack_id: str | None, teams_id: str | None) -> list[str]:
     """Where a person can be reached: their DM on every platform they have an id on."""
     found = [f"slack:user:{slack_id}"] if slack_id else []
     return found + ([f"teams:user:{teams_id}"] if teams_id else [])
+
+
+EMAIL = "email:user:"
+
+
+def email_recipient(address: str) -> str:
+    """A person's mailbox as an outbox recipient (`email:user:dana@example.com`)."""
+    return EMAIL + address
 
 
 def channel_recipients(slack_channel: str | None, teams_channel: str | None) -> list[str]:
@@ -338,6 +348,6 @@ def sent_row(session: Session, kind: str, subject: str, recipient: str, occurren
 
 
 __all__ = [
-    "CLAIM_LEASE", "SEND_LEASE", "Claimed", "Leases", "OutboxRow", "Planned", "STATUSES", "channel_recipients", "claim_due", "member_recipients", "plan",
+    "CLAIM_LEASE", "SEND_LEASE", "Claimed", "Leases", "OutboxRow", "Planned", "STATUSES", "EMAIL", "channel_recipients", "claim_due", "email_recipient", "member_recipients", "plan",
     "lease_report", "record_failure", "record_sent", "record_skip", "release_abandoned", "sent_row", "start_sending",
 ]  # fmt: skip

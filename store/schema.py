@@ -20,6 +20,7 @@ def metadata() -> MetaData:
     import kpi.tickets  # noqa: F401  (registers the tickets table)
     import store.chart_images  # noqa: F401
     import store.conversations  # noqa: F401
+    import store.email_links  # noqa: F401
     import store.org  # noqa: F401
     import store.outbox  # noqa: F401
     import store.processed  # noqa: F401

@@ -180,7 +180,9 @@ async def test_the_calendar_answers_while_another_writer_holds_the_write_lock(db
         await runner.cleanup()
 
 
-@pytest.mark.parametrize("route", ["/oncall/billing.ics?key=" + "f" * 40, "/charts/" + "a" * 43 + ".png?exp=9999999999&sig=" + "0" * 64])
+@pytest.mark.parametrize(
+    "route", ["/oncall/billing.ics?key=" + "f" * 40, "/charts/" + "a" * 43 + ".png?exp=9999999999&sig=" + "0" * 64, "/ack/v1.1.1.1.9999999999." + "A" * 43]
+)
 async def test_forged_links_cost_no_database_work_once_the_key_is_known(db: Database, route: str) -> None:
     setup(db)
     runner, base = await serve(create_app(db, load_settings({"CSBOT_PUBLIC_URL": "https://csbot.example.com"}), clock=lambda: T0))
@@ -202,6 +204,7 @@ async def test_forged_links_cost_no_database_work_once_the_key_is_known(db: Data
             with db.sessions() as s, s.begin():  # the keys exist from here on
                 subscription_key(s, "billing")
                 app_key(s, "chart-links")
+                app_key(s, "email-ack")
             await asyncio.sleep(1.1)
             statements.clear()
             await forged(1)  # reads the key, and keeps it

@@ -50,6 +50,7 @@ CASES = {
     f"/charts/{'t' * 32}.png?exp={EXP}&sig=%ED%A0%80{SIG[3:]}": "query field sig",
     f"/charts/{'t' * 32}.png?exp=%ED%A0%80&sig={SIG}": "query field exp",
     f"/charts/%ED%A0%80{'t' * 30}.png?exp={EXP}&sig={SIG}": "the path",
+    "/ack/v1.1.1.1.9999999999.%ED%A0%80": "the path",
     "/healthz?x=%ED%A0%80": "query field x",
     "/metrics?%ff=1": "a query field name",
 }

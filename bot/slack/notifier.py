@@ -19,6 +19,9 @@ log = logging.getLogger(__name__)
 # the channel's recent history instead of posting it twice.
 METADATA_EVENT = "csbot_outbox"
 HISTORY_PAGES = 5
+# Errors of a DM no retry can mend: the person is not there (a page then goes by e-mail, bot.escalations).
+# A channel's errors are retried as before: someone may yet invite csbot or restore it.
+PERMANENT_FOR_USERS = frozenset({"user_not_found", "users_not_found", "user_disabled", "account_inactive", "cannot_dm_bot"})
 
 
 class SlackNotifier:
@@ -45,11 +48,11 @@ class SlackNotifier:
     async def send(self, to: Address, reply: Reply, *, key: str, thread: str | None = None) -> Sent:
         channel, error = await self._channel(to)
         if channel is None:
-            return Sent(error=error)
+            return Sent(error=error, final=to.kind == "user" and error in PERMANENT_FOR_USERS)
         metadata = {"event_type": METADATA_EVENT, "event_payload": {"key": key}}
         posted = await post_message(self.client, channel, reply, what=key, thread_ts=thread, metadata=metadata)
         if posted.error and not posted.ts:
-            return Sent(error=posted.error)
+            return Sent(error=posted.error, final=to.kind == "user" and posted.error in PERMANENT_FOR_USERS)
         # Some messages went out: the row is sent (posting them again would
         # repeat them); what is missing is noted.
         note = f"partly posted: {posted.error}" if posted.error else f"chart not uploaded: {posted.chart_error}" if posted.chart_error else None

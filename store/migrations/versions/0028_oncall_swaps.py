@@ -1,7 +1,7 @@
 """Shift swaps (a request from one specialist to another, and the covers an accepted one made); covers that add or remove someone.
 
 Revision ID: 0028_oncall_swaps
-Revises: 0026_personal_calendar
+Revises: 0027_email_ack
 Create Date: 2026-12-06
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0028_oncall_swaps"
-down_revision = "0026_personal_calendar"
+down_revision = "0027_email_ack"
 branch_labels = None
 depends_on = None
 
