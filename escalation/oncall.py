@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -71,18 +72,23 @@ def schedule_of(queue: EscalationQueue, key: str) -> Schedule | None:
     return next((s for s in schedules_of(queue) if s.key == key), None)
 
 
+def covers_in_force(queue_id: int, schedule: str, start: datetime, end: datetime) -> tuple[Any, ...]:
+    """The conditions of a schedule's covers in force that overlap [start, end)."""
+    return (
+        OncallOverride.queue_id == queue_id,
+        OncallOverride.schedule == schedule,
+        OncallOverride.removed_at.is_(None),
+        OncallOverride.end_at > start,
+        OncallOverride.start_at < end,
+    )
+
+
 def overrides(session: Session, queue_id: int, schedule: str, start: datetime, end: datetime) -> list[Override]:
     """The covers in force for the schedule that overlap [start, end), oldest first (applied in that order)."""
     rows = session.execute(
         select(OncallOverride.start_at, OncallOverride.end_at, Member.handle, OncallOverride.kind)
         .join(Member, Member.id == OncallOverride.member_id)
-        .where(
-            OncallOverride.queue_id == queue_id,
-            OncallOverride.schedule == schedule,
-            OncallOverride.removed_at.is_(None),
-            OncallOverride.end_at > start,
-            OncallOverride.start_at < end,
-        )
+        .where(*covers_in_force(queue_id, schedule, start, end))
         .order_by(OncallOverride.id)
     ).all()
     return [Override(handle, s, e, kind) for s, e, handle, kind in rows]

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from escalation.models import OncallOverride
-from escalation.oncall import Interval, plans, schedules_of, stretch_of, timeline
+from escalation.oncall import Interval, covers_in_force, plans, schedules_of, stretch_of, timeline
 from escalation.rotations import Override, Schedule
 from store.org import Member
 from store.queues import EscalationQueue
@@ -86,13 +86,7 @@ def covers_for(session: Session, queue_id: int, schedule: str, start: datetime, 
         select(OncallOverride.id, person.handle, OncallOverride.start_at, OncallOverride.end_at, adder.handle, adder.name, OncallOverride.kind, OncallOverride.swap_id)
         .join(person, person.id == OncallOverride.member_id)
         .join(adder, adder.id == OncallOverride.created_by)
-        .where(
-            OncallOverride.queue_id == queue_id,
-            OncallOverride.schedule == schedule,
-            OncallOverride.removed_at.is_(None),
-            OncallOverride.end_at > start,
-            OncallOverride.start_at < end,
-        )
+        .where(*covers_in_force(queue_id, schedule, start, end))
         .order_by(OncallOverride.id)
     ).all()
     return [Cover(*row) for row in rows]
