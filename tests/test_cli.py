@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bot.cli import main
 from tests.helpers import FIXTURES
 
 
@@ -22,6 +23,24 @@ def csbot(args: list[str], db_url: str, cwd: Path, stdin: str | None = None) -> 
     return subprocess.run(
         [sys.executable, "-m", "bot.cli", *args], env=env, cwd=cwd, input=stdin, capture_output=True, text=True, timeout=300
     )
+
+
+def csbot_here(
+    args: list[str], db_url: str, cwd: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> subprocess.CompletedProcess[str]:
+    """`csbot` through `main`, the function the script calls, in this process: the same arguments,
+    environment (DATABASE_URL, no CSBOT_*) and directory as `csbot` above, without a second of imports."""
+    for name in [n for n in os.environ if n.startswith("CSBOT_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.chdir(cwd)
+    capsys.readouterr()
+    try:
+        code = main(args)
+    except SystemExit as exc:  # argparse's refusals
+        code = exc.code if isinstance(exc.code, int) else 1
+    out = capsys.readouterr()
+    return subprocess.CompletedProcess(args, code, out.out, out.err)
 
 
 def test_demo_reads_commands_from_stdin(db_url: str, tmp_path: Path) -> None:
@@ -44,8 +63,10 @@ def test_console_buttons_and_switching(db_url: str, tmp_path: Path) -> None:
     assert "No active member has the handle 'nobody'" in r.stdout
 
 
-def test_ask_json_shape_and_exit_codes(db_url: str, tmp_path: Path) -> None:
-    assert csbot(["org", "apply", str(FIXTURES / "org.yaml")], db_url, tmp_path).returncode == 0
+def test_ask_json_shape_and_exit_codes(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    # The two JSON answers come from real processes; the other cases through main() here (csbot_here).
+    here = lambda args: csbot_here(args, db_url, tmp_path, monkeypatch, capsys)  # noqa: E731
+    assert here(["org", "apply", str(FIXTURES / "org.yaml")]).returncode == 0
     r = csbot(["ask", "/nonsense", "--as", "alice", "--json"], db_url, tmp_path)
     assert r.returncode == 2
     out = json.loads(r.stdout)
@@ -59,14 +80,14 @@ def test_ask_json_shape_and_exit_codes(db_url: str, tmp_path: Path) -> None:
     assert out["data"]["window"] == {"start": "2026-03-01T00:00:00+01:00", "end": "2026-03-08T00:00:00+01:00", "timezone": "Europe/Berlin", "so_far": False, "until": "2026-03-08T00:00:00+01:00"}
     assert out["blocks"][0] == {"type": "header", "text": "KPIs · Support EMEA (support-emea)"}
     # As text, a shared answer says where it would have gone.
-    shared = csbot(["ask", "/kpi team --share", "--as", "alice"], db_url, tmp_path)
+    shared = here(["ask", "/kpi team --share", "--as", "alice"])
     assert shared.returncode == 0 and shared.stdout.rstrip().endswith("Here there is no channel, so only you see it.")
-    assert "Shared in the channel" not in csbot(["ask", "/kpi team", "--as", "alice"], db_url, tmp_path).stdout
-    r = csbot(["ask", "/csbot help", "--as", "mallory"], db_url, tmp_path)
+    assert "Shared in the channel" not in here(["ask", "/kpi team", "--as", "alice"]).stdout
+    r = here(["ask", "/csbot help", "--as", "mallory"])
     assert r.returncode == 2 and "no active member" in r.stderr
-    r = csbot(["ask", "/csbot help", "--as", "alice", "--at", "last tuesday"], db_url, tmp_path)
+    r = here(["ask", "/csbot help", "--as", "alice", "--at", "last tuesday"])
     assert r.returncode == 2 and "--at" in r.stderr
-    r = csbot(["ask", "/kpi agent carol", "--as", "alice"], db_url, tmp_path)
+    r = here(["ask", "/kpi agent carol", "--as", "alice"])
     assert r.returncode == 2 and "private" in r.stdout
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -25,9 +26,17 @@ from tests.kpi_oracle import R, T, assert_same, oracle, stored_tickets
 NOW = datetime(2026, 3, 9, 12, 0, tzinfo=timezone.utc)
 
 
-@pytest.fixture
-def demo_db(db: Database) -> Database:
+# The demo these tests read (test_kpi_trend's and test_kpi_export's too): seeded once per test process, then copied.
+DEMO = "seed_demo(now=2026-03-09T12:00Z, tickets=3000, days=60, seed=7)"
+
+
+def seed_the_demo(db: Database) -> None:
     seed_demo(db, now=NOW, tickets=3000, days=60, seed=7)
+
+
+@pytest.fixture
+def demo_db(db: Database, seeded: Callable[[Database, str, Callable[[Database], object]], None]) -> Database:
+    seeded(db, DEMO, seed_the_demo)
     return db
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -17,7 +18,6 @@ import pytest
 from sqlalchemy import insert, select
 
 from bot.cli import main
-from bot.demo import seed_demo
 from bot.dispatch import run_command
 from bot.render.text import render_text
 from handlers.registry import build_router
@@ -27,6 +27,8 @@ from kpi.tickets import Ticket
 from store.database import Database
 from store.org import Member, Team
 from tests.helpers import apply_fixture_org
+from tests.test_kpi_command import DEMO, seed_the_demo
+from tests.test_kpi_command import NOW as DEMO_NOW
 
 UTC = timezone.utc
 NOW = datetime(2026, 3, 9, 12, 0, tzinfo=UTC)
@@ -53,8 +55,11 @@ def metrics_of(row: dict[str, str]) -> dict[str, int | float | None]:
 
 
 @pytest.fixture
-def demo_db(db: Database, db_url: str, monkeypatch: pytest.MonkeyPatch) -> Database:
-    seed_demo(db, now=NOW, tickets=3000, days=60, seed=7)
+def demo_db(
+    db: Database, db_url: str, monkeypatch: pytest.MonkeyPatch, seeded: Callable[[Database, str, Callable[[Database], object]], None]
+) -> Database:
+    assert NOW == DEMO_NOW
+    seeded(db, DEMO, seed_the_demo)  # the same demo as test_kpi_command's, seeded once per test process
     monkeypatch.setenv("DATABASE_URL", db_url)  # for the command line, run in this process
     return db
 

@@ -107,15 +107,14 @@ class OracleLayer:
             self.first_ts = _oracle_instant(day0, clock, self.tz, False).timestamp()
             self.period_s = count * 3600
         else:
-            step = timedelta(days=count * (7 if unit == "w" else 1))
+            # Every handoff: the same wall-clock time on each step's calendar date. Found as far as
+            # the instants asked about need (finding each up to the horizon up front was most of the
+            # random schedules' time, for cases that span a few days).
+            self.step = timedelta(days=count * (7 if unit == "w" else 1))
+            self.clock = clock
+            self.next_day = day0
             self.bounds: list[datetime] = []
-            day = day0
-            while True:  # every handoff: the same wall-clock time on each step's calendar date
-                b = _oracle_instant(day, clock, self.tz, False)
-                self.bounds.append(b)
-                if b > horizon:
-                    break
-                day += step
+        self.horizon = horizon
         self.hours: tuple[frozenset[int], time, time] | None = None
         if spec.hours:
             days, span = spec.hours.split(" ")
@@ -126,7 +125,10 @@ class OracleLayer:
         if self.unit == "h":
             elapsed = at.timestamp() - self.first_ts
             return None if elapsed < 0 else int(elapsed // self.period_s)
-        assert at <= self.bounds[-1], "horizon too short"
+        assert at <= self.horizon, "horizon too short"
+        while not self.bounds or self.bounds[-1] <= at:  # every handoff up to `at` is known, and one after it
+            self.bounds.append(_oracle_instant(self.next_day, self.clock, self.tz, False))
+            self.next_day += self.step
         i = bisect_right(self.bounds, at) - 1
         return None if i < 0 else i
 

@@ -42,13 +42,19 @@ CLEAR_ANSWERS = {200, 400, 401, 404, 413, 503}
 DROP = object()  # in a mutation: remove the key
 
 
+# A database's tables, by its URL: read once, since no request may change them. (Reading them for
+# each of a test's hundreds of snapshots was most of its time on PostgreSQL, whose catalog query
+# scans pg_class.)
+_TABLES: dict[str, list[str]] = {}
+
+
 def snapshot(db: Database) -> dict[str, list[str]]:
     """Every row of every table (conversation refs, chat users, claims, org...), comparable."""
     with db.engine.connect() as conn:
-        return {
-            table: sorted(repr(tuple(row)) for row in conn.execute(text(f'SELECT * FROM "{table}"')))
-            for table in inspect(conn).get_table_names()
-        }
+        url = db.engine.url.render_as_string()
+        if url not in _TABLES:
+            _TABLES[url] = inspect(conn).get_table_names()
+        return {table: sorted(repr(tuple(row)) for row in conn.execute(text(f'SELECT * FROM "{table}"'))) for table in _TABLES[url]}
 
 
 def b64(data: bytes) -> str:
