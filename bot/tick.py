@@ -19,6 +19,7 @@ from bot import coaching_messages, digests, escalations, kpi_alerts, oncall_noti
 from bot.chat_work import run_chat
 from coaching.calibration import reveal_due
 from coaching.sessions import plan_followups
+from escalation.history import record_history
 from bot.chart_links import forget_expired
 from bot.notify import Notifier
 from bot.outbox_sender import Outcome, Sender
@@ -159,6 +160,8 @@ async def run_tick(
         report.planned += await _guarded(report, "escalations", escalations.sweep, db, now) or 0
         kinds += escalations.KINDS
     if "oncall" in jobs:
+        # Who is on call is written down first, so a failing notice never leaves a hole in the history.
+        await _guarded(report, "oncall", record_history, db, now)
         report.planned += await _guarded(report, "oncall", oncall_notices.plan_oncall, db, now, catchup=catchup) or 0
         kinds += oncall_notices.KINDS + oncall_swap_messages.KINDS  # swaps are planned by the commands themselves
     if "coaching" in jobs:
