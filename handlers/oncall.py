@@ -445,7 +445,7 @@ class OncallCommand:
     name = "oncall"
     summary = "Who is on call for each escalation queue, the schedule ahead, its gaps, and covers"
     usage = USAGE
-    examples = ("/oncall", "/oncall me", "/oncall billing", "/oncall schedule billing/primary 14d", "/oncall gaps billing 30d", "/oncall cover @dana billing 2h")
+    examples = ("/oncall", "/oncall me", "/oncall billing", "/oncall schedule billing/primary 14d", "/oncall gaps billing 30d", "/oncall history billing 30d", "/oncall cover @dana billing 2h")
 
     def parse(self, words: list[str]) -> OncallRequest:
         return parse_oncall(words)
