@@ -14,6 +14,8 @@ an earlier moment, records nothing twice (the mark is already there).
 - A pass missed while csbot was down is caught up from the timeline as it
   is at the catch-up, at most CATCHUP back: a longer outage leaves a hole
   (a new recorded span starts), which `/oncall history` names as not recorded.
+- A schedule that leaves the file (or whose queue does) stops being
+  recorded; if it comes back, recording starts again from then.
 - Passes are serialised (SQLite's write lock; a PostgreSQL advisory lock),
   so two replicas never both append the same stretch.
 """
@@ -51,8 +53,10 @@ def record_history(db: Database, now: datetime, *, begin: datetime | None = None
 def record(session: Session, now: datetime, *, begin: datetime | None = None) -> int:
     """`record_history` inside the caller's write transaction (which must hold the lock)."""
     changed = 0
+    present: set[tuple[int, str]] = set()
     for queue in session.scalars(select(EscalationQueue).where(EscalationQueue.active.is_(True)).order_by(EscalationQueue.id)):
         for schedule in schedules_of(queue):
+            present.add((queue.id, schedule.key))
             span = session.scalar(
                 select(OncallRecorded)
                 .where(OncallRecorded.queue_id == queue.id, OncallRecorded.schedule == schedule.key)
@@ -61,17 +65,34 @@ def record(session: Session, now: datetime, *, begin: datetime | None = None) ->
             )
             if span is not None and span.end_at >= now:
                 continue  # recorded this far already: a second pass, or one for an earlier moment
-            if span is None or span.end_at < now - CATCHUP:
-                # First sight of the schedule, or an outage past the catch-up: a new span, leaving a hole before it.
-                first = min(begin, now) if span is None and begin is not None else now if span is None else now - CATCHUP
-                span = OncallRecorded(queue_id=queue.id, schedule=schedule.key, start_at=first, end_at=first)
-                session.add(span)
-                session.flush()
+            if span is None or span.closed or span.end_at < now - CATCHUP:
+                span = _new_span(session, queue.id, schedule.key, _first(span, now, begin))
             if span.end_at < now:
                 changed += _append(session, queue.id, schedule.key, queue_timeline(session, queue, schedule, span.end_at, now), span.end_at)
                 span.end_at = now
+    # A schedule no longer in the file (or its queue gone) had nobody on call by it: what comes later is not its to fill.
+    for span in session.scalars(select(OncallRecorded).where(OncallRecorded.closed.is_(False))):
+        if (span.queue_id, span.schedule) not in present:
+            span.closed = True
     session.flush()
     return changed
+
+
+def _first(span: OncallRecorded | None, now: datetime, begin: datetime | None) -> datetime:
+    """Where a new recorded span starts: now for a schedule seen for the first time (or `begin`, to seed a
+    demo's past) or back again in the file; the start of the catch-up after an outage longer than it."""
+    if span is None:
+        return min(begin, now) if begin is not None else now
+    if span.closed:
+        return now
+    return now - CATCHUP
+
+
+def _new_span(session: Session, queue_id: int, schedule: str, start: datetime) -> OncallRecorded:
+    span = OncallRecorded(queue_id=queue_id, schedule=schedule, start_at=start, end_at=start, closed=False)
+    session.add(span)
+    session.flush()
+    return span
 
 
 def _runs(pieces: Sequence[Interval]) -> dict[str, list[tuple[datetime, datetime]]]:

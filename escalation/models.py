@@ -195,9 +195,9 @@ class OncallStretch(Base):
 class OncallRecorded(Base):
     """A stretch of time over which a schedule's history was recorded; the latest one's `end_at` is how far it has got.
 
-    Outside these spans nothing is known (before recording began, or an
-    outage longer than the catch-up); inside them, a time with no
-    OncallStretch had nobody on call.
+    Outside these spans nothing is known (before recording began, an
+    outage longer than the catch-up, a time the schedule was not in the
+    file); inside them, a time with no OncallStretch had nobody on call.
     """
 
     __tablename__ = "oncall_history_spans"
@@ -208,3 +208,5 @@ class OncallRecorded(Base):
     schedule: Mapped[str] = mapped_column(String(64))
     start_at: Mapped[datetime] = mapped_column(UTCSeconds)
     end_at: Mapped[datetime] = mapped_column(UTCSeconds)
+    # The schedule (or its queue) left the file: never extended again; if it comes back, a new span begins.
+    closed: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -18,6 +18,7 @@ from handlers.humanize import duration
 from handlers.reply import Reply, Section, Table
 from handlers.reply import Context as Note
 from handlers.router import closest
+from store.queues import EscalationQueue
 
 HISTORY_USAGE = "/oncall history QUEUE[/SCHEDULE] [30d] — who was on call, as recorded (kept when the file changes later), with totals per person"
 DEFAULT_HISTORY_SPAN = timedelta(days=30)
@@ -25,7 +26,7 @@ DEFAULT_HISTORY_SPAN = timedelta(days=30)
 SHOWN = 50
 
 
-def _schedules(ctx: Context, queue_key: str, schedule: str) -> tuple[Any, list[str] | None]:
+def _schedules(ctx: Context, queue_key: str, schedule: str) -> tuple[EscalationQueue, list[str] | None]:
     queue = find_queue(ctx, queue_key)
     if not schedule:
         return queue, None
@@ -115,7 +116,7 @@ def history_reply(ctx: Context, target: str, span: timedelta) -> Reply:
             notes.append(f"{name}: recorded from {local_full(pieces[0][0], zone)}.")
         holes = [(a[1], b[0]) for a, b in zip(pieces, pieces[1:]) if b[0] > a[1]]
         for a, b in holes:
-            notes.append(f"{name}: not recorded {local_full(a, zone)} – {local_full(b, zone)} (csbot was off longer than its {CATCHUP.days}-day catch-up).")
+            notes.append(f"{name}: not recorded {local_full(a, zone)} – {local_full(b, zone)} (csbot was off for longer than its {CATCHUP.days}-day catch-up, or the schedule was not in the organisation file).")
     blocks.append(Note(" ".join(notes)))
     return Reply(title=title, blocks=blocks, data=data)
 

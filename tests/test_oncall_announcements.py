@@ -19,7 +19,7 @@ from store.database import Database
 from store.org_file import OrgFileError, dump_org, org_document, parse_org
 from store.outbox import OutboxRow
 from tests.fake_slack import FakeSlack
-from tests.test_escalations import ORG, T0, posts, setup
+from tests.test_escalations import ORG, T0, ask, posts, setup
 
 UTC = timezone.utc
 # tier2 gets a schedule too, but does not ask for announcements.
@@ -110,8 +110,6 @@ async def test_a_cover_starting_is_a_handoff_announced(db: Database, slack: tupl
     setup(db, announcing("{on: handoff}"))
     await tick(db, notifier, T0)
     before = len(announcements(fake))
-    from tests.test_escalations import ask
-
     assert ask(db, "root", "/oncall cover @gus billing 2026-12-07T11:00..2026-12-07T12:00", T0)["ok"]
     await tick(db, notifier, T0 + timedelta(minutes=59))
     assert len(announcements(fake)) == before

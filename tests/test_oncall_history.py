@@ -60,11 +60,7 @@ async def test_a_week_of_ticks_is_recorded_and_kept_when_the_rotation_is_reorder
     assert all(a[2] == b[1] for a, b in zip(secondary, secondary[1:]))  # back to back, no overlaps, no holes
 
     # The file now puts eli's week first: the timeline says fay is on call this week and eli was last week ...
-    with db.sessions() as s, s.begin():
-        from kpi.definitions import METRIC_NAMES
-        from store.org_file import apply_org, parse_org
-
-        apply_org(s, parse_org(REORDERED, METRIC_NAMES))
+    setup(db, REORDERED)
     later = end + timedelta(hours=6)
     await tick(db, notifier, later)
     timeline = ask(db, "alice", "/oncall schedule billing/primary 1d", later)["data"]["timeline"]
@@ -161,3 +157,35 @@ async def test_history_through_the_router(db: Database, slack: tuple[FakeSlack, 
     assert not usage["ok"] and "/oncall history QUEUE" in usage["error"]
     span = ask(db, "alice", "/oncall history billing 2weeks", T0)
     assert not span["ok"] and "14d or 2w" in span["error"]
+
+
+async def test_a_schedule_taken_out_of_the_file_keeps_its_history_and_starts_again_when_back(db: Database, slack: tuple[FakeSlack, SlackNotifier]) -> None:
+    _, notifier = slack
+    setup(db)
+    await tick(db, notifier, T0)
+    await tick(db, notifier, T0 + timedelta(hours=2))
+    without = ORG.replace(
+        """        - key: secondary
+          timezone: America/New_York
+          layers:
+            - {members: [hana, ivan], shift: 12h, start: "2026-01-05T08:00"}
+""",
+        "",
+    ).replace("{notify: [schedule:secondary, member:gus], how: all, wait: 15m}", "{notify: [member:gus], wait: 15m}")
+    setup(db, without)
+    await tick(db, notifier, T0 + timedelta(hours=3))
+    # Gone from the file, still in the history (a queue alone lists it too).
+    gone = ask(db, "alice", "/oncall history billing/secondary 7d", T0 + timedelta(hours=3))
+    assert [(s["handle"], s["start"], s["end"]) for s in gone["data"]["stretches"]] == [("ivan", T0.isoformat(), (T0 + timedelta(hours=2)).isoformat())]
+    # Back two days later: recorded from then on, the days it was not in the file left unrecorded rather than filled in.
+    setup(db)
+    back = T0 + timedelta(days=2)
+    await tick(db, notifier, back)
+    await tick(db, notifier, back + timedelta(hours=1))
+    out = ask(db, "alice", "/oncall history billing/secondary 7d", back + timedelta(hours=1))
+    assert [(r["start"], r["end"]) for r in out["data"]["recorded"]] == [
+        (T0.isoformat(), (T0 + timedelta(hours=2)).isoformat()),
+        (back.isoformat(), (back + timedelta(hours=1)).isoformat()),
+    ]
+    assert [s["start"] for s in out["data"]["stretches"]] == [T0.isoformat(), back.isoformat()]
+    assert "not recorded" in render_text(out["reply"])

@@ -38,6 +38,7 @@ def upgrade() -> None:
         sa.Column("schedule", sa.String(64), nullable=False),
         sa.Column("start_at", sa.BigInteger(), nullable=False),
         sa.Column("end_at", sa.BigInteger(), nullable=False),
+        sa.Column("closed", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(["queue_id"], ["escalation_queues.id"], name=op.f("fk_oncall_history_spans_queue_id_escalation_queues")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_oncall_history_spans")),
         sa.UniqueConstraint("queue_id", "schedule", "start_at", name="uq_oncall_history_spans_start"),
