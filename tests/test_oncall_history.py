@@ -6,6 +6,7 @@ is asked through the router, as in chat.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import func, select
@@ -13,6 +14,7 @@ from sqlalchemy import func, select
 from bot.render.text import render_text
 from bot.slack.notifier import SlackNotifier
 from bot.tick import run_tick
+from escalation.history import record_history
 from escalation.models import OncallStretch
 from store.database import Database
 from tests.fake_slack import FakeSlack
@@ -189,3 +191,13 @@ async def test_a_schedule_taken_out_of_the_file_keeps_its_history_and_starts_aga
     ]
     assert [s["start"] for s in out["data"]["stretches"]] == [T0.isoformat(), back.isoformat()]
     assert "not recorded" in render_text(out["reply"])
+
+
+async def test_two_recorders_at_once_record_each_stretch_once(db: Database) -> None:
+    setup(db)
+    record_history(db, T0)
+    later = T0 + timedelta(days=2)
+    # Two replicas' passes for the same moment, and one for a moment between, all at once: they take turns.
+    await asyncio.gather(*(asyncio.to_thread(record_history, db, at) for at in (later, later, T0 + timedelta(days=1), later)))
+    assert stretches(db, "alice", "/oncall history billing/primary 7d", later) == [("dana", T0.isoformat(), later.isoformat(), True)]
+    assert rows(db) == 1 + 5  # dana; ivan, hana, ivan, hana, ivan on the 12-hour secondary
