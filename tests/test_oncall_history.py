@@ -16,7 +16,11 @@ from bot.slack.notifier import SlackNotifier
 from bot.tick import run_tick
 from escalation.history import record_history
 from escalation.models import OncallStretch
+from escalation.oncall import schedule_of, who_is_on_call
+from kpi.definitions import METRIC_NAMES
 from store.database import Database
+from store.org_file import apply_org, parse_org
+from store.queues import EscalationQueue
 from tests.fake_slack import FakeSlack
 from tests.test_escalations import ORG, T0, ask, setup
 
@@ -24,7 +28,8 @@ UTC = timezone.utc
 # dana's week on billing/primary began at Monday 09:00 in Berlin; eli's begins a week later.
 DANA_FROM = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)
 ELI_FROM = datetime(2026, 12, 14, 8, 0, tzinfo=UTC)
-REORDERED = ORG.replace("{members: [dana, eli, fay], shift: 1w", "{members: [eli, fay, dana], shift: 1w")
+# The rotation edited: handoffs on Tuesdays. By the edited file fay had T0's week, dana the next.
+TUESDAYS = ORG.replace('{members: [dana, eli, fay], shift: 1w, start: "2026-01-05T09:00"}', '{members: [dana, eli, fay], shift: 1w, start: "2026-01-06T09:00"}')
 
 
 def stretches(db: Database, handle: str, text: str, now: datetime) -> list[tuple[str, str, str, bool]]:
@@ -43,7 +48,7 @@ async def tick(db: Database, notifier: SlackNotifier, at: datetime) -> None:
     assert not report.job_failures, report.job_failures
 
 
-async def test_a_week_of_ticks_is_recorded_and_kept_when_the_rotation_is_reordered(db: Database, slack: tuple[FakeSlack, SlackNotifier]) -> None:
+async def test_a_week_of_ticks_is_recorded_and_kept_when_the_rotation_is_edited(db: Database, slack: tuple[FakeSlack, SlackNotifier]) -> None:
     _, notifier = slack
     setup(db)
     at = T0
@@ -61,21 +66,27 @@ async def test_a_week_of_ticks_is_recorded_and_kept_when_the_rotation_is_reorder
     assert [h for h, *_ in secondary][:4] == ["ivan", "hana", "ivan", "hana"] and len(secondary) == 17
     assert all(a[2] == b[1] for a, b in zip(secondary, secondary[1:]))  # back to back, no overlaps, no holes
 
-    # The file now puts eli's week first: the timeline says fay is on call this week and eli was last week ...
-    setup(db, REORDERED)
+    # The rotation is edited: by the file as it now is, fay was on call at T0 and dana a week later ...
+    assert TUESDAYS != ORG
+    with db.sessions() as s, s.begin():
+        apply_org(s, parse_org(TUESDAYS, METRIC_NAMES), now=end)
     later = end + timedelta(hours=6)
     await tick(db, notifier, later)
-    timeline = ask(db, "alice", "/oncall schedule billing/primary 1d", later)["data"]["timeline"]
-    assert timeline[0]["handles"] == ["fay"]
-    # ... but the history keeps who was on call: dana, then eli until the change, then fay.
+    with db.sessions() as s:
+        queue = s.scalar(select(EscalationQueue).where(EscalationQueue.key == "billing"))
+        assert queue is not None
+        primary = schedule_of(queue, "primary")
+        assert primary is not None
+        assert who_is_on_call(s, queue, primary, T0) == ("fay",)
+        assert who_is_on_call(s, queue, primary, ELI_FROM + timedelta(hours=1)) == ("dana",)
+    # ... but the history keeps who was on call: dana, then eli, whose stretch goes on (the edited file has eli now too).
     assert stretches(db, "alice", "/oncall history billing/primary 30d", later) == [
         ("dana", T0.isoformat(), ELI_FROM.isoformat(), False),
-        ("eli", ELI_FROM.isoformat(), end.isoformat(), False),
-        ("fay", end.isoformat(), later.isoformat(), True),
+        ("eli", ELI_FROM.isoformat(), later.isoformat(), True),
     ]
-    totals = {(t["handle"]): t for t in ask(db, "alice", "/oncall history billing/primary 30d", later)["data"]["totals"]}
-    assert totals["dana"]["seconds"] == int((ELI_FROM - T0).total_seconds()) and totals["dana"]["stretches"] == 1
-    assert totals["fay"]["seconds"] == 6 * 3600
+    totals = {t["handle"]: t for t in ask(db, "alice", "/oncall history billing/primary 30d", later)["data"]["totals"]}
+    assert (totals["dana"]["seconds"], totals["dana"]["stretches"]) == (int((ELI_FROM - T0).total_seconds()), 1)
+    assert totals["eli"]["seconds"] == int((later - ELI_FROM).total_seconds())
 
 
 async def test_a_removed_cover_stays_in_the_history(db: Database, slack: tuple[FakeSlack, SlackNotifier]) -> None:
