@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import MetaData, delete, func, insert, select
 from sqlalchemy.orm import Session
 
+from escalation import history as oncall_history
 from escalation import routing_keys
 from kpi.day_facts import refresh
 from kpi.definitions import BY_NAME
@@ -33,6 +34,7 @@ from store.org_file import apply_org, dump_org, parse_org
 from store.queues import EscalationQueue
 
 DEMO_SEED = 20261122
+DEMO_HISTORY = timedelta(days=28)
 DEMO_SOURCE = "demo"  # the tickets' source, as generate_tickets writes it
 BATCH = 5000
 # Monitoring alerts go to the technical queue: the demo gives it an Events API key.
@@ -92,6 +94,8 @@ def seed_demo(
         done += len(waiting)
         refresh(session)  # the demo starts with every day counted (kpi.day_facts)
         _coaching(session, now)
+        # Four weeks of recorded on-call history, so /oncall history has something to show (escalation.history).
+        oncall_history.record(session, now, begin=now - DEMO_HISTORY)
         members = len(spec.members)
         queue = session.scalar(select(EscalationQueue).where(EscalationQueue.key == EVENTS_QUEUE))
         key = routing_keys.issue(session, queue, None, now).key if queue is not None else None

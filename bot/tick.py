@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from bot import coaching_messages, digests, escalations, kpi_alerts, oncall_notices, oncall_swap_messages, sla_warnings
+from bot import coaching_messages, digests, escalations, kpi_alerts, oncall_announcements, oncall_notices, oncall_swap_messages, sla_warnings
 from bot.chat_work import run_chat
 from coaching.calibration import reveal_due
 from coaching.sessions import plan_followups
+from escalation.history import record_history
 from bot.chart_links import forget_expired
 from bot.notify import Notifier
 from bot.outbox_sender import Outcome, Sender
@@ -159,8 +160,11 @@ async def run_tick(
         report.planned += await _guarded(report, "escalations", escalations.sweep, db, now) or 0
         kinds += escalations.KINDS
     if "oncall" in jobs:
+        # Who is on call is written down first, so a failing notice never leaves a hole in the history.
+        await _guarded(report, "oncall", record_history, db, now)
         report.planned += await _guarded(report, "oncall", oncall_notices.plan_oncall, db, now, catchup=catchup) or 0
-        kinds += oncall_notices.KINDS + oncall_swap_messages.KINDS  # swaps are planned by the commands themselves
+        report.planned += await _guarded(report, "oncall", oncall_announcements.plan_announcements, db, now, catchup=catchup) or 0
+        kinds += oncall_notices.KINDS + oncall_announcements.KINDS + oncall_swap_messages.KINDS  # swaps are planned by the commands themselves
     if "coaching" in jobs:
         # Notes, sessions and reviews are planned by the commands themselves; follow-ups here.
         report.planned += await _guarded(report, "coaching", plan_followups, db, now, catchup=catchup) or 0
@@ -197,11 +201,12 @@ def make_sender(db: Database, notifiers: Sequence[Notifier]) -> Sender:
             **{k: kpi_alerts.compose for k in kpi_alerts.KINDS},
             **{k: escalations.compose for k in escalations.KINDS},
             **{k: oncall_notices.compose for k in oncall_notices.KINDS},
+            **{k: oncall_announcements.compose for k in oncall_announcements.KINDS},
             **{k: oncall_swap_messages.compose for k in oncall_swap_messages.KINDS},
             **{k: coaching_messages.compose for k in coaching_messages.KINDS},
             **{k: sla_warnings.compose for k in sla_warnings.KINDS},
         },
-        skips=(digests.Skip, kpi_alerts.Skip, escalations.Skip, oncall_notices.Skip, oncall_swap_messages.Skip, coaching_messages.Skip, sla_warnings.Skip),
+        skips=(digests.Skip, kpi_alerts.Skip, escalations.Skip, oncall_notices.Skip, oncall_announcements.Skip, oncall_swap_messages.Skip, coaching_messages.Skip, sla_warnings.Skip),
         threads={**{k: kpi_alerts.thread_of for k in kpi_alerts.KINDS}, escalations.engine.NOTE: escalations.thread_of},
         edits={escalations.engine.EDIT: escalations.edit_targets},
         heavy=frozenset(digests.KINDS),

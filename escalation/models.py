@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from store.base import Base, UTCSeconds
@@ -188,3 +188,45 @@ class OncallPlan(Base):
     created_at: Mapped[datetime] = mapped_column(UTCSeconds)
     removed_at: Mapped[datetime | None] = mapped_column(UTCSeconds)
     removed_by: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+
+
+class OncallStretch(Base):
+    """Recorded history (escalation.history): `member_id` was on call for a queue's schedule over [start_at, end_at).
+
+    Written as time passes from the effective timeline of that moment and
+    never recomputed, so a later edit of the org file or removal of a cover
+    does not rewrite who was on call.
+    """
+
+    __tablename__ = "oncall_history"
+    __table_args__ = (
+        UniqueConstraint("queue_id", "schedule", "member_id", "start_at", name="uq_oncall_history_stretch"),
+        Index("ix_oncall_history_window", "queue_id", "schedule", "end_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    queue_id: Mapped[int] = mapped_column(ForeignKey("escalation_queues.id"))
+    schedule: Mapped[str] = mapped_column(String(64))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    start_at: Mapped[datetime] = mapped_column(UTCSeconds)
+    end_at: Mapped[datetime] = mapped_column(UTCSeconds)
+
+
+class OncallRecorded(Base):
+    """A stretch of time over which a schedule's history was recorded; the latest one's `end_at` is how far it has got.
+
+    Outside these spans nothing is known (before recording began, an
+    outage longer than the catch-up, a time the schedule was not in the
+    file); inside them, a time with no OncallStretch had nobody on call.
+    """
+
+    __tablename__ = "oncall_history_spans"
+    __table_args__ = (UniqueConstraint("queue_id", "schedule", "start_at", name="uq_oncall_history_spans_start"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    queue_id: Mapped[int] = mapped_column(ForeignKey("escalation_queues.id"))
+    schedule: Mapped[str] = mapped_column(String(64))
+    start_at: Mapped[datetime] = mapped_column(UTCSeconds)
+    end_at: Mapped[datetime] = mapped_column(UTCSeconds)
+    # The schedule (or its queue) left the file: never extended again; if it comes back, a new span begins.
+    closed: Mapped[bool] = mapped_column(Boolean, default=False)

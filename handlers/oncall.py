@@ -30,6 +30,7 @@ from handlers.context import Context, Forbidden, Invalid, NotFound
 from handlers.escalation_views import active_queues, find_queue, local_full, state_line
 from handlers.humanize import duration
 from handlers.kpi_lookup import find_member
+from handlers.oncall_history import DEFAULT_HISTORY_SPAN, HISTORY_USAGE, history_reply
 from handlers.oncall_keys import USAGE as KEY_USAGE
 from handlers.oncall_keys import authorize_key, key_reply, parse_key_action
 from handlers.oncall_plans import USAGE as PLAN_USAGE
@@ -51,12 +52,12 @@ DEFAULT_SPAN, MAX_SPAN = timedelta(days=14), timedelta(days=366)
 MAX_COVER = timedelta(days=90)
 MAX_AHEAD = timedelta(days=366)  # covers are for the year ahead
 MAX_DATE = "2099-12-31"
-SUBCOMMANDS = ("me", "schedule", "gaps", "cover", "covers", "uncover", "swap", "plan", "plans", "unplan", "key", "export")
+SUBCOMMANDS = ("me", "schedule", "gaps", "history", "cover", "covers", "uncover", "swap", "plan", "plans", "unplan", "key", "export")
 
 
 @dataclass(frozen=True)
 class OncallRequest:
-    verb: str  # now | me | export | schedule | gaps | cover | covers | uncover | swap | plan | plans | unplan | key
+    verb: str  # now | me | export | schedule | gaps | history | cover | covers | uncover | swap | plan | plans | unplan | key
     queue: str | None = None  # QUEUE or QUEUE/SCHEDULE
     span: timedelta = DEFAULT_SPAN
     member: str | None = None
@@ -72,6 +73,7 @@ USAGE = (
     f"{ME_USAGE}\n"
     "/oncall schedule QUEUE[/SCHEDULE] [14d] — the effective timeline from now (after layers, hours and covers)\n"
     "/oncall gaps QUEUE [14d] — periods with nobody on call\n"
+    f"{HISTORY_USAGE}\n"
     "/oncall cover @member QUEUE[/SCHEDULE] 2h | 2026-12-24..2026-12-26 | 2026-12-24T18:00..2026-12-25T08:00 — put someone on call\n"
     "  (+@member: on call beside whoever is; -@member: off call, nobody replacing them)\n"
     "/oncall covers [QUEUE] — current and coming covers;  /oncall uncover N — remove cover N\n"
@@ -101,6 +103,10 @@ def parse_oncall(words: list[str]) -> OncallRequest:
         if not rest or len(rest) > 2:
             raise UsageError(f"/oncall {verb} QUEUE [14d], e.g. /oncall {verb} billing 30d.")
         return OncallRequest(verb, rest[0], _span(rest[1]) if len(rest) == 2 else DEFAULT_SPAN)
+    if verb == "history":
+        if not rest or len(rest) > 2:
+            raise UsageError(f"{HISTORY_USAGE}, e.g. /oncall history billing 30d.")
+        return OncallRequest(verb, rest[0], _span(rest[1]) if len(rest) == 2 else DEFAULT_HISTORY_SPAN)
     if verb == "cover":
         if len(rest) != 3:
             raise UsageError("/oncall cover @member QUEUE[/SCHEDULE] WHEN, e.g. /oncall cover @dana billing 2h or … 2026-12-24..2026-12-26.")
@@ -234,6 +240,8 @@ def execute_oncall(ctx: Context, request: OncallRequest) -> Reply:
         return export_reply(ctx, request.action or "show")
     if request.verb in ("schedule", "gaps"):
         return _timeline(ctx, request)
+    if request.verb == "history":
+        return history_reply(ctx, request.queue or "", request.span)
     if request.verb == "cover":
         return _cover(ctx, request)
     if request.verb == "covers":
@@ -466,7 +474,7 @@ class OncallCommand:
     name = "oncall"
     summary = "Who is on call for each escalation queue, the schedule ahead, its gaps, and covers"
     usage = USAGE
-    examples = ("/oncall", "/oncall me", "/oncall billing", "/oncall schedule billing/primary 14d", "/oncall gaps billing 30d", "/oncall cover @dana billing 2h")
+    examples = ("/oncall", "/oncall me", "/oncall billing", "/oncall schedule billing/primary 14d", "/oncall gaps billing 30d", "/oncall history billing 30d", "/oncall cover @dana billing 2h")
 
     def parse(self, words: list[str]) -> OncallRequest:
         return parse_oncall(words)

@@ -219,6 +219,8 @@ def _escalation() -> dict[str, Any]:
     Tier 2: a Chicago weekly rotation, its lead, then its channel; a round
     robin between two seniors spreads the second level. Its SEV1s page harder
     and faster, its SEV4s wait for office hours (New York's calendar).
+    Billing's channel hears who is on call every Monday morning, Tier 2's at
+    every handoff.
     """
     return {
         "default_queue": "tier2",
@@ -227,6 +229,8 @@ def _escalation() -> dict[str, Any]:
                 "key": "billing",
                 "name": "Billing specialists",
                 "channels": {"slack": "C0DEMOESC1", "teams": "19:demo-billing-escalations@thread.tacv2"},
+                # Monday mornings, London time: who is on call this week, on each schedule.
+                "announce": {"at": "mon 09:00", "timezone": "Europe/London"},
                 "schedules": [
                     {
                         "key": "primary",
@@ -255,6 +259,7 @@ def _escalation() -> dict[str, Any]:
                 "key": "tier2",
                 "name": "Tier 2 Technical",
                 "channels": {"slack": "C0DEMOESC2", "teams": "19:demo-tier2-escalations@thread.tacv2"},
+                "announce": {"on": "handoff"},  # every time who is on call changes
                 "schedules": [
                     {
                         "key": "primary",

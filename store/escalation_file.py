@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 from typing import TYPE_CHECKING, Any
 
+from store.announce_spec import parse_announce
 from store.quoting import clip
 from store.rotation_spec import Hours, RotationError, Shift, parse_start
 from store.yaml_file import LineDict, LineList
@@ -22,7 +23,7 @@ if TYPE_CHECKING:  # org_file imports this module when it reads a file
     from store.org_file import _Checker
 
 SECTION_KEYS = ("default_queue", "queues", "routes")
-QUEUE_KEYS = ("key", "name", "channels", "leads", "calendar", "webhook", "schedules", "policy")
+QUEUE_KEYS = ("key", "name", "channels", "leads", "calendar", "webhook", "schedules", "policy", "announce")
 SCHEDULE_KEYS = ("key", "timezone", "layers")
 LAYER_KEYS = ("members", "mode", "shift", "start", "hours", "calendar", "current")
 LAYER_MODES = ("rotate", "all")
@@ -59,6 +60,8 @@ class QueueSpec:
     calendar: str | None = None
     # Where every change of the queue's escalations is POSTed (signed JSON), e.g. the helpdesk.
     webhook: str | None = None
+    # Who is on call, posted in its channels (store.announce_spec): {at: "mon 09:00", on: "handoff", timezone}.
+    announce: dict[str, Any] | None = None
 
 
 @dataclass
@@ -154,6 +157,10 @@ def _queues(check: _Checker, section: LineDict, handles: Collection[str], calend
         if q.get("webhook") is not None:
             spec.webhook = _webhook(check, q, what)
         spec.schedules = _schedules(check, q, what, handles, calendars)
+        if q.get("announce") is not None:
+            spec.announce = parse_announce(
+                check, q, what, has_channels=bool(spec.slack_channel or spec.teams_channel), has_schedules=bool(spec.schedules)
+            )
         if q.get("policy") is None:
             check.add(q.line, f"{what}: a policy with at least one level is required, e.g. policy: {{levels: [{{notify: [schedule:primary], wait: 10m}}]}}")
         else:

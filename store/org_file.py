@@ -958,6 +958,7 @@ def apply_org(session: Session, spec: OrgSpec, *, now: datetime | None = None) -
                 "schedules": qs.schedules,
                 "policy": qs.policy,
                 "webhook_url": qs.webhook,
+                "announce": qs.announce,
                 "position": position,
             },
         )
@@ -1107,6 +1108,8 @@ def escalation_document(routing: dict[str, Any] | None, queues: list[EscalationQ
             item["calendar"] = q.policy["calendar"]["key"]
         if q.webhook_url:
             item["webhook"] = q.webhook_url
+        if q.announce:
+            item["announce"] = dict(q.announce)
         by_severity = q.policy.get("by_severity")
         item["policy"] = {name: _policy_document(p) for name, p in by_severity.items()} if by_severity else _policy_document(q.policy)
         items.append(item)

@@ -30,6 +30,8 @@ class EscalationQueue(Base):
     # Every change of its escalations is POSTed here, signed (bot/escalation_webhook.py); None: not sent.
     webhook_url: Mapped[str | None] = mapped_column(String(1000))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Announcing who is on call in its channel (store.announce_spec): {at: "mon 09:00", on: "handoff", timezone}; None: never.
+    announce: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     def __repr__(self) -> str:
         return f"EscalationQueue({self.key!r})"

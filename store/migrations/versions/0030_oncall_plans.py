@@ -1,7 +1,7 @@
 """Temporary schedules (`/oncall plan`): a rotation of its own over a window, instead of a schedule's layers.
 
 Revision ID: 0030_oncall_plans
-Revises: 0028_oncall_swaps
+Revises: 0029_oncall_history
 Create Date: 2026-12-06
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0030_oncall_plans"
-down_revision = "0028_oncall_swaps"
+down_revision = "0029_oncall_history"
 branch_labels = None
 depends_on = None
 
