@@ -34,16 +34,37 @@ _NAMES_NOT_EXAMPLES = frozenset({"/kpi agent", "/kpi agent 30d"})
 _MISTAKES_SHOWN = frozenset({"/kpi team 2026-11-01 2026-11-30", "/kpi sla 7d"})
 
 
+def _code_blocks(languages: frozenset[str]) -> list[str]:
+    """The README's fenced blocks in `languages` ("" for a bare fence), each fence paired with its own close
+    (a pattern over the whole text pairs a yaml block's closing fence with the next opening one)."""
+    blocks: list[str] = []
+    current: list[str] | None = None
+    keep = False
+    for line in README.read_text(encoding="utf-8").splitlines():
+        if line.startswith("```"):
+            if current is None:
+                current, keep = [], line[3:].strip() in languages
+            else:
+                if keep:
+                    blocks.append("\n".join(current))
+                current = None
+        elif current is not None:
+            current.append(line)
+    return blocks
+
+
+def _shell_blocks() -> list[list[str]]:
+    """Each shell block's `csbot ask` and `csbot export` lines, in order: a block is a walk-through whose lines may build on each other."""
+    found = []
+    for block in _code_blocks(frozenset({"", "sh", "bash", "console"})):
+        lines = [line.split("  #")[0].strip() for line in block.splitlines()]
+        if lines := [line for line in lines if line.startswith(("csbot ask ", "csbot export "))]:
+            found.append(lines)
+    return found
+
+
 def _shell_lines() -> list[str]:
-    text = README.read_text(encoding="utf-8")
-    blocks = re.findall(r"```(?:sh|bash|console)?\n(.*?)```", text, flags=re.S)
-    lines = []
-    for block in blocks:
-        for line in block.splitlines():
-            line = line.split("  #")[0].strip()
-            if line.startswith(("csbot ask ", "csbot export ")):
-                lines.append(line)
-    return lines
+    return [line for block in _shell_blocks() for line in block]
 
 
 def _chat_commands() -> list[str]:
@@ -75,22 +96,24 @@ def test_the_readme_has_examples_to_check() -> None:
     assert len(_shell_lines()) >= 2 and len(_chat_commands()) >= 5
 
 
-@pytest.mark.parametrize("line", _shell_lines())
+@pytest.mark.parametrize("block", _shell_blocks(), ids=lambda block: block[0][:60])
 def test_each_csbot_ask_and_export_line_runs_as_printed(
-    demo: tuple[Path, str], line: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    demo: tuple[Path, str], block: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Each line through `main`, the function the `csbot` script calls, with the line's own arguments,
     environment and directory: a process per line spent a second importing csbot each time, for some
-    forty lines. The first line also runs as its own process, below."""
+    forty lines. The first line also runs as its own process, below. A block's lines run in its order:
+    `/escalation ESC-1` follows the `/escalate` that opens it."""
     folder, url = demo
     for name in [n for n in os.environ if n.startswith("CSBOT_")]:
         monkeypatch.delenv(name)
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.chdir(folder)
-    code = main(shlex.split(line)[1:])
-    out = capsys.readouterr()
-    assert code == 0, (line, out.out, out.err)
-    assert "Traceback" not in out.err
+    for line in block:
+        code = main(shlex.split(line)[1:])
+        out = capsys.readouterr()
+        assert code == 0, (line, out.out, out.err)
+        assert "Traceback" not in out.err
 
 
 def test_a_readme_line_runs_as_printed_in_a_process_of_its_own(demo: tuple[Path, str]) -> None:
