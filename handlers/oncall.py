@@ -38,7 +38,7 @@ from handlers.oncall_plans import authorize_plan, find_plan, parse_plan, plan_re
 from handlers.oncall_me import EXPORT_USAGE, ME_USAGE, authorize_me, export_reply, me_reply, parse_export
 from handlers.oncall_swaps import ACTIONS as SWAP_ACTIONS
 from handlers.oncall_swaps import USAGE as SWAP_USAGE
-from handlers.oncall_swaps import SwapAsk, authorize_swap, parse_swap, swap_request
+from handlers.oncall_swaps import SwapAsk, answer_swap, authorize_answer, authorize_swap, parse_swap, swap_request
 from handlers.reply import Reply, Section, Table
 from handlers.reply import Context as Note
 from handlers.router import Action, Router, closest
@@ -130,6 +130,11 @@ def parse_oncall(words: list[str]) -> OncallRequest:
         if len(rest) != 1:
             raise UsageError("/oncall unplan N, with N from /oncall plans.")
         return OncallRequest("unplan", number=number_word(rest[0], "a plan number; /oncall plans lists them"))
+    if verb == "swap" and rest and rest[0].lower() in ("accept", "decline"):
+        # The text form of the request's buttons, for the console and anyone without the message at hand.
+        if len(rest) != 2:
+            raise UsageError(f"/oncall swap {rest[0].lower()} N, with N from the request.")
+        return OncallRequest("swap-answer", number=number_word(rest[1], "a swap number, from the request"), action=rest[0].lower())
     if verb == "swap":
         ask = parse_swap(rest)
         return OncallRequest("swap", ask.queue, member=ask.member, when=ask.when, reason=ask.reason)
@@ -189,6 +194,9 @@ def authorize_oncall(ctx: Context, request: OncallRequest) -> None:
     if request.verb == "swap":
         queue, _ = _queue_and_schedule(ctx, request.queue or "")
         authorize_swap(ctx, _swap_ask(request), queue)
+        return
+    if request.verb == "swap-answer":
+        authorize_answer(ctx, request.number or 0)
         return
     if request.verb == "plan":
         authorize_plan(ctx, find_queue(ctx, (request.queue or "").partition("/")[0]))
@@ -256,6 +264,8 @@ def execute_oncall(ctx: Context, request: OncallRequest) -> Reply:
         return plans_reply(ctx, request.queue)
     if request.verb == "unplan":
         return unplan_reply(ctx, request.number or 0)
+    if request.verb == "swap-answer":
+        return answer_swap(ctx, request.number or 0, accepting=request.action == "accept")
     if request.verb == "swap":
         queue, schedule = _queue_and_schedule(ctx, request.queue or "")
         return swap_request(ctx, _swap_ask(request), queue, schedule.key, _cover_span(ctx, request.when or "", schedule.timezone))

@@ -27,7 +27,10 @@ from store.org import Member
 from store.queues import EscalationQueue
 
 ACCEPT, DECLINE = "oncall.swap.accept", "oncall.swap.decline"
-USAGE = "/oncall swap QUEUE[/SCHEDULE] @member START..END [-- reason] — ask a fellow specialist to swap who is on call over a stretch"
+USAGE = (
+    "/oncall swap QUEUE[/SCHEDULE] @member START..END [-- reason] — ask a fellow specialist to swap who is on call over a stretch\n"
+    "/oncall swap accept N | decline N — answer swap request N (as its buttons do)"
+)
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,7 @@ def parse_swap(rest: list[str]) -> SwapAsk:
         cut = rest.index("--")
         words, reason = rest[:cut], " ".join(rest[cut + 1 :]).strip() or None
     if len(words) != 3:
-        raise UsageError(f"{USAGE}, e.g. /oncall swap billing @eli 2026-12-24..2026-12-27 -- family visit.")
+        raise UsageError(f"{USAGE.splitlines()[0]}, e.g. /oncall swap billing @eli 2026-12-24..2026-12-27 -- family visit.")
     queue, member, when = words
     if not member.startswith(("@", "<@")):
         queue, member = member, queue  # "@eli billing …" reads the same
@@ -121,7 +124,7 @@ def ask_reply(session: Any, swap: OncallSwap, reader: Member, zone: str) -> Repl
         blocks.append(Table(("From", "Until", "On call then"), rows))
     value = json.dumps({"id": swap.id})
     blocks.append(Actions((Button("Accept", ACCEPT, value, "primary"), Button("Decline", DECLINE, value))))
-    blocks.append(Note(f"Times in {zone}. Nothing changes unless you accept; you can accept until the stretch begins."))
+    blocks.append(Note(f"Times in {zone}. Nothing changes unless you accept; you can accept until the stretch begins (or: /oncall swap accept {swap.id})."))
     return Reply(title=f"Swap request from {name}", blocks=blocks, data={"swap": swap_json(swap, session)})
 
 
@@ -158,6 +161,11 @@ def authorize_answer(ctx: Context, number: int) -> None:
         raise Forbidden("Only the person a swap was asked of may accept or decline it.")
 
 
+def answer_swap(ctx: Context, number: int, *, accepting: bool) -> Reply:
+    """Accept or decline swap `number` (the buttons, or `/oncall swap accept|decline N`)."""
+    return _answer(accepting)(ctx, number)
+
+
 def _answer(accepting: bool):  # type: ignore[no-untyped-def]
     def execute(ctx: Context, number: int) -> Reply:
         swap = _swap(ctx, number)
@@ -189,4 +197,4 @@ ACTIONS = (
     (DECLINE, _parse_button, authorize_answer, _answer(False)),
 )
 
-__all__ = ["ACCEPT", "ACTIONS", "DECLINE", "USAGE", "ask_reply", "parse_swap", "swap_request", "told_reply"]
+__all__ = ["ACCEPT", "ACTIONS", "DECLINE", "USAGE", "answer_swap", "ask_reply", "authorize_answer", "parse_swap", "swap_request", "told_reply"]

@@ -162,3 +162,13 @@ async def test_the_handoff_says_a_swap_put_them_on_call(db: Database, slack: tup
         await run_tick(db, [notifier], datetime.fromisoformat(at), only="oncall")
         handoff = [c.args for c in fake.calls[before:] if c.method == "chat.postMessage" and c.args["channel"] == reader]
         assert handoff and f"You are on call because of swap 1, {text}" in json.dumps(handoff[-1]["blocks"]), reader
+
+
+def test_a_swap_is_answered_in_words_too(db: Database) -> None:
+    setup(db)
+    assert ask(db, "dana", "/oncall swap billing @eli 2026-12-10..2026-12-11", T0)["ok"]
+    assert not ask(db, "fay", "/oncall swap accept 1", T0)["ok"]
+    out = ask(db, "eli", "/oncall swap accept 1", T0)
+    assert out["ok"] and out["data"]["covers"] and covers(db)[0][2] == who(db, "eli")
+    assert not ask(db, "eli", "/oncall swap decline 1", T0)["ok"]
+    assert not ask(db, "eli", "/oncall swap accept", T0)["ok"]
