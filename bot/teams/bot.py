@@ -31,6 +31,7 @@ from bot.render.text import render_text
 from bot.teams import refs
 from bot.teams.delivery import TeamsNotifier, send_reply, update_card, value_of
 from bot.teams.forms import FORM_MARK, answers, form_card
+from bot.teams.message_html import plain_text
 from bot.teams.package import MESSAGE_ACTIONS
 from handlers.reply import Reply
 from handlers.router import Router
@@ -279,7 +280,7 @@ class CsbotTeamsBot(TeamsActivityHandler):
         body = message.get("body") if isinstance(message.get("body"), dict) else {}
         author = ((message.get("from") or {}).get("user") or {}) if isinstance(message.get("from"), dict) else {}
         payload = {
-            "text": _plain(body.get("content")) if body.get("contentType") == "html" else str(body.get("content") or ""),
+            "text": plain_text(body.get("content")) if body.get("contentType") == "html" else str(body.get("content") or ""),
             "author": author.get("displayName") if isinstance(author.get("displayName"), str) else None,
             "permalink": message.get("linkToMessage") if isinstance(message.get("linkToMessage"), str) else None,
         }
@@ -326,10 +327,6 @@ def _invoke_message(text: str) -> InvokeResponse:
     return InvokeResponse(status=200, body={"statusCode": 200, "type": "application/vnd.microsoft.activity.message", "value": text[:1000]})
 
 
-def _plain(content: Any) -> str:
-    """The text of a Teams message's HTML body (its tags and entities gone)."""
-    text = re.sub(r"<br\s*/?>|</p>|</div>", "\n", str(content or ""), flags=re.IGNORECASE)
-    return html.unescape(re.sub(r"<[^>]+>", "", text)).strip()
 
 
 def _card_message(card: dict[str, Any]) -> Activity:
