@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from botbuilder.core import InvokeResponse, MessageFactory, TurnContext
+from botbuilder.core import InvokeResponse, TurnContext
 from botbuilder.core.teams import TeamsActivityHandler, TeamsInfo
 from botbuilder.schema import Activity, AdaptiveCardInvokeResponse, ChannelAccount, Mention
 
@@ -160,10 +160,8 @@ class CsbotTeamsBot(TeamsActivityHandler):
             log.warning("private answer for %s could not go to a 1:1 chat: %s", aad, delivery.error if delivery else "no Entra id")
             await send_reply(turn_context, Reply(title=COULD_NOT_SEND_PRIVATELY))
             return
-        if reply.form is not None:
-            await turn_context.send_activity(_card_message(form_card(reply.form)))
-            return
-        await send_reply(turn_context, reply, self.notifier.links)
+        # A form is one card of its own (card_activities); the rest is measured and split to fit.
+        await send_reply(turn_context, reply, None if reply.form is not None else self.notifier.links)
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
@@ -325,9 +323,3 @@ def _invoke_message(text: str) -> InvokeResponse:
     """An Action.Execute answer Teams shows as a message, leaving the card as it is."""
     # A plain body: botbuilder's AdaptiveCardInvokeResponse takes only an object as its value.
     return InvokeResponse(status=200, body={"statusCode": 200, "type": "application/vnd.microsoft.activity.message", "value": text[:1000]})
-
-
-
-
-def _card_message(card: dict[str, Any]) -> Activity:
-    return MessageFactory.attachment(card_attachment(card))
