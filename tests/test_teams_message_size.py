@@ -67,8 +67,8 @@ async def ask(env: Env, text: str, *, where: str, person: str, team: str) -> Non
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(team=NAMES, person=NAMES)
 @example(team="サポート" * 50, person="山田花子" * 50)
-@example(team="תמיכה בלקוחות " * 14 + "תמיכה", person="דנה לוי " * 25)
-@example(team="🛟" * 200, person="👩🏽‍💻" * 40)
+@example(team=("תמיכה בלקוחות " * 15)[:200], person=("דנה לוי " * 25).strip())
+@example(team="🛟" * 200, person="👩🏽" * 100)
 async def test_every_teams_message_is_within_the_limit_as_sent(demo_env: Env, team: str, person: str) -> None:
     env = demo_env
     rename(env.db, team, person)
@@ -93,7 +93,7 @@ async def test_every_teams_message_is_within_the_limit_as_sent(demo_env: Env, te
 async def test_long_names_fill_cards_up_to_the_limit_and_no_further(demo_env: Env) -> None:
     """The 200-emoji names of the report: the agents' table spreads over several full messages, each within the limit."""
     env = demo_env
-    team, person = "🛟" * 200, "👩🏽‍💻" * 40
+    team, person = "🛟" * 200, "👩🏽" * 100
     rename(env.db, team, person)
     await ask(env, "kpi agents support-emea 30d", where="personal", person=person, team=team)
     sizes = [s.size for s in env.connector.messages()]
