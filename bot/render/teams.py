@@ -22,11 +22,14 @@ treats as plain text:
 Bare URLs may still be linked by a client; they show their real target.
 Action titles and image alt text are not markdown and are only cleaned.
 
-Size. Cards are measured as `json.dumps` with ASCII escapes, which is never
-smaller than the UTF-8 JSON a client sends, and packed to CARD_BUDGET bytes,
-leaving room for the activity envelope under Teams' 28 KB. Long text, fact
-lists and tables are split into several elements and spread over up to
-MAX_CARDS cards, then visibly truncated; nothing raises.
+Size. Cards are measured as `json.dumps` with ASCII escapes, which is how
+the Bot Connector client sends them (never smaller than UTF-8 JSON), and
+packed to a card budget: by default CARD_BUDGET, leaving a kilobyte for the
+activity envelope; bot.teams.delivery measures the real envelope (names in
+any script, ids, the summary) and passes what it leaves, so every message is
+within Teams' 28 KB as sent. Long text, fact lists and tables are split into
+several elements and spread over up to MAX_CARDS cards, then visibly
+truncated; nothing raises.
 """
 
 from __future__ import annotations
