@@ -13,7 +13,13 @@ _QUOTE_FOLD = str.maketrans({"\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201
 # Chat clients send non-breaking and other odd spaces; treat them as spaces.
 _SPACE_FOLD = str.maketrans({"\u00a0": " ", "\u2007": " ", "\u202f": " ", "\t": " "})
 
-MAX_COMMAND_CHARS = 4000
+# A bound on the whole command, so no one can make the parser chew on a novel;
+# each free-text part keeps its own, smaller limit (a coaching note 4,000, an
+# escalation reason 2,000...). The whole must leave room for the longest legal
+# command: `/coach session` with strengths and opportunities of 4,000 characters
+# each and 20 action items of 500 with their due dates (about 18,400 in all).
+# tests/test_long_commands.py builds that command from the parts' own limits.
+MAX_COMMAND_CHARS = 20_000
 _DASHES = ("\u2013", "\u2014")  # en and em dash
 # NUL cannot be stored in PostgreSQL text, and a lone surrogate (a valid escape
 # in the JSON Slack and Teams send) cannot be encoded as UTF-8: no database,

@@ -23,6 +23,7 @@ class Sent:
     at: float
     activity_id: str | None = None
     authorization: str | None = None  # the bearer token csbot sent (None with auth disabled)
+    size: int = 0  # bytes of the request body as received: what Teams' message limit counts
 
 
 @dataclass
@@ -59,9 +60,10 @@ class FakeConnector:
         ]
 
     async def _record(self, kind: str, request: web.Request, activity_id: str | None = None) -> dict[str, Any]:
-        body = json.loads(await request.read() or b"{}")
+        raw = await request.read()
+        body = json.loads(raw or b"{}")
         self.sent.append(
-            Sent(kind, request.match_info.get("cid", ""), body, time.monotonic(), activity_id, request.headers.get("Authorization"))
+            Sent(kind, request.match_info.get("cid", ""), body, time.monotonic(), activity_id, request.headers.get("Authorization"), len(raw))
         )
         return body
 

@@ -234,3 +234,27 @@ async def test_a_timeout_to_the_next_level_and_the_next_round_edits_every_page_a
         finally:
             if notifier.client.session is not None:
                 await notifier.client.session.close()
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["チケット T-88 の返金がまだ届いていません 😡", "הלקוח חויב פעמיים על T-88", "T-88 💳 charged twice 🔥 «très urgent»"],
+    ids=["japanese", "hebrew", "emoji"],
+)
+async def test_message_shortcut_takes_a_message_in_any_language(env: Env, notifier: SlackNotifier, text: str) -> None:
+    """The Slack side of the audit: the message is user text, sent by Slack as UTF-8 (not escaped), and the form opens with it."""
+    payload = {
+        "type": "message_action",
+        "callback_id": "escalate_message",
+        "team": {"id": "T0001"},
+        "user": {"id": "U0123ABCE", "name": "ボブ"},
+        "channel": {"id": "C2147483705", "name": "サポート"},
+        "message": {"type": "message", "user": "U0123ABCD", "ts": "1700000000.000901", "text": text},
+        "response_url": f"{env.slack_base}/response/sc2",
+        "trigger_id": "13345224609.738474920.8088930838d88f008e1",
+    }
+    status, _, _ = await env.post(urlencode({"payload": json.dumps(payload, ensure_ascii=False)}), "application/x-www-form-urlencoded")
+    assert status == 200
+    view = (await env.wait_for("views.open"))[0].args["view"]
+    initial = {b["block_id"]: b["element"].get("initial_value", "") for b in view["blocks"] if b["type"] == "input"}
+    assert initial["ticket"] == "T-88" and initial["reason"] == f"Alice Smith wrote: {text}"

@@ -169,3 +169,62 @@ async def test_a_timeout_to_the_next_level_edits_the_earlier_page_and_the_status
     await run_tick(env.db, [teams], now + timedelta(minutes=20, seconds=10))
     for activity_id in (page_id, status_id, channel_page):
         assert "Nobody acknowledged" in shown(activity_id)
+
+
+# Messages as Teams sends them (HTML), in the languages and with the emoji our users write.
+MESSAGES_IN_ANY_LANGUAGE = {
+    "japanese": ("<p>チケット T-88 の返金がまだ届いていません。お客様はとても怒っています。</p>", "チケット T-88 の返金がまだ届いていません。お客様はとても怒っています。", "山田 花子"),
+    "hebrew": ("<p>הלקוח חויב פעמיים על T-88 &amp; מחכה להחזר</p>", "הלקוח חויב פעמיים על T-88 & מחכה להחזר", "דנה לוי"),
+    "emoji": (
+        '<p>T-88 <emoji id="angry" alt="😡" title="Angry"></emoji> charged twice 💳<br>'
+        '<img itemtype="http://schema.skype.com/Emoji" alt="🔥" src="https://statics.teams.cdn.office.net/fire.png"> urgent 👩🏽‍💻</p>',
+        "T-88 😡 charged twice 💳\n🔥 urgent 👩🏽‍💻",
+        "Zoë 🌻 Ångström",
+    ),
+}
+
+
+@pytest.mark.parametrize("language", sorted(MESSAGES_IN_ANY_LANGUAGE))
+async def test_a_message_in_any_language_opens_the_form_and_its_escalation_carries_the_text(env: Env, language: str) -> None:
+    html_body, text, author = MESSAGES_IN_ANY_LANGUAGE[language]
+    message = {
+        "id": "1700000000901",
+        "body": {"contentType": "html", "content": html_body},
+        "from": {"user": {"id": "29:1someone", "displayName": author}},
+        # Teams' links carry the team's and channel's names.
+        "linkToMessage": "https://teams.microsoft.com/l/message/19:abc@thread.tacv2/1700000000901?teamName=サポート&channelName=Général",
+    }
+    fetched = await invoke(env, "composeExtension/fetchTask", {"commandId": "escalate_message", "commandContext": "message", "messagePayload": message})
+    task = fetched["task"]
+    assert task["type"] == "continue", fetched  # the form opens: no 400, no refusal
+    card = task["value"]["card"]["content"]
+    assert_valid([card])
+    inputs = {e["id"]: e.get("value", "") for e in card["body"] if e["type"] == "Input.Text"}
+    assert inputs["ticket"] == "T-88"
+    assert inputs["reason"] == f"{author} wrote: {text}"
+
+    done = await invoke(env, "composeExtension/submitAction", {"commandId": "escalate_message", "data": {**card["actions"][0]["data"], **inputs}})
+    assert done["task"]["type"] == "message" and "ESC-1 opened" in done["task"]["value"], done
+    from escalation.models import Escalation
+
+    with env.db.sessions() as s:
+        esc = s.get(Escalation, 1)
+        assert esc is not None and esc.reason == f"{author} wrote: {text}"
+        assert esc.source_url == message["linkToMessage"]
+
+
+async def test_the_id_rule_still_holds_for_ids_in_a_message_action(env: Env) -> None:
+    """Ids still go into Connector URLs: a non-ASCII one is refused, whatever the message says."""
+    wire = env.activity(None, who="carol", where="channel") | {
+        "type": "invoke",
+        "name": "composeExtension/fetchTask",
+        "value": {"commandId": "escalate_message", "messagePayload": {"body": {"contentType": "html", "content": "<p>日本語</p>"}}},
+    }
+    wire["conversation"] = {**wire["conversation"], "id": "19:チャンネル@thread.tacv2"}
+    assert await env.post(wire) == 400
+    wire = env.activity(None, who="carol", where="channel") | {
+        "type": "invoke",
+        "name": "composeExtension/fetchTask",
+        "value": {"commandId": "escalate_message", "messagePayload": {"body": {"contentType": "html", "content": "x" * 100_001}}},
+    }
+    assert await env.post(wire) == 400  # bounded, all the same

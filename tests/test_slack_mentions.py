@@ -22,6 +22,7 @@ from store.busy import BUSY_MESSAGE
 from store.database import Database, open_database
 from store.processed import ProcessedRequest
 from handlers.registry import build_router
+from handlers.args import MAX_COMMAND_CHARS
 from tests.fake_slack import Call
 from tests.forms import feedback_router
 from tests.helpers import assert_no_traceback, table_counts
@@ -275,7 +276,7 @@ async def test_odd_but_well_typed_mentions_get_an_answer_not_an_error(env: Env, 
     assert sorted(n.args["thread_ts"] for n in posts(env, CHANNEL)) == sorted(cases)
     answers = [json.dumps(c.args, ensure_ascii=False) for c in posts(env, DM)]
     assert sum("csbot commands" in a for a in answers) == 1
-    assert sum("the limit is 4,000" in a for a in answers) == 2
+    assert sum(f"the limit is {MAX_COMMAND_CHARS:,}" in a for a in answers) == 2
     assert sum("quote is not closed" in a for a in answers) == 1
     assert_no_traceback(caplog.records)
 

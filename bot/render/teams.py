@@ -22,11 +22,14 @@ treats as plain text:
 Bare URLs may still be linked by a client; they show their real target.
 Action titles and image alt text are not markdown and are only cleaned.
 
-Size. Cards are measured as `json.dumps` with ASCII escapes, which is never
-smaller than the UTF-8 JSON a client sends, and packed to CARD_BUDGET bytes,
-leaving room for the activity envelope under Teams' 28 KB. Long text, fact
-lists and tables are split into several elements and spread over up to
-MAX_CARDS cards, then visibly truncated; nothing raises.
+Size. Cards are measured as `json.dumps` with ASCII escapes, which is how
+the Bot Connector client sends them (never smaller than UTF-8 JSON), and
+packed to a card budget: by default CARD_BUDGET, leaving a kilobyte for the
+activity envelope; bot.teams.delivery measures the real envelope (names in
+any script, ids, the summary) and passes what it leaves, so every message is
+within Teams' 28 KB as sent. Long text, fact lists and tables are split into
+several elements and spread over up to MAX_CARDS cards, then visibly
+truncated; nothing raises.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ TEAMS_MESSAGE_LIMIT = 28_000
 CARD_BUDGET = TEAMS_MESSAGE_LIMIT - 1_000
 # Largest single text element; smaller pieces pack more evenly into cards.
 TEXT_BUDGET = 8_000
+MIN_CARD_BUDGET = 2 * TEXT_BUDGET
 TITLE_MAX = 500
 LABEL_MAX = 80
 CELL_MAX = 1_000
@@ -319,37 +323,42 @@ def _omission(omitted: Sequence[Element]) -> Element:
     return {"type": "TextBlock", "text": f"… {lines} more lines omitted", "wrap": True, "isSubtle": True}
 
 
-def _truncate(bodies: list[list[Element]], actions: list[Element]) -> list[list[Element]]:
+def _truncate(bodies: list[list[Element]], actions: list[Element], card_budget: int = CARD_BUDGET) -> list[list[Element]]:
     """Keep MAX_CARDS bodies, the last ending with the omission notice and leaving room for `actions`."""
     if len(bodies) <= MAX_CARDS:
         return bodies
     kept = bodies[:MAX_CARDS]
     omitted = [e for body in bodies[MAX_CARDS:] for e in body]
     last = kept[-1]
-    while last and json_size(_card([*last, _omission(omitted)], actions)) > CARD_BUDGET:
+    while last and json_size(_card([*last, _omission(omitted)], actions)) > card_budget:
         omitted.insert(0, last.pop())
     last.append(_omission(omitted))
     return kept
 
 
-def render_adaptive_card(reply: Reply) -> list[dict[str, Any]]:
-    """The reply as one or more Adaptive Card 1.5 payloads, each under Teams' 28 KB message limit.
+def render_adaptive_card(reply: Reply, card_budget: int = CARD_BUDGET) -> list[dict[str, Any]]:
+    """The reply as one or more Adaptive Card 1.5 payloads, each at most `card_budget` bytes as JSON.
 
-    Content too big for one card continues on further cards; past MAX_CARDS,
-    the rest is replaced by a line saying how many lines were left out. Buttons
-    become card actions (Action.Submit with `{"action_id", "value"}` as data)
-    on the last card, so they follow all the content, and are never dropped.
+    The default leaves a kilobyte of Teams' 28 KB message limit for the
+    activity around the card; bot.teams.delivery measures the real envelope
+    and passes what is left. Content too big for one card continues on
+    further cards; past MAX_CARDS, the rest is replaced by a line saying how
+    many lines were left out. Buttons become card actions (Action.Submit with
+    `{"action_id", "value"}` as data) on the last card, so they follow all
+    the content, and are never dropped.
     """
-    budget = CARD_BUDGET - json_size(_card([], [])) - 2
+    # Never so small that one element of TEXT_BUDGET could not fit a card.
+    card_budget = max(card_budget, MIN_CARD_BUDGET)
+    budget = card_budget - json_size(_card([], [])) - 2
     buttons = [b for blk in reply.blocks if isinstance(blk, Actions) for b in blk.buttons]
     actions = [_submit(b, i) for i, b in enumerate(buttons)]
-    action_groups = _pack(actions, json_size(_card([], [{}])), CARD_BUDGET)
-    bodies = _truncate(_pack(_body(reply, budget), json_size(_card([], [])), CARD_BUDGET), action_groups[0])
+    action_groups = _pack(actions, json_size(_card([], [{}])), card_budget)
+    bodies = _truncate(_pack(_body(reply, budget), json_size(_card([], [])), card_budget), action_groups[0], card_budget)
 
     cards = [_card(body, []) for body in bodies]
     last_actions = action_groups[0]
     if last_actions:
-        if json_size(_card(bodies[-1], last_actions)) <= CARD_BUDGET:
+        if json_size(_card(bodies[-1], last_actions)) <= card_budget:
             cards[-1] = _card(bodies[-1], last_actions)
         else:
             cards.append(_card([], last_actions))

@@ -26,6 +26,8 @@ HANDLED_TYPES = frozenset({"message", "invoke", "conversationUpdate", "installat
 HANDLED_INVOKES = frozenset({"adaptiveCard/action", "composeExtension/fetchTask", "composeExtension/submitAction"})
 # A message action's message text, as Teams sends it (HTML): longer is not a chat message.
 MAX_MESSAGE_CONTENT = 100_000
+MAX_LINK = 2_000  # a message's link: ids plus the team's and channel's names
+MAX_NAME = 256  # a display name
 CONVERSATION_TYPES = frozenset({"personal", "channel", "groupChat"})
 
 # Column sizes (store.conversations, store.processed) with room to spare; real Teams values are far shorter.
@@ -124,6 +126,18 @@ def _list(parent: dict[str, Any], name: str) -> list[Any]:
 
 
 def _string(parent: dict[str, Any], name: str, limit: int | None, *, required: bool = False, where: str = "") -> str | None:
+    """An id: bounded, and printable ASCII, since ids go into Connector URLs and headers (Teams' own all are)."""
+    value = _text(parent, name, limit, required=required, where=where)
+    if value is not None and limit is not None and not (value.isascii() and value.isprintable()):
+        raise MalformedActivity(f"{where}{name} is not printable ASCII")
+    return value
+
+
+def _text(parent: dict[str, Any], name: str, limit: int | None, *, required: bool = False, where: str = "") -> str | None:
+    """What a person wrote or is called (a message, a display name, a link to a message): any script, only bounded.
+
+    It is never put into a URL or header; csbot escapes it wherever it shows it.
+    """
     value = parent.get(name)
     if value is None and not required:
         return None
@@ -131,9 +145,6 @@ def _string(parent: dict[str, Any], name: str, limit: int | None, *, required: b
         raise MalformedActivity(f"{where}{name} is {'missing or ' if required else ''}not a string")
     if limit is not None and len(value) > limit:
         raise MalformedActivity(f"{where}{name} is longer than {limit} characters")
-    if limit is not None and not (value.isascii() and value.isprintable()):
-        # Ids (the only limited strings) go into Connector URLs and headers; Teams' own are printable ASCII.
-        raise MalformedActivity(f"{where}{name} is not printable ASCII")
     return value
 
 
@@ -197,9 +208,11 @@ def _value(wire: dict[str, Any]) -> None:
         _string(value, "commandId", 64, where="value.")
         _object(value, "data", where="value.")
         message = _object(value, "messagePayload", where="value.")
-        _string(_object(message, "body", where="value.messagePayload."), "content", MAX_MESSAGE_CONTENT, where="value.messagePayload.body.")
-        _string(message, "linkToMessage", 2000, where="value.messagePayload.")
-        _string(_object(_object(message, "from", where="value.messagePayload."), "user", where="value.messagePayload.from."), "displayName", 256, where="value.messagePayload.from.user.")
+        # The message, its link and its author's name are user text in any language (the link holds the
+        # team's and channel's names): bounded here, escaped where shown, never held to the id rule.
+        _text(_object(message, "body", where="value.messagePayload."), "content", MAX_MESSAGE_CONTENT, where="value.messagePayload.body.")
+        _text(message, "linkToMessage", MAX_LINK, where="value.messagePayload.")
+        _text(_object(_object(message, "from", where="value.messagePayload."), "user", where="value.messagePayload.from."), "displayName", MAX_NAME, where="value.messagePayload.from.user.")
     elif wire["type"] == "invoke":
         action = _object(_object(wire, "value", required=True), "action", required=True, where="value.")
         _object(action, "data", where="value.action.")

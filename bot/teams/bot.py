@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from botbuilder.core import InvokeResponse, MessageFactory, TurnContext
+from botbuilder.core import InvokeResponse, TurnContext
 from botbuilder.core.teams import TeamsActivityHandler, TeamsInfo
 from botbuilder.schema import Activity, AdaptiveCardInvokeResponse, ChannelAccount, Mention
 
@@ -31,6 +31,7 @@ from bot.render.text import render_text
 from bot.teams import refs
 from bot.teams.delivery import TeamsNotifier, send_reply, update_card, value_of
 from bot.teams.forms import FORM_MARK, answers, form_card
+from bot.teams.message_html import plain_text
 from bot.teams.package import MESSAGE_ACTIONS
 from handlers.reply import Reply
 from handlers.router import Router
@@ -159,10 +160,8 @@ class CsbotTeamsBot(TeamsActivityHandler):
             log.warning("private answer for %s could not go to a 1:1 chat: %s", aad, delivery.error if delivery else "no Entra id")
             await send_reply(turn_context, Reply(title=COULD_NOT_SEND_PRIVATELY))
             return
-        if reply.form is not None:
-            await turn_context.send_activity(_card_message(form_card(reply.form)))
-            return
-        await send_reply(turn_context, reply, self.notifier.links)
+        # A form is one card of its own (card_activities); the rest is measured and split to fit.
+        await send_reply(turn_context, reply, None if reply.form is not None else self.notifier.links)
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
@@ -279,7 +278,7 @@ class CsbotTeamsBot(TeamsActivityHandler):
         body = message.get("body") if isinstance(message.get("body"), dict) else {}
         author = ((message.get("from") or {}).get("user") or {}) if isinstance(message.get("from"), dict) else {}
         payload = {
-            "text": _plain(body.get("content")) if body.get("contentType") == "html" else str(body.get("content") or ""),
+            "text": plain_text(body.get("content")) if body.get("contentType") == "html" else str(body.get("content") or ""),
             "author": author.get("displayName") if isinstance(author.get("displayName"), str) else None,
             "permalink": message.get("linkToMessage") if isinstance(message.get("linkToMessage"), str) else None,
         }
@@ -324,13 +323,3 @@ def _invoke_message(text: str) -> InvokeResponse:
     """An Action.Execute answer Teams shows as a message, leaving the card as it is."""
     # A plain body: botbuilder's AdaptiveCardInvokeResponse takes only an object as its value.
     return InvokeResponse(status=200, body={"statusCode": 200, "type": "application/vnd.microsoft.activity.message", "value": text[:1000]})
-
-
-def _plain(content: Any) -> str:
-    """The text of a Teams message's HTML body (its tags and entities gone)."""
-    text = re.sub(r"<br\s*/?>|</p>|</div>", "\n", str(content or ""), flags=re.IGNORECASE)
-    return html.unescape(re.sub(r"<[^>]+>", "", text)).strip()
-
-
-def _card_message(card: dict[str, Any]) -> Activity:
-    return MessageFactory.attachment(card_attachment(card))

@@ -16,28 +16,64 @@ from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, Conversat
 from bot.chat_work import run_chat
 from bot.chart_links import ChartLinks
 from bot.notify import Address, Delivery, MemberAddress, Sent, TeamAddress
-from bot.render.teams import card_attachment, render_adaptive_card
+from bot.render.teams import TEAMS_MESSAGE_LIMIT, card_attachment, json_size, render_adaptive_card
 from bot.teams import refs
 from bot.teams.forms import form_card
+from bot.teams.wire import as_sent, wire_bytes
 from handlers.reply import Reply
 from store.clock import Clock
 from store.database import Database
 
 log = logging.getLogger(__name__)
 
+# The notification preview Teams shows: short, and never what pushes a message over the limit.
+SUMMARY_BYTES = 256
+# The largest envelope a conversation csbot has not seen yet could add: ids
+# and service URL at their checked lengths, two display names of 256 emoji.
+ENVELOPE_RESERVE = 8_000
 
-def card_activities(reply: Reply) -> list[Activity]:
-    """One message activity per Adaptive Card (long replies are split by the renderer); a form is its own card."""
-    if reply.form is not None:
-        activity = MessageFactory.attachment(card_attachment(form_card(reply.form)))
-        activity.summary = (reply.title or reply.form.title)[:200]
-        return [activity]
-    activities = []
-    for card in render_adaptive_card(reply):
+
+def card_activities(reply: Reply, reference: ConversationReference | None = None, *, activity_id: str | None = None) -> list[Activity]:
+    """One message activity per Adaptive Card (long replies are split by the renderer); a form is its own card.
+
+    Each activity, sent in the conversation `reference` names (replacing
+    `activity_id` for an update), is at most TEAMS_MESSAGE_LIMIT bytes as
+    the Connector receives it: the envelope is measured, not guessed, and the
+    cards get what it leaves. Without a reference the envelope is taken at
+    its largest (ENVELOPE_RESERVE).
+    """
+    summary = summary_of(reply.title or (reply.form.title if reply.form is not None else "") or "csbot")
+
+    def message(card: dict[str, Any]) -> Activity:
         activity = MessageFactory.attachment(card_attachment(card))
-        activity.summary = (reply.title or "csbot")[:200]
-        activities.append(activity)
+        activity.summary = summary
+        return activity
+
+    if reply.form is not None:
+        return [message(form_card(reply.form))]
+    # Unmeasurable without the conversation: keep room for the largest envelope there could be.
+    limit = TEAMS_MESSAGE_LIMIT - (ENVELOPE_RESERVE if reference is None else 0)
+    # Everything but the card: the same activity around an empty card, less the empty card's "{}".
+    budget = limit - (wire_bytes(as_sent(message({}), reference, activity_id=activity_id)) - 2)
+    for _ in range(3):
+        activities = [message(card) for card in render_adaptive_card(reply, budget)]
+        over = max(wire_bytes(as_sent(a, reference, activity_id=activity_id)) for a in activities) - limit
+        if over <= 0:
+            return activities
+        # Should the card and its envelope not add up as measured, the cards shrink by what is over.
+        budget -= over
+    log.warning("a reply titled %r is over Teams' message limit by %d bytes", summary, over)
     return activities
+
+
+def summary_of(title: str) -> str:
+    """The notification preview: the title on one line, cut to SUMMARY_BYTES as sent (\\uXXXX escapes counted)."""
+    text = " ".join(title.split())
+    if json_size(text) <= SUMMARY_BYTES:
+        return text
+    while text and json_size(text + "…") > SUMMARY_BYTES:
+        text = text[: max(0, min(len(text) - 1, len(text) * SUMMARY_BYTES // json_size(text)))]
+    return text.rstrip() + "…"
 
 
 async def send_reply(turn_context: TurnContext, reply: Reply, links: ChartLinks | None = None) -> list[str]:
@@ -45,7 +81,7 @@ async def send_reply(turn_context: TurnContext, reply: Reply, links: ChartLinks 
     if links is not None:
         reply = await run_chat(links.publish, reply)
     ids = []
-    for activity in card_activities(reply):
+    for activity in card_activities(reply, TurnContext.get_conversation_reference(turn_context.activity)):
         response = await turn_context.send_activity(activity)
         if response is not None and getattr(response, "id", None):
             ids.append(str(response.id))
@@ -54,7 +90,8 @@ async def send_reply(turn_context: TurnContext, reply: Reply, links: ChartLinks 
 
 async def update_card(turn_context: TurnContext, activity_id: str, reply: Reply) -> None:
     """Replace the card a button was clicked on (e.g. a page that becomes "Acknowledged by Dana")."""
-    first = card_activities(reply)[0]
+    reference = TurnContext.get_conversation_reference(turn_context.activity)
+    first = card_activities(reply, reference, activity_id=activity_id)[0]
     first.id = activity_id
     first.type = ActivityTypes.message
     await turn_context.update_activity(first)
