@@ -39,6 +39,7 @@ from handlers.qa_calibration import (
     parse_score_button,
     parse_score_form,
 )
+from handlers.qa_consistency import REPORT_USAGE, ReportRequest, authorize_report, execute_report, parse_report
 from handlers.router import Action, Router, closest
 from store.org import Member
 from store.qa_rubrics import QaRubricVersion, current
@@ -69,7 +70,8 @@ USAGE = (
     "/qa dispute N COMMENT… [key=value …] — dispute your review (once), with the scores you propose if you like\n"
     "/qa resolve N accepted|partial|rejected [key=value …] [-- NOTE…] — settle a dispute (the reviewer or the agent's lead); the review is then locked\n"
     "/qa disputes [TEAM] — open disputes you can settle\n"
-    f"{CALIBRATE_USAGE}"
+    f"{CALIBRATE_USAGE}\n"
+    f"{REPORT_USAGE}"
 )
 VERBS = ("show", "dispute", "resolve", "disputes", "calibrate", "calibration", "calibrations")
 # What people type for each outcome; the stored word is the first.
@@ -124,7 +126,7 @@ def not_a_verb(word: str, meant: str) -> UsageError:
     return UsageError(f"{word!r} is neither a /qa subcommand nor a member. Did you mean /qa {meant}?")
 
 
-def parse_qa(words: list[str]) -> QaRequest | CalibrationRequest:
+def parse_qa(words: list[str]) -> QaRequest | CalibrationRequest | ReportRequest:
     # What follows `--` is a comment, flags and all ("asked to --share it").
     cut = words.index("--") if "--" in words else len(words)
     args = parse_args(words[:cut], switches=frozenset({"share", "again"}), options=frozenset({"by"}))
@@ -137,6 +139,10 @@ def parse_qa(words: list[str]) -> QaRequest | CalibrationRequest:
     by = args.option("by")
     if args.flag("again") and verb in VERBS:
         raise UsageError("--again saves a second review of a ticket already reviewed: /qa @agent TICKET key=value … --again")
+    if verb == "calibration" and len(rest) > 1 and rest[1].lower() == "report":
+        if by:
+            raise UsageError(f"--by sets a calibration's deadline, not the report's window.\n{REPORT_USAGE}")
+        return parse_report(rest[2:])
     if verb in ("calibrate", "calibration", "calibrations"):
         pairs, text, comment = _split(rest[1:]) if verb == "calibration" else ({}, rest[1:], "")
         number = _number(text[0]) if verb == "calibration" and text else None
@@ -210,8 +216,10 @@ def _agent(ctx: Context, request: QaRequest) -> Member:
         raise
 
 
-def authorize_qa(ctx: Context, request: QaRequest | CalibrationRequest) -> None:
+def authorize_qa(ctx: Context, request: QaRequest | CalibrationRequest | ReportRequest) -> None:
     """The one place /qa decides who may do what."""
+    if isinstance(request, ReportRequest):
+        return authorize_report(ctx, request)
     if isinstance(request, CalibrationRequest):
         return authorize_calibration(ctx, request)
     me = ctx.member
@@ -232,7 +240,9 @@ def authorize_qa(ctx: Context, request: QaRequest | CalibrationRequest) -> None:
         ctx.require_role("lead", "list open disputes")
 
 
-def execute_qa(ctx: Context, request: QaRequest | CalibrationRequest) -> Reply:
+def execute_qa(ctx: Context, request: QaRequest | CalibrationRequest | ReportRequest) -> Reply:
+    if isinstance(request, ReportRequest):
+        return execute_report(ctx, request)
     if isinstance(request, CalibrationRequest):
         return execute_calibration(ctx, request)
     if request.verb == "review":
