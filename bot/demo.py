@@ -144,6 +144,13 @@ _SESSIONS = (
      (("Use the chat macros for the first reply", 4, False), ("Review the afternoon queue with Monica on Friday", 3, False))),
 )
 
+# Revealed calibrations: (days ago, ticket, (reviewer, "accuracy tone policy resolution") …); rachel scores hardest.
+_CALIBRATIONS = (
+    (12, "D-004300", (("katrin", "2 5 pass 5"), ("monica", "2 4 pass 4"), ("rachel", "1 4 pass 4"))),
+    (9, "D-004301", (("katrin", "1 3 fail 3"), ("monica", "1 3 pass 3"), ("rachel", "0 3 fail 2"))),
+    (5, "D-004302", (("katrin", "2 4 pass 4"), ("monica", "2 4 pass 5"))),
+)
+
 
 def _coaching(session: Session, now: datetime) -> None:
     from coaching import calibration, notes, qa, sessions
@@ -191,6 +198,16 @@ def _coaching(session: Session, now: datetime) -> None:
                 scores = {"accuracy": rng.choice("1222"), "tone": rng.choice("345"), "policy": rng.choice(["pass"] * 9 + ["fail"]), "resolution": rng.choice("345")}
                 at = now - timedelta(days=7 * week + 2 + 3 * k, hours=rng.randrange(8))
                 qa.create(session, leads[agent.team_id], agent, rubric, scores, ticket=f"D-{rng.randrange(10**6):06d}", ticket_url=None, comments={}, now=at)
+    # Three more calibrations, scored by all and so revealed, so /qa calibration report has agreement to measure
+    # (after the reviews, whose random draws stay as they were).
+    for days, ticket, scored in _CALIBRATIONS:
+        started = now - timedelta(days=days)
+        record = calibration.start(
+            session, people["katrin"], [people[h] for h, _ in scored], rubric, ticket=ticket, ticket_url=None, deadline=started + timedelta(days=7), now=started
+        )
+        for n, (lead, scores) in enumerate(scored):
+            values = dict(zip(("accuracy", "tone", "policy", "resolution"), scores.split(), strict=True))
+            calibration.submit(session, record, people[lead], values, {}, started + timedelta(hours=2 + n))
 
 
 def _delete_everything(session: Session) -> None:
