@@ -20,7 +20,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from coaching.agreement import Alpha, Deviation, Level, Value, alpha, deviations
-from coaching.calibration import entries, rubric_for
+from coaching.calibration import rubric_for
 from coaching.models import QaCalibration, QaCalibrationScore, QaReview
 from coaching.rubric import NA, PASS_FAIL, Rubric
 
@@ -71,11 +71,16 @@ def calibration_report(session: Session, start: datetime, until: datetime, revie
     names: dict[tuple[str, str], str] = {}
     items: list[tuple[dict[Hashable, Value | None], Value, Value]] = []
     overall: list[list[Value | None]] = []
+    # Every reviewer's entry of every calibration in one read, not one per calibration.
+    by_calibration: dict[int, list[QaCalibrationScore]] = {}
+    ids = [r.id for r in found]
+    for entry in session.scalars(select(QaCalibrationScore).where(QaCalibrationScore.calibration_id.in_(ids)).order_by(QaCalibrationScore.id)) if ids else ():
+        by_calibration.setdefault(entry.calibration_id, []).append(entry)
     for record in found:
         if record.rubric_version not in rubrics:
             rubrics[record.rubric_version] = rubric_for(session, record)
         rubric = rubrics[record.rubric_version]
-        scored = entries(session, record)
+        scored = by_calibration.get(record.id, [])
         for c in rubric.categories:
             given: dict[Hashable, Value | None] = {e.reviewer_id: _value(e.scores, c.key) for e in scored}
             units.setdefault((c.key, c.scale.text), []).append(list(given.values()))
