@@ -24,6 +24,7 @@ from handlers.escalate import parse_ticket
 from handlers.escalation_views import local_full
 from handlers.humanize import percent
 from handlers.kpi_lookup import find_member, find_team
+from handlers.qa_coaching import COACH_ACTION, authorize_coach_button, coaching_offer, execute_coach_button, parse_coach_button
 from handlers.qa_scores import change_text, problems_text
 from handlers.qa_views import DISPUTE_ACTION, DISPUTE_COLUMNS, dispute_row, proposal_text, review_reply, settlement
 from handlers.reply import Form, FormField, Reply, Section, Table
@@ -241,7 +242,7 @@ def execute_qa(ctx: Context, request: QaRequest | CalibrationRequest) -> Reply:
         return _disputes(ctx, request.team)
     review = _review(ctx, request.number)
     if request.verb == "show":
-        return review_reply(ctx.session, review, ctx.member, ctx.timezone)
+        return _with_offer(ctx, review, review_reply(ctx.session, review, ctx.member, ctx.timezone))
     rubric = qa.rubric_for(ctx.session, review)
     agent = ctx.session.get(Member, review.agent_id)
     try:
@@ -307,6 +308,15 @@ def _create(ctx: Context, request: QaRequest) -> Reply:
     reply = review_reply(ctx.session, review, ctx.member, ctx.timezone)
     second = f" {ref.shown} now has {len(earlier) + 1} reviews for {agent.name}, and each counts in the QA figures; the one before: {_earlier_text(ctx, earlier)}." if earlier else ""
     reply.blocks.insert(0, Section(f"Review {review.id} saved; {agent.name} is told, and may dispute it.{second}"))
+    return _with_offer(ctx, review, reply)
+
+
+def _with_offer(ctx: Context, review: QaReview, reply: Reply) -> Reply:
+    """A failing review's answer offers Start coaching to whoever may coach the agent (before the closing note)."""
+    offer = coaching_offer(ctx.session, review, ctx.member)
+    if offer is not None:
+        reply.blocks.insert(len(reply.blocks) - 1, offer)
+    reply.data["coaching_offered"] = offer is not None
     return reply
 
 
@@ -457,6 +467,7 @@ def register(router: Router) -> None:
     router.register(QaCommand())
     router.register_action(Action(REVIEW_FORM, parse_review_form, authorize_qa, execute_review_form))
     router.register_action(Action(DISPUTE_ACTION, parse_dispute_button, authorize_qa, execute_dispute_button, once_per_click=False))
+    router.register_action(Action(COACH_ACTION, parse_coach_button, authorize_coach_button, execute_coach_button, once_per_click=False))
     router.register_action(Action(DISPUTE_FORM, parse_dispute_form, authorize_qa, execute_dispute_form))
     router.register_action(Action(SCORE_BUTTON, parse_score_button, authorize_calibration, execute_calibration))
     router.register_action(Action(SCORE_FORM, parse_score_form, authorize_calibration, execute_calibration))
