@@ -26,6 +26,7 @@ from handlers.humanize import percent
 from handlers.kpi_lookup import find_member, find_team
 from handlers.qa_coaching import COACH_ACTION, authorize_coach_button, coaching_offer, execute_coach_button, parse_coach_button
 from handlers.qa_scores import change_text, problems_text
+from handlers.qa_trend import TREND_USAGE, TrendRequest, authorize_trend, execute_trend, parse_trend
 from handlers.qa_views import DISPUTE_ACTION, DISPUTE_COLUMNS, dispute_row, proposal_text, review_reply, settlement
 from handlers.reply import Form, FormField, Reply, Section, Table
 from handlers.reply import Context as Note
@@ -70,9 +71,10 @@ USAGE = (
     "/qa dispute N COMMENT… [key=value …] — dispute your review (once), with the scores you propose if you like\n"
     "/qa resolve N accepted|partial|rejected [key=value …] [-- NOTE…] — settle a dispute (the reviewer or the agent's lead); the review is then locked\n"
     "/qa disputes [TEAM] — open disputes you can settle\n"
-    f"{CALIBRATE_USAGE}"
+    f"{CALIBRATE_USAGE}\n"
+    f"{TREND_USAGE}"
 )
-VERBS = ("show", "dispute", "resolve", "disputes", "calibrate", "calibration", "calibrations")
+VERBS = ("show", "dispute", "resolve", "disputes", "calibrate", "calibration", "calibrations", "trend")
 # What people type for each outcome; the stored word is the first.
 OUTCOME_WORDS = {"accepted": "accepted", "accept": "accepted", "partial": "partial", "partially": "partial", "partly": "partial", "rejected": "rejected", "reject": "rejected"}
 RESOLVE_USAGE = "/qa resolve N accepted|partial|rejected [key=value …] [-- NOTE…]"
@@ -125,7 +127,7 @@ def not_a_verb(word: str, meant: str) -> UsageError:
     return UsageError(f"{word!r} is neither a /qa subcommand nor a member. Did you mean /qa {meant}?")
 
 
-def parse_qa(words: list[str]) -> QaRequest | CalibrationRequest:
+def parse_qa(words: list[str]) -> QaRequest | CalibrationRequest | TrendRequest:
     # What follows `--` is a comment, flags and all ("asked to --share it").
     cut = words.index("--") if "--" in words else len(words)
     args = parse_args(words[:cut], switches=frozenset({"share", "again"}), options=frozenset({"by"}))
@@ -142,6 +144,8 @@ def parse_qa(words: list[str]) -> QaRequest | CalibrationRequest:
         pairs, text, comment = _split(rest[1:]) if verb == "calibration" else ({}, rest[1:], "")
         number = _number(text[0]) if verb == "calibration" and text else None
         return parse_calibration(verb, [rest[0], *text], by, pairs, comment, number)
+    if verb == "trend" and not by:
+        return parse_trend(rest[1:])
     if by:
         raise UsageError("--by sets a calibration's deadline: /qa calibrate TICKET @reviewer … --by YYYY-MM-DD")
     if verb == "show":
@@ -211,8 +215,10 @@ def _agent(ctx: Context, request: QaRequest) -> Member:
         raise
 
 
-def authorize_qa(ctx: Context, request: QaRequest | CalibrationRequest) -> None:
+def authorize_qa(ctx: Context, request: QaRequest | CalibrationRequest | TrendRequest) -> None:
     """The one place /qa decides who may do what."""
+    if isinstance(request, TrendRequest):
+        return authorize_trend(ctx, request)
     if isinstance(request, CalibrationRequest):
         return authorize_calibration(ctx, request)
     me = ctx.member
@@ -233,7 +239,9 @@ def authorize_qa(ctx: Context, request: QaRequest | CalibrationRequest) -> None:
         ctx.require_role("lead", "list open disputes")
 
 
-def execute_qa(ctx: Context, request: QaRequest | CalibrationRequest) -> Reply:
+def execute_qa(ctx: Context, request: QaRequest | CalibrationRequest | TrendRequest) -> Reply:
+    if isinstance(request, TrendRequest):
+        return execute_trend(ctx, request)
     if isinstance(request, CalibrationRequest):
         return execute_calibration(ctx, request)
     if request.verb == "review":

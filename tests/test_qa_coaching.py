@@ -6,11 +6,13 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta, timezone
 
+import pytest
+
 from bot.dispatch import run_action, run_command
 from bot.slack.notifier import SlackNotifier
 from bot.tick import run_tick
 from handlers.registry import build_router
-from handlers.reply import Actions
+from handlers.reply import Actions, Chart, Table
 from kpi.definitions import METRIC_NAMES
 from store.database import Database
 from store.org_file import apply_org, parse_org
@@ -155,3 +157,67 @@ async def test_a_follow_up_without_a_cited_review_has_no_qa_line(db: Database, s
     await run_tick(db, [notifier], datetime(2026, 12, 15, 8, 0, tzinfo=timezone.utc), only="coaching")
     reminder = json.dumps(next(c.args for c in fake.of("chat.postMessage") if c.args["channel"] == "D0123ABCE" and "Follow-up" in json.dumps(c.args)))
     assert "Did it work?" in reminder and "QA since the session" not in reminder
+
+
+# ---------------------------------------------------------------- /qa trend
+
+
+def test_qa_trend_per_category_by_week_checked_against_the_reviews(db: Database) -> None:
+    setup(db)
+    # T0 is Tuesday 2026-12-01. Each review: (days from T0, accuracy 0-2, tone 1-5, policy pass-fail).
+    given = [(-1, 2, 5, "pass"), (-2, 1, 3, "fail"), (-8, 2, 1, "pass"), (-8, 0, 5, "na"), (-100, 2, 5, "pass")]
+    for n, (days, accuracy, tone, policy) in enumerate(given):
+        assert ask(db, "bob", f"/qa @alice T-{n} accuracy={accuracy} tone={tone} policy={policy}", T0 + timedelta(days=days))["ok"]
+    out = ask(db, "alice", "/qa trend @alice")
+    assert out["ok"], out["error"]
+    data = out["data"]
+    assert data["reviews"] == 4  # the one 100 days ago is outside 90d
+    weeks = {w["week"]: w for w in data["weeks"] if w["score"]["n"]}
+    assert set(weeks) == {"2026-11-23", "2026-11-30"}  # Mondays, in alice's zone
+
+    def result(accuracy: int, tone: int, policy: str) -> float:
+        if accuracy == 0:
+            return 0.0  # a critical category below half its range
+        parts = [(3, accuracy / 2), (1, (tone - 1) / 4)] + ([] if policy == "na" else [(2, 1.0 if policy == "pass" else 0.0)])
+        return sum(w * f for w, f in parts) / sum(w for w, _ in parts)
+
+    this_week, last_week = [g for g in given if g[0] in (-1,)], [g for g in given if g[0] in (-2, -8)]
+    # -2 days is Sunday 2026-11-29: last week, with the two of 2026-11-23.
+    assert weeks["2026-11-30"]["score"] == {"score": pytest.approx(result(*this_week[0][1:])), "n": 1}
+    assert weeks["2026-11-23"]["score"]["n"] == 3
+    assert weeks["2026-11-23"]["score"]["score"] == pytest.approx(sum(result(*g[1:]) for g in last_week) / 3)
+    cats = weeks["2026-11-23"]["categories"]
+    assert cats["accuracy"] == {"score": pytest.approx((0.5 + 1 + 0) / 3), "n": 3}
+    assert cats["tone"] == {"score": pytest.approx((0.5 + 0 + 1) / 3), "n": 3}
+    assert cats["policy"] == {"score": pytest.approx(0.5), "n": 2}  # na left out, not a zero
+    assert data["categories"]["policy"] == {"score": pytest.approx(2 / 3), "n": 3}
+    blocks = out["reply"].blocks
+    assert any(isinstance(b, Chart) and b.png.startswith(b"\x89PNG") for b in blocks)
+    table = next(b for b in blocks if isinstance(b, Table))
+    assert table.columns == ("Week of", "Reviews", "Score", "Accuracy", "Tone", "Policy followed")
+    assert [r[:2] for r in table.rows] == [("2026-11-23", "3"), ("2026-11-30", "1")]
+    assert table.rows[0][5] == "50.0% (n=2)"
+    # A shorter window; nothing at all; bad windows and usage.
+    assert ask(db, "bob", "/qa trend @alice 7d")["data"]["reviews"] == 2
+    empty = ask(db, "bob", "/qa trend @alice", T0 + timedelta(days=200))
+    assert empty["ok"] and empty["data"]["reviews"] == 0 and "No QA reviews" in str(empty["reply"].blocks[0])
+    assert ask(db, "bob", "/qa trend @alice fortnightish")["code"] == "usage"
+    assert "/qa trend @agent" in ask(db, "bob", "/qa trend")["error"]
+    assert ask(db, "bob", "/qa trend @nobody")["code"] == "not_found"
+
+
+def test_qa_trend_privacy_in_the_matrix(db: Database) -> None:
+    with db.sessions() as s, s.begin():
+        apply_org(s, parse_org(org_text(), METRIC_NAMES), now=T0)
+    ask(db, "bob", "/qa @alice T-4242 accuracy=2 tone=4 -- TRENDMARK")
+    allowed = {"alice", "bob", "meg", "mia", "root"}
+    for viewer in VIEWERS:
+        out = ask(db, viewer, "/qa trend @alice", T0 + timedelta(minutes=5))
+        if viewer in allowed:
+            assert out["ok"] and out["data"]["reviews"] == 1 and out["reply"].visibility == "ephemeral", viewer
+        else:
+            assert out["code"] == "forbidden" and not out["data"].get("weeks"), viewer
+    # A lead is refused an agent of another team, and anyone a lead or manager's own trend (not an agent).
+    assert ask(db, "lou", "/qa trend @alice")["code"] == "forbidden"
+    assert ask(db, "root", "/qa trend @bob")["ok"]  # an admin looks after everyone's records
+    assert ask(db, "meg", "/qa trend @bob")["code"] == "forbidden"
