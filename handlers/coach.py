@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from coaching import notes, qa_coaching, sessions
+from coaching import notes, qa, qa_coaching, sessions
 from coaching.models import CoachingNote, CoachingSession
 from coaching.visibility import may_coach, may_see, oversees
 from handlers.args import UsageError, button_id, number_word, parse_args
@@ -37,6 +37,7 @@ from handlers.context import Context, Forbidden, Invalid, NotFound
 from handlers.escalate import parse_ticket
 from handlers.escalation_views import local_full
 from handlers.humanize import percent
+from handlers.qa_views import dispute_of, proposal_text
 from handlers.kpi_lookup import find_member
 from handlers.reply import Actions, Button, Reply, Section
 from handlers.reply import Context as Note
@@ -318,8 +319,12 @@ def cited_section(ctx: Context, agent: Member, found: list[CoachingNote], held: 
     lines, data = ["Reviews cited:"], []
     for r in reviews:
         result = "no score" if r.score is None else f"{percent(r.score)} {'passed' if r.passed else 'did not pass'}"
-        lines.append(f"Review {r.id} · {r.ticket} · {local_full(r.created_at, ctx.timezone)} · {result} · cited by {', '.join(citing[r.id])}")
-        data.append({"id": r.id, "ticket": r.ticket, "score": r.score, "passed": r.passed, "cited_by": citing[r.id]})
+        record = dispute_of(ctx.session, r)
+        # A dispute's proposal goes wherever the review is shown.
+        disputed = f" · disputed, proposing {proposal_text(qa.rubric_for(ctx.session, r), r, record)}" if record is not None else ""
+        lines.append(f"Review {r.id} · {r.ticket} · {local_full(r.created_at, ctx.timezone)} · {result}{disputed} · cited by {', '.join(citing[r.id])}")
+        proposed = dict(record.proposed) if record is not None and record.proposed else None
+        data.append({"id": r.id, "ticket": r.ticket, "score": r.score, "passed": r.passed, "state": r.state, "proposed": proposed, "cited_by": citing[r.id]})
     return Section("\n".join(lines)), data
 
 

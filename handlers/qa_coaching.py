@@ -18,7 +18,7 @@ from datetime import timedelta
 from sqlalchemy.orm import Session
 
 from coaching import qa
-from coaching.models import QaReview
+from coaching.models import QaDispute, QaReview
 from coaching.qa_coaching import Shortfall, shortfall
 from coaching.rubric import Rubric, shown
 from coaching.visibility import may_coach, may_see
@@ -26,6 +26,7 @@ from handlers.args import button_id
 from handlers.context import Context, Forbidden, Invalid, NotFound
 from handlers.coach_sessions import session_form
 from handlers.humanize import percent
+from handlers.qa_views import dispute_of, proposal_text
 from handlers.reply import Actions, Button, Reply
 from store.local_time import local_date
 from store.org import Member
@@ -43,8 +44,8 @@ def _why(rubric: Rubric, review: QaReview, found: Shortfall) -> str:
     return "; ".join(parts)
 
 
-def prefilled(rubric: Rubric, review: QaReview) -> str:
-    """What to work on, from the review: its ticket and result, then each low category with its score and comment."""
+def prefilled(rubric: Rubric, review: QaReview, record: QaDispute | None = None) -> str:
+    """What to work on, from the review: its ticket and result, each low category with its score and comment, and its dispute."""
     found = shortfall(rubric, dict(review.scores))
     lines = [f"From review {review.id} ({review.ticket}): {_why(rubric, review, found)}."]
     for c in rubric.categories:
@@ -53,6 +54,8 @@ def prefilled(rubric: Rubric, review: QaReview) -> str:
             lines.append(f"- {c.name}: {shown(c, review.scores.get(c.key, 'na'))} of {c.scale.text}" + (f" — {comment}" if comment else ""))
     if review.comments.get("", "").strip():
         lines.append(f"Reviewer's comment: {review.comments['']}")
+    if record is not None:  # the agent's side goes with the review into the session
+        lines.append(f"{'Disputed' if record.outcome is None else 'Dispute settled ' + record.outcome}, proposing {proposal_text(rubric, review, record)}: {record.comment}")
     return "\n".join(lines)
 
 
@@ -95,6 +98,6 @@ def execute_coach_button(ctx: Context, number: int) -> Reply:
         f"Coaching {agent.name} on review {review.id} ({review.ticket}). The session cites the review, so /coach history shows them together "
         "and the follow-up shows the QA score since against before."
     )
-    reply = session_form(agent, tomorrow, opportunities=prefilled(rubric, review), intro=intro)
+    reply = session_form(agent, tomorrow, opportunities=prefilled(rubric, review, dispute_of(ctx.session, review)), intro=intro)
     reply.data["review"] = review.id
     return reply

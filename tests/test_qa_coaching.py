@@ -1,5 +1,7 @@
 """From a QA score to coaching: the Start coaching button on a failing review, the session form it opens
-pre-filled, the session citing the review in /coach history, and the follow-up's QA score before and since."""
+pre-filled, the session citing the review in /coach history, the follow-up's QA score before and since;
+/qa trend per category checked against the reviews; a dispute's proposal wherever the review shows; and
+the privacy of each in the matrix of tests.test_coaching_privacy."""
 
 from __future__ import annotations
 
@@ -7,14 +9,17 @@ import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy import select
 
 from bot.dispatch import run_action, run_command
 from bot.slack.notifier import SlackNotifier
 from bot.tick import run_tick
+from coaching.export import rows
 from handlers.registry import build_router
 from handlers.reply import Actions, Chart, Table
 from kpi.definitions import METRIC_NAMES
 from store.database import Database
+from store.org import Member
 from store.org_file import apply_org, parse_org
 from tests.fake_slack import FakeSlack
 from tests.test_coaching_privacy import VIEWERS, org_text
@@ -221,3 +226,32 @@ def test_qa_trend_privacy_in_the_matrix(db: Database) -> None:
     assert ask(db, "lou", "/qa trend @alice")["code"] == "forbidden"
     assert ask(db, "root", "/qa trend @bob")["ok"]  # an admin looks after everyone's records
     assert ask(db, "meg", "/qa trend @bob")["code"] == "forbidden"
+
+
+# ---------------------------------------------------------------- a dispute's proposal wherever the review is
+
+
+def test_a_disputes_proposal_shows_wherever_the_review_does(db: Database) -> None:
+    setup(db)
+    number = ask(db, "bob", f"/qa @alice T-7 {CRITICAL}")["data"]["review"]["id"]
+    assert ask(db, "alice", f"/qa dispute {number} the KB article says so accuracy=2")["ok"]
+    ask(db, "bob", f'/coach session @alice opportunities="review {number}" follow_up=14d')
+    proposing = "accuracy 0 → 2"
+    # /qa show (as before), /coach history's cited reviews, the Start coaching form, the export.
+    assert proposing in "\n".join(str(b) for b in ask(db, "bob", f"/qa show {number}")["reply"].blocks)
+    history = ask(db, "bob", "/coach history @alice", T0 + timedelta(minutes=1))
+    assert history["data"]["cited_reviews"][0]["proposed"] == {"accuracy": 2, "tone": 5, "policy": 1}
+    assert f"disputed, proposing {proposing}" in "\n".join(str(b) for b in history["reply"].blocks)
+    form = click(db, "bob", "qa.coach", json.dumps({"id": number}))["reply"].form
+    prefilled = next(f.initial for f in form.fields if f.name == "opportunities")
+    assert f"Disputed, proposing {proposing}" in prefilled and "the KB article says so" in prefilled
+    with db.sessions() as s:
+        bob = s.scalar(select(Member).where(Member.handle == "bob"))
+        written = [r for r in rows(s, bob, T0 - timedelta(days=1), T0 + timedelta(days=1)) if r[0] == "qa_review"]
+    assert len(written) == 1 and "Disputed: the KB article says so Proposed: accuracy 0 → 2." in str(written[0][9])
+    # Once settled, the export says so and the proposal stays beside the scores it replaced.
+    assert ask(db, "bob", f"/qa resolve {number} accepted")["ok"]
+    with db.sessions() as s:
+        bob = s.scalar(select(Member).where(Member.handle == "bob"))
+        settled = next(r for r in rows(s, bob, T0 - timedelta(days=1), T0 + timedelta(days=1)) if r[0] == "qa_review")
+    assert "Proposed: accuracy 0 → 2. Settled accepted." in str(settled[9])
