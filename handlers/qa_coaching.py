@@ -1,11 +1,12 @@
 """Start coaching from a QA review: the button a failing review offers, and the session form it opens pre-filled.
 
 The button is offered in the review's answer (on saving it, and in `/qa
-show`) to whoever may hold a session with the agent — the agent's lead, a
-manager over them, an admin — and only when the review is below the pass
-mark or failed a critical category. No extra message is sent: the reviewer
-is usually the lead, and a lead who did not review sees the button in
-`/qa show N` from the dispute or result they are told about. The form's
+show`) and in the dispute message the agent's leads get through the outbox,
+to whoever may hold a session with the agent — the agent's lead, a manager
+over them, an admin — and only when the review is below the pass mark or
+failed a critical category. No message of its own is sent: only those who
+may coach the agent may review them, so the reviewer is such a person and
+gets the button with their answer. The form's
 opportunities cite the review (`review 123`), which is what links the
 session to it (`coaching.qa_coaching`).
 """

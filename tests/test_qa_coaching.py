@@ -255,3 +255,20 @@ def test_a_disputes_proposal_shows_wherever_the_review_does(db: Database) -> Non
         bob = s.scalar(select(Member).where(Member.handle == "bob"))
         settled = next(r for r in rows(s, bob, T0 - timedelta(days=1), T0 + timedelta(days=1)) if r[0] == "qa_review")
     assert "Proposed: accuracy 0 → 2. Settled accepted." in str(settled[9])
+
+
+async def test_the_disputed_message_to_the_lead_offers_start_coaching(db: Database, slack: tuple[FakeSlack, SlackNotifier]) -> None:
+    fake, notifier = slack
+    setup(db)
+    failing = ask(db, "bob", f"/qa @alice T-7 {CRITICAL}")["data"]["review"]["id"]
+    passing = ask(db, "bob", f"/qa @alice T-8 {PASSING}")["data"]["review"]["id"]
+    assert ask(db, "alice", f"/qa dispute {failing} the KB article says so accuracy=2")["ok"]
+    assert ask(db, "alice", f"/qa dispute {passing} tone was fine tone=5")["ok"]
+    await run_tick(db, [notifier], T0 + timedelta(minutes=1), only="coaching")
+    to_bob = [c.args for c in fake.of("chat.postMessage") if c.args["channel"] == "D0123ABCE" and "disputes this review" in json.dumps(c.args)]
+    actions = {ticket: [e["action_id"] for m in to_bob if ticket in json.dumps(m) for b in m["blocks"] if b["type"] == "actions" for e in b["elements"]] for ticket in ("T-7", "T-8")}
+    assert len(to_bob) == 2 and all(any(t in json.dumps(m) for m in to_bob) for t in ("T-7", "T-8"))
+    assert actions == {"T-7": ["qa.coach"], "T-8": []}
+    # alice's own messages never carry it.
+    to_alice = [c.args for c in fake.of("chat.postMessage") if c.args["channel"] == "D0123ABCD"]
+    assert to_alice and "qa.coach" not in json.dumps(to_alice)
