@@ -459,9 +459,9 @@ class QaCommand:
     name = "qa"
     summary = "QA reviews against the rubric, disputes, and blind calibration of reviewers"
     usage = USAGE
-    examples = ("/qa @alice T-123 accuracy=2 tone=4 policy=pass -- clear and kind", "/qa @alice T-123", "/qa dispute 7 the refund policy allows this", "/qa resolve 7 partial tone=5")
+    examples = ("/qa @alice T-123 accuracy=2 tone=4 policy=pass -- clear and kind", "/qa @alice T-123", "/qa dispute 7 the refund policy allows this", "/qa resolve 7 partial tone=5", "/qa trend @alice 90d")
 
-    def parse(self, words: list[str]) -> QaRequest | CalibrationRequest:
+    def parse(self, words: list[str]) -> QaRequest | CalibrationRequest | TrendRequest:
         return parse_qa(words)
 
     def authorize(self, ctx: Context, request: QaRequest) -> None:
