@@ -14,6 +14,7 @@ from coaching.notes import DELIVERY
 from handlers.coach import delivery_reply
 from handlers.coach_sessions import followup_reply, session_reply
 from handlers.qa_scores import change_text
+from handlers.qa_coaching import coaching_offer
 from handlers.qa_views import dispute_of, proposal_text, review_reply, settlement
 from handlers.qa_calibration import calibration_reply
 from handlers.reply import Reply, Section
@@ -78,6 +79,9 @@ def compose(session: Session, row: Claimed, now: datetime) -> Reply:
                 + (" (accepted takes the proposed scores)." if record.proposed else " (nothing to accept as proposed: partial with the scores you agree on, or rejected).")
             ),
         )
+        offer = coaching_offer(session, review, person)  # a failing review: the lead may coach on it from here too
+        if offer is not None:
+            reply.blocks.insert(len(reply.blocks) - 1, offer)
     elif row.kind == qa.SETTLED and record is not None:
         change = settlement(rubric, review, record)
         what = change_text(change) if change else "the scores stay as they are"

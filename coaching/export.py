@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from coaching.models import CoachingAction, CoachingNote, CoachingSession, QaReview
+from coaching.models import CoachingAction, CoachingNote, CoachingSession, QaDispute, QaReview
 from coaching.notes import record_reads
 from coaching.visibility import may_see
 from store.org import Member, Team
@@ -65,11 +65,26 @@ def rows(session: Session, viewer: Member, start: datetime, end: datetime, team:
         if agent is None:
             continue
         reviewer = people.get(review.reviewer_id)
+        text = "\n".join(filter(None, [review.comments.get("", ""), _dispute_text(review, session.scalar(select(QaDispute).where(QaDispute.review_id == review.id)))]))
         yield (
             "qa_review", review.id, review.created_at.isoformat(), agent.handle, teams.get(agent.team_id or -1, ""), reviewer.handle if reviewer else "",
-            "no", "", review.ticket, review.comments.get("", ""), "" if review.score is None else round(review.score, 4),
+            "no", "", review.ticket, text, "" if review.score is None else round(review.score, 4),
             "" if review.passed is None else ("yes" if review.passed else "no"), review.state, "",
         )  # fmt: skip
+
+
+def _dispute_text(review: QaReview, record: QaDispute | None) -> str:
+    """A review's dispute as the export writes it: the agent's comment, the scores they propose, how it was settled.
+
+    The proposal goes wherever the review does, so a performance review read
+    from the spreadsheet sees what the agent contested, not only the score.
+    """
+    if record is None:
+        return ""
+    disputed = record.before if record.before is not None else review.scores  # the scores the agent disputed
+    proposed = ", ".join(f"{k} {disputed.get(k, 'na')} → {v}" for k, v in (record.proposed or {}).items() if disputed.get(k, "na") != v)
+    text = f"Disputed: {record.comment}" + (f" Proposed: {proposed}." if record.proposed else " No scores proposed.")
+    return text + (f" Settled {record.outcome}." if record.outcome else "")
 
 
 def record_exported_reads(session: Session, viewer_id: int, written: Sequence[Sequence[object]], now: datetime) -> int:

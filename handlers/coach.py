@@ -15,8 +15,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from coaching import notes, sessions
-from coaching.models import CoachingNote
+from coaching import notes, qa, qa_coaching, sessions
+from coaching.models import CoachingNote, CoachingSession
 from coaching.visibility import may_coach, may_see, oversees
 from handlers.args import UsageError, button_id, number_word, parse_args
 from handlers.coach_sessions import (
@@ -36,6 +36,8 @@ from handlers.coach_summary import SUMMARY_USAGE, SummaryRequest, authorize_summ
 from handlers.context import Context, Forbidden, Invalid, NotFound
 from handlers.escalate import parse_ticket
 from handlers.escalation_views import local_full
+from handlers.humanize import percent
+from handlers.qa_views import dispute_of, proposal_text
 from handlers.kpi_lookup import find_member
 from handlers.reply import Actions, Button, Reply, Section
 from handlers.reply import Context as Note
@@ -289,8 +291,41 @@ def _history(ctx: Context, agent: Member, request: CoachRequest) -> Reply:
     blocks: list[Any] = [b for _, b in sorted(dated, key=lambda pair: pair[0], reverse=True)]
     if not blocks:
         blocks = [Section("No notes" + (f" tagged #{request.tag}" if request.tag else " or sessions") + (" in this window." if request.window else " yet."))]
+    cited_block, cited = cited_section(ctx, agent, found, held)
+    if cited_block is not None:
+        blocks.append(cited_block)
     blocks.append(Note(f"Times in {ctx.timezone}. Private notes are marked 🔒; reading someone else's private note is recorded."))
-    return Reply(title=label, blocks=blocks, data={"notes": [note_json(ctx.session, n) for n in found], "sessions": [session_json(ctx.session, h) for h in held]})
+    data = {"notes": [note_json(ctx.session, n) for n in found], "sessions": [session_json(ctx.session, h) for h in held], "cited_reviews": cited}
+    return Reply(title=label, blocks=blocks, data=data)
+
+
+def cited_section(ctx: Context, agent: Member, found: list[CoachingNote], held: list[CoachingSession]) -> tuple[Section | None, list[dict[str, Any]]]:
+    """The QA reviews the listed notes and sessions cite (`review 123`), each with its result and who cites it.
+
+    A review shows only to those who may see it (a lead who wrote a note
+    sees the reviews they may see, never more than `/qa show` would).
+    """
+    citing: dict[int, list[str]] = {}
+    for n in found:
+        for number in qa_coaching.cited_numbers([n.text]):
+            citing.setdefault(number, []).append(f"note {n.id}")
+    for h in held:
+        items = [i.text for i in sessions.items_of(ctx.session, h)]
+        for number in qa_coaching.cited_numbers([h.strengths, h.opportunities, *items]):
+            citing.setdefault(number, []).append(f"session {h.id}")
+    reviews = [r for r in qa_coaching.cited_reviews(ctx.session, agent.id, [f"review {k}" for k in citing]) if may_see(ctx.member, agent, author_id=r.reviewer_id)]
+    if not reviews:
+        return None, []
+    lines, data = ["Reviews cited:"], []
+    for r in reviews:
+        result = "no score" if r.score is None else f"{percent(r.score)} {'passed' if r.passed else 'did not pass'}"
+        record = dispute_of(ctx.session, r)
+        # A dispute's proposal goes wherever the review is shown.
+        disputed = f" · disputed, proposing {proposal_text(qa.rubric_for(ctx.session, r), r, record)}" if record is not None else ""
+        lines.append(f"Review {r.id} · {r.ticket} · {local_full(r.created_at, ctx.timezone)} · {result}{disputed} · cited by {', '.join(citing[r.id])}")
+        proposed = dict(record.proposed) if record is not None and record.proposed else None
+        data.append({"id": r.id, "ticket": r.ticket, "score": r.score, "passed": r.passed, "state": r.state, "proposed": proposed, "cited_by": citing[r.id]})
+    return Section("\n".join(lines)), data
 
 
 def _replaced(before: str | None) -> str | None:

@@ -18,13 +18,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from coaching import sessions
+from coaching import qa_coaching, sessions
 from coaching.models import CoachingAction, CoachingSession
 from coaching.visibility import may_coach, oversees
 from handlers.args import DAMAGED_BUTTON, UsageError, button_id, form_context, form_submission, number_word
 from handlers.context import Context, FieldErrors, Forbidden, Invalid, NotFound
 from handlers.escalation_views import local_full
-from handlers.humanize import change, with_sample
+from handlers.humanize import change, percent, with_sample
 from handlers.kpi_lookup import find_member
 from handlers.reply import Actions, Button, Form, FormField, Reply, Section, Table
 from handlers.reply import Context as Note
@@ -126,16 +126,17 @@ def authorize_session(ctx: Context, request: SessionRequest) -> None:
 # ---------------------------------------------------------------- recording a session
 
 
-def _form(agent: Member, tomorrow: str) -> Reply:
+def session_form(agent: Member, tomorrow: str, *, opportunities: str = "", intro: str | None = None) -> Reply:
+    """The session form; `opportunities` pre-fills what to work on (a QA review's shortfall, citing it)."""
     fields = (
         FormField("strengths", "Strengths: what went well", multiline=True, optional=True),
-        FormField("opportunities", "Opportunities: what to work on", multiline=True, optional=True),
+        FormField("opportunities", "Opportunities: what to work on", multiline=True, optional=True, initial=opportunities),
         FormField("actions", "Action items, one per line; end one with 'by YYYY-MM-DD' to give it its own due date", multiline=True, optional=True),
         FormField("follow_up", "Follow-up date (YYYY-MM-DD or 14d; tomorrow or later)", initial="14d", placeholder=tomorrow),
     )
     return Reply(
         title=f"Coaching session · {agent.name}",
-        blocks=[Section(f"Record the one-on-one with {agent.name}: it is shared with them, and on the follow-up date you both get a reminder with their KPIs since.")],
+        blocks=[Section(intro or f"Record the one-on-one with {agent.name}: it is shared with them, and on the follow-up date you both get a reminder with their KPIs since.")],
         form=Form("Coaching session", "Save session", SESSION_FORM, fields, context=json.dumps({"agent": agent.handle})),
     )
 
@@ -155,7 +156,7 @@ def _record(ctx: Context, request: SessionRequest) -> Reply:
     agent = find_member(ctx, request.agent or "")
     today = local_date(ctx.now, ctx.timezone)
     if not request.fields:
-        return _form(agent, (today + timedelta(days=1)).isoformat())
+        return session_form(agent, (today + timedelta(days=1)).isoformat())
     if not agent.active:
         raise Invalid(f"{agent.name} is no longer active.")
     got = request.fields
@@ -360,4 +361,23 @@ def followup_reply(session: Session, record: CoachingSession, reader: Member, zo
     reply.blocks.insert(2, before_after_table(before, after, team_clock(business_hours.load(session), agent.team_id)))
     reply.blocks.insert(3, Note(f"Before: {local_full(start, zone)} – {local_full(record.created_at, zone)} · since: {local_full(record.created_at, zone)} – {local_full(until, zone)}"))
     reply.data["before"], reply.data["after"] = before, after
+    _qa_since(session, record, start, until, zone, reply)
     return reply
+
+
+def _qa_since(session: Session, record: CoachingSession, start: datetime, until: datetime, zone: str, reply: Reply) -> None:
+    """For a session citing QA reviews: the agent's QA score since the session against the same span before, each with its n."""
+    texts = [record.strengths, record.opportunities, *(i.text for i in sessions.items_of(session, record))]
+    cited = qa_coaching.cited_reviews(session, record.agent_id, texts)
+    if not cited:
+        return
+    before = qa_coaching.qa_between(session, record.agent_id, start, record.created_at)
+    since = qa_coaching.qa_between(session, record.agent_id, record.created_at, until)
+
+    def shown(span: qa_coaching.QaSpan) -> str:
+        return f"{percent(span.mean)} (n={span.n})" if span.mean is not None else "no scored reviews (n=0)"
+
+    moved = f", {(since.mean - before.mean) * 100:+.1f} points" if since.mean is not None and before.mean is not None else ""
+    reviews = ", ".join(f"review {r.id} ({r.ticket})" for r in cited)
+    reply.blocks.insert(4, Section(f"QA since the session: {shown(since)}, against {shown(before)} before{moved}. The session cites {reviews}."))
+    reply.data["qa"] = {"cited": [r.id for r in cited], "before": {"score": before.mean, "n": before.n}, "since": {"score": since.mean, "n": since.n}}

@@ -24,7 +24,9 @@ from handlers.escalate import parse_ticket
 from handlers.escalation_views import local_full
 from handlers.humanize import percent
 from handlers.kpi_lookup import find_member, find_team
+from handlers.qa_coaching import COACH_ACTION, authorize_coach_button, coaching_offer, execute_coach_button, parse_coach_button
 from handlers.qa_scores import change_text, problems_text
+from handlers.qa_trend import TREND_USAGE, TrendRequest, authorize_trend, execute_trend, parse_trend
 from handlers.qa_views import DISPUTE_ACTION, DISPUTE_COLUMNS, dispute_row, proposal_text, review_reply, settlement
 from handlers.reply import Form, FormField, Reply, Section, Table
 from handlers.reply import Context as Note
@@ -71,9 +73,10 @@ USAGE = (
     "/qa resolve N accepted|partial|rejected [key=value …] [-- NOTE…] — settle a dispute (the reviewer or the agent's lead); the review is then locked\n"
     "/qa disputes [TEAM] — open disputes you can settle\n"
     f"{CALIBRATE_USAGE}\n"
-    f"{REPORT_USAGE}"
+    f"{REPORT_USAGE}\n"
+    f"{TREND_USAGE}"
 )
-VERBS = ("show", "dispute", "resolve", "disputes", "calibrate", "calibration", "calibrations")
+VERBS = ("show", "dispute", "resolve", "disputes", "calibrate", "calibration", "calibrations", "trend")
 # What people type for each outcome; the stored word is the first.
 OUTCOME_WORDS = {"accepted": "accepted", "accept": "accepted", "partial": "partial", "partially": "partial", "partly": "partial", "rejected": "rejected", "reject": "rejected"}
 RESOLVE_USAGE = "/qa resolve N accepted|partial|rejected [key=value …] [-- NOTE…]"
@@ -126,7 +129,7 @@ def not_a_verb(word: str, meant: str) -> UsageError:
     return UsageError(f"{word!r} is neither a /qa subcommand nor a member. Did you mean /qa {meant}?")
 
 
-def parse_qa(words: list[str]) -> QaRequest | CalibrationRequest | ReportRequest:
+def parse_qa(words: list[str]) -> QaRequest | CalibrationRequest | ReportRequest | TrendRequest:
     # What follows `--` is a comment, flags and all ("asked to --share it").
     cut = words.index("--") if "--" in words else len(words)
     args = parse_args(words[:cut], switches=frozenset({"share", "again"}), options=frozenset({"by"}))
@@ -147,6 +150,8 @@ def parse_qa(words: list[str]) -> QaRequest | CalibrationRequest | ReportRequest
         pairs, text, comment = _split(rest[1:]) if verb == "calibration" else ({}, rest[1:], "")
         number = _number(text[0]) if verb == "calibration" and text else None
         return parse_calibration(verb, [rest[0], *text], by, pairs, comment, number)
+    if verb == "trend" and not by:
+        return parse_trend(rest[1:])
     if by:
         raise UsageError("--by sets a calibration's deadline: /qa calibrate TICKET @reviewer … --by YYYY-MM-DD")
     if verb == "show":
@@ -216,10 +221,12 @@ def _agent(ctx: Context, request: QaRequest) -> Member:
         raise
 
 
-def authorize_qa(ctx: Context, request: QaRequest | CalibrationRequest | ReportRequest) -> None:
+def authorize_qa(ctx: Context, request: QaRequest | CalibrationRequest | ReportRequest | TrendRequest) -> None:
     """The one place /qa decides who may do what."""
     if isinstance(request, ReportRequest):
         return authorize_report(ctx, request)
+    if isinstance(request, TrendRequest):
+        return authorize_trend(ctx, request)
     if isinstance(request, CalibrationRequest):
         return authorize_calibration(ctx, request)
     me = ctx.member
@@ -240,9 +247,11 @@ def authorize_qa(ctx: Context, request: QaRequest | CalibrationRequest | ReportR
         ctx.require_role("lead", "list open disputes")
 
 
-def execute_qa(ctx: Context, request: QaRequest | CalibrationRequest | ReportRequest) -> Reply:
+def execute_qa(ctx: Context, request: QaRequest | CalibrationRequest | ReportRequest | TrendRequest) -> Reply:
     if isinstance(request, ReportRequest):
         return execute_report(ctx, request)
+    if isinstance(request, TrendRequest):
+        return execute_trend(ctx, request)
     if isinstance(request, CalibrationRequest):
         return execute_calibration(ctx, request)
     if request.verb == "review":
@@ -251,7 +260,7 @@ def execute_qa(ctx: Context, request: QaRequest | CalibrationRequest | ReportReq
         return _disputes(ctx, request.team)
     review = _review(ctx, request.number)
     if request.verb == "show":
-        return review_reply(ctx.session, review, ctx.member, ctx.timezone)
+        return _with_offer(ctx, review, review_reply(ctx.session, review, ctx.member, ctx.timezone))
     rubric = qa.rubric_for(ctx.session, review)
     agent = ctx.session.get(Member, review.agent_id)
     try:
@@ -317,6 +326,15 @@ def _create(ctx: Context, request: QaRequest) -> Reply:
     reply = review_reply(ctx.session, review, ctx.member, ctx.timezone)
     second = f" {ref.shown} now has {len(earlier) + 1} reviews for {agent.name}, and each counts in the QA figures; the one before: {_earlier_text(ctx, earlier)}." if earlier else ""
     reply.blocks.insert(0, Section(f"Review {review.id} saved; {agent.name} is told, and may dispute it.{second}"))
+    return _with_offer(ctx, review, reply)
+
+
+def _with_offer(ctx: Context, review: QaReview, reply: Reply) -> Reply:
+    """A failing review's answer offers Start coaching to whoever may coach the agent (before the closing note)."""
+    offer = coaching_offer(ctx.session, review, ctx.member)
+    if offer is not None:
+        reply.blocks.insert(len(reply.blocks) - 1, offer)
+    reply.data["coaching_offered"] = offer is not None
     return reply
 
 
@@ -451,9 +469,9 @@ class QaCommand:
     name = "qa"
     summary = "QA reviews against the rubric, disputes, and blind calibration of reviewers"
     usage = USAGE
-    examples = ("/qa @alice T-123 accuracy=2 tone=4 policy=pass -- clear and kind", "/qa @alice T-123", "/qa dispute 7 the refund policy allows this", "/qa resolve 7 partial tone=5")
+    examples = ("/qa @alice T-123 accuracy=2 tone=4 policy=pass -- clear and kind", "/qa @alice T-123", "/qa dispute 7 the refund policy allows this", "/qa resolve 7 partial tone=5", "/qa trend @alice 90d")
 
-    def parse(self, words: list[str]) -> QaRequest | CalibrationRequest:
+    def parse(self, words: list[str]) -> QaRequest | CalibrationRequest | TrendRequest:
         return parse_qa(words)
 
     def authorize(self, ctx: Context, request: QaRequest) -> None:
@@ -467,6 +485,7 @@ def register(router: Router) -> None:
     router.register(QaCommand())
     router.register_action(Action(REVIEW_FORM, parse_review_form, authorize_qa, execute_review_form))
     router.register_action(Action(DISPUTE_ACTION, parse_dispute_button, authorize_qa, execute_dispute_button, once_per_click=False))
+    router.register_action(Action(COACH_ACTION, parse_coach_button, authorize_coach_button, execute_coach_button, once_per_click=False))
     router.register_action(Action(DISPUTE_FORM, parse_dispute_form, authorize_qa, execute_dispute_form))
     router.register_action(Action(SCORE_BUTTON, parse_score_button, authorize_calibration, execute_calibration))
     router.register_action(Action(SCORE_FORM, parse_score_form, authorize_calibration, execute_calibration))
