@@ -157,3 +157,37 @@ class QaCalibrationScore(Base):
     comments: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     score: Mapped[float | None] = mapped_column(Float)
     scored_at: Mapped[datetime | None] = mapped_column(UTCSeconds)
+
+
+class QaAssignment(Base):
+    """A ticket the weekly sample gave a reviewer (coaching.sampling, coaching.assignments).
+
+    One row per team, week and ticket, so the weekly job run twice assigns
+    once. `state`: open | done (a review was saved for it) | skipped (given
+    back to the pool, with why) | rolled (carried into the next week once, as
+    a new row whose `rolled_from` is this one) | lapsed (unfinished after its
+    roll-over: reported to the lead).
+    """
+
+    __tablename__ = "qa_assignments"
+    __table_args__ = (
+        UniqueConstraint("team_id", "week", "ticket_id", name="uq_qa_assignments_team_week_ticket"),
+        Index("ix_qa_assignments_reviewer", "reviewer_id", "state"),
+        Index("ix_qa_assignments_agent", "agent_id", "week"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"))
+    week: Mapped[str] = mapped_column(String(8))  # ISO week the sample is for: 2026-W49
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    ticket: Mapped[str] = mapped_column(String(200))  # as shown and as a review names it: #12345, T-123
+    agent_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    due_at: Mapped[datetime] = mapped_column(UTCSeconds)
+    state: Mapped[str] = mapped_column(String(16), default="open")
+    rolled_from: Mapped[int | None] = mapped_column(ForeignKey("qa_assignments.id"))
+    review_id: Mapped[int | None] = mapped_column(ForeignKey("qa_reviews.id"))
+    reason: Mapped[str | None] = mapped_column(Text)  # why it was skipped
+    closed_by: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCSeconds)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCSeconds)

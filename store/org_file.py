@@ -31,11 +31,12 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from store import yaml_file
+from store import qa_sampling, yaml_file
 from store.calendar_file import NO_CALENDAR, CalendarSpec, parse_calendars
 from store.clock import system_clock
 from store.escalation_file import EscalationSpec, parse_escalation
 from store.qa_file import QaSpec, parse_qa, qa_document
+from store.qa_sampling_file import parse_sampling, sampling_document
 from store.qa_rubrics import QaRubricVersion, latest
 from store.sla_file import SlaPolicySpec, parse_sla
 from store.sla_policies import apply_sla
@@ -354,6 +355,8 @@ def parse_org(
             check, doc, {m.handle for m in members}, {t.key for t in teams} if readable else None, {c.key: c.as_dict() for c in calendars if c.key in calendar_keys}
         )
     qa = parse_qa(check, doc) if doc.get("qa") is not None else None
+    if qa is not None and isinstance(doc["qa"], LineDict) and doc["qa"].get("sampling") is not None:
+        qa.sampling = parse_sampling(check, doc["qa"], {t.key for t in teams} if readable else None, members)
     sla = parse_sla(check, doc, {t.key for t in teams} if readable else None) if doc.get("sla") is not None else None
     if check.problems:
         raise OrgFileError(check.problems)
@@ -1001,6 +1004,9 @@ def _rename_teams(session: Session, spec: OrgSpec, teams: dict[str, Team], resul
 
 def _apply_qa(session: Session, qa: QaSpec | None, result: ApplyResult, now: datetime) -> None:
     """A new rubric version when the `qa:` section changed; the latest retired when the file has none."""
+    # Sampling rules are kept apart from the rubric: changing who samples what is not a new rubric version.
+    if qa_sampling.replace(session, qa.sampling if qa is not None else {}):
+        result.updated.append("qa sampling")
     last = latest(session)
     if qa is None:
         if last is not None and last.retired_at is None:
@@ -1071,6 +1077,8 @@ def org_document(session: Session) -> dict[str, Any]:
     rubric = latest(session)
     if rubric is not None and rubric.retired_at is None:
         doc["qa"] = qa_document(rubric.pass_mark, rubric.hide_reviewer, rubric.categories)
+        if sampling := qa_sampling.rules(session):
+            doc["qa"]["sampling"] = sampling_document(sampling)
     if policies := current_sla(session):
         doc["sla"] = [policy.spec().as_dict() for policy in policies]
     return doc

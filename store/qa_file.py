@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
+from store.qa_sampling_file import SamplingRule
 from store.quoting import clip
 from store.rubric_spec import RubricError, Scale, weight
 from store.yaml_file import LineDict
@@ -20,7 +21,7 @@ from store.yaml_file import LineDict
 if TYPE_CHECKING:  # org_file imports this module when it reads a file
     from store.org_file import _Checker
 
-QA_KEYS = ("pass", "hide_reviewer", "rubric")
+QA_KEYS = ("pass", "hide_reviewer", "rubric", "sampling")
 CATEGORY_KEYS = ("key", "name", "weight", "scale", "critical", "na")
 MAX_CATEGORIES = 30
 # Beyond these a weight or pass mark is a typo, and would not survive being written back as a number.
@@ -34,6 +35,8 @@ class QaSpec:
     hide_reviewer: bool = False
     # [{key, name, weight: "3", scale: "0-2", critical: bool, na: bool}]
     categories: list[dict[str, Any]] = field(default_factory=list)
+    # Team key (or "default") -> its weekly sampling rule; {}: no `sampling:`, nothing is sampled.
+    sampling: dict[str, SamplingRule] = field(default_factory=dict)
 
 
 def _number_text(value: Any, written: str | None) -> str | None:

@@ -25,6 +25,7 @@ def metadata() -> MetaData:
     import store.outbox  # noqa: F401
     import store.processed  # noqa: F401
     import store.qa_rubrics  # noqa: F401
+    import store.qa_sampling  # noqa: F401
     import store.sla_policies  # noqa: F401
     import store.queues  # noqa: F401
     import store.subscriptions  # noqa: F401
