@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from bot import coaching_messages, digests, escalations, kpi_alerts, oncall_announcements, oncall_notices, oncall_swap_messages, sla_warnings
+from bot import coaching_messages, digests, qa_queue_messages, escalations, kpi_alerts, oncall_announcements, oncall_notices, oncall_swap_messages, sla_warnings
 from bot.chat_work import run_chat
+from coaching.assignments import assign_due
 from coaching.calibration import reveal_due
 from coaching.sessions import plan_followups
 from escalation.history import record_history
@@ -29,7 +30,7 @@ from store.database import Database
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-JOBS = ("digests", "alerts", "sla", "escalations", "oncall", "coaching")
+JOBS = ("digests", "alerts", "sla", "escalations", "oncall", "coaching", "qa")
 
 
 # How many different reasons a summary line names before it counts the rest.
@@ -170,6 +171,10 @@ async def run_tick(
         report.planned += await _guarded(report, "coaching", plan_followups, db, now, catchup=catchup) or 0
         await _guarded(report, "coaching", reveal_due, db, now)  # its messages are planned with the reveal
         kinds += coaching_messages.KINDS
+    if "qa" in jobs:
+        # The weekly QA sample: assignments stored and each reviewer's queue planned, once a week per team.
+        report.planned += await _guarded(report, "qa", assign_due, db, now) or 0
+        kinds += qa_queue_messages.KINDS
     sender = make_sender(db, notifiers)
     report.outcomes = await sender.send_due(now, kinds=tuple(kinds))
     if "digests" in jobs:  # charts come with scorecards; the 5-second escalation pass need not write here
@@ -205,8 +210,9 @@ def make_sender(db: Database, notifiers: Sequence[Notifier]) -> Sender:
             **{k: oncall_swap_messages.compose for k in oncall_swap_messages.KINDS},
             **{k: coaching_messages.compose for k in coaching_messages.KINDS},
             **{k: sla_warnings.compose for k in sla_warnings.KINDS},
+            **{k: qa_queue_messages.compose for k in qa_queue_messages.KINDS},
         },
-        skips=(digests.Skip, kpi_alerts.Skip, escalations.Skip, oncall_notices.Skip, oncall_announcements.Skip, oncall_swap_messages.Skip, coaching_messages.Skip, sla_warnings.Skip),
+        skips=(digests.Skip, kpi_alerts.Skip, escalations.Skip, oncall_notices.Skip, oncall_announcements.Skip, oncall_swap_messages.Skip, coaching_messages.Skip, sla_warnings.Skip, qa_queue_messages.Skip),
         threads={**{k: kpi_alerts.thread_of for k in kpi_alerts.KINDS}, escalations.engine.NOTE: escalations.thread_of},
         edits={escalations.engine.EDIT: escalations.edit_targets},
         heavy=frozenset(digests.KINDS),

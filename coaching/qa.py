@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from coaching.assignments import mark_reviewed
 from coaching.models import QaDispute, QaReview
 from coaching.rubric import Category, Rubric, Score, read_scores, rubric_of, score
 from store.engine import lock_for_write
@@ -112,6 +113,7 @@ def create(
     )  # fmt: skip
     session.add(review)
     session.flush()
+    mark_reviewed(session, review, now)  # an assigned ticket's review finishes the assignment
     _tell(session, RESULT, review, [agent], now)
     return review
 

@@ -46,6 +46,19 @@ def may_coach(viewer: Member, agent: Member) -> bool:
     return agent.role == "agent" and viewer.id != agent.id and oversees(viewer, agent)
 
 
+def may_see_queue(viewer: Member, reviewer: Member) -> bool:
+    """Whether `viewer` may see the QA review queue of `reviewer` (whose tickets are sampled, and for whom).
+
+    Your own; an agent's for those who look after them; a lead's or a
+    manager's own queue for admins and the managers over their team.
+    """
+    if viewer.id == reviewer.id or viewer.role == "admin":
+        return True
+    if reviewer.role == "agent":
+        return oversees(viewer, reviewer)
+    return viewer.role == "manager" and reviewer.role == "lead" and (viewer.team_id is None or viewer.team_id == reviewer.team_id)
+
+
 def sees_pooled_qa(viewer: Member | None, team_id: int | None) -> bool:
     """Whether `viewer` may see QA figures pooled over a team (`team_id`) or the organisation (None).
 

@@ -42,6 +42,18 @@ from handlers.qa_calibration import (
     parse_score_form,
 )
 from handlers.qa_consistency import REPORT_USAGE, ReportRequest, authorize_report, execute_report, parse_report
+from handlers.qa_queue import (
+    QUEUE_USAGE,
+    REVIEW_ACTION,
+    QueueRequest,
+    assigned_to,
+    authorize_queue,
+    authorize_review_button,
+    execute_queue,
+    execute_review_button,
+    parse_queue,
+    parse_review_button,
+)
 from handlers.router import Action, Router, closest
 from store.org import Member
 from store.qa_rubrics import QaRubricVersion, current
@@ -74,9 +86,10 @@ USAGE = (
     "/qa disputes [TEAM] — open disputes you can settle\n"
     f"{CALIBRATE_USAGE}\n"
     f"{REPORT_USAGE}\n"
-    f"{TREND_USAGE}"
+    f"{TREND_USAGE}\n"
+    f"{QUEUE_USAGE}"
 )
-VERBS = ("show", "dispute", "resolve", "disputes", "calibrate", "calibration", "calibrations", "trend")
+VERBS = ("show", "dispute", "resolve", "disputes", "calibrate", "calibration", "calibrations", "trend", "queue", "skip")
 # What people type for each outcome; the stored word is the first.
 OUTCOME_WORDS = {"accepted": "accepted", "accept": "accepted", "partial": "partial", "partially": "partial", "partly": "partial", "rejected": "rejected", "reject": "rejected"}
 RESOLVE_USAGE = "/qa resolve N accepted|partial|rejected [key=value …] [-- NOTE…]"
@@ -129,7 +142,7 @@ def not_a_verb(word: str, meant: str) -> UsageError:
     return UsageError(f"{word!r} is neither a /qa subcommand nor a member. Did you mean /qa {meant}?")
 
 
-def parse_qa(words: list[str]) -> QaRequest | CalibrationRequest | ReportRequest | TrendRequest:
+def parse_qa(words: list[str]) -> QaRequest | CalibrationRequest | ReportRequest | TrendRequest | QueueRequest:
     # What follows `--` is a comment, flags and all ("asked to --share it").
     cut = words.index("--") if "--" in words else len(words)
     args = parse_args(words[:cut], switches=frozenset({"share", "again"}), options=frozenset({"by"}))
@@ -152,6 +165,8 @@ def parse_qa(words: list[str]) -> QaRequest | CalibrationRequest | ReportRequest
         return parse_calibration(verb, [rest[0], *text], by, pairs, comment, number)
     if verb == "trend" and not by:
         return parse_trend(rest[1:])
+    if verb in ("queue", "skip") and not by:
+        return parse_queue(verb, rest[1:])
     if by:
         raise UsageError("--by sets a calibration's deadline: /qa calibrate TICKET @reviewer … --by YYYY-MM-DD")
     if verb == "show":
@@ -221,8 +236,10 @@ def _agent(ctx: Context, request: QaRequest) -> Member:
         raise
 
 
-def authorize_qa(ctx: Context, request: QaRequest | CalibrationRequest | ReportRequest | TrendRequest) -> None:
+def authorize_qa(ctx: Context, request: QaRequest | CalibrationRequest | ReportRequest | TrendRequest | QueueRequest) -> None:
     """The one place /qa decides who may do what."""
+    if isinstance(request, QueueRequest):
+        return authorize_queue(ctx, request)
     if isinstance(request, ReportRequest):
         return authorize_report(ctx, request)
     if isinstance(request, TrendRequest):
@@ -232,7 +249,10 @@ def authorize_qa(ctx: Context, request: QaRequest | CalibrationRequest | ReportR
     me = ctx.member
     if request.verb == "review":
         agent = _agent(ctx, request)
-        if not may_coach(me, agent):
+        ref = parse_ticket(request.ticket or "")
+        # A ticket the weekly sample gave you is yours to review, whoever's agent it is (peer review by rotation).
+        assigned = ref is not None and agent.role == "agent" and agent.id != me.id and assigned_to(ctx.session, me, agent, ref.shown)
+        if not may_coach(me, agent) and not assigned:
             raise Forbidden(f"You review the agents you look after: {agent.name} is not one of them (and never yourself).")
     elif request.verb == "dispute":
         review = _review(ctx, request.number)
@@ -247,7 +267,9 @@ def authorize_qa(ctx: Context, request: QaRequest | CalibrationRequest | ReportR
         ctx.require_role("lead", "list open disputes")
 
 
-def execute_qa(ctx: Context, request: QaRequest | CalibrationRequest | ReportRequest | TrendRequest) -> Reply:
+def execute_qa(ctx: Context, request: QaRequest | CalibrationRequest | ReportRequest | TrendRequest | QueueRequest) -> Reply:
+    if isinstance(request, QueueRequest):
+        return execute_queue(ctx, request)
     if isinstance(request, ReportRequest):
         return execute_report(ctx, request)
     if isinstance(request, TrendRequest):
@@ -339,6 +361,11 @@ def _with_offer(ctx: Context, review: QaReview, reply: Reply) -> Reply:
 
 
 AGAIN_WORDS = ("again", "yes")
+
+
+def review_form(ctx: Context, agent: Member, ticket: str) -> Reply:
+    """The rubric form for the agent's ticket, as `/qa @agent TICKET` opens it (the Review button of a queue)."""
+    return _review_form(ctx, _rubric(ctx), agent, ticket, False)
 
 
 def _review_form(ctx: Context, version: QaRubricVersion, agent: Member, ticket: str, again: bool) -> Reply:
@@ -471,7 +498,7 @@ class QaCommand:
     usage = USAGE
     examples = ("/qa @alice T-123 accuracy=2 tone=4 policy=pass -- clear and kind", "/qa @alice T-123", "/qa dispute 7 the refund policy allows this", "/qa resolve 7 partial tone=5", "/qa trend @alice 90d")
 
-    def parse(self, words: list[str]) -> QaRequest | CalibrationRequest | TrendRequest:
+    def parse(self, words: list[str]) -> QaRequest | CalibrationRequest | TrendRequest | QueueRequest:
         return parse_qa(words)
 
     def authorize(self, ctx: Context, request: QaRequest) -> None:
@@ -486,6 +513,7 @@ def register(router: Router) -> None:
     router.register_action(Action(REVIEW_FORM, parse_review_form, authorize_qa, execute_review_form))
     router.register_action(Action(DISPUTE_ACTION, parse_dispute_button, authorize_qa, execute_dispute_button, once_per_click=False))
     router.register_action(Action(COACH_ACTION, parse_coach_button, authorize_coach_button, execute_coach_button, once_per_click=False))
+    router.register_action(Action(REVIEW_ACTION, parse_review_button, authorize_review_button, execute_review_button, once_per_click=False))
     router.register_action(Action(DISPUTE_FORM, parse_dispute_form, authorize_qa, execute_dispute_form))
     router.register_action(Action(SCORE_BUTTON, parse_score_button, authorize_calibration, execute_calibration))
     router.register_action(Action(SCORE_FORM, parse_score_form, authorize_calibration, execute_calibration))
