@@ -208,6 +208,14 @@ def _qa() -> dict[str, Any]:
             {"key": "policy", "name": "Policy followed", "weight": 2, "scale": "pass-fail"},
             {"key": "resolution", "name": "Resolution", "weight": 1, "scale": "1-5", "na": False},
         ],
+        # Each Monday every agent's lead gets two of the agent's tickets from the week before, bad ratings and reopens first.
+        "sampling": {
+            "default": {
+                "per_agent": 2,
+                "weights": {"low_csat": 3, "reopened": 2, "sla_breached": 2, "long_resolution": 1.5, "tag:vip": 2},
+                "exclude": {"already_reviewed": True, "min_replies": 1},
+            }
+        },
     }
 
 
