@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import MetaData, delete, func, insert, select
 from sqlalchemy.orm import Session
 
+from coaching.assignments import ASSIGN_AT, assign_team, monday_of
 from escalation import history as oncall_history
 from escalation import routing_keys
 from kpi.day_facts import refresh
@@ -29,6 +30,7 @@ from kpi.generator import SUBJECT_TAGS, TeamProfile, generate_tickets
 from kpi.sla import PolicyBook, stamp_dicts
 from kpi.tickets import Ticket
 from store.database import Database
+from store.local_time import at_local, local_date
 from store.org import Member, Org, Team
 from store.org_file import apply_org, dump_org, parse_org
 from store.queues import EscalationQueue
@@ -94,6 +96,12 @@ def seed_demo(
         done += len(waiting)
         refresh(session)  # the demo starts with every day counted (kpi.day_facts)
         _coaching(session, now)
+        # The latest weekly QA sample, as the Monday tick drew it, so /qa queue has something to show
+        # whenever the demo is seeded (before Monday 09:00 in a team's zone: last week's).
+        for team in session.scalars(select(Team).where(Team.active.is_(True)).order_by(Team.id)):
+            monday = monday_of(local_date(now, team.timezone))
+            due = at_local(monday, ASSIGN_AT, team.timezone)
+            assign_team(session, team, now if now >= due else at_local(monday - timedelta(days=7), ASSIGN_AT, team.timezone))
         # Four weeks of recorded on-call history, so /oncall history has something to show (escalation.history).
         oncall_history.record(session, now, begin=now - DEMO_HISTORY)
         members = len(spec.members)
