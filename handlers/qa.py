@@ -496,7 +496,7 @@ class QaCommand:
     name = "qa"
     summary = "QA reviews against the rubric, disputes, and blind calibration of reviewers"
     usage = USAGE
-    examples = ("/qa @alice T-123 accuracy=2 tone=4 policy=pass -- clear and kind", "/qa @alice T-123", "/qa dispute 7 the refund policy allows this", "/qa resolve 7 partial tone=5", "/qa trend @alice 90d")
+    examples = ("/qa @alice T-123 accuracy=2 tone=4 policy=pass -- clear and kind", "/qa @alice T-123", "/qa dispute 7 the refund policy allows this", "/qa resolve 7 partial tone=5", "/qa trend @alice 90d", "/qa queue")
 
     def parse(self, words: list[str]) -> QaRequest | CalibrationRequest | TrendRequest | QueueRequest:
         return parse_qa(words)
