@@ -36,8 +36,8 @@ AGENTS_COLUMNS = tuple(name for name in TEAMS_COLUMNS if name != "tickets_create
 
 
 def with_qa(columns: Sequence[str], qa: bool) -> tuple[str, ...]:
-    """`columns`, with the QA score where the organisation reviews tickets."""
-    return (*columns, "qa_score") if qa else tuple(columns)
+    """`columns`, with the QA score and coverage (of the weekly sample) where the organisation reviews tickets."""
+    return (*columns, "qa_score", "qa_coverage") if qa else tuple(columns)
 
 
 def columns_with(columns: Sequence[str], sort: str | None) -> tuple[str, ...]:

@@ -51,6 +51,8 @@ METRICS: tuple[Metric, ...] = (
     Metric("qa_score", "QA score", "rate", True, "qa_reviews", group="qa"),
     Metric("qa_pass_rate", "QA pass rate", "rate", True, "qa_reviews", group="qa"),
     Metric("qa_reviews", "QA reviews", "count", True, judged=False, flow=True, group="qa"),
+    # Of the weekly sample's assignments due in the window, the share reviewed (coaching.assignments).
+    Metric("qa_coverage", "QA coverage", "rate", True, "qa_assigned", group="qa"),
 )
 
 

@@ -206,7 +206,9 @@ class R:
     passed: bool | None
 
 
-def oracle(tickets: Iterable[T], start: datetime, end: datetime, reviews: Iterable[R] = ()) -> dict[str, float | int | None]:
+def oracle(
+    tickets: Iterable[T], start: datetime, end: datetime, reviews: Iterable[R] = (), assignments: Iterable[Any] = ()
+) -> dict[str, float | int | None]:
     tickets = list(tickets)
     scored = [r for r in reviews if start <= r.created_at < end and r.score is not None]
     created = [t for t in tickets if start <= t.created_at < end]
@@ -244,7 +246,13 @@ def oracle(tickets: Iterable[T], start: datetime, end: datetime, reviews: Iterab
         "qa_score": statistics.fmean(r.score for r in scored) if scored else None,  # type: ignore[misc]
         "qa_pass_rate": _share([bool(r.passed) for r in scored]),
         "qa_reviews": len(scored),
+        # The weekly sample's assignments due in the window, skipped and rolled ones left out.
+        **_coverage([a for a in assignments if start <= a.due_at < end and a.state in ("open", "done", "lapsed")]),
     }
+
+
+def _coverage(due: list[Any]) -> dict[str, float | int | None]:
+    return {"qa_coverage": _share([a.state == "done" for a in due]), "qa_assigned": len(due)}
 
 
 def assert_same(actual: dict, expected: dict) -> None:  # type: ignore[type-arg]

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.demo import seed_demo
-from coaching.models import QaReview
+from coaching.models import QaAssignment, QaReview
 from bot.dispatch import run_action, run_command
 from bot.render.slack import render_slack
 from bot.render.teams import render_adaptive_card
@@ -70,6 +70,14 @@ def reviews_of(db: Database, **where: int) -> list[R]:
         return [R(r.created_at, r.score, r.passed) for r in s.scalars(select(QaReview).filter_by(**where))]
 
 
+def assignments_of(db: Database, **where: int) -> list[QaAssignment]:
+    """The weekly QA sample's assignments of the same scope (the demo draws one week), for QA coverage."""
+    with db.sessions() as s:
+        found = list(s.scalars(select(QaAssignment).filter_by(**where)))
+        s.expunge_all()
+        return found
+
+
 def test_team_kpis_match_an_independent_computation_on_generated_data(demo_db: Database) -> None:
     lead = handles_by_role(demo_db)["lead"][0]
     for window in ("7d", "30d", "last-week", "month", "2026-02-01..2026-02-28", "yesterday"):
@@ -101,14 +109,15 @@ def test_agent_and_org_scopes_match_the_oracle(demo_db: Database) -> None:
     reply = ask(demo_db, f"/kpi agent @{agent.handle} 30d", admin.handle)
     assert reply.ok and reply.data["scope"] == "agent" and reply.data["agent"] == agent.handle
     w = parse_window("30d", NOW, reply.data["window"]["timezone"])
-    assert_same(reply.data["metrics"], oracle(tickets_of(demo_db, agent_id=agent.id), w.start_utc, w.end_utc, reviews_of(demo_db, agent_id=agent.id)))
+    expected = oracle(tickets_of(demo_db, agent_id=agent.id), w.start_utc, w.end_utc, reviews_of(demo_db, agent_id=agent.id), assignments_of(demo_db, agent_id=agent.id))
+    assert_same(reply.data["metrics"], expected)
     org = ask(demo_db, "/kpi org 30d", admin.handle)
     w = parse_window("30d", NOW, "UTC")
     assert org.data["scope"] == "org"
-    assert_same(org.data["metrics"], oracle(tickets_of(demo_db), w.start_utc, w.end_utc, reviews_of(demo_db)))
+    assert_same(org.data["metrics"], oracle(tickets_of(demo_db), w.start_utc, w.end_utc, reviews_of(demo_db), assignments_of(demo_db)))
     # An agent gets the same figures without the pooled QA ones (one review can be the whole figure).
     pooled = ask(demo_db, "/kpi org 30d", agent.handle).data["metrics"]
-    assert pooled == {**org.data["metrics"], "qa_score": None, "qa_pass_rate": None, "qa_reviews": None}
+    assert pooled == {**org.data["metrics"], "qa_score": None, "qa_pass_rate": None, "qa_reviews": None, "qa_coverage": None, "qa_assigned": None}
 
 
 def test_teams_table_and_sorting(demo_db: Database) -> None:
@@ -126,7 +135,7 @@ def test_teams_table_and_sorting(demo_db: Database) -> None:
         team = s.scalar(select(Team).where(Team.key == rows[0]["team"]))
     w = parse_window("30d", NOW, "UTC")
     expected = oracle(tickets_of(demo_db, team_id=team.id), w.start_utc, w.end_utc, reviews_of(demo_db, team_id=team.id))
-    assert_same(rows[0]["metrics"], {**expected, "qa_score": None, "qa_pass_rate": None, "qa_reviews": None})  # an agent: no pooled QA
+    assert_same(rows[0]["metrics"], {**expected, "qa_score": None, "qa_pass_rate": None, "qa_reviews": None, "qa_coverage": None, "qa_assigned": None})  # an agent: no pooled QA
     admin = handles_by_role(demo_db)["admin"][0]
     by_admin = {r["team"]: r["metrics"] for r in ask(demo_db, "/kpi teams 30d --sort csat", admin.handle).data["rows"]}
     assert_same(by_admin[team.key], expected)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta, timezone
 
+import pytest
 from sqlalchemy import select
 
 from bot.dispatch import run_action, run_command
@@ -219,3 +220,27 @@ async def test_who_sees_which_queue(db: Database, slack: tuple[FakeSlack, SlackN
     assert ask(db, "gwen", f"/qa skip {erins['id']} -- not mine")["code"] == "not_found"
     assert click(db, "alice", "qa.queue_review", json.dumps({"id": erins["id"]}))["code"] == "not_found"
     assert ask(db, "bob", f"/qa skip {erins['id']} -- duplicate of another", at=MONDAY + timedelta(days=1))["ok"]
+
+
+async def test_qa_coverage_is_the_share_of_the_sample_reviewed(db: Database, slack: tuple[FakeSlack, SlackNotifier]) -> None:
+    _, notifier = slack
+    setup(db)
+    solve(db, MONDAY - timedelta(days=7, hours=8))
+    await run_tick(db, [notifier], MONDAY, only="qa")
+    first, second = ask(db, "bob", "/qa queue")["data"]["assignments"][:2]
+    assert click(db, "bob", "qa.review_form", json.dumps({"context": json.dumps({"agent": first["agent"], "ticket": first["ticket"]}), "values": {"accuracy": "2", "tone": "4"}}))["ok"]
+    assert ask(db, "bob", f"/qa skip {second['id']} -- spam ticket")["ok"]
+    later = MONDAY + timedelta(days=14)
+    # Four assigned, one given back: of the three due that week, one reviewed.
+    team = ask(db, "bob", "/kpi team emea 2026-12-01..2026-12-20", later)["data"]["metrics"]
+    assert (team["qa_assigned"], team["qa_coverage"]) == (3, pytest.approx(1 / 3))
+    rows = {r["agent"]: r["metrics"] for r in ask(db, "bob", "/kpi agents emea 2026-12-01..2026-12-20", later)["data"]["rows"]}
+    assert sum(m["qa_assigned"] for m in rows.values()) == 3
+    reviewed = rows[first["agent"]]
+    assert reviewed["qa_coverage"] == pytest.approx(1 / reviewed["qa_assigned"])
+    # The week before, when the tickets were solved, nothing was due: no figure rather than 0%.
+    before = ask(db, "bob", "/kpi team emea 2026-11-30..2026-12-06", later)
+    assert before["ok"], before
+    assert before["data"]["metrics"]["qa_coverage"] is None
+    # An agent does not see the pooled figure.
+    assert ask(db, "alice", "/kpi team emea 2026-12-01..2026-12-20", later)["data"]["metrics"]["qa_coverage"] is None
