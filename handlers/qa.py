@@ -9,6 +9,7 @@ sees what they wrote. Every answer is private.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -236,16 +237,20 @@ def _agent(ctx: Context, request: QaRequest) -> Member:
         raise
 
 
+# The subcommands with a request of their own: how each is authorized and carried out.
+_OWN: dict[type, tuple[Callable[[Context, Any], None], Callable[[Context, Any], Reply]]] = {
+    QueueRequest: (authorize_queue, execute_queue),
+    ReportRequest: (authorize_report, execute_report),
+    TrendRequest: (authorize_trend, execute_trend),
+    CalibrationRequest: (authorize_calibration, execute_calibration),
+}
+
+
 def authorize_qa(ctx: Context, request: QaRequest | CalibrationRequest | ReportRequest | TrendRequest | QueueRequest) -> None:
     """The one place /qa decides who may do what."""
-    if isinstance(request, QueueRequest):
-        return authorize_queue(ctx, request)
-    if isinstance(request, ReportRequest):
-        return authorize_report(ctx, request)
-    if isinstance(request, TrendRequest):
-        return authorize_trend(ctx, request)
-    if isinstance(request, CalibrationRequest):
-        return authorize_calibration(ctx, request)
+    if (own := _OWN.get(type(request))) is not None:
+        return own[0](ctx, request)
+    assert isinstance(request, QaRequest)
     me = ctx.member
     if request.verb == "review":
         agent = _agent(ctx, request)
@@ -268,14 +273,9 @@ def authorize_qa(ctx: Context, request: QaRequest | CalibrationRequest | ReportR
 
 
 def execute_qa(ctx: Context, request: QaRequest | CalibrationRequest | ReportRequest | TrendRequest | QueueRequest) -> Reply:
-    if isinstance(request, QueueRequest):
-        return execute_queue(ctx, request)
-    if isinstance(request, ReportRequest):
-        return execute_report(ctx, request)
-    if isinstance(request, TrendRequest):
-        return execute_trend(ctx, request)
-    if isinstance(request, CalibrationRequest):
-        return execute_calibration(ctx, request)
+    if (own := _OWN.get(type(request))) is not None:
+        return own[1](ctx, request)
+    assert isinstance(request, QaRequest)
     if request.verb == "review":
         return _create(ctx, request)
     if request.verb == "disputes":
